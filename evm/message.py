@@ -1,0 +1,63 @@
+"""What crosses the EVM boundary: the block/transaction environment, a message, and its result."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .spec import Fork
+
+
+@dataclass(slots=True)
+class Env:
+    """Block and transaction context of one transaction (read by BLOCKHASH, COINBASE, ORIGIN, ...)."""
+
+    fork: Fork
+    chain_id: int = 1
+    coinbase: bytes = b"\x00" * 20
+    number: int = 0
+    timestamp: int = 0
+    gas_limit: int = 30_000_000
+    prev_randao: bytes = b"\x00" * 32
+    base_fee: int = 0
+    excess_blob_gas: int = 0
+    blob_base_fee: int = 1
+    # number -> hash of one of the 256 most recent blocks (BLOCKHASH); returns None when unknown.
+    block_hash: Callable[[int], bytes | None] = lambda n: None
+    # Transaction part.
+    origin: bytes = b"\x00" * 20
+    gas_price: int = 0
+    blob_hashes: tuple[bytes, ...] = ()
+
+
+@dataclass(slots=True)
+class Message:
+    """One call frame's input. `target` is the account whose storage and balance the code acts on;
+    `code_address` is where the code came from (differs for CALLCODE/DELEGATECALL and EIP-7702)."""
+
+    caller: bytes
+    target: bytes
+    value: int
+    data: bytes
+    gas: int
+    code: bytes
+    code_address: bytes
+    depth: int = 0
+    is_static: bool = False
+    is_create: bool = False
+    # False for DELEGATECALL (value is only apparent) and for calls whose value was already moved.
+    should_transfer_value: bool = True
+
+
+@dataclass(slots=True)
+class ExecutionResult:
+    """status: 'success' | 'revert' | 'error'. On 'error' all gas is consumed (gas_left == 0)."""
+
+    status: str
+    output: bytes = b""
+    gas_left: int = 0
+    error: str | None = None
+    created_address: bytes | None = None
+
+    @property
+    def success(self) -> bool:
+        return self.status == "success"
