@@ -46,6 +46,8 @@ class Message:
     is_create: bool = False
     # False for DELEGATECALL (value is only apparent) and for calls whose value was already moved.
     should_transfer_value: bool = True
+    # EIP-7702: code reached through a delegation designator never runs a precompile.
+    disable_precompiles: bool = False
 
 
 @dataclass(slots=True)

@@ -1,0 +1,277 @@
+"""Transaction processing: validation, buying gas, the top-level message, refunds, fees.
+
+Follows execution-specs' `process_transaction` / `check_transaction` / `process_message_call`,
+with fork differences gated by `Fork` (EIP-3651 warm coinbase, EIP-3860 initcode, EIP-4844 blobs,
+EIP-7623 calldata floor, EIP-7702 authorizations, EIP-7825 gas cap).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import rlp
+from eth_hash.auto import keccak
+
+from .blobs import GAS_PER_BLOB, VERSIONED_HASH_VERSION_KZG, BlobSchedule, blob_base_fee, max_blobs_per_tx
+from .message import Env, ExecutionResult, Message
+from .spec import Fork
+from .transactions import InvalidSignature, Transaction
+
+TX_BASE_COST = 21000
+TX_CREATE_COST = 32000
+STANDARD_CALLDATA_TOKEN_COST = 4
+FLOOR_CALLDATA_COST = 10  # EIP-7623
+TX_ACCESS_LIST_ADDRESS_COST = 2400
+TX_ACCESS_LIST_STORAGE_KEY_COST = 1900
+INITCODE_WORD_COST = 2
+MAX_INITCODE_SIZE = 2 * 24576
+PER_EMPTY_ACCOUNT_COST = 25000  # EIP-7702
+PER_AUTH_BASE_COST = 12500
+TX_MAX_GAS_LIMIT = 2**24  # EIP-7825 (Osaka)
+MAX_NONCE = 2**64 - 1
+DELEGATION_MARKER = b"\xef\x01\x00"
+REFUND_QUOTIENT = 5  # EIP-3529
+
+
+class InvalidTransaction(Exception):
+    """A transaction that cannot be included; `code` names it as execution-spec-tests do."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(slots=True)
+class TxResult:
+    gas_used: int  # charged to the block (after refund and floor)
+    status: str  # success | revert | error
+    output: bytes
+    logs: list
+    error: str | None = None
+    created_address: bytes | None = None
+    blob_gas_used: int = 0
+    gas_refunded: int = 0
+
+
+@dataclass(slots=True)
+class BlockContext:
+    """What transaction validation needs from the block it goes in."""
+
+    env: Env
+    blob_schedule: BlobSchedule | None = None
+    gas_used: int = 0  # by earlier transactions of the block
+    blob_gas_used: int = 0
+
+
+def contract_address(sender: bytes, nonce: int) -> bytes:
+    return keccak(rlp.encode([sender, nonce]))[12:]
+
+
+def delegation_target(code: bytes) -> bytes | None:
+    """EIP-7702: the address a delegation designator points at, if `code` is one."""
+    if len(code) == 23 and code[:3] == DELEGATION_MARKER:
+        return code[3:]
+    return None
+
+
+def intrinsic_gas(tx: Transaction, fork: Fork) -> tuple[int, int]:
+    """(intrinsic gas, EIP-7623 calldata floor) of a transaction."""
+    zeros = tx.data.count(0)
+    tokens = zeros + (len(tx.data) - zeros) * 4
+    gas = TX_BASE_COST + tokens * STANDARD_CALLDATA_TOKEN_COST
+    if tx.to is None:
+        gas += TX_CREATE_COST
+        if fork >= Fork.SHANGHAI:
+            gas += INITCODE_WORD_COST * ((len(tx.data) + 31) // 32)
+    for _, slots in tx.access_list:
+        gas += TX_ACCESS_LIST_ADDRESS_COST + TX_ACCESS_LIST_STORAGE_KEY_COST * len(slots)
+    gas += PER_EMPTY_ACCOUNT_COST * len(tx.authorizations)
+    floor = TX_BASE_COST + tokens * FLOOR_CALLDATA_COST if fork >= Fork.PRAGUE else 0
+    return gas, floor
+
+
+def _allowed_types(fork: Fork) -> tuple[int, ...]:
+    if fork >= Fork.PRAGUE:
+        return (0, 1, 2, 3, 4)
+    if fork >= Fork.CANCUN:
+        return (0, 1, 2, 3)
+    return (0, 1, 2)
+
+
+def validate_transaction(tx: Transaction, fork: Fork) -> tuple[int, int]:
+    """Checks that need no state; returns (intrinsic gas, calldata floor)."""
+    if tx.type not in _allowed_types(fork):
+        raise InvalidTransaction("TYPE_NOT_SUPPORTED", f"transaction type {tx.type} not supported")
+    gas, floor = intrinsic_gas(tx, fork)
+    if max(gas, floor) > tx.gas:
+        raise InvalidTransaction("INTRINSIC_GAS_TOO_LOW", f"intrinsic gas too low: have {tx.gas}, want {max(gas, floor)}")
+    if tx.nonce >= MAX_NONCE:
+        raise InvalidTransaction("NONCE_IS_MAX", "nonce has max value")
+    if fork >= Fork.SHANGHAI and tx.to is None and len(tx.data) > MAX_INITCODE_SIZE:
+        raise InvalidTransaction("INITCODE_SIZE_EXCEEDED", f"max initcode size exceeded: {len(tx.data)}")
+    if fork >= Fork.OSAKA and tx.gas > TX_MAX_GAS_LIMIT:
+        raise InvalidTransaction("GAS_LIMIT_EXCEEDS_MAXIMUM", f"transaction gas limit too high: {tx.gas}")
+    return gas, floor
+
+
+def check_transaction(tx: Transaction, state, ctx: BlockContext) -> tuple[bytes, int, int, int]:
+    """Checks against the block and the sender's account; returns
+    (sender, effective gas price, blob gas used, the most the sender may be charged)."""
+    env = ctx.env
+    fork = env.fork
+    if tx.gas > env.gas_limit - ctx.gas_used:
+        raise InvalidTransaction("GAS_ALLOWANCE_EXCEEDED", "gas limit reached")
+    blob_gas = GAS_PER_BLOB * len(tx.blob_versioned_hashes) if tx.type == 3 else 0
+    if blob_gas and ctx.blob_schedule is not None and blob_gas > ctx.blob_schedule.max_blob_gas - ctx.blob_gas_used:
+        raise InvalidTransaction("TYPE_3_TX_MAX_BLOB_GAS_ALLOWANCE_EXCEEDED", "blob gas limit exceeded")
+    try:
+        sender = tx.recover_sender()
+    except InvalidSignature as exc:
+        raise InvalidTransaction("INVALID_SIGNATURE", f"invalid sender: {exc}") from None
+    if tx.type >= 2:
+        if tx.max_fee_per_gas < tx.max_priority_fee_per_gas:
+            raise InvalidTransaction("PRIORITY_GREATER_THAN_MAX_FEE_PER_GAS",
+                                     "max priority fee per gas higher than max fee per gas")
+        if tx.max_fee_per_gas < env.base_fee:
+            raise InvalidTransaction("INSUFFICIENT_MAX_FEE_PER_GAS",
+                                     f"max fee per gas less than block base fee: maxFeePerGas: {tx.max_fee_per_gas}, baseFee: {env.base_fee}")
+        price = min(tx.max_priority_fee_per_gas, tx.max_fee_per_gas - env.base_fee) + env.base_fee
+        max_fee = tx.gas * tx.max_fee_per_gas
+    else:
+        if tx.gas_price < env.base_fee:
+            raise InvalidTransaction("INSUFFICIENT_MAX_FEE_PER_GAS",
+                                     f"gas price less than block base fee: gasPrice: {tx.gas_price}, baseFee: {env.base_fee}")
+        price = tx.gas_price
+        max_fee = tx.gas * tx.gas_price
+    if tx.type == 3:
+        schedule = ctx.blob_schedule
+        count = len(tx.blob_versioned_hashes)
+        if count == 0:
+            raise InvalidTransaction("TYPE_3_TX_ZERO_BLOBS", "blob transaction without blobs")
+        if schedule is not None and count > max_blobs_per_tx(fork, schedule):
+            raise InvalidTransaction("TYPE_3_TX_BLOB_COUNT_EXCEEDED", f"too many blobs in transaction: {count}")
+        if any(h[:1] != bytes([VERSIONED_HASH_VERSION_KZG]) for h in tx.blob_versioned_hashes):
+            raise InvalidTransaction("TYPE_3_TX_INVALID_BLOB_VERSIONED_HASH", "invalid blob versioned hash")
+        if tx.max_fee_per_blob_gas < env.blob_base_fee:
+            raise InvalidTransaction("INSUFFICIENT_MAX_FEE_PER_BLOB_GAS",
+                                     f"max fee per blob gas less than block blob gas fee: {tx.max_fee_per_blob_gas} < {env.blob_base_fee}")
+        max_fee += blob_gas * tx.max_fee_per_blob_gas
+    if tx.type in (3, 4) and tx.to is None:
+        raise InvalidTransaction("TYPE_3_TX_CONTRACT_CREATION" if tx.type == 3 else "TYPE_4_TX_CONTRACT_CREATION",
+                                 "transaction type cannot create contracts")
+    if tx.type == 4 and not tx.authorizations:
+        raise InvalidTransaction("TYPE_4_EMPTY_AUTHORIZATION_LIST", "empty authorization list")
+    nonce = state.get_nonce(sender)
+    if nonce > tx.nonce:
+        raise InvalidTransaction("NONCE_MISMATCH_TOO_LOW", f"nonce too low: address 0x{sender.hex()}, tx: {tx.nonce} state: {nonce}")
+    if nonce < tx.nonce:
+        raise InvalidTransaction("NONCE_MISMATCH_TOO_HIGH", f"nonce too high: address 0x{sender.hex()}, tx: {tx.nonce} state: {nonce}")
+    balance = state.get_balance(sender)
+    if balance < max_fee + tx.value:
+        raise InvalidTransaction("INSUFFICIENT_ACCOUNT_FUNDS",
+                                 f"insufficient funds for gas * price + value: address 0x{sender.hex()} have {balance} want {max_fee + tx.value}")
+    code = state.get_code(sender)
+    if code and delegation_target(code) is None:
+        raise InvalidTransaction("SENDER_NOT_EOA", f"sender not an eoa: address 0x{sender.hex()}")
+    return sender, price, blob_gas, max_fee
+
+
+def _set_delegations(tx: Transaction, state, env: Env) -> int:
+    """Apply EIP-7702 authorizations; returns the refund for authorities that already existed."""
+    refund = 0
+    for auth in tx.authorizations:
+        if auth.chain_id not in (env.chain_id, 0) or auth.nonce >= MAX_NONCE:
+            continue
+        try:
+            authority = auth.authority()
+        except InvalidSignature:
+            continue
+        state.warm_address(authority)
+        code = state.get_code(authority)
+        if code and delegation_target(code) is None:
+            continue
+        if state.get_nonce(authority) != auth.nonce:
+            continue
+        if state.account_exists(authority):
+            refund += PER_EMPTY_ACCOUNT_COST - PER_AUTH_BASE_COST
+        state.set_code(authority, b"" if auth.address == b"\x00" * 20 else DELEGATION_MARKER + auth.address)
+        state.increment_nonce(authority)
+    return refund
+
+
+def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str = "interpreter") -> TxResult:
+    """Apply one transaction to the journaled state. InvalidTransaction leaves the state untouched."""
+    from . import execute
+    from .precompiles import precompiles_for
+
+    env = ctx.env
+    fork = env.fork
+    intrinsic, floor = validate_transaction(tx, fork)
+    sender, price, blob_gas, _ = check_transaction(tx, state, ctx)
+
+    state.begin_transaction()
+    blob_fee = blob_gas * env.blob_base_fee
+    state.increment_nonce(sender)
+    state.sub_balance(sender, tx.gas * price + blob_fee)
+
+    env.origin = sender
+    env.gas_price = price
+    env.blob_hashes = tuple(tx.blob_versioned_hashes)
+
+    # Pre-warmed addresses and slots (EIP-2929, EIP-2930, EIP-3651).
+    state.warm_address(sender)
+    for address in precompiles_for(fork):
+        state.warm_address(address)
+    if fork >= Fork.SHANGHAI:
+        state.warm_address(env.coinbase)
+    for address, slots in tx.access_list:
+        state.warm_address(address)
+        for slot in slots:
+            state.warm_slot(address, slot)
+
+    gas = tx.gas - intrinsic
+    refund = 0
+    if tx.to is None:
+        target = contract_address(sender, tx.nonce)
+        state.warm_address(target)
+        message = Message(caller=sender, target=target, value=tx.value, data=b"", gas=gas, code=tx.data,
+                          code_address=target, is_create=True)
+        if state.get_nonce(target) or state.get_code(target) or state.has_storage(target):
+            result = ExecutionResult("error", gas_left=0, error="AddressCollision")
+        else:
+            result = execute(message, state, env, backend)
+    else:
+        state.warm_address(tx.to)
+        if tx.authorizations:
+            refund += _set_delegations(tx, state, env)
+        code = state.get_code(tx.to)
+        code_address = tx.to
+        delegated = delegation_target(code)
+        disable_precompiles = False
+        if delegated is not None:
+            state.warm_address(delegated)
+            code = state.get_code(delegated)
+            code_address = delegated
+            disable_precompiles = True
+        message = Message(caller=sender, target=tx.to, value=tx.value, data=tx.data, gas=gas, code=code,
+                          code_address=code_address, disable_precompiles=disable_precompiles)
+        result = execute(message, state, env, backend)
+
+    # The journal reverted refunds and logs of a failed top-level frame, so `state.refund` is
+    # the frame's refund counter only when it succeeded.
+    if result.status == "success":
+        refund += state.refund
+    used_before_refund = tx.gas - result.gas_left
+    refunded = min(used_before_refund // REFUND_QUOTIENT, refund)
+    used = max(used_before_refund - refunded, floor)
+    state.add_balance(sender, (tx.gas - used) * price)
+    state.add_balance(env.coinbase, used * (price - env.base_fee))
+    logs = list(state.logs)  # empty unless the frame succeeded: the journal dropped the others
+    state.finalize_transaction()
+    return TxResult(used, result.status, result.output, logs, result.error,
+                    result.created_address if tx.to is None and result.status == "success" else None,
+                    blob_gas, refunded)
+
+
+def logs_hash(logs: list) -> bytes:
+    """keccak256 of the RLP of a transaction's logs, as state tests check it."""
+    return keccak(rlp.encode([[address, list(topics), data] for address, topics, data in logs]))
