@@ -1,0 +1,196 @@
+"""State-test runner: every post[fork][i] case of execution-spec-tests state_test fixtures.
+
+A case passes when the post-state root equals `hash` and the logs hash equals `logs`; a case
+with `expectException` passes when the transaction is rejected (nothing is committed then).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from evm.blobs import BlobSchedule, blob_base_fee, schedule_for
+from evm.message import Env
+from evm.processor import BlockContext, InvalidTransaction, logs_hash, process_transaction
+from evm.spec import Fork
+from evm.transactions import Authorization, Transaction
+from state.db import StateDB, alloc_from_fixture
+from state.journal import JournaledState
+from state.kv import MemoryStore
+
+from .errors import UserError
+
+SUPPORTED = {"Cancun": Fork.CANCUN, "Prague": Fork.PRAGUE, "Osaka": Fork.OSAKA}
+
+
+@dataclass(slots=True)
+class CaseResult:
+    test: str
+    file: str
+    fork: str
+    index: int
+    status: str  # passed | failed | skipped
+    reason: str = ""
+    seconds: float = 0.0
+    stats: dict = field(default_factory=dict)
+
+
+def _int(value: str | int) -> int:
+    return value if isinstance(value, int) else int(value, 16)
+
+
+def _bytes(value: str) -> bytes:
+    return bytes.fromhex(value[2:] if value.startswith("0x") else value)
+
+
+def fixture_files(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UserError(f"no such file or directory: {raw}")
+    return files
+
+
+def load_fixture(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            data = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: invalid JSON: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: not a fixture file (top level is not an object)")
+    return data
+
+
+def build_transaction(tx: dict, indexes: dict) -> Transaction:
+    d, g, v = indexes["data"], indexes["gas"], indexes["value"]
+    access_list = ()
+    if tx.get("accessLists") is not None:
+        entries = tx["accessLists"][d] or []
+        access_list = tuple(
+            (_bytes(e["address"]), tuple(_int(k) for k in e["storageKeys"])) for e in entries
+        )
+    authorizations = tuple(
+        Authorization(_int(a["chainId"]), _bytes(a["address"]), _int(a["nonce"]),
+                      _int(a.get("yParity", a.get("v", "0x0"))), _int(a["r"]), _int(a["s"]))
+        for a in tx.get("authorizationList") or ()
+    )
+    if "authorizationList" in tx:
+        ttype = 4
+    elif "blobVersionedHashes" in tx or "maxFeePerBlobGas" in tx:
+        ttype = 3
+    elif "maxFeePerGas" in tx:
+        ttype = 2
+    elif tx.get("accessLists") is not None:
+        ttype = 1
+    else:
+        ttype = 0
+    to = tx.get("to") or ""
+    return Transaction(
+        type=ttype,
+        chain_id=None,
+        nonce=_int(tx["nonce"]),
+        gas_price=_int(tx.get("gasPrice", "0x0")),
+        max_priority_fee_per_gas=_int(tx.get("maxPriorityFeePerGas", "0x0")),
+        max_fee_per_gas=_int(tx.get("maxFeePerGas", "0x0")),
+        gas=_int(tx["gasLimit"][g]),
+        to=_bytes(to) if to else None,
+        value=_int(tx["value"][v]),
+        data=_bytes(tx["data"][d]),
+        access_list=access_list,
+        max_fee_per_blob_gas=_int(tx.get("maxFeePerBlobGas", "0x0")),
+        blob_versioned_hashes=tuple(_bytes(h) for h in tx.get("blobVersionedHashes") or ()),
+        authorizations=authorizations,
+        sender=_bytes(tx["sender"]),
+    )
+
+
+def _schedules(config: dict) -> dict[Fork, BlobSchedule]:
+    out = {}
+    for name, entry in (config.get("blobSchedule") or {}).items():
+        fork = SUPPORTED.get(name)
+        if fork is not None:
+            out[fork] = BlobSchedule(_int(entry["target"]), _int(entry["max"]), _int(entry["baseFeeUpdateFraction"]))
+    return out
+
+
+def run_case(fixture: dict, fork: Fork, case: dict, backend: str) -> tuple[bool, str]:
+    env_json = fixture["env"]
+    config = fixture.get("config") or {}
+    chain_id = _int(config.get("chainid", "0x1"))
+    schedule = schedule_for(fork, _schedules(config))
+    excess = _int(env_json.get("currentExcessBlobGas", "0x0"))
+    env = Env(
+        fork=fork,
+        chain_id=chain_id,
+        coinbase=_bytes(env_json["currentCoinbase"]),
+        number=_int(env_json["currentNumber"]),
+        timestamp=_int(env_json["currentTimestamp"]),
+        gas_limit=_int(env_json["currentGasLimit"]),
+        prev_randao=_int(env_json.get("currentRandom", "0x0")).to_bytes(32, "big"),
+        base_fee=_int(env_json.get("currentBaseFee", "0x0")),
+        excess_blob_gas=excess,
+        blob_base_fee=blob_base_fee(excess, schedule) if schedule else 0,
+    )
+    tx = build_transaction(fixture["transaction"], case["indexes"])
+    tx.chain_id = chain_id
+    db = StateDB(MemoryStore())
+    db.commit_alloc(alloc_from_fixture(fixture["pre"]))
+    state = JournaledState(db)
+    expected_exception = case.get("expectException")
+    try:
+        result = process_transaction(tx, state, BlockContext(env, schedule), backend)
+    except InvalidTransaction as exc:
+        if expected_exception:
+            return True, ""
+        return False, f"transaction rejected: {exc.code}: {exc}"
+    if expected_exception:
+        return False, f"expected exception {expected_exception} but the transaction was accepted"
+    root = state.commit()
+    problems = []
+    if root != _bytes(case["hash"]):
+        problems.append(f"state root 0x{root.hex()} != expected {case['hash']}")
+    lh = logs_hash(result.logs)
+    if lh != _bytes(case["logs"]):
+        problems.append(f"logs hash 0x{lh.hex()} != expected {case['logs']}")
+    return not problems, "; ".join(problems)
+
+
+def iter_cases(files: list[Path], fork_filter: str | None, substring: str | None) -> Iterator[tuple]:
+    """(file, test name, fixture, fork name, index, case) of every selected case."""
+    for path in files:
+        data = load_fixture(path)
+        for name, fixture in data.items():
+            if substring and substring not in name:
+                continue
+            if not isinstance(fixture, dict) or "post" not in fixture or "transaction" not in fixture:
+                raise UserError(f"{path}: {name!r} is not a state test (no post/transaction)")
+            for fork_name, cases in fixture["post"].items():
+                if fork_filter and fork_name.lower() != fork_filter.lower():
+                    continue
+                for index, case in enumerate(cases):
+                    yield path, name, fixture, fork_name, index, case
+
+
+def run_one(path: Path, name: str, fixture: dict, fork_name: str, index: int, case: dict,
+            backend: str) -> CaseResult:
+    fork = SUPPORTED.get(fork_name)
+    if fork is None:
+        return CaseResult(name, str(path), fork_name, index, "skipped", f"network {fork_name} not supported")
+    start = time.perf_counter()
+    try:
+        ok, reason = run_case(fixture, fork, case, backend)
+    except Exception as exc:  # a bug or a malformed case: a named failure, never a crash of the run
+        ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
+    return CaseResult(name, str(path), fork_name, index, "passed" if ok else "failed", reason,
+                      time.perf_counter() - start)
