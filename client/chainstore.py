@@ -1,0 +1,157 @@
+"""Chain data in the datadir's LevelDB, beside the state trie (key layout: docs/storage.md).
+
+Headers and bodies by hash, the canonical number -> hash index, the head pointer, the genesis hash and the
+chain config. `init_genesis` writes the genesis state, block and head in one write batch.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from typing import Any
+
+from state.db import StateDB
+from state.kv import KVStore, LevelDBStore, WriteBatch
+
+from .errors import UserError
+from .genesis import Genesis
+from .header import Header
+
+HEADER_PREFIX = b"h"  # h + block hash -> header RLP
+BODY_PREFIX = b"b"  # b + block hash -> RLP list of the block's items after the header
+NUMBER_PREFIX = b"N"  # N + block hash -> block number (8 bytes big-endian)
+CANONICAL_PREFIX = b"H"  # H + number (8 bytes big-endian) -> canonical block hash
+HEAD_KEY = b"m:head"  # hash of the canonical head block
+GENESIS_KEY = b"m:genesis"  # hash of the genesis block
+CONFIG_KEY = b"m:config"  # the genesis file's "config" object, JSON
+SCHEMA_KEY = b"m:schema"  # layout version of this database
+SCHEMA_VERSION = b"1"
+
+CHAINDATA = "chaindata"  # the LevelDB directory inside a datadir
+
+
+def _num(n: int) -> bytes:
+    return n.to_bytes(8, "big")
+
+
+def _list_payload(data: bytes) -> bytes:
+    """The payload of an RLP list (its items' encodings without the list header)."""
+    first = data[0]
+    if first < 0xC0:
+        raise ValueError("not an RLP list")
+    if first <= 0xF7:
+        return data[1:]
+    return data[1 + first - 0xF7:]
+
+
+class ChainStore:
+    def __init__(self, kv: KVStore) -> None:
+        self.kv = kv
+
+    # -- opening a datadir
+
+    @classmethod
+    def open(cls, datadir: str | os.PathLike, create: bool = False) -> "ChainStore":
+        """Open DIR/chaindata; without `create`, a datadir that was never initialised is a UserError."""
+        path = os.path.join(os.fspath(datadir), CHAINDATA)
+        if not create and not os.path.isdir(path):
+            raise UserError(f"datadir {os.fspath(datadir)} is not initialised (run `evm-mlir init` first)")
+        try:
+            kv = LevelDBStore(path, create_if_missing=create)
+        except Exception as exc:  # plyvel raises IOError for locks, a Corruption error for bad files
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if "lock" in msg.lower():
+                raise UserError(f"datadir {os.fspath(datadir)} is in use by another process") from None
+            raise UserError(f"cannot open datadir {os.fspath(datadir)}: {msg}") from None
+        store = cls(kv)
+        if kv.get(SCHEMA_KEY) not in (None, SCHEMA_VERSION):
+            kv.close()
+            raise UserError(f"datadir {os.fspath(datadir)} has an unknown database layout")
+        return store
+
+    def close(self) -> None:
+        self.kv.close()
+
+    def __enter__(self) -> "ChainStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- reads
+
+    def genesis_hash(self) -> bytes | None:
+        return self.kv.get(GENESIS_KEY)
+
+    def head_hash(self) -> bytes | None:
+        return self.kv.get(HEAD_KEY)
+
+    def get_header(self, block_hash: bytes) -> Header | None:
+        data = self.kv.get(HEADER_PREFIX + block_hash)
+        return Header.decode(data) if data is not None else None
+
+    def head_header(self) -> Header:
+        h = self.head_hash()
+        header = self.get_header(h) if h is not None else None
+        if header is None:
+            raise UserError("datadir has no head block (initialisation never completed)")
+        return header
+
+    def canonical_hash(self, number: int) -> bytes | None:
+        return self.kv.get(CANONICAL_PREFIX + _num(number))
+
+    def block_number(self, block_hash: bytes) -> int | None:
+        data = self.kv.get(NUMBER_PREFIX + block_hash)
+        return int.from_bytes(data, "big") if data is not None else None
+
+    def get_body_rlp(self, block_hash: bytes) -> bytes | None:
+        return self.kv.get(BODY_PREFIX + block_hash)
+
+    def get_block_rlp(self, block_hash: bytes) -> bytes | None:
+        """The whole block's RLP: [header, transactions, ommers(, withdrawals)]."""
+        header = self.kv.get(HEADER_PREFIX + block_hash)
+        body = self.kv.get(BODY_PREFIX + block_hash)
+        if header is None or body is None:
+            return None
+        from state.trie import enc_list
+
+        return enc_list(header + _list_payload(body))
+
+    def config(self) -> dict[str, Any] | None:
+        data = self.kv.get(CONFIG_KEY)
+        return json.loads(data) if data is not None else None
+
+    def state(self, root: bytes | None = None) -> StateDB:
+        """The state at `root` (default: the head's)."""
+        return StateDB(self.kv, self.head_header().state_root if root is None else root)
+
+    # -- writes (into the caller's batch, so a block and its state land together)
+
+    def put_block(self, batch: WriteBatch, header: Header, body_rlp: bytes, canonical: bool = True) -> bytes:
+        h = header.hash
+        batch.put(HEADER_PREFIX + h, header.encode())
+        batch.put(BODY_PREFIX + h, body_rlp)
+        batch.put(NUMBER_PREFIX + h, _num(header.number))
+        if canonical:
+            batch.put(CANONICAL_PREFIX + _num(header.number), h)
+        return h
+
+    def set_head(self, batch: WriteBatch, block_hash: bytes) -> None:
+        batch.put(HEAD_KEY, block_hash)
+
+    def init_genesis(self, genesis: Genesis) -> Header:
+        """Write the genesis state, block, canonical entry, head and config in one atomic batch."""
+        with self.kv.write_batch() as batch:
+            state_root = StateDB(self.kv).commit_alloc(genesis.alloc, batch)
+            header = genesis.header(state_root)
+            h = self.put_block(batch, header, genesis.block_body_rlp())
+            self.set_head(batch, h)
+            batch.put(GENESIS_KEY, h)
+            batch.put(CONFIG_KEY, json.dumps(genesis.config.raw, sort_keys=True).encode())
+            batch.put(SCHEMA_KEY, SCHEMA_VERSION)
+        return header
+
+
+def remove_datadir(path: str) -> None:
+    """Remove a datadir this process created (after a failed init), ignoring what is already gone."""
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,59 @@
+"""`evm-mlir init --genesis FILE --datadir DIR`: write the genesis state and block into a datadir.
+
+Idempotent for the same genesis; a different genesis on an initialised datadir is refused. If anything
+fails, a datadir this run created is removed again, so a failed init leaves nothing half-written.
+Light on purpose: nothing from evm/ (nor MLIR) is imported.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from ..chainstore import CHAINDATA, ChainStore, remove_datadir
+from ..errors import UserError
+from ..genesis import load_genesis
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--genesis", required=True, metavar="FILE", help="genesis file (geth JSON format)")
+    parser.add_argument("--datadir", required=True, metavar="DIR", help="data directory (created if missing)")
+    parser.add_argument("--json", action="store_true", help="print one JSON line: number, hash, stateRoot")
+
+
+def run(args: argparse.Namespace) -> int:
+    # parse and validate everything before the datadir is touched
+    genesis, _ = load_genesis(args.genesis)
+    datadir = args.datadir
+    if os.path.exists(datadir) and not os.path.isdir(datadir):
+        raise UserError(f"datadir {datadir} exists and is not a directory")
+    existed = os.path.isdir(datadir)
+    chaindata_existed = os.path.isdir(os.path.join(datadir, CHAINDATA))
+    try:
+        try:
+            os.makedirs(datadir, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create datadir {datadir}: {exc.strerror}") from None
+        with ChainStore.open(datadir, create=True) as store:
+            known = store.genesis_hash()
+            if known is None:
+                header = store.init_genesis(genesis)
+            else:
+                header = genesis.header(genesis.state_root())
+                if header.hash != known:
+                    raise UserError(
+                        f"datadir {datadir} already holds a different genesis "
+                        f"(0x{known.hex()}, this file gives 0x{header.hash.hex()})"
+                    )
+    except BaseException:
+        if not existed:
+            remove_datadir(datadir)
+        elif not chaindata_existed:
+            remove_datadir(os.path.join(datadir, CHAINDATA))
+        raise
+    if args.json:
+        print(json.dumps({"number": header.number, "hash": "0x" + header.hash.hex(), "stateRoot": "0x" + header.state_root.hex()}))
+    else:
+        print(f"genesis block {header.number} hash 0x{header.hash.hex()}")
+        print(f"state root 0x{header.state_root.hex()}")
+    return 0
