@@ -1,0 +1,31 @@
+"""The EVM: opcode table (opcodes.py), gas schedule (gas.py), shared host (host.py), backends
+(interpreter/, compiler/) chosen by name through backends.py.
+
+`execute(message, state, env, backend="interpreter")` is the one entry point: it runs one
+top-level message (a call, or a create when ``message.is_create``; for a create
+``message.target`` is the new address and ``message.code`` the init code) against a
+`state.journal.JournaledState` and returns an `ExecutionResult` with the gas left. Refunds, logs,
+created accounts and self-destructs stay in the JournaledState for the transaction processor.
+Nothing is raised for EVM failures: they are results.
+
+Depth: nested calls recurse in Python through the host; the host runs every 48th level on a new
+thread with a large stack (see evm/host.py), so depth 1024 works from any thread without touching
+the recursion limit.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .message import Env, ExecutionResult, Message
+from .spec import Fork
+
+__all__ = ["execute", "Env", "ExecutionResult", "Message", "Fork"]
+
+
+def execute(message: Message, state: Any, env: Env, backend: str = "interpreter") -> ExecutionResult:
+    """Run one top-level message with the named backend (see module docstring)."""
+    from .backends import get_backend
+    from .host import Host
+
+    host = Host(state, env, get_backend(backend))
+    return host.execute_top_level(message)

@@ -1,0 +1,73 @@
+"""Registry of EVM backends, by name.
+
+A backend is a class (or factory) whose instances have ``name`` and
+``run_frame(message, host) -> ExecutionResult`` (run one frame's code; the shared
+`evm.host.Host` does calls, creates, precompiles and state). Backends come from the
+entry-point group ``evm_mlir.backends`` (``name = "module:factory"``, see pyproject.toml) and
+from `register_backend` for in-process use; the built-in interpreter is always available even
+when the distribution is not installed (e.g. running from a source tree).
+"""
+from __future__ import annotations
+
+import importlib
+import threading
+from importlib.metadata import entry_points
+from typing import Any, Callable
+
+ENTRY_POINT_GROUP = "evm_mlir.backends"
+_BUILTIN = {"interpreter": "evm.interpreter:InterpreterBackend"}
+
+_registered: dict[str, Callable[[], Any]] = {}
+_instances: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def register_backend(name: str, cls: Callable[[], Any]) -> None:
+    """Register (or replace) a backend class/factory under `name` for this process."""
+    with _lock:
+        _registered[name] = cls
+        _instances.pop(name, None)
+
+
+def _entry_points() -> dict[str, Any]:
+    try:
+        return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    except Exception:  # broken metadata must not hide the built-in backends
+        return {}
+
+
+def available_backends() -> list[str]:
+    """Names of every backend that can be asked for (registered, entry points, built-in)."""
+    return sorted(set(_registered) | set(_entry_points()) | set(_BUILTIN))
+
+
+def _load(spec: str) -> Callable[[], Any]:
+    module, _, attr = spec.partition(":")
+    obj = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def get_backend(name: str) -> Any:
+    """The (cached, per process) instance of backend `name`; ValueError listing the available
+    ones when unknown."""
+    inst = _instances.get(name)
+    if inst is not None:
+        return inst
+    with _lock:
+        inst = _instances.get(name)
+        if inst is not None:
+            return inst
+        factory = _registered.get(name)
+        if factory is None:
+            ep = _entry_points().get(name)
+            if ep is not None:
+                factory = ep.load()
+            elif name in _BUILTIN:
+                factory = _load(_BUILTIN[name])
+        if factory is None:
+            raise ValueError(f"unknown EVM backend {name!r} (available: {', '.join(available_backends())})")
+        inst = factory()
+        _instances[name] = inst
+        return inst

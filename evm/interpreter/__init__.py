@@ -1,0 +1,94 @@
+"""The reference interpreter backend: a readable loop over a per-fork dispatch table.
+
+It is the second backend and the oracle of the MLIR compiler. Instructions are grouped by
+category in the sibling modules (as in ethereum/execution-specs); each is a small function
+``op(frame)``. This module builds, once per fork, a 256-entry table of
+``(function, static gas, min stack height, max stack height)`` from `evm.opcodes` (an opcode not
+available at the fork maps to INVALID), and runs the loop:
+
+    fetch opcode -> check stack height (underflow / overflow) -> charge static gas -> pc += 1
+    -> run the instruction (which charges dynamic gas and may call the host)
+
+Exceptional halts are exceptions inside the loop; `run_frame` converts them into
+`ExecutionResult(status="error", error=<name>, gas_left=0)`: nothing leaks to the caller.
+Nested calls are executed by the host (`evm.host.Host.call/create`), which calls back into
+`run_frame` for the child frame.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from ..errors import ExceptionalHalt, OutOfGas, Revert, StackOverflow, StackUnderflow
+from ..gas import STACK_LIMIT
+from ..message import ExecutionResult, Message
+from ..opcodes import opcode_info
+from ..spec import Fork
+from . import arithmetic, bitwise, block, comparison, control_flow, environment, keccak, log, memory
+from . import stack as stack_ops
+from . import storage, system
+from .frame import Frame, Halt
+
+__all__ = ["InterpreterBackend", "instruction_table", "INSTRUCTIONS"]
+
+INSTRUCTIONS: dict[int, Callable[[Frame], None]] = {}
+for _module in (arithmetic, comparison, bitwise, keccak, environment, block, stack_ops, memory,
+                storage, control_flow, log, system):
+    for _code, _fn in _module.INSTRUCTIONS.items():
+        assert _code not in INSTRUCTIONS, hex(_code)
+        INSTRUCTIONS[_code] = _fn
+
+Entry = tuple[Callable[[Frame], None], int, int, int]
+_TABLES: dict[Fork, list[Entry]] = {}
+
+
+def instruction_table(fork: Fork) -> list[Entry]:
+    """256 entries (function, static gas, min stack height, max stack height) for `fork`."""
+    table = _TABLES.get(fork)
+    if table is None:
+        table = []
+        for op in range(256):
+            info = opcode_info(op, fork)
+            if info.valid:
+                table.append((INSTRUCTIONS[op], info.gas, info.inputs,
+                              STACK_LIMIT - max(0, info.outputs - info.inputs)))
+            else:
+                table.append((system.invalid, 0, 0, STACK_LIMIT))
+        _TABLES[fork] = table
+    return table
+
+
+def _loop(f: Frame, table: list[Entry]) -> None:
+    code = f.code
+    stack = f.stack
+    while True:
+        fn, static_gas, lo, hi = table[code[f.pc]]
+        n = len(stack)
+        if n < lo:
+            raise StackUnderflow()
+        if n > hi:
+            raise StackOverflow()
+        g = f.gas - static_gas
+        if g < 0:
+            raise OutOfGas()
+        f.gas = g
+        f.pc += 1
+        fn(f)
+
+
+class InterpreterBackend:
+    """Backend "interpreter": `run_frame(message, host) -> ExecutionResult` runs one frame's
+    code (never a precompile: the host handles those)."""
+
+    name = "interpreter"
+
+    def run_frame(self, message: Message, host) -> ExecutionResult:
+        f = Frame(message, host)
+        try:
+            _loop(f, instruction_table(host.fork))
+        except Halt:
+            return ExecutionResult("success", f.output, f.gas)
+        except Revert:
+            return ExecutionResult("revert", f.output, f.gas)
+        except ExceptionalHalt as exc:
+            return ExecutionResult("error", b"", 0, exc.name)
+        raise AssertionError("unreachable")  # pragma: no cover

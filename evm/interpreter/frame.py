@@ -1,0 +1,97 @@
+"""One call frame of the interpreter: stack, memory, pc, gas, return data.
+
+Instructions are functions ``op(f: Frame) -> None``. The loop (evm/interpreter/__init__.py) has
+already checked the stack height and charged the opcode's static gas, and has moved `f.pc` past
+the opcode byte; an instruction charges its dynamic gas with `use_gas` / `extend_memory`, and
+ends the frame by raising `Halt` (STOP, RETURN, SELFDESTRUCT), `evm.errors.Revert` or an
+`evm.errors.ExceptionalHalt`. Refunds, logs and every state change go through the host into the
+JournaledState, which the host reverts if the frame does not succeed.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import OutOfGas
+from ..opcodes import jumpdests
+
+if TYPE_CHECKING:
+    from ..host import Host
+    from ..message import Message
+
+UINT_MAX = 2**256 - 1
+ADDRESS_MASK = 2**160 - 1
+CODE_PADDING = bytes(33)  # STOP after the end of the code; zero PUSH data past the end
+
+
+class Halt(Exception):
+    """Normal end of the frame (STOP, RETURN, SELFDESTRUCT, end of code): success."""
+
+
+class Frame:
+    __slots__ = (
+        "message", "host", "state", "env", "fork", "target", "code", "code_size", "jumpdests",
+        "stack", "memory", "pc", "gas", "return_data", "output",
+    )
+
+    def __init__(self, message: "Message", host: "Host") -> None:
+        self.message = message
+        self.host = host
+        self.state = host.state
+        self.env = host.env
+        self.fork = host.fork
+        self.target = message.target  # the account whose storage/balance this frame acts on
+        code = bytes(message.code)
+        self.code_size = len(code)
+        self.code = code + CODE_PADDING
+        self.jumpdests = jumpdests(code)
+        self.stack: list[int] = []
+        self.memory = bytearray()
+        self.pc = 0
+        self.gas = message.gas
+        self.return_data = b""
+        self.output = b""
+
+
+def use_gas(f: Frame, amount: int) -> None:
+    if amount > f.gas:
+        raise OutOfGas()
+    f.gas -= amount
+
+
+def extend_memory(f: Frame, offset: int, size: int) -> None:
+    """Charge for and grow memory so [offset, offset+size) is addressable (no-op for size 0).
+    Memory always holds a whole number of words."""
+    if size == 0:
+        return
+    end = offset + size
+    current = len(f.memory)
+    if end <= current:
+        return
+    new_words = (end + 31) >> 5
+    old_words = current >> 5
+    cost = 3 * (new_words - old_words) + (new_words * new_words >> 9) - (old_words * old_words >> 9)
+    if cost > f.gas:
+        raise OutOfGas()
+    f.gas -= cost
+    f.memory.extend(bytes((new_words << 5) - current))
+
+
+def read_memory(f: Frame, offset: int, size: int) -> bytes:
+    """Bytes of memory (call extend_memory first)."""
+    if size == 0:
+        return b""
+    return bytes(f.memory[offset:offset + size])
+
+
+def to_address(word: int) -> bytes:
+    return (word & ADDRESS_MASK).to_bytes(20, "big")
+
+
+def read_padded(buffer: bytes, start: int, size: int) -> bytes:
+    """buffer[start:start+size], right-padded with zeros (CALLDATALOAD/*COPY semantics)."""
+    if size == 0:
+        return b""
+    chunk = buffer[start:start + size] if start < len(buffer) else b""
+    if len(chunk) < size:
+        chunk = bytes(chunk) + bytes(size - len(chunk))
+    return chunk
