@@ -83,13 +83,7 @@ def precompiles_for(fork: Fork) -> dict[bytes, Precompile]:
     """Address (20 bytes) -> precompile, for the precompiles active in ``fork``."""
     table = _cache.get(fork)
     if table is None:
-        table = {}
-        for n, since, spec in _TABLE:
-            if fork >= since:
-                try:
-                    table[address(n)] = _resolve(spec)
-                except ModuleNotFoundError:  # TEMPORARY while families are being written
-                    pass
+        table = {address(n): _resolve(spec) for n, since, spec in _TABLE if fork >= since}
         _cache[fork] = table
     return dict(table)
 
