@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +51,12 @@ TIME_FORKS = (
 )
 
 
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_DEC = re.compile(r"-?[0-9]+")
+_ADDRESS = re.compile(r"[0-9a-fA-F]{40}")
+_WORD = re.compile(r"[0-9a-fA-F]{1,64}")
+
+
 class _Ctx:
     """Where a value came from, so an error message can name it."""
 
@@ -69,11 +76,11 @@ class _Ctx:
             s = value.strip()
             try:
                 if s[:2] in ("0x", "0X"):
-                    if len(s) == 2 or not all(c in "0123456789abcdefABCDEF" for c in s[2:]):
+                    if not _HEX.fullmatch(s, 2):
                         raise ValueError
                     n = int(s[2:], 16)
                 else:
-                    if not s.lstrip("-").isdigit():
+                    if not _DEC.fullmatch(s):
                         raise ValueError
                     n = int(s, 10)
             except ValueError:
@@ -93,10 +100,9 @@ class _Ctx:
         s = value[2:] if value[:2] in ("0x", "0X") else value
         if len(s) % 2:
             raise self.fail(where, f"odd-length hex {value[:70]!r}")
-        try:
-            b = bytes.fromhex(s)
-        except ValueError:
-            raise self.fail(where, f"invalid hex {value[:70]!r}") from None
+        if s and not _HEX.fullmatch(s):  # bytes.fromhex alone would accept spaces
+            raise self.fail(where, f"invalid hex {value[:70]!r}")
+        b = bytes.fromhex(s)
         if size is not None and len(b) != size:
             raise self.fail(where, f"expected {size} bytes, got {len(b)} in {value[:70]!r}")
         return b
@@ -105,7 +111,7 @@ class _Ctx:
         if not isinstance(value, str):
             raise self.fail(where, f"expected an address, got {json.dumps(value)[:40]}")
         s = value[2:] if value[:2] in ("0x", "0X") else value
-        if len(s) != 40 or not all(c in "0123456789abcdefABCDEF" for c in s):
+        if not _ADDRESS.fullmatch(s):
             raise self.fail(where, f"invalid address {value[:70]!r} (want 20 bytes of hex)")
         return bytes.fromhex(s)
 
@@ -114,7 +120,7 @@ class _Ctx:
         if not isinstance(value, str):
             raise self.fail(where, f"expected a hex string, got {json.dumps(value)[:40]}")
         s = value[2:] if value[:2] in ("0x", "0X") else value
-        if not s or len(s) > 64 or not all(c in "0123456789abcdefABCDEF" for c in s):
+        if not _WORD.fullmatch(s):
             raise self.fail(where, f"invalid 32-byte hex {value[:70]!r}")
         return int(s, 16)
 

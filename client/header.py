@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
 
-import rlp
 from eth_hash.auto import keccak
+
+from state import rlpcodec as rlp
 
 # keccak(rlp([])): the ommers hash of every post-Merge block
 EMPTY_OMMERS_HASH = keccak(rlp.encode([]))
@@ -127,7 +128,7 @@ class Header:
     def decode(cls, data: bytes) -> "Header":
         try:
             items = rlp.decode(data)
-        except rlp.exceptions.DecodingError as exc:
+        except rlp.DecodingError as exc:
             raise HeaderDecodeError(f"bad header RLP: {exc}") from None
         return cls.from_rlp_list(items)
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import rlp
 from eth_hash.auto import keccak
+
+from . import rlpcodec as rlp  # same encode/decode as the rlp package, without its import cost
 
 EMPTY_CODE_HASH = keccak(b"")
 # Root of the empty Merkle-Patricia trie: keccak(rlp(b"")).

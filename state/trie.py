@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator
 
-import rlp
 from eth_hash.auto import keccak
+
+from . import rlpcodec
 
 EMPTY_ROOT = keccak(b"\x80")
 HEX = "0123456789abcdef"
@@ -200,7 +201,7 @@ def _decode_struct(item: list) -> Node:
 def _child_of(x) -> Child:
     if isinstance(x, list):
         node = _decode_struct(x)
-        node.ref = rlp.encode(x)
+        node.ref = rlpcodec.encode(x)
         return node
     if not x:
         return None
@@ -227,7 +228,7 @@ class Trie:
         enc = self._fetch(h)
         if enc is None:
             raise MissingNodeError(h.hex())
-        node = _decode_struct(rlp.decode(enc))
+        node = _decode_struct(rlpcodec.decode(enc))
         # a root under 32 bytes is stored by hash but would be embedded as a child
         node.ref = b"\xa0" + h if len(enc) >= 32 else enc
         if len(self._cache) >= self._cache_size:
