@@ -41,6 +41,8 @@ def kzg_to_versioned_hash(commitment: bytes) -> bytes:
 def _g1(b: bytes) -> G1Point:
     if b == G1_POINT_AT_INFINITY:
         return G1Point.identity()
+    if b[0] & 0x40:  # any other use of the infinity flag is non-canonical (arkworks accepts 0xe0..)
+        raise ValueError("non-canonical point at infinity")
     return G1Point.from_compressed_bytes(b)  # raises ValueError unless canonical, on curve, in G1
 
 
