@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Iterator, Mapping
 
-from eth_hash.auto import keccak
-
 from .account import EMPTY_CODE_HASH, EMPTY_ROOT, Account
 from .changes import StateChanges
+from .keccak import keccak
 from .kv import KVStore, WriteBatch
 from .trie import MissingNodeError, Sink, Trie, build_root, enc_list, enc_uint
 

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator
 
-from eth_hash.auto import keccak
-
 from . import rlpcodec
+from .keccak import keccak
 
 EMPTY_ROOT = keccak(b"\x80")
 HEX = "0123456789abcdef"
