@@ -25,6 +25,8 @@ HEAD_KEY = b"m:head"  # hash of the canonical head block
 GENESIS_KEY = b"m:genesis"  # hash of the genesis block
 CONFIG_KEY = b"m:config"  # the genesis file's "config" object, JSON
 SCHEMA_KEY = b"m:schema"  # layout version of this database
+RECEIPTS_PREFIX = b"r"  # r + block hash -> RLP list of the block's receipt encodings (client.blocks.Receipt)
+TX_LOOKUP_PREFIX = b"t"  # t + transaction hash -> block hash (32 bytes) + index (8 bytes big-endian)
 SCHEMA_VERSION = b"1"
 
 CHAINDATA = "chaindata"  # the LevelDB directory inside a datadir
@@ -138,6 +140,34 @@ class ChainStore:
 
     def set_head(self, batch: WriteBatch, block_hash: bytes) -> None:
         batch.put(HEAD_KEY, block_hash)
+
+    # -- receipts, transaction lookup, canonical index (written by client.executor.Chain)
+
+    def set_canonical(self, batch: WriteBatch, number: int, block_hash: bytes) -> None:
+        batch.put(CANONICAL_PREFIX + _num(number), block_hash)
+
+    def delete_canonical(self, batch: WriteBatch, number: int) -> None:
+        batch.delete(CANONICAL_PREFIX + _num(number))
+
+    def put_receipts(self, batch: WriteBatch, block_hash: bytes, receipts: list[bytes]) -> None:
+        import rlp
+
+        batch.put(RECEIPTS_PREFIX + block_hash, rlp.encode(list(receipts)))
+
+    def get_receipts(self, block_hash: bytes) -> list[bytes] | None:
+        """The block's receipt encodings (typed ones as `type || rlp`), or None if not stored."""
+        import rlp
+
+        data = self.kv.get(RECEIPTS_PREFIX + block_hash)
+        return None if data is None else list(rlp.decode(data))
+
+    def put_tx_lookup(self, batch: WriteBatch, tx_hash: bytes, block_hash: bytes, index: int) -> None:
+        batch.put(TX_LOOKUP_PREFIX + tx_hash, block_hash + _num(index))
+
+    def tx_lookup(self, tx_hash: bytes) -> tuple[bytes, int] | None:
+        """(block hash, index in the block) of a transaction of the canonical chain."""
+        data = self.kv.get(TX_LOOKUP_PREFIX + tx_hash)
+        return None if data is None else (data[:32], int.from_bytes(data[32:], "big"))
 
     def init_genesis(self, genesis: Genesis) -> Header:
         """Write the genesis state, block, canonical entry, head and config in one atomic batch."""

@@ -1,0 +1,155 @@
+"""Blockchain-test runner: execution-spec-tests `blockchain_tests` and ethereum/tests `BlockchainTests` fixtures.
+
+Each test starts from its `pre` state and genesis block in a fresh in-memory chain store, then imports every
+block's `rlp` through `client.executor.Chain`: a valid block must import (and hash to the fixture's header
+hash); one with `expectException` must be rejected, and the chain goes on from its parent. At the end the
+head must be `lastblockhash` and the head state must equal `postState` (or have root `postStateHash`).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from state.db import StateDB, alloc_from_fixture, state_root_of_alloc
+from state.kv import MemoryStore
+
+from .chainstore import CONFIG_KEY, GENESIS_KEY, ChainStore
+from .errors import UserError
+from .executor import Chain, InvalidBlock, decode_block, network_config
+
+# The networks this client runs; other networks in the fixtures are counted as skipped.
+NETWORKS = ("Cancun", "Prague", "Osaka", "ShanghaiToCancunAtTime15k", "CancunToPragueAtTime15k",
+            "PragueToOsakaAtTime15k")
+
+
+@dataclass(slots=True)
+class TestResult:
+    test: str
+    file: str
+    fork: str  # the fixture's network
+    status: str  # passed | failed | skipped
+    reason: str = ""
+    seconds: float = 0.0
+    index: int = 0
+    stats: dict = field(default_factory=dict)
+
+
+def _bytes(value: str) -> bytes:
+    return bytes.fromhex(value[2:] if value[:2] in ("0x", "0X") else value)
+
+
+def _int(value) -> int:
+    return value if isinstance(value, int) else int(value, 16)
+
+
+def fixture_files(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UserError(f"no such file or directory: {raw}")
+    return files
+
+
+def load_fixture(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            data = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: invalid JSON: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: not a fixture file (top level is not an object)")
+    return data
+
+
+def iter_tests(files: list[Path], substring: str | None) -> Iterator[tuple[Path, str, dict]]:
+    for path in files:
+        data = load_fixture(path)
+        for name, fixture in data.items():
+            if substring and substring not in name:
+                continue
+            if not isinstance(fixture, dict) or "blocks" not in fixture or "genesisRLP" not in fixture:
+                raise UserError(f"{path}: {name!r} is not a blockchain test (no blocks/genesisRLP)")
+            yield path, name, fixture
+
+
+def chain_for_fixture(fixture: dict, backend: str) -> Chain:
+    """A fresh in-memory chain holding the fixture's pre state and genesis block."""
+    config_json = fixture.get("config") or {}
+    config = network_config(fixture["network"], _int(config_json.get("chainid", "0x1")),
+                            config_json.get("blobSchedule"))
+    genesis = decode_block(_bytes(fixture["genesisRLP"]))
+    store = ChainStore(MemoryStore())
+    with store.kv.write_batch() as batch:
+        root = StateDB(store.kv).commit_alloc(alloc_from_fixture(fixture["pre"]), batch)
+        if root != genesis.header.state_root:
+            raise AssertionError(f"pre state root 0x{root.hex()} != genesis header's 0x{genesis.header.state_root.hex()}")
+        h = store.put_block(batch, genesis.header, genesis.body_rlp())
+        store.set_head(batch, h)
+        batch.put(GENESIS_KEY, h)
+        batch.put(CONFIG_KEY, json.dumps(config.raw, sort_keys=True).encode())
+    want = fixture.get("genesisBlockHeader", {}).get("hash")
+    if want and _bytes(want) != h:
+        raise AssertionError(f"genesis hash 0x{h.hex()} != fixture's {want}")
+    return Chain(store, config, backend)
+
+
+def run_test(fixture: dict, backend: str) -> tuple[bool, str, dict]:
+    chain = chain_for_fixture(fixture, backend)
+    stats = {"blocks": 0, "rejected": 0, "gas": 0, "txs": 0}
+    for i, b in enumerate(fixture["blocks"]):
+        expected = b.get("expectException")
+        raw = _bytes(b["rlp"])
+        try:
+            block = decode_block(raw)
+            result = chain.import_block(block, len(raw))
+        except InvalidBlock as exc:
+            if expected:
+                stats["rejected"] += 1
+                continue
+            return False, f"block #{i} rejected: {exc.code}: {exc}", stats
+        if expected:
+            return False, f"block #{i} (number {block.number}) imported but {expected} was expected", stats
+        stats["blocks"] += 1
+        stats["gas"] += result.gas_used
+        stats["txs"] += result.tx_count
+        want = (b.get("blockHeader") or {}).get("hash")
+        if want and _bytes(want) != result.hash:
+            return False, f"block #{i} hash 0x{result.hash.hex()} != fixture's {want}", stats
+    head = chain.head()
+    head_hash = head.hash
+    if head_hash != _bytes(fixture["lastblockhash"]):
+        return False, f"head 0x{head_hash.hex()} (number {head.number}) != lastblockhash {fixture['lastblockhash']}", stats
+    if "postStateHash" in fixture and "postState" not in fixture:
+        if head.state_root != _bytes(fixture["postStateHash"]):
+            return False, f"state root 0x{head.state_root.hex()} != postStateHash {fixture['postStateHash']}", stats
+        return True, "", stats
+    post = alloc_from_fixture(fixture["postState"])
+    if state_root_of_alloc(post) != head.state_root:
+        diff = StateDB(chain.store.kv, head.state_root).diff_alloc(post)
+        shown = "; ".join(diff[:5]) + (f"; ... {len(diff) - 5} more" if len(diff) > 5 else "")
+        return False, f"post state differs: {shown or 'root mismatch'}", stats
+    return True, "", stats
+
+
+def run_one(path: Path, name: str, fixture: dict, backend: str) -> TestResult:
+    network = fixture.get("network", "?")
+    if network not in NETWORKS:
+        return TestResult(name, str(path), network, "skipped", f"network {network} not supported")
+    start = time.perf_counter()
+    stats: dict = {}
+    try:
+        ok, reason, stats = run_test(fixture, backend)
+    except Exception as exc:  # a bug or a malformed fixture: a named failure, never a crash of the run
+        ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
+    return TestResult(name, str(path), network, "passed" if ok else "failed", reason,
+                      time.perf_counter() - start, stats=stats)
