@@ -1,0 +1,134 @@
+"""Helpers for the EVM tests: a committed pre-state, one message call, small bytecode builders."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evm import execute
+from evm.precompiles import precompiles_for
+from evm.message import Env, ExecutionResult, Message
+from evm.spec import Fork
+from state.db import StateDB
+from state.journal import JournaledState
+from state.kv import MemoryStore
+
+SENDER = bytes.fromhex("1000000000000000000000000000000000000001")
+CONTRACT = bytes.fromhex("2000000000000000000000000000000000000002")
+OTHER = bytes.fromhex("3000000000000000000000000000000000000003")
+EMPTY = bytes.fromhex("4000000000000000000000000000000000000004")  # never touched
+
+
+def addr(n: int) -> bytes:
+    return n.to_bytes(20, "big")
+
+
+def make_state(accounts: dict[bytes, dict] | None = None) -> JournaledState:
+    """Committed pre-state from {address: {"code", "balance", "nonce", "storage"}}, then a fresh
+    transaction (so original storage values are the committed ones)."""
+    state = JournaledState(StateDB(MemoryStore()))
+    for a, spec in (accounts or {}).items():
+        if spec.get("balance"):
+            state.set_balance(a, spec["balance"])
+        if spec.get("nonce"):
+            state.set_nonce(a, spec["nonce"])
+        if spec.get("code"):
+            state.set_code(a, spec["code"])
+        for slot, value in spec.get("storage", {}).items():
+            state.set_storage(a, slot, value)
+    state.commit()
+    state.begin_transaction()
+    return state
+
+
+@dataclass
+class Run:
+    result: ExecutionResult
+    state: JournaledState
+    gas: int
+
+    @property
+    def used(self) -> int:
+        return self.gas - self.result.gas_left
+
+    @property
+    def status(self) -> str:
+        return self.result.status
+
+    @property
+    def output(self) -> bytes:
+        return self.result.output
+
+    @property
+    def word(self) -> int:
+        return int.from_bytes(self.result.output, "big")
+
+
+def run(code: bytes | str, data: bytes = b"", *, gas: int = 1_000_000, fork: Fork = Fork.OSAKA,
+        value: int = 0, accounts: dict[bytes, dict] | None = None, state: JournaledState | None = None,
+        static: bool = False, env: Env | None = None, warm: bool = True, backend: str = "interpreter",
+        warm_addresses: tuple[bytes, ...] = ()) -> Run:
+    """Run `code` as CONTRACT called by SENDER (both warm, like after a transaction's setup)."""
+    if isinstance(code, str):
+        code = bytes.fromhex(code)
+    accounts = dict(accounts or {})
+    accounts.setdefault(SENDER, {"balance": 10**20})
+    accounts.setdefault(CONTRACT, {})
+    accounts[CONTRACT] = {**accounts[CONTRACT], "code": code}
+    if state is None:
+        state = make_state(accounts)
+    env = env or Env(fork=fork, origin=SENDER)
+    if warm:  # what the transaction's setup warms (EIP-2929, EIP-3651)
+        state.warm_address(SENDER)
+        state.warm_address(CONTRACT)
+        for a in precompiles_for(env.fork):
+            state.warm_address(a)
+        if env.fork >= Fork.SHANGHAI:
+            state.warm_address(env.coinbase)
+    for a in warm_addresses:
+        state.warm_address(a)
+    msg = Message(caller=SENDER, target=CONTRACT, value=value, data=data, gas=gas, code=code,
+                  code_address=CONTRACT, is_static=static)
+    return Run(execute(msg, state, env, backend), state, gas)
+
+
+# --- bytecode builders -----------------------------------------------------------------------------
+def push(v: int) -> bytes:
+    if v == 0:
+        return b"\x5f"
+    n = (v.bit_length() + 7) // 8
+    return bytes([0x5F + n]) + v.to_bytes(n, "big")
+
+
+def push_n(v: int, n: int) -> bytes:
+    return bytes([0x5F + n]) + v.to_bytes(n, "big")
+
+
+def op(name: str) -> bytes:
+    from evm.opcodes import BY_NAME
+
+    return bytes([BY_NAME[name]])
+
+
+def ops(*items) -> bytes:
+    """ops(1, 2, "ADD") -> PUSH 1 PUSH 2 ADD: ints are pushed, strings are opcode names, 20-byte
+    `bytes` are addresses (pushed as PUSH20), other bytes are inserted raw."""
+    out = b""
+    for it in items:
+        if isinstance(it, int):
+            out += push(it)
+        elif isinstance(it, bytes) and len(it) == 20:
+            out += push_n(int.from_bytes(it, "big"), 20)
+        elif isinstance(it, str):
+            out += op(it)
+        else:
+            out += it
+    return out
+
+
+def ret_top() -> bytes:
+    """Return the top of the stack as one word."""
+    return ops(0, "MSTORE", 32, 0, "RETURN")
+
+
+def compute(*items) -> bytes:
+    """Code computing items and returning the top word."""
+    return ops(*items) + ret_top()
