@@ -69,6 +69,15 @@ class ChainStore:
         if kv.get(SCHEMA_KEY) not in (None, SCHEMA_VERSION):
             kv.close()
             raise UserError(f"datadir {os.fspath(datadir)} has an unknown database layout")
+        if not create:
+            # an existing datadir must have a readable head: fail here, not in the middle of a command
+            try:
+                store.head_header()
+            except Exception as exc:
+                kv.close()
+                if isinstance(exc, UserError):
+                    raise UserError(f"datadir {os.fspath(datadir)}: {exc}") from None
+                raise UserError(f"datadir {os.fspath(datadir)}: head block unreadable ({exc})") from None
         return store
 
     def close(self) -> None:

@@ -121,6 +121,9 @@ class LevelDBStore(_BaseStore):
         import plyvel  # imported here so the memory store does not need the C extension
 
         self.path = os.fspath(path)
+        if create_if_missing:
+            # LevelDB creates the last directory only
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         self._db = plyvel.DB(self.path, create_if_missing=create_if_missing)
 
     def get(self, key: bytes) -> bytes | None:

@@ -180,3 +180,36 @@ def test_failure_while_writing_removes_the_new_datadir(tmp_path, monkeypatch, ca
     with pytest.raises(OSError):
         cli_mod.main(["init", "--genesis", os.path.join(GENESIS, "sepolia.json"), "--datadir", str(datadir)])
     assert not datadir.exists()
+
+
+def test_failed_init_removes_created_parent_directories(tmp_path):
+    datadir = tmp_path / "a" / "b" / "dd"
+    _one_error_line(cli("init", "--genesis", _write(tmp_path, "{oops"), "--datadir", str(datadir)))
+    assert not (tmp_path / "a").exists()
+
+
+def test_failed_write_into_existing_directory_keeps_it(tmp_path, monkeypatch):
+    from client import cli as cli_mod
+    from client.chainstore import ChainStore
+
+    def boom(self, genesis):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ChainStore, "init_genesis", boom)
+    datadir = tmp_path / "dd"
+    datadir.mkdir()
+    (datadir / "keep.txt").write_text("mine")
+    with pytest.raises(OSError):
+        cli_mod.main(["init", "--genesis", os.path.join(GENESIS, "sepolia.json"), "--datadir", str(datadir)])
+    assert (datadir / "keep.txt").read_text() == "mine"
+    assert not (datadir / "chaindata").exists()
+
+
+def test_head_of_chaindata_without_head(tmp_path):
+    from state.kv import LevelDBStore
+
+    kv = LevelDBStore(tmp_path / "dd" / "chaindata")
+    kv.put(b"unrelated", b"x")
+    kv.close()
+    line = _one_error_line(cli("head", "--datadir", str(tmp_path / "dd")))
+    assert "no head block" in line

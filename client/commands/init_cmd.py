@@ -21,13 +21,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON line: number, hash, stateRoot")
 
 
+def _first_missing(path: str) -> str | None:
+    """The outermost directory of `path` that does not exist yet (what makedirs will create), or None."""
+    path = os.path.abspath(path)
+    top = None
+    while not os.path.exists(path):
+        top = path
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return top
+
+
 def run(args: argparse.Namespace) -> int:
     # parse and validate everything before the datadir is touched
     genesis, _ = load_genesis(args.genesis)
     datadir = args.datadir
     if os.path.exists(datadir) and not os.path.isdir(datadir):
         raise UserError(f"datadir {datadir} exists and is not a directory")
-    existed = os.path.isdir(datadir)
+    created_top = _first_missing(datadir)  # removed again if this run fails
     chaindata_existed = os.path.isdir(os.path.join(datadir, CHAINDATA))
     try:
         try:
@@ -46,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
                         f"(0x{known.hex()}, this file gives 0x{header.hash.hex()})"
                     )
     except BaseException:
-        if not existed:
-            remove_datadir(datadir)
+        if created_top is not None:
+            remove_datadir(created_top)
         elif not chaindata_existed:
             remove_datadir(os.path.join(datadir, CHAINDATA))
         raise
