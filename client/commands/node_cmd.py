@@ -1,0 +1,231 @@
+"""`evm-mlir node`: run a local chain from a genesis file and serve JSON-RPC over HTTP (like anvil or
+geth --dev).
+
+On first start the datadir is initialised (as `evm-mlir init` does); afterwards the node resumes from the head
+stored in LevelDB. With `--block-time 0` a block is sealed as soon as transactions are pending; with N > 0
+every N seconds (empty blocks included). SIGTERM and SIGINT stop the server, let the block in progress
+finish (its write batch is atomic either way) and close the database.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+
+import structlog
+
+from ..chainstore import ChainStore, remove_datadir
+from ..errors import UserError
+
+log = structlog.get_logger("node")
+
+# The accounts of the test mnemonic "test test test test test test test test test test test junk"
+# (m/44'/60'/0'/0/i), which genesis/dev.json funds, as anvil and hardhat print them. Public test keys:
+# never use them on a real network.
+DEV_KEYS = (
+    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "dbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--genesis", required=True, metavar="FILE", help="genesis file (geth JSON format)")
+    parser.add_argument("--datadir", required=True, metavar="DIR", help="data directory (initialised on first start)")
+    parser.add_argument("--http.addr", dest="http_addr", default="127.0.0.1", metavar="ADDR",
+                        help="interface to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
+    parser.add_argument("--http.port", dest="http_port", type=int, default=8545, metavar="PORT",
+                        help="JSON-RPC port (default 8545; 0 picks a free one)")
+    parser.add_argument("--evm", default=None, metavar="NAME",
+                        help="EVM backend (default: mlir when available, else interpreter)")
+    parser.add_argument("--block-time", dest="block_time", type=float, default=0.0, metavar="SECONDS",
+                        help="0 (default): seal a block as soon as transactions are pending; N > 0: every N seconds")
+    parser.add_argument("--max-request-size", dest="max_request_size", type=int, default=5 * 1024 * 1024,
+                        metavar="BYTES", help="largest HTTP request body accepted (default 5 MiB)")
+
+
+def dev_keys_for(alloc) -> dict[bytes, bytes]:
+    from coincurve import PrivateKey
+    from eth_hash.auto import keccak
+
+    out = {}
+    for hexkey in DEV_KEYS:
+        key = bytes.fromhex(hexkey)
+        address = keccak(PrivateKey(key).public_key.format(compressed=False)[1:])[12:]
+        if address in alloc:
+            out[address] = key
+    return out
+
+
+def open_datadir(genesis, datadir: str) -> ChainStore:
+    """Open the datadir, initialising it with `genesis` on first start; refuse one of another chain."""
+    if os.path.exists(datadir) and not os.path.isdir(datadir):
+        raise UserError(f"datadir {datadir} exists and is not a directory")
+    existed = os.path.isdir(datadir)
+    try:
+        os.makedirs(datadir, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create datadir {datadir}: {exc.strerror}") from None
+    store = ChainStore.open(datadir, create=True)
+    try:
+        known = store.genesis_hash()
+        if known is None:
+            header = store.init_genesis(genesis)
+            log.info("datadir initialised", datadir=datadir, genesis="0x" + header.hash.hex())
+        else:
+            expected = genesis.header(genesis.state_root()).hash
+            if expected != known:
+                raise UserError(f"datadir {datadir} holds another chain (genesis 0x{known.hex()}, "
+                                f"this file gives 0x{expected.hex()})")
+    except BaseException:
+        store.close()
+        if not existed:
+            remove_datadir(datadir)
+        raise
+    return store
+
+
+def run(args: argparse.Namespace) -> int:
+    from evm.backends import available_backends
+
+    from ..genesis import load_genesis
+
+    backend = args.evm or ("mlir" if "mlir" in available_backends() else "interpreter")
+    if backend not in available_backends():
+        raise UserError(f"unknown EVM backend {backend!r} (available: {', '.join(available_backends())})")
+    if args.block_time < 0:
+        raise UserError("--block-time must be 0 or more seconds")
+    if not 0 <= args.http_port <= 65535:
+        raise UserError(f"--http.port {args.http_port} is not a port number")
+    genesis, _ = load_genesis(args.genesis)
+    store = open_datadir(genesis, args.datadir)
+    try:
+        return asyncio.run(_serve(args, genesis, store, backend))
+    finally:
+        store.close()
+
+
+async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
+    from aiohttp import web
+
+    from .. import miner as M
+    from ..rpc.chain import Chain
+    from ..rpc.eth import Api
+    from ..rpc.server import Dispatcher, make_app
+
+    loop = asyncio.get_running_loop()
+    dev_keys = dev_keys_for(genesis.alloc)
+    chain = Chain(store, genesis.config, backend, dev_keys)
+    api = Api(chain)
+    dispatcher = Dispatcher(api.methods())
+    wake = asyncio.Event()
+    stop = asyncio.Event()
+    chain.on_new_tx = lambda: loop.call_soon_threadsafe(wake.set)
+
+    head = chain.head()
+    log.info("chain head", number=head.number, hash="0x" + head.hash.hex(), state_root="0x" + head.state_root.hex(),
+             evm=backend)
+
+    app = make_app(dispatcher, args.max_request_size)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, args.http_addr, args.http_port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        dispatcher.shutdown()
+        raise UserError(f"cannot listen on {args.http_addr}:{args.http_port}: {exc.strerror or exc}") from None
+    port = runner.addresses[0][1] if runner.addresses else args.http_port
+    host = args.http_addr if ":" not in args.http_addr else f"[{args.http_addr}]"
+    url = f"http://{host}:{port}"
+    _print_banner(url, chain, genesis, dev_keys)
+    log.info("json-rpc listening", url=url)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    def mine_once() -> None:
+        try:
+            M.mine(store, chain.config, chain.pool, backend, pool_state_factory=chain.pool_state)
+        except Exception as exc:  # a bug: keep serving, the pool keeps the transactions
+            log.error("mining failed", error=repr(exc), exc_info=True)
+
+    async def miner_loop() -> None:
+        while not stop.is_set():
+            if args.block_time > 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=args.block_time)
+                    return
+                except asyncio.TimeoutError:
+                    pass
+            else:
+                await wake.wait()
+                wake.clear()
+                if stop.is_set():
+                    return
+                if len(chain.pool) == 0:
+                    continue
+            await loop.run_in_executor(dispatcher.executor, mine_once)
+            # transactions still pending (e.g. more than one block's gas) go in the next block
+            if args.block_time == 0 and await loop.run_in_executor(dispatcher.executor, _has_pending, chain):
+                wake.set()
+
+    miner = asyncio.create_task(miner_loop())
+    await stop.wait()
+    log.info("shutting down")
+    wake.set()
+    await runner.cleanup()
+    try:
+        await asyncio.wait_for(miner, timeout=60)
+    except asyncio.TimeoutError:
+        miner.cancel()
+    dispatcher.shutdown()
+    head = chain.head()
+    log.info("stopped", head=head.number, hash="0x" + head.hash.hex())
+    return 0
+
+
+def _has_pending(chain) -> bool:
+    if len(chain.pool) == 0:
+        return False
+    return bool(chain.pool.pending_by_sender(chain.pool_state()))
+
+
+def _print_banner(url: str, chain, genesis, dev_keys: dict[bytes, bytes]) -> None:
+    from ..rpc.types import checksum
+
+    out = sys.stdout
+    head = chain.head()
+    print(f"evm-mlir node: chain id {chain.chain_id}, head block {head.number} (0x{head.hash.hex()})", file=out)
+    print("", file=out)
+    if dev_keys:
+        print("Available accounts (the test mnemonic's; public keys, for development only)", file=out)
+        print("=" * 72, file=out)
+        for i, (address, key) in enumerate(dev_keys.items()):
+            balance = genesis.alloc[address][1]
+            print(f"({i}) {checksum(address)} ({balance / 10**18:g} ETH at genesis)", file=out)
+        print("", file=out)
+        print("Private keys", file=out)
+        print("=" * 72, file=out)
+        for i, key in enumerate(dev_keys.values()):
+            print(f"({i}) 0x{key.hex()}", file=out)
+    else:
+        funded = [(a, v[1]) for a, v in genesis.alloc.items() if v[1] > 0][:10]
+        if funded:
+            print("Funded accounts at genesis", file=out)
+            print("=" * 72, file=out)
+            for i, (address, balance) in enumerate(funded):
+                print(f"({i}) {checksum(address)} ({balance / 10**18:g} ETH)", file=out)
+    print("", file=out)
+    print(f"Listening on {url}", file=out)
+    out.flush()

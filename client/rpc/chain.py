@@ -1,0 +1,228 @@
+"""The node's view of its chain: block lookup by tag/number/hash, state at a block, message calls,
+transaction submission into the pool. The RPC methods (eth.py) are thin formatting around it.
+
+Everything here runs on the single chain worker thread (see server.py), so no locking is needed.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import structlog
+
+from evm.blobs import BlobSchedule, blob_base_fee, max_blobs_per_tx
+from evm.message import Env
+from evm.processor import TX_MAX_GAS_LIMIT, BlockContext, InvalidTransaction, TxResult, process_transaction
+from evm.spec import Fork
+from evm.transactions import Transaction
+from state.account import EMPTY_ROOT
+from state.db import NODE_PREFIX, StateDB
+from state.journal import JournaledState
+
+from ..blocks import Block, Receipt
+from ..chainstore import ChainStore
+from ..genesis import ChainConfig
+from ..header import Header
+from ..txpool import PoolRules, TxPool, TxPoolError
+from .errors import ServerError
+
+log = structlog.get_logger("node")
+
+
+class StateNotAvailable(ServerError):
+    pass
+
+
+def fork_of(config: ChainConfig, number: int, timestamp: int) -> Fork:
+    name = config.fork_name(number, timestamp)
+    try:
+        return Fork.from_name(name)
+    except ValueError:
+        raise ServerError(f"fork {name} is not supported by this node (Paris and later only)") from None
+
+
+def blob_schedule_of(config: ChainConfig, number: int, timestamp: int) -> BlobSchedule | None:
+    p = config.blob_params(timestamp, number)
+    if p is None:
+        return None
+    return BlobSchedule(p["target"], p["max"], p["baseFeeUpdateFraction"])
+
+
+class PoolState:
+    """The pool's view of the head state (nonce and balance)."""
+
+    def __init__(self, db: StateDB) -> None:
+        self.db = db
+        self._cache: dict[bytes, Any] = {}
+
+    def _acc(self, a: bytes):
+        if a not in self._cache:
+            self._cache[a] = self.db.get_account(a)
+        return self._cache[a]
+
+    def nonce(self, a: bytes) -> int:
+        acc = self._acc(a)
+        return acc.nonce if acc else 0
+
+    def balance(self, a: bytes) -> int:
+        acc = self._acc(a)
+        return acc.balance if acc else 0
+
+
+class Chain:
+    def __init__(self, store: ChainStore, config: ChainConfig, backend: str = "interpreter",
+                 dev_keys: dict[bytes, bytes] | None = None) -> None:
+        self.store = store
+        self.kv = store.kv
+        self.config = config
+        self.chain_id = config.chain_id
+        self.backend = backend
+        self.pool = TxPool()
+        self.dev_keys = dev_keys or {}  # address -> private key (eth_accounts, eth_sendTransaction)
+        self.genesis_hash = store.genesis_hash()
+        self.on_new_tx = None  # set by the node: wakes the miner
+
+    # -- blocks ----------------------------------------------------------------------------------------------
+    def head(self) -> Header:
+        return self.store.head_header()
+
+    def header_by_number(self, n: int) -> Header | None:
+        h = self.store.canonical_hash(n)
+        return self.store.get_header(h) if h is not None else None
+
+    def header_by_hash(self, h: bytes) -> Header | None:
+        return self.store.get_header(h)
+
+    def is_canonical(self, header: Header) -> bool:
+        return self.store.canonical_hash(header.number) == header.hash
+
+    def resolve(self, block: tuple[str, Any], required: bool = True) -> Header | None:
+        """('tag'|'number'|'hash', value) -> header; tags latest/pending/safe/finalized are the head on a
+        single-node chain without a consensus client (geth --dev and anvil do the same)."""
+        kind, v = block
+        if kind == "tag":
+            header = self.header_by_number(0) if v == "earliest" else self.head()
+        elif kind == "number":
+            header = self.header_by_number(v)
+        else:
+            header = self.header_by_hash(v)
+        if header is None and required:
+            raise ServerError("header not found")
+        return header
+
+    def block(self, header: Header) -> Block:
+        body = self.store.get_body_rlp(header.hash)
+        if body is None:
+            raise ServerError(f"block body 0x{header.hash.hex()} not found")
+        return Block.from_body_rlp(header, body)
+
+    def receipts(self, header: Header) -> list[Receipt]:
+        from ..miner import read_receipts
+
+        receipts = read_receipts(self.kv, header.hash)
+        if receipts is None:
+            if header.number == 0:
+                return []
+            raise ServerError(f"receipts of block 0x{header.hash.hex()} not found")
+        return receipts
+
+    def tx_location(self, tx_hash: bytes) -> tuple[Header, int] | None:
+        from ..miner import read_tx_lookup
+
+        loc = read_tx_lookup(self.kv, tx_hash)
+        if loc is None:
+            return None
+        header = self.header_by_hash(loc[0])
+        if header is None or not self.is_canonical(header):
+            return None
+        return header, loc[1]
+
+    # -- state -----------------------------------------------------------------------------------------------
+    def state(self, header: Header) -> StateDB:
+        root = header.state_root
+        if root != EMPTY_ROOT and self.kv.get(NODE_PREFIX + root) is None:
+            raise StateNotAvailable(f"state of block {header.number} (root 0x{root.hex()}) is not available")
+        return StateDB(self.kv, root)
+
+    def fork(self, header: Header) -> Fork:
+        return fork_of(self.config, header.number, header.timestamp)
+
+    def block_hash_fn(self, number: int):
+        store = self.store
+
+        def block_hash(n: int) -> bytes | None:
+            if n < 0 or n >= number or n < number - 256:
+                return None
+            return store.canonical_hash(n)
+
+        return block_hash
+
+    def env(self, header: Header) -> Env:
+        fork = self.fork(header)
+        schedule = blob_schedule_of(self.config, header.number, header.timestamp)
+        excess = header.excess_blob_gas or 0
+        return Env(fork=fork, chain_id=self.chain_id, coinbase=header.coinbase, number=header.number,
+                   timestamp=header.timestamp, gas_limit=header.gas_limit, prev_randao=header.mix_hash,
+                   base_fee=header.base_fee_per_gas or 0, excess_blob_gas=excess,
+                   blob_base_fee=blob_base_fee(excess, schedule) if schedule else 1,
+                   block_hash=self.block_hash_fn(header.number))
+
+    def blob_base_fee(self, header: Header) -> int:
+        schedule = blob_schedule_of(self.config, header.number, header.timestamp)
+        return blob_base_fee(header.excess_blob_gas or 0, schedule) if schedule else 0
+
+    # -- message calls (eth_call, eth_estimateGas, eth_createAccessList) ----------------------------------
+    def call_gas_cap(self, header: Header) -> int:
+        cap = header.gas_limit
+        if self.fork(header) >= Fork.OSAKA:
+            cap = min(cap, TX_MAX_GAS_LIMIT)
+        return cap
+
+    def simulate(self, tx: Transaction, header: Header, no_base_fee: bool, tracer: Any = None,
+                 state: JournaledState | None = None) -> tuple[TxResult, JournaledState]:
+        """Run `tx` (sender in `tx.sender`, nonce filled in) on top of `header`'s state; nothing is kept.
+        InvalidTransaction becomes a -32000 error with geth's message."""
+        if state is None:
+            state = JournaledState(self.state(header))
+        env = self.env(header)
+        if no_base_fee:  # geth: a call without fee fields runs with base fee 0 (vm.Config.NoBaseFee)
+            env.base_fee = 0
+        ctx = BlockContext(env, blob_schedule_of(self.config, header.number, header.timestamp))
+        backend = self.backend if tracer is None else tracer
+        try:
+            result = process_transaction(tx, state, ctx, backend)
+        except InvalidTransaction as exc:
+            raise ServerError(str(exc)) from None
+        return result, state
+
+    # -- the pool --------------------------------------------------------------------------------------------
+    def next_block_rules(self) -> PoolRules:
+        from ..miner import next_base_fee, next_excess_blob_gas_for
+
+        head = self.head()
+        number, timestamp = head.number + 1, head.timestamp + 1
+        fork = fork_of(self.config, number, timestamp)
+        schedule = blob_schedule_of(self.config, number, timestamp)
+        base_fee = next_base_fee(self.config, head)
+        excess = next_excess_blob_gas_for(self.config, head, number, timestamp)
+        return PoolRules(chain_id=self.chain_id, fork=fork, base_fee=base_fee, gas_limit=head.gas_limit,
+                         blob_base_fee=blob_base_fee(excess, schedule) if schedule else 1,
+                         max_blobs_per_tx=max_blobs_per_tx(fork, schedule) if schedule else 0)
+
+    def pool_state(self) -> PoolState:
+        return PoolState(self.state(self.head()))
+
+    def submit(self, tx: Transaction, size: int | None = None) -> bytes:
+        try:
+            h = self.pool.add(tx, self.pool_state(), self.next_block_rules(), size)
+        except TxPoolError as exc:
+            log.info("transaction rejected", hash="0x" + tx.hash.hex(), reason=str(exc))
+            raise ServerError(str(exc)) from None
+        log.info("transaction added", hash="0x" + h.hex(), sender="0x" + tx.sender.hex(), nonce=tx.nonce)
+        if self.on_new_tx is not None:
+            self.on_new_tx()
+        return h
+
+
+def replace(obj, **kw):
+    return dataclasses.replace(obj, **kw)

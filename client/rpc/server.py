@@ -1,0 +1,144 @@
+"""JSON-RPC 2.0 over HTTP on aiohttp: single requests, batches, notifications, geth's error codes.
+
+Every method call runs on one worker thread (`Dispatcher.executor`), so the chain, the state and the pool
+see one caller at a time while the event loop keeps accepting connections. A batch is one job on that
+thread: its transactions reach the pool together and the miner seals them in one block.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+import structlog
+from aiohttp import web
+
+from .errors import INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, InvalidParams, RpcError
+
+log = structlog.get_logger("rpc")
+
+MAX_REQUEST_SIZE = 5 * 1024 * 1024  # geth's --http body limit
+MAX_BATCH_ITEMS = 1000  # geth's BatchRequestLimit
+MAX_RESPONSE_SIZE = 25 * 1024 * 1024  # geth's BatchResponseMaxSize
+
+
+def _error(id_: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        err["data"] = data
+    return {"jsonrpc": "2.0", "id": id_, "error": err}
+
+
+class Dispatcher:
+    """Maps method names to callables taking the positional params; knows nothing of HTTP."""
+
+    def __init__(self, methods: dict[str, Callable[..., Any]]) -> None:
+        self.methods = methods
+        self.arity = {name: _arity(fn) for name, fn in methods.items()}
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chain")
+        # called on the worker after each job (the node uses it to wake the miner)
+        self.after_job: Callable[[], None] | None = None
+
+    def call_one(self, req: Any) -> dict[str, Any] | None:
+        """One request object -> response object (None for a notification)."""
+        if not isinstance(req, dict):
+            return _error(None, INVALID_REQUEST, "invalid request")
+        id_ = req.get("id")
+        is_notification = "id" not in req
+        if not isinstance(id_, (str, int, float, type(None))) or isinstance(id_, bool):
+            return _error(None, INVALID_REQUEST, "invalid request")
+        method = req.get("method")
+        if req.get("jsonrpc") != "2.0" or not isinstance(method, str):
+            return _error(id_, INVALID_REQUEST, "invalid request")
+        params = req.get("params", [])
+        if params is None:
+            params = []
+        if not isinstance(params, list):
+            if isinstance(params, dict):
+                return _error(id_, INVALID_REQUEST, "non-array args")
+            return _error(id_, INVALID_REQUEST, "invalid request")
+        fn = self.methods.get(method)
+        if fn is None:
+            resp = _error(id_, METHOD_NOT_FOUND, f"the method {method} does not exist/is not available")
+            return None if is_notification else resp
+        started = time.perf_counter()
+        try:
+            required, most = self.arity[method]
+            if len(params) < required:
+                raise InvalidParams(f"missing value for required argument {len(params)}")
+            if most is not None and len(params) > most:
+                raise InvalidParams(f"too many arguments, want at most {most}")
+            result = fn(*params)
+            resp = {"jsonrpc": "2.0", "id": id_, "result": result}
+        except RpcError as exc:
+            resp = {"jsonrpc": "2.0", "id": id_, "error": exc.to_json()}
+        except Exception as exc:  # a bug of ours: answer, log, keep serving
+            log.error("rpc method failed", method=method, error=repr(exc), exc_info=True)
+            resp = _error(id_, INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}")
+        log.debug("rpc", method=method, ms=round((time.perf_counter() - started) * 1000, 2),
+                  error=resp.get("error", {}).get("message"))
+        return None if is_notification else resp
+
+    def handle(self, body: Any) -> Any:
+        """A parsed body (object or batch list) -> the response JSON value (None: nothing to send)."""
+        try:
+            if isinstance(body, list):
+                if not body:
+                    return _error(None, INVALID_REQUEST, "empty batch")
+                if len(body) > MAX_BATCH_ITEMS:
+                    return _error(None, INVALID_REQUEST, "batch too large")
+                out = [r for r in (self.call_one(item) for item in body) if r is not None]
+                return out or None
+            return self.call_one(body)
+        finally:
+            if self.after_job is not None:
+                self.after_job()
+
+    def shutdown(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _arity(fn: Callable[..., Any]) -> tuple[int, int | None]:
+    """(required positional params, most params or None for *args)."""
+    required, most = 0, 0
+    for p in inspect.signature(fn).parameters.values():
+        if p.kind == p.VAR_POSITIONAL:
+            return required, None
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            most += 1
+            if p.default is p.empty:
+                required += 1
+    return required, most
+
+
+def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE) -> web.Application:
+    async def rpc(request: web.Request) -> web.StreamResponse:
+        if request.content_length is not None and request.content_length > max_request_size:
+            return web.Response(status=413, text=f"content length too large ({request.content_length}>{max_request_size})\n")
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.Response(status=413, text=f"content length too large (>{max_request_size})\n")
+        try:
+            body = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            return web.json_response(_error(None, PARSE_ERROR, "parse error"))
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(dispatcher.executor, dispatcher.handle, body)
+        if result is None:
+            return web.Response(status=200, content_type="application/json", text="")
+        text = json.dumps(result, separators=(",", ":"))
+        if len(text) > MAX_RESPONSE_SIZE:
+            return web.json_response(_error(None, INVALID_REQUEST, "response too large"))
+        return web.Response(status=200, content_type="application/json", text=text)
+
+    async def health(request: web.Request) -> web.Response:
+        return web.Response(status=200, text="")
+
+    app = web.Application(client_max_size=max_request_size)
+    app.router.add_post("/", rpc)
+    app.router.add_get("/", health)
+    return app

@@ -1,0 +1,116 @@
+"""Parsing JSON-RPC parameters (geth's strictness and messages) and formatting results."""
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import InvalidParams
+
+BLOCK_TAGS = ("latest", "pending", "earliest", "safe", "finalized")
+MAX_UINT256 = 2**256 - 1
+
+
+def _arg(i: int | None, msg: str) -> InvalidParams:
+    return InvalidParams(f"invalid argument {i}: {msg}" if i is not None else msg)
+
+
+def quantity(v: Any, i: int | None = None, bits: int = 256) -> int:
+    """A 0x-hex quantity without leading zeros (geth: hexutil.Big / Uint64)."""
+    if not isinstance(v, str):
+        raise _arg(i, "json: cannot unmarshal non-string into Go value of type hexutil.Big")
+    if not v.startswith(("0x", "0X")):
+        raise _arg(i, "hex string without 0x prefix")
+    digits = v[2:]
+    if not digits:
+        raise _arg(i, "hex string \"0x\"")
+    if len(digits) > 1 and digits[0] == "0":
+        raise _arg(i, "hex number with leading zero digits")
+    try:
+        n = int(digits, 16)
+    except ValueError:
+        raise _arg(i, "invalid hex string") from None
+    if n.bit_length() > bits:
+        raise _arg(i, f"hex number > {bits} bits")
+    return n
+
+
+def data(v: Any, i: int | None = None, size: int | None = None) -> bytes:
+    if not isinstance(v, str):
+        raise _arg(i, "json: cannot unmarshal non-string into Go value of type hexutil.Bytes")
+    if not v.startswith(("0x", "0X")):
+        raise _arg(i, "hex string without 0x prefix")
+    digits = v[2:]
+    if len(digits) % 2:
+        raise _arg(i, "hex string of odd length")
+    try:
+        b = bytes.fromhex(digits)
+    except ValueError:
+        raise _arg(i, "invalid hex string") from None
+    if size is not None and len(b) != size:
+        what = {20: "common.Address", 32: "common.Hash"}.get(size, f"[{size}]byte")
+        raise _arg(i, f"hex string has length {len(digits)}, want {size * 2} for {what}")
+    return b
+
+
+def address(v: Any, i: int | None = None) -> bytes:
+    return data(v, i, 20)
+
+
+def hash32(v: Any, i: int | None = None) -> bytes:
+    return data(v, i, 32)
+
+
+def storage_key(v: Any, i: int | None = None) -> int:
+    """geth accepts any hex up to 32 bytes (odd length too) for eth_getStorageAt's slot."""
+    if not isinstance(v, str) or not v.startswith(("0x", "0X")):
+        raise _arg(i, "hex string without 0x prefix")
+    digits = v[2:] or "0"
+    if len(digits) > 64:
+        raise _arg(i, "hex string too long, want at most 32 bytes")
+    try:
+        return int(digits, 16)
+    except ValueError:
+        raise _arg(i, "invalid hex string") from None
+
+
+def block_id(v: Any, i: int | None = None) -> tuple[str, Any]:
+    """A block number or tag, or an EIP-1898 object; returns ('tag', name) | ('number', n) | ('hash', h)."""
+    if v is None:
+        return ("tag", "latest")
+    if isinstance(v, str):
+        if v in BLOCK_TAGS:
+            return ("tag", v)
+        if v.startswith(("0x", "0X")) and len(v) == 66:
+            return ("hash", hash32(v, i))
+        return ("number", quantity(v, i, 64))
+    if isinstance(v, dict):
+        if "blockHash" in v and "blockNumber" in v:
+            raise _arg(i, "cannot specify both BlockHash and BlockNumber, choose one or the other")
+        if "blockHash" in v:
+            return ("hash", hash32(v["blockHash"], i))
+        if "blockNumber" in v:
+            return block_id(v["blockNumber"], i)
+    raise _arg(i, "invalid block number or tag")
+
+
+def boolean(v: Any, i: int | None = None) -> bool:
+    if not isinstance(v, bool):
+        raise _arg(i, "json: cannot unmarshal into Go value of type bool")
+    return v
+
+
+# -- formatting -------------------------------------------------------------------------------------------
+
+def hx(n: int) -> str:
+    return hex(n)
+
+
+def hb(b: bytes) -> str:
+    return "0x" + b.hex()
+
+
+def checksum(a: bytes) -> str:
+    from eth_hash.auto import keccak
+
+    h = a.hex()
+    digest = keccak(h.encode()).hex()
+    return "0x" + "".join(c.upper() if c.isalpha() and int(digest[k], 16) >= 8 else c for k, c in enumerate(h))

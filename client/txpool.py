@@ -1,0 +1,258 @@
+"""The transaction pool of the local node.
+
+Transactions are kept per sender by nonce. The ones whose nonces follow the sender's state nonce without a
+gap are *pending* (executable); the others wait as *queued* until the gap is filled. A transaction with the
+same sender and nonce as one in the pool replaces it only when both its fee cap and its tip are at least
+`price_bump` percent higher (geth's rule, 10 % by default). Rejections carry geth's messages, so tools that
+match on them (web3.py, ethers, foundry) behave as against geth.
+
+The pool reads the state through a small view (`nonce(address)`, `balance(address)`) at the current head and
+never writes it; after each block `reset` drops what the block included (or made stale).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Protocol
+
+from evm.processor import MAX_INITCODE_SIZE, TX_MAX_GAS_LIMIT, intrinsic_gas
+from evm.spec import Fork
+from evm.transactions import InvalidSignature, Transaction
+
+TX_MAX_SIZE = 128 * 1024  # geth: txMaxSize (4 * 32 KiB slots), blob sidecars excluded
+MAX_NONCE_GAP = 1024  # queued transactions further ahead than this are refused
+
+
+class TxPoolError(Exception):
+    """A transaction the pool refuses; the message is geth's."""
+
+
+class StateView(Protocol):
+    def nonce(self, address: bytes) -> int: ...
+    def balance(self, address: bytes) -> int: ...
+
+
+@dataclass(slots=True)
+class PoolRules:
+    """What validation needs from the chain at the head (the next block's rules)."""
+
+    chain_id: int
+    fork: Fork
+    base_fee: int
+    gas_limit: int
+    blob_base_fee: int = 1
+    max_blobs_per_tx: int = 6
+
+
+def _fee_cap(tx: Transaction) -> int:
+    return tx.max_fee_per_gas if tx.type >= 2 else tx.gas_price
+
+
+def _tip_cap(tx: Transaction) -> int:
+    return tx.max_priority_fee_per_gas if tx.type >= 2 else tx.gas_price
+
+
+def effective_tip(tx: Transaction, base_fee: int) -> int:
+    return min(_tip_cap(tx), _fee_cap(tx) - base_fee)
+
+
+def max_cost(tx: Transaction) -> int:
+    """The most the sender can be charged: gas * fee cap + value (+ blob gas at its cap)."""
+    cost = tx.gas * _fee_cap(tx) + tx.value
+    if tx.type == 3:
+        cost += len(tx.blob_versioned_hashes) * 2**17 * tx.max_fee_per_blob_gas
+    return cost
+
+
+def _allowed_types(fork: Fork) -> tuple[int, ...]:
+    if fork >= Fork.PRAGUE:
+        return (0, 1, 2, 3, 4)
+    if fork >= Fork.CANCUN:
+        return (0, 1, 2, 3)
+    return (0, 1, 2)
+
+
+class TxPool:
+    def __init__(self, price_bump: int = 10, max_size: int = 4096) -> None:
+        self.price_bump = price_bump
+        self.max_size = max_size
+        self.by_hash: dict[bytes, Transaction] = {}
+        self.by_sender: dict[bytes, dict[int, Transaction]] = {}
+        # extra data kept beside a transaction (e.g. a blob sidecar), by hash
+        self.extras: dict[bytes, object] = {}
+
+    def __len__(self) -> int:
+        return len(self.by_hash)
+
+    def __contains__(self, tx_hash: bytes) -> bool:
+        return tx_hash in self.by_hash
+
+    def get(self, tx_hash: bytes) -> Transaction | None:
+        return self.by_hash.get(tx_hash)
+
+    # -- admission -----------------------------------------------------------------------------------------
+    def validate(self, tx: Transaction, state: StateView, rules: PoolRules, size: int | None = None) -> bytes:
+        """All checks `add` makes; returns the sender. Raises TxPoolError with geth's message."""
+        if tx.type not in _allowed_types(rules.fork):
+            raise TxPoolError("transaction type not supported")
+        if size is None:
+            size = len(tx.encode())
+        if size > TX_MAX_SIZE:
+            raise TxPoolError(f"oversized data: transaction size {size}, limit {TX_MAX_SIZE}")
+        if tx.to is None and rules.fork >= Fork.SHANGHAI and len(tx.data) > MAX_INITCODE_SIZE:
+            raise TxPoolError(f"max initcode size exceeded: code size {len(tx.data)}, limit {MAX_INITCODE_SIZE}")
+        if tx.type in (3, 4) and tx.to is None:
+            raise TxPoolError("transaction type cannot create contracts")  # never decoded, kept for safety
+        if tx.gas > rules.gas_limit:
+            raise TxPoolError("exceeds block gas limit")
+        if rules.fork >= Fork.OSAKA and tx.gas > TX_MAX_GAS_LIMIT:
+            raise TxPoolError(f"transaction gas limit too high (cap: {TX_MAX_GAS_LIMIT}, tx: {tx.gas})")
+        if tx.type >= 2 and tx.max_fee_per_gas < tx.max_priority_fee_per_gas:
+            raise TxPoolError("max priority fee per gas higher than max fee per gas")
+        if tx.type == 0 and tx.chain_id is not None and tx.chain_id != rules.chain_id:
+            raise TxPoolError(f"invalid chain id for signer: have {tx.chain_id} want {rules.chain_id}")
+        if tx.type != 0 and tx.chain_id != rules.chain_id:
+            raise TxPoolError(f"invalid chain id for signer: have {tx.chain_id} want {rules.chain_id}")
+        try:
+            sender = tx.recover_sender()
+        except InvalidSignature:
+            raise TxPoolError("invalid sender") from None
+        gas, floor = intrinsic_gas(tx, rules.fork)
+        if tx.gas < max(gas, floor):
+            raise TxPoolError(f"intrinsic gas too low: gas {tx.gas}, minimum needed {max(gas, floor)}")
+        if tx.type == 3:
+            count = len(tx.blob_versioned_hashes)
+            if count == 0:
+                raise TxPoolError("blobless blob transaction")
+            if count > rules.max_blobs_per_tx:
+                raise TxPoolError(f"too many blobs in transaction: have {count}, permitted {rules.max_blobs_per_tx}")
+            if tx.max_fee_per_blob_gas < rules.blob_base_fee:
+                raise TxPoolError(f"max fee per blob gas less than block blob gas fee: address 0x{sender.hex()} "
+                                  f"blobGasFeeCap: {tx.max_fee_per_blob_gas}, blobBaseFee: {rules.blob_base_fee}")
+        if tx.type == 4 and not tx.authorizations:
+            raise TxPoolError("EIP-7702 transaction with empty auth list")
+        if tx.hash in self.by_hash:
+            raise TxPoolError("already known")
+        state_nonce = state.nonce(sender)
+        if tx.nonce < state_nonce:
+            raise TxPoolError(f"nonce too low: next nonce {state_nonce}, tx nonce {tx.nonce}")
+        if tx.nonce > state_nonce + MAX_NONCE_GAP:
+            raise TxPoolError(f"nonce too high: next nonce {state_nonce}, tx nonce {tx.nonce}")
+        if _fee_cap(tx) < rules.base_fee:
+            what = "max fee per gas" if tx.type >= 2 else "gas price"
+            raise TxPoolError(f"{what} less than block base fee: address 0x{sender.hex()}, "
+                              f"{'maxFeePerGas' if tx.type >= 2 else 'gasPrice'}: {_fee_cap(tx)}, "
+                              f"baseFee: {rules.base_fee}")
+        balance = state.balance(sender)
+        # The sender must afford this one and every pending one before it (geth checks the spend of the
+        # whole nonce run, minus a transaction this one replaces).
+        own = self.by_sender.get(sender, {})
+        spent = sum(max_cost(t) for n, t in own.items() if state_nonce <= n < tx.nonce)
+        need = max_cost(tx)
+        if balance < need + spent:
+            raise TxPoolError(f"insufficient funds for gas * price + value: balance {balance}, tx cost {need}, "
+                              f"overshot {need + spent - balance}")
+        old = own.get(tx.nonce)
+        if old is not None:
+            bump = 100 + self.price_bump
+            if _fee_cap(tx) * 100 < _fee_cap(old) * bump or _tip_cap(tx) * 100 < _tip_cap(old) * bump:
+                raise TxPoolError("replacement transaction underpriced")
+        elif len(self.by_hash) >= self.max_size:
+            raise TxPoolError("txpool is full")
+        return sender
+
+    def add(self, tx: Transaction, state: StateView, rules: PoolRules, size: int | None = None,
+            extra: object = None) -> bytes:
+        """Validate and insert; returns the transaction hash. TxPoolError if refused."""
+        sender = self.validate(tx, state, rules, size)
+        own = self.by_sender.setdefault(sender, {})
+        old = own.get(tx.nonce)
+        if old is not None:
+            self._drop(old)
+        own[tx.nonce] = tx
+        h = tx.hash
+        self.by_hash[h] = tx
+        if extra is not None:
+            self.extras[h] = extra
+        return h
+
+    def _drop(self, tx: Transaction) -> None:
+        h = tx.hash
+        self.by_hash.pop(h, None)
+        self.extras.pop(h, None)
+        own = self.by_sender.get(tx.sender)
+        if own is not None and own.get(tx.nonce) is tx:
+            del own[tx.nonce]
+            if not own:
+                del self.by_sender[tx.sender]
+
+    def remove(self, tx_hash: bytes) -> None:
+        tx = self.by_hash.get(tx_hash)
+        if tx is not None:
+            self._drop(tx)
+
+    def drop_sender_from(self, sender: bytes, nonce: int) -> None:
+        """Remove the sender's transactions with nonce >= `nonce` (they can no longer run in order)."""
+        for n, t in list(self.by_sender.get(sender, {}).items()):
+            if n >= nonce:
+                self._drop(t)
+
+    # -- views ---------------------------------------------------------------------------------------------
+    def next_nonce(self, sender: bytes, state_nonce: int) -> int:
+        """The nonce after the sender's contiguous pending run (eth_getTransactionCount "pending")."""
+        own = self.by_sender.get(sender, {})
+        n = state_nonce
+        while n in own:
+            n += 1
+        return n
+
+    def pending_by_sender(self, state: StateView) -> dict[bytes, list[Transaction]]:
+        out = {}
+        for sender, own in self.by_sender.items():
+            n = state.nonce(sender)
+            run = []
+            while n in own:
+                run.append(own[n])
+                n += 1
+            if run:
+                out[sender] = run
+        return out
+
+    def queued_count(self, state: StateView) -> int:
+        pending = sum(len(v) for v in self.pending_by_sender(state).values())
+        return len(self.by_hash) - pending
+
+    def ordered(self, state: StateView, base_fee: int) -> Iterator[tuple[bytes, Transaction]]:
+        """Executable transactions by effective tip, highest first, each sender's in nonce order (geth's
+        price-and-nonce ordering); ties go to the earlier arrival. A consumer that cannot include one
+        transaction ignores the rest of that sender's (their nonces would no longer follow)."""
+        runs = self.pending_by_sender(state)
+        order = {h: i for i, h in enumerate(self.by_hash)}
+        heads = {s: 0 for s in runs}
+        while heads:
+            best = max(heads, key=lambda s: (effective_tip(runs[s][heads[s]], base_fee),
+                                             -order[runs[s][heads[s]].hash]))
+            i = heads[best]
+            yield best, runs[best][i]
+            if i + 1 < len(runs[best]):
+                heads[best] = i + 1
+            else:
+                del heads[best]
+
+    def reset(self, state: StateView) -> None:
+        """After a new head: drop transactions whose nonce the state has passed."""
+        for sender in list(self.by_sender):
+            n = state.nonce(sender)
+            for nonce, t in list(self.by_sender.get(sender, {}).items()):
+                if nonce < n:
+                    self._drop(t)
+
+    def content(self, state: StateView) -> tuple[dict[bytes, list[Transaction]], dict[bytes, list[Transaction]]]:
+        pending = self.pending_by_sender(state)
+        queued: dict[bytes, list[Transaction]] = {}
+        for sender, own in self.by_sender.items():
+            ids = {t.hash for t in pending.get(sender, [])}
+            rest = [t for n, t in sorted(own.items()) if t.hash not in ids]
+            if rest:
+                queued[sender] = rest
+        return pending, queued
+
