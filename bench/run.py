@@ -1,0 +1,157 @@
+"""Side-by-side benchmark: the MLIR-compiled backend vs pyrevm (revm) on the factorial and
+fibonacci programs (bench/programs.json, N = 1000), per execution.
+
+Every execution is a complete message call, the same work as pyrevm's `message_call`: a fresh
+frame, a journal snapshot, the value-transfer check, precompile lookup, the native code, the
+result (status, gas, output bytes) read back, the snapshot dropped or reverted. Start-up and
+compilation are excluded (one warm-up call). Nothing is memoized: each call runs the loop.
+
+Three views of the mlir backend are reported:
+  host  -- `Host.execute_message(msg)`: the path every CALL takes (the headline figure)
+  frame -- `backend.run_frame(msg, host)` inside an explicit snapshot/revert
+  evm   -- `evm.execute(msg, state, env, "mlir")`: also builds a Host per call (top level)
+
+Usage: python bench/run.py [--n 1000] [--reps 20000] [--rounds 5] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PROGRAMS = ROOT / "bench" / "programs.json"
+CALLER = bytes.fromhex("1000000000000000000000000000000000000001")
+TARGETS = {"fibonacci": bytes.fromhex("2000000000000000000000000000000000000002"),
+           "factorial": bytes.fromhex("2000000000000000000000000000000000000003")}
+GAS = 10_000_000
+
+
+def timeit(fn, reps: int, rounds: int) -> list[float]:
+    out = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        out.append((time.perf_counter() - t) / reps * 1e6)
+    return out
+
+
+def bench_mlir(progs, n, reps, rounds):
+    from evm import execute
+    from evm.backends import get_backend
+    from evm.host import Host
+    from evm.message import Env, Message
+    from evm.spec import Fork
+    from state.db import StateDB
+    from state.journal import JournaledState
+    from state.kv import MemoryStore
+
+    state = JournaledState(StateDB(MemoryStore()))
+    state.set_balance(CALLER, 10**20)
+    for name, addr in TARGETS.items():
+        state.set_code(addr, bytes.fromhex(progs[name]["code"]))
+    state.commit()
+    state.begin_transaction()
+    env = Env(fork=Fork.OSAKA, origin=CALLER)
+    backend = get_backend("mlir")
+    host = Host(state, env, backend)
+    data = n.to_bytes(32, "big")
+    res = {}
+    for name, addr in TARGETS.items():
+        code = state.get_code(addr)
+        msg = Message(CALLER, addr, 0, data, GAS, code, addr)
+        t0 = time.perf_counter()
+        r = host.execute_message(msg)  # compiles (or loads from the disk cache)
+        first = time.perf_counter() - t0
+        assert r.status == "success", r
+        expected = progs[name]["examples"].get(str(n))
+        if expected:
+            assert r.output.hex() == expected[2:], (name, r.output.hex())
+
+        def via_host():
+            r = host.execute_message(msg)
+            return r.output
+
+        def via_frame():
+            snap = state.snapshot()
+            r = backend.run_frame(msg, host)
+            if r.status != "success":
+                state.revert(snap)
+            return r.output
+
+        def via_execute():
+            return execute(msg, state, env, "mlir").output
+
+        res[name] = {
+            "output": r.output.hex(), "gas_used": GAS - r.gas_left, "first_call_s": first,
+            "host_us": timeit(via_host, reps, rounds),
+            "frame_us": timeit(via_frame, reps, rounds),
+            "evm_us": timeit(via_execute, max(reps // 4, 1), rounds),
+        }
+    return res
+
+
+def bench_revm(progs, n, reps, rounds):
+    import pyrevm
+    evm = pyrevm.EVM()
+    caller = "0x" + CALLER.hex()
+    evm.set_balance(caller, 10**20)
+    data = n.to_bytes(32, "big")
+    res = {}
+    for name, addr in TARGETS.items():
+        a = "0x" + addr.hex()
+        evm.insert_account_info(a, pyrevm.AccountInfo(code=bytes.fromhex(progs[name]["code"])))
+        out = bytes(evm.message_call(caller, a, calldata=data, gas=GAS))
+        gas_used = evm.result.gas_used if evm.result is not None else None
+
+        def call():
+            return evm.message_call(caller, a, calldata=data, gas=GAS)
+        res[name] = {"output": out.hex(), "gas_used_tx": gas_used,
+                     "revm_us": timeit(call, max(reps // 20, 1), rounds)}
+    return res
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--reps", type=int, default=20000)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    progs = json.loads(PROGRAMS.read_text())
+    mlir = bench_mlir(progs, args.n, args.reps, args.rounds)
+    revm = bench_revm(progs, args.n, args.reps, args.rounds)
+    rows = []
+    for name in TARGETS:
+        m, r = mlir[name], revm[name]
+        assert m["output"] == r["output"], (name, m["output"], r["output"])
+        med = {k: statistics.median(m[k]) for k in ("host_us", "frame_us", "evm_us")}
+        best = {k: min(m[k]) for k in ("host_us", "frame_us", "evm_us")}
+        rv = statistics.median(r["revm_us"])
+        rows.append({"program": name, "n": args.n, "revm_us": rv, "revm_best_us": min(r["revm_us"]),
+                     **{f"mlir_{k}": v for k, v in med.items()},
+                     **{f"mlir_{k}_best": v for k, v in best.items()},
+                     "speedup_host": rv / med["host_us"], "speedup_frame": rv / med["frame_us"],
+                     "speedup_evm": rv / med["evm_us"], "gas_used": m["gas_used"],
+                     "first_call_ms": m["first_call_s"] * 1e3})
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        print(f"N = {args.n}; median of {args.rounds} rounds (us per execution; each a full message call)")
+        print(f"{'program':10} {'revm':>8} {'mlir host':>10} {'x':>6} {'mlir frame':>11} {'x':>6} "
+              f"{'evm.execute':>12} {'x':>6}")
+        for row in rows:
+            print(f"{row['program']:10} {row['revm_us']:8.2f} {row['mlir_host_us']:10.2f} {row['speedup_host']:6.1f} "
+                  f"{row['mlir_frame_us']:11.2f} {row['speedup_frame']:6.1f} {row['mlir_evm_us']:12.2f} "
+                  f"{row['speedup_evm']:6.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""The "mlir" backend: `run_frame(message, host) -> ExecutionResult` runs a frame as native code.
+
+Per execution the Python work is: a dict lookup of the compiled entry (code bytes -> ctypes
+function), a pooled frame context (per depth), three int64 stores (gas, calldata pointer and
+length), the ctypes call, and reading the status, gas and output back."""
+from __future__ import annotations
+
+import threading
+
+from ..message import ExecutionResult
+from . import layout as L
+from .cache import DiskCache
+from .compile import CompileStats, compile_to_object, symbol_for
+from .context import ENTRY, BYTES_DATA_OFFSET, FrameContext, FunctionTable
+from .hostcalls import CONTEXTS, ST_EXCEPTION, install
+from .runtime import get_jit
+
+_ERRORS = dict(L.ERROR_NAMES)
+_RET_OFF_Q = L.RET_OFF // 8
+
+
+class MlirBackend:
+    name = "mlir"
+
+    def __init__(self, disk_cache: bool | str = True) -> None:
+        self.jit = get_jit()
+        self.table = FunctionTable()
+        install(self.table)
+        self._fns: dict = {}            # fork -> {code bytes -> ctypes entry}
+        self._symbols: dict[str, object] = {}
+        self._pool: list[FrameContext] = []
+        self._lock = threading.Lock()
+        self.disk = DiskCache(disk_cache if isinstance(disk_cache, str) else None) if disk_cache else None
+        # statistics: frames run as native code, contracts compiled / loaded from disk
+        self.frames = 0
+        self.compiled = 0
+        self.disk_hits = 0
+        self.compile_seconds = 0.0
+
+    # ---------------------------------------------------------------- compilation
+    def entry(self, code: bytes, fork):
+        """Native entry point of `code` at `fork` (compiling or loading it once)."""
+        fns = self._fns.get(fork)
+        if fns is None:
+            fns = self._fns.setdefault(fork, {})
+        fn = fns.get(code)
+        if fn is None:
+            fn = self._load(bytes(code), fork)
+            fns[bytes(code)] = fn
+        return fn
+
+    def _load(self, code: bytes, fork):
+        with self._lock:
+            sym = symbol_for(code, fork)
+            fn = self._symbols.get(sym)
+            if fn is not None:
+                return fn
+            obj = self.disk.load(sym) if self.disk else None
+            if obj is not None:
+                self.disk_hits += 1
+            else:
+                import time
+                t = time.perf_counter()
+                obj, _ = compile_to_object(code, fork)
+                self.compile_seconds += time.perf_counter() - t
+                self.compiled += 1
+                if self.disk:
+                    self.disk.store(sym, obj)
+            fn = ENTRY(self.jit.load_object(obj, sym))
+            self._symbols[sym] = fn
+            return fn
+
+    # ---------------------------------------------------------------- contexts
+    def _context(self, depth: int) -> FrameContext:
+        pool = self._pool
+        while len(pool) <= depth:
+            c = FrameContext(self.table, len(pool))
+            CONTEXTS[c.addr] = c
+            pool.append(c)
+        c = pool[depth]
+        if c.busy:  # another thread runs a frame at this depth: use a private context
+            c = FrameContext(self.table, depth)
+            CONTEXTS[c.addr] = c
+        return c
+
+    # ---------------------------------------------------------------- execution
+    def run_frame(self, message, host) -> ExecutionResult:
+        code = message.code
+        try:
+            fn = self._fns[host.fork][code]
+        except (KeyError, TypeError):
+            fn = self.entry(code, host.fork)
+        try:
+            c = self._pool[message.depth]
+            if c.busy:
+                raise IndexError
+        except IndexError:
+            c = self._context(message.depth)
+        c.busy = True
+        c.message = message
+        c.host = host
+        data = message.data
+        if type(data) is not bytes or BYTES_DATA_OFFSET is None:
+            data = bytes(data)
+            c.calldata = data
+        q = c.q
+        q[0] = message.gas
+        q[1] = id(data) + 32 if BYTES_DATA_OFFSET == 32 else _addr_of(data)
+        q[2] = len(data)
+        try:
+            rc = fn(c.addr)
+        finally:
+            c.busy = False
+        self.frames += 1
+        if rc == 1:
+            return ExecutionResult("success", c.output(), q[0])
+        if rc == 0:
+            return ExecutionResult("success", b"", q[0])
+        if rc == 2:
+            return ExecutionResult("revert", c.output(), q[0])
+        return self._error(c, rc)
+
+    def _error(self, c: FrameContext, rc: int) -> ExecutionResult:
+        if rc == ST_EXCEPTION:
+            exc, c.exception = c.exception, None
+            raise exc
+        if rc == L.ST_HOST_ERROR:
+            name, c.error = c.error, None
+            return ExecutionResult("error", b"", 0, name)
+        return ExecutionResult("error", b"", 0, _ERRORS.get(rc, f"status {rc}"))
+
+    def stats(self) -> dict:
+        return {"frames_compiled": self.frames, "frames_interpreted": 0, "contracts_compiled": self.compiled,
+                "contracts_from_disk": self.disk_hits, "compile_seconds": round(self.compile_seconds, 3)}
+
+
+def _addr_of(data: bytes) -> int:  # pragma: no cover - non-CPython layouts
+    from .context import bytes_address
+    return bytes_address(data)

@@ -1,0 +1,400 @@
+"""MLIR code generation: one `func.func @evm_<key>(ptr ctx) -> i64` per contract.
+
+The Emitter owns the function being built and the per-block state; the opcode handlers live in
+modules named after the interpreter's categories (arithmetic, bitwise, comparison, control_flow,
+environment, block, keccak, log, memory, stack, storage, system) and register themselves in
+HANDLERS.
+
+Design (see docs/compiler.md):
+* the EVM stack is a function-local `alloca [1024 x i256]`; a block whose entry height is known
+  at compile time addresses its slots at constant indices (so LLVM's SROA/mem2reg keeps them in
+  registers), a block entered at a run-time height uses `sp + k`;
+* inside a block the stack is virtual: values live as SSA values and only the slots that changed
+  are stored when the block is left;
+* static gas and stack bounds are checked once on block entry (compile-time bounds for blocks of
+  known height);
+* the gas counter and the run-time stack height are function-local variables (registers after
+  mem2reg); the gas is written back to the context before host calls and on exit.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from mlir import ir
+from mlir.dialects import arith, cf, func, llvm
+
+from .. import layout as L
+from ..analysis import DYNAMIC, Analysis, Block, Instr
+
+KDYN = -2147483648  # llvm.getelementptr dynamic index marker
+MASK256 = (1 << 256) - 1
+
+HANDLERS: dict[int, Callable[["Emitter", Instr], None]] = {}
+
+
+def handler(*ops: int):
+    def deco(fn):
+        for op in ops:
+            HANDLERS[op] = fn
+        return fn
+    return deco
+
+
+P = arith.CmpIPredicate
+
+
+class Emitter:
+    def __init__(self, analysis: Analysis, fork, name: str) -> None:
+        self.an = analysis
+        self.fork = fork
+        self.name = name
+        self.code = analysis.code
+        from ..opinfo import op_table
+        self.optable = op_table(fork)
+
+    # ------------------------------------------------------------------ building
+    def build(self) -> ir.Module:
+        self.mctx = ir.Context()
+        with self.mctx, ir.Location.unknown():
+            self.i256 = ir.IntegerType.get_signless(256)
+            self.i512 = ir.IntegerType.get_signless(512)
+            self.i64 = ir.IntegerType.get_signless(64)
+            self.i32 = ir.IntegerType.get_signless(32)
+            self.i8 = ir.IntegerType.get_signless(8)
+            self.i1 = ir.IntegerType.get_signless(1)
+            self.ptr = llvm.PointerType.get()
+            self.stack_ty = ir.Type.parse("!llvm.array<1024 x i256>")
+            n = max(len(self.code), 1)
+            esc = "".join(f"\\{b:02X}" for b in (self.code or b"\0"))
+            self.module = ir.Module.parse(
+                f'llvm.mlir.global internal constant @code("{esc}") {{addr_space = 0 : i32}} : !llvm.array<{n} x i8>')
+            with ir.InsertionPoint(self.module.body):
+                self.func = func.FuncOp(self.name, ir.FunctionType.get([self.ptr], [self.i64]))
+            self.entry = self.func.add_entry_block()
+            self.region = self.func.body
+            self._consts: dict = {}
+            self._errs: dict[int, ir.Block] = {}
+            self._ip = None
+            self.goto(self.entry)
+            anchor = arith.ConstantOp(self.i64, ir.IntegerAttr.get(self.i64, 1)).result
+            self._const_ip = ir.InsertionPoint(anchor.owner)  # constants go before it
+            self._consts[(1, str(self.i64))] = anchor
+            self._prologue()
+            self._emit_blocks()
+            self._ip.__exit__(None, None, None)
+            self._ip = None
+        return self.module
+
+    def goto(self, block: ir.Block) -> None:
+        if self._ip is not None:
+            self._ip.__exit__(None, None, None)
+        self._ip = ir.InsertionPoint(block)
+        self._ip.__enter__()
+
+    def new_block(self) -> ir.Block:
+        return self.region.blocks.append()
+
+    # ------------------------------------------------------------------ constants & context
+    def c(self, v: int, t=None) -> ir.Value:
+        t = t or self.i256
+        key = (v, str(t))
+        r = self._consts.get(key)
+        if r is None:
+            width = ir.IntegerType(t).width
+            v &= (1 << width) - 1
+            if width > 1 and v >= 1 << (width - 1):
+                v -= 1 << width  # signed spelling
+            if -(1 << 62) < v < (1 << 62):
+                attr = ir.IntegerAttr.get(t, v)
+            else:
+                attr = ir.Attribute.parse(f"{v} : {t}")
+            r = arith.ConstantOp(t, attr, ip=self._const_ip).result
+            self._consts[key] = r
+        return r
+
+    def c64(self, v: int) -> ir.Value:
+        return self.c(v, self.i64)
+
+    def field(self, off: int) -> ir.Value:
+        return llvm.getelementptr(self.ptr, self.ctxp, [], [off], self.i8, 0)
+
+    def ld(self, t, off: int) -> ir.Value:
+        return llvm.load(t, self.field(off), alignment=8)
+
+    def st(self, v, off: int) -> None:
+        llvm.store(v, self.field(off), alignment=8)
+
+    def table_fn(self, slot: int) -> ir.Value:
+        p = llvm.getelementptr(self.ptr, self.table, [], [slot], self.ptr, 0)
+        return llvm.load(self.ptr, p, alignment=8)
+
+    def call_ptr(self, fnptr, args, result_type=None):
+        if result_type is None:
+            llvm.CallOp(None, [fnptr, *args], [], [])  # void
+            return None
+        return llvm.call(result_type, [fnptr, *args], [], [])
+
+    # ------------------------------------------------------------------ prologue / errors
+    def _prologue(self) -> None:
+        self.ctxp = self.entry.arguments[0]
+        one = self.c64(1)
+        self.stack = llvm.alloca(self.ptr, one, self.stack_ty, alignment=32)
+        self.gas_var = llvm.alloca(self.ptr, one, self.i64, alignment=8)
+        self.sp_var = llvm.alloca(self.ptr, one, self.i64, alignment=8)
+        self.tmp = llvm.alloca(self.ptr, one, self.i256, alignment=32)
+        self.table = self.ld(self.ptr, L.TABLE)
+        llvm.store(self.ld(self.i64, L.GAS), self.gas_var)
+        z = self.c64(0)
+        for off in (L.MEM_SIZE, L.RET_OFF, L.RET_LEN, L.RD_LEN):
+            self.st(z, off)
+        llvm.store(z, self.sp_var)
+        self.code_ptr = llvm.mlir_addressof(self.ptr, "code")
+        self.mblocks: dict[int, ir.Block] = {}
+        for b in self.an.blocks:
+            if b.height is not None:
+                self.mblocks[b.index] = self.new_block()
+        if self.an.blocks:
+            cf.br([], self.mblocks[0])
+        else:
+            self.exit(L.ST_STOP)
+
+    def err(self, code: int) -> ir.Block:
+        blk = self._errs.get(code)
+        if blk is None:
+            blk = self.new_block()
+            with ir.InsertionPoint(blk):
+                self.st(self.c64(0), L.GAS)
+                func.return_([self.c64(code)])
+            self._errs[code] = blk
+        return blk
+
+    def check(self, bad: ir.Value, code: int) -> None:
+        """Continue when `bad` is false, else halt with status `code`."""
+        cont = self.new_block()
+        cf.cond_br(bad, [], [], self.err(code), cont, branch_weights=[1, 2000])
+        self.goto(cont)
+
+    def fail(self, code: int) -> None:
+        cf.br([], self.err(code))
+        self.terminated = True
+
+    def exit(self, code: int) -> None:
+        self.gas_checkpoint()
+        self.st(llvm.load(self.i64, self.gas_var), L.GAS)
+        func.return_([self.c64(code)])
+        self.terminated = True
+
+    # ------------------------------------------------------------------ gas
+    def gas(self) -> ir.Value:
+        return llvm.load(self.i64, self.gas_var)
+
+    def charge(self, amount, check: bool = True) -> None:
+        """Charge `amount` (int or i64 value); with `check`, halt with OutOfGas below zero.
+
+        Unchecked charges are safe because gas only decreases and every error consumes all gas:
+        a negative counter is caught by the next check, and checks happen at every JUMPDEST
+        block (so every loop), before every host call, GAS read and exit (`gas_checkpoint`)."""
+        if isinstance(amount, int):
+            if amount == 0:
+                return
+            amount = self.c64(amount)
+        g = arith.subi(self.gas(), amount)
+        if check:
+            self.check(arith.cmpi(P.slt, g, self.c64(0)), L.ST_OOG)
+            self.gas_dirty = False
+        else:
+            self.gas_dirty = True
+        llvm.store(g, self.gas_var)
+
+    def gas_checkpoint(self) -> None:
+        if self.gas_dirty:
+            self.check(arith.cmpi(P.slt, self.gas(), self.c64(0)), L.ST_OOG)
+            self.gas_dirty = False
+
+    def sync_gas_out(self) -> None:
+        self.st(self.gas(), L.GAS)
+
+    def sync_gas_in(self) -> None:
+        llvm.store(self.ld(self.i64, L.GAS), self.gas_var)
+
+    # ------------------------------------------------------------------ virtual stack
+    def slot(self, rel: int) -> ir.Value:
+        if self.base is not None:
+            return llvm.getelementptr(self.ptr, self.stack, [], [0, self.base + rel], self.stack_ty, 0)
+        idx = arith.addi(self.sp, self.c64(rel)) if rel else self.sp
+        return llvm.getelementptr(self.ptr, self.stack, [idx], [0, KDYN], self.stack_ty, 0)
+
+    def get(self, rel: int) -> ir.Value:
+        v = self.cur.get(rel)
+        if v is None:
+            v = llvm.load(self.i256, self.slot(rel), alignment=32)
+            self.cur[rel] = v
+            self.orig[rel] = v
+        return v
+
+    def pop(self) -> ir.Value:
+        self.h -= 1
+        return self.get(self.h)
+
+    def push(self, v: ir.Value) -> None:
+        self.cur[self.h] = v
+        self.h += 1
+
+    def peek(self, k: int) -> ir.Value:  # k = 1 is the top
+        return self.get(self.h - k)
+
+    def flush(self) -> None:
+        for rel, v in self.cur.items():
+            if rel < self.h and self.orig.get(rel) is not v:
+                llvm.store(v, self.slot(rel), alignment=32)
+                self.orig[rel] = v
+
+    def height_value(self) -> ir.Value:
+        if self.base is not None:
+            return self.c64(self.base + self.h)
+        return arith.addi(self.sp, self.c64(self.h)) if self.h else self.sp
+
+    def branch_to(self, idx: int | None) -> None:
+        """Leave the current block for analysis block `idx` (None: end of code = STOP).
+        The stack must already be flushed."""
+        if idx is None or idx not in self.mblocks:
+            self.exit(L.ST_STOP)
+            return
+        if self.an.blocks[idx].height == DYNAMIC:
+            llvm.store(self.height_value(), self.sp_var)
+        cf.br([], self.mblocks[idx])
+        self.terminated = True
+
+    # ------------------------------------------------------------------ conversions
+    def to_bool(self, v) -> ir.Value:  # i1 -> i256
+        return arith.extui(self.i256, v)
+
+    def u64_or(self, v: ir.Value, code: int) -> ir.Value:
+        """i256 -> i64, halting with `code` when it does not fit in 32 bits (memory offsets)."""
+        self.check(arith.cmpi(P.ugt, v, self.c(0xFFFFFFFF)), code)
+        return arith.trunci(self.i64, v)
+
+    def mem_ptr(self) -> ir.Value:
+        return self.ld(self.ptr, L.MEM_PTR)
+
+    def byte_ptr(self, base, off64) -> ir.Value:
+        return llvm.getelementptr(self.ptr, base, [off64], [KDYN], self.i8, 0)
+
+    def mem_region(self, off: ir.Value, size) -> ir.Value | None:
+        """Expand memory to cover [off, off+size) and charge the expansion gas. `size` is an int
+        or an i256 value; returns the offset as i64 (only meaningful when size > 0)."""
+        if isinstance(size, int):
+            if size == 0:
+                return None
+            o = self.u64_or(off, L.ST_OOG)
+            end = arith.addi(o, self.c64(size))
+        else:
+            nz = arith.cmpi(P.ne, size, self.c(0))
+            big = arith.ori(arith.cmpi(P.ugt, off, self.c(0xFFFFFFFF)),
+                            arith.cmpi(P.ugt, size, self.c(0xFFFFFFFF)))
+            self.check(arith.andi(nz, big), L.ST_OOG)
+            o = arith.trunci(self.i64, off)
+            s = arith.trunci(self.i64, size)
+            end = arith.select(nz, arith.addi(o, s), self.c64(0))
+        msize = self.ld(self.i64, L.MEM_SIZE)
+        grow = self.new_block()
+        cont = self.new_block()
+        cf.cond_br(arith.cmpi(P.ugt, end, msize), [], [], grow, cont, branch_weights=[1, 100])
+        self.goto(grow)
+        g = self.call_ptr(self.table_fn(L.T_MEM_GROW), [self.ctxp, self.gas(), end], self.i64)
+        llvm.store(g, self.gas_var)
+        ok = self.new_block()
+        cf.cond_br(arith.cmpi(P.slt, g, self.c64(0)), [], [], self.err(L.ST_OOG), ok, branch_weights=[1, 2000])
+        self.goto(ok)
+        cf.br([], cont)
+        self.goto(cont)
+        return o
+
+    def words(self, size: ir.Value) -> ir.Value:
+        """ceil(size / 32) as i64 for a size already known to fit (after mem_region)."""
+        s = arith.trunci(self.i64, size)
+        return arith.shrui(arith.addi(s, self.c64(31)), self.c64(5))
+
+    def copy_gas(self, size: ir.Value, per_word: int) -> None:
+        """Charge per_word * ceil(size/32); sizes >= 2**32 are out of gas anyway."""
+        self.check(arith.cmpi(P.ugt, size, self.c(0xFFFFFFFF)), L.ST_OOG)
+        self.charge(arith.muli(self.words(size), self.c64(per_word)))
+
+    def bswap(self, v: ir.Value) -> ir.Value:
+        return llvm.intr_bswap(v)
+
+    # ------------------------------------------------------------------ host calls
+    def host(self, op: int, args: list, nres: int = 0) -> list:
+        """Call the host callback of `op`: arguments as scratch words, gas synced through the
+        context, a non-zero return halts the frame with that status."""
+        for i, a in enumerate(args):
+            p = llvm.getelementptr(self.ptr, self.ctxp, [], [L.SCRATCH + 32 * i], self.i8, 0)
+            llvm.store(a, p, alignment=8)
+        self.gas_checkpoint()
+        self.sync_gas_out()
+        rc = self.call_ptr(self.table_fn(L.T_HOST + op), [self.ctxp], self.i64)
+        self.sync_gas_in()
+        fail = self.new_block()
+        cont = self.new_block()
+        cf.cond_br(arith.cmpi(P.ne, rc, self.c64(0)), [], [], fail, cont, branch_weights=[1, 2000])
+        with ir.InsertionPoint(fail):
+            # host halts: its status code, gas as left in the context (0 for errors)
+            func.return_([rc])
+        self.goto(cont)
+        res = []
+        for i in range(nres):
+            p = llvm.getelementptr(self.ptr, self.ctxp, [], [L.SCRATCH + 32 * i], self.i8, 0)
+            res.append(llvm.load(self.i256, p, alignment=8))
+        return res
+
+    # ------------------------------------------------------------------ blocks
+    def _emit_blocks(self) -> None:
+        for b in self.an.blocks:
+            if b.height is None:
+                continue
+            self._emit_block(b)
+
+    def _emit_block(self, b: Block) -> None:
+        self.goto(self.mblocks[b.index])
+        self.block = b
+        self.cur: dict[int, ir.Value] = {}
+        self.orig: dict[int, ir.Value] = {}
+        self.h = 0
+        self.terminated = False
+        if b.height == DYNAMIC:
+            self.base = None
+            self.sp = llvm.load(self.i64, self.sp_var)
+            if b.need:
+                self.check(arith.cmpi(P.ult, self.sp, self.c64(b.need)), L.ST_UNDERFLOW)
+            if b.peak:
+                self.check(arith.cmpi(P.ugt, self.sp, self.c64(1024 - b.peak)), L.ST_OVERFLOW)
+        else:
+            self.base = b.height
+            self.sp = None
+            if b.height < b.need:
+                self.fail(L.ST_UNDERFLOW)
+                return
+            if b.height + b.peak > 1024:
+                self.fail(L.ST_OVERFLOW)
+                return
+        # a block that is not a JUMPDEST cannot start a loop: its static gas is checked later
+        self.gas_dirty = True
+        self.charge(b.gas, check=b.instrs[0].op == 0x5B)
+        for ins in b.instrs:
+            h = HANDLERS.get(ins.op)
+            if h is None or ins.op not in self.optable:
+                self.fail(L.ST_INVALID)
+                return
+            h(self, ins)
+            if self.terminated:
+                return
+        self.flush()
+        self.branch_to(b.fallthrough)
+
+
+def _load_handlers() -> None:
+    from . import (arithmetic, bitwise, block, comparison, control_flow, environment,  # noqa: F401
+                   keccak, log, memory, stack, storage, system)
+
+
+_load_handlers()

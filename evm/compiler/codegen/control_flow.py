@@ -1,0 +1,104 @@
+"""STOP JUMP JUMPI JUMPDEST PC GAS: direct branches for constant targets, a switch over the
+JUMPDEST table for dynamic ones."""
+from mlir import ir
+from mlir.dialects import arith, cf
+
+from .. import layout as L
+from ..analysis import DYNAMIC
+from . import P, handler
+
+
+@handler(0x00)
+def stop(em, ins):
+    em.exit(L.ST_STOP)
+
+
+@handler(0x5B)
+def jumpdest(em, ins):
+    pass
+
+
+@handler(0x58)
+def pc(em, ins):
+    em.push(em.c(ins.pc))
+
+
+@handler(0x5A)
+def gas(em, ins):
+    # GAS ends its block, so the counter is exact here
+    em.gas_checkpoint()
+    em.push(arith.extui(em.i256, em.gas()))
+
+
+def _succ_block(em, idx):
+    """MLIR block for a static successor (a STOP exit when it falls off the code)."""
+    if idx is not None and idx in em.mblocks:
+        return em.mblocks[idx]
+    blk = em.new_block()
+    with ir.InsertionPoint(blk):
+        em.exit(L.ST_STOP)
+    return blk
+
+
+def _needs_sp(em, *idxs):
+    return any(i is not None and i in em.mblocks and em.an.blocks[i].height == DYNAMIC for i in idxs)
+
+
+def dynamic_jump(em, tgt):
+    """Branch to the JUMPDEST whose pc is the i256 value `tgt`, or halt with InvalidJump."""
+    jd = sorted(em.an.jumpdests.items())
+    jd = [(pc, i) for pc, i in jd if i in em.mblocks]
+    if not jd:
+        em.fail(L.ST_BAD_JUMP)
+        return
+    em.check(arith.cmpi(P.ugt, tgt, em.c(0xFFFFFFFF)), L.ST_BAD_JUMP)
+    t = arith.trunci(em.i64, tgt)
+    llvm_store_sp(em)
+    vals = ir.Attribute.parse(f"dense<[{', '.join(str(pc) for pc, _ in jd)}]> : vector<{len(jd)}xi64>")
+    cf.switch(t, [], [[] for _ in jd], ir.DenseI32ArrayAttr.get([0] * len(jd)), em.err(L.ST_BAD_JUMP),
+              [em.mblocks[i] for _, i in jd], case_values=vals)
+    em.terminated = True
+
+
+def llvm_store_sp(em):
+    from mlir.dialects import llvm
+    llvm.store(em.height_value(), em.sp_var)
+
+
+@handler(0x56)
+def jump(em, ins):
+    tgt = em.pop()
+    em.flush()
+    b = em.block
+    if b.jump_target is not None:
+        idx = em.an.jumpdests.get(b.jump_target)
+        if idx is None:
+            em.fail(L.ST_BAD_JUMP)
+        else:
+            em.branch_to(idx)
+    else:
+        dynamic_jump(em, tgt)
+
+
+@handler(0x57)
+def jumpi(em, ins):
+    tgt, cond = em.pop(), em.pop()
+    em.flush()
+    b = em.block
+    nz = arith.cmpi(P.ne, cond, em.c(0))
+    fall = _succ_block(em, b.fallthrough)
+    if b.jump_target is not None:
+        idx = em.an.jumpdests.get(b.jump_target)
+        taken = em.err(L.ST_BAD_JUMP) if idx is None else em.mblocks[idx]
+        if _needs_sp(em, idx, b.fallthrough):
+            llvm_store_sp(em)
+        cf.cond_br(nz, [], [], taken, fall)
+        em.terminated = True
+        return
+    if _needs_sp(em, b.fallthrough):
+        llvm_store_sp(em)
+    taken = em.new_block()
+    cf.cond_br(nz, [], [], taken, fall)
+    em.goto(taken)
+    dynamic_jump(em, tgt)
+    em.terminated = True

@@ -1,0 +1,95 @@
+"""ADDRESS BALANCE ORIGIN CALLER CALLVALUE CALLDATALOAD CALLDATASIZE CALLDATACOPY CODESIZE
+CODECOPY GASPRICE EXTCODESIZE EXTCODECOPY RETURNDATASIZE RETURNDATACOPY EXTCODEHASH.
+
+Calldata, code and return data are native (pointers in the context / a global of the module);
+account queries go to the host."""
+from mlir import ir
+from mlir.dialects import arith, cf, llvm
+
+from .. import layout as L
+from . import P, handler
+from .memory import copy_in, if_nonzero
+
+
+@handler(0x30, 0x32, 0x33, 0x34, 0x3A)
+def env_word(em, ins):
+    em.push(em.host(ins.op, [], 1)[0])
+
+
+@handler(0x31, 0x3B, 0x3F)
+def account_query(em, ins):
+    a = em.pop()
+    em.push(em.host(ins.op, [a], 1)[0])
+
+
+@handler(0x35)
+def calldataload(em, ins):
+    off = em.pop()
+    cd_len = em.ld(em.i64, L.CD_LEN)
+    cd = em.ld(em.ptr, L.CD_PTR)
+    # fast path: the whole word is inside the calldata
+    fits_off = arith.cmpi(P.ule, off, em.c(0xFFFFFFFF))
+    o = arith.trunci(em.i64, off)
+    fits = arith.andi(fits_off, arith.cmpi(P.ule, arith.addi(o, em.c64(32)), cd_len))
+    fast, slow, cont = em.new_block(), em.new_block(), em.new_block()
+    cf.cond_br(fits, [], [], fast, slow)
+    em.goto(fast)
+    v = llvm.load(em.i256, em.byte_ptr(cd, o), alignment=1)
+    llvm.store(v, em.tmp, alignment=32)
+    cf.br([], cont)
+    em.goto(slow)
+    em.call_ptr(em.table_fn(L.T_COPY), [em.tmp, cd, cd_len, off, em.c64(32)])
+    cf.br([], cont)
+    em.goto(cont)
+    em.push(em.bswap(llvm.load(em.i256, em.tmp, alignment=32)))
+
+
+@handler(0x36)
+def calldatasize(em, ins):
+    em.push(arith.extui(em.i256, em.ld(em.i64, L.CD_LEN)))
+
+
+@handler(0x37)
+def calldatacopy(em, ins):
+    dst, off, size = em.pop(), em.pop(), em.pop()
+    copy_in(em, dst, off, size, em.ld(em.ptr, L.CD_PTR), em.ld(em.i64, L.CD_LEN))
+
+
+@handler(0x38)
+def codesize(em, ins):
+    em.push(em.c(len(em.code)))
+
+
+@handler(0x39)
+def codecopy(em, ins):
+    dst, off, size = em.pop(), em.pop(), em.pop()
+    copy_in(em, dst, off, size, em.code_ptr, em.c64(len(em.code)))
+
+
+@handler(0x3C)
+def extcodecopy(em, ins):
+    a, dst, off, size = em.pop(), em.pop(), em.pop(), em.pop()
+    em.copy_gas(size, 3)
+    em.mem_region(dst, size)
+    em.host(ins.op, [a, dst, off, size])
+
+
+@handler(0x3D)
+def returndatasize(em, ins):
+    em.push(arith.extui(em.i256, em.ld(em.i64, L.RD_LEN)))
+
+
+@handler(0x3E)
+def returndatacopy(em, ins):
+    dst, off, size = em.pop(), em.pop(), em.pop()
+    rd_len = arith.extui(em.i256, em.ld(em.i64, L.RD_LEN))
+    oob = arith.ori(arith.cmpi(P.ugt, off, rd_len), arith.cmpi(P.ugt, size, arith.subi(rd_len, off)))
+    # when off > rd_len the subtraction wraps, but the first test already fails
+    em.check(oob, L.ST_RETURNDATA_OOB)
+    em.copy_gas(size, 3)
+    d = em.mem_region(dst, size)
+
+    def body():
+        src = em.byte_ptr(em.ld(em.ptr, L.RD_PTR), arith.trunci(em.i64, off))
+        llvm.intr_memcpy(em.byte_ptr(em.mem_ptr(), d), src, arith.trunci(em.i64, size), False)
+    if_nonzero(em, size, body)

@@ -1,0 +1,59 @@
+"""Bytecode -> MLIR -> LLVM dialect -> LLVM IR -> optimised object file."""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from mlir.passmanager import PassManager
+from mlir._mlir_libs._mlirDialectsLLVM import translate_module_to_llvmir
+
+from .analysis import analyze
+from .codegen import Emitter
+from .runtime import get_jit
+
+PIPELINE = ("builtin.module(func.func(canonicalize),convert-arith-to-llvm,convert-cf-to-llvm,"
+            "convert-func-to-llvm,reconcile-unrealized-casts)")
+OPT_LEVEL = 3
+
+
+def symbol_for(code: bytes, fork) -> str:
+    return f"evm_{hashlib.sha256(code).hexdigest()[:24]}_{int(fork)}"
+
+
+@dataclass
+class CompileStats:
+    analysis_s: float = 0.0
+    mlir_build_s: float = 0.0
+    lower_s: float = 0.0
+    llvm_s: float = 0.0
+
+
+def build_mlir(code: bytes, fork, symbol: str | None = None):
+    an = analyze(code, fork)
+    em = Emitter(an, fork, symbol or symbol_for(code, fork))
+    return em.build(), em
+
+
+def to_llvm_ir(module) -> str:
+    pm = PassManager.parse(PIPELINE, context=module.context)
+    pm.run(module.operation)
+    return translate_module_to_llvmir(module.operation)
+
+
+def compile_to_object(code: bytes, fork, stats: CompileStats | None = None) -> tuple[bytes, str]:
+    sym = symbol_for(code, fork)
+    t0 = time.perf_counter()
+    an = analyze(code, fork)
+    t1 = time.perf_counter()
+    em = Emitter(an, fork, sym)
+    module = em.build()
+    t2 = time.perf_counter()
+    with module.context:
+        ir_text = to_llvm_ir(module)
+    t3 = time.perf_counter()
+    obj = get_jit().compile_ir(ir_text, OPT_LEVEL)
+    t4 = time.perf_counter()
+    if stats is not None:
+        stats.analysis_s, stats.mlir_build_s, stats.lower_s, stats.llvm_s = t1 - t0, t2 - t1, t3 - t2, t4 - t3
+    return obj, sym

@@ -1,0 +1,113 @@
+"""Frame contexts (the C struct the compiled code receives) and the function table.
+
+A context is a ctypes buffer of layout.SIZE bytes; contexts are pooled per call depth and reused,
+together with their memory buffer (the compiled code resets the memory size on entry, and
+zero-fills memory as it grows)."""
+from __future__ import annotations
+
+import ctypes
+import struct
+
+from . import layout as L
+from .runtime import get_jit
+
+HOST_CB = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
+ENTRY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
+
+# offset of a bytes object's data from id(obj) (CPython: PyBytesObject.ob_sval)
+_probe = b"evm-mlir-probe"
+BYTES_DATA_OFFSET = 32
+if ctypes.string_at(id(_probe) + BYTES_DATA_OFFSET, len(_probe)) != _probe:  # pragma: no cover
+    BYTES_DATA_OFFSET = None
+
+
+class FunctionTable:
+    """The table of function pointers: runtime helpers, then one host callback per opcode."""
+
+    def __init__(self) -> None:
+        jit = get_jit()
+        self.array = (ctypes.c_void_p * L.TABLE_SLOTS)()
+        self.array[L.T_MEM_GROW] = jit.runtime["rt_mem_grow"]
+        self.array[L.T_KECCAK] = jit.runtime["rt_keccak"]
+        self.array[L.T_EXP] = jit.runtime["rt_exp"]
+        self.array[L.T_COPY] = jit.runtime["rt_copy"]
+        self._keep: list = []
+        self.address = ctypes.addressof(self.array)
+
+    def set_host(self, op: int, fn) -> None:
+        cb = HOST_CB(fn)
+        self._keep.append(cb)
+        self.array[L.T_HOST + op] = ctypes.cast(cb, ctypes.c_void_p).value
+
+
+_libc = ctypes.CDLL(None)
+_libc.malloc.restype = ctypes.c_void_p
+_libc.malloc.argtypes = [ctypes.c_size_t]
+INITIAL_MEMORY = 4096
+
+
+class FrameContext:
+    """One pooled context (per call depth). `buf` is the C struct, `q` an int64 view of it.
+    The memory buffer is malloc'd here and realloc'd by the compiled code (rt_mem_grow)."""
+
+    __slots__ = ("buf", "addr", "q", "mv", "depth", "message", "host", "rdata", "calldata",
+                 "error", "exception", "busy", "mem_base", "mem_view")
+
+    def __init__(self, table: FunctionTable, depth: int) -> None:
+        self.buf = ctypes.create_string_buffer(L.SIZE)
+        self.addr = ctypes.addressof(self.buf)
+        self.mv = memoryview(self.buf).cast("B")
+        self.q = self.mv.cast("q")      # int64 view: q[off // 8]
+        self.depth = depth
+        self.message = self.host = self.rdata = self.calldata = None
+        self.error = self.exception = None
+        self.busy = False
+        self.q[L.TABLE // 8] = table.address
+        self.q[L.FRAME // 8] = depth
+        ptr = _libc.malloc(INITIAL_MEMORY)
+        if not ptr:  # pragma: no cover
+            raise MemoryError
+        self.q[L.MEM_PTR // 8] = ptr
+        self.q[L.MEM_CAP // 8] = INITIAL_MEMORY
+        self.mem_base = 0
+        self.mem_view = None
+
+    def _view(self) -> memoryview:
+        q = self.q
+        ptr = q[L.MEM_PTR // 8]
+        cap = q[L.MEM_CAP // 8]
+        if ptr != self.mem_base or cap != len(self.mem_view):
+            self.mem_view = memoryview((ctypes.c_char * cap).from_address(ptr)).cast("B")
+            self.mem_base = ptr
+        return self.mem_view
+
+    def memory(self, off: int, size: int) -> bytes:
+        if size == 0:
+            return b""
+        return bytes(self._view()[off:off + size])
+
+    def write_memory(self, off: int, data: bytes) -> None:
+        if data:
+            self._view()[off:off + len(data)] = data
+
+    def output(self) -> bytes:
+        q = self.q
+        n = q[L.RET_LEN // 8]
+        if n == 0:
+            return b""
+        off = q[L.RET_OFF // 8]
+        return bytes(self._view()[off:off + n])
+
+    def word(self, i: int) -> int:
+        o = L.SCRATCH + 32 * i
+        return int.from_bytes(self.mv[o:o + 32], "little")
+
+    def set_word(self, i: int, v: int) -> None:
+        o = L.SCRATCH + 32 * i
+        self.mv[o:o + 32] = v.to_bytes(32, "little")
+
+
+def bytes_address(b: bytes) -> int:
+    if BYTES_DATA_OFFSET is not None:
+        return id(b) + BYTES_DATA_OFFSET
+    return ctypes.cast(ctypes.c_char_p(b), ctypes.c_void_p).value  # pragma: no cover

@@ -1,0 +1,243 @@
+"""Host callbacks: the Python side of the function table (one ctypes callback per opcode that
+needs the outside world), calling the shared `evm.host.Host`.
+
+Protocol: `i64 callback(ctx*)`. Arguments are in the context's scratch words (little-endian
+i256), the result goes to scratch word 0, the gas counter is `ctx.gas` (the compiled code stores
+it before the call and reloads it after). A non-zero return halts the frame with that status:
+ST_HOST_ERROR after storing the ExceptionalHalt's name on the frame context, or ST_EXCEPTION when
+a Python exception escaped (re-raised by the backend after the native frame unwound).
+"""
+from __future__ import annotations
+
+from ..errors import ExceptionalHalt, OutOfGas, WriteInStaticContext
+from ..gas import COLD_ACCOUNT_SURCHARGE
+from ..host import CALL, CALLCODE, DELEGATECALL, STATICCALL
+from . import layout as L
+from .context import FrameContext, FunctionTable, bytes_address
+
+ST_EXCEPTION = 11
+MASK160 = (1 << 160) - 1
+GAS_Q = L.GAS // 8
+RD_PTR_Q = L.RD_PTR // 8
+RD_LEN_Q = L.RD_LEN // 8
+
+# ctx address -> FrameContext (filled by the backend for every pooled context)
+CONTEXTS: dict[int, FrameContext] = {}
+
+
+def _addr(v: int) -> bytes:
+    return (v & MASK160).to_bytes(20, "big")
+
+
+def _padded(buf: bytes, start: int, size: int) -> bytes:
+    chunk = buf[start:start + size] if start < len(buf) else b""
+    return bytes(chunk) + bytes(size - len(chunk)) if len(chunk) < size else bytes(chunk)
+
+
+def _charge(c: FrameContext, cost: int) -> bool:
+    g = c.q[GAS_Q] - cost
+    if g < 0:
+        return False
+    c.q[GAS_Q] = g
+    return True
+
+
+def _set_return_data(c: FrameContext, data) -> None:
+    if type(data) is not bytes:
+        data = bytes(data)
+    c.rdata = data
+    c.q[RD_PTR_Q] = bytes_address(data)
+    c.q[RD_LEN_Q] = len(data)
+
+
+def _guard(fn):
+    def cb(addr):
+        c = CONTEXTS[addr]
+        try:
+            return fn(c)
+        except ExceptionalHalt as exc:
+            c.error = exc.name
+            return L.ST_HOST_ERROR
+        except BaseException as exc:  # never let an exception unwind through native frames
+            c.exception = exc
+            return ST_EXCEPTION
+    cb.__name__ = fn.__name__
+    return cb
+
+
+# ---------------------------------------------------------------- environment and block words
+def _word_of(getter):
+    def fn(c):
+        c.set_word(0, getter(c))
+        return 0
+    return fn
+
+
+def _b2i(b: bytes) -> int:
+    return int.from_bytes(b, "big")
+
+
+WORDS = {
+    0x30: lambda c: _b2i(c.message.target),
+    0x32: lambda c: _b2i(c.host.env.origin),
+    0x33: lambda c: _b2i(c.message.caller),
+    0x34: lambda c: c.message.value,
+    0x3A: lambda c: c.host.env.gas_price,
+    0x41: lambda c: _b2i(c.host.env.coinbase),
+    0x42: lambda c: c.host.env.timestamp,
+    0x43: lambda c: c.host.env.number,
+    0x44: lambda c: _b2i(c.host.env.prev_randao),
+    0x45: lambda c: c.host.env.gas_limit,
+    0x46: lambda c: c.host.env.chain_id,
+    0x47: lambda c: c.host.balance(c.message.target),
+    0x48: lambda c: c.host.env.base_fee,
+    0x4A: lambda c: c.host.env.blob_base_fee,
+}
+
+
+def blockhash(c):
+    c.set_word(0, c.host.block_hash(c.word(0)))
+    return 0
+
+
+def blobhash(c):
+    i = c.word(0)
+    hashes = c.host.env.blob_hashes
+    c.set_word(0, _b2i(hashes[i]) if i < len(hashes) else 0)
+    return 0
+
+
+def _account(query):
+    def fn(c):
+        a = _addr(c.word(0))
+        if not _charge(c, c.host.access_account(a)):
+            return L.ST_OOG
+        c.set_word(0, query(c.host, a))
+        return 0
+    return fn
+
+
+balance = _account(lambda h, a: h.balance(a))
+extcodesize = _account(lambda h, a: len(h.code(a)))
+extcodehash = _account(lambda h, a: h.code_hash(a))
+
+
+def extcodecopy(c):
+    a = _addr(c.word(0))
+    dst, off, size = c.word(1), c.word(2), c.word(3)
+    if not _charge(c, c.host.access_account(a)):
+        return L.ST_OOG
+    if size:  # memory already expanded and copy gas charged by the compiled code
+        c.write_memory(dst, _padded(c.host.code(a), off, size))
+    return 0
+
+
+# ---------------------------------------------------------------- storage
+def sload(c):
+    slot = c.word(0)
+    t = c.message.target
+    if not _charge(c, c.host.access_slot(t, slot)):
+        return L.ST_OOG
+    c.set_word(0, c.host.sload(t, slot))
+    return 0
+
+
+def sstore(c):
+    if c.message.is_static:
+        return L.ST_STATIC
+    g = c.q[GAS_Q]
+    cost = c.host.sstore(c.message.target, c.word(0), c.word(1), g)  # raises OutOfGas itself
+    c.q[GAS_Q] = g - cost
+    return 0
+
+
+def tload(c):
+    c.set_word(0, c.host.tload(c.message.target, c.word(0)))
+    return 0
+
+
+def tstore(c):
+    if c.message.is_static:
+        return L.ST_STATIC
+    c.host.tstore(c.message.target, c.word(0), c.word(1))
+    return 0
+
+
+# ---------------------------------------------------------------- logs
+def _log(n):
+    def fn(c):
+        if c.message.is_static:
+            return L.ST_STATIC
+        off, size = c.word(0), c.word(1)
+        topics = [c.word(2 + i) for i in range(n)]
+        c.host.log(c.message.target, topics, c.memory(off, size) if size else b"")
+        return 0
+    fn.__name__ = f"log{n}"
+    return fn
+
+
+# ---------------------------------------------------------------- calls, creates, selfdestruct
+def _call(kind: int):
+    has_value = kind in (CALL, CALLCODE)
+
+    def fn(c):
+        w = c.word
+        gas_req, to = w(0), _addr(w(1))
+        if has_value:
+            value, i = w(2), 3
+        else:
+            value, i = 0, 2
+        in_off, in_size, out_off, out_size = w(i), w(i + 1), w(i + 2), w(i + 3)
+        data = c.memory(in_off, in_size) if in_size else b""
+        out = c.host.call(c.message, kind, c.q[GAS_Q], gas_req, to, value, data)
+        c.q[GAS_Q] = out.gas_left
+        output = out.output
+        _set_return_data(c, output)
+        if out_size and output:
+            n = min(out_size, len(output))
+            c.write_memory(out_off, bytes(output[:n]))
+        c.set_word(0, 1 if out.success else 0)
+        return 0
+    fn.__name__ = f"call_{kind:x}"
+    return fn
+
+
+def _create(salted: bool):
+    def fn(c):
+        value, off, size = c.word(0), c.word(1), c.word(2)
+        salt = c.word(3) if salted else None
+        init = c.memory(off, size) if size else b""
+        out = c.host.create(c.message, c.q[GAS_Q], value, init, salt)
+        c.q[GAS_Q] = out.gas_left
+        _set_return_data(c, out.output)
+        c.set_word(0, _b2i(out.address) if out.success else 0)
+        return 0
+    fn.__name__ = "create2" if salted else "create"
+    return fn
+
+
+def selfdestruct(c):
+    g = c.q[GAS_Q]
+    cost = c.host.selfdestruct(c.message, _addr(c.word(0)), g)  # checks gas and static context
+    c.q[GAS_Q] = g - cost
+    return 0
+
+
+def install(table: FunctionTable) -> None:
+    fns = {op: _word_of(get) for op, get in WORDS.items()}
+    fns.update({
+        0x31: balance, 0x3B: extcodesize, 0x3C: extcodecopy, 0x3F: extcodehash,
+        0x40: blockhash, 0x49: blobhash,
+        0x54: sload, 0x55: sstore, 0x5C: tload, 0x5D: tstore,
+        0xF0: _create(False), 0xF5: _create(True),
+        0xF1: _call(CALL), 0xF2: _call(CALLCODE), 0xF4: _call(DELEGATECALL), 0xFA: _call(STATICCALL),
+        0xFF: selfdestruct,
+    })
+    for n in range(5):
+        fns[0xA0 + n] = _log(n)
+    for op, fn in fns.items():
+        table.set_host(op, _guard(fn))
+
+
+HOST_OPS = frozenset([*WORDS, 0x31, 0x3B, 0x3C, 0x3F, 0x40, 0x49, 0x54, 0x55, 0x5C, 0x5D,
+                      0xF0, 0xF5, 0xF1, 0xF2, 0xF4, 0xFA, 0xFF, *range(0xA0, 0xA5)])
