@@ -20,15 +20,23 @@ COMMANDS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are bad input too: one line on stderr and exit status 1."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(1)
+
+
 def _module(name: str):
     return importlib.import_module(f"client.commands.{name}_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="evm-mlir", description="EVM compiled to native code through MLIR")
+    parser = _Parser(prog="evm-mlir", description="EVM compiled to native code through MLIR")
     parser.add_argument("--log-json", action="store_true", help="structured logs as JSON lines")
     parser.add_argument("--verbosity", default="info", choices=["debug", "info", "warning", "error"])
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name, help_text in COMMANDS.items():
         try:
