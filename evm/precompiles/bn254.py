@@ -45,7 +45,6 @@ class _Mcl:
         lib.mclBn_verifyOrderG1(0)  # we check subgroup membership explicitly where required
         lib.mclBn_verifyOrderG2(0)
         self.lib, self.G1, self.G2, self.GT, self.Fr = lib, m.mclBnG1_bytes, m.mclBnG2_bytes, m.mclBnGT_bytes, m.mclBnFr_bytes
-        self._buf = create_string_buffer(1024)
 
     def g1(self, b: bytes):
         x, y = _fp(b[:32]), _fp(b[32:64])
@@ -73,8 +72,9 @@ class _Mcl:
         return q
 
     def g1_bytes(self, p) -> bytes:
-        n = self.lib.mclBnG1_getStr(self._buf, 1024, p, 16)  # "0" or "1 <x hex> <y hex>" (affine)
-        parts = self._buf.raw[:n].split()
+        buf = create_string_buffer(256)
+        n = self.lib.mclBnG1_getStr(buf, 256, p, 16)  # "0" or "1 <x hex> <y hex>" (affine)
+        parts = buf.raw[:n].split()
         if parts[0] == b"0":
             return b"\x00" * 64
         return int(parts[1], 16).to_bytes(32, "big") + int(parts[2], 16).to_bytes(32, "big")
