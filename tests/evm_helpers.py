@@ -3,10 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eth_hash.auto import keccak
+
 from evm import execute
 from evm.precompiles import precompiles_for
 from evm.message import Env, ExecutionResult, Message
 from evm.spec import Fork
+from state.account import EMPTY_CODE_HASH, EMPTY_ROOT, Account
+from state.changes import StateChanges
 from state.db import StateDB
 from state.journal import JournaledState
 from state.kv import MemoryStore
@@ -22,19 +26,21 @@ def addr(n: int) -> bytes:
 
 
 def make_state(accounts: dict[bytes, dict] | None = None) -> JournaledState:
-    """Committed pre-state from {address: {"code", "balance", "nonce", "storage"}}, then a fresh
-    transaction (so original storage values are the committed ones)."""
-    state = JournaledState(StateDB(MemoryStore()))
+    """Committed pre-state from {address: {"code", "balance", "nonce", "storage"}} (an entry with
+    only storage is an account with empty code, nonce and balance but a storage trie, as EIP-7610
+    tests need), then a fresh transaction (original storage values are the committed ones)."""
+    db = StateDB(MemoryStore())
+    changes = StateChanges()
     for a, spec in (accounts or {}).items():
-        if spec.get("balance"):
-            state.set_balance(a, spec["balance"])
-        if spec.get("nonce"):
-            state.set_nonce(a, spec["nonce"])
-        if spec.get("code"):
-            state.set_code(a, spec["code"])
-        for slot, value in spec.get("storage", {}).items():
-            state.set_storage(a, slot, value)
-    state.commit()
+        code = spec.get("code", b"")
+        code_hash = keccak(code) if code else EMPTY_CODE_HASH
+        changes.accounts[a] = Account(spec.get("nonce", 0), spec.get("balance", 0), EMPTY_ROOT, code_hash)
+        if code:
+            changes.codes[code_hash] = code
+        if spec.get("storage"):
+            changes.storage[a] = dict(spec["storage"])
+    db.root = db.apply(changes)
+    state = JournaledState(db)
     state.begin_transaction()
     return state
 
