@@ -465,6 +465,54 @@ class Chain:
         return ImportResult(block_hash, header.number, out.gas_used, len(block.transactions),
                             time.perf_counter() - start, out.receipts)
 
+    def build_block(self, parent_hash: bytes, transactions: list, timestamp: int, coinbase: bytes = b"\x00" * 20,
+                    withdrawals: list | None = None, parent_beacon_block_root: bytes = b"\x00" * 32,
+                    prev_randao: bytes = b"\x00" * 32, extra_data: bytes = b"", gas_limit: int | None = None,
+                    set_head: bool = True) -> Block:
+        """Build a block on `parent_hash` from already-valid transactions (any invalid one raises InvalidBlock),
+        fill in every header commitment, and write it like an imported block. For dev chains and tests."""
+        parent = self.header(parent_hash)
+        if parent is None:
+            raise InvalidBlock("UNKNOWN_PARENT", f"parent 0x{parent_hash.hex()} is not known")
+        number = parent.number + 1
+        fork = fork_at(self.config, number, timestamp)
+        gas_limit = parent.gas_limit if gas_limit is None else gas_limit
+        header = Header(parent_hash=parent_hash, coinbase=coinbase, number=number, gas_limit=gas_limit,
+                        timestamp=timestamp, extra_data=extra_data, mix_hash=prev_randao,
+                        base_fee_per_gas=expected_base_fee(gas_limit, parent))
+        if fork >= Fork.SHANGHAI:
+            withdrawals = list(withdrawals or [])
+        if fork >= Fork.CANCUN:
+            header.blob_gas_used = 0
+            header.excess_blob_gas = expected_excess_blob_gas(self.config, fork, timestamp, parent)
+            header.parent_beacon_block_root = parent_beacon_block_root
+        block = Block(header, list(transactions), [], withdrawals)
+        header.transactions_root = block.transactions_root()
+        if fork >= Fork.SHANGHAI:
+            header.withdrawals_root = block.withdrawals_root()
+        db = self.db
+        db.root = parent.state_root
+        state = JournaledState(db)
+        out = apply_body(block, fork, self.config, state, self._block_hash_fn(parent_hash, number), self.backend)
+        header.gas_used = out.gas_used
+        header.receipts_root = out.receipts_root()
+        header.logs_bloom = out.logs_bloom
+        if fork >= Fork.CANCUN:
+            header.blob_gas_used = out.blob_gas_used
+        if fork >= Fork.PRAGUE:
+            header.requests_hash = out.requests_hash
+        batch = self.store.kv.write_batch()
+        try:
+            header.state_root = state.commit(batch)
+            block_hash = self.write_block(batch, block, out.receipts, set_head)
+            batch.commit()
+        except BaseException:
+            batch.discard()
+            db.root = parent.state_root
+            raise
+        self._headers[block_hash] = header
+        return block
+
     def write_block(self, batch: WriteBatch, block: Block, receipts: list[Receipt], set_head: bool = True) -> bytes:
         """Block, receipts, transaction lookups and (optionally) the head into `batch`; on a new head whose
         parent was not the head, the canonical index is moved over to its chain (a reorg)."""

@@ -1,0 +1,75 @@
+"""geth's chain-file format: blocks as concatenated RLP, optionally gzip-compressed (name ending in .gz)."""
+from __future__ import annotations
+
+import gzip
+from typing import BinaryIO, Iterator
+
+from .errors import UserError
+
+
+def _item_length(data: bytes | memoryview, pos: int) -> int:
+    """Total length (prefix + payload) of the RLP item starting at `pos`."""
+    b = data[pos]
+    if b < 0x80:
+        return 1
+    if b < 0xB8:
+        return 1 + b - 0x80
+    if b < 0xC0:
+        n = b - 0xB7
+        return 1 + n + int.from_bytes(data[pos + 1:pos + 1 + n], "big")
+    if b < 0xF8:
+        return 1 + b - 0xC0
+    n = b - 0xF7
+    return 1 + n + int.from_bytes(data[pos + 1:pos + 1 + n], "big")
+
+
+def split_blocks(data: bytes, source: str = "chain file") -> list[bytes]:
+    """The top-level RLP items (blocks) of a chain file's bytes."""
+    out = []
+    pos, end = 0, len(data)
+    while pos < end:
+        if data[pos] < 0xC0:
+            raise UserError(f"{source}: byte {pos}: not an RLP list (not a chain file?)")
+        n = _item_length(data, pos)
+        if pos + n > end:
+            raise UserError(f"{source}: truncated block at byte {pos} ({n} bytes announced, {end - pos} left)")
+        out.append(bytes(data[pos:pos + n]))
+        pos += n
+    return out
+
+
+def read_chain_file(path: str) -> list[bytes]:
+    try:
+        if path.endswith(".gz"):
+            with gzip.open(path, "rb") as fh:
+                data = fh.read()
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read()
+    except FileNotFoundError:
+        raise UserError(f"chain file not found: {path}") from None
+    except IsADirectoryError:
+        raise UserError(f"chain file is a directory: {path}") from None
+    except (OSError, EOFError) as exc:
+        raise UserError(f"cannot read chain file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    return split_blocks(data, path)
+
+
+def open_for_writing(path: str) -> BinaryIO:
+    try:
+        if path.endswith(".gz"):
+            return gzip.open(path, "wb")  # type: ignore[return-value]
+        return open(path, "wb")
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def iter_canonical_rlp(store, first: int, last: int) -> Iterator[tuple[int, bytes]]:
+    for n in range(first, last + 1):
+        h = store.canonical_hash(n)
+        if h is None:
+            raise UserError(f"no canonical block {n} in the datadir")
+        raw = store.get_block_rlp(h)
+        if raw is None:
+            raise UserError(f"block {n} (0x{h.hex()}) has no body in the datadir")
+        yield n, raw

@@ -1,0 +1,71 @@
+"""`evm-mlir import --datadir DIR FILE...`: import blocks from chain files (geth's format: concatenated block
+RLP, gzip if the name ends in .gz). Every block is validated and executed; a block, its state and the new head
+are written in one atomic batch, so an interrupted import (even SIGKILL) leaves the datadir at a block of the
+chain and a new import carries on: blocks already known are skipped."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from ..errors import UserError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE", help="chain files (concatenated block RLP, .gz allowed)")
+    p.add_argument("--datadir", required=True, metavar="DIR", help="an initialised data directory")
+    p.add_argument("--evm", default="interpreter", help="EVM backend (interpreter, mlir, ...)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from evm.backends import available_backends
+
+    from ..chainfile import read_chain_file
+    from ..chainstore import ChainStore
+    from ..executor import Chain, InvalidBlock, decode_block
+    from ..progress import Progress
+
+    if args.evm not in available_backends():
+        raise UserError(f"unknown EVM backend {args.evm!r} (available: {', '.join(available_backends())})")
+    blobs: list[tuple[str, int, bytes]] = []
+    for path in args.files:
+        blobs.extend((path, i, raw) for i, raw in enumerate(read_chain_file(path)))
+    imported = known = gas = txs = 0
+    start = time.perf_counter()
+    with ChainStore.open(args.datadir) as store:
+        chain = Chain(store, backend=args.evm)
+        progress = Progress(len(blobs), "import")
+        try:
+            for path, i, raw in blobs:
+                try:
+                    block = decode_block(raw)
+                except InvalidBlock as exc:
+                    raise UserError(f"{path}: block #{i}: {exc}") from None
+                if chain.has_block(block.hash):
+                    known += 1
+                    progress.advance()
+                    continue
+                try:
+                    result = chain.import_block(block, len(raw))
+                except InvalidBlock as exc:
+                    progress.close()
+                    print(f"error: {path}: block {block.number} (0x{block.hash.hex()}) is invalid: {exc.code}: {exc}",
+                          file=sys.stderr)
+                    _summary(imported, known, gas, txs, time.perf_counter() - start, chain)
+                    return 1
+                imported += 1
+                gas += result.gas_used
+                txs += result.tx_count
+                progress.advance()
+        finally:
+            progress.close()
+        _summary(imported, known, gas, txs, time.perf_counter() - start, chain)
+    return 0
+
+
+def _summary(imported: int, known: int, gas: int, txs: int, seconds: float, chain) -> None:
+    head = chain.head()
+    s = max(seconds, 1e-9)
+    print(f"imported {imported} blocks ({txs} txs, {gas} gas), {known} already known, in {seconds:.2f}s: "
+          f"{imported / s:.1f} blocks/s, {gas / s / 1e6:.2f} Mgas/s; head {head.number} 0x{head.hash.hex()}")
+    sys.stdout.flush()
