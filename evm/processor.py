@@ -6,13 +6,14 @@ EIP-7623 calldata floor, EIP-7702 authorizations, EIP-7825 gas cap).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import rlp
 from eth_hash.auto import keccak
 
-from .blobs import GAS_PER_BLOB, VERSIONED_HASH_VERSION_KZG, BlobSchedule, blob_base_fee, max_blobs_per_tx
-from .message import Env, ExecutionResult, Message
+from .blobs import GAS_PER_BLOB, VERSIONED_HASH_VERSION_KZG, BlobSchedule, max_blobs_per_tx
+from .host import DELEGATION_PREFIX, create_address, is_delegation
+from .message import Env, Message
 from .spec import Fork
 from .transactions import InvalidSignature, Transaction
 
@@ -28,9 +29,8 @@ PER_EMPTY_ACCOUNT_COST = 25000  # EIP-7702
 PER_AUTH_BASE_COST = 12500
 TX_MAX_GAS_LIMIT = 2**24  # EIP-7825 (Osaka)
 MAX_NONCE = 2**64 - 1
-DELEGATION_MARKER = b"\xef\x01\x00"
-REFUND_QUOTIENT = 5  # EIP-3529
 
+REFUND_QUOTIENT = 5  # EIP-3529
 
 class InvalidTransaction(Exception):
     """A transaction that cannot be included; `code` names it as execution-spec-tests do."""
@@ -38,7 +38,6 @@ class InvalidTransaction(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-
 
 @dataclass(slots=True)
 class TxResult:
@@ -51,7 +50,6 @@ class TxResult:
     blob_gas_used: int = 0
     gas_refunded: int = 0
 
-
 @dataclass(slots=True)
 class BlockContext:
     """What transaction validation needs from the block it goes in."""
@@ -60,18 +58,6 @@ class BlockContext:
     blob_schedule: BlobSchedule | None = None
     gas_used: int = 0  # by earlier transactions of the block
     blob_gas_used: int = 0
-
-
-def contract_address(sender: bytes, nonce: int) -> bytes:
-    return keccak(rlp.encode([sender, nonce]))[12:]
-
-
-def delegation_target(code: bytes) -> bytes | None:
-    """EIP-7702: the address a delegation designator points at, if `code` is one."""
-    if len(code) == 23 and code[:3] == DELEGATION_MARKER:
-        return code[3:]
-    return None
-
 
 def intrinsic_gas(tx: Transaction, fork: Fork) -> tuple[int, int]:
     """(intrinsic gas, EIP-7623 calldata floor) of a transaction."""
@@ -88,14 +74,12 @@ def intrinsic_gas(tx: Transaction, fork: Fork) -> tuple[int, int]:
     floor = TX_BASE_COST + tokens * FLOOR_CALLDATA_COST if fork >= Fork.PRAGUE else 0
     return gas, floor
 
-
 def _allowed_types(fork: Fork) -> tuple[int, ...]:
     if fork >= Fork.PRAGUE:
         return (0, 1, 2, 3, 4)
     if fork >= Fork.CANCUN:
         return (0, 1, 2, 3)
     return (0, 1, 2)
-
 
 def validate_transaction(tx: Transaction, fork: Fork) -> tuple[int, int]:
     """Checks that need no state; returns (intrinsic gas, calldata floor)."""
@@ -111,7 +95,6 @@ def validate_transaction(tx: Transaction, fork: Fork) -> tuple[int, int]:
     if fork >= Fork.OSAKA and tx.gas > TX_MAX_GAS_LIMIT:
         raise InvalidTransaction("GAS_LIMIT_EXCEEDS_MAXIMUM", f"transaction gas limit too high: {tx.gas}")
     return gas, floor
-
 
 def check_transaction(tx: Transaction, state, ctx: BlockContext) -> tuple[bytes, int, int, int]:
     """Checks against the block and the sender's account; returns
@@ -170,10 +153,9 @@ def check_transaction(tx: Transaction, state, ctx: BlockContext) -> tuple[bytes,
         raise InvalidTransaction("INSUFFICIENT_ACCOUNT_FUNDS",
                                  f"insufficient funds for gas * price + value: address 0x{sender.hex()} have {balance} want {max_fee + tx.value}")
     code = state.get_code(sender)
-    if code and delegation_target(code) is None:
+    if code and not is_delegation(code):
         raise InvalidTransaction("SENDER_NOT_EOA", f"sender not an eoa: address 0x{sender.hex()}")
     return sender, price, blob_gas, max_fee
-
 
 def _set_delegations(tx: Transaction, state, env: Env) -> int:
     """Apply EIP-7702 authorizations; returns the refund for authorities that already existed."""
@@ -187,16 +169,15 @@ def _set_delegations(tx: Transaction, state, env: Env) -> int:
             continue
         state.warm_address(authority)
         code = state.get_code(authority)
-        if code and delegation_target(code) is None:
+        if code and not is_delegation(code):
             continue
         if state.get_nonce(authority) != auth.nonce:
             continue
         if state.account_exists(authority):
             refund += PER_EMPTY_ACCOUNT_COST - PER_AUTH_BASE_COST
-        state.set_code(authority, b"" if auth.address == b"\x00" * 20 else DELEGATION_MARKER + auth.address)
+        state.set_code(authority, b"" if auth.address == b"\x00" * 20 else DELEGATION_PREFIX + auth.address)
         state.increment_nonce(authority)
     return refund
-
 
 def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str = "interpreter") -> TxResult:
     """Apply one transaction to the journaled state. InvalidTransaction leaves the state untouched."""
@@ -230,31 +211,19 @@ def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str 
 
     gas = tx.gas - intrinsic
     refund = 0
+    # `execute` checks a create for collisions and follows an EIP-7702 delegation of the target.
     if tx.to is None:
-        target = contract_address(sender, tx.nonce)
+        target = create_address(sender, tx.nonce)
         state.warm_address(target)
         message = Message(caller=sender, target=target, value=tx.value, data=b"", gas=gas, code=tx.data,
                           code_address=target, is_create=True)
-        if state.get_nonce(target) or state.get_code(target) or state.has_storage(target):
-            result = ExecutionResult("error", gas_left=0, error="AddressCollision")
-        else:
-            result = execute(message, state, env, backend)
     else:
         state.warm_address(tx.to)
         if tx.authorizations:
             refund += _set_delegations(tx, state, env)
-        code = state.get_code(tx.to)
-        code_address = tx.to
-        delegated = delegation_target(code)
-        disable_precompiles = False
-        if delegated is not None:
-            state.warm_address(delegated)
-            code = state.get_code(delegated)
-            code_address = delegated
-            disable_precompiles = True
-        message = Message(caller=sender, target=tx.to, value=tx.value, data=tx.data, gas=gas, code=code,
-                          code_address=code_address, disable_precompiles=disable_precompiles)
-        result = execute(message, state, env, backend)
+        message = Message(caller=sender, target=tx.to, value=tx.value, data=tx.data, gas=gas,
+                          code=state.get_code(tx.to), code_address=tx.to)
+    result = execute(message, state, env, backend)
 
     # The journal reverted refunds and logs of a failed top-level frame, so `state.refund` is
     # the frame's refund counter only when it succeeded.
@@ -270,7 +239,6 @@ def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str 
     return TxResult(used, result.status, result.output, logs, result.error,
                     result.created_address if tx.to is None and result.status == "success" else None,
                     blob_gas, refunded)
-
 
 def logs_hash(logs: list) -> bytes:
     """keccak256 of the RLP of a transaction's logs, as state tests check it."""
