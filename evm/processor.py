@@ -32,12 +32,14 @@ MAX_NONCE = 2**64 - 1
 
 REFUND_QUOTIENT = 5  # EIP-3529
 
+
 class InvalidTransaction(Exception):
     """A transaction that cannot be included; `code` names it as execution-spec-tests do."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
 
 @dataclass(slots=True)
 class TxResult:
@@ -50,6 +52,7 @@ class TxResult:
     blob_gas_used: int = 0
     gas_refunded: int = 0
 
+
 @dataclass(slots=True)
 class BlockContext:
     """What transaction validation needs from the block it goes in."""
@@ -58,6 +61,7 @@ class BlockContext:
     blob_schedule: BlobSchedule | None = None
     gas_used: int = 0  # by earlier transactions of the block
     blob_gas_used: int = 0
+
 
 def intrinsic_gas(tx: Transaction, fork: Fork) -> tuple[int, int]:
     """(intrinsic gas, EIP-7623 calldata floor) of a transaction."""
@@ -74,12 +78,14 @@ def intrinsic_gas(tx: Transaction, fork: Fork) -> tuple[int, int]:
     floor = TX_BASE_COST + tokens * FLOOR_CALLDATA_COST if fork >= Fork.PRAGUE else 0
     return gas, floor
 
+
 def _allowed_types(fork: Fork) -> tuple[int, ...]:
     if fork >= Fork.PRAGUE:
         return (0, 1, 2, 3, 4)
     if fork >= Fork.CANCUN:
         return (0, 1, 2, 3)
     return (0, 1, 2)
+
 
 def validate_transaction(tx: Transaction, fork: Fork) -> tuple[int, int]:
     """Checks that need no state; returns (intrinsic gas, calldata floor)."""
@@ -95,6 +101,7 @@ def validate_transaction(tx: Transaction, fork: Fork) -> tuple[int, int]:
     if fork >= Fork.OSAKA and tx.gas > TX_MAX_GAS_LIMIT:
         raise InvalidTransaction("GAS_LIMIT_EXCEEDS_MAXIMUM", f"transaction gas limit too high: {tx.gas}")
     return gas, floor
+
 
 def check_transaction(tx: Transaction, state, ctx: BlockContext) -> tuple[bytes, int, int, int]:
     """Checks against the block and the sender's account; returns
@@ -157,6 +164,7 @@ def check_transaction(tx: Transaction, state, ctx: BlockContext) -> tuple[bytes,
         raise InvalidTransaction("SENDER_NOT_EOA", f"sender not an eoa: address 0x{sender.hex()}")
     return sender, price, blob_gas, max_fee
 
+
 def _set_delegations(tx: Transaction, state, env: Env) -> int:
     """Apply EIP-7702 authorizations; returns the refund for authorities that already existed."""
     refund = 0
@@ -178,6 +186,7 @@ def _set_delegations(tx: Transaction, state, env: Env) -> int:
         state.set_code(authority, b"" if auth.address == b"\x00" * 20 else DELEGATION_PREFIX + auth.address)
         state.increment_nonce(authority)
     return refund
+
 
 def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str = "interpreter") -> TxResult:
     """Apply one transaction to the journaled state. InvalidTransaction leaves the state untouched."""
@@ -239,6 +248,7 @@ def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str 
     return TxResult(used, result.status, result.output, logs, result.error,
                     result.created_address if tx.to is None and result.status == "success" else None,
                     blob_gas, refunded)
+
 
 def logs_hash(logs: list) -> bytes:
     """keccak256 of the RLP of a transaction's logs, as state tests check it."""

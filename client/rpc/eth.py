@@ -11,6 +11,7 @@ from eth_hash.auto import keccak
 from evm.processor import contract_address, intrinsic_gas
 from evm.spec import Fork
 from evm.transactions import Authorization, Transaction, decode_transaction
+from state.account import EMPTY_CODE_HASH
 from state.journal import JournaledState
 
 from ..blocks import Receipt, logs_bloom
@@ -552,6 +553,15 @@ class Api:
                 raise
             return result.status == "success", result
 
+        # geth's shortcut: a plain transfer to an account without code costs exactly the intrinsic gas
+        to = T.address(args["to"], 0) if args.get("to") is not None else None
+        payload = args.get("input") or args.get("data")
+        if to is not None and not payload and not args.get("accessList") and not args.get("authorizationList"):
+            acc = self.chain.state(header).get_account(to)
+            if acc is None or acc.code_hash == EMPTY_CODE_HASH:
+                ok, result = attempt(21000)
+                if ok:
+                    return 21000
         ok, result = attempt(hi)
         if not ok:
             if result is None:
@@ -563,6 +573,12 @@ class Api:
             raise ServerError(_vm_error(result.error))
         used = result.gas_used + result.gas_refunded
         lo = max(used - 1, 20999)
+        # what the run consumed before refunds is a lower bound; it is often enough (no 63/64 headroom needed)
+        if lo < used < hi:
+            ok, _ = attempt(used)
+            if ok:
+                return used
+            lo = used
         # geth's optimistic first guess: what was used plus the 63/64 headroom of nested calls
         optimistic = min((used + 2300) * 64 // 63, hi)
         if lo < optimistic < hi:
