@@ -23,6 +23,21 @@ ADDRESS_MASK = 2**160 - 1
 CODE_PADDING = bytes(33)  # STOP after the end of the code; zero PUSH data past the end
 
 
+_ANALYSIS: dict[bytes, tuple[bytes, bytearray]] = {}
+_ANALYSIS_LIMIT = 4096
+
+
+def analyse(code: bytes) -> tuple[bytes, bytearray]:
+    """(code padded with STOPs, valid-jumpdest map), cached per code (contracts called in a loop
+    are analysed once; the cache is dropped wholesale when it grows past _ANALYSIS_LIMIT)."""
+    hit = _ANALYSIS.get(code)
+    if hit is None:
+        if len(_ANALYSIS) >= _ANALYSIS_LIMIT:
+            _ANALYSIS.clear()
+        hit = _ANALYSIS[code] = (code + CODE_PADDING, jumpdests(code))
+    return hit
+
+
 class Halt(Exception):
     """Normal end of the frame (STOP, RETURN, SELFDESTRUCT, end of code): success."""
 
@@ -40,10 +55,11 @@ class Frame:
         self.env = host.env
         self.fork = host.fork
         self.target = message.target  # the account whose storage/balance this frame acts on
-        code = bytes(message.code)
+        code = message.code
+        if type(code) is not bytes:
+            code = bytes(code)
         self.code_size = len(code)
-        self.code = code + CODE_PADDING
-        self.jumpdests = jumpdests(code)
+        self.code, self.jumpdests = analyse(code)
         self.stack: list[int] = []
         self.memory = bytearray()
         self.pc = 0
