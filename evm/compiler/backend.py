@@ -11,7 +11,9 @@ from ..message import ExecutionResult
 from . import layout as L
 from .cache import DiskCache
 from .compile import CompileStats, compile_to_object, symbol_for
-from .context import ENTRY, BYTES_DATA_OFFSET, FrameContext, FunctionTable
+from .context import ENTRY, BYTES_DATA_OFFSET, FrameContext, FunctionTable, bytes_address
+
+_FAST_BYTES = BYTES_DATA_OFFSET == 32
 from .hostcalls import CONTEXTS, ST_EXCEPTION, install
 from .runtime import get_jit
 
@@ -85,39 +87,43 @@ class MlirBackend:
 
     # ---------------------------------------------------------------- execution
     def run_frame(self, message, host) -> ExecutionResult:
-        code = message.code
         try:
-            fn = self._fns[host.fork][code]
+            fn = self._fns[host.fork][message.code]
         except (KeyError, TypeError):
-            fn = self.entry(code, host.fork)
+            fn = self.entry(message.code, host.fork)
         try:
             c = self._pool[message.depth]
-            if c.busy:
-                raise IndexError
         except IndexError:
+            c = self._context(message.depth)
+        if c.busy:
             c = self._context(message.depth)
         c.busy = True
         c.message = message
         c.host = host
         data = message.data
-        if type(data) is not bytes or BYTES_DATA_OFFSET is None:
-            data = bytes(data)
-            c.calldata = data
         q = c.q
         q[0] = message.gas
-        q[1] = id(data) + 32 if BYTES_DATA_OFFSET == 32 else _addr_of(data)
+        if type(data) is bytes and _FAST_BYTES:
+            q[1] = id(data) + 32
+        else:
+            data = c.calldata = bytes(data)
+            q[1] = bytes_address(data)
         q[2] = len(data)
-        try:
-            rc = fn(c.addr)
-        finally:
-            c.busy = False
+        rc = fn(c.addr)
+        c.busy = False
         self.frames += 1
-        if rc == 1:
-            return ExecutionResult("success", c.output(), q[0])
+        if rc == 1 or rc == 2:
+            n = q[7]
+            if n:
+                off = q[6]
+                if q[3] != c.mem_base or q[5] != c.mem_cap:
+                    c.refresh_view()
+                out = bytes(c.mem_view[off:off + n])
+            else:
+                out = b""
+            return ExecutionResult("success" if rc == 1 else "revert", out, q[0])
         if rc == 0:
             return ExecutionResult("success", b"", q[0])
-        if rc == 2:
-            return ExecutionResult("revert", c.output(), q[0])
         return self._error(c, rc)
 
     def _error(self, c: FrameContext, rc: int) -> ExecutionResult:
@@ -134,6 +140,3 @@ class MlirBackend:
                 "contracts_from_disk": self.disk_hits, "compile_seconds": round(self.compile_seconds, 3)}
 
 
-def _addr_of(data: bytes) -> int:  # pragma: no cover - non-CPython layouts
-    from .context import bytes_address
-    return bytes_address(data)

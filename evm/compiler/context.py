@@ -51,7 +51,7 @@ class FrameContext:
     The memory buffer is malloc'd here and realloc'd by the compiled code (rt_mem_grow)."""
 
     __slots__ = ("buf", "addr", "q", "mv", "depth", "message", "host", "rdata", "calldata",
-                 "error", "exception", "busy", "mem_base", "mem_view")
+                 "error", "exception", "busy", "mem_base", "mem_cap", "mem_view")
 
     def __init__(self, table: FunctionTable, depth: int) -> None:
         self.buf = ctypes.create_string_buffer(L.SIZE)
@@ -69,16 +69,20 @@ class FrameContext:
             raise MemoryError
         self.q[L.MEM_PTR // 8] = ptr
         self.q[L.MEM_CAP // 8] = INITIAL_MEMORY
-        self.mem_base = 0
+        self.mem_base = self.mem_cap = 0
         self.mem_view = None
+        self.refresh_view()
+
+    def refresh_view(self) -> None:
+        q = self.q
+        ptr, cap = q[L.MEM_PTR // 8], q[L.MEM_CAP // 8]
+        self.mem_view = memoryview((ctypes.c_char * cap).from_address(ptr)).cast("B")
+        self.mem_base, self.mem_cap = ptr, cap
 
     def _view(self) -> memoryview:
         q = self.q
-        ptr = q[L.MEM_PTR // 8]
-        cap = q[L.MEM_CAP // 8]
-        if ptr != self.mem_base or cap != len(self.mem_view):
-            self.mem_view = memoryview((ctypes.c_char * cap).from_address(ptr)).cast("B")
-            self.mem_base = ptr
+        if q[L.MEM_PTR // 8] != self.mem_base or q[L.MEM_CAP // 8] != self.mem_cap:
+            self.refresh_view()
         return self.mem_view
 
     def memory(self, off: int, size: int) -> bytes:

@@ -241,6 +241,7 @@ last:
 """.replace("MEM_SIZE", str(L.MEM_SIZE)).replace("MEM_CAP", str(L.MEM_CAP)).replace("MEM_PTR", str(L.MEM_PTR))
 
 
+UNROLL_OPTIONS = ("-unroll-runtime", "-unroll-runtime-multi-exit")
 _lock = threading.Lock()
 _jit: "Jit | None" = None
 
@@ -251,6 +252,10 @@ class Jit:
     def __init__(self) -> None:
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
+        # EVM loops have several exits (gas, stack, the loop test): let LLVM unroll them with
+        # run-time trip counts anyway (fibonacci: 1.75 -> 0.77 us per call).
+        for opt in UNROLL_OPTIONS:
+            llvm.set_option("", opt)
         target = llvm.Target.from_default_triple()
         self.tm = target.create_target_machine(opt=3, codemodel="default", reloc="pic", jit=False)
         mod = llvm.parse_assembly(RUNTIME_IR + "\n" + _keccak_f_ir() + "\n" + _absorb_ir())
