@@ -10,7 +10,8 @@ from eth_hash.auto import keccak
 from hypothesis import given, settings, strategies as st
 
 from evm.precompiles import PrecompileResult, is_precompile, precompiles_for
-from evm.precompiles.blake2f import IV, blake2f
+from evm.precompiles import blake2f as blake2f_module
+from evm.precompiles.blake2f import IV, blake2f, compress
 from evm.precompiles.ecrecover import ecrecover
 from evm.precompiles.hashes import identity, ripemd160, sha256
 from evm.precompiles.modexp import gas_cost, modexp
@@ -264,3 +265,19 @@ def test_blake2f_out_of_gas():
 def test_blake2f_matches_hashlib_single_block(msg):
     data = _blake2f_input(12, msg)
     assert blake2f(data, 12, Fork.PARIS).output == hashlib.blake2b(msg).digest()
+
+
+def test_blake2f_native_jit_active_and_matches_python():
+    blake2f(EIP152_INPUT_ABC, 12, Fork.PARIS)
+    assert blake2f_module._native, "llvmlite JIT for BLAKE2F failed to load (pure Python is ~300x slower)"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 40), st.binary(min_size=208, max_size=208), st.sampled_from([0, 1]))
+def test_blake2f_native_matches_python_reference(rounds, body, final):
+    data = struct.pack(">I", rounds) + body + bytes([final])
+    h = struct.unpack_from("<8Q", data, 4)
+    m = struct.unpack_from("<16Q", data, 68)
+    t0, t1 = struct.unpack_from("<2Q", data, 196)
+    expected = struct.pack("<8Q", *compress(rounds, h, m, t0, t1, final == 1))
+    assert blake2f(data, rounds, Fork.CANCUN) == PrecompileResult(True, expected, rounds)
