@@ -55,9 +55,9 @@ def read_chain_file(path: str) -> list[bytes]:
     return split_blocks(data, path)
 
 
-def open_for_writing(path: str) -> BinaryIO:
+def open_for_writing(path: str, compress: bool | None = None) -> BinaryIO:
     try:
-        if path.endswith(".gz"):
+        if path.endswith(".gz") if compress is None else compress:
             return gzip.open(path, "wb")  # type: ignore[return-value]
         return open(path, "wb")
     except OSError as exc:

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         progress = Progress(last - first + 1, "export")
         size = 0
         try:
-            with open_for_writing(tmp) as fh:
+            with open_for_writing(tmp, compress=args.file.endswith(".gz")) as fh:
                 for _, raw in iter_canonical_rlp(store, first, last):
                     fh.write(raw)
                     size += len(raw)

@@ -26,7 +26,6 @@ from client.blocks import Withdrawal  # noqa: E402
 from client.chainstore import ChainStore  # noqa: E402
 from client.executor import Chain  # noqa: E402
 from client.genesis import load_genesis  # noqa: E402
-from evm.processor import contract_address  # noqa: E402
 from evm.transactions import Authorization, Transaction  # noqa: E402
 from state.kv import MemoryStore  # noqa: E402
 
@@ -50,6 +49,12 @@ KEYS = [bytes.fromhex(k) for k in (
 LOOP_RUNTIME = bytes.fromhex("600035" "5b" "60206000206000526001900380600357" "50" "600054600101600055" "00")
 # sstore(calldata[0], calldata[32]); log1(topic = calldata[0])
 WRITER_RUNTIME = bytes.fromhex("602035600035556000356000600" "0a1" "00")
+
+
+def contract_address(sender: bytes, nonce: int) -> bytes:
+    import rlp
+
+    return keccak(rlp.encode([sender, nonce]))[12:]
 
 
 def initcode(runtime: bytes) -> bytes:
