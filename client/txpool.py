@@ -164,11 +164,10 @@ class TxPool:
             extra: object = None) -> bytes:
         """Validate and insert; returns the transaction hash. TxPoolError if refused."""
         sender = self.validate(tx, state, rules, size)
-        own = self.by_sender.setdefault(sender, {})
-        old = own.get(tx.nonce)
+        old = self.by_sender.get(sender, {}).get(tx.nonce)
         if old is not None:
             self._drop(old)
-        own[tx.nonce] = tx
+        self.by_sender.setdefault(sender, {})[tx.nonce] = tx
         h = tx.hash
         self.by_hash[h] = tx
         if extra is not None:

@@ -173,7 +173,7 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
                 wake.clear()
                 if stop.is_set():
                     return
-                if len(chain.pool) == 0:
+                if not await loop.run_in_executor(dispatcher.executor, _has_pending, chain):
                     continue
             await loop.run_in_executor(dispatcher.executor, mine_once)
             # transactions still pending (e.g. more than one block's gas) go in the next block

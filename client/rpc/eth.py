@@ -8,7 +8,8 @@ from typing import Any, Callable
 import rlp
 from eth_hash.auto import keccak
 
-from evm.processor import contract_address, intrinsic_gas
+from evm.host import create_address as contract_address
+from evm.processor import intrinsic_gas
 from evm.spec import Fork
 from evm.transactions import Authorization, Transaction, decode_transaction
 from state.account import EMPTY_CODE_HASH
