@@ -64,7 +64,7 @@ def codecopy(f: Frame) -> None:
     mem_offset = s.pop()
     src_offset = s.pop()
     size = s.pop()
-    _copy(f, f.code[:f.code_size], mem_offset, src_offset, size)
+    _copy(f, f.code, mem_offset, src_offset, size)  # the padding past code_size reads as zeros anyway
 
 
 def gasprice(f: Frame) -> None:
