@@ -4,8 +4,9 @@ A backend is a class (or factory) whose instances have ``name`` and
 ``run_frame(message, host) -> ExecutionResult`` (run one frame's code; the shared
 `evm.host.Host` does calls, creates, precompiles and state). Backends come from the
 entry-point group ``evm_mlir.backends`` (``name = "module:factory"``, see pyproject.toml) and
-from `register_backend` for in-process use; the built-in interpreter is always available even
-when the distribution is not installed (e.g. running from a source tree).
+from `register_backend` for in-process use; the two backends of this distribution are known even
+when its metadata is missing or stale (running from a source tree, an editable install made
+before an entry point was added).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from importlib.metadata import entry_points
 from typing import Any, Callable
 
 ENTRY_POINT_GROUP = "evm_mlir.backends"
-_BUILTIN = {"interpreter": "evm.interpreter:InterpreterBackend"}
+_BUILTIN = {"interpreter": "evm.interpreter:InterpreterBackend", "mlir": "evm.compiler:MlirBackend"}
 
 _registered: dict[str, Callable[[], Any]] = {}
 _instances: dict[str, Any] = {}
