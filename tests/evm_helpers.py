@@ -1,6 +1,7 @@
 """Helpers for the EVM tests: a committed pre-state, one message call, small bytecode builders."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from eth_hash.auto import keccak
@@ -70,9 +71,11 @@ class Run:
 
 def run(code: bytes | str, data: bytes = b"", *, gas: int = 1_000_000, fork: Fork = Fork.OSAKA,
         value: int = 0, accounts: dict[bytes, dict] | None = None, state: JournaledState | None = None,
-        static: bool = False, env: Env | None = None, warm: bool = True, backend: str = "interpreter",
+        static: bool = False, env: Env | None = None, warm: bool = True, backend: str | None = None,
         warm_addresses: tuple[bytes, ...] = ()) -> Run:
-    """Run `code` as CONTRACT called by SENDER (both warm, like after a transaction's setup)."""
+    """Run `code` as CONTRACT called by SENDER (both warm, like after a transaction's setup).
+    The backend defaults to $EVM_TEST_BACKEND (interpreter), so the same tests check the compiler."""
+    backend = backend or os.environ.get("EVM_TEST_BACKEND", "interpreter")
     if isinstance(code, str):
         code = bytes.fromhex(code)
     accounts = dict(accounts or {})
