@@ -3,7 +3,6 @@ HTTP. One node serves the whole module (tests run in file order and build on eac
 test restarts it on the same datadir."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -18,7 +17,7 @@ import pytest
 import requests
 from eth_account import Account
 from web3 import Web3
-from web3.exceptions import ContractLogicError, Web3RPCError
+from web3.exceptions import ContractLogicError
 
 ROOT = Path(__file__).resolve().parent.parent
 GENESIS = ROOT / "genesis" / "dev.json"

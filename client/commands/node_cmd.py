@@ -117,8 +117,7 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     from aiohttp import web
 
-    from .. import miner as M
-    from ..rpc.chain import Chain
+    from ..rpc.chain import Chain, mine_pending
     from ..rpc.eth import Api
     from ..rpc.server import Dispatcher, make_app
 
@@ -156,7 +155,7 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
 
     def mine_once() -> None:
         try:
-            M.mine(store, chain.config, chain.pool, backend, pool_state_factory=chain.pool_state)
+            mine_pending(chain)
         except Exception as exc:  # a bug: keep serving, the pool keeps the transactions
             log.error("mining failed", error=repr(exc), exc_info=True)
 

@@ -34,18 +34,18 @@ class StateNotAvailable(ServerError):
 
 
 def fork_of(config: ChainConfig, number: int, timestamp: int) -> Fork:
-    name = config.fork_name(number, timestamp)
+    from ..executor import InvalidBlock, fork_at
+
     try:
-        return Fork.from_name(name)
-    except ValueError:
-        raise ServerError(f"fork {name} is not supported by this node (Paris and later only)") from None
+        return fork_at(config, number, timestamp)
+    except InvalidBlock as exc:
+        raise ServerError(str(exc)) from None
 
 
 def blob_schedule_of(config: ChainConfig, number: int, timestamp: int) -> BlobSchedule | None:
-    p = config.blob_params(timestamp, number)
-    if p is None:
-        return None
-    return BlobSchedule(p["target"], p["max"], p["baseFeeUpdateFraction"])
+    from ..executor import blob_schedule_at
+
+    return blob_schedule_at(config, fork_of(config, number, timestamp), timestamp)
 
 
 class PoolState:
@@ -81,6 +81,9 @@ class Chain:
         self.dev_keys = dev_keys or {}  # address -> private key (eth_accounts, eth_sendTransaction)
         self.genesis_hash = store.genesis_hash()
         self.on_new_tx = None  # set by the node: wakes the miner
+        from ..executor import Chain as Executor
+
+        self.executor = Executor(store, config, backend)
 
     # -- blocks ----------------------------------------------------------------------------------------------
     def head(self) -> Header:
@@ -117,19 +120,15 @@ class Chain:
         return Block.from_body_rlp(header, body)
 
     def receipts(self, header: Header) -> list[Receipt]:
-        from ..miner import read_receipts
-
-        receipts = read_receipts(self.kv, header.hash)
-        if receipts is None:
+        encoded = self.store.get_receipts(header.hash)
+        if encoded is None:
             if header.number == 0:
                 return []
             raise ServerError(f"receipts of block 0x{header.hash.hex()} not found")
-        return receipts
+        return [Receipt.decode(r) for r in encoded]
 
     def tx_location(self, tx_hash: bytes) -> tuple[Header, int] | None:
-        from ..miner import read_tx_lookup
-
-        loc = read_tx_lookup(self.kv, tx_hash)
+        loc = self.store.tx_lookup(tx_hash)
         if loc is None:
             return None
         header = self.header_by_hash(loc[0])
@@ -158,14 +157,9 @@ class Chain:
         return block_hash
 
     def env(self, header: Header) -> Env:
-        fork = self.fork(header)
-        schedule = blob_schedule_of(self.config, header.number, header.timestamp)
-        excess = header.excess_blob_gas or 0
-        return Env(fork=fork, chain_id=self.chain_id, coinbase=header.coinbase, number=header.number,
-                   timestamp=header.timestamp, gas_limit=header.gas_limit, prev_randao=header.mix_hash,
-                   base_fee=header.base_fee_per_gas or 0, excess_blob_gas=excess,
-                   blob_base_fee=blob_base_fee(excess, schedule) if schedule else 1,
-                   block_hash=self.block_hash_fn(header.number))
+        from ..miner import block_env
+
+        return block_env(self.config, header, self.block_hash_fn(header.number))
 
     def blob_base_fee(self, header: Header) -> int:
         schedule = blob_schedule_of(self.config, header.number, header.timestamp)
@@ -226,3 +220,9 @@ class Chain:
 
 def replace(obj, **kw):
     return dataclasses.replace(obj, **kw)
+
+
+def mine_pending(chain: Chain, timestamp: int | None = None):
+    from ..miner import mine
+
+    return mine(chain.executor, chain.pool, chain.pool_state, timestamp)

@@ -9,8 +9,6 @@ import rlp
 from eth_hash.auto import keccak
 
 from evm.host import create_address as contract_address
-from evm.processor import intrinsic_gas
-from evm.spec import Fork
 from evm.transactions import Authorization, Transaction, decode_transaction
 from state.account import EMPTY_CODE_HASH
 from state.journal import JournaledState
@@ -19,7 +17,7 @@ from ..blocks import Receipt, logs_bloom
 from ..header import Header
 from . import types as T
 from .chain import Chain
-from .errors import ExecutionReverted, InvalidParams, RpcError, ServerError
+from .errors import ExecutionReverted, InvalidParams, ServerError
 
 CLIENT_VERSION = f"evm-mlir/v0.1.0/{platform.system().lower()}-{platform.machine()}/python{platform.python_version()}"
 DEFAULT_TIP = 1_000_000_000  # 1 gwei: what the node suggests as priority fee when recent blocks say nothing
@@ -434,10 +432,6 @@ class Api:
             v = args.get(name)
             return None if v is None else parse(v, 0)
 
-        known = {"from", "to", "gas", "gasPrice", "maxFeePerGas", "maxPriorityFeePerGas", "value", "data",
-                 "input", "nonce", "accessList", "chainId", "type", "blobVersionedHashes", "maxFeePerBlobGas",
-                 "authorizationList", "blobs", "commitments", "proofs"}
-        del known
         sender = opt("from", T.address) or ZERO_ADDRESS
         to = opt("to", T.address)
         data_in, input_in = args.get("data"), args.get("input")
@@ -457,7 +451,6 @@ class Api:
             auths = _parse_authorizations(args["authorizationList"])
         blob_hashes = tuple(T.hash32(h, 0) for h in args.get("blobVersionedHashes") or [])
         tx_type = opt("type")
-        fork = self.chain.fork(header)
         if tx_type is None:
             if auths:
                 tx_type = 4
@@ -498,7 +491,6 @@ class Api:
         tx.gas = gas
         if not sign:
             tx.sender = sender
-        del fork
         return tx
 
     def _run_call(self, args: Any, header: Header, gas: int | None = None, overrides: Any = None,
@@ -864,6 +856,3 @@ def decode_network_transaction(data: bytes) -> tuple[Transaction, int]:
         raise ServerError(f"rlp: {exc}") from None
     return tx, len(data)
 
-
-def _unused() -> None:  # keep names imported for type checkers
-    intrinsic_gas, Fork, RpcError

@@ -116,10 +116,9 @@ def trace_transaction(chain, header: Header, index: int, options: dict[str, Any]
     state = JournaledState(chain.state(parent))
     env = chain.env(header)
     pre_block_calls(state, env, header, chain.backend)
-    ctx = BlockContext(env, None)
-    from .chain import blob_schedule_of
+    from ..executor import blob_schedule_at
 
-    ctx.blob_schedule = blob_schedule_of(chain.config, header.number, header.timestamp)
+    ctx = BlockContext(env, blob_schedule_at(chain.config, env.fork, header.timestamp))
     for tx in block.transactions[:index]:
         r = process_transaction(tx, state, ctx, chain.backend)
         ctx.gas_used += r.gas_used
