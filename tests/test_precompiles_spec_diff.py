@@ -35,3 +35,18 @@ def test_matches_execution_specs(addr):
         if (res.success, res.output.hex(), res.gas_used) != (exp["success"], exp["output"], exp["gas_used"]):
             mismatches.append((c["fork"], c["gas"], c["data"][:64], res, exp))
     assert not mismatches, mismatches[:3]
+
+
+@pytest.mark.parametrize("convert", [bytearray, memoryview])
+def test_accepts_bytes_like_input(convert):
+    seen = set()
+    for c in CASES:
+        if c["addr"] in seen or not c["expected"]["success"]:
+            continue
+        seen.add(c["addr"])
+        fork = Fork.from_name(c["fork"])
+        fn = precompiles_for(fork)[int(c["addr"], 16).to_bytes(20, "big")]
+        res = fn(convert(bytes.fromhex(c["data"])), c["gas"], fork)
+        assert type(res.output) is bytes
+        assert (res.success, res.output.hex(), res.gas_used) == tuple(c["expected"][k] for k in ("success", "output", "gas_used"))
+    assert len(seen) == 18

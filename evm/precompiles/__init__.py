@@ -73,10 +73,18 @@ _cache: dict[Fork, dict[bytes, Precompile]] = {}
 
 
 def _resolve(spec: str) -> Precompile:
+    import functools
     import importlib
 
     module, name = spec.split(":")
-    return getattr(importlib.import_module(f"evm.precompiles.{module}"), name)
+    fn = getattr(importlib.import_module(f"evm.precompiles.{module}"), name)
+
+    @functools.wraps(fn)
+    def run(data: bytes, gas: int, fork: Fork) -> PrecompileResult:
+        # accept any bytes-like input (bytearray / memoryview of EVM memory)
+        return fn(data if type(data) is bytes else bytes(data), gas, fork)
+
+    return run
 
 
 def precompiles_for(fork: Fork) -> dict[bytes, Precompile]:
