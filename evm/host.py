@@ -183,8 +183,9 @@ class Host:
 
     def sstore(self, address: bytes, slot: int, value: int, gas_left: int) -> int:
         """SSTORE (EIP-2200/2929/3529): writes the slot, adjusts the refund counter and returns
-        the whole gas cost (SSTORE's static gas is 0). Raises OutOfGas when gas_left <= 2300.
-        The caller checks the static context and charges the returned cost."""
+        the whole gas cost (SSTORE's static gas is 0). Raises OutOfGas when gas_left <= 2300
+        (EIP-2200 stipend rule) or when the cost exceeds gas_left (nothing is written then).
+        The caller checks the static context first and subtracts the returned cost."""
         if gas_left <= G.G_CALL_STIPEND:
             raise OutOfGas()
         state = self.state
