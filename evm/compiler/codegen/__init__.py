@@ -75,15 +75,22 @@ class Emitter:
             self._consts: dict = {}
             self._errs: dict[int, ir.Block] = {}
             self._ip = None
+            try:
+                self._build_body()
+            finally:
+                if self._ip is not None:
+                    self._ip.__exit__(None, None, None)
+                    self._ip = None
+        return self.module
+
+    def _build_body(self) -> None:
+        if True:
             self.goto(self.entry)
             anchor = arith.ConstantOp(self.i64, ir.IntegerAttr.get(self.i64, 1)).result
             self._const_ip = ir.InsertionPoint(anchor.owner)  # constants go before it
             self._consts[(1, str(self.i64))] = anchor
             self._prologue()
             self._emit_blocks()
-            self._ip.__exit__(None, None, None)
-            self._ip = None
-        return self.module
 
     def goto(self, block: ir.Block) -> None:
         if self._ip is not None:
@@ -104,7 +111,7 @@ class Emitter:
             v &= (1 << width) - 1
             if width > 1 and v >= 1 << (width - 1):
                 v -= 1 << width  # signed spelling
-            if -(1 << 62) < v < (1 << 62):
+            if width <= 64 or 0 <= v < (1 << 62):
                 attr = ir.IntegerAttr.get(t, v)
             else:
                 attr = ir.Attribute.parse(f"{v} : {t}")

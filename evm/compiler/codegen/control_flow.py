@@ -55,7 +55,7 @@ def dynamic_jump(em, tgt):
     t = arith.trunci(em.i64, tgt)
     llvm_store_sp(em)
     vals = ir.Attribute.parse(f"dense<[{', '.join(str(pc) for pc, _ in jd)}]> : vector<{len(jd)}xi64>")
-    cf.switch(t, [], [[] for _ in jd], ir.DenseI32ArrayAttr.get([0] * len(jd)), em.err(L.ST_BAD_JUMP),
+    cf.switch(t, [], [], ir.DenseI32ArrayAttr.get([0] * len(jd)), em.err(L.ST_BAD_JUMP),
               [em.mblocks[i] for _, i in jd], case_values=vals)
     em.terminated = True
 
