@@ -85,7 +85,7 @@ def _msm_gas(k: int, discounts: tuple[int, ...], mul_gas: int) -> int:
     return k * mul_gas * discount // MSM_MULTIPLIER
 
 
-def _run(data: bytes, gas: int, cost: int, compute) -> PrecompileResult:
+def _run(gas: int, cost: int, compute) -> PrecompileResult:
     if gas < cost:
         return fail(gas)
     try:
@@ -97,13 +97,13 @@ def _run(data: bytes, gas: int, cost: int, compute) -> PrecompileResult:
 def g1_add(data: bytes, gas: int, fork: Fork) -> PrecompileResult:
     if len(data) != 256:
         return fail(gas)
-    return _run(data, gas, G1_ADD_GAS, lambda: _encode(_g1(data[:128], False) + _g1(data[128:], False)))
+    return _run(gas, G1_ADD_GAS, lambda: _encode(_g1(data[:128], False) + _g1(data[128:], False)))
 
 
 def g2_add(data: bytes, gas: int, fork: Fork) -> PrecompileResult:
     if len(data) != 512:
         return fail(gas)
-    return _run(data, gas, G2_ADD_GAS, lambda: _encode(_g2(data[:256], False) + _g2(data[256:], False)))
+    return _run(gas, G2_ADD_GAS, lambda: _encode(_g2(data[:256], False) + _g2(data[256:], False)))
 
 
 def _msm(data: bytes, gas: int, point_size: int, decode, cls, discounts, mul_gas) -> PrecompileResult:
@@ -119,7 +119,7 @@ def _msm(data: bytes, gas: int, point_size: int, decode, cls, discounts, mul_gas
             scalars.append(Scalar(int.from_bytes(data[i + point_size:i + pair], "big") % R))
         return _encode(cls.multiexp_unchecked(points, scalars))
 
-    return _run(data, gas, _msm_gas(k, discounts, mul_gas), compute)
+    return _run(gas, _msm_gas(k, discounts, mul_gas), compute)
 
 
 def g1_msm(data: bytes, gas: int, fork: Fork) -> PrecompileResult:
@@ -140,16 +140,16 @@ def pairing(data: bytes, gas: int, fork: Fork) -> PrecompileResult:
         g2s = [_g2(data[i + 128:i + 384], True) for i in range(0, len(data), 384)]
         return (1 if GT.pairing_check(g1s, g2s) else 0).to_bytes(32, "big")
 
-    return _run(data, gas, PAIRING_BASE_GAS + PAIRING_PER_PAIR_GAS * k, compute)
+    return _run(gas, PAIRING_BASE_GAS + PAIRING_PER_PAIR_GAS * k, compute)
 
 
 def map_fp_to_g1(data: bytes, gas: int, fork: Fork) -> PrecompileResult:
     if len(data) != 64:
         return fail(gas)
-    return _run(data, gas, MAP_FP_TO_G1_GAS, lambda: _encode(G1Point.map_from_fp_be(_fp(data))))
+    return _run(gas, MAP_FP_TO_G1_GAS, lambda: _encode(G1Point.map_from_fp_be(_fp(data))))
 
 
 def map_fp2_to_g2(data: bytes, gas: int, fork: Fork) -> PrecompileResult:
     if len(data) != 128:
         return fail(gas)
-    return _run(data, gas, MAP_FP2_TO_G2_GAS, lambda: _encode(G2Point.map_from_fp2_be(_fp(data[:64]) + _fp(data[64:]))))
+    return _run(gas, MAP_FP2_TO_G2_GAS, lambda: _encode(G2Point.map_from_fp2_be(_fp(data[:64]) + _fp(data[64:]))))
