@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 GENESIS = ROOT / "genesis" / "dev.json"
 KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 KEY1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-EVM = os.environ.get("EVM_MLIR_TEST_EVM", "interpreter")
+# the node's default backend (mlir) unless EVM_MLIR_TEST_EVM names another
+EVM = os.environ.get("EVM_MLIR_TEST_EVM")
 
 CONTRACT = """
 # pragma version ^0.4.0
@@ -53,8 +54,9 @@ def _command() -> list[str]:
 
 
 class NodeProcess:
-    def __init__(self, datadir: str) -> None:
+    def __init__(self, datadir: str, extra: list[str] | None = None) -> None:
         self.datadir = datadir
+        self.extra = extra or []
         self.proc: subprocess.Popen | None = None
         self.url = ""
         self.banner = ""
@@ -63,7 +65,7 @@ class NodeProcess:
         self.stderr = open(os.path.join(os.path.dirname(self.datadir), "node.log"), "ab")
         self.proc = subprocess.Popen(
             _command() + ["node", "--genesis", str(GENESIS), "--datadir", self.datadir, "--http.addr", "127.0.0.1",
-                          "--http.port", "0", "--evm", EVM],
+                          "--http.port", "0"] + (["--evm", EVM] if EVM else []) + self.extra,
             stdout=subprocess.PIPE, stderr=self.stderr, text=True, cwd=ROOT)
         lines = []
         deadline = time.time() + 60
@@ -231,6 +233,24 @@ def test_contract_deploy_call_and_logs(node, w3, compiled):
     assert w3.eth.get_logs({"fromBlock": 0, "topics": [None, None, topic]}) == []
     STATE["contract"] = c
     STATE["store_receipt"] = r1
+
+
+def test_node_signed_contract(node, w3, compiled):
+    """The web3.py flow of the README: deploy and transact with node-signed transactions (eth_sendTransaction
+    fills in nonce, gas by estimation, and fees)."""
+    abi, bytecode = compiled
+    sender = w3.eth.accounts[2]
+    tx_hash = w3.eth.contract(abi=abi, bytecode=bytecode).constructor(5).transact({"from": sender})
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
+    assert receipt.status == 1
+    c = w3.eth.contract(address=receipt.contractAddress, abi=abi)
+    assert c.functions.owner().call() == sender
+    r = w3.eth.wait_for_transaction_receipt(c.functions.store(77).transact({"from": sender}), timeout=30)
+    assert r.status == 1 and c.functions.value().call() == 77
+    tx = w3.eth.get_transaction(r.transactionHash)
+    assert tx["type"] == 2 and tx["gas"] >= r.gasUsed
+    resp = node.rpc("eth_sendTransaction", {"from": "0x" + "12" * 20, "to": sender, "value": "0x1"})
+    assert resp["error"] == {"code": -32000, "message": "unknown account"}
 
 
 def test_revert(node, w3):

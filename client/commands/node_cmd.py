@@ -153,11 +153,13 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    def mine_once() -> None:
+    def mine_once() -> bool:
         try:
             mine_pending(chain)
-        except Exception as exc:  # a bug: keep serving, the pool keeps the transactions
+            return True
+        except Exception as exc:  # a bug: keep serving; the pool keeps the transactions for the next try
             log.error("mining failed", error=repr(exc), exc_info=True)
+            return False
 
     async def miner_loop() -> None:
         while not stop.is_set():
@@ -174,9 +176,10 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
                     return
                 if not await loop.run_in_executor(dispatcher.executor, _has_pending, chain):
                     continue
-            await loop.run_in_executor(dispatcher.executor, mine_once)
-            # transactions still pending (e.g. more than one block's gas) go in the next block
-            if args.block_time == 0 and await loop.run_in_executor(dispatcher.executor, _has_pending, chain):
+            mined = await loop.run_in_executor(dispatcher.executor, mine_once)
+            # transactions still pending (e.g. more than one block's gas) go in the next block; after a
+            # failure, only a new transaction tries again (no busy loop)
+            if mined and args.block_time == 0 and await loop.run_in_executor(dispatcher.executor, _has_pending, chain):
                 wake.set()
 
     miner = asyncio.create_task(miner_loop())
