@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import Iterable, Sequence
 
-import rlp
 from eth_hash.auto import keccak
 
 from evm.transactions import Transaction, decode_transaction
+from state import rlpcodec as rlp
 from state.trie import build_root, enc_bytes, enc_list, enc_uint
 
 from .header import EMPTY_BLOOM, EMPTY_OMMERS_HASH, EMPTY_TRIE_ROOT, Header, HeaderDecodeError
@@ -229,10 +229,8 @@ class Block:
     def decode(cls, data: bytes) -> "Block":
         try:
             items = rlp.decode(data)
-        except (rlp.exceptions.DecodingError, rlp.exceptions.DeserializationError) as exc:
+        except (rlp.DecodingError, ValueError, IndexError) as exc:
             raise BlockDecodeError(f"bad block RLP: {exc}") from None
-        except Exception as exc:  # pyrlp raises a few other types on truncated input
-            raise BlockDecodeError(f"bad block RLP: {type(exc).__name__}: {exc}") from None
         if not isinstance(items, list) or len(items) < 3:
             raise BlockDecodeError("a block is a list [header, transactions, ommers(, withdrawals)]")
         header_items = items[0]

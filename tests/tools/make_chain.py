@@ -83,6 +83,7 @@ class ChainMaker:
         self.loop = contract_address(self.senders[0], 0)
         self.writer = contract_address(self.senders[0], 1)
         self.slot = 0
+        self.block_blobs = 0
         self.blocks: list[bytes] = []
 
     def _tx(self, i: int, **kw) -> Transaction:
@@ -99,6 +100,11 @@ class ChainMaker:
         i = k % len(KEYS)
         kind = k % 5
         t = (0, 1, 2, 3, 4)[(k // 5) % 5]
+        if t == 3:
+            if self.block_blobs >= 6:  # stay within the block's blob gas
+                t = 2
+            else:
+                self.block_blobs += 1
         if kind in (0, 3):  # a transfer to a fresh address
             to = keccak(b"fresh" + _word(k) + _word(self.number))[12:]
             data, gas = b"", 21000
@@ -154,6 +160,7 @@ class ChainMaker:
         k = 0
         for _ in range(blocks):
             txs = []
+            self.block_blobs = 0
             for _ in range(txs_per_block):
                 txs.append(self.make_tx(k))
                 k += 1
