@@ -3,7 +3,7 @@ entry point) and on disk (optimised object files, so a new process loads instead
 
 Disk layout: $EVM_MLIR_CACHE (default ~/.cache/evm-mlir)/<compiler version>/<symbol>.o where the
 symbol is evm_<sha256(code)[:24]>_<fork> and the compiler version hashes the compiler's own
-sources (a changed code generator never loads stale objects). Writes are atomic (rename)."""
+sources and the host CPU (a changed code generator never loads stale objects). Writes are atomic (rename)."""
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +15,11 @@ _HERE = Path(__file__).resolve().parent
 
 
 def compiler_version() -> str:
+    """Hash of the compiler's sources and of the host CPU the objects are tuned for."""
+    import llvmlite.binding as llvm
     h = hashlib.sha256()
+    llvm.initialize_native_target()
+    h.update(llvm.get_host_cpu_name().encode() + llvm.get_host_cpu_features().flatten().encode())
     for p in sorted(_HERE.rglob("*.py")):
         h.update(p.name.encode())
         h.update(p.read_bytes())

@@ -13,6 +13,7 @@ frame context (so compiled contracts contain no absolute address of this process
 """
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import llvmlite.binding as llvm
@@ -257,15 +258,32 @@ class Jit:
         for opt in UNROLL_OPTIONS:
             llvm.set_option("", opt)
         target = llvm.Target.from_default_triple()
-        self.tm = target.create_target_machine(opt=3, codemodel="default", reloc="pic", jit=False)
-        mod = llvm.parse_assembly(RUNTIME_IR + "\n" + _keccak_f_ir() + "\n" + _absorb_ir())
-        mod.verify()
-        self.optimize(mod, 3)
-        self.engine = llvm.create_mcjit_compiler(mod, self.tm)
-        self.engine.finalize_object()
+        self.tm = target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+                                               opt=3, codemodel="default", reloc="pic", jit=False)
+        self._objects: list = []
+        self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.tm)
+        self._add_object(self._runtime_object())
         self.runtime = {name: self.engine.get_function_address(name)
                         for name in ("rt_mem_grow", "rt_keccak", "rt_exp", "rt_copy")}
-        self._objects: list = []
+
+    def _runtime_object(self) -> bytes:
+        """The runtime module's object file, from the disk cache when present (compiling the
+        unrolled Keccak takes ~1.5 s)."""
+        from .cache import DiskCache
+        text = RUNTIME_IR + "\n" + _keccak_f_ir() + "\n" + _absorb_ir()
+        key = "runtime_" + hashlib.sha256((text + llvm.get_default_triple() + llvm.get_host_cpu_name()).encode()).hexdigest()[:24]
+        disk = DiskCache()
+        obj = disk.load(key)
+        if obj is None:
+            obj = self.compile_ir(text, 3)
+            disk.store(key, obj)
+        return obj
+
+    def _add_object(self, obj: bytes) -> None:
+        ref = llvm.ObjectFileRef.from_data(obj)
+        self._objects.append(ref)
+        self.engine.add_object_file(ref)
+        self.engine.finalize_object()
 
     def optimize(self, mod, level: int) -> None:
         pto = llvm.create_pipeline_tuning_options(speed_level=level)
@@ -281,10 +299,7 @@ class Jit:
 
     def load_object(self, obj: bytes, symbol: str) -> int:
         with _lock:
-            ref = llvm.ObjectFileRef.from_data(obj)
-            self._objects.append(ref)
-            self.engine.add_object_file(ref)
-            self.engine.finalize_object()
+            self._add_object(obj)
             addr = self.engine.get_function_address(symbol)
         if not addr:
             raise RuntimeError(f"symbol {symbol} not found in compiled object")
