@@ -86,6 +86,10 @@ def open_datadir(genesis, datadir: str) -> ChainStore:
             if expected != known:
                 raise UserError(f"datadir {datadir} holds another chain (genesis 0x{known.hex()}, "
                                 f"this file gives 0x{expected.hex()})")
+            stored = store.config() or {}
+            if stored.get("chainId") is not None and stored.get("chainId") != genesis.config.chain_id:
+                raise UserError(f"datadir {datadir} holds chain id {stored.get('chainId')}, "
+                                f"this genesis file says {genesis.config.chain_id}")
     except BaseException:
         store.close()
         if not existed:
