@@ -128,6 +128,12 @@ def test_import_stops_at_an_invalid_block_and_keeps_the_head(tmp_path):
     assert proc.returncode == 1 and "not initialised" in proc.stderr
     proc = cli("export", "--datadir", datadir, str(tmp_path / "x.rlp"), "--to", "5")
     assert proc.returncode == 1 and "beyond the head" in proc.stderr
+    # another chain's genesis block
+    dev = str(tmp_path / "dev")
+    assert cli("init", "--genesis", DEV_GENESIS, "--datadir", dev).returncode == 0
+    assert cli("export", "--datadir", dev, str(tmp_path / "g.rlp"), "--to", "0").returncode == 0
+    proc = cli("import", "--datadir", datadir, str(tmp_path / "g.rlp"))
+    assert proc.returncode == 1 and "another chain" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def _check_consistent(datadir: str, headers: dict[str, Block], order: list[str]) -> int:

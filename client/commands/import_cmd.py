@@ -45,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
                     known += 1
                     progress.advance()
                     continue
+                if block.number == 0:
+                    raise UserError(f"{path}: block #{i} is a genesis block 0x{block.hash.hex()} that is not this "
+                                    f"datadir's (0x{(store.genesis_hash() or b'').hex()}): another chain")
                 try:
                     result = chain.import_block(block, len(raw))
                 except InvalidBlock as exc:
