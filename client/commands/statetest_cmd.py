@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -17,7 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fork", help="run only this fork (Cancun, Prague, Osaka)")
     p.add_argument("-k", dest="substring", help="run only tests whose name contains SUBSTRING")
     p.add_argument("--json", dest="report", metavar="REPORT", help="write a JSON report of every case here")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="worker processes (default: all cores); results and reports are identical for any N")
 
 
 def _run_file(path: str, fork: str | None, substring: str | None, backend: str) -> list:
