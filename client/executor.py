@@ -24,7 +24,7 @@ from state.journal import JournaledState
 from state.kv import WriteBatch
 
 from .blocks import Block, BlockDecodeError, Receipt, compute_requests_hash, logs_bloom_int, ordered_trie_root
-from .chainstore import ChainStore
+from .chainstore import TX_LOOKUP_PREFIX, ChainStore
 from .genesis import ChainConfig, parse_config, _Ctx
 from .header import EMPTY_OMMERS_HASH, Header
 
@@ -526,29 +526,37 @@ class Chain:
         return block_hash
 
     def _make_canonical(self, batch: WriteBatch, block: Block, block_hash: bytes) -> None:
+        """Point the canonical index at `block`'s chain: the new block and those of its ancestors that were not
+        canonical get canonical entries and transaction lookups; the old chain's blocks above the common
+        ancestor lose theirs (a reorg; in the usual case the parent is the head and this writes one entry)."""
         store = self.store
         header = block.header
         old_head = store.head_hash()
-        old_head_number = store.block_number(old_head) if old_head is not None else None
-        store.set_canonical(batch, header.number, block_hash)
-        for i, tx_hash in enumerate(block_tx_hashes(block)):
-            store.put_tx_lookup(batch, tx_hash, block_hash, i)
-        # numbers above the new head that the old chain had are no longer canonical
-        if old_head_number is not None:
-            for n in range(header.number + 1, old_head_number + 1):
-                store.delete_canonical(batch, n)
-        # walk back while the ancestors are not the canonical ones (reorg onto a side chain)
+        old_head_number = store.block_number(old_head) if old_head is not None else -1
+        # the new chain's blocks that are not canonical yet, newest first
+        new_chain: list[tuple[int, bytes, Block]] = [(header.number, block_hash, block)]
         h, n = header.parent_hash, header.number - 1
         while n >= 0 and store.canonical_hash(n) != h:
-            store.set_canonical(batch, n, h)
-            body = store.get_body_rlp(h)
             anc = self.header(h)
-            if body is not None and anc is not None:
-                for i, tx_hash in enumerate(block_tx_hashes(Block.from_body_rlp(anc, body))):
-                    store.put_tx_lookup(batch, tx_hash, h, i)
-            if anc is None:
+            body = store.get_body_rlp(h)
+            if anc is None or body is None:
                 break
+            new_chain.append((n, h, Block.from_body_rlp(anc, body)))
             h, n = anc.parent_hash, n - 1
+        # the old chain above the common ancestor: drop its canonical entries and transaction lookups
+        for m in range(n + 1, old_head_number + 1):
+            old = store.canonical_hash(m)
+            if old is None:
+                continue
+            anc, body = self.header(old), store.get_body_rlp(old)
+            if anc is not None and body is not None:
+                for tx_hash in block_tx_hashes(Block.from_body_rlp(anc, body)):
+                    batch.delete(TX_LOOKUP_PREFIX + tx_hash)
+            store.delete_canonical(batch, m)
+        for m, h, b in reversed(new_chain):
+            store.set_canonical(batch, m, h)
+            for i, tx_hash in enumerate(block_tx_hashes(b)):
+                store.put_tx_lookup(batch, tx_hash, h, i)
 
 
 def block_tx_hashes(block: Block) -> list[bytes]:

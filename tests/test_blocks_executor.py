@@ -185,3 +185,36 @@ def test_built_blocks_import_elsewhere_and_blockhash_walks_parents():
     assert fn(4) == maker.head
     assert fn(0) == maker.genesis_header.hash
     assert fn(5) is None and fn(-1) is None
+
+
+def test_reorg_moves_canonical_index_and_tx_lookups():
+    mod = _maker()
+    a, b = mod.ChainMaker(), mod.ChainMaker()
+    blocks_a = [Block.decode(r) for r in a.make(4, 5)]  # deploy block, then 3 blocks of 5 txs
+    blocks_b = [Block.decode(r) for r in b.make(3, 7)]  # same deploy block, then 2 blocks of 7 txs
+    assert blocks_a[0].hash == blocks_b[0].hash and blocks_a[1].hash != blocks_b[1].hash
+    c = mod.ChainMaker()
+    for blk in blocks_a:
+        c.chain.import_block(blk)
+    store = c.store
+    for blk in blocks_b[1:]:
+        c.chain.import_block(blk)
+    assert store.head_hash() == blocks_b[-1].hash
+    for n, blk in enumerate(blocks_b, start=1):
+        assert store.canonical_hash(n) == blk.hash
+    assert store.canonical_hash(4) is None  # A was longer
+    b_txs = {tx.hash: (blk.hash, i) for blk in blocks_b for i, tx in enumerate(blk.transactions)}
+    for blk in blocks_a:
+        for tx in blk.transactions:
+            assert store.tx_lookup(tx.hash) == b_txs.get(tx.hash), "a tx only on the old chain keeps no lookup"
+    for h, where in b_txs.items():
+        assert store.tx_lookup(h) == where
+    # and back to A when it grows again
+    more = Block.decode(a.make(1, 5)[-1])
+    c.chain.import_block(more)
+    for n, blk in enumerate(blocks_a + [more], start=1):
+        assert store.canonical_hash(n) == blk.hash
+    for blk in blocks_a + [more]:
+        for i, tx in enumerate(blk.transactions):
+            assert store.tx_lookup(tx.hash) == (blk.hash, i)
+    assert store.head_hash() == more.hash
