@@ -333,6 +333,51 @@ def test_txpool_rules(node, w3):
     assert node.rpc("eth_getTransactionByHash", future["result"])["result"] is None
 
 
+def _blob_tx(key: str, nonce: int, count: int) -> str:
+    """A type-3 transaction in its network form with `count` zero blobs (their KZG commitments and proofs are
+    the point at infinity; the node checks commitments against the versioned hashes)."""
+    import hashlib
+
+    import rlp
+
+    from evm.transactions import Transaction
+
+    commitment = b"\xc0" + bytes(47)
+    versioned = b"\x01" + hashlib.sha256(commitment).digest()[1:]
+    tx = Transaction(type=3, chain_id=1337, nonce=nonce, max_priority_fee_per_gas=10**9, max_fee_per_gas=10 * 10**9,
+                     gas=21000, to=bytes.fromhex("ab" * 20), max_fee_per_blob_gas=10**9,
+                     blob_versioned_hashes=(versioned,) * count).sign(bytes.fromhex(key[2:]))
+    wrapper = [tx._payload(True), [bytes(131072)] * count, [commitment] * count, [commitment] * count]
+    return "0x" + (b"\x03" + rlp.encode(wrapper)).hex()
+
+
+def test_blob_transactions(node, w3):
+    a0, a1 = Account.from_key(KEY0), Account.from_key(KEY1)
+    body = [{"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [raw]}
+            for i, raw in enumerate([_blob_tx(KEY0, w3.eth.get_transaction_count(a0.address), 6),
+                                     _blob_tx(KEY1, w3.eth.get_transaction_count(a1.address), 1)])]
+    out = requests.post(node.url, json=body, timeout=60).json()
+    hashes = [r["result"] for r in sorted(out, key=lambda r: r["id"])]
+    receipts = [w3.eth.wait_for_transaction_receipt(h, timeout=30) for h in hashes]
+    assert receipts[0].blockNumber == receipts[1].blockNumber  # one batch, one block
+    assert receipts[0]["blobGasUsed"] == 6 * 2**17 and receipts[0]["blobGasPrice"] >= 1
+    block = w3.eth.get_block(receipts[0].blockNumber)
+    assert block["blobGasUsed"] == 7 * 2**17 and block["excessBlobGas"] == 0
+    # above the target of 6 blobs: the next block's excess blob gas grows
+    nxt = _send(w3, a0, to=STATE["to"], value=1)
+    child = w3.eth.get_block(nxt.blockNumber)
+    assert child["excessBlobGas"] > 0
+    fh = w3.eth.fee_history(2, nxt.blockNumber)
+    assert len(fh["baseFeePerBlobGas"]) == 3 and fh["blobGasUsedRatio"][0] == pytest.approx(7 / 9)
+    tx = w3.eth.get_transaction(hashes[1])
+    assert tx["type"] == 3 and len(tx["blobVersionedHashes"]) == 1
+    # a sidecar whose commitment does not match its versioned hash is refused
+    bad = bytearray(bytes.fromhex(_blob_tx(KEY1, w3.eth.get_transaction_count(a1.address), 1)[2:]))
+    bad[-48 * 2 - 1] ^= 1  # inside the commitment
+    r = node.rpc("eth_sendRawTransaction", "0x" + bad.hex())
+    assert r["error"]["code"] == -32000
+
+
 def test_batch_request(node, w3):
     body = [
         {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
