@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -18,7 +19,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--evm", default="interpreter", help="EVM backend (interpreter, mlir, ...)")
     p.add_argument("-k", dest="substring", help="run only tests whose name contains SUBSTRING")
     p.add_argument("--json", dest="report", metavar="REPORT", help="write a JSON report of every test here")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="worker processes (default: all cores); results and reports are identical for any N")
 
 
 def _run_file(path: str, substring: str | None, backend: str) -> list:
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"unknown EVM backend {args.evm!r} (available: {', '.join(available_backends())})")
     files = fixture_files(args.paths)
     results = []
-    if args.jobs <= 1:
+    if args.jobs <= 1 or len(files) <= 1:
         tests = list(iter_tests(files, args.substring))
         progress = Progress(len(tests), "blocktest")
         for t in tests:
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         for f in files:  # fail early and cleanly on a bad file, before forking workers
             load_fixture(f)
         progress = Progress(len(files), "blocktest files")
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        with ProcessPoolExecutor(max_workers=min(args.jobs, len(files))) as pool:
             for chunk in pool.map(_run_file, [str(f) for f in files], [args.substring] * len(files),
                                   [args.evm] * len(files)):
                 results.extend(chunk)
