@@ -298,6 +298,40 @@ def test_fee_history_and_trace(node, w3):
     assert first["pc"] == 0 and first["depth"] == 1 and first["stack"] == []
 
 
+def test_more_queries(node, w3):
+    r = STATE["store_receipt"]
+    c = STATE["contract"]
+    by_hash = node.rpc("eth_getBlockByHash", "0x" + bytes(r.blockHash).hex(), False)["result"]
+    assert by_hash["number"] == hex(r.blockNumber)
+    assert node.rpc("eth_getBlockByHash", "0x" + "00" * 32, False)["result"] is None
+    assert node.rpc("eth_getBlockByNumber", "0x999999", False)["result"] is None
+    tx = node.rpc("eth_getTransactionByBlockNumberAndIndex", hex(r.blockNumber), "0x0")["result"]
+    assert tx["hash"] == "0x" + bytes(r.transactionHash).hex()
+    assert node.rpc("eth_getTransactionReceipt", "0x" + "00" * 32)["result"] is None
+    assert node.rpc("eth_getTransactionByHash", "0x" + "00" * 32)["result"] is None
+    # EIP-1898 block parameter
+    bal = node.rpc("eth_getBalance", STATE["to"], {"blockHash": "0x" + bytes(r.blockHash).hex()})["result"]
+    assert int(bal, 16) == w3.eth.get_balance(STATE["to"], r.blockNumber)
+    # eth_call with a state override: replace the contract's slot 0 (value)
+    data = c.functions.value()._encode_transaction_data()
+    out = node.rpc("eth_call", {"to": c.address, "data": data}, "latest",
+                   {c.address: {"stateDiff": {"0x" + "00" * 32: "0x" + (555).to_bytes(32, "big").hex()}}})["result"]
+    assert int(out, 16) == 555
+    assert c.functions.value().call() != 555
+    # a call to a contract's missing function reverts without data
+    resp = node.rpc("eth_call", {"to": c.address, "data": "0xdeadbeef"})
+    assert resp["error"]["code"] == 3 and resp["error"]["message"] == "execution reverted"
+    # the trace of a reverted transaction
+    acct = Account.from_key(KEY0)
+    failed = _send(w3, acct, to=c.address, data=c.functions.store(13)._encode_transaction_data(), gas=80_000)
+    trace = node.rpc("debug_traceTransaction", "0x" + bytes(failed.transactionHash).hex(),
+                     {"enableMemory": True, "disableStack": True})["result"]
+    assert trace["failed"] is True and trace["structLogs"][-1]["op"] == "REVERT"
+    assert trace["returnValue"].startswith("08c379a0")
+    assert "stack" not in trace["structLogs"][0] and "memory" in trace["structLogs"][-1]
+    assert node.rpc("debug_traceTransaction", "0x" + "00" * 32)["error"]["code"] == -32000
+
+
 def test_txpool_rules(node, w3):
     poor = Account.create()
     acct = Account.from_key(KEY0)
