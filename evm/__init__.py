@@ -22,10 +22,18 @@ from .spec import Fork
 __all__ = ["execute", "Env", "ExecutionResult", "Message", "Fork"]
 
 
-def execute(message: Message, state: Any, env: Env, backend: str = "interpreter") -> ExecutionResult:
-    """Run one top-level message with the named backend (see module docstring)."""
+def execute(message: Message, state: Any, env: Env, backend: str = "interpreter",
+            tracer: Any = None) -> ExecutionResult:
+    """Run one top-level message with the named backend (see module docstring). With a `tracer`
+    (`evm.tracing.StructLogger`) every frame runs on the tracing interpreter instead."""
     from .backends import get_backend
     from .host import Host
 
-    host = Host(state, env, get_backend(backend))
+    if tracer is not None:
+        from .tracing import TracingBackend
+
+        host = Host(state, env, TracingBackend(tracer))
+        host.tracer = tracer
+    else:
+        host = Host(state, env, get_backend(backend))
     return host.execute_top_level(message)

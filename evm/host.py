@@ -126,6 +126,8 @@ def load_precompiles(fork: Fork) -> dict[bytes, Callable]:
 class Host:
     """Shared host of both backends for one top-level message (see module docstring)."""
 
+    tracer: Any = None  # evm.tracing.StructLogger when tracing (set by evm.execute)
+
     def __init__(self, state: Any, env: Env, backend: Any, precompiles: dict | None = None) -> None:
         self.state = state
         self.env = env
@@ -366,8 +368,12 @@ class Host:
         """Run a child message (call or create), on a fresh big-stack thread every
         THREAD_SEGMENT_DEPTH levels (see module docstring)."""
         if message.depth % THREAD_SEGMENT_DEPTH == 0 and message.depth:
-            return _run_on_big_stack(self._dispatch, message)
-        return self._dispatch(message)
+            result = _run_on_big_stack(self._dispatch, message)
+        else:
+            result = self._dispatch(message)
+        if self.tracer is not None:
+            self.tracer.child_returned(result.gas_left)
+        return result
 
     def _dispatch(self, message: Message) -> ExecutionResult:
         if message.is_create:

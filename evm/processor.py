@@ -188,8 +188,11 @@ def _set_delegations(tx: Transaction, state, env: Env) -> int:
     return refund
 
 
-def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str = "interpreter") -> TxResult:
-    """Apply one transaction to the journaled state. InvalidTransaction leaves the state untouched."""
+def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str = "interpreter",
+                        tracer=None) -> TxResult:
+    """Apply one transaction to the journaled state. InvalidTransaction leaves the state untouched.
+    With a `tracer` (`evm.tracing.StructLogger`) the transaction runs on the tracing interpreter
+    and the tracer gets its struct logs and, at the end, its output and gas used."""
     from . import execute
     from .precompiles import precompiles_for
 
@@ -232,7 +235,7 @@ def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str 
             refund += _set_delegations(tx, state, env)
         message = Message(caller=sender, target=tx.to, value=tx.value, data=tx.data, gas=gas,
                           code=state.get_code(tx.to), code_address=tx.to)
-    result = execute(message, state, env, backend)
+    result = execute(message, state, env, backend, tracer)
 
     # The journal reverted refunds and logs of a failed top-level frame, so `state.refund` is
     # the frame's refund counter only when it succeeded.
@@ -245,6 +248,8 @@ def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str 
     state.add_balance(env.coinbase, used * (price - env.base_fee))
     logs = list(state.logs)  # empty unless the frame succeeded: the journal dropped the others
     state.finalize_transaction()
+    if tracer is not None:
+        tracer.finish(result.output, used, result.status, result.error)
     return TxResult(used, result.status, result.output, logs, result.error,
                     result.created_address if tx.to is None and result.status == "success" else None,
                     blob_gas, refunded)

@@ -1,6 +1,7 @@
 """`evm-mlir run`: run bytecode as the callee of one message call in a fresh in-memory state
 (like geth's `evm run`). Prints the return data as hex on the last line, or with --json one line
-{"status", "output", "gasUsed", "error"}. --repeat N runs the same call N times in one process,
+{"status", "output", "gasUsed", "error"}. --trace prints the struct logs of the (first) run to
+stderr as EIP-3155 JSON lines, then a summary line {"output", "gasUsed", "error"}. --repeat N runs the same call N times in one process,
 each a full message call (snapshot, run, revert), e.g. to time a backend."""
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--evm", default="interpreter", metavar="NAME", help="EVM backend (default interpreter)")
     p.add_argument("--repeat", type=int, default=1, metavar="N", help="run the call N times (default 1)")
     p.add_argument("--json", action="store_true", help="print one JSON line instead of the hex output")
+    p.add_argument("--trace", action="store_true",
+                   help="print EIP-3155 struct logs (JSON lines) of the first run to stderr")
+    p.add_argument("--trace.memory", dest="trace_memory", action="store_true", help="include memory in --trace")
 
 
 def parse_hex(text: str, what: str) -> bytes:
@@ -81,12 +85,21 @@ def run(args: argparse.Namespace) -> int:
         pass
 
     result = None
-    for _ in range(args.repeat):
+    for i in range(args.repeat):
         message = Message(caller=SENDER, target=RECEIVER, value=args.value, data=data, gas=args.gas,
                           code=code, code_address=RECEIVER)
         snap = state.snapshot()
-        result = execute(message, state, env, args.evm)
+        tracer = None
+        if args.trace and i == 0:
+            from evm.tracing import StructLogger
+
+            tracer = StructLogger(memory=args.trace_memory)
+        result = execute(message, state, env, args.evm, tracer)
         state.revert(snap)
+        if tracer is not None:
+            tracer.finish(result.output, args.gas - result.gas_left, result.status, result.error)
+            tracer.write_eip3155(sys.stderr)
+            sys.stderr.flush()
 
     assert result is not None
     if args.json:
