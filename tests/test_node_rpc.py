@@ -253,6 +253,23 @@ def test_node_signed_contract(node, w3, compiled):
     assert resp["error"] == {"code": -32000, "message": "unknown account"}
 
 
+def test_filters(node, w3):
+    c = STATE["contract"]
+    acct = Account.from_key(KEY0)
+    blocks = w3.eth.filter("latest")
+    pending = w3.eth.filter("pending")
+    events = c.events.Stored.create_filter(from_block="latest")
+    r = _send(w3, acct, to=c.address, data=c.functions.store(8)._encode_transaction_data())
+    assert r.blockHash in blocks.get_new_entries()
+    assert r.transactionHash in pending.get_new_entries()
+    assert [e.args.value for e in events.get_new_entries()] == [8]
+    assert events.get_new_entries() == [] and blocks.get_new_entries() == []
+    assert [e.args.value for e in events.get_all_entries()] == [8]
+    assert w3.eth.uninstall_filter(blocks.filter_id) is True
+    assert w3.eth.uninstall_filter(blocks.filter_id) is False
+    assert node.rpc("eth_getFilterChanges", blocks.filter_id)["error"] == {"code": -32000, "message": "filter not found"}
+
+
 def test_revert(node, w3):
     c = STATE["contract"]
     acct = Account.from_key(KEY0)
@@ -268,9 +285,10 @@ def test_revert(node, w3):
     resp = node.rpc("eth_estimateGas", {"from": acct.address, "to": c.address, "data": data})
     assert resp["error"]["code"] == 3 and resp["error"]["data"].startswith("0x08c379a0")
     # included anyway with explicit gas: status 0, state unchanged
+    before = c.functions.value().call()
     receipt = _send(w3, acct, to=c.address, data=data, gas=100_000)
     assert receipt.status == 0 and receipt.logs == []
-    assert c.functions.value().call() == 99
+    assert c.functions.value().call() == before
 
 
 def test_estimate_gas_and_access_list(node, w3):

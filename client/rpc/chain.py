@@ -5,6 +5,7 @@ Everything here runs on the single chain worker thread (see server.py), so no lo
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 from typing import Any
 
@@ -81,6 +82,9 @@ class Chain:
         self.dev_keys = dev_keys or {}  # address -> private key (eth_accounts, eth_sendTransaction)
         self.genesis_hash = store.genesis_hash()
         self.on_new_tx = None  # set by the node: wakes the miner
+        # hashes of the transactions the pool accepted, numbered (pending-transaction filters)
+        self.tx_seq = 0
+        self._recent_txs: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=10_000)
         from ..executor import Chain as Executor
 
         self.executor = Executor(store, config, backend)
@@ -189,6 +193,9 @@ class Chain:
             raise ServerError(str(exc)) from None
         return result, state
 
+    def tx_hashes_since(self, seq: int) -> list[bytes]:
+        return [h for n, h in self._recent_txs if n >= seq]
+
     # -- the pool --------------------------------------------------------------------------------------------
     def next_block_rules(self) -> PoolRules:
         from ..miner import next_base_fee, next_excess_blob_gas_for
@@ -213,6 +220,8 @@ class Chain:
             log.info("transaction rejected", hash="0x" + tx.hash.hex(), reason=str(exc))
             raise ServerError(str(exc)) from None
         log.info("transaction added", hash="0x" + h.hex(), sender="0x" + tx.sender.hex(), nonce=tx.nonce)
+        self._recent_txs.append((self.tx_seq, h))
+        self.tx_seq += 1
         if self.on_new_tx is not None:
             self.on_new_tx()
         return h

@@ -2,7 +2,9 @@
 (types.py) and results shaped as geth gives them, so web3.py / ethers / curl scripts work unchanged."""
 from __future__ import annotations
 
+import os
 import platform
+import time
 from typing import Any, Callable
 
 import rlp
@@ -24,6 +26,7 @@ DEFAULT_TIP = 1_000_000_000  # 1 gwei: what the node suggests as priority fee wh
 MAX_LOG_RANGE = 10_000
 ZERO_ADDRESS = b"\x00" * 20
 GAS_ESTIMATE_ERROR_RATIO = 0.015  # geth's estimateGasErrorRatio
+FILTER_TIMEOUT = 300  # seconds an unpolled filter lives (geth: 5 minutes)
 
 
 def _hx(n: int) -> str:
@@ -98,8 +101,9 @@ def format_log(log: tuple, header: Header, tx_hash: bytes, tx_index: int, log_in
 
 
 class Api:
-    def __init__(self, chain: Chain, blob_fee_of: Callable[[Header], int] | None = None) -> None:
+    def __init__(self, chain: Chain) -> None:
         self.chain = chain
+        self.filters: dict[str, dict[str, Any]] = {}
 
     def methods(self) -> dict[str, Callable[..., Any]]:
         return {name: getattr(self, name) for name in dir(self)
@@ -636,32 +640,43 @@ class Api:
         return out
 
     # -- logs ---------------------------------------------------------------------------------------------------
-    def eth_getLogs(self, flt: Any) -> list[dict[str, Any]]:
+    def _log_criteria(self, flt: Any) -> dict[str, Any]:
         if not isinstance(flt, dict):
             raise InvalidParams("invalid argument 0: expected a filter object")
-        addresses = _parse_addresses(flt.get("address"))
-        topics = _parse_topics(flt.get("topics"))
+        crit = {"addresses": _parse_addresses(flt.get("address")), "topics": _parse_topics(flt.get("topics")),
+                "blockHash": None, "fromBlock": None, "toBlock": None}
         if flt.get("blockHash") is not None:
             if flt.get("fromBlock") is not None or flt.get("toBlock") is not None:
                 raise InvalidParams("invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock, "
                                     "choose one or the other")
-            header = self.chain.header_by_hash(T.hash32(flt["blockHash"], 0))
+            crit["blockHash"] = T.hash32(flt["blockHash"], 0)
+        else:
+            crit["fromBlock"] = T.block_id(flt.get("fromBlock"), 0)
+            crit["toBlock"] = T.block_id(flt.get("toBlock"), 0)
+        return crit
+
+    def _range(self, crit: dict[str, Any], first: int | None = None) -> list[Header] | Any:
+        """The headers a criteria covers (from `first` on, for filter polls)."""
+        if crit["blockHash"] is not None:
+            header = self.chain.header_by_hash(crit["blockHash"])
             if header is None:
                 raise ServerError("unknown block")
-            headers = [header]
-        else:
-            head = self.chain.head()
-            frm = self.chain.resolve(T.block_id(flt.get("fromBlock"), 0), required=False)
-            to = self.chain.resolve(T.block_id(flt.get("toBlock"), 0), required=False)
-            first = frm.number if frm else head.number + 1
-            last = to.number if to else head.number
-            if flt.get("fromBlock") is not None and frm is None:
-                return []
-            if first > last and flt.get("toBlock") is not None and to is not None:
-                raise ServerError("invalid block range params")
-            if last - first + 1 > MAX_LOG_RANGE:
-                raise ServerError(f"block range greater than {MAX_LOG_RANGE} max")
-            headers = (self.chain.header_by_number(n) for n in range(first, last + 1))
+            return [header]
+        head = self.chain.head()
+        frm = self.chain.resolve(crit["fromBlock"], required=False)
+        to = self.chain.resolve(crit["toBlock"], required=False)
+        if frm is None:
+            return []
+        start = frm.number if first is None else max(first, frm.number)
+        last = to.number if to else head.number
+        if first is None and frm.number > last and to is not None:
+            raise ServerError("invalid block range params")
+        if last - start + 1 > MAX_LOG_RANGE:
+            raise ServerError(f"block range greater than {MAX_LOG_RANGE} max")
+        return (self.chain.header_by_number(n) for n in range(start, last + 1))
+
+    def _logs(self, crit: dict[str, Any], headers) -> list[dict[str, Any]]:
+        addresses, topics = crit["addresses"], crit["topics"]
         out: list[dict[str, Any]] = []
         for header in headers:
             if header is None or not _bloom_may_match(header.logs_bloom, addresses, topics):
@@ -675,6 +690,70 @@ class Api:
                         out.append(format_log(lg, header, txs[i].hash, i, log_index))
                     log_index += 1
         return out
+
+    def eth_getLogs(self, flt: Any) -> list[dict[str, Any]]:
+        crit = self._log_criteria(flt)
+        return self._logs(crit, self._range(crit))
+
+    # -- filters (polled with eth_getFilterChanges; idle ones expire after 5 minutes, as in geth) ---------
+    def _new_filter(self, kind: str, **data: Any) -> str:
+        self._expire_filters()
+        fid = "0x" + os.urandom(16).hex()
+        self.filters[fid] = {"kind": kind, "seen": time.monotonic(), **data}
+        return fid
+
+    def _expire_filters(self) -> None:
+        now = time.monotonic()
+        for fid in [f for f, v in self.filters.items() if now - v["seen"] > FILTER_TIMEOUT]:
+            del self.filters[fid]
+
+    def _filter(self, fid: Any) -> dict[str, Any]:
+        if not isinstance(fid, str):
+            raise InvalidParams("invalid argument 0: filter id must be a string")
+        self._expire_filters()
+        f = self.filters.get(fid.lower())
+        if f is None:
+            raise ServerError("filter not found")
+        f["seen"] = time.monotonic()
+        return f
+
+    def eth_newFilter(self, flt: Any) -> str:
+        crit = self._log_criteria(flt)
+        return self._new_filter("logs", crit=crit, next=self.chain.head().number + 1)
+
+    def eth_newBlockFilter(self) -> str:
+        return self._new_filter("blocks", next=self.chain.head().number + 1)
+
+    def eth_newPendingTransactionFilter(self, full: Any = False) -> str:
+        return self._new_filter("pending", next=self.chain.tx_seq, full=bool(full))
+
+    def eth_uninstallFilter(self, fid: Any) -> bool:
+        if not isinstance(fid, str):
+            raise InvalidParams("invalid argument 0: filter id must be a string")
+        return self.filters.pop(fid.lower(), None) is not None
+
+    def eth_getFilterLogs(self, fid: Any) -> list[dict[str, Any]]:
+        f = self._filter(fid)
+        if f["kind"] != "logs":
+            raise ServerError("filter not found")
+        return self._logs(f["crit"], self._range(f["crit"]))
+
+    def eth_getFilterChanges(self, fid: Any) -> list:
+        f = self._filter(fid)
+        head = self.chain.head().number
+        if f["kind"] == "blocks":
+            out = [_hb(self.chain.header_by_number(n).hash) for n in range(f["next"], head + 1)]
+            f["next"] = head + 1
+            return out
+        if f["kind"] == "pending":
+            hashes = self.chain.tx_hashes_since(f["next"])
+            f["next"] = self.chain.tx_seq
+            return [_hb(h) for h in hashes]
+        first = f["next"]
+        f["next"] = head + 1
+        if first > head or f["crit"]["blockHash"] is not None:
+            return []
+        return self._logs(f["crit"], self._range(f["crit"], first))
 
     # -- txpool -------------------------------------------------------------------------------------------------
     def txpool_status(self) -> dict[str, str]:
