@@ -176,7 +176,7 @@ class Chain:
             cap = min(cap, TX_MAX_GAS_LIMIT)
         return cap
 
-    def simulate(self, tx: Transaction, header: Header, no_base_fee: bool, tracer: Any = None,
+    def simulate(self, tx: Transaction, header: Header, no_base_fee: bool,
                  state: JournaledState | None = None) -> tuple[TxResult, JournaledState]:
         """Run `tx` (sender in `tx.sender`, nonce filled in) on top of `header`'s state; nothing is kept.
         InvalidTransaction becomes a -32000 error with geth's message."""
@@ -186,9 +186,8 @@ class Chain:
         if no_base_fee:  # geth: a call without fee fields runs with base fee 0 (vm.Config.NoBaseFee)
             env.base_fee = 0
         ctx = BlockContext(env, blob_schedule_of(self.config, header.number, header.timestamp))
-        backend = self.backend if tracer is None else tracer
         try:
-            result = process_transaction(tx, state, ctx, backend)
+            result = process_transaction(tx, state, ctx, self.backend)
         except InvalidTransaction as exc:
             raise ServerError(str(exc)) from None
         return result, state

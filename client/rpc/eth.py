@@ -498,7 +498,7 @@ class Api:
         return tx
 
     def _run_call(self, args: Any, header: Header, gas: int | None = None, overrides: Any = None,
-                  access_list: tuple | None = None, tracer: Any = None):
+                  access_list: tuple | None = None):
         if not isinstance(args, dict):
             raise InvalidParams("invalid argument 0: expected a transaction call object")
         state = JournaledState(self.chain.state(header))
@@ -510,7 +510,7 @@ class Api:
             if tx.type == 0:
                 tx.type = 1
         no_fees = tx.gas_price == 0 and tx.max_fee_per_gas == 0 and tx.max_priority_fee_per_gas == 0
-        result, state = self.chain.simulate(tx, header, no_fees, tracer=tracer, state=state)
+        result, state = self.chain.simulate(tx, header, no_fees, state=state)
         return tx, result, state
 
     def eth_call(self, args: Any, block: Any = None, overrides: Any = None, block_overrides: Any = None) -> str:
