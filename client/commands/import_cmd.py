@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from ..chainstore import ChainStore
     from ..executor import Chain, InvalidBlock, decode_block
     from ..progress import Progress
+    from state.trie import MissingNodeError
 
     if args.evm not in available_backends():
         raise UserError(f"unknown EVM backend {args.evm!r} (available: {', '.join(available_backends())})")
@@ -50,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
                                     f"datadir's (0x{(store.genesis_hash() or b'').hex()}): another chain")
                 try:
                     result = chain.import_block(block, len(raw))
+                except MissingNodeError as exc:
+                    raise UserError(f"datadir {args.datadir} misses state data ({exc}): the database is damaged") from None
                 except InvalidBlock as exc:
                     progress.close()
                     print(f"error: {path}: block {block.number} (0x{block.hash.hex()}) is invalid: {exc.code}: {exc}",
