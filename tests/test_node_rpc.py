@@ -430,6 +430,21 @@ def test_blob_transactions(node, w3):
     assert r["error"]["code"] == -32000
 
 
+def test_set_code_transaction(node, w3):
+    """EIP-7702: an EOA delegates to the deployed contract's code and then runs it on its own storage."""
+    c = STATE["contract"]
+    eoa = Account.create()
+    payer = Account.from_key(KEY1)
+    auth = Account.sign_authorization({"chainId": 1337, "address": c.address, "nonce": 0}, eoa.key)
+    receipt = _send(w3, payer, type=4, to=eoa.address, gas=200_000, authorizationList=[auth],
+                    data=c.functions.store(31)._encode_transaction_data())
+    assert receipt.status == 1
+    assert w3.eth.get_code(eoa.address) == b"\xef\x01\x00" + bytes.fromhex(c.address[2:])
+    assert w3.eth.get_storage_at(eoa.address, 0) == (31).to_bytes(32, "big")
+    assert w3.eth.get_transaction(receipt.transactionHash)["authorizationList"][0]["address"] == c.address
+    assert w3.eth.get_transaction_count(eoa.address) == 1
+
+
 def test_batch_request(node, w3):
     body = [
         {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
