@@ -299,6 +299,15 @@ def test_estimate_gas_and_access_list(node, w3):
     receipt = _send(w3, acct, to=c.address, data=data, gas=est)
     assert receipt.status == 1 and receipt.gasUsed <= est <= receipt.gasUsed * 1.1
     assert w3.eth.estimate_gas({"from": acct.address, "to": STATE["to"], "value": 1}) == 21000
+    data2 = c.functions.store(4321)._encode_transaction_data()
+    est2 = w3.eth.estimate_gas({"from": acct.address, "to": c.address, "data": data2})
+    assert w3.eth.estimate_gas({"from": acct.address, "to": c.address, "data": data2, "gas": 500_000}) == est2
+    resp = node.rpc("eth_estimateGas", {"from": acct.address, "to": c.address, "data": data2, "gas": hex(est2 - 1000)})
+    assert resp["error"] == {"code": -32000, "message": f"gas required exceeds allowance ({est2 - 1000})"}
+    # a legacy transaction signed by the node gets a gas price of base fee + tip
+    h = node.rpc("eth_sendTransaction", {"from": acct.address, "to": STATE["to"], "value": "0x1", "type": "0x0"})["result"]
+    legacy = w3.eth.wait_for_transaction_receipt(h, timeout=30)
+    assert legacy.status == 1 and legacy.type == 0
     al = node.rpc("eth_createAccessList", {"from": acct.address, "to": c.address,
                                            "data": c.functions.store(5)._encode_transaction_data()})["result"]
     assert "gasUsed" in al and isinstance(al["accessList"], list)

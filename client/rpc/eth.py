@@ -466,13 +466,15 @@ class Api:
                 tx_type = 2
         chain_id = self.chain.chain_id
         if sign:
-            if tx_type >= 2 or gas_price is None:
-                base = self.chain.next_block_rules().base_fee
+            base = self.chain.next_block_rules().base_fee
+            if tx_type >= 2:
                 if tip is None:
                     tip = self._suggest_tip()
                 if max_fee is None:
                     max_fee = 2 * base + tip
                 tip = min(tip, max_fee)
+            elif gas_price is None:
+                gas_price = base + self._suggest_tip()
             nonce = opt("nonce")
             if nonce is None:
                 st = self.chain.pool_state()
@@ -484,7 +486,7 @@ class Api:
                          value=value, data=payload, access_list=access_list,
                          max_fee_per_blob_gas=opt("maxFeePerBlobGas") or 0, blob_versioned_hashes=blob_hashes,
                          authorizations=auths)
-        gas = opt("gas")
+        gas = gas_cap if gas_cap is not None else opt("gas")
         if gas is None:
             if sign:
                 est_args = dict(args)
