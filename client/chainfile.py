@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import gzip
+import mmap
+import os
 from typing import BinaryIO, Iterator
 
 from .errors import UserError
@@ -23,8 +25,8 @@ def _item_length(data: bytes | memoryview, pos: int) -> int:
     return 1 + n + int.from_bytes(data[pos + 1:pos + 1 + n], "big")
 
 
-def split_blocks(data: bytes, source: str = "chain file") -> list[bytes]:
-    """The top-level RLP items (blocks) of a chain file's bytes."""
+def block_spans(data, source: str = "chain file") -> list[tuple[int, int]]:
+    """(offset, length) of each top-level RLP item (block) of a chain file's bytes; checks the framing."""
     out = []
     pos, end = 0, len(data)
     while pos < end:
@@ -33,26 +35,63 @@ def split_blocks(data: bytes, source: str = "chain file") -> list[bytes]:
         n = _item_length(data, pos)
         if pos + n > end:
             raise UserError(f"{source}: truncated block at byte {pos} ({n} bytes announced, {end - pos} left)")
-        out.append(bytes(data[pos:pos + n]))
+        out.append((pos, n))
         pos += n
     return out
 
 
+def split_blocks(data: bytes, source: str = "chain file") -> list[bytes]:
+    """The top-level RLP items (blocks) of a chain file's bytes."""
+    return [bytes(data[p:p + n]) for p, n in block_spans(data, source)]
+
+
+class ChainFile:
+    """The blocks of one chain file, read lazily: a plain file is memory-mapped (a big chain is not read into
+    memory), a .gz one decompressed. `len()` is known up front (the framing is scanned first)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._mmap = None
+        try:
+            if path.endswith(".gz"):
+                with gzip.open(path, "rb") as fh:
+                    self._data = fh.read()
+            else:
+                with open(path, "rb") as fh:
+                    size = os.fstat(fh.fileno()).st_size
+                    if size:
+                        self._mmap = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                        self._data = self._mmap
+                    else:
+                        self._data = b""
+        except FileNotFoundError:
+            raise UserError(f"chain file not found: {path}") from None
+        except IsADirectoryError:
+            raise UserError(f"chain file is a directory: {path}") from None
+        except (OSError, EOFError) as exc:
+            raise UserError(f"cannot read chain file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        self.spans = block_spans(self._data, path)
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def __iter__(self) -> Iterator[bytes]:
+        data = self._data
+        for pos, n in self.spans:
+            yield bytes(data[pos:pos + n])
+
+    def close(self) -> None:
+        if self._mmap is not None:
+            self._mmap.close()
+            self._mmap = None
+
+
 def read_chain_file(path: str) -> list[bytes]:
+    f = ChainFile(path)
     try:
-        if path.endswith(".gz"):
-            with gzip.open(path, "rb") as fh:
-                data = fh.read()
-        else:
-            with open(path, "rb") as fh:
-                data = fh.read()
-    except FileNotFoundError:
-        raise UserError(f"chain file not found: {path}") from None
-    except IsADirectoryError:
-        raise UserError(f"chain file is a directory: {path}") from None
-    except (OSError, EOFError) as exc:
-        raise UserError(f"cannot read chain file {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    return split_blocks(data, path)
+        return list(f)
+    finally:
+        f.close()
 
 
 def open_for_writing(path: str, compress: bool | None = None) -> BinaryIO:

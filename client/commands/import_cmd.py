@@ -20,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from evm.backends import available_backends
 
-    from ..chainfile import read_chain_file
+    from ..chainfile import ChainFile
     from ..chainstore import ChainStore
     from ..executor import Chain, InvalidBlock, decode_block
     from ..progress import Progress
@@ -28,14 +28,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.evm not in available_backends():
         raise UserError(f"unknown EVM backend {args.evm!r} (available: {', '.join(available_backends())})")
-    blobs: list[tuple[str, int, bytes]] = []
-    for path in args.files:
-        blobs.extend((path, i, raw) for i, raw in enumerate(read_chain_file(path)))
+    files = [ChainFile(path) for path in args.files]  # every file's framing is checked before anything runs
+    blobs = ((f.path, i, raw) for f in files for i, raw in enumerate(f))
     imported = known = gas = txs = 0
     start = time.perf_counter()
     with ChainStore.open(args.datadir) as store:
         chain = Chain(store, backend=args.evm)
-        progress = Progress(len(blobs), "import")
+        progress = Progress(sum(len(f) for f in files), "import")
+        failure = None
         try:
             for path, i, raw in blobs:
                 try:
@@ -54,19 +54,20 @@ def run(args: argparse.Namespace) -> int:
                 except MissingNodeError as exc:
                     raise UserError(f"datadir {args.datadir} misses state data ({exc}): the database is damaged") from None
                 except InvalidBlock as exc:
-                    progress.close()
-                    print(f"error: {path}: block {block.number} (0x{block.hash.hex()}) is invalid: {exc.code}: {exc}",
-                          file=sys.stderr)
-                    _summary(imported, known, gas, txs, time.perf_counter() - start, chain)
-                    return 1
+                    failure = f"error: {path}: block {block.number} (0x{block.hash.hex()}) is invalid: {exc.code}: {exc}"
+                    break
                 imported += 1
                 gas += result.gas_used
                 txs += result.tx_count
                 progress.advance()
         finally:
             progress.close()
+            for f in files:
+                f.close()
+        if failure:
+            print(failure, file=sys.stderr)
         _summary(imported, known, gas, txs, time.perf_counter() - start, chain)
-    return 0
+    return 1 if failure else 0
 
 
 def _summary(imported: int, known: int, gas: int, txs: int, seconds: float, chain) -> None:
