@@ -492,12 +492,20 @@ def test_malformed_requests(node):
     assert r["error"]["code"] == -32602
     r = node.rpc("eth_getBlockByNumber", "latest", "yes")
     assert r["error"]["code"] == -32602
+    r = post('{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":{"a":1}}').json()
+    assert r["error"]["code"] == -32602
+    r = node.rpc("eth_chainId", 1)
+    assert r["error"] == {"code": -32602, "message": "too many arguments, want at most 0"}
     r = node.rpc("eth_getBalance", "0x" + "00" * 20, "0x10000")
     assert r["error"] == {"code": -32000, "message": "header not found"}
     r = node.rpc("eth_sendRawTransaction", "0x1234")
     assert r["error"]["code"] == -32000
     big = post(b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":["' + b"a" * (6 * 1024 * 1024) + b'"]}')
     assert big.status_code == 413
+    # anvil's evm_mine seals a block on demand
+    n = int(node.rpc("eth_blockNumber")["result"], 16)
+    assert node.rpc("evm_mine")["result"] == "0x0"
+    assert int(node.rpc("eth_blockNumber")["result"], 16) == n + 1
     # the node still answers after all that
     assert node.rpc("eth_chainId")["result"] == "0x539"
 

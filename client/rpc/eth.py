@@ -107,7 +107,8 @@ class Api:
 
     def methods(self) -> dict[str, Callable[..., Any]]:
         return {name: getattr(self, name) for name in dir(self)
-                if name.split("_", 1)[0] in ("web3", "net", "eth", "debug", "txpool") and callable(getattr(self, name))}
+                if name.split("_", 1)[0] in ("web3", "net", "eth", "debug", "txpool", "evm")
+                and callable(getattr(self, name))}
 
     # -- helpers ------------------------------------------------------------------------------------------------
     def _header(self, v: Any, i: int) -> Header:
@@ -770,6 +771,17 @@ class Api:
             return {T.checksum(s): {str(t.nonce): format_tx(t) for t in txs} for s, txs in group.items()}
 
         return {"pending": fmt(pending), "queued": fmt(queued)}
+
+    # -- anvil / hardhat compatible ----------------------------------------------------------------------------
+    def evm_mine(self, timestamp: Any = None) -> str:
+        """Seal a block now with whatever is pending (an empty block if nothing is)."""
+        from .chain import mine_pending
+
+        ts = None
+        if timestamp is not None:
+            ts = timestamp if isinstance(timestamp, int) and not isinstance(timestamp, bool) else T.quantity(timestamp, 0, 64)
+        mine_pending(self.chain, ts)
+        return "0x0"
 
     # -- debug --------------------------------------------------------------------------------------------------
     def debug_traceTransaction(self, tx_hash: Any, options: Any = None) -> dict[str, Any]:

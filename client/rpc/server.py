@@ -16,7 +16,8 @@ from typing import Any, Callable
 import structlog
 from aiohttp import web
 
-from .errors import INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, InvalidParams, RpcError
+from .errors import (INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, InvalidParams,
+                     RpcError)
 
 log = structlog.get_logger("rpc")
 
@@ -58,7 +59,7 @@ class Dispatcher:
             params = []
         if not isinstance(params, list):
             if isinstance(params, dict):
-                return _error(id_, INVALID_REQUEST, "non-array args")
+                return _error(id_, INVALID_PARAMS, "non-array args")
             return _error(id_, INVALID_REQUEST, "invalid request")
         fn = self.methods.get(method)
         if fn is None:
