@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import Iterable, Sequence
 
-from eth_hash.auto import keccak
+from state.keccak import keccak
 
 from evm.transactions import Transaction, decode_transaction
 from state import rlpcodec as rlp

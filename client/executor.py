@@ -20,6 +20,7 @@ from evm.message import Env, Message
 from evm.processor import BlockContext, InvalidTransaction, process_transaction
 from evm.spec import Fork
 from state.db import StateDB
+from state.keccak import keccak
 from state.journal import JournaledState
 from state.kv import WriteBatch
 
@@ -560,8 +561,6 @@ class Chain:
 
 
 def block_tx_hashes(block: Block) -> list[bytes]:
-    from eth_hash.auto import keccak
-
     return [keccak(e) for e in block.encoded_transactions()]
 
 
