@@ -218,3 +218,34 @@ def test_reorg_moves_canonical_index_and_tx_lookups():
         for i, tx in enumerate(blk.transactions):
             assert store.tx_lookup(tx.hash) == (blk.hash, i)
     assert store.head_hash() == more.hash
+
+
+def test_deposit_event_layout():
+    from client.executor import _extract_deposit
+
+    fields = [b"\x01" * 48, b"\x02" * 32, b"\x03" * 8, b"\x04" * 96, b"\x05" * 8]
+    head = b"".join(o.to_bytes(32, "big") for o in (160, 256, 320, 384, 512))
+    body = b""
+    for f in fields:
+        body += len(f).to_bytes(32, "big") + f.ljust((len(f) + 31) // 32 * 32, b"\x00")
+    data = head + body
+    assert len(data) == 576
+    assert _extract_deposit(data) == b"".join(fields)
+    for bad in (data[:-1], data[:32] + (161).to_bytes(32, "big") + data[64:],
+                data[:160] + (47).to_bytes(32, "big") + data[192:]):
+        with pytest.raises(InvalidBlock):
+            _extract_deposit(bad)
+
+
+def test_checked_system_call_without_code_rejects_the_block(tmp_path):
+    mod = _maker()
+    genesis = json.load(open(mod.DEV_GENESIS))
+    del genesis["alloc"]["0x00000961Ef480Eb55e80D19ad83579A64c007002"]  # the EIP-7002 predeploy
+    path = tmp_path / "genesis.json"
+    path.write_text(json.dumps(genesis))
+    maker = mod.ChainMaker(str(path))
+    before = dict(maker.store.kv.data)
+    with pytest.raises(InvalidBlock) as exc:
+        maker.make(1, 0)
+    assert exc.value.code == "BlockException.SYSTEM_CONTRACT_EMPTY"
+    assert maker.store.kv.data == before
