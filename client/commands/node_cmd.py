@@ -111,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.http_port <= 65535:
         raise UserError(f"--http.port {args.http_port} is not a port number")
     genesis, _ = load_genesis(args.genesis)
+    _check_forks(genesis)
     store = open_datadir(genesis, args.datadir)
     try:
         return asyncio.run(_serve(args, genesis, store, backend))
@@ -199,6 +200,18 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     head = chain.head()
     log.info("stopped", head=head.number, hash="0x" + head.hash.hex())
     return 0
+
+
+def _check_forks(genesis) -> None:
+    """The node seals post-Merge blocks only: the chain must be at Paris or later from block 1."""
+    import time
+
+    from ..executor import SUPPORTED_FORKS
+
+    name = genesis.config.fork_name(genesis.number + 1, max(int(time.time()), genesis.timestamp + 1))
+    if name not in SUPPORTED_FORKS:
+        raise UserError(f"the node builds post-Merge blocks only (Paris and later); this genesis's next block "
+                        f"would be {name}")
 
 
 def _has_pending(chain) -> bool:
