@@ -91,3 +91,15 @@ def test_bad_input_is_one_clean_error(tmp_path):
     assert proc.returncode == 1 and "invalid JSON" in proc.stderr
     proc = cli("blocktest", "--evm", "nope", FIXTURES)
     assert proc.returncode == 1 and "unknown EVM backend" in proc.stderr
+
+
+def test_vendored_sample_passes_with_the_compiled_evm():
+    from evm.backends import available_backends
+
+    if "mlir" not in available_backends():
+        import pytest
+
+        pytest.skip("no mlir backend in this environment")
+    proc = cli("blocktest", "--evm", "mlir", FIXTURES)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip().splitlines()[-1].endswith(" 0 failed, 1 skipped")
