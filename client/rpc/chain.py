@@ -6,7 +6,7 @@ Everything here runs on the single chain worker thread (see server.py), so no lo
 from __future__ import annotations
 
 import collections
-import dataclasses
+import time
 from typing import Any
 
 import structlog
@@ -200,7 +200,7 @@ class Chain:
         from ..miner import next_base_fee, next_excess_blob_gas_for
 
         head = self.head()
-        number, timestamp = head.number + 1, head.timestamp + 1
+        number, timestamp = head.number + 1, max(int(time.time()), head.timestamp + 1)  # as the miner stamps it
         fork = fork_of(self.config, number, timestamp)
         schedule = blob_schedule_of(self.config, number, timestamp)
         base_fee = next_base_fee(self.config, head)
@@ -224,10 +224,6 @@ class Chain:
         if self.on_new_tx is not None:
             self.on_new_tx()
         return h
-
-
-def replace(obj, **kw):
-    return dataclasses.replace(obj, **kw)
 
 
 def mine_pending(chain: Chain, timestamp: int | None = None):
