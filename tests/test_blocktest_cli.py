@@ -28,7 +28,7 @@ def _count_tests(path: str) -> dict[str, int]:
 
 def test_vendored_sample_passes(tmp_path):
     report = tmp_path / "report.json"
-    proc = cli("blocktest", "--json", str(report), FIXTURES)
+    proc = cli("blocktest", "--evm", "interpreter", "--json", str(report), FIXTURES)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     counts = _count_tests(FIXTURES)
     skipped = counts.get("Shanghai", 0)

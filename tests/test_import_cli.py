@@ -206,8 +206,8 @@ def test_sigkill_during_import_leaves_a_consistent_datadir(tmp_path):
     # then about a fifth of the work at a time, resuming each time; wait longer when a kill came too early
     # (a loaded machine starts slower)
     mid, stretch = 0, 1.0
-    for _ in range(12):
-        h = kill_after(startup * stretch + loop * 0.2)
+    for _ in range(15):
+        h = kill_after(startup * stretch + loop * 0.15)
         if h == heads[-1]:
             stretch *= 1.5
         mid += 0 < h < len(built) and h != heads[-1]

@@ -16,7 +16,8 @@ from ..errors import UserError
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="blockchain-test JSON files or folders")
-    p.add_argument("--evm", default="interpreter", help="EVM backend (interpreter, mlir, ...)")
+    p.add_argument("--evm", default=None, metavar="NAME",
+                   help="EVM backend (default: mlir when available, else interpreter)")
     p.add_argument("-k", dest="substring", help="run only tests whose name contains SUBSTRING")
     p.add_argument("--json", dest="report", metavar="REPORT", help="write a JSON report of every test here")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
@@ -35,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from ..blocktest import fixture_files, iter_tests, load_fixture, run_one
     from ..progress import Progress
 
+    if args.evm is None:
+        args.evm = "mlir" if "mlir" in available_backends() else "interpreter"
     if args.evm not in available_backends():
         raise UserError(f"unknown EVM backend {args.evm!r} (available: {', '.join(available_backends())})")
     files = fixture_files(args.paths)
