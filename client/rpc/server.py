@@ -40,8 +40,6 @@ class Dispatcher:
         self.methods = methods
         self.arity = {name: _arity(fn) for name, fn in methods.items()}
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chain")
-        # called on the worker after each job (the node uses it to wake the miner)
-        self.after_job: Callable[[], None] | None = None
 
     def call_one(self, req: Any) -> dict[str, Any] | None:
         """One request object -> response object (None for a notification)."""
@@ -85,18 +83,14 @@ class Dispatcher:
 
     def handle(self, body: Any) -> Any:
         """A parsed body (object or batch list) -> the response JSON value (None: nothing to send)."""
-        try:
-            if isinstance(body, list):
-                if not body:
-                    return _error(None, INVALID_REQUEST, "empty batch")
-                if len(body) > MAX_BATCH_ITEMS:
-                    return _error(None, INVALID_REQUEST, "batch too large")
-                out = [r for r in (self.call_one(item) for item in body) if r is not None]
-                return out or None
-            return self.call_one(body)
-        finally:
-            if self.after_job is not None:
-                self.after_job()
+        if isinstance(body, list):
+            if not body:
+                return _error(None, INVALID_REQUEST, "empty batch")
+            if len(body) > MAX_BATCH_ITEMS:
+                return _error(None, INVALID_REQUEST, "batch too large")
+            out = [r for r in (self.call_one(item) for item in body) if r is not None]
+            return out or None
+        return self.call_one(body)
 
     def shutdown(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
