@@ -455,6 +455,32 @@ def test_set_code_transaction(node, w3):
     assert w3.eth.get_transaction_count(eoa.address) == 1
 
 
+def test_many_transactions_fill_blocks(node, w3):
+    """A batch of transactions lands together; what does not fit the block gas limit goes in the next block."""
+    key = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"  # dev account 2
+    acct = Account.from_key(key)
+    nonce = w3.eth.get_transaction_count(acct.address)
+    big = [acct.sign_transaction({"chainId": 1337, "nonce": nonce + i, "to": STATE["to"], "value": 1, "gas": 10_000_000,
+                                  "maxFeePerGas": 10 * 10**9, "maxPriorityFeePerGas": 10**9})
+           for i in range(4)]
+    small = [Account.from_key(KEY1).sign_transaction(
+        {"chainId": 1337, "nonce": w3.eth.get_transaction_count(Account.from_key(KEY1).address) + i, "to": STATE["to"],
+         "value": 1, "gas": 21000, "maxFeePerGas": 10 * 10**9, "maxPriorityFeePerGas": 2 * 10**9}) for i in range(20)]
+    body = [{"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction",
+             "params": ["0x" + t.raw_transaction.hex().removeprefix("0x")]} for i, t in enumerate(big + small)]
+    out = requests.post(node.url, json=body, timeout=60).json()
+    assert all("result" in r for r in out), out
+    receipts = [w3.eth.wait_for_transaction_receipt(r["result"], timeout=30) for r in sorted(out, key=lambda r: r["id"])]
+    assert all(r.status == 1 for r in receipts)
+    first = receipts[0].blockNumber
+    # the small ones pay a higher tip and go first; the block's gas limit (30M, counted by the transactions'
+    # gas limits) then takes two of the 10M-gas ones, and the other two follow in the next block
+    assert {r.blockNumber for r in receipts[4:]} == {first}
+    assert [r.blockNumber for r in receipts[:4]] == [first, first, first + 1, first + 1]
+    block = w3.eth.get_block(first)
+    assert block.gasUsed == 22 * 21000 and len(block.transactions) == 22
+
+
 def test_batch_request(node, w3):
     body = [
         {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
