@@ -23,4 +23,4 @@ VOLUME /data
 EXPOSE 8545
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["evm-mlir", "node"]
-CMD ["--genesis", "/app/genesis/dev.json", "--datadir", "/data", "--http.addr", "0.0.0.0", "--http.port", "8545"]
+CMD ["--genesis", "/app/genesis/dev.json", "--datadir", "/data", "--http.addr", "0.0.0.0", "--http.port", "8545", "--http.vhosts", "*"]

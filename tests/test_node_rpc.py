@@ -529,6 +529,18 @@ def test_malformed_requests(node):
     assert r["error"]["code"] == -32000
     big = post(b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":["' + b"a" * (6 * 1024 * 1024) + b'"]}')
     assert big.status_code == 413
+    # like geth: bodies must be declared JSON, Host names are checked (DNS rebinding), no CORS by default
+    ok_body = '{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}'
+    r = requests.post(node.url, data=ok_body, headers={"Content-Type": "text/plain"}, timeout=30)
+    assert r.status_code == 415
+    r = requests.post(node.url, data=ok_body, headers={"Content-Type": "application/json", "Host": "evil.example"},
+                      timeout=30)
+    assert r.status_code == 403
+    port = node.url.rsplit(":", 1)[1]
+    r = requests.post(node.url, data=ok_body, headers={"Content-Type": "application/json", "Host": f"localhost:{port}"},
+                      timeout=30)
+    assert r.json()["result"] == "0x539"
+    assert requests.options(node.url, headers={"Origin": "http://evil.example"}, timeout=30).status_code == 403
     # anvil's evm_mine seals a block on demand
     n = int(node.rpc("eth_blockNumber")["result"], 16)
     assert node.rpc("evm_mine")["result"] == "0x0"

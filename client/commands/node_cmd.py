@@ -49,6 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="EVM backend (default: mlir when available, else interpreter)")
     parser.add_argument("--block-time", dest="block_time", type=float, default=0.0, metavar="SECONDS",
                         help="0 (default): seal a block as soon as transactions are pending; N > 0: every N seconds")
+    parser.add_argument("--http.vhosts", dest="http_vhosts", default="localhost", metavar="NAMES",
+                        help="comma-separated host names accepted in the Host header (IP addresses always are; "
+                             "'*' for any; default localhost)")
+    parser.add_argument("--http.corsdomain", dest="http_corsdomain", default="", metavar="ORIGINS",
+                        help="comma-separated browser origins allowed to call the node ('*' for any; default none)")
     parser.add_argument("--max-request-size", dest="max_request_size", type=int, default=5 * 1024 * 1024,
                         metavar="BYTES", help="largest HTTP request body accepted (default 5 MiB)")
 
@@ -139,7 +144,7 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     log.info("chain head", number=head.number, hash="0x" + head.hash.hex(), state_root="0x" + head.state_root.hex(),
              evm=backend)
 
-    app = make_app(dispatcher, args.max_request_size)
+    app = make_app(dispatcher, args.max_request_size, vhosts=_csv(args.http_vhosts), cors=_csv(args.http_corsdomain))
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, args.http_addr, args.http_port)
@@ -200,6 +205,10 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     head = chain.head()
     log.info("stopped", head=head.number, hash="0x" + head.hash.hex())
     return 0
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 def _check_forks(genesis) -> None:

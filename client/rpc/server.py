@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import ipaddress
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -109,8 +110,57 @@ def _arity(fn: Callable[..., Any]) -> tuple[int, int | None]:
     return required, most
 
 
-def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE) -> web.Application:
+JSON_CONTENT_TYPES = ("application/json", "application/json-rpc", "application/jsonrequest")
+
+
+def _host_allowed(host_header: str | None, vhosts: tuple[str, ...]) -> bool:
+    """geth's --http.vhosts: an IP literal is always allowed (no DNS rebinding through it); a name must be
+    listed ("*" allows any). Protects a node bound to 127.0.0.1 from web pages that rebind their DNS name."""
+    if "*" in vhosts:
+        return True
+    if not host_header:
+        return True  # HTTP/1.0 without Host
+    host = host_header.strip()
+    if host.startswith("["):  # [ipv6]:port
+        return True
+    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    return host.lower() in vhosts
+
+
+def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE,
+             vhosts: tuple[str, ...] = ("localhost",), cors: tuple[str, ...] = ()) -> web.Application:
+    """POST / answers JSON-RPC; GET / is a health check. Like geth: a request body must be declared as JSON
+    (so a web page cannot post to the node without a CORS preflight), Host names are checked against `vhosts`,
+    and browsers get CORS headers only for the `cors` origins ("*" for any)."""
+    vhosts = tuple(v.lower() for v in vhosts)
+
+    def cors_headers(request: web.Request) -> dict[str, str]:
+        origin = request.headers.get("Origin")
+        if not origin or not cors:
+            return {}
+        if "*" in cors or origin in cors:
+            return {"Access-Control-Allow-Origin": "*" if "*" in cors else origin,
+                    "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
+                    "Access-Control-Allow-Headers": "Content-Type", "Access-Control-Max-Age": "600",
+                    "Vary": "Origin"}
+        return {}
+
+    @web.middleware
+    async def guard(request: web.Request, handler):
+        if not _host_allowed(request.headers.get("Host"), vhosts):
+            return web.Response(status=403, text="invalid host specified\n")
+        response = await handler(request)
+        response.headers.update(cors_headers(request))
+        return response
+
     async def rpc(request: web.Request) -> web.StreamResponse:
+        if request.content_type not in JSON_CONTENT_TYPES:
+            return web.Response(status=415, text="invalid content type, only application/json is supported\n")
         if request.content_length is not None and request.content_length > max_request_size:
             return web.Response(status=413, text=f"content length too large ({request.content_length}>{max_request_size})\n")
         try:
@@ -133,7 +183,11 @@ def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE) -
     async def health(request: web.Request) -> web.Response:
         return web.Response(status=200, text="")
 
-    app = web.Application(client_max_size=max_request_size)
+    async def preflight(request: web.Request) -> web.Response:
+        return web.Response(status=204 if cors_headers(request) else 403)
+
+    app = web.Application(client_max_size=max_request_size, middlewares=[guard])
     app.router.add_post("/", rpc)
     app.router.add_get("/", health)
+    app.router.add_route("OPTIONS", "/", preflight)
     return app
