@@ -34,7 +34,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import rlp
+from state import rlpcodec as rlp
 from eth_hash.auto import keccak
 
 from state.account import EMPTY_CODE_HASH as _EMPTY_CODE_HASH

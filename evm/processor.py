@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import rlp
+from state import rlpcodec as rlp
 from eth_hash.auto import keccak
 
 from .blobs import GAS_PER_BLOB, VERSIONED_HASH_VERSION_KZG, BlobSchedule, max_blobs_per_tx

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import rlp
+from state import rlpcodec as rlp
 from coincurve import PublicKey
 from eth_hash.auto import keccak
 
@@ -216,6 +216,6 @@ def decode_transaction(raw: bytes) -> Transaction:
             )
             return Transaction(4, _int(chain_id), _int(nonce), 0, _int(tip), _int(fee), _int(gas), to, _int(value),
                                data, _access_list(al), authorizations=authorizations, v=_int(v), r=_int(r), s=_int(s))
-    except (rlp.exceptions.DecodingError, ValueError, TypeError) as exc:
+    except (ValueError, TypeError) as exc:  # rlpcodec.DecodingError is a ValueError
         raise ValueError(f"malformed transaction: {exc}") from None
     raise ValueError(f"unknown transaction type {raw[0]}")
