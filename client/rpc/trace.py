@@ -15,7 +15,7 @@ from state.journal import JournaledState
 from ..header import Header
 from .errors import InvalidParams, ServerError
 
-MAX_STEPS = 1_000_000  # a larger trace is refused (it would take gigabytes of JSON)
+MAX_STEPS = 500_000  # a larger trace is refused (its JSON would run into gigabytes)
 
 
 def trace_transaction(chain, header: Header, index: int, options: dict[str, Any]) -> dict[str, Any]:
