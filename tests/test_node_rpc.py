@@ -324,6 +324,16 @@ def test_fee_history_and_trace(node, w3):
     assert "SSTORE" in ops and "LOG2" in ops
     first = trace["structLogs"][0]
     assert first["pc"] == 0 and first["depth"] == 1 and first["stack"] == []
+    block_traces = node.rpc("debug_traceBlockByNumber", hex(r.blockNumber))["result"]
+    assert [t["txHash"] for t in block_traces][0] == "0x" + bytes(r.transactionHash).hex()
+    assert block_traces[0]["result"] == trace
+    assert node.rpc("debug_traceBlockByHash", "0x" + bytes(r.blockHash).hex())["result"] == block_traces
+    c = STATE["contract"]
+    call = node.rpc("debug_traceCall", {"to": c.address, "data": c.functions.value()._encode_transaction_data()},
+                    "latest", {"disableStack": True})["result"]
+    assert call["failed"] is False and int(call["returnValue"], 16) == c.functions.value().call()
+    assert any(s["op"] == "SLOAD" for s in call["structLogs"])
+    assert node.rpc("debug_traceCall", {"to": c.address}, "latest", {"tracer": "callTracer"})["error"]["code"] == -32602
 
 
 def test_more_queries(node, w3):

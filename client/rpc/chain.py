@@ -177,7 +177,7 @@ class Chain:
         return cap
 
     def simulate(self, tx: Transaction, header: Header, no_base_fee: bool,
-                 state: JournaledState | None = None) -> tuple[TxResult, JournaledState]:
+                 state: JournaledState | None = None, tracer: Any = None) -> tuple[TxResult, JournaledState]:
         """Run `tx` (sender in `tx.sender`, nonce filled in) on top of `header`'s state; nothing is kept.
         InvalidTransaction becomes a -32000 error with geth's message."""
         if state is None:
@@ -187,7 +187,7 @@ class Chain:
             env.base_fee = 0
         ctx = BlockContext(env, blob_schedule_of(self.config, header.number, header.timestamp))
         try:
-            result = process_transaction(tx, state, ctx, self.backend)
+            result = process_transaction(tx, state, ctx, self.backend, tracer=tracer)
         except InvalidTransaction as exc:
             raise ServerError(str(exc)) from None
         return result, state

@@ -784,6 +784,35 @@ class Api:
         return "0x0"
 
     # -- debug --------------------------------------------------------------------------------------------------
+    def debug_traceCall(self, args: Any, block: Any = None, options: Any = None) -> dict[str, Any]:
+        from .trace import trace_call
+
+        if options is not None and not isinstance(options, dict):
+            raise InvalidParams("invalid argument 2: expected a trace config object")
+        return trace_call(self, args, self._header(block, 1), options or {})
+
+    def debug_traceBlockByNumber(self, block: Any, options: Any = None) -> list[dict[str, Any]]:
+        from .trace import trace_block
+
+        if options is not None and not isinstance(options, dict):
+            raise InvalidParams("invalid argument 1: expected a trace config object")
+        header = self._header(block, 0)
+        if header.number == 0:
+            raise ServerError("genesis is not traceable")
+        return trace_block(self.chain, header, options or {})
+
+    def debug_traceBlockByHash(self, block_hash: Any, options: Any = None) -> list[dict[str, Any]]:
+        from .trace import trace_block
+
+        if options is not None and not isinstance(options, dict):
+            raise InvalidParams("invalid argument 1: expected a trace config object")
+        header = self.chain.header_by_hash(T.hash32(block_hash, 0))
+        if header is None:
+            raise ServerError(f"block 0x{T.hash32(block_hash, 0).hex()} not found")
+        if header.number == 0:
+            raise ServerError("genesis is not traceable")
+        return trace_block(self.chain, header, options or {})
+
     def debug_traceTransaction(self, tx_hash: Any, options: Any = None) -> dict[str, Any]:
         from .trace import trace_transaction
 

@@ -18,12 +18,20 @@ from .errors import InvalidParams, ServerError
 MAX_STEPS = 500_000  # a larger trace is refused (its JSON would run into gigabytes)
 
 
-def trace_transaction(chain, header: Header, index: int, options: dict[str, Any]) -> dict[str, Any]:
+def _logger(options: dict[str, Any]) -> StructLogger:
+    if options.get("tracer") not in (None, "", "structLogger"):
+        raise InvalidParams(f"tracer {options['tracer']!r} is not supported (struct logs only)")
+    return StructLogger(memory=bool(options.get("enableMemory")), stack=not options.get("disableStack"),
+                        storage=not options.get("disableStorage"),
+                        return_data=bool(options.get("enableReturnData")), limit=MAX_STEPS)
+
+
+def _replay(chain, header: Header, options: dict[str, Any], only: int | None = None) -> list[dict[str, Any]]:
+    """Re-execute `header`'s block on its parent's state; struct logs of transaction `only` (or of all)."""
     from ..executor import blob_schedule_at
     from ..miner import pre_block_calls
 
-    if options.get("tracer") not in (None, "", "structLogger"):
-        raise InvalidParams(f"tracer {options['tracer']!r} is not supported (struct logs only)")
+    _logger(options)  # reject unsupported options before any work
     parent = chain.header_by_hash(header.parent_hash)
     if parent is None:
         raise ServerError("parent block not found")
@@ -32,15 +40,45 @@ def trace_transaction(chain, header: Header, index: int, options: dict[str, Any]
     env = chain.env(header)
     pre_block_calls(state, env, header, chain.backend)
     ctx = BlockContext(env, blob_schedule_at(chain.config, env.fork, header.timestamp))
-    for tx in block.transactions[:index]:
-        r = process_transaction(tx, state, ctx, chain.backend)
+    out = []
+    last = len(block.transactions) - 1 if only is None else only
+    for i, tx in enumerate(block.transactions[:last + 1]):
+        traced = only is None or i == only
+        tracer = _logger(options) if traced else None
+        try:
+            r = process_transaction(tx, state, ctx, chain.backend, tracer=tracer)
+        except TraceLimitExceeded as exc:
+            raise ServerError(str(exc)) from None
         ctx.gas_used += r.gas_used
         ctx.blob_gas_used += r.blob_gas_used
-    tracer = StructLogger(memory=bool(options.get("enableMemory")), stack=not options.get("disableStack"),
-                          storage=not options.get("disableStorage"),
-                          return_data=bool(options.get("enableReturnData")), limit=MAX_STEPS)
+        if traced:
+            out.append({"txHash": "0x" + tx.hash.hex(), "result": tracer.geth_result()})
+    return out
+
+
+def trace_transaction(chain, header: Header, index: int, options: dict[str, Any]) -> dict[str, Any]:
+    return _replay(chain, header, options, only=index)[0]["result"]
+
+
+def trace_block(chain, header: Header, options: dict[str, Any]) -> list[dict[str, Any]]:
+    return _replay(chain, header, options)
+
+
+def trace_call(api, args: Any, header: Header, options: dict[str, Any]) -> dict[str, Any]:
+    """debug_traceCall: the call as eth_call runs it, traced."""
+    tracer = _logger(options)
+    if not isinstance(args, dict):
+        raise InvalidParams("invalid argument 0: expected a transaction call object")
+    state = JournaledState(api.chain.state(header))
+    overrides = options.get("stateOverrides")
+    if overrides is not None:
+        from .eth import _apply_overrides
+
+        _apply_overrides(state, overrides)
+    tx = api._tx_from_args(args, header, state=state)
+    no_fees = tx.gas_price == 0 and tx.max_fee_per_gas == 0 and tx.max_priority_fee_per_gas == 0
     try:
-        process_transaction(block.transactions[index], state, ctx, chain.backend, tracer=tracer)
+        api.chain.simulate(tx, header, no_fees, state=state, tracer=tracer)
     except TraceLimitExceeded as exc:
         raise ServerError(str(exc)) from None
     return tracer.geth_result()
