@@ -68,3 +68,27 @@ def test_dispatch_mine_and_query_in_process(api):
         assert d.handle({"jsonrpc": "1.0", "id": 1, "method": "eth_chainId"})["error"]["code"] == -32600
     finally:
         d.shutdown()
+
+
+def test_miner_drops_a_transaction_the_executor_refuses(api):
+    """A transaction that became invalid after admission (here: one slipped past the pool's balance check) is
+    dropped with the sender's later ones, and the block is sealed with the rest."""
+    from coincurve import PrivateKey
+    from eth_hash.auto import keccak
+
+    pool = api.chain.pool
+    poor_key = b"\x07" * 32
+    poor = keccak(PrivateKey(poor_key).public_key.format(compressed=False)[1:])[12:]
+    bad = [Transaction(type=2, chain_id=1337, nonce=n, max_priority_fee_per_gas=10**9, max_fee_per_gas=10**10,
+                       gas=21000, to=b"\x02" * 20, value=1).sign(poor_key) for n in (0, 1)]
+    for t in bad:  # not through pool.add: the poor sender could not pass its checks
+        pool.by_sender.setdefault(poor, {})[t.nonce] = t
+        pool.by_hash[t.hash] = t
+    good = Transaction(type=2, chain_id=1337, nonce=0, max_priority_fee_per_gas=10**9, max_fee_per_gas=10**10,
+                       gas=21000, to=b"\x01" * 20, value=7).sign(KEY0)
+    api.chain.submit(good)
+    mined = mine_pending(api.chain)
+    assert [t.hash for t in mined.block.transactions] == [good.hash]
+    assert [t.hash for t, _ in mined.dropped] == [bad[0].hash]
+    assert "insufficient funds" in mined.dropped[0][1]
+    assert len(pool) == 0
