@@ -103,9 +103,12 @@ def validate_transaction(tx: Transaction, fork: Fork) -> tuple[int, int]:
     return gas, floor
 
 
-def check_transaction(tx: Transaction, state, ctx: BlockContext) -> tuple[bytes, int, int, int]:
+def check_transaction(tx: Transaction, state, ctx: BlockContext,
+                      skip_account_checks: bool = False) -> tuple[bytes, int, int, int]:
     """Checks against the block and the sender's account; returns
-    (sender, effective gas price, blob gas used, the most the sender may be charged)."""
+    (sender, effective gas price, blob gas used, the most the sender may be charged).
+    `skip_account_checks` leaves out the nonce and EIP-3607 sender-code checks, as geth does for
+    simulated calls (eth_call, eth_estimateGas): a call may come from a contract's address."""
     env = ctx.env
     fork = env.fork
     if tx.gas > env.gas_limit - ctx.gas_used:
@@ -150,18 +153,20 @@ def check_transaction(tx: Transaction, state, ctx: BlockContext) -> tuple[bytes,
                                  "transaction type cannot create contracts")
     if tx.type == 4 and not tx.authorizations:
         raise InvalidTransaction("TYPE_4_EMPTY_AUTHORIZATION_LIST", "empty authorization list")
-    nonce = state.get_nonce(sender)
-    if nonce > tx.nonce:
-        raise InvalidTransaction("NONCE_MISMATCH_TOO_LOW", f"nonce too low: address 0x{sender.hex()}, tx: {tx.nonce} state: {nonce}")
-    if nonce < tx.nonce:
-        raise InvalidTransaction("NONCE_MISMATCH_TOO_HIGH", f"nonce too high: address 0x{sender.hex()}, tx: {tx.nonce} state: {nonce}")
+    if not skip_account_checks:
+        nonce = state.get_nonce(sender)
+        if nonce > tx.nonce:
+            raise InvalidTransaction("NONCE_MISMATCH_TOO_LOW", f"nonce too low: address 0x{sender.hex()}, tx: {tx.nonce} state: {nonce}")
+        if nonce < tx.nonce:
+            raise InvalidTransaction("NONCE_MISMATCH_TOO_HIGH", f"nonce too high: address 0x{sender.hex()}, tx: {tx.nonce} state: {nonce}")
     balance = state.get_balance(sender)
     if balance < max_fee + tx.value:
         raise InvalidTransaction("INSUFFICIENT_ACCOUNT_FUNDS",
                                  f"insufficient funds for gas * price + value: address 0x{sender.hex()} have {balance} want {max_fee + tx.value}")
-    code = state.get_code(sender)
-    if code and not is_delegation(code):
-        raise InvalidTransaction("SENDER_NOT_EOA", f"sender not an eoa: address 0x{sender.hex()}")
+    if not skip_account_checks:
+        code = state.get_code(sender)
+        if code and not is_delegation(code):
+            raise InvalidTransaction("SENDER_NOT_EOA", f"sender not an eoa: address 0x{sender.hex()}")
     return sender, price, blob_gas, max_fee
 
 
@@ -189,7 +194,7 @@ def _set_delegations(tx: Transaction, state, env: Env) -> int:
 
 
 def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str = "interpreter",
-                        tracer=None) -> TxResult:
+                        tracer=None, skip_account_checks: bool = False) -> TxResult:
     """Apply one transaction to the journaled state. InvalidTransaction leaves the state untouched.
     With a `tracer` (`evm.tracing.StructLogger`) the transaction runs on the tracing interpreter
     and the tracer gets its struct logs and, at the end, its output and gas used."""
@@ -199,7 +204,7 @@ def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str 
     env = ctx.env
     fork = env.fork
     intrinsic, floor = validate_transaction(tx, fork)
-    sender, price, blob_gas, _ = check_transaction(tx, state, ctx)
+    sender, price, blob_gas, _ = check_transaction(tx, state, ctx, skip_account_checks)
 
     state.begin_transaction()
     blob_fee = blob_gas * env.blob_base_fee

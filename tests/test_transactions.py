@@ -73,3 +73,22 @@ def test_eip7825_gas_cap(fork, gas, ok):
         with pytest.raises(InvalidTransaction) as err:
             validate_transaction(tx, fork)
         assert err.value.code == "GAS_LIMIT_EXCEEDS_MAXIMUM"
+
+
+def test_simulated_call_may_come_from_a_contract():
+    from evm.message import Env
+    from evm.processor import BlockContext, process_transaction
+    from state.db import StateDB
+    from state.journal import JournaledState
+    from state.kv import MemoryStore
+
+    contract = b"\xc0" * 20
+    db = StateDB(MemoryStore())
+    db.commit_alloc({contract: (1, 10**18, b"\x00", {})})
+    tx = Transaction(type=2, chain_id=1, nonce=1, max_fee_per_gas=10, gas=30000, to=b"\x01" * 20, sender=contract)
+    ctx = BlockContext(Env(Fork.OSAKA, base_fee=7))
+    with pytest.raises(InvalidTransaction) as err:
+        process_transaction(tx, JournaledState(db), ctx)
+    assert err.value.code == "SENDER_NOT_EOA"
+    result = process_transaction(tx, JournaledState(db), ctx, skip_account_checks=True)
+    assert result.status == "success" and result.gas_used == 21000

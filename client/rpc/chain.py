@@ -187,7 +187,7 @@ class Chain:
             env.base_fee = 0
         ctx = BlockContext(env, blob_schedule_of(self.config, header.number, header.timestamp))
         try:
-            result = process_transaction(tx, state, ctx, self.backend, tracer=tracer)
+            result = process_transaction(tx, state, ctx, self.backend, tracer=tracer, skip_account_checks=True)
         except InvalidTransaction as exc:
             raise ServerError(str(exc)) from None
         return result, state
