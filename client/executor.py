@@ -58,9 +58,12 @@ class InvalidBlock(Exception):
     """The block cannot be part of the chain. `code` is e.g. "BlockException.INVALID_STATE_ROOT" or
     "TransactionException.INSUFFICIENT_ACCOUNT_FUNDS"."""
 
-    def __init__(self, code: str, message: str = "") -> None:
+    def __init__(self, code: str, message: str = "", tx_index: int | None = None, reason: str = "") -> None:
         super().__init__(message or code)
         self.code = code if "." in code else f"BlockException.{code}"
+        # Which transaction made the block invalid, and why (the miner drops it and builds again).
+        self.tx_index = tx_index
+        self.reason = reason
 
 
 # ---------------------------------------------------------------------------------------------- config
@@ -314,14 +317,14 @@ def apply_body(block: Block, fork: Fork, config: ChainConfig, state: JournaledSt
     deposits = b""
     for i, tx in enumerate(block.transactions):
         if tx.type == 0 and tx.v not in (27, 28) and tx.chain_id != config.chain_id:
-            raise InvalidBlock("TransactionException.INVALID_CHAINID",
-                               f"transaction {i}: signed for chain {tx.chain_id}, not {config.chain_id}")
+            reason = f"signed for chain {tx.chain_id}, not {config.chain_id}"
+            raise InvalidBlock("TransactionException.INVALID_CHAINID", f"transaction {i}: {reason}", i, reason)
         ctx.gas_used = out.gas_used
         ctx.blob_gas_used = out.blob_gas_used
         try:
             result = process_transaction(tx, state, ctx, backend)
         except InvalidTransaction as exc:
-            raise InvalidBlock(f"TransactionException.{exc.code}", f"transaction {i}: {exc}") from None
+            raise InvalidBlock(f"TransactionException.{exc.code}", f"transaction {i}: {exc}", i, str(exc)) from None
         out.gas_used += result.gas_used
         out.blob_gas_used += result.blob_gas_used
         receipt = Receipt.make(tx.type, result.status == "success", out.gas_used, result.logs)

@@ -13,7 +13,6 @@ is built again without them; the pool's own checks make that rare.
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -36,7 +35,6 @@ from .header import Header
 log = structlog.get_logger("miner")
 
 EXTRA_DATA = b"evm-mlir"
-_TX_ERROR = re.compile(r"^transaction (\d+): (.*)$", re.S)
 
 
 def next_base_fee(config: ChainConfig, parent: Header) -> int:
@@ -122,11 +120,10 @@ def mine(executor: Chain, pool, pool_state_factory: Callable[[], Any], timestamp
                                          extra_data=EXTRA_DATA)
             break
         except InvalidBlock as exc:
-            m = _TX_ERROR.match(str(exc))
-            if m is None or not exc.args:
+            if exc.tx_index is None:
                 raise
-            bad = txs[int(m.group(1))]
-            dropped.append((bad, m.group(2)))
+            bad = txs[exc.tx_index]
+            dropped.append((bad, exc.reason))
             sender = bad.recover_sender()
             txs = [t for t in txs if not (t.recover_sender() == sender and t.nonce >= bad.nonce)]
     for tx, reason in dropped:
