@@ -31,6 +31,9 @@ class FunctionTable:
         self.array[L.T_KECCAK] = jit.runtime["rt_keccak"]
         self.array[L.T_EXP] = jit.runtime["rt_exp"]
         self.array[L.T_COPY] = jit.runtime["rt_copy"]
+        for slot, name in ((L.T_UDIV, "rt_udiv"), (L.T_UMOD, "rt_umod"), (L.T_SDIV, "rt_sdiv"),
+                           (L.T_SMOD, "rt_smod"), (L.T_ADDMOD, "rt_addmod"), (L.T_MULMOD, "rt_mulmod")):
+            self.array[slot] = jit.runtime[name]
         self._keep: list = []
         self.address = ctypes.addressof(self.array)
 

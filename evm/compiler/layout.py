@@ -24,7 +24,13 @@ T_MEM_GROW = 0
 T_KECCAK = 1
 T_EXP = 2
 T_COPY = 3
-T_HOST = 8         # T_HOST + opcode: host callback `i64 (ptr ctx)` for that opcode
+T_UDIV = 4         # i256 (i256, i256) with EVM semantics (x/0 = 0, MIN/-1 = MIN)
+T_UMOD = 5
+T_SDIV = 6
+T_SMOD = 7
+T_ADDMOD = 8       # i256 (i256, i256, i256)
+T_MULMOD = 9
+T_HOST = 16        # T_HOST + opcode: host callback `i64 (ptr ctx)` for that opcode
 TABLE_SLOTS = T_HOST + 256
 
 # Status codes returned by the compiled function

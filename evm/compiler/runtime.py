@@ -186,6 +186,70 @@ out:
   ret i256 %r
 }
 
+define i256 @rt_udiv(i256 %a, i256 %b) {
+  %z = icmp eq i256 %b, 0
+  %bs = select i1 %z, i256 1, i256 %b
+  %q = udiv i256 %a, %bs
+  %r = select i1 %z, i256 0, i256 %q
+  ret i256 %r
+}
+
+define i256 @rt_umod(i256 %a, i256 %b) {
+  %z = icmp eq i256 %b, 0
+  %bs = select i1 %z, i256 1, i256 %b
+  %q = urem i256 %a, %bs
+  %r = select i1 %z, i256 0, i256 %q
+  ret i256 %r
+}
+
+define i256 @rt_sdiv(i256 %a, i256 %b) {
+  %z = icmp eq i256 %b, 0
+  %m1 = icmp eq i256 %b, -1
+  %min = icmp eq i256 %a, MIN256
+  %ovf = and i1 %m1, %min
+  %bad = or i1 %z, %ovf
+  %bs = select i1 %bad, i256 1, i256 %b
+  %q = sdiv i256 %a, %bs
+  %r = select i1 %z, i256 0, i256 %q
+  ret i256 %r
+}
+
+define i256 @rt_smod(i256 %a, i256 %b) {
+  %z = icmp eq i256 %b, 0
+  %m1 = icmp eq i256 %b, -1
+  %bad = or i1 %z, %m1
+  %bs = select i1 %bad, i256 1, i256 %b
+  %q = srem i256 %a, %bs
+  %r = select i1 %bad, i256 0, i256 %q
+  ret i256 %r
+}
+
+define i256 @rt_addmod(i256 %a, i256 %b, i256 %n) {
+  %z = icmp eq i256 %n, 0
+  %ns = select i1 %z, i256 1, i256 %n
+  %a2 = zext i256 %a to i320
+  %b2 = zext i256 %b to i320
+  %n2 = zext i256 %ns to i320
+  %s = add i320 %a2, %b2
+  %m = urem i320 %s, %n2
+  %t = trunc i320 %m to i256
+  %r = select i1 %z, i256 0, i256 %t
+  ret i256 %r
+}
+
+define i256 @rt_mulmod(i256 %a, i256 %b, i256 %n) {
+  %z = icmp eq i256 %n, 0
+  %ns = select i1 %z, i256 1, i256 %n
+  %a2 = zext i256 %a to i512
+  %b2 = zext i256 %b to i512
+  %n2 = zext i256 %ns to i512
+  %s = mul i512 %a2, %b2
+  %m = urem i512 %s, %n2
+  %t = trunc i512 %m to i256
+  %r = select i1 %z, i256 0, i256 %t
+  ret i256 %r
+}
+
 define void @rt_copy(ptr %dst, ptr %src, i64 %srclen, i256 %off, i64 %n) {
 entry:
   %sl = zext i64 %srclen to i256
@@ -239,9 +303,11 @@ last:
   call void @llvm.memcpy.p0.p0.i64(ptr %out, ptr %st, i64 32, i1 false)
   ret void
 }
-""".replace("MEM_SIZE", str(L.MEM_SIZE)).replace("MEM_CAP", str(L.MEM_CAP)).replace("MEM_PTR", str(L.MEM_PTR))
+""".replace("MIN256", str(-(1 << 255))).replace("MEM_SIZE", str(L.MEM_SIZE)).replace("MEM_CAP", str(L.MEM_CAP)).replace("MEM_PTR", str(L.MEM_PTR))
 
 
+RUNTIME_FUNCTIONS = ("rt_mem_grow", "rt_keccak", "rt_exp", "rt_copy", "rt_udiv", "rt_umod", "rt_sdiv",
+                     "rt_smod", "rt_addmod", "rt_mulmod")
 UNROLL_OPTIONS = ("-unroll-runtime", "-unroll-runtime-multi-exit")
 _lock = threading.Lock()
 _jit: "Jit | None" = None
@@ -264,7 +330,7 @@ class Jit:
         self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.tm)
         self._add_object(self._runtime_object())
         self.runtime = {name: self.engine.get_function_address(name)
-                        for name in ("rt_mem_grow", "rt_keccak", "rt_exp", "rt_copy")}
+                        for name in RUNTIME_FUNCTIONS}
 
     def _runtime_object(self) -> bytes:
         """The runtime module's object file, from the disk cache when present (compiling the

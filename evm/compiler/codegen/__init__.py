@@ -73,6 +73,7 @@ class Emitter:
             self.entry = self.func.add_entry_block()
             self.region = self.func.body
             self._consts: dict = {}
+            self._const_of: dict[int, int] = {}   # id(i256 constant value) -> its value
             self._errs: dict[int, ir.Block] = {}
             self._ip = None
             try:
@@ -117,7 +118,13 @@ class Emitter:
                 attr = ir.Attribute.parse(f"{v} : {t}")
             r = arith.ConstantOp(t, attr, ip=self._const_ip).result
             self._consts[key] = r
+            if width == 256:
+                self._const_of[id(r)] = v & MASK256
         return r
+
+    def const_value(self, v) -> int | None:
+        """The value of an i256 built by c() (a PUSH or a folded constant), else None."""
+        return self._const_of.get(id(v))
 
     def c64(self, v: int) -> ir.Value:
         return self.c(v, self.i64)
@@ -148,6 +155,7 @@ class Emitter:
         self.stack = llvm.alloca(self.ptr, one, self.stack_ty, alignment=32)
         self.gas_var = llvm.alloca(self.ptr, one, self.i64, alignment=8)
         self.sp_var = llvm.alloca(self.ptr, one, self.i64, alignment=8)
+        self.jt_var = llvm.alloca(self.ptr, one, self.i64, alignment=8)   # dynamic jump target
         self.tmp = llvm.alloca(self.ptr, one, self.i256, alignment=32)
         self.table = self.ld(self.ptr, L.TABLE)
         llvm.store(self.ld(self.i64, L.GAS), self.gas_var)

@@ -4,7 +4,6 @@ from mlir.dialects import arith, llvm
 from .. import layout as L
 from . import P, handler
 
-INT_MIN = 1 << 255
 
 
 @handler(0x01)
@@ -25,59 +24,55 @@ def sub(em, ins):
     em.push(arith.subi(a, b))
 
 
-def _safe_divisor(em, b, signed_a=None):
-    zero = arith.cmpi(P.eq, b, em.c(0))
-    bad = zero
-    if signed_a is not None:
-        ovf = arith.andi(arith.cmpi(P.eq, signed_a, em.c(INT_MIN)), arith.cmpi(P.eq, b, em.c(-1)))
-        bad = arith.ori(zero, ovf)
-    return zero, arith.select(bad, em.c(1), b)
+def _pow2(v):
+    return v is not None and v > 0 and v & (v - 1) == 0
 
 
+# Division goes through the runtime (one copy of LLVM's expanded 256-bit division instead of one
+# per DIV, and LLVM 22 asserts on `sdiv/srem i256 x, 2**k`), except unsigned division/modulo by a
+# constant power of two, which is a shift/mask.
 @handler(0x04)
 def div(em, ins):
     a, b = em.pop(), em.pop()
-    z, bs = _safe_divisor(em, b)
-    em.push(arith.select(z, em.c(0), arith.divui(a, bs)))
-
-
-@handler(0x05)
-def sdiv(em, ins):
-    a, b = em.pop(), em.pop()
-    z, bs = _safe_divisor(em, b, a)   # MIN / -1 computed as MIN / 1 = MIN
-    em.push(arith.select(z, em.c(0), arith.divsi(a, bs)))
+    k = em.const_value(b)
+    if _pow2(k):
+        em.push(arith.shrui(a, em.c(k.bit_length() - 1)))
+    else:
+        em.push(em.call_ptr(em.table_fn(L.T_UDIV), [a, b], em.i256))
 
 
 @handler(0x06)
 def mod(em, ins):
     a, b = em.pop(), em.pop()
-    z, bs = _safe_divisor(em, b)
-    em.push(arith.select(z, em.c(0), arith.remui(a, bs)))
+    k = em.const_value(b)
+    if _pow2(k):
+        em.push(arith.andi(a, em.c(k - 1)))
+    else:
+        em.push(em.call_ptr(em.table_fn(L.T_UMOD), [a, b], em.i256))
+
+
+@handler(0x05)
+def sdiv(em, ins):
+    a, b = em.pop(), em.pop()
+    em.push(em.call_ptr(em.table_fn(L.T_SDIV), [a, b], em.i256))
 
 
 @handler(0x07)
 def smod(em, ins):
     a, b = em.pop(), em.pop()
-    z, bs = _safe_divisor(em, b, a)   # MIN % -1 computed as MIN % 1 = 0
-    em.push(arith.select(z, em.c(0), arith.remsi(a, bs)))
-
-
-def _modop(em, op):
-    a, b, n = em.pop(), em.pop(), em.pop()
-    z, ns = _safe_divisor(em, n)
-    w = em.i512
-    r = arith.remui(op(arith.extui(w, a), arith.extui(w, b)), arith.extui(w, ns))
-    em.push(arith.select(z, em.c(0), arith.trunci(em.i256, r)))
+    em.push(em.call_ptr(em.table_fn(L.T_SMOD), [a, b], em.i256))
 
 
 @handler(0x08)
 def addmod(em, ins):
-    _modop(em, arith.addi)
+    a, b, n = em.pop(), em.pop(), em.pop()
+    em.push(em.call_ptr(em.table_fn(L.T_ADDMOD), [a, b, n], em.i256))
 
 
 @handler(0x09)
 def mulmod(em, ins):
-    _modop(em, arith.muli)
+    a, b, n = em.pop(), em.pop(), em.pop()
+    em.push(em.call_ptr(em.table_fn(L.T_MULMOD), [a, b, n], em.i256))
 
 
 @handler(0x0A)

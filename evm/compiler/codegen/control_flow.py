@@ -45,19 +45,33 @@ def _needs_sp(em, *idxs):
 
 
 def dynamic_jump(em, tgt):
-    """Branch to the JUMPDEST whose pc is the i256 value `tgt`, or halt with InvalidJump."""
-    jd = sorted(em.an.jumpdests.items())
-    jd = [(pc, i) for pc, i in jd if i in em.mblocks]
-    if not jd:
+    """Branch to the JUMPDEST whose pc is the i256 value `tgt`, or halt with InvalidJump. All
+    dynamic jumps of the function share one dispatch block (a single switch over the JUMPDEST
+    table), which keeps the IR linear in the code size."""
+    if not any(i in em.mblocks for i in em.an.jumpdests.values()):
         em.fail(L.ST_BAD_JUMP)
         return
     em.check(arith.cmpi(P.ugt, tgt, em.c(0xFFFFFFFF)), L.ST_BAD_JUMP)
-    t = arith.trunci(em.i64, tgt)
     llvm_store_sp(em)
-    vals = ir.Attribute.parse(f"dense<[{', '.join(str(pc) for pc, _ in jd)}]> : vector<{len(jd)}xi64>")
-    cf.switch(t, [], [], ir.DenseI32ArrayAttr.get([0] * len(jd)), em.err(L.ST_BAD_JUMP),
-              [em.mblocks[i] for _, i in jd], case_values=vals)
+    from mlir.dialects import llvm
+    llvm.store(arith.trunci(em.i64, tgt), em.jt_var)
+    cf.br([], dispatch_block(em))
     em.terminated = True
+
+
+def dispatch_block(em):
+    blk = getattr(em, "_dispatch", None)
+    if blk is None:
+        from mlir.dialects import llvm
+        jd = [(pc, i) for pc, i in sorted(em.an.jumpdests.items()) if i in em.mblocks]
+        blk = em.new_block()
+        with ir.InsertionPoint(blk):
+            t = llvm.load(em.i64, em.jt_var)
+            vals = ir.Attribute.parse(f"dense<[{', '.join(str(pc) for pc, _ in jd)}]> : vector<{len(jd)}xi64>")
+            cf.switch(t, [], [], ir.DenseI32ArrayAttr.get([0] * len(jd)), em.err(L.ST_BAD_JUMP),
+                      [em.mblocks[i] for _, i in jd], case_values=vals)
+        em._dispatch = blk
+    return blk
 
 
 def llvm_store_sp(em):
