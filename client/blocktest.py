@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -18,23 +17,12 @@ from state.kv import MemoryStore
 
 from .chainstore import CONFIG_KEY, GENESIS_KEY, ChainStore
 from .errors import UserError
+from .fixtures import CaseResult, load_fixture
 from .executor import Chain, InvalidBlock, decode_block, network_config
 
 # The networks this client runs; other networks in the fixtures are counted as skipped.
 NETWORKS = ("Cancun", "Prague", "Osaka", "ShanghaiToCancunAtTime15k", "CancunToPragueAtTime15k",
             "PragueToOsakaAtTime15k")
-
-
-@dataclass(slots=True)
-class TestResult:
-    test: str
-    file: str
-    fork: str  # the fixture's network
-    status: str  # passed | failed | skipped
-    reason: str = ""
-    seconds: float = 0.0
-    index: int = 0
-    stats: dict = field(default_factory=dict)
 
 
 def _bytes(value: str) -> bytes:
@@ -45,33 +33,7 @@ def _int(value) -> int:
     return value if isinstance(value, int) else int(value, 16)
 
 
-def fixture_files(paths: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise UserError(f"no such file or directory: {raw}")
-    return files
-
-
-def load_fixture(path: Path) -> dict:
-    try:
-        with open(path, "rb") as fh:
-            data = json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: invalid JSON: {exc}") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: not a fixture file (top level is not an object)")
-    return data
-
-
-def iter_tests(files: list[Path], substring: str | None) -> Iterator[tuple[Path, str, dict]]:
+def iter_cases(files: list[Path], substring: str | None) -> Iterator[tuple[Path, str, dict]]:
     for path in files:
         data = load_fixture(path)
         for name, fixture in data.items():
@@ -144,12 +106,12 @@ def run_test(fixture: dict, backend: str) -> tuple[bool, str, dict]:
 def run_one(path: Path, name: str, fixture: dict, backend: str) -> TestResult:
     network = fixture.get("network", "?")
     if network not in NETWORKS:
-        return TestResult(name, str(path), network, "skipped", f"network {network} not supported")
+        return CaseResult(name, str(path), network, "skipped", f"network {network} not supported")
     start = time.perf_counter()
     stats: dict = {}
     try:
         ok, reason, stats = run_test(fixture, backend)
     except Exception as exc:  # a bug or a malformed fixture: a named failure, never a crash of the run
         ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
-    return TestResult(name, str(path), network, "passed" if ok else "failed", reason,
+    return CaseResult(name, str(path), network, "passed" if ok else "failed", reason,
                       time.perf_counter() - start, stats=stats)

@@ -5,10 +5,7 @@ with `expectException` passes when the transaction is rejected (nothing is commi
 """
 from __future__ import annotations
 
-import json
-import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -22,20 +19,9 @@ from state.journal import JournaledState
 from state.kv import MemoryStore
 
 from .errors import UserError
+from .fixtures import CaseResult, load_fixture
 
 SUPPORTED = {"Cancun": Fork.CANCUN, "Prague": Fork.PRAGUE, "Osaka": Fork.OSAKA}
-
-
-@dataclass(slots=True)
-class CaseResult:
-    test: str
-    file: str
-    fork: str
-    index: int
-    status: str  # passed | failed | skipped
-    reason: str = ""
-    seconds: float = 0.0
-    stats: dict = field(default_factory=dict)
 
 
 def _int(value: str | int) -> int:
@@ -44,32 +30,6 @@ def _int(value: str | int) -> int:
 
 def _bytes(value: str) -> bytes:
     return bytes.fromhex(value[2:] if value.startswith("0x") else value)
-
-
-def fixture_files(paths: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise UserError(f"no such file or directory: {raw}")
-    return files
-
-
-def load_fixture(path: Path) -> dict:
-    try:
-        with open(path, "rb") as fh:
-            data = json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: invalid JSON: {exc}") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: not a fixture file (top level is not an object)")
-    return data
 
 
 def build_transaction(tx: dict, indexes: dict) -> Transaction:
@@ -186,11 +146,11 @@ def run_one(path: Path, name: str, fixture: dict, fork_name: str, index: int, ca
             backend: str) -> CaseResult:
     fork = SUPPORTED.get(fork_name)
     if fork is None:
-        return CaseResult(name, str(path), fork_name, index, "skipped", f"network {fork_name} not supported")
+        return CaseResult(name, str(path), fork_name, "skipped", f"network {fork_name} not supported", index=index)
     start = time.perf_counter()
     try:
         ok, reason = run_case(fixture, fork, case, backend)
     except Exception as exc:  # a bug or a malformed case: a named failure, never a crash of the run
         ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
-    return CaseResult(name, str(path), fork_name, index, "passed" if ok else "failed", reason,
-                      time.perf_counter() - start)
+    return CaseResult(name, str(path), fork_name, "passed" if ok else "failed", reason,
+                      time.perf_counter() - start, index)

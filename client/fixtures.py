@@ -1,0 +1,117 @@
+"""What the fixture runners (statetest, blocktest) share: finding and loading fixture files, the
+per-case result, running cases in one process or across worker processes, and the report."""
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UserError
+from .progress import Progress
+
+
+@dataclass(slots=True)
+class CaseResult:
+    test: str
+    file: str
+    fork: str  # fork or network name
+    status: str  # passed | failed | skipped
+    reason: str = ""
+    seconds: float = 0.0
+    index: int = 0
+    stats: dict = field(default_factory=dict)
+
+
+def fixture_files(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UserError(f"no such file or directory: {raw}")
+    return files
+
+
+def load_fixture(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            data = json.load(fh)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: invalid JSON: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: not a fixture file (top level is not an object)")
+    return data
+
+
+def _run_file(runner: str, path: str, filters: tuple, backend: str) -> list[CaseResult]:
+    mod = importlib.import_module(runner)
+    return [mod.run_one(*case, backend=backend) for case in mod.iter_cases([Path(path)], *filters)]
+
+
+def run_files(runner: str, files: list[Path], filters: tuple, backend: str, jobs: int,
+              label: str) -> list[CaseResult]:
+    """Run every case of `files` through module `runner` (`iter_cases(files, *filters)` and
+    `run_one(*case, backend=...)`); with jobs > 1, one file per task across worker processes.
+    Results come in file order either way, so reports are identical for any `jobs`."""
+    mod = importlib.import_module(runner)
+    results: list[CaseResult] = []
+    if jobs <= 1 or len(files) <= 1:
+        cases = list(mod.iter_cases(files, *filters))
+        progress = Progress(len(cases), label)
+        for case in cases:
+            r = mod.run_one(*case, backend=backend)
+            results.append(r)
+            progress.advance(r.status == "failed")
+        progress.close()
+        return results
+    # A bad file raises UserError in its worker; it reaches the caller like in one process.
+    progress = Progress(len(files), f"{label} files")
+    n = len(files)
+    with ProcessPoolExecutor(max_workers=min(jobs, n)) as pool:
+        for chunk in pool.map(_run_file, [runner] * n, [str(f) for f in files], [filters] * n, [backend] * n):
+            results.extend(chunk)
+            progress.advance(any(r.status == "failed" for r in chunk))
+    progress.close()
+    return results
+
+
+def report(results: list[CaseResult], report_path: str | None, unit: str = "case") -> int:
+    """Failures named, counts per fork/network, optional JSON report, then the closing line
+    `N passed, M failed, K skipped`; returns the exit status (1 when anything failed)."""
+    per_fork: dict[str, Counter] = defaultdict(Counter)
+    for r in results:
+        per_fork[r.fork][r.status] += 1
+        if r.status == "failed":
+            where = f"{r.fork} #{r.index}" if unit == "case" else r.fork
+            print(f"FAIL {r.test} [{where}]: {r.reason}")
+    for fork in sorted(per_fork):
+        c = per_fork[fork]
+        print(f"{fork}: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped")
+    totals = Counter(r.status for r in results)
+    if report_path:
+        fork_key = "fork" if unit == "case" else "network"
+        doc = {
+            "summary": {"passed": totals["passed"], "failed": totals["failed"], "skipped": totals["skipped"],
+                        f"per_{fork_key}": {f: dict(c) for f, c in per_fork.items()}},
+            f"{unit}s": [
+                {"test": r.test, "file": r.file, fork_key: r.fork, **({"index": r.index} if unit == "case" else {}),
+                 "status": r.status, "reason": r.reason, "seconds": round(r.seconds, 6),
+                 **({"stats": r.stats} if r.stats else {})}
+                for r in results
+            ],
+        }
+        Path(report_path).parent.mkdir(parents=True, exist_ok=True)
+        with open(report_path, "w") as fh:
+            json.dump(doc, fh, indent=1)
+    print(f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped")
+    sys.stdout.flush()
+    return 1 if totals["failed"] else 0
