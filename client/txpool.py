@@ -14,12 +14,53 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, Protocol
 
-from evm.processor import MAX_INITCODE_SIZE, TX_MAX_GAS_LIMIT, intrinsic_gas
+from evm.processor import MAX_INITCODE_SIZE, TX_MAX_GAS_LIMIT, allowed_tx_types, intrinsic_gas
 from evm.spec import Fork
 from evm.transactions import InvalidSignature, Transaction
 
 TX_MAX_SIZE = 128 * 1024  # geth: txMaxSize (4 * 32 KiB slots), blob sidecars excluded
 MAX_NONCE_GAP = 1024  # queued transactions further ahead than this are refused
+
+
+class TxPoolError(Exception):
+    """A transaction the pool refuses; the message is geth's."""
+
+
+class StateView(Protocol):
+    def nonce(self, address: bytes) -> int: ...
+    def balance(self, address: bytes) -> int: ...
+
+
+@dataclass(slots=True)
+class PoolRules:
+    """What validation needs from the chain at the head (the next block's rules)."""
+
+    chain_id: int
+    fork: Fork
+    base_fee: int
+    gas_limit: int
+    blob_base_fee: int = 1
+    max_blobs_per_tx: int = 6
+
+
+def _fee_cap(tx: Transaction) -> int:
+    return tx.max_fee_per_gas if tx.type >= 2 else tx.gas_price
+
+
+def _tip_cap(tx: Transaction) -> int:
+    return tx.max_priority_fee_per_gas if tx.type >= 2 else tx.gas_price
+
+
+def effective_tip(tx: Transaction, base_fee: int) -> int:
+    return min(_tip_cap(tx), _fee_cap(tx) - base_fee)
+
+
+def max_cost(tx: Transaction) -> int:
+    """The most the sender can be charged: gas * fee cap + value (+ blob gas at its cap)."""
+    cost = tx.gas * _fee_cap(tx) + tx.value
+    if tx.type == 3:
+        cost += len(tx.blob_versioned_hashes) * 2**17 * tx.max_fee_per_blob_gas
+    return cost
 
 
 class TxPoolError(Exception):
@@ -92,7 +133,7 @@ class TxPool:
     # -- admission -----------------------------------------------------------------------------------------
     def validate(self, tx: Transaction, state: StateView, rules: PoolRules, size: int | None = None) -> bytes:
         """All checks `add` makes; returns the sender. Raises TxPoolError with geth's message."""
-        if tx.type not in _allowed_types(rules.fork):
+        if tx.type not in allowed_tx_types(rules.fork):
             raise TxPoolError("transaction type not supported")
         if size is None:
             size = len(tx.encode())

@@ -79,7 +79,8 @@ def intrinsic_gas(tx: Transaction, fork: Fork) -> tuple[int, int]:
     return gas, floor
 
 
-def _allowed_types(fork: Fork) -> tuple[int, ...]:
+def allowed_tx_types(fork: Fork) -> tuple[int, ...]:
+    """Transaction types valid under `fork` (EIP-4844 type 3 from Cancun, EIP-7702 type 4 from Prague)."""
     if fork >= Fork.PRAGUE:
         return (0, 1, 2, 3, 4)
     if fork >= Fork.CANCUN:
@@ -89,7 +90,7 @@ def _allowed_types(fork: Fork) -> tuple[int, ...]:
 
 def validate_transaction(tx: Transaction, fork: Fork) -> tuple[int, int]:
     """Checks that need no state; returns (intrinsic gas, calldata floor)."""
-    if tx.type not in _allowed_types(fork):
+    if tx.type not in allowed_tx_types(fork):
         raise InvalidTransaction("TYPE_NOT_SUPPORTED", f"transaction type {tx.type} not supported")
     gas, floor = intrinsic_gas(tx, fork)
     if max(gas, floor) > tx.gas:

@@ -24,6 +24,7 @@ from eth_hash.auto import keccak  # noqa: E402
 
 from client.blocks import Withdrawal  # noqa: E402
 from client.chainstore import ChainStore  # noqa: E402
+from client.dev_accounts import DEV_KEYS  # noqa: E402
 from client.executor import Chain  # noqa: E402
 from client.genesis import load_genesis  # noqa: E402
 from evm.transactions import Authorization, Transaction  # noqa: E402
@@ -31,19 +32,7 @@ from state.kv import MemoryStore  # noqa: E402
 
 DEV_GENESIS = os.path.join(ROOT, "genesis", "dev.json")
 CHAIN_ID = 1337
-# The dev accounts of genesis/dev.json (the well-known "test test ... junk" keys).
-KEYS = [bytes.fromhex(k) for k in (
-    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-    "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-    "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
-    "8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
-    "92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
-    "4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
-    "dbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
-    "2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
-)]
+KEYS = [bytes.fromhex(k) for k in DEV_KEYS]  # the accounts genesis/dev.json funds
 
 # n = calldata[0]; do { mem[0] = keccak(mem[0:32]); } while (--n); slot0 += 1
 LOOP_RUNTIME = bytes.fromhex("600035" "5b" "60206000206000526001900380600357" "50" "600054600101600055" "00")
