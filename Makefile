@@ -4,14 +4,18 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench fuzz clean
+
+FUZZ_SECONDS ?= 300
+FUZZ_SEED    ?= $(shell date +%s)
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tests/fuzz/requirements-oracle.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m pip install -q --no-deps -r tests/fuzz/requirements-oracle.txt || echo "warning: fuzz oracle (ethereum-execution) not installed; fuzzing compares against the interpreter only"
 	touch $(STAMP)
 
 run: install
@@ -19,6 +23,10 @@ run: install
 
 test: install
 	$(PY) -m pytest tests
+
+# Differential fuzzing campaign (interpreter, mlir, executable spec): FUZZ_SECONDS, FUZZ_SEED.
+fuzz: install
+	$(PY) -m tests.fuzz.harness --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) --json reports/fuzz-last.json
 
 bench: install
 	$(PY) bench/run.py

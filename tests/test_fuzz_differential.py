@@ -1,0 +1,103 @@
+"""A short, deterministic differential-fuzzing run inside `make test` (the long campaign is
+`make fuzz`): generated programs and transactions (types 0-4, Cancun/Prague/Osaka) through the
+interpreter, the mlir backend when it loads, and the executable spec when installed; all must
+agree on validity, status, output, gas used, logs and state root, and nothing may crash.
+Also checks that the harness does catch a deliberately broken backend."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from evm.backends import register_backend
+from evm.interpreter import InterpreterBackend, instruction_table
+from evm.interpreter.frame import Frame, Halt
+from evm.errors import ExceptionalHalt, Revert
+from evm.message import ExecutionResult
+from tests.fuzz.gen import address_of, gen_case
+from tests.fuzz.harness import Campaign, usable_backends
+from tests.fuzz.runners import diff, run_ours, run_spec, spec_available
+
+SEED = "make-test"
+CASES = 120  # ~10 s with the interpreter, the mlir backend and the spec on one core
+
+
+def test_short_differential_campaign():
+    backends, skipped = usable_backends()
+    assert "interpreter" in backends
+    campaign = Campaign(backends, spec_available(), None, case_timeout=60)
+    for i in range(CASES):
+        campaign.run_case(SEED, i)
+    s = campaign.summary()
+    print(f"fuzz: {s['cases']} cases, {s['programs']} programs, runs {s['runs_per_backend']}, "
+          f"skipped backends {skipped}, oracle errors {s['oracle_errors']}")
+    assert s["crashes"] == 0, campaign.crashes[:1]
+    assert s["hangs"] == 0, campaign.crashes[:1]
+    assert s["divergences"] == 0, [(d["index"], d["backend"], d["fields"], d["ours"], d["expected"])
+                                   for d in campaign.divergences[:3]]
+    # the generator reaches every transaction type and a mix of outcomes
+    for t in range(5):
+        assert s["stats"].get(f"type{t}", 0) > 0
+    outcomes = s["reference_outcomes"]
+    assert outcomes.get("valid:success", 0) > CASES // 4
+    assert outcomes.get("valid:revert", 0) > 0 and outcomes.get("valid:error", 0) > 0
+
+
+class _Mutant(InterpreterBackend):
+    """The interpreter with one deliberate bug: the harness must notice."""
+
+    name = "mutant"
+    mutate = None
+
+    def run_frame(self, message, host) -> ExecutionResult:
+        from evm.interpreter import _loop
+
+        table = list(instruction_table(host.fork))
+        self.mutate(table)
+        f = Frame(message, host)
+        try:
+            _loop(f, table)
+        except Halt:
+            return ExecutionResult("success", f.output, f.gas)
+        except Revert:
+            return ExecutionResult("revert", f.output, f.gas)
+        except ExceptionalHalt as exc:
+            return ExecutionResult("error", b"", 0, exc.name)
+        raise AssertionError
+
+
+def _jumpdest_costs_2(table):
+    fn, _, lo, hi = table[0x5B]
+    table[0x5B] = (fn, 2, lo, hi)
+
+
+def _mod_is_div(table):
+    table[0x06] = table[0x04]
+
+
+@pytest.mark.parametrize("mutation", [_jumpdest_costs_2, _mod_is_div])
+def test_harness_catches_a_broken_backend(mutation):
+    name = f"mutant-{mutation.__name__}"
+    register_backend(name, type(name, (_Mutant,), {"name": name, "mutate": staticmethod(mutation)}))
+    campaign = Campaign(["interpreter", name], False, None, case_timeout=60)
+    for i in range(40):
+        campaign.run_case("mutant", i)
+    assert campaign.summary()["divergences"] > 0
+
+
+@pytest.mark.skipif(not spec_available(), reason="ethereum-execution (the fuzz oracle) is not installed")
+def test_spec_runner_agrees_on_simple_transfer_and_rejects_bad_nonce():
+    rng = random.Random(5)
+    case = gen_case(rng, "Osaka")
+    case["tx"].update(type=2, to="0x" + "ab" * 20, data="", value=1, max_fee_per_gas=10**9,
+                      max_priority_fee_per_gas=1, gas=21000, nonce=case["tx"]["nonce"])
+    case["tx"].pop("authorizations", None)
+    case["tx"].pop("blob_hashes", None)
+    case["env"]["base_fee"] = 7
+    sender = "0x" + address_of(bytes.fromhex(case["key"])).hex()
+    case["pre"][sender]["balance"] = 10**20
+    case["tx"]["nonce"] = case["pre"][sender]["nonce"]
+    ours, spec = run_ours(case), run_spec(case)
+    assert ours.valid and ours.gas_used == 21000 and diff(ours, spec) == []
+    case["tx"]["nonce"] += 1
+    assert not run_ours(case).valid and not run_spec(case).valid
