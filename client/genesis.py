@@ -238,6 +238,16 @@ def parse_config(obj: Any, ctx: _Ctx) -> ChainConfig:
     for name, key in TIME_FORKS:
         if obj.get(key) is not None:
             time_forks[name] = ctx.uint(obj[key], f"config.{key}", UINT64_MAX)
+    # geth's CheckConfigForkOrder: a fork needs every earlier one, no earlier than it (a genesis header with
+    # Cancun's fields but not Shanghai's cannot even be encoded)
+    mainline = [(name, key) for name, key in TIME_FORKS if not name.startswith("BPO")]
+    for (prev, prev_key), (name, key) in zip(mainline, mainline[1:]):
+        if name in time_forks:
+            if prev not in time_forks:
+                raise ctx.fail(f"config.{key}", f"{prev} ({prev_key}) is not enabled, but {name} is")
+            if time_forks[name] < time_forks[prev]:
+                raise ctx.fail(f"config.{key}", f"{name} at {time_forks[name]} comes before {prev} at "
+                                                f"{time_forks[prev]}")
     ttd = obj.get("terminalTotalDifficulty")
     ttd = None if ttd is None else ctx.uint(ttd, "config.terminalTotalDifficulty")
     schedule: dict[str, dict[str, int]] = {}
@@ -353,4 +363,8 @@ def load_genesis(path: str | os.PathLike) -> tuple[Genesis, bytes]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         line = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise UserError(f"{name}: invalid JSON{line}") from None
+    except RecursionError:
+        raise UserError(f"{name}: invalid JSON (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer of more than sys.get_int_max_str_digits() digits
+        raise UserError(f"{name}: invalid JSON ({str(exc).split(':')[0]})") from None
     return parse_genesis(obj, name), raw

@@ -454,8 +454,13 @@ class Api:
         auths = ()
         if args.get("authorizationList") is not None:
             auths = _parse_authorizations(args["authorizationList"])
-        blob_hashes = tuple(T.hash32(h, 0) for h in args.get("blobVersionedHashes") or [])
+        blob_hashes_in = args.get("blobVersionedHashes") or []
+        if not isinstance(blob_hashes_in, list):
+            raise InvalidParams("invalid argument 0: blobVersionedHashes must be an array")
+        blob_hashes = tuple(T.hash32(h, 0) for h in blob_hashes_in)
         tx_type = opt("type")
+        if tx_type is not None and tx_type not in (0, 1, 2, 3, 4):
+            raise InvalidParams(f"invalid argument 0: transaction type {tx_type} not supported")
         if tx_type is None:
             if auths:
                 tx_type = 4
@@ -779,7 +784,12 @@ class Api:
 
         ts = None
         if timestamp is not None:
-            ts = timestamp if isinstance(timestamp, int) and not isinstance(timestamp, bool) else T.quantity(timestamp, 0, 64)
+            if isinstance(timestamp, int) and not isinstance(timestamp, bool):
+                if not 0 <= timestamp < 2**64:  # a header's timestamp is a uint64
+                    raise InvalidParams("invalid argument 0: timestamp must be a uint64")
+                ts = timestamp
+            else:
+                ts = T.quantity(timestamp, 0, 64)
         mine_pending(self.chain, ts)
         return "0x0"
 
@@ -883,7 +893,10 @@ def _apply_overrides(state: JournaledState, overrides: Any) -> None:
             state.set_balance(a, balance)
             state.set_nonce(a, nonce)
             state.set_code(a, code)
-        for k, v in (o.get("state") or o.get("stateDiff") or {}).items():
+        slots = o.get("state") or o.get("stateDiff") or {}
+        if not isinstance(slots, dict):
+            raise InvalidParams("invalid argument 2: state and stateDiff must be objects")
+        for k, v in slots.items():
             state.set_storage(a, int.from_bytes(T.hash32(k, 2), "big"), int.from_bytes(T.hash32(v, 2), "big"))
 
 

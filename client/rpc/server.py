@@ -110,6 +110,23 @@ def _arity(fn: Callable[..., Any]) -> tuple[int, int | None]:
     return required, most
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):  # 1e400: valid JSON, but no JSON number to answer with
+        raise ValueError("number out of range")
+    return value
+
+
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_body(raw: bytes) -> Any:
+    """Strict JSON (as Go's encoding/json): no NaN/Infinity, no number that overflows a float; raises ValueError
+    (numbers of more than 4300 digits too) or RecursionError (nesting too deep)."""
+    return json.loads(raw, parse_float=_finite, parse_constant=_no_constants)
+
+
 JSON_CONTENT_TYPES = ("application/json", "application/json-rpc", "application/jsonrequest")
 
 
@@ -168,8 +185,8 @@ def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE,
         except web.HTTPRequestEntityTooLarge:
             return web.Response(status=413, text=f"content length too large (>{max_request_size})\n")
         try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            body = parse_body(raw)
+        except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, a 5000-digit number, NaN
             return web.json_response(_error(None, PARSE_ERROR, "parse error"))
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(dispatcher.executor, dispatcher.handle, body)

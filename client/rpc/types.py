@@ -1,9 +1,13 @@
 """Parsing JSON-RPC parameters (geth's strictness and messages) and formatting results."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .errors import InvalidParams
+
+# int(s, 16) and bytes.fromhex also take signs, underscores and whitespace; geth takes hex digits only
+_HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
 
 BLOCK_TAGS = ("latest", "pending", "earliest", "safe", "finalized")
 MAX_UINT256 = 2**256 - 1
@@ -24,10 +28,9 @@ def quantity(v: Any, i: int | None = None, bits: int = 256) -> int:
         raise _arg(i, "hex string \"0x\"")
     if len(digits) > 1 and digits[0] == "0":
         raise _arg(i, "hex number with leading zero digits")
-    try:
-        n = int(digits, 16)
-    except ValueError:
-        raise _arg(i, "invalid hex string") from None
+    if not _HEX_DIGITS.fullmatch(digits):
+        raise _arg(i, "invalid hex string")
+    n = int(digits, 16)
     if n.bit_length() > bits:
         raise _arg(i, f"hex number > {bits} bits")
     return n
@@ -41,10 +44,9 @@ def data(v: Any, i: int | None = None, size: int | None = None) -> bytes:
     digits = v[2:]
     if len(digits) % 2:
         raise _arg(i, "hex string of odd length")
-    try:
-        b = bytes.fromhex(digits)
-    except ValueError:
-        raise _arg(i, "invalid hex string") from None
+    if not _HEX_DIGITS.fullmatch(digits):
+        raise _arg(i, "invalid hex string")
+    b = bytes.fromhex(digits)
     if size is not None and len(b) != size:
         what = {20: "common.Address", 32: "common.Hash"}.get(size, f"[{size}]byte")
         raise _arg(i, f"hex string has length {len(digits)}, want {size * 2} for {what}")
@@ -66,10 +68,9 @@ def storage_key(v: Any, i: int | None = None) -> int:
     digits = v[2:] or "0"
     if len(digits) > 64:
         raise _arg(i, "hex string too long, want at most 32 bytes")
-    try:
-        return int(digits, 16)
-    except ValueError:
-        raise _arg(i, "invalid hex string") from None
+    if not _HEX_DIGITS.fullmatch(digits):
+        raise _arg(i, "invalid hex string")
+    return int(digits, 16)
 
 
 def block_id(v: Any, i: int | None = None) -> tuple[str, Any]:
