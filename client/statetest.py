@@ -135,7 +135,11 @@ def iter_cases(files: list[Path], fork_filter: str | None, substring: str | None
                 continue
             if not isinstance(fixture, dict) or "post" not in fixture or "transaction" not in fixture:
                 raise UserError(f"{path}: {name!r} is not a state test (no post/transaction)")
-            for fork_name, cases in fixture["post"].items():
+            post = fixture["post"]
+            if not isinstance(post, dict) or not all(
+                    isinstance(cases, list) and all(isinstance(c, dict) for c in cases) for cases in post.values()):
+                raise UserError(f"{path}: {name!r}: 'post' must map fork names to lists of cases")
+            for fork_name, cases in post.items():
                 if fork_filter and fork_name.lower() != fork_filter.lower():
                     continue
                 for index, case in enumerate(cases):

@@ -152,28 +152,57 @@ def recover_address(digest: bytes, y_parity: int, r: int, s: int) -> bytes:
     return keccak(public.format(compressed=False)[1:])[12:]
 
 
+def _bytes(b) -> bytes:
+    """A byte-string field (a list where bytes belong is malformed)."""
+    if type(b) is not bytes:
+        raise ValueError("expected a byte string, got a list")
+    return b
+
+
+def _list(x) -> list:
+    if type(x) is not list:
+        raise ValueError("expected a list, got a byte string")
+    return x
+
+
 def _int(b: bytes) -> int:
-    if len(b) > 1 and b[0] == 0:
+    if len(_bytes(b)) > 1 and b[0] == 0:
         raise ValueError("non-canonical integer")
     return int.from_bytes(b, "big")
 
 
-def _address_or_none(b: bytes) -> bytes | None:
-    if b == b"":
-        return None
-    if len(b) != 20:
+def _address(b) -> bytes:
+    if len(_bytes(b)) != 20:
         raise ValueError("bad address length")
     return b
 
 
+def _address_or_none(b: bytes) -> bytes | None:
+    if _bytes(b) == b"":
+        return None
+    return _address(b)
+
+
 def _access_list(items: list) -> AccessList:
     out = []
-    for entry in items:
-        addr, slots = entry
-        if len(addr) != 20 or any(len(s) != 32 for s in slots):
+    for entry in _list(items):
+        addr, slots = _list(entry)
+        if len(_address(addr)) != 20 or any(len(_bytes(s)) != 32 for s in _list(slots)):
             raise ValueError("bad access list entry")
         out.append((addr, tuple(int.from_bytes(s, "big") for s in slots)))
     return tuple(out)
+
+
+def _hashes(items: list) -> tuple[bytes, ...]:
+    if any(len(_bytes(h)) != 32 for h in _list(items)):
+        raise ValueError("bad blob versioned hash")
+    return tuple(items)
+
+
+def _authorization(a: list) -> Authorization:
+    if len(a) != 6:
+        raise ValueError("authorization must have 6 fields")
+    return Authorization(_int(a[0]), _address(a[1]), _int(a[2]), _int(a[3]), _int(a[4]), _int(a[5]))
 
 
 def decode_transaction(raw: bytes) -> Transaction:
@@ -182,40 +211,39 @@ def decode_transaction(raw: bytes) -> Transaction:
         raise ValueError("empty transaction")
     try:
         if raw[0] >= 0xC0:
-            f = rlp.decode(raw)
+            f = _list(rlp.decode(raw))
             if len(f) != 9:
                 raise ValueError("legacy transaction must have 9 fields")
             nonce, gas_price, gas, to, value, data, v, r, s = f
             v = _int(v)
             chain_id = (v - 35) // 2 if v >= 35 else None
             return Transaction(0, chain_id, _int(nonce), _int(gas_price), 0, 0, _int(gas), _address_or_none(to),
-                               _int(value), data, v=v, r=_int(r), s=_int(s))
+                               _int(value), _bytes(data), v=v, r=_int(r), s=_int(s))
         t = raw[0]
-        f = rlp.decode(raw[1:])
+        f = _list(rlp.decode(raw[1:]))
         if t == 1:
             chain_id, nonce, gas_price, gas, to, value, data, al, v, r, s = f
             return Transaction(1, _int(chain_id), _int(nonce), _int(gas_price), 0, 0, _int(gas), _address_or_none(to),
-                               _int(value), data, _access_list(al), v=_int(v), r=_int(r), s=_int(s))
+                               _int(value), _bytes(data), _access_list(al), v=_int(v), r=_int(r), s=_int(s))
         if t == 2:
             chain_id, nonce, tip, fee, gas, to, value, data, al, v, r, s = f
             return Transaction(2, _int(chain_id), _int(nonce), 0, _int(tip), _int(fee), _int(gas),
-                               _address_or_none(to), _int(value), data, _access_list(al), v=_int(v), r=_int(r),
+                               _address_or_none(to), _int(value), _bytes(data), _access_list(al), v=_int(v), r=_int(r),
                                s=_int(s))
         if t == 3:
             chain_id, nonce, tip, fee, gas, to, value, data, al, blob_fee, hashes, v, r, s = f
-            if len(to) != 20:
+            if len(_bytes(to)) != 20:
                 raise ValueError("blob transaction cannot create")
             return Transaction(3, _int(chain_id), _int(nonce), 0, _int(tip), _int(fee), _int(gas), to, _int(value),
-                               data, _access_list(al), _int(blob_fee), tuple(hashes), v=_int(v), r=_int(r), s=_int(s))
+                               _bytes(data), _access_list(al), _int(blob_fee), _hashes(hashes), v=_int(v), r=_int(r),
+                               s=_int(s))
         if t == 4:
             chain_id, nonce, tip, fee, gas, to, value, data, al, auths, v, r, s = f
-            if len(to) != 20:
+            if len(_bytes(to)) != 20:
                 raise ValueError("set-code transaction cannot create")
-            authorizations = tuple(
-                Authorization(_int(a[0]), a[1], _int(a[2]), _int(a[3]), _int(a[4]), _int(a[5])) for a in auths
-            )
+            authorizations = tuple(_authorization(_list(a)) for a in _list(auths))
             return Transaction(4, _int(chain_id), _int(nonce), 0, _int(tip), _int(fee), _int(gas), to, _int(value),
-                               data, _access_list(al), authorizations=authorizations, v=_int(v), r=_int(r), s=_int(s))
+                               _bytes(data), _access_list(al), authorizations=authorizations, v=_int(v), r=_int(r), s=_int(s))
     except (ValueError, TypeError) as exc:  # rlpcodec.DecodingError is a ValueError
         raise ValueError(f"malformed transaction: {exc}") from None
     raise ValueError(f"unknown transaction type {raw[0]}")
