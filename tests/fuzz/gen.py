@@ -121,8 +121,10 @@ class Gen:
             a = self.r.choice(CONTRACTS)
         elif r < 0.7:
             return self.r.choice(precompiles(self.fork) + [0x12, 0x13])
-        elif r < 0.85:
+        elif r < 0.8:
             a = self.r.choice(EOAS + EMPTY)
+        elif r < 0.87:
+            a = self.r.choice(AUTHORITIES)  # maybe EIP-7702-delegated
         else:
             return self.r.choice([0, 0xFFFF, self.r.getrandbits(160)])
         return int.from_bytes(a, "big")
@@ -314,7 +316,19 @@ class Gen:
             b += push(r.choice([0, 1, 2**255]))
         b += push(len(init)) + push(base) + push(r.choice([0, 0, 0, 1, 10**6]))
         b += b"\xf5" if two else b"\xf0"
-        self.store_result(b)
+        k = r.random()
+        if k < 0.35:
+            # call the new contract (its runtime may SSTORE or SELFDESTRUCT: EIP-6780 same-tx rules)
+            b += b"\x80"  # DUP1 the address
+            b += push(0) + push(0) + push(r.choice([0, 32])) + push(0) + push(r.choice([0, 0, 1]))
+            b += bytes([0x85]) + b"\x5a\xf1\x50"  # DUP6 (the address), GAS, CALL, POP
+            self.store_result(b)
+        elif k < 0.45 and two:
+            # the same CREATE2 again: an address collision
+            b += b"\x50" + push(0) + push(len(init)) + push(base) + push(0) + b"\xf5"
+            self.store_result(b)
+        else:
+            self.store_result(b)
 
     # ---- whole programs ---------------------------------------------------------------------
     def program(self) -> bytes:
@@ -356,6 +370,9 @@ class Gen:
         return p.assemble()
 
 
+AUTH_KEYS = [bytes([0xA0 + i]) * 32 for i in range(2)]
+
+
 def _sign_auth(key: bytes, chain_id: int, address: bytes, nonce: int) -> dict:
     digest = keccak(b"\x05" + rlp.encode([chain_id, address, nonce]))
     sig = PrivateKey(key).sign_recoverable(digest, hasher=None)
@@ -367,12 +384,15 @@ def address_of(key: bytes) -> bytes:
     return keccak(PrivateKey(key).public_key.format(compressed=False)[1:])[12:]
 
 
+AUTHORITIES = [address_of(k) for k in AUTH_KEYS]
+
+
 def gen_case(rng: random.Random, fork: str | None = None) -> dict:
     fork = fork or rng.choice(FORKS + ("Osaka", "Prague"))
     g = Gen(rng, fork)
     key = bytes([1 + rng.randrange(200)]) * 32
     sender = address_of(key)
-    auth_keys = [bytes([0xA0 + i]) * 32 for i in range(2)]
+    auth_keys = AUTH_KEYS
     pre: dict[str, dict] = {}
     sender_nonce = rng.choice([0, 0, 1, 5])
     sender_balance = 10**20 if rng.random() < 0.9 else rng.choice([10**16, 3 * 10**5])
@@ -386,8 +406,11 @@ def gen_case(rng: random.Random, fork: str | None = None) -> dict:
         pre["0x" + e.hex()] = {"nonce": 0, "balance": rng.choice([0, 1, 10**18]), "code": "", "storage": {}}
     for k in auth_keys:
         if rng.random() < 0.5:
+            code = ""
+            if rng.random() < 0.4:  # already delegated (EIP-7702 designator) to one of the contracts
+                code = "ef0100" + rng.choice(CONTRACTS).hex()
             pre["0x" + address_of(k).hex()] = {"nonce": rng.choice([0, 1]), "balance": rng.choice([0, 10**18]),
-                                                "code": "", "storage": {}}
+                                                "code": code, "storage": {}}
     number = rng.choice([1000, 300, 5000])
     env = {
         "coinbase": "0x" + rng.choice([b"\xcb" * 20, CONTRACTS[0], EOAS[0], sender]).hex(),
@@ -404,7 +427,8 @@ def gen_case(rng: random.Random, fork: str | None = None) -> dict:
     contracts_present = [bytes.fromhex(a[2:]) for a in pre if bytes.fromhex(a[2:]) in CONTRACTS]
     r = rng.random()
     if ttype in (3, 4) or r < 0.8:
-        to = rng.choice(contracts_present + [EOAS[0], EMPTY[0]] if rng.random() < 0.1 else contracts_present)
+        extra = [EOAS[0], EMPTY[0], AUTHORITIES[0], AUTHORITIES[1], (1).to_bytes(20, "big"), (4).to_bytes(20, "big")]
+        to = rng.choice(contracts_present + extra if rng.random() < 0.15 else contracts_present)
         to_hex = "0x" + to.hex()
         data = rng.getrandbits(8 * 36).to_bytes(36, "big") if rng.random() < 0.5 else bytes(rng.randrange(0, 40))
     else:

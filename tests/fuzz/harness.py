@@ -149,6 +149,29 @@ class Campaign:
         }
 
 
+def record_corpus(path: Path, seed, count: int) -> int:
+    """Write `count` cases of `seed`, with the spec's outcome of each, as a replayable corpus
+    (tests/test_fuzz_regressions.py runs it on every backend without needing the spec). Picks
+    cases so that every fork, transaction type and outcome is represented."""
+    seen: Counter = Counter()
+    chosen = []
+    i = 0
+    while len(chosen) < count and i < count * 50:
+        case = case_for(seed, i)
+        i += 1
+        try:
+            expected = run_spec(case)
+        except Exception:
+            continue
+        key = (case["fork"], case["tx"]["type"], expected.valid, expected.status)
+        if seen[key] >= max(1, count // 40):
+            continue
+        seen[key] += 1
+        chosen.append({"seed": seed, "index": i - 1, "case": case, "expected": expected.describe()})
+    path.write_text(json.dumps(chosen, separators=(",", ":")))
+    return len(chosen)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tests.fuzz.harness", description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=None, help="time budget (default: until --cases)")
@@ -160,7 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--save-dir", default="tests/fuzz/findings", help="where divergent/crashing cases go")
     p.add_argument("--case-timeout", type=float, default=60.0, help="seconds before a case counts as a hang")
     p.add_argument("--json", dest="report", help="write the summary here")
+    p.add_argument("--record-corpus", metavar="PATH", help="write a corpus of --cases cases with the spec's outcomes")
     args = p.parse_args(argv)
+    if args.record_corpus:
+        n = record_corpus(Path(args.record_corpus), args.seed, args.cases or 60)
+        print(f"recorded {n} cases into {args.record_corpus}")
+        return 0
     if args.seconds is None and args.cases is None:
         args.seconds = 60.0
     backends, skipped = usable_backends(args.backends.split(",") if args.backends else None)
