@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from evm.backends import frame_counts
 from state.db import StateDB, alloc_from_fixture, state_root_of_alloc
 from state.kv import MemoryStore
 
@@ -103,15 +104,18 @@ def run_test(fixture: dict, backend: str) -> tuple[bool, str, dict]:
     return True, "", stats
 
 
-def run_one(path: Path, name: str, fixture: dict, backend: str) -> TestResult:
+def run_one(path: Path, name: str, fixture: dict, backend: str) -> CaseResult:
     network = fixture.get("network", "?")
     if network not in NETWORKS:
         return CaseResult(name, str(path), network, "skipped", f"network {network} not supported")
     start = time.perf_counter()
+    before = frame_counts(backend)
     stats: dict = {}
     try:
         ok, reason, stats = run_test(fixture, backend)
     except Exception as exc:  # a bug or a malformed fixture: a named failure, never a crash of the run
         ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
+    after = frame_counts(backend)
+    stats = {**stats, "frames_compiled": after[0] - before[0], "frames_interpreted": after[1] - before[1]}
     return CaseResult(name, str(path), network, "passed" if ok else "failed", reason,
                       time.perf_counter() - start, stats=stats)

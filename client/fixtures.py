@@ -97,11 +97,16 @@ def report(results: list[CaseResult], report_path: str | None, unit: str = "case
         c = per_fork[fork]
         print(f"{fork}: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped")
     totals = Counter(r.status for r in results)
+    frames = Counter()
+    for r in results:
+        frames.update(r.stats)
+    if frames:
+        print(f"frames: {frames['frames_compiled']} compiled, {frames['frames_interpreted']} interpreted")
     if report_path:
         fork_key = "fork" if unit == "case" else "network"
         doc = {
             "summary": {"passed": totals["passed"], "failed": totals["failed"], "skipped": totals["skipped"],
-                        f"per_{fork_key}": {f: dict(c) for f, c in per_fork.items()}},
+                        f"per_{fork_key}": {f: dict(c) for f, c in per_fork.items()}, **dict(frames)},
             f"{unit}s": [
                 {"test": r.test, "file": r.file, fork_key: r.fork, **({"index": r.index} if unit == "case" else {}),
                  "status": r.status, "reason": r.reason, "seconds": round(r.seconds, 6),

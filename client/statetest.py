@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from evm.backends import frame_counts
 from evm.blobs import BlobSchedule, blob_base_fee, schedule_for
 from evm.message import Env
 from evm.processor import BlockContext, InvalidTransaction, logs_hash, process_transaction
@@ -152,9 +153,12 @@ def run_one(path: Path, name: str, fixture: dict, fork_name: str, index: int, ca
     if fork is None:
         return CaseResult(name, str(path), fork_name, "skipped", f"network {fork_name} not supported", index=index)
     start = time.perf_counter()
+    before = frame_counts(backend)
     try:
         ok, reason = run_case(fixture, fork, case, backend)
     except Exception as exc:  # a bug or a malformed case: a named failure, never a crash of the run
         ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
+    after = frame_counts(backend)
+    stats = {"frames_compiled": after[0] - before[0], "frames_interpreted": after[1] - before[1]}
     return CaseResult(name, str(path), fork_name, "passed" if ok else "failed", reason,
-                      time.perf_counter() - start, index)
+                      time.perf_counter() - start, index, stats)

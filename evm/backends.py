@@ -72,3 +72,12 @@ def get_backend(name: str) -> Any:
         inst = factory()
         _instances[name] = inst
         return inst
+
+
+def frame_counts(name: str) -> tuple[int, int]:
+    """(frames run compiled, frames run interpreted) by backend `name` in this process so far."""
+    stats = getattr(get_backend(name), "stats", None)
+    if stats is None:
+        return 0, 0
+    s = stats()
+    return s.get("frames_compiled", 0), s.get("frames_interpreted", 0)

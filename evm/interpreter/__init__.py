@@ -81,7 +81,14 @@ class InterpreterBackend:
 
     name = "interpreter"
 
+    def __init__(self) -> None:
+        self.frames = 0
+
+    def stats(self) -> dict:
+        return {"frames_compiled": 0, "frames_interpreted": self.frames}
+
     def run_frame(self, message: Message, host) -> ExecutionResult:
+        self.frames += 1
         f = Frame(message, host)
         try:
             _loop(f, instruction_table(host.fork))
