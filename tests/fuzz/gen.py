@@ -370,6 +370,7 @@ class Gen:
         return p.assemble()
 
 
+SECP256K1N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 AUTH_KEYS = [bytes([0xA0 + i]) * 32 for i in range(2)]
 
 
@@ -431,10 +432,17 @@ def gen_case(rng: random.Random, fork: str | None = None) -> dict:
         to = rng.choice(contracts_present + extra if rng.random() < 0.15 else contracts_present)
         to_hex = "0x" + to.hex()
         data = rng.getrandbits(8 * 36).to_bytes(36, "big") if rng.random() < 0.5 else bytes(rng.randrange(0, 40))
+        if rng.random() < 0.08:  # calldata-heavy: the EIP-7623 floor decides the gas used
+            n = rng.choice([1000, 4000, 20000])
+            data = bytes(n) if rng.random() < 0.3 else rng.getrandbits(8 * n).to_bytes(n, "big")
     else:
         to_hex = None
         data = g.init_code(0)
+        if rng.random() < 0.03:  # at / over the EIP-3860 initcode limit
+            data = data + bytes(rng.choice([49152, 49153]) - len(data))
     gas = rng.choice([100_000, 300_000, 300_000, 1_000_000, 3_000_000] + ([30_000] if rng.random() < 0.1 else []))
+    if rng.random() < 0.01:
+        gas = env["gas_limit"] + rng.choice([0, 1])  # at / over the block gas limit
     if fork == "Osaka" and rng.random() < 0.02:
         gas = 2**24 + 1  # EIP-7825 cap
     tx: dict = {"type": ttype, "nonce": sender_nonce if rng.random() < 0.97 else sender_nonce + 1,
@@ -473,6 +481,19 @@ def gen_case(rng: random.Random, fork: str | None = None) -> dict:
             if rng.random() < 0.15:
                 nonce += 1
             target = rng.choice(contracts_present + [b"\x00" * 20, precompiles(fork)[0].to_bytes(20, "big")])
-            auths.append(_sign_auth(k, rng.choice([1, 1, 1, 0, 5]), target, nonce))
+            auth = _sign_auth(k, rng.choice([1, 1, 1, 0, 5]), target, nonce)
+            bad = rng.random()
+            if bad < 0.03:
+                auth["s"] = SECP256K1N - auth["s"]  # high s: invalid
+                auth["y_parity"] ^= 1
+            elif bad < 0.05:
+                auth["y_parity"] = rng.choice([2, 27])
+            elif bad < 0.07:
+                auth["r"] = rng.choice([0, SECP256K1N])
+            elif bad < 0.08:
+                auth["nonce"] = 2**64 - 1
+            elif bad < 0.09:
+                auth["chain_id"] = 2**256 - 1
+            auths.append(auth)
         tx["authorizations"] = auths
     return {"fork": fork, "env": env, "pre": pre, "key": key.hex(), "tx": tx}

@@ -191,6 +191,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.seconds is None and args.cases is None:
         args.seconds = 60.0
+    try:  # thousands of throwaway programs: keep them out of the compiled-code disk cache
+        from evm.backends import register_backend
+        from evm.compiler import MlirBackend
+
+        register_backend("mlir", lambda: MlirBackend(disk_cache=False))
+    except Exception:
+        pass  # the mlir backend does not load: usable_backends() reports why
     backends, skipped = usable_backends(args.backends.split(",") if args.backends else None)
     use_spec = not args.no_spec and spec_available()
     campaign = Campaign(backends, use_spec, Path(args.save_dir) if args.save_dir else None, args.case_timeout)
