@@ -160,3 +160,14 @@ def test_random(seed):
         code = random_program(rng, rng.randrange(4, 80))
         data = bytes(rng.randrange(256) for _ in range(rng.choice([0, 4, 32, 68])))
         both(code, data, accounts=accounts, gas=rng.choice([100_000, 3_000, 30]))
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("opname,arity", [("DIV", 2), ("SDIV", 2), ("MOD", 2), ("SMOD", 2), ("ADDMOD", 3),
+                                          ("MULMOD", 3), ("EXP", 2)])
+def test_division_family_random(opname, arity, seed):
+    # operands of every digit length: the runtime's long division takes a different path per length
+    rng = random.Random(seed * 1000 + arity)
+    vals = [rng.getrandbits(rng.choice([1, 8, 63, 64, 65, 100, 128, 129, 192, 200, 255, 256])) for _ in range(12)]
+    vals += [2**256 - 1 - rng.getrandbits(64), 2**255, 1 << rng.randrange(256)]
+    both(table_program(opname, arity, vals), gas=10_000_000)

@@ -15,6 +15,9 @@ from .runtime import get_jit
 PIPELINE = ("builtin.module(func.func(canonicalize),convert-arith-to-llvm,convert-cf-to-llvm,"
             "convert-func-to-llvm,reconcile-unrealized-casts)")
 OPT_LEVEL = 3
+# Contracts with more instructions than this are compiled in the fast tier: O1 IR optimisation and
+# O0 instruction selection (compile time stays ~linear; the code is slower but still native).
+FAST_TIER_INSTRUCTIONS = 2500
 
 
 def symbol_for(code: bytes, fork) -> str:
@@ -52,7 +55,11 @@ def compile_to_object(code: bytes, fork, stats: CompileStats | None = None) -> t
     with module.context:
         ir_text = to_llvm_ir(module)
     t3 = time.perf_counter()
-    obj = get_jit().compile_ir(ir_text, OPT_LEVEL)
+    n_instr = sum(len(b.instrs) for b in an.blocks)
+    if n_instr > FAST_TIER_INSTRUCTIONS:
+        obj = get_jit().compile_ir(ir_text, 1, fast_codegen=True)
+    else:
+        obj = get_jit().compile_ir(ir_text, OPT_LEVEL)
     t4 = time.perf_counter()
     if stats is not None:
         stats.analysis_s, stats.mlir_build_s, stats.lower_s, stats.llvm_s = t1 - t0, t2 - t1, t3 - t2, t4 - t3

@@ -148,11 +148,14 @@ realloc:
   %c3 = call i64 @llvm.umax.i64(i64 %c2, i64 %newsize)
   %c4 = call i64 @llvm.umax.i64(i64 %c3, i64 4096)
   %np = call ptr @realloc(ptr %mp, i64 %c4)
+  %nomem = icmp eq ptr %np, null
+  br i1 %nomem, label %fail, label %grown
+grown:
   store ptr %np, ptr %mpp, align 8
   store i64 %c4, ptr %capp, align 8
   br label %zero
 zero:
-  %p = phi ptr [ %mp, %cap ], [ %np, %realloc ]
+  %p = phi ptr [ %mp, %cap ], [ %np, %grown ]
   %dst = getelementptr i8, ptr %p, i64 %msize
   %len = sub i64 %newsize, %msize
   call void @llvm.memset.p0.i64(ptr %dst, i8 0, i64 %len, i1 false)
@@ -183,70 +186,6 @@ body:
 next:
   br label %loop
 out:
-  ret i256 %r
-}
-
-define i256 @rt_udiv(i256 %a, i256 %b) {
-  %z = icmp eq i256 %b, 0
-  %bs = select i1 %z, i256 1, i256 %b
-  %q = udiv i256 %a, %bs
-  %r = select i1 %z, i256 0, i256 %q
-  ret i256 %r
-}
-
-define i256 @rt_umod(i256 %a, i256 %b) {
-  %z = icmp eq i256 %b, 0
-  %bs = select i1 %z, i256 1, i256 %b
-  %q = urem i256 %a, %bs
-  %r = select i1 %z, i256 0, i256 %q
-  ret i256 %r
-}
-
-define i256 @rt_sdiv(i256 %a, i256 %b) {
-  %z = icmp eq i256 %b, 0
-  %m1 = icmp eq i256 %b, -1
-  %min = icmp eq i256 %a, MIN256
-  %ovf = and i1 %m1, %min
-  %bad = or i1 %z, %ovf
-  %bs = select i1 %bad, i256 1, i256 %b
-  %q = sdiv i256 %a, %bs
-  %r = select i1 %z, i256 0, i256 %q
-  ret i256 %r
-}
-
-define i256 @rt_smod(i256 %a, i256 %b) {
-  %z = icmp eq i256 %b, 0
-  %m1 = icmp eq i256 %b, -1
-  %bad = or i1 %z, %m1
-  %bs = select i1 %bad, i256 1, i256 %b
-  %q = srem i256 %a, %bs
-  %r = select i1 %bad, i256 0, i256 %q
-  ret i256 %r
-}
-
-define i256 @rt_addmod(i256 %a, i256 %b, i256 %n) {
-  %z = icmp eq i256 %n, 0
-  %ns = select i1 %z, i256 1, i256 %n
-  %a2 = zext i256 %a to i320
-  %b2 = zext i256 %b to i320
-  %n2 = zext i256 %ns to i320
-  %s = add i320 %a2, %b2
-  %m = urem i320 %s, %n2
-  %t = trunc i320 %m to i256
-  %r = select i1 %z, i256 0, i256 %t
-  ret i256 %r
-}
-
-define i256 @rt_mulmod(i256 %a, i256 %b, i256 %n) {
-  %z = icmp eq i256 %n, 0
-  %ns = select i1 %z, i256 1, i256 %n
-  %a2 = zext i256 %a to i512
-  %b2 = zext i256 %b to i512
-  %n2 = zext i256 %ns to i512
-  %s = mul i512 %a2, %b2
-  %m = urem i512 %s, %n2
-  %t = trunc i512 %m to i256
-  %r = select i1 %z, i256 0, i256 %t
   ret i256 %r
 }
 
@@ -310,6 +249,14 @@ RUNTIME_FUNCTIONS = ("rt_mem_grow", "rt_keccak", "rt_exp", "rt_copy", "rt_udiv",
                      "rt_smod", "rt_addmod", "rt_mulmod")
 UNROLL_OPTIONS = ("-unroll-runtime", "-unroll-runtime-multi-exit")
 _lock = threading.Lock()
+
+
+def runtime_ir() -> str:
+    from .runtime_div import DIV_IR_GENERIC, DIV_IR_X86_64
+    div = DIV_IR_X86_64 if llvm.get_default_triple().startswith("x86_64") else DIV_IR_GENERIC
+    return RUNTIME_IR + "\n" + div + "\n" + _keccak_f_ir() + "\n" + _absorb_ir()
+
+
 _jit: "Jit | None" = None
 
 
@@ -319,13 +266,19 @@ class Jit:
     def __init__(self) -> None:
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
+        llvm.initialize_native_asmparser()  # the runtime's 128/64 division is inline asm (x86-64 DIV)
         # EVM loops have several exits (gas, stack, the loop test): let LLVM unroll them with
         # run-time trip counts anyway (fibonacci: 1.75 -> 0.77 us per call).
         for opt in UNROLL_OPTIONS:
             llvm.set_option("", opt)
         target = llvm.Target.from_default_triple()
-        self.tm = target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
-                                               opt=3, codemodel="default", reloc="pic", jit=False)
+        cpu, features = llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
+        self.tm = target.create_target_machine(cpu=cpu, features=features, opt=3, codemodel="default",
+                                               reloc="pic", jit=False)
+        # large contracts: instruction selection of i256 code at O1+ is superlinear (weierstrudel,
+        # 14 KB: 11 s at O1 vs 0.9 s at O0 after the same IR optimisation)
+        self.tm_fast = target.create_target_machine(cpu=cpu, features=features, opt=0, codemodel="default",
+                                                    reloc="pic", jit=False)
         self._objects: list = []
         self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.tm)
         self._add_object(self._runtime_object())
@@ -336,7 +289,7 @@ class Jit:
         """The runtime module's object file, from the disk cache when present (compiling the
         unrolled Keccak takes ~1.5 s)."""
         from .cache import DiskCache
-        text = RUNTIME_IR + "\n" + _keccak_f_ir() + "\n" + _absorb_ir()
+        text = runtime_ir()
         key = "runtime_" + hashlib.sha256((text + llvm.get_default_triple() + llvm.get_host_cpu_name()).encode()).hexdigest()[:24]
         disk = DiskCache()
         obj = disk.load(key)
@@ -356,12 +309,12 @@ class Jit:
         pb = llvm.create_pass_builder(self.tm, pto)
         pb.getModulePassManager().run(mod, pb)
 
-    def compile_ir(self, ir_text: str, level: int = 3) -> bytes:
+    def compile_ir(self, ir_text: str, level: int = 3, fast_codegen: bool = False) -> bytes:
         """LLVM IR text -> optimised object file bytes."""
         mod = llvm.parse_assembly(ir_text)
         mod.verify()
         self.optimize(mod, level)
-        return self.tm.emit_object(mod)
+        return (self.tm_fast if fast_codegen else self.tm).emit_object(mod)
 
     def load_object(self, obj: bytes, symbol: str) -> int:
         with _lock:
