@@ -52,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
 
     code = parse_hex(args.code, "code")
     data = parse_hex(args.input, "input")
-    if args.gas < 0:
-        raise UserError("--gas must be >= 0")
+    if not 0 <= args.gas <= 2**63 - 1:  # the compiled backend keeps gas in an i64, as clients do in a uint64
+        raise UserError("--gas must be between 0 and 2**63-1")
     if args.repeat < 1:
         raise UserError("--repeat must be >= 1")
     if args.value < 0:

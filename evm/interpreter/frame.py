@@ -74,11 +74,17 @@ def use_gas(f: Frame, amount: int) -> None:
     f.gas -= amount
 
 
+MAX_MEMORY_OPERAND = 0xFFFFFFFF  # a memory offset or size above this is out of gas (both backends)
+
+
 def extend_memory(f: Frame, offset: int, size: int) -> None:
     """Charge for and grow memory so [offset, offset+size) is addressable (no-op for size 0).
     Memory always holds a whole number of words."""
     if size == 0:
         return
+    if offset > MAX_MEMORY_OPERAND or size > MAX_MEMORY_OPERAND:
+        # as the compiled backend: 4 GiB of memory costs 3.6e13 gas, more than any transaction can carry
+        raise OutOfGas()
     end = offset + size
     current = len(f.memory)
     if end <= current:
@@ -88,8 +94,11 @@ def extend_memory(f: Frame, offset: int, size: int) -> None:
     cost = 3 * (new_words - old_words) + (new_words * new_words >> 9) - (old_words * old_words >> 9)
     if cost > f.gas:
         raise OutOfGas()
+    try:
+        f.memory.extend(bytes((new_words << 5) - current))
+    except MemoryError:  # paid for, but the machine has not got it: an exceptional halt, not a crash
+        raise OutOfGas() from None
     f.gas -= cost
-    f.memory.extend(bytes((new_words << 5) - current))
 
 
 def read_memory(f: Frame, offset: int, size: int) -> bytes:
