@@ -49,6 +49,10 @@ ADDR_UNARY = [0x31, 0x3B, 0x3F]  # BALANCE, EXTCODESIZE, EXTCODEHASH
 
 
 LOOP_SLOT = 0xC0FFEE
+# opcodes that need no particular operands to be interesting in random sequences
+RAW_POOL = [0x00, 0x01, 0x02, 0x03, 0x10, 0x15, 0x19, 0x1B, 0x1D, 0x30, 0x33, 0x34, 0x35, 0x36, 0x3D, 0x3E,
+            0x43, 0x47, 0x50, 0x51, 0x52, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5A, 0x5B, 0x5C, 0x5D,
+            0x5F, 0x60, 0x61, 0x7F, 0x80, 0x81, 0x8F, 0x90, 0x9F, 0xA0, 0xF0, 0xF1, 0xF3, 0xFA, 0xFD, 0xFE, 0xFF]
 
 
 def push(v: int) -> bytes:
@@ -333,6 +337,11 @@ class Gen:
     # ---- whole programs ---------------------------------------------------------------------
     def program(self) -> bytes:
         r = self.r
+        if r.random() < 0.06:  # unstructured: random bytes (truncated PUSHes, invalid opcodes, ...)
+            n = r.randrange(1, 120)
+            if r.random() < 0.5:
+                return bytes(r.randrange(256) for _ in range(n))
+            return bytes(r.choice(RAW_POOL) for _ in range(n))
         p = Program()
         nblocks = r.randrange(1, 6)
         for i in range(nblocks):
