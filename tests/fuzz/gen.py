@@ -49,6 +49,8 @@ ADDR_UNARY = [0x31, 0x3B, 0x3F]  # BALANCE, EXTCODESIZE, EXTCODEHASH
 
 
 LOOP_SLOT = 0xC0FFEE
+RESULTS_BASE = 0x1000  # memory area of stored results (other snippets use lower offsets)
+DIGEST_SLOT = 0xD16E57
 # opcodes that need no particular operands to be interesting in random sequences
 RAW_POOL = [0x00, 0x01, 0x02, 0x03, 0x10, 0x15, 0x19, 0x1B, 0x1D, 0x30, 0x33, 0x34, 0x35, 0x36, 0x3D, 0x3E,
             0x43, 0x47, 0x50, 0x51, 0x52, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5A, 0x5B, 0x5C, 0x5D,
@@ -97,6 +99,7 @@ class Gen:
     def __init__(self, rng: random.Random, fork: str) -> None:
         self.r = rng
         self.fork = fork
+        self.results = 0  # results kept in the program's result area (see store_result)
 
     # ---- operands -------------------------------------------------------------------------
     def word(self) -> int:
@@ -223,9 +226,14 @@ class Gen:
 
     def store_result(self, b: bytearray) -> None:
         r = self.r.random()
-        if r < 0.45:
+        if r < 0.5:
+            # each result gets its own word of the result area; the program digests the area
+            # into storage before it ends, so any wrong value reaches the state root
+            b += push(RESULTS_BASE + 32 * (self.results % 64)) + b"\x52"
+            self.results += 1
+        elif r < 0.75:
             b += push(self.r.choice([0, 1, 2, 3, 4, 5])) + b"\x55"  # SSTORE result
-        elif r < 0.85:
+        elif r < 0.92:
             b += push(self.r.choice([0, 32, 64, 96, 128])) + b"\x52"  # MSTORE result
         else:
             b += b"\x50"  # POP
@@ -337,6 +345,7 @@ class Gen:
     # ---- whole programs ---------------------------------------------------------------------
     def program(self) -> bytes:
         r = self.r
+        self.results = 0
         if r.random() < 0.06:  # unstructured: random bytes (truncated PUSHes, invalid opcodes, ...)
             n = r.randrange(1, 120)
             if r.random() < 0.5:
@@ -366,6 +375,8 @@ class Gen:
                 p.jump_to(r.randrange(0, i), True)
         b = p.blocks[-1]
         end = r.random()
+        if self.results and (end < 0.45 or end >= 0.65):  # RETURN or STOP: digest the results
+            b += push(32 * min(self.results, 64)) + push(RESULTS_BASE) + b"\x20" + push(DIGEST_SLOT) + b"\x55"
         if end < 0.45:
             b += push(r.choice([0, 32, 64, 160])) + push(0) + b"\xf3"  # RETURN
         elif end < 0.55:
