@@ -63,55 +63,6 @@ def max_cost(tx: Transaction) -> int:
     return cost
 
 
-class TxPoolError(Exception):
-    """A transaction the pool refuses; the message is geth's."""
-
-
-class StateView(Protocol):
-    def nonce(self, address: bytes) -> int: ...
-    def balance(self, address: bytes) -> int: ...
-
-
-@dataclass(slots=True)
-class PoolRules:
-    """What validation needs from the chain at the head (the next block's rules)."""
-
-    chain_id: int
-    fork: Fork
-    base_fee: int
-    gas_limit: int
-    blob_base_fee: int = 1
-    max_blobs_per_tx: int = 6
-
-
-def _fee_cap(tx: Transaction) -> int:
-    return tx.max_fee_per_gas if tx.type >= 2 else tx.gas_price
-
-
-def _tip_cap(tx: Transaction) -> int:
-    return tx.max_priority_fee_per_gas if tx.type >= 2 else tx.gas_price
-
-
-def effective_tip(tx: Transaction, base_fee: int) -> int:
-    return min(_tip_cap(tx), _fee_cap(tx) - base_fee)
-
-
-def max_cost(tx: Transaction) -> int:
-    """The most the sender can be charged: gas * fee cap + value (+ blob gas at its cap)."""
-    cost = tx.gas * _fee_cap(tx) + tx.value
-    if tx.type == 3:
-        cost += len(tx.blob_versioned_hashes) * 2**17 * tx.max_fee_per_blob_gas
-    return cost
-
-
-def _allowed_types(fork: Fork) -> tuple[int, ...]:
-    if fork >= Fork.PRAGUE:
-        return (0, 1, 2, 3, 4)
-    if fork >= Fork.CANCUN:
-        return (0, 1, 2, 3)
-    return (0, 1, 2)
-
-
 class TxPool:
     def __init__(self, price_bump: int = 10, max_size: int = 4096) -> None:
         self.price_bump = price_bump
