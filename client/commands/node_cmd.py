@@ -23,7 +23,6 @@ from ..errors import UserError
 log = structlog.get_logger("node")
 
 
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--genesis", required=True, metavar="FILE", help="genesis file (geth JSON format)")
     parser.add_argument("--datadir", required=True, metavar="DIR", help="data directory (initialised on first start)")
@@ -32,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--http.port", dest="http_port", type=int, default=8545, metavar="PORT",
                         help="JSON-RPC port (default 8545; 0 picks a free one)")
     parser.add_argument("--evm", default=None, metavar="NAME",
-                        help="EVM backend (default: mlir when available, else interpreter)")
+                        help="EVM backend (default: tiered when available, else interpreter)")
     parser.add_argument("--block-time", dest="block_time", type=float, default=0.0, metavar="SECONDS",
                         help="0 (default): seal a block as soon as transactions are pending; N > 0: every N seconds")
     parser.add_argument("--http.vhosts", dest="http_vhosts", default="localhost", metavar="NAMES",
@@ -94,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..genesis import load_genesis
 
-    backend = args.evm or ("mlir" if "mlir" in available_backends() else "interpreter")
+    backend = args.evm or ("tiered" if "tiered" in available_backends() else "interpreter")
     if backend not in available_backends():
         raise UserError(f"unknown EVM backend {backend!r} (available: {', '.join(available_backends())})")
     if args.block_time < 0:
