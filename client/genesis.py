@@ -17,6 +17,7 @@ from typing import Any
 
 from state.db import alloc_root
 
+from . import jsonsafe
 from .errors import UserError
 from .header import EMPTY_REQUESTS_HASH, EMPTY_TRIE_ROOT, ZERO_HASH, Header
 
@@ -359,11 +360,11 @@ def load_genesis(path: str | os.PathLike) -> tuple[Genesis, bytes]:
     except OSError as exc:
         raise UserError(f"cannot read genesis file {name}: {exc.strerror}") from None
     try:
-        obj = json.loads(raw)
+        obj = jsonsafe.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         line = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise UserError(f"{name}: invalid JSON{line}") from None
-    except RecursionError:
+    except (RecursionError, jsonsafe.TooDeep):
         raise UserError(f"{name}: invalid JSON (nested too deeply)") from None
     except ValueError as exc:  # e.g. an integer of more than sys.get_int_max_str_digits() digits
         raise UserError(f"{name}: invalid JSON ({str(exc).split(':')[0]})") from None

@@ -202,6 +202,26 @@ def test_strict_json_bodies():
     assert parse_body(b'{"a": 1.5, "b": 10000000000000000000000}') == {"a": 1.5, "b": 10**22}
 
 
+def test_deep_nesting_with_a_raised_recursion_limit():
+    """py_ecc and web3 raise the recursion limit to 100,000 on import; CPython's JSON decoder then recursed until
+    the C stack overflowed: a segfault, for a 100 KB body or genesis file. Now refused before decoding."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.setrecursionlimit(100000)\n"
+            "from client.rpc.server import parse_body\n"
+            "from client.genesis import load_genesis\n"
+            "from client.errors import UserError\n"
+            "try:\n    parse_body(b'[' * 200000)\nexcept ValueError:\n    print('rpc ok')\n"
+            "open(sys.argv[1], 'wb').write(b'{\"a\":' * 200000)\n"
+            "try:\n    load_genesis(sys.argv[1])\nexcept UserError as e:\n    print('genesis ok', e)\n")
+    with tempfile.TemporaryDirectory() as d:
+        p = subprocess.run([sys.executable, "-c", code, os.path.join(d, "g.json")], cwd=ROOT, capture_output=True,
+                           text=True, timeout=60)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.splitlines()[0] == "rpc ok" and "nested too deeply" in p.stdout.splitlines()[1]
+
+
 # -- over HTTP, against the real node --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -263,7 +283,9 @@ BODIES = {
     "1e400 id": (b'{"jsonrpc":"2.0","id":1e400,"method":"eth_chainId"}', -32700),
     "deep array": (b"[" * 100_000 + b"]" * 100_000, -32700),
     "deep object": (b'{"a":' * 50_000 + b"1" + b"}" * 50_000, -32700),
-    "deep params": (b'{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[' + b"[" * 900 + b"]" * 900 + b"]}", -32602),
+    "deep params": (b'{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[' + b"[" * 400 + b"]" * 400 + b"]}", -32602),
+    "params nested 600 deep": (b'{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[' + b"[" * 600 + b"]" * 600
+                               + b"]}", -32700),
     "null": (b"null", -32600),
     "number": (b"5", -32600),
     "string": (b'"x"', -32600),

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import structlog
 from aiohttp import web
 
+from .. import jsonsafe
 from .errors import (INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, InvalidParams,
                      RpcError)
 
@@ -122,9 +123,9 @@ def _no_constants(name: str):
 
 
 def parse_body(raw: bytes) -> Any:
-    """Strict JSON (as Go's encoding/json): no NaN/Infinity, no number that overflows a float; raises ValueError
-    (numbers of more than 4300 digits too) or RecursionError (nesting too deep)."""
-    return json.loads(raw, parse_float=_finite, parse_constant=_no_constants)
+    """Strict JSON (as Go's encoding/json): no NaN/Infinity, no number that overflows a float, at most
+    jsonsafe.MAX_DEPTH levels of nesting; raises ValueError (numbers of more than 4300 digits too)."""
+    return jsonsafe.loads(raw, parse_float=_finite, parse_constant=_no_constants)
 
 
 JSON_CONTENT_TYPES = ("application/json", "application/json-rpc", "application/jsonrequest")
