@@ -108,7 +108,10 @@ def test_mutated_real_fixture(tmp_path_factory, edits):
 
 
 def test_subprocess_bad_json_and_bad_shape(tmp_path):
-    for content in ["{", '{"t": 5}', '{"t": {"post": [], "transaction": 1}}', "[1, 2]"]:
+    # the 'post' shapes are regressions: they used to escape as AttributeError / TypeError
+    for content in ["{", '{"t": 5}', '{"t": {"post": [], "transaction": 1}}', "[1, 2]",
+                    '{"t": {"post": null, "transaction": {}}}', '{"t": {"post": {"Cancun": 3}, "transaction": {}}}',
+                    '{"t": {"post": {"Cancun": [7]}, "transaction": {}}}']:
         path = tmp_path / "t.json"
         path.write_text(content)
         p = subprocess.run([sys.executable, "-m", "client.cli", "statetest", str(path)], cwd=ROOT,
