@@ -9,6 +9,7 @@ import contextlib
 import copy
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,8 @@ from client.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "fixtures" / "state_tests" / "cancun" / "eip7516_blobgasfee" / "test_blobbasefee_before_fork.json"
-SETTINGS = settings(max_examples=150, deadline=None,
+N = int(os.environ.get("HYP_N", 0))  # HYP_N=3000: more examples, not derandomized, to hunt
+SETTINGS = settings(max_examples=N or 150, deadline=None, derandomize=not N,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 _json = st.recursive(
