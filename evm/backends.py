@@ -4,7 +4,7 @@ A backend is a class (or factory) whose instances have ``name`` and
 ``run_frame(message, host) -> ExecutionResult`` (run one frame's code; the shared
 `evm.host.Host` does calls, creates, precompiles and state). Backends come from the
 entry-point group ``evm_mlir.backends`` (``name = "module:factory"``, see pyproject.toml) and
-from `register_backend` for in-process use; the two backends of this distribution are known even
+from `register_backend` for in-process use; the backends of this distribution are known even
 when its metadata is missing or stale (running from a source tree, an editable install made
 before an entry point was added).
 """
@@ -16,7 +16,8 @@ from importlib.metadata import entry_points
 from typing import Any, Callable
 
 ENTRY_POINT_GROUP = "evm_mlir.backends"
-_BUILTIN = {"interpreter": "evm.interpreter:InterpreterBackend", "mlir": "evm.compiler:MlirBackend"}
+_BUILTIN = {"interpreter": "evm.interpreter:InterpreterBackend", "mlir": "evm.compiler:MlirBackend",
+            "tiered": "evm.tiered:TieredBackend"}
 
 _registered: dict[str, Callable[[], Any]] = {}
 _instances: dict[str, Any] = {}

@@ -12,7 +12,7 @@ from ..errors import UserError
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="blockchain-test JSON files or folders")
     p.add_argument("--evm", default=None, metavar="NAME",
-                   help="EVM backend (default: mlir when available, else interpreter)")
+                   help="EVM backend (default: tiered when available, else interpreter)")
     p.add_argument("-k", dest="substring", help="run only tests whose name contains SUBSTRING")
     p.add_argument("--json", dest="report", metavar="REPORT", help="write a JSON report of every test here")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from ..fixtures import fixture_files, report, run_files
 
     if args.evm is None:
-        args.evm = "mlir" if "mlir" in available_backends() else "interpreter"
+        args.evm = "tiered" if "tiered" in available_backends() else "interpreter"
     if args.evm not in available_backends():
         raise UserError(f"unknown EVM backend {args.evm!r} (available: {', '.join(available_backends())})")
     files = fixture_files(args.paths)

@@ -15,7 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="chain files (concatenated block RLP, .gz allowed)")
     p.add_argument("--datadir", required=True, metavar="DIR", help="an initialised data directory")
     p.add_argument("--evm", default=None, metavar="NAME",
-                   help="EVM backend (default: mlir when available, else interpreter)")
+                   help="EVM backend (default: tiered when available, else interpreter)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from state.trie import MissingNodeError
 
     if args.evm is None:
-        args.evm = "mlir" if "mlir" in available_backends() else "interpreter"
+        args.evm = "tiered" if "tiered" in available_backends() else "interpreter"
     if args.evm not in available_backends():
         raise UserError(f"unknown EVM backend {args.evm!r} (available: {', '.join(available_backends())})")
     files = [ChainFile(path) for path in args.files]  # every file's framing is checked before anything runs

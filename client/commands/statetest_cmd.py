@@ -9,7 +9,7 @@ from ..errors import UserError
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="state-test JSON files or folders")
-    p.add_argument("--evm", default="interpreter", help="EVM backend (interpreter, mlir, ...)")
+    p.add_argument("--evm", default="tiered", help="EVM backend (tiered (default), interpreter, mlir, ...)")
     p.add_argument("--fork", help="run only this fork (Cancun, Prague, Osaka)")
     p.add_argument("-k", dest="substring", help="run only tests whose name contains SUBSTRING")
     p.add_argument("--json", dest="report", metavar="REPORT", help="write a JSON report of every case here")
