@@ -45,6 +45,10 @@ def load_fixture(path: Path) -> dict:
             data = json.load(fh)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: invalid JSON: {exc}") from None
+    except RecursionError:
+        raise UserError(f"{path}: invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. a number of more than 4300 digits
+        raise UserError(f"{path}: invalid JSON: {str(exc).split(':')[0]}") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror}") from None
     if not isinstance(data, dict):

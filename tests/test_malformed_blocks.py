@@ -339,3 +339,14 @@ def test_import_garbage_files(template, name, content):
 def test_import_good_file(template):
     code, err, head = _import(template, b"".join(DEV_CHAIN))
     assert code == 0 and err == "" and head == str(len(DEV_CHAIN))
+
+
+@pytest.mark.parametrize("command", ["blocktest", "statetest"])
+@pytest.mark.parametrize("content", [b"[" * 5000, b'{"a": ' + b"9" * 5000 + b"}"], ids=["deep", "5000-digit"])
+def test_fixture_files_that_python_json_refuses(tmp_path, capsys, command, content):
+    """Deep nesting (RecursionError) and 5000-digit numbers (ValueError) were tracebacks from client/fixtures.py."""
+    path = tmp_path / "fixture.json"
+    path.write_bytes(content)
+    assert cli.main([command, "--evm", "interpreter", "--jobs", "1", str(path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "invalid JSON" in err[0]
