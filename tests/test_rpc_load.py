@@ -28,7 +28,7 @@ KEYS = [bytes.fromhex(k) for k in (
     "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
     "8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
 )]
-LOAD_SECONDS = float(os.environ.get("EVM_MLIR_LOAD_SECONDS", 5))
+LOAD_SECONDS = float(os.environ.get("EVM_MLIR_LOAD_SECONDS", 4))
 READERS = 3
 
 
