@@ -118,13 +118,13 @@ def test_dev_genesis_with_wrong_fields(doc):
     _init_in_process(_dump(doc))
 
 
-@settings(max_examples=40, deadline=None, derandomize=not os.environ.get("HYP_N"))
+@settings(max_examples=int(os.environ.get("HYP_N", 40)), deadline=None, derandomize=not os.environ.get("HYP_N"))
 @given(st.binary(max_size=300))
 def test_random_bytes(raw):
     _init_in_process(raw)
 
 
-@settings(max_examples=40, deadline=None, derandomize=not os.environ.get("HYP_N"))
+@settings(max_examples=int(os.environ.get("HYP_N", 40)), deadline=None, derandomize=not os.environ.get("HYP_N"))
 @given(st.integers(0, len(json.dumps(DEV)) - 1), st.binary(min_size=1, max_size=3))
 def test_truncated_or_corrupted_dev_genesis(cut, junk):
     text = json.dumps(DEV, indent=1).encode()
