@@ -21,18 +21,14 @@ from pathlib import Path
 import requests
 
 from client.chainstore import ChainStore
+from client.dev_accounts import DEV_KEYS
 from evm.transactions import Transaction
 from state.account import EMPTY_ROOT, Account
 from state.db import StateDB
 from state.trie import build_root
 from test_node_rpc import GENESIS, ROOT, NodeProcess
 
-KEYS = [bytes.fromhex(k) for k in (
-    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-    "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-)]
+KEYS = [bytes.fromhex(k) for k in DEV_KEYS[:4]]  # four funded dev accounts stream transactions
 # When the node is killed: None = right after it printed its URL (start-up); a number = that many seconds after
 # the client saw the first receipt of this run (blocks are being sealed one after another by then)
 KILL_AFTER = (None, 0.0, 0.03, 0.1, 0.2, 0.35, 0.6)
