@@ -4,29 +4,34 @@ Every frame goes through `TieredBackend.run_frame(message, host)`. Per (fork, co
 small record: how many frames of that code were interpreted and how much gas they burnt *in their
 own instructions* (gas used by the frame minus the gas used by its child frames, so a dispatcher
 whose callee loops does not become hot itself). A code is **hot** once either count reaches its
-threshold; it is then compiled by the `mlir` backend (`evm.compiler`), by default on one
-background thread, while the frames of that code keep running on the interpreter. The next frame
+threshold, scaled by the code's size in KiB (at least 1: compile time grows with the size); it is then compiled by the `mlir` backend's compiler (`evm.compiler`), by default in
+one worker process, while the frames of that code keep running on the interpreter. The next frame
 after the compile finished runs compiled, and so does every later one. Code whose object file is
 already in the on-disk cache (compiled by an earlier process, `$EVM_MLIR_CACHE`) runs compiled
 from its first frame. Interpreted and compiled frames mix freely inside one transaction: both call
 the same `evm.host.Host`, and the Host sends every child frame back through this backend.
 
-Why a thread: llvmlite's O3 pipeline and object emission (about two thirds of a compile) release
-the GIL, so on a second core they cost the interpreter nothing; building the MLIR module (Python)
-and running the MLIR pass manager hold the GIL (measured; see docs/tiered.md). The compiled object
-goes to the disk cache from the thread; the main thread then loads it into the MCJIT engine at the
-next frame of that code (a few ms), so no compile ever waits on the engine's lock.
+Why a worker process and not a thread: llvmlite's O3 pipeline and object emission (about two
+thirds of a compile) release the GIL, but building the MLIR module (Python) and running the MLIR
+pass manager hold it, and a compiling thread that takes and drops the GIL thousands of times per
+second starves the interpreter thread (its own GIL-releasing calls, Keccak through cffi, wait up
+to a switch interval to get it back): the public state tests ran 2.6x slower with a thread (see
+docs/tiered.md). The worker (`python -m evm.tiered`, started at the first hot code) compiles each
+request into the disk cache and answers with one line; a reader thread in this process marks the
+code COMPILED, and the main thread loads the object into the MCJIT engine at the next frame of
+that code (a few ms). The worker dies with its stdin (this process's exit).
 
-A compile that fails (an exception anywhere in the toolchain) never reaches the transaction: the
-code is marked as failed, interpreted from then on, counted in ``stats()["compile_errors"]`` and
+A compile that fails (an exception anywhere in the toolchain, or the worker dying) never reaches
+the transaction: the code is marked as failed, interpreted from then on, counted in ``stats()["compile_errors"]`` and
 logged on the ``evm.tiered`` logger.
 
 Tuning (environment, read when the backend is created):
 
-  EVM_MLIR_TIER_CALLS       interpreted frames of one code before it is hot        (default 2000)
-  EVM_MLIR_TIER_GAS         own gas of one code's interpreted frames before hot    (default 3000000)
-  EVM_MLIR_TIER_BACKGROUND  1: compile on a background thread; 0: compile synchronously in the
-                            frame that made the code hot                           (default 1)
+  EVM_MLIR_TIER_CALLS       interpreted frames of one code before it is hot        (default 1000)
+  EVM_MLIR_TIER_GAS         own gas of one code's interpreted frames before hot    (default 5000000)
+  EVM_MLIR_TIER_MODE        process: compile in a worker process (default); thread: on a
+                            background thread of this process; sync: in the frame that made
+                            the code hot (deterministic: used by tests)
   EVM_MLIR_TIER_DISK        1: code already in the disk cache runs compiled at once (default 1)
 
 `--evm mlir` still compiles every frame; `--evm interpreter` never compiles.
@@ -38,6 +43,8 @@ import hashlib
 import logging
 import os
 import queue
+import subprocess
+import sys
 import threading
 import time
 
@@ -53,8 +60,10 @@ COMPILED = 2    # object file ready (disk cache), not yet loaded into the engine
 READY = 3       # native entry loaded: frames run compiled
 FAILED = 4      # compile or load failed: interpreted for good
 
-DEFAULT_CALLS = 2000
-DEFAULT_GAS = 3_000_000
+MODES = ("process", "thread", "sync")
+DEFAULT_CALLS = 1000
+DEFAULT_GAS = 5_000_000
+SIZE_UNIT = 1024  # thresholds are per KiB of code (at least one)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -80,20 +89,28 @@ class TieredBackend:
 
     name = "tiered"
 
-    def __init__(self, calls: int | None = None, gas: int | None = None, background: bool | None = None,
+    def __init__(self, calls: int | None = None, gas: int | None = None, mode: str | None = None,
                  disk: bool | None = None) -> None:
         self.calls_threshold = calls if calls is not None else _env_int("EVM_MLIR_TIER_CALLS", DEFAULT_CALLS)
         self.gas_threshold = gas if gas is not None else _env_int("EVM_MLIR_TIER_GAS", DEFAULT_GAS)
-        self.background = background if background is not None else bool(_env_int("EVM_MLIR_TIER_BACKGROUND", 1))
+        self.mode = mode or os.environ.get("EVM_MLIR_TIER_MODE", "").strip().lower() or "process"
+        if self.mode not in MODES:
+            log.warning("EVM_MLIR_TIER_MODE=%r is not one of %s; using process", self.mode, MODES)
+            self.mode = "process"
         self.use_disk = disk if disk is not None else bool(_env_int("EVM_MLIR_TIER_DISK", 1))
         self.interpreter = InterpreterBackend()
         self._mlir = None                 # the "mlir" backend, created on first need
         self._mlir_lock = threading.Lock()
         self._disk_dir = None             # Path of the disk cache's versioned folder (or False)
-        self._codes: dict = {}            # fork -> {code bytes -> [frames, own gas, state]}
+        self._codes: dict = {}            # fork -> {code bytes -> [frames, own gas, state, frame limit, gas limit]}
         self._child_gas = 0               # gas used by the child frames of the running frame
         self._queue: queue.Queue | None = None
         self._worker: threading.Thread | None = None
+        self.worker_command = [sys.executable, "-m", "evm.tiered"]
+        self._proc: subprocess.Popen | None = None
+        self._pending: dict[int, tuple] = {}   # request id -> (record, code, fork)
+        self._next_id = 0
+        self._proc_lock = threading.Lock()
         self._stopping = False
         # statistics
         self.frames_compiled = 0
@@ -119,14 +136,13 @@ class TieredBackend:
         d = self._disk_dir
         if d is None:
             d = False
-            if self.use_disk:
-                try:
-                    from .compiler.cache import DiskCache
-                    cache = DiskCache()
-                    if cache.enabled:
-                        d = cache.dir
-                except Exception as exc:  # no llvmlite / unusable cache: just interpret cold code
-                    log.warning("tiered: disk cache unavailable: %s", exc)
+            try:
+                from .compiler.cache import DiskCache
+                cache = DiskCache()
+                if cache.enabled:
+                    d = cache.dir
+            except Exception as exc:  # no llvmlite / unusable cache: no worker process, no cold start
+                log.warning("tiered: disk cache unavailable: %s", exc)
             self._disk_dir = d
         if d is False:
             return None
@@ -161,14 +177,15 @@ class TieredBackend:
             rec[0] += 1
             if result.status != "error" or result.error == "OutOfGas":
                 rec[1] += used - self._child_gas
-            if rec[0] >= self.calls_threshold or rec[1] >= self.gas_threshold:
+            if rec[0] >= rec[3] or rec[1] >= rec[4]:
                 self._hot(rec, bytes(code), fork)
         self._child_gas = saved + used
         return result
 
     def _first_sight(self, code, fork) -> list:
         code = bytes(code)
-        rec = [0, 0, COLD]
+        scale = max(1, len(code) // SIZE_UNIT)  # compile time grows with the code's size
+        rec = [0, 0, COLD, self.calls_threshold * scale, self.gas_threshold * scale]
         self._codes.setdefault(fork, {})[code] = rec
         path = self._disk_path(object_symbol(code, fork)) if self.use_disk else None
         if path is not None and path.exists():
@@ -191,7 +208,10 @@ class TieredBackend:
     # ------------------------------------------------------------------ compilation
     def _hot(self, rec: list, code: bytes, fork) -> None:
         rec[2] = QUEUED
-        if not self.background:
+        if self.mode == "process" and self._disk_path("x") is not None:
+            self._submit(rec, code, fork)
+            return
+        if self.mode == "sync":
             self._compile(rec, code, fork)
             if rec[2] == COMPILED:
                 self._activate(rec, code, fork)
@@ -238,20 +258,81 @@ class TieredBackend:
             self.contracts_compiled += 1
             rec[2] = state
         except Exception as exc:
-            rec[2] = FAILED
-            self.compile_errors += 1
-            log.warning("tiered: compiling %s (%d bytes) failed, interpreting it: %s: %s",
-                        sym, len(code), type(exc).__name__, exc)
+            self._fail(rec, code, fork, f"{type(exc).__name__}: {exc}")
         finally:
             self.compile_seconds += time.perf_counter() - t
+
+    # worker process ------------------------------------------------------------------------
+    def _submit(self, rec: list, code: bytes, fork) -> None:
+        with self._proc_lock:
+            if self._proc is None:
+                try:
+                    self._proc = subprocess.Popen(self.worker_command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                  bufsize=0, close_fds=True)
+                except OSError as exc:
+                    self._fail(rec, code, fork, f"cannot start the compile worker: {exc}")
+                    return
+                self._outq = queue.Queue()
+                threading.Thread(target=self._read_results, args=(self._proc,), name="evm-tiered-reader",
+                                 daemon=True).start()
+                threading.Thread(target=self._write_requests, args=(self._proc, self._outq),
+                                 name="evm-tiered-writer", daemon=True).start()
+                atexit.register(self.shutdown)
+            rid = self._next_id
+            self._next_id += 1
+            self._pending[rid] = (rec, code, fork)
+            self._outq.put(f"{rid} {int(fork)} {code.hex()}\n".encode())
+
+    def _write_requests(self, proc: subprocess.Popen, outq: queue.Queue) -> None:
+        """Writer thread (a full pipe must never block the frame that made a code hot)."""
+        while True:
+            line = outq.get()
+            if line is None:
+                break
+            try:
+                proc.stdin.write(line)
+            except (OSError, ValueError):  # the worker is gone: the reader fails what is pending
+                break
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
+
+    def _read_results(self, proc: subprocess.Popen) -> None:
+        """Reader thread: one line per finished compile, `<id> ok <seconds>` or `<id> err <text>`."""
+        for line in proc.stdout:
+            rid, _, rest = line.decode(errors="replace").strip().partition(" ")
+            status, _, detail = rest.partition(" ")
+            with self._proc_lock:
+                item = self._pending.pop(int(rid), None)
+            if item is None:
+                continue
+            rec, code, fork = item
+            if status == "ok":
+                self.contracts_compiled += 1
+                self.compile_seconds += float(detail or 0)
+                rec[2] = COMPILED
+            else:
+                self._fail(rec, code, fork, detail)
+        rc = proc.wait()
+        with self._proc_lock:
+            pending, self._pending = self._pending, {}
+            if self._proc is proc:
+                self._proc = None
+        for rec, code, fork in pending.values():
+            self._fail(rec, code, fork, f"compile worker exited with status {rc}")
+
+    def _fail(self, rec: list, code: bytes, fork, why: str) -> None:
+        rec[2] = FAILED
+        self.compile_errors += 1
+        log.warning("tiered: compiling %s (%d bytes) failed, interpreting it: %s",
+                    object_symbol(code, fork), len(code), why)
 
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until every queued compile has finished (tests, benchmarks); True when idle."""
         q = self._queue
-        if q is None:
-            return True
         end = None if timeout is None else time.monotonic() + timeout
-        while q.unfinished_tasks:
+        while self._pending or (q is not None and q.unfinished_tasks):
             if end is not None and time.monotonic() > end:
                 return False
             time.sleep(0.005)
@@ -259,7 +340,10 @@ class TieredBackend:
 
     def shutdown(self) -> None:
         """Drop queued compiles and wait for the one in flight (so the process never exits while
-        LLVM runs on the worker thread). Registered with atexit."""
+        LLVM runs on the worker thread); close the worker process's stdin (it exits after its
+        current compile). Registered with atexit."""
+        if self._proc is not None:
+            self._outq.put(None)  # the writer closes the worker's stdin
         if self._worker is None:
             return
         self._stopping = True
@@ -278,3 +362,36 @@ class TieredBackend:
         return {"frames_compiled": self.frames_compiled, "frames_interpreted": self.frames_interpreted,
                 "contracts_compiled": self.contracts_compiled, "contracts_from_disk": self.contracts_from_disk,
                 "compile_errors": self.compile_errors, "compile_seconds": round(self.compile_seconds, 3)}
+
+
+def _worker_main() -> int:
+    """`python -m evm.tiered`: the compile worker. Reads `<id> <fork> <code hex>` lines, compiles
+    each into the disk cache ($EVM_MLIR_CACHE, inherited) and answers `<id> ok <seconds>` or
+    `<id> err <reason>`; exits at end of input."""
+    from .compiler.cache import DiskCache
+    from .compiler.compile import compile_to_object
+    from .spec import Fork
+
+    disk = DiskCache()
+    out = sys.stdout.buffer
+    for line in sys.stdin.buffer:
+        parts = line.split()
+        if len(parts) != 3:
+            continue
+        rid = parts[0].decode()
+        t = time.perf_counter()
+        try:
+            obj, sym = compile_to_object(bytes.fromhex(parts[2].decode()), Fork(int(parts[1])))
+            disk.store(sym, obj)
+            if not (disk.dir / f"{sym}.o").exists():
+                raise OSError(f"cannot write {disk.dir}")
+            reply = f"{rid} ok {time.perf_counter() - t:.4f}"
+        except Exception as exc:  # reported to the parent, which interprets the code
+            reply = f"{rid} err {type(exc).__name__}: {exc}".replace("\n", " ")
+        out.write(reply.encode() + b"\n")
+        out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_worker_main())

@@ -1,0 +1,184 @@
+"""The tiered backend (evm/tiered.py): cold code interpreted, hot code compiled, identical results."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evm.backends import get_backend, register_backend
+from evm.spec import Fork
+from evm.tiered import COMPILED, FAILED, READY, TieredBackend, object_symbol
+from tests.evm_helpers import CONTRACT, OTHER, ops, run
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "tests" / "fixtures" / "state_tests"
+
+# i = 0; while i < n: i += 1; sum += i*i ; SSTORE(0, sum); return sum   (n = calldata word 0)
+LOOP = bytes.fromhex(
+    "5f"            # 0  PUSH0            sum
+    "5f"            # 1  PUSH0            i
+    "5b"            # 2  JUMPDEST         [sum, i]
+    "80"            # 3  DUP1
+    "5f35"          # 4  PUSH0 CALLDATALOAD
+    "11"            # 6  GT  n > i
+    "15"            # 7  ISZERO
+    "6018"          # 8  PUSH1 0x18
+    "57"            # 10 JUMPI -> end
+    "6001" "01"     # 11 PUSH1 1 ADD      i+1
+    "80" "80" "02"  # 14 DUP1 DUP1 MUL    (i+1)^2
+    "82" "01"       # 17 DUP3 ADD         sum + (i+1)^2
+    "91" "50"       # 19 SWAP2 POP        [sum', i+1]
+    "6002" "56"     # 21 PUSH1 2 JUMP
+    "5b"            # 24 JUMPDEST
+    "50"            # 25 POP              [sum]
+    "80" "5f" "55"  # 26 DUP1 PUSH0 SSTORE
+    "5f52" "60205ff3"  # MSTORE(0, sum) RETURN(0, 32)
+)
+
+
+def word(n: int) -> bytes:
+    return n.to_bytes(32, "big")
+
+
+@pytest.fixture
+def tiered():
+    """Factory of fresh TieredBackends registered as "tiered_test" (the disk cache is the
+    process's: the shared mlir backend writes there)."""
+    made = []
+
+    def factory(**kw):
+        tb = TieredBackend(**kw)
+        register_backend("tiered_test", lambda: tb)
+        made.append(tb)
+        return tb
+
+    yield factory
+    for tb in made:
+        tb.shutdown()
+
+
+def same(a, b):
+    assert (a.status, a.output, a.result.gas_left, a.result.error) == (b.status, b.output, b.result.gas_left,
+                                                                        b.result.error)
+    assert a.state.get_storage(CONTRACT, 0) == b.state.get_storage(CONTRACT, 0)
+
+
+def test_symbol_is_the_compilers():
+    from evm.compiler.compile import symbol_for
+    code = bytes(range(200))
+    for fork in (Fork.CANCUN, Fork.PRAGUE, Fork.OSAKA):
+        assert object_symbol(code, fork) == symbol_for(code, fork)
+
+
+def test_hot_loop_is_compiled_after_the_call_threshold(tiered):
+    tb = tiered(calls=3, gas=10**15, mode="sync", disk=False)
+    for i in range(6):
+        data = word(50 + i)
+        same(run(LOOP, data, backend="tiered_test"), run(LOOP, data, backend="interpreter"))
+    s = tb.stats()
+    assert (s["frames_interpreted"], s["frames_compiled"]) == (3, 3)
+    assert s["contracts_compiled"] == 1 and s["compile_errors"] == 0
+
+
+@pytest.mark.parametrize("mode", ["process", "thread"])
+def test_hot_by_gas_and_background_compile(tiered, mode):
+    tb = tiered(calls=10**9, gas=200_000, mode=mode, disk=False)
+    data = word(3000)  # one frame burns > 200k gas of its own
+    first = run(LOOP, data, backend="tiered_test")
+    same(first, run(LOOP, data, backend="interpreter"))
+    assert tb.drain(120)
+    second = run(LOOP, data, backend="tiered_test")
+    same(second, first)
+    s = tb.stats()
+    assert (s["frames_interpreted"], s["frames_compiled"]) == (1, 1)
+
+
+def test_disk_cached_code_runs_compiled_at_once(tiered):
+    code = LOOP + b"\x67" + os.urandom(8) + b"\x00"  # never seen before: not in the disk cache yet
+    first = tiered(calls=1, gas=10**15, mode="sync")
+    run(code, word(5), backend="tiered_test")           # interpreted, then compiled into the disk cache
+    assert first.stats()["contracts_compiled"] == 1
+    again = tiered(calls=10**9, gas=10**15, mode="sync")  # a "new process": nothing in memory
+    same(run(code, word(7), backend="tiered_test"), run(code, word(7), backend="interpreter"))
+    s = again.stats()
+    assert (s["frames_interpreted"], s["frames_compiled"], s["contracts_from_disk"]) == (0, 1, 1)
+
+
+def test_compiled_and_interpreted_frames_mix_in_one_transaction(tiered):
+    """A cold caller (interpreted) CALLs the hot LOOP (compiled) at OTHER, then stores the result."""
+    tb = tiered(calls=2, gas=10**15, mode="sync", disk=False)
+    caller = ops(40, 0, "MSTORE", 32, 0, 32, 0, 0, OTHER, "GAS", "CALL",
+                 0, "MLOAD", 1, "SSTORE", 1, "SSTORE", 0, "MLOAD", 0, "MSTORE", 32, 0, "RETURN")
+    accounts = {OTHER: {"code": LOOP}}
+    for i in range(2):  # LOOP alone, twice: hot, compiled
+        run(LOOP, word(3), backend="tiered_test")
+    t = run(caller, accounts=accounts, backend="tiered_test")  # caller interpreted (cold), LOOP compiled
+    r = run(caller, accounts=accounts, backend="interpreter")
+    same(t, r)
+    assert t.state.get_storage(CONTRACT, 1) == r.state.get_storage(CONTRACT, 1) == 1
+    assert t.state.get_storage(OTHER, 0) == r.state.get_storage(OTHER, 0) == sum(k * k for k in range(41))
+    s = tb.stats()
+    assert s["frames_compiled"] == 1 and s["frames_interpreted"] == 3
+
+
+def test_compile_worker_dying_falls_back_to_the_interpreter(tiered, caplog):
+    tb = tiered(calls=2, gas=10**15, mode="process", disk=False)
+    tb.worker_command = [sys.executable, "-c", "import sys; sys.stdin.readline(); sys.exit(3)"]
+    with caplog.at_level(logging.WARNING, logger="evm.tiered"):
+        for i in range(6):
+            same(run(LOOP, word(20 + i), backend="tiered_test"), run(LOOP, word(20 + i), backend="interpreter"))
+            if i == 2:
+                assert tb.drain(60)
+    s = tb.stats()
+    assert s["compile_errors"] == 1 and s["frames_compiled"] == 0 and s["frames_interpreted"] == 6
+    assert "exited with status 3" in caplog.text
+
+
+def test_background_compile_error_falls_back_to_the_interpreter(tiered, monkeypatch, caplog):
+    import evm.compiler.compile as C
+
+    def broken(code, fork, stats=None):
+        raise RuntimeError("injected toolchain failure")
+
+    get_backend("mlir")  # the JIT is initialised before the compile function is broken
+    monkeypatch.setattr(C, "compile_to_object", broken)
+    tb = tiered(calls=2, gas=10**15, mode="thread", disk=False)
+    with caplog.at_level(logging.WARNING, logger="evm.tiered"):
+        for i in range(3):
+            same(run(LOOP, word(20 + i), backend="tiered_test"), run(LOOP, word(20 + i), backend="interpreter"))
+        assert tb.drain(60)
+        for i in range(3):
+            same(run(LOOP, word(30 + i), backend="tiered_test"), run(LOOP, word(30 + i), backend="interpreter"))
+    s = tb.stats()
+    assert s["compile_errors"] == 1 and s["frames_compiled"] == 0 and s["frames_interpreted"] == 6
+    assert [rec[2] for rec in tb._codes[Fork.OSAKA].values()] == [FAILED]
+    assert "injected toolchain failure" in caplog.text
+
+
+def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
+    import os
+    return subprocess.run([sys.executable, "-m", "client.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=1200, env={**os.environ, **env})
+
+
+@pytest.mark.parametrize("thresholds", [{}, {"EVM_MLIR_TIER_CALLS": "8", "EVM_MLIR_TIER_GAS": "300000"}],
+                         ids=["default", "low-thresholds"])
+def test_vendored_state_tests_pass_with_tiered(tmp_path, thresholds):
+    """Through the CLI (tiered is the default --evm): 0 failed. With low thresholds, many codes get
+    compiled in the middle of the run, so compiled and interpreted frames mix in many cases."""
+    report = tmp_path / "r.json"
+    proc = cli("statetest", "--jobs", "1", "--json", str(report), str(SAMPLE),
+               env={"EVM_MLIR_CACHE": str(tmp_path / "cache"), **thresholds})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    passed, failed, skipped = (int(part.split()[0]) for part in last.split(", "))
+    assert failed == 0 and passed > 600
+    summary = json.loads(report.read_text())["summary"]
+    assert summary["frames_interpreted"] > 0
+    if thresholds:
+        assert summary["frames_compiled"] > 0
