@@ -52,6 +52,7 @@ class Block:
     succs: list[int] = field(default_factory=list)  # static successors (block indices)
     dynamic_jump: bool = False    # ends with JUMP/JUMPI whose target is only known at run time
     height: int | None = None     # entry height: int, DYNAMIC, or None (unreachable)
+    loop_head: bool = False       # target of a static backward jump (a cycle passes through it)
 
     @property
     def last(self) -> Instr | None:
@@ -173,6 +174,11 @@ def analyze(code: bytes, fork) -> Analysis:
         if b.fallthrough is not None:
             b.succs.append(b.fallthrough)
 
+    for b in blocks:
+        if b.jump_target is not None:
+            t = jumpdests.get(b.jump_target)
+            if t is not None and blocks[t].start <= b.start:
+                blocks[t].loop_head = True
     has_dyn = any(b.dynamic_jump for b in blocks)
     _propagate_heights(blocks, jumpdests, has_dyn)
     return Analysis(code, blocks, jumpdests, has_dyn)

@@ -18,6 +18,16 @@ OPT_LEVEL = 3
 # Contracts with more instructions than this are compiled in the fast tier: O1 IR optimisation and
 # O0 instruction selection (compile time stays ~linear; the code is slower but still native).
 FAST_TIER_INSTRUCTIONS = 2500
+FAST_TIER_BLOCKS = 1500      # MLIR blocks of the function (EVM blocks + checks + slow paths)
+NO_OPT_BLOCKS = 8000
+
+
+def tier_for(n_instr: int, n_blocks: int) -> str:
+    if n_instr <= FAST_TIER_INSTRUCTIONS and n_blocks <= FAST_TIER_BLOCKS:
+        return "full"
+    if n_blocks <= NO_OPT_BLOCKS:
+        return "cheap"
+    return "none"
 
 
 def symbol_for(code: bytes, fork) -> str:
@@ -30,6 +40,7 @@ class CompileStats:
     mlir_build_s: float = 0.0
     lower_s: float = 0.0
     llvm_s: float = 0.0
+    tier: str = ""
 
 
 def build_mlir(code: bytes, fork, symbol: str | None = None):
@@ -55,12 +66,10 @@ def compile_to_object(code: bytes, fork, stats: CompileStats | None = None) -> t
     with module.context:
         ir_text = to_llvm_ir(module)
     t3 = time.perf_counter()
-    n_instr = sum(len(b.instrs) for b in an.blocks)
-    if n_instr > FAST_TIER_INSTRUCTIONS:
-        obj = get_jit().compile_ir(ir_text, 1, fast_codegen=True)
-    else:
-        obj = get_jit().compile_ir(ir_text, OPT_LEVEL)
+    tier = tier_for(sum(len(b.instrs) for b in an.blocks), em.n_blocks)
+    obj = get_jit().compile_ir(ir_text, OPT_LEVEL, tier)
     t4 = time.perf_counter()
     if stats is not None:
         stats.analysis_s, stats.mlir_build_s, stats.lower_s, stats.llvm_s = t1 - t0, t2 - t1, t3 - t2, t4 - t3
+        stats.tier = tier
     return obj, sym

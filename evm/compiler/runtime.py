@@ -309,12 +309,27 @@ class Jit:
         pb = llvm.create_pass_builder(self.tm, pto)
         pb.getModulePassManager().run(mod, pb)
 
-    def compile_ir(self, ir_text: str, level: int = 3, fast_codegen: bool = False) -> bytes:
-        """LLVM IR text -> optimised object file bytes."""
+    def compile_ir(self, ir_text: str, level: int = 3, tier: str = "full") -> bytes:
+        """LLVM IR text -> object file bytes. Tiers: "full" (the O`level` pipeline, O3 instruction
+        selection), "cheap" (SROA + InstCombine + SimplifyCFG, O0 instruction selection), "none"
+        (no IR optimisation, O0 instruction selection): the O1+ pipelines are superlinear in the
+        number of basic blocks (24k JUMPDESTs: minutes)."""
         mod = llvm.parse_assembly(ir_text)
         mod.verify()
-        self.optimize(mod, level)
-        return (self.tm_fast if fast_codegen else self.tm).emit_object(mod)
+        if tier == "full":
+            self.optimize(mod, level)
+            return self.tm.emit_object(mod)
+        if tier == "cheap":
+            pto = llvm.create_pipeline_tuning_options(speed_level=1)
+            pb = llvm.create_pass_builder(self.tm, pto)
+            fpm = llvm.create_new_function_pass_manager()
+            fpm.add_sroa_pass()
+            fpm.add_instruction_combine_pass()
+            fpm.add_simplify_cfg_pass()
+            for f in mod.functions:
+                if not f.is_declaration:
+                    fpm.run(f, pb)
+        return self.tm_fast.emit_object(mod)
 
     def load_object(self, obj: bytes, symbol: str) -> int:
         with _lock:

@@ -49,6 +49,7 @@ class Emitter:
         self.fork = fork
         self.name = name
         self.code = analysis.code
+        self.n_blocks = 0
         from ..opinfo import op_table
         self.optable = op_table(fork)
 
@@ -74,7 +75,7 @@ class Emitter:
             self.region = self.func.body
             self._consts: dict = {}
             self._const_of: dict[int, int] = {}   # id(i256 constant value) -> its value
-            self._errs: dict[int, ir.Block] = {}
+            self._errs: dict[int, list] = {}
             self._ip = None
             try:
                 self._build_body()
@@ -100,6 +101,7 @@ class Emitter:
         self._ip.__enter__()
 
     def new_block(self) -> ir.Block:
+        self.n_blocks += 1
         return self.region.blocks.append()
 
     # ------------------------------------------------------------------ constants & context
@@ -173,15 +175,22 @@ class Emitter:
         else:
             self.exit(L.ST_STOP)
 
+    ERR_FANIN = 16
+
     def err(self, code: int) -> ir.Block:
-        blk = self._errs.get(code)
-        if blk is None:
+        """A block that halts with status `code`. Each serves at most ERR_FANIN branches: LLVM's
+        InstCombine is quadratic in the predecessors of one block (2000 JUMPDESTs sharing one
+        out-of-gas block took 30 s to optimise)."""
+        ent = self._errs.get(code)
+        if ent is None or ent[1] >= self.ERR_FANIN:
             blk = self.new_block()
             with ir.InsertionPoint(blk):
                 self.st(self.c64(0), L.GAS)
                 func.return_([self.c64(code)])
-            self._errs[code] = blk
-        return blk
+            ent = [blk, 0]
+            self._errs[code] = ent
+        ent[1] += 1
+        return ent[0]
 
     def check(self, bad: ir.Value, code: int) -> None:
         """Continue when `bad` is false, else halt with status `code`."""
@@ -208,7 +217,8 @@ class Emitter:
 
         Unchecked charges are safe because gas only decreases and every error consumes all gas:
         a negative counter is caught by the next check, and checks happen at every JUMPDEST
-        block (so every loop), before every host call, GAS read and exit (`gas_checkpoint`)."""
+        loop head and dynamic jump (so every cycle), before every host call, GAS read and exit
+        (`gas_checkpoint`)."""
         if isinstance(amount, int):
             if amount == 0:
                 return
@@ -392,9 +402,10 @@ class Emitter:
             if b.height + b.peak > 1024:
                 self.fail(L.ST_OVERFLOW)
                 return
-        # a block that is not a JUMPDEST cannot start a loop: its static gas is checked later
+        # Only a cycle could run forever on a negative counter: cycles pass through the target of a
+        # static backward jump (checked here) or through a dynamic jump (checked at the jump).
         self.gas_dirty = True
-        self.charge(b.gas, check=b.instrs[0].op == 0x5B)
+        self.charge(b.gas, check=b.loop_head)
         for ins in b.instrs:
             h = HANDLERS.get(ins.op)
             if h is None or ins.op not in self.optable:

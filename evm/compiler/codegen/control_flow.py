@@ -52,6 +52,7 @@ def dynamic_jump(em, tgt):
         em.fail(L.ST_BAD_JUMP)
         return
     em.check(arith.cmpi(P.ugt, tgt, em.c(0xFFFFFFFF)), L.ST_BAD_JUMP)
+    em.gas_checkpoint()   # a cycle through dynamic jumps must check the gas counter
     llvm_store_sp(em)
     from mlir.dialects import llvm
     llvm.store(arith.trunci(em.i64, tgt), em.jt_var)
