@@ -150,6 +150,12 @@ def main(argv=None) -> int:
             print(f"{row['program']:10} {row['revm_us']:8.2f} {row['mlir_host_us']:10.2f} {row['speedup_host']:6.1f} "
                   f"{row['mlir_frame_us']:11.2f} {row['speedup_frame']:6.1f} {row['mlir_evm_us']:12.2f} "
                   f"{row['speedup_evm']:6.1f}")
+        print("best of rounds (less sensitive to other load on the machine):")
+        for row in rows:
+            print(f"{row['program']:10} {row['revm_best_us']:8.2f} {row['mlir_host_us_best']:10.2f} "
+                  f"{row['revm_best_us'] / row['mlir_host_us_best']:6.1f} {row['mlir_frame_us_best']:11.2f} "
+                  f"{row['revm_best_us'] / row['mlir_frame_us_best']:6.1f} {row['mlir_evm_us_best']:12.2f} "
+                  f"{row['revm_best_us'] / row['mlir_evm_us_best']:6.1f}")
     return 0
 
 
