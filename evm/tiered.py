@@ -27,12 +27,13 @@ logged on the ``evm.tiered`` logger.
 
 Tuning (environment, read when the backend is created):
 
-  EVM_MLIR_TIER_CALLS       interpreted frames of one code before it is hot        (default 1000)
-  EVM_MLIR_TIER_GAS         own gas of one code's interpreted frames before hot    (default 5000000)
+  EVM_MLIR_TIER_CALLS       interpreted frames of one code before it is hot        (default 2000)
+  EVM_MLIR_TIER_GAS         own gas of one code's interpreted frames before hot    (default 20000000)
   EVM_MLIR_TIER_MODE        process: compile in a worker process (default); thread: on a
                             background thread of this process; sync: in the frame that made
                             the code hot (deterministic: used by tests)
   EVM_MLIR_TIER_DISK        1: code already in the disk cache runs compiled at once (default 1)
+  EVM_MLIR_TIER_NICE        niceness the worker process adds to itself            (default 19)
 
 `--evm mlir` still compiles every frame; `--evm interpreter` never compiles.
 """
@@ -61,8 +62,8 @@ READY = 3       # native entry loaded: frames run compiled
 FAILED = 4      # compile or load failed: interpreted for good
 
 MODES = ("process", "thread", "sync")
-DEFAULT_CALLS = 1000
-DEFAULT_GAS = 5_000_000
+DEFAULT_CALLS = 2000
+DEFAULT_GAS = 20_000_000
 SIZE_UNIT = 1024  # thresholds are per KiB of code (at least one)
 
 
@@ -177,7 +178,8 @@ class TieredBackend:
             rec[0] += 1
             if result.status != "error" or result.error == "OutOfGas":
                 rec[1] += used - self._child_gas
-            if rec[0] >= rec[3] or rec[1] >= rec[4]:
+            if (rec[0] >= rec[3] or rec[1] >= rec[4]) and rec[2] == COLD:  # (a recursive frame may have
+                # made it hot already)
                 self._hot(rec, bytes(code), fork)
         self._child_gas = saved + used
         return result
@@ -372,9 +374,16 @@ def _worker_main() -> int:
     from .compiler.compile import compile_to_object
     from .spec import Fork
 
+    try:  # background work: take a core only when nobody else wants it
+        os.nice(_env_int("EVM_MLIR_TIER_NICE", 19))
+    except OSError:
+        pass
     disk = DiskCache()
     out = sys.stdout.buffer
+    parent = os.getppid()
     for line in sys.stdin.buffer:
+        if os.getppid() != parent:  # the parent is gone: leave what it queued
+            break
         parts = line.split()
         if len(parts) != 3:
             continue
@@ -388,8 +397,11 @@ def _worker_main() -> int:
             reply = f"{rid} ok {time.perf_counter() - t:.4f}"
         except Exception as exc:  # reported to the parent, which interprets the code
             reply = f"{rid} err {type(exc).__name__}: {exc}".replace("\n", " ")
-        out.write(reply.encode() + b"\n")
-        out.flush()
+        try:
+            out.write(reply.encode() + b"\n")
+            out.flush()
+        except OSError:  # the parent has exited: the object is in the disk cache anyway
+            break
     return 0
 
 
