@@ -22,10 +22,13 @@ FAST_TIER_BLOCKS = 1500      # MLIR blocks of the function (EVM blocks + checks 
 NO_OPT_BLOCKS = 8000
 
 
-def tier_for(n_instr: int, n_blocks: int) -> str:
+NO_OPT_EVM_BLOCKS = 1000
+
+
+def tier_for(n_instr: int, n_blocks: int, n_evm_blocks: int = 0) -> str:
     if n_instr <= FAST_TIER_INSTRUCTIONS and n_blocks <= FAST_TIER_BLOCKS:
         return "full"
-    if n_blocks <= NO_OPT_BLOCKS:
+    if n_blocks <= NO_OPT_BLOCKS and n_evm_blocks <= NO_OPT_EVM_BLOCKS:
         return "cheap"
     return "none"
 
@@ -66,7 +69,7 @@ def compile_to_object(code: bytes, fork, stats: CompileStats | None = None) -> t
     with module.context:
         ir_text = to_llvm_ir(module)
     t3 = time.perf_counter()
-    tier = tier_for(sum(len(b.instrs) for b in an.blocks), em.n_blocks)
+    tier = tier_for(sum(len(b.instrs) for b in an.blocks), em.n_blocks, len(an.blocks))
     obj = get_jit().compile_ir(ir_text, OPT_LEVEL, tier)
     t4 = time.perf_counter()
     if stats is not None:
