@@ -109,3 +109,23 @@ def test_disk_cache_in_new_process(tmp_path):
     assert outs[0][0] == outs[1][0] == PROGRAMS["fibonacci"]["examples"]["10"][2:]
     assert outs[0][1:] == [1, 0]   # compiled in the first process
     assert outs[1][1:] == [0, 1]   # loaded from disk in the second
+
+
+def test_concurrent_threads():
+    import threading
+
+    prog = PROGRAMS["fibonacci"]
+    errors = []
+
+    def worker(n):
+        for _ in range(50):
+            r = run(prog["code"], n.to_bytes(32, "big"), backend="mlir")
+            if "0x" + r.output.hex() != prog["examples"][str(n)]:
+                errors.append(n)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in (10, 1000, 10, 1000)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

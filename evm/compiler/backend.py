@@ -31,6 +31,7 @@ class MlirBackend:
         self._fns: dict = {}            # fork -> {code bytes -> ctypes entry}
         self._symbols: dict[str, object] = {}
         self._pool: list[FrameContext] = []
+        self._spares: list[FrameContext] = []   # contexts for frames of other threads
         self._lock = threading.Lock()
         self.disk = DiskCache(disk_cache if isinstance(disk_cache, str) else None) if disk_cache else None
         # statistics: frames run as native code, contracts compiled / loaded from disk
@@ -80,9 +81,16 @@ class MlirBackend:
             CONTEXTS[c.addr] = c
             pool.append(c)
         c = pool[depth]
-        if c.busy:  # another thread runs a frame at this depth: use a private context
-            c = FrameContext(self.table, depth)
-            CONTEXTS[c.addr] = c
+        if c.busy:  # another thread runs a frame at this depth: use a spare context
+            with self._lock:
+                for c in self._spares:
+                    if not c.busy:
+                        c.busy = True  # claimed (run_frame sets it again)
+                        return c
+                c = FrameContext(self.table, depth)
+                c.busy = True
+                CONTEXTS[c.addr] = c
+                self._spares.append(c)
         return c
 
     # ---------------------------------------------------------------- execution
