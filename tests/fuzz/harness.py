@@ -27,6 +27,11 @@ from .gen import gen_case
 from .runners import diff, run_ours, run_spec, spec_available
 
 
+# The backends a campaign runs by default, when they are registered (others, e.g. test mutants or
+# the tracing interpreter, only on request).
+FUZZED_BACKENDS = ("interpreter", "mlir", "tiered")
+
+
 class CaseTimeout(Exception):
     pass
 
@@ -39,7 +44,7 @@ def usable_backends(wanted: list[str] | None = None) -> tuple[list[str], dict[st
     """(backends that load, {backend: why skipped})."""
     from evm.backends import available_backends, get_backend
 
-    names = wanted or [n for n in available_backends() if n in ("interpreter", "mlir")]
+    names = wanted or [n for n in available_backends() if n in FUZZED_BACKENDS]
     ok, skipped = [], {}
     for name in names:
         try:
