@@ -11,7 +11,7 @@ from ..message import ExecutionResult
 from . import layout as L
 from .cache import DiskCache
 from .compile import CompileStats, compile_to_object, symbol_for
-from .context import ENTRY, BYTES_DATA_OFFSET, FrameContext, FunctionTable, bytes_address
+from .context import ENTRY_RAW as ENTRY, BYTES_DATA_OFFSET, FrameContext, FunctionTable, bytes_address
 
 _FAST_BYTES = BYTES_DATA_OFFSET == 32
 from .hostcalls import CONTEXTS, ST_EXCEPTION, install
@@ -117,7 +117,7 @@ class MlirBackend:
             data = c.calldata = bytes(data)
             q[1] = bytes_address(data)
         q[2] = len(data)
-        rc = fn(c.addr)
+        rc = fn(c.ptr)
         c.busy = False
         self.frames += 1
         if rc == 1 or rc == 2:
@@ -126,7 +126,7 @@ class MlirBackend:
                 off = q[6]
                 if q[3] != c.mem_base or q[5] != c.mem_cap:
                     c.refresh_view()
-                out = bytes(c.mem_view[off:off + n])
+                out = c.mem_view[off:off + n].tobytes()
             else:
                 out = b""
             return ExecutionResult("success" if rc == 1 else "revert", out, q[0])

@@ -13,6 +13,8 @@ from .runtime import get_jit
 
 HOST_CB = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
 ENTRY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
+# the per-execution entry: no argtypes, called with a pre-built c_void_p (cheapest ctypes call)
+ENTRY_RAW = ctypes.CFUNCTYPE(ctypes.c_int64)
 
 # offset of a bytes object's data from id(obj) (CPython: PyBytesObject.ob_sval)
 _probe = b"evm-mlir-probe"
@@ -53,12 +55,13 @@ class FrameContext:
     """One pooled context (per call depth). `buf` is the C struct, `q` an int64 view of it.
     The memory buffer is malloc'd here and realloc'd by the compiled code (rt_mem_grow)."""
 
-    __slots__ = ("buf", "addr", "q", "mv", "depth", "message", "host", "rdata", "calldata",
+    __slots__ = ("buf", "addr", "ptr", "q", "mv", "depth", "message", "host", "rdata", "calldata",
                  "error", "exception", "busy", "mem_base", "mem_cap", "mem_view")
 
     def __init__(self, table: FunctionTable, depth: int) -> None:
         self.buf = ctypes.create_string_buffer(L.SIZE)
         self.addr = ctypes.addressof(self.buf)
+        self.ptr = ctypes.c_void_p(self.addr)
         self.mv = memoryview(self.buf).cast("B")
         self.q = self.mv.cast("q")      # int64 view: q[off // 8]
         self.depth = depth
