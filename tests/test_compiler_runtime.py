@@ -1,0 +1,25 @@
+"""The compiled backend's native runtime: Keccak-256 against eth_hash on every length around the
+136-byte rate, and the compile tiers."""
+from __future__ import annotations
+
+import ctypes
+
+from eth_hash.auto import keccak
+
+from evm.compiler.compile import tier_for
+from evm.compiler.runtime import get_jit
+
+
+def test_native_keccak():
+    fn = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int64, ctypes.c_char_p)(get_jit().runtime["rt_keccak"])
+    data = bytes((i * 7 + 3) & 0xFF for i in range(700))
+    out = ctypes.create_string_buffer(32)
+    for n in list(range(0, 300)) + [543, 544, 545, 700]:
+        fn(data[:n], n, out)
+        assert out.raw == keccak(data[:n]), n
+
+
+def test_tiers():
+    assert tier_for(31, 10, 4) == "full"
+    assert tier_for(11353, 3000, 547) == "cheap"
+    assert tier_for(12289, 20000, 4097) == "none"
