@@ -28,12 +28,16 @@ logged on the ``evm.tiered`` logger.
 Tuning (environment, read when the backend is created):
 
   EVM_MLIR_TIER_CALLS       interpreted frames of one code before it is hot        (default 2000)
-  EVM_MLIR_TIER_GAS         own gas of one code's interpreted frames before hot    (default 20000000)
+  EVM_MLIR_TIER_GAS         own gas of one code's interpreted frames before hot    (default 5000000)
+                            (both per KiB of code, at least 1 KiB)
+  EVM_MLIR_TIER_MIN_TXS     transactions (top-level messages) a code must have run in before it
+                            can be hot (default 5: code busy in a few transactions only, a long
+                            loop or a deep recursion, is not a bet worth a compile)
   EVM_MLIR_TIER_MODE        process: compile in a worker process (default); thread: on a
                             background thread of this process; sync: in the frame that made
                             the code hot (deterministic: used by tests)
   EVM_MLIR_TIER_DISK        1: code already in the disk cache runs compiled at once (default 1)
-  EVM_MLIR_TIER_NICE        niceness the worker process adds to itself            (default 19)
+  EVM_MLIR_TIER_NICE        niceness the worker process adds to itself            (default 0)
 
 `--evm mlir` still compiles every frame; `--evm interpreter` never compiles.
 """
@@ -53,6 +57,7 @@ from .interpreter import InterpreterBackend
 from .message import ExecutionResult
 
 log = logging.getLogger("evm.tiered")
+_SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # `python -m evm.tiered` from here
 
 # states of a code record (index 2 of the record list)
 COLD = 0        # interpreted, counting
@@ -63,7 +68,8 @@ FAILED = 4      # compile or load failed: interpreted for good
 
 MODES = ("process", "thread", "sync")
 DEFAULT_CALLS = 2000
-DEFAULT_GAS = 20_000_000
+DEFAULT_MIN_TXS = 5
+DEFAULT_GAS = 5_000_000
 SIZE_UNIT = 1024  # thresholds are per KiB of code (at least one)
 
 
@@ -91,9 +97,11 @@ class TieredBackend:
     name = "tiered"
 
     def __init__(self, calls: int | None = None, gas: int | None = None, mode: str | None = None,
-                 disk: bool | None = None) -> None:
+                 disk: bool | None = None, min_txs: int | None = None) -> None:
         self.calls_threshold = calls if calls is not None else _env_int("EVM_MLIR_TIER_CALLS", DEFAULT_CALLS)
         self.gas_threshold = gas if gas is not None else _env_int("EVM_MLIR_TIER_GAS", DEFAULT_GAS)
+        self.min_txs = min_txs if min_txs is not None else _env_int("EVM_MLIR_TIER_MIN_TXS", DEFAULT_MIN_TXS)
+        self._tx = 0                      # top-level messages seen
         self.mode = mode or os.environ.get("EVM_MLIR_TIER_MODE", "").strip().lower() or "process"
         if self.mode not in MODES:
             log.warning("EVM_MLIR_TIER_MODE=%r is not one of %s; using process", self.mode, MODES)
@@ -103,7 +111,8 @@ class TieredBackend:
         self._mlir = None                 # the "mlir" backend, created on first need
         self._mlir_lock = threading.Lock()
         self._disk_dir = None             # Path of the disk cache's versioned folder (or False)
-        self._codes: dict = {}            # fork -> {code bytes -> [frames, own gas, state, frame limit, gas limit]}
+        self._codes: dict = {}            # fork -> {code bytes -> [frames, own gas, state, frame limit, gas limit,
+        #                                             last transaction, transactions]}
         self._child_gas = 0               # gas used by the child frames of the running frame
         self._queue: queue.Queue | None = None
         self._worker: threading.Thread | None = None
@@ -170,6 +179,8 @@ class TieredBackend:
             self._child_gas = saved + message.gas - result.gas_left
             return result
         self.frames_interpreted += 1
+        if message.depth == 0:
+            self._tx += 1
         saved = self._child_gas
         self._child_gas = 0
         result = self.interpreter.run_frame(message, host)
@@ -178,8 +189,11 @@ class TieredBackend:
             rec[0] += 1
             if result.status != "error" or result.error == "OutOfGas":
                 rec[1] += used - self._child_gas
-            if (rec[0] >= rec[3] or rec[1] >= rec[4]) and rec[2] == COLD:  # (a recursive frame may have
-                # made it hot already)
+            if rec[5] != self._tx:
+                rec[5] = self._tx
+                rec[6] += 1
+            if (rec[0] >= rec[3] or rec[1] >= rec[4]) and rec[6] >= self.min_txs and rec[2] == COLD:
+                # (a recursive frame of the same code may have made it hot already)
                 self._hot(rec, bytes(code), fork)
         self._child_gas = saved + used
         return result
@@ -187,7 +201,7 @@ class TieredBackend:
     def _first_sight(self, code, fork) -> list:
         code = bytes(code)
         scale = max(1, len(code) // SIZE_UNIT)  # compile time grows with the code's size
-        rec = [0, 0, COLD, self.calls_threshold * scale, self.gas_threshold * scale]
+        rec = [0, 0, COLD, self.calls_threshold * scale, self.gas_threshold * scale, -1, 0]
         self._codes.setdefault(fork, {})[code] = rec
         path = self._disk_path(object_symbol(code, fork)) if self.use_disk else None
         if path is not None and path.exists():
@@ -270,7 +284,7 @@ class TieredBackend:
             if self._proc is None:
                 try:
                     self._proc = subprocess.Popen(self.worker_command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                                  bufsize=0, close_fds=True)
+                                                  bufsize=0, close_fds=True, cwd=_SOURCE_ROOT)
                 except OSError as exc:
                     self._fail(rec, code, fork, f"cannot start the compile worker: {exc}")
                     return
@@ -375,7 +389,7 @@ def _worker_main() -> int:
     from .spec import Fork
 
     try:  # background work: take a core only when nobody else wants it
-        os.nice(_env_int("EVM_MLIR_TIER_NICE", 19))
+        os.nice(_env_int("EVM_MLIR_TIER_NICE", 0))
     except OSError:
         pass
     disk = DiskCache()

@@ -52,6 +52,7 @@ def tiered():
     made = []
 
     def factory(**kw):
+        kw.setdefault("min_txs", 1)
         tb = TieredBackend(**kw)
         register_backend("tiered_test", lambda: tb)
         made.append(tb)
@@ -87,7 +88,7 @@ def test_hot_loop_is_compiled_after_the_call_threshold(tiered):
 
 @pytest.mark.parametrize("mode", ["process", "thread"])
 def test_hot_by_gas_and_background_compile(tiered, mode):
-    tb = tiered(calls=10**9, gas=200_000, mode=mode, disk=False)
+    tb = tiered(calls=10**9, gas=200_000, mode=mode, disk=False, min_txs=1)
     data = word(3000)  # one frame burns > 200k gas of its own
     first = run(LOOP, data, backend="tiered_test")
     same(first, run(LOOP, data, backend="interpreter"))
@@ -166,7 +167,8 @@ def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
                           timeout=1200, env={**os.environ, **env})
 
 
-@pytest.mark.parametrize("thresholds", [{}, {"EVM_MLIR_TIER_CALLS": "8", "EVM_MLIR_TIER_GAS": "300000"}],
+@pytest.mark.parametrize("thresholds", [{}, {"EVM_MLIR_TIER_CALLS": "8", "EVM_MLIR_TIER_GAS": "300000",
+                                         "EVM_MLIR_TIER_MIN_TXS": "1"}],
                          ids=["default", "low-thresholds"])
 def test_vendored_state_tests_pass_with_tiered(tmp_path, thresholds):
     """Through the CLI (tiered is the default --evm): 0 failed. With low thresholds, many codes get
