@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GENESIS = ROOT / "genesis" / "dev.json"
 KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 KEY1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-# the node's default backend (mlir) unless EVM_MLIR_TEST_EVM names another
+# the node's default backend (tiered) unless EVM_MLIR_TEST_EVM names another
 EVM = os.environ.get("EVM_MLIR_TEST_EVM")
 
 CONTRACT = """
