@@ -14,6 +14,7 @@ the recursion limit.
 """
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from .message import Env, ExecutionResult, Message
@@ -34,6 +35,14 @@ def execute(message: Message, state: Any, env: Env, backend: str = "interpreter"
 
         host = Host(state, env, TracingBackend(tracer))
         host.tracer = tracer
-    else:
-        host = Host(state, env, get_backend(backend))
+        return host.execute_top_level(message)
+    # A Host holds nothing of one message, so the next message on the same state, environment and
+    # backend (the transactions of a block, a benchmark loop) reuses it, as revm reuses its Evm.
+    engine = get_backend(backend)
+    host = getattr(_last, "host", None)
+    if host is None or host.state is not state or host.env is not env or host.backend is not engine:
+        host = _last.host = Host(state, env, engine)
     return host.execute_top_level(message)
+
+
+_last = threading.local()

@@ -51,6 +51,7 @@ from .errors import (
     WriteInStaticContext,
 )
 from .message import Env, ExecutionResult, Message
+from .precompiles import precompiles_for
 from .spec import Fork
 
 # CALL kinds are the opcodes themselves.
@@ -100,29 +101,6 @@ def create2_address(sender: bytes, salt: int, init_code: bytes) -> bytes:
     return keccak(b"\xff" + sender + salt.to_bytes(32, "big") + keccak(init_code))[12:]
 
 
-class _MissingPrecompiles(dict):
-    """Stand-in while evm.precompiles is unavailable: any call to a precompile address raises,
-    so a missing module fails loudly instead of running precompiles as empty accounts."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__()
-        self.error = error
-
-    def get(self, address, default=None):  # type: ignore[override]
-        n = int.from_bytes(address, "big")
-        if 0 < n <= 0x11 or n == 0x100:
-            raise RuntimeError(f"precompile 0x{n:x} called but evm.precompiles is unavailable: {self.error}")
-        return default
-
-
-def load_precompiles(fork: Fork) -> dict[bytes, Callable]:
-    try:
-        from .precompiles import precompiles_for
-    except ImportError as exc:  # the precompiles package is built concurrently
-        return _MissingPrecompiles(exc)
-    return precompiles_for(fork)
-
-
 class Host:
     """Shared host of both backends for one top-level message (see module docstring)."""
 
@@ -134,7 +112,7 @@ class Host:
         self.fork: Fork = env.fork
         self.backend = backend
         self.backend_name: str = getattr(backend, "name", type(backend).__name__)
-        self.precompiles = load_precompiles(env.fork) if precompiles is None else precompiles
+        self.precompiles = precompiles_for(env.fork) if precompiles is None else precompiles
 
     # ================================================================ environment
     def block_hash(self, number: int) -> int:

@@ -88,12 +88,13 @@ def _resolve(spec: str) -> Precompile:
 
 
 def precompiles_for(fork: Fork) -> dict[bytes, Precompile]:
-    """Address (20 bytes) -> precompile, for the precompiles active in ``fork``."""
+    """Address (20 bytes) -> precompile, for the precompiles active in ``fork``. The table is
+    shared (one per fork, built once): read it, never change it."""
     table = _cache.get(fork)
     if table is None:
         table = {address(n): _resolve(spec) for n, since, spec in _TABLE if fork >= since}
         _cache[fork] = table
-    return dict(table)
+    return table
 
 
 def is_precompile(addr: bytes, fork: Fork) -> bool:
