@@ -169,6 +169,9 @@ class TieredBackend:
         except TypeError:  # unhashable code buffer
             code = bytes(code)
             rec = self._codes.get(fork, {}).get(code) or self._first_sight(code, fork)
+        if message.depth == 0:  # a new transaction (top-level message)
+            self._tx += 1
+            self._child_gas = 0
         state = rec[2]
         if state == COMPILED:
             state = self._activate(rec, code, fork)
@@ -179,8 +182,6 @@ class TieredBackend:
             self._child_gas = saved + message.gas - result.gas_left
             return result
         self.frames_interpreted += 1
-        if message.depth == 0:
-            self._tx += 1
         saved = self._child_gas
         self._child_gas = 0
         result = self.interpreter.run_frame(message, host)
