@@ -44,7 +44,6 @@ Tuning (environment, read when the backend is created):
 from __future__ import annotations
 
 import atexit
-import hashlib
 import logging
 import os
 import queue
@@ -53,6 +52,7 @@ import sys
 import threading
 import time
 
+from .compiler.cache import symbol_for
 from .interpreter import InterpreterBackend
 from .message import ExecutionResult
 
@@ -82,13 +82,6 @@ def _env_int(name: str, default: int) -> int:
     except ValueError:
         log.warning("%s=%r is not an integer; using %d", name, raw, default)
         return default
-
-
-def object_symbol(code: bytes, fork) -> str:
-    """Symbol (and disk-cache file stem) of `code` at `fork`: the same formula as
-    `evm.compiler.compile.symbol_for`, repeated here so that checking the disk cache does not
-    import the MLIR bindings (tests/test_tiered.py checks the two agree)."""
-    return f"evm_{hashlib.sha256(code).hexdigest()[:24]}_{int(fork)}"
 
 
 class TieredBackend:
@@ -204,7 +197,7 @@ class TieredBackend:
         scale = max(1, len(code) // SIZE_UNIT)  # compile time grows with the code's size
         rec = [0, 0, COLD, self.calls_threshold * scale, self.gas_threshold * scale, -1, 0]
         self._codes.setdefault(fork, {})[code] = rec
-        path = self._disk_path(object_symbol(code, fork)) if self.use_disk else None
+        path = self._disk_path(symbol_for(code, fork)) if self.use_disk else None
         if path is not None and path.exists():
             if self._activate(rec, code, fork) == READY:
                 self.contracts_from_disk += 1
@@ -219,7 +212,7 @@ class TieredBackend:
             rec[2] = FAILED
             self.compile_errors += 1
             log.warning("tiered: loading compiled code %s failed, interpreting it: %s: %s",
-                        object_symbol(code, fork), type(exc).__name__, exc)
+                        symbol_for(code, fork), type(exc).__name__, exc)
         return rec[2]
 
     # ------------------------------------------------------------------ compilation
@@ -256,7 +249,7 @@ class TieredBackend:
         """Compile `code` into the disk cache (state COMPILED: the main thread loads it at its
         next frame) or, without a usable disk cache, straight into the engine (READY)."""
         t = time.perf_counter()
-        sym = object_symbol(code, fork)
+        sym = symbol_for(code, fork)
         try:
             m = self.mlir()
             disk = m.disk
@@ -343,7 +336,7 @@ class TieredBackend:
         rec[2] = FAILED
         self.compile_errors += 1
         log.warning("tiered: compiling %s (%d bytes) failed, interpreting it: %s",
-                    object_symbol(code, fork), len(code), why)
+                    symbol_for(code, fork), len(code), why)
 
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until every queued compile has finished (tests, benchmarks); True when idle."""

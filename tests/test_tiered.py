@@ -12,7 +12,7 @@ import pytest
 
 from evm.backends import get_backend, register_backend
 from evm.spec import Fork
-from evm.tiered import COMPILED, FAILED, READY, TieredBackend, object_symbol
+from evm.tiered import COMPILED, FAILED, READY, TieredBackend
 from tests.evm_helpers import CONTRACT, OTHER, ops, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,13 +67,6 @@ def same(a, b):
     assert (a.status, a.output, a.result.gas_left, a.result.error) == (b.status, b.output, b.result.gas_left,
                                                                         b.result.error)
     assert a.state.get_storage(CONTRACT, 0) == b.state.get_storage(CONTRACT, 0)
-
-
-def test_symbol_is_the_compilers():
-    from evm.compiler.compile import symbol_for
-    code = bytes(range(200))
-    for fork in (Fork.CANCUN, Fork.PRAGUE, Fork.OSAKA):
-        assert object_symbol(code, fork) == symbol_for(code, fork)
 
 
 def test_hot_loop_is_compiled_after_the_call_threshold(tiered):

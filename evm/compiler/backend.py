@@ -9,8 +9,7 @@ import threading
 
 from ..message import ExecutionResult
 from . import layout as L
-from .cache import DiskCache
-from .compile import CompileStats, compile_to_object, symbol_for
+from .cache import DiskCache, symbol_for
 from .context import ENTRY_RAW as ENTRY, BYTES_DATA_OFFSET, FrameContext, FunctionTable, bytes_address
 
 _FAST_BYTES = BYTES_DATA_OFFSET == 32
@@ -63,6 +62,10 @@ class MlirBackend:
                 self.disk_hits += 1
             else:
                 import time
+
+                # Loaded here: a process that only runs cached objects never imports the MLIR bindings.
+                from .compile import compile_to_object
+
                 t = time.perf_counter()
                 obj, _ = compile_to_object(code, fork)
                 self.compile_seconds += time.perf_counter() - t

@@ -11,6 +11,11 @@ import os
 import tempfile
 from pathlib import Path
 
+
+def symbol_for(code: bytes, fork) -> str:
+    """Symbol of the native function of `code` at `fork`, and the stem of its cached object file."""
+    return f"evm_{hashlib.sha256(code).hexdigest()[:24]}_{int(fork)}"
+
 _HERE = Path(__file__).resolve().parent
 
 

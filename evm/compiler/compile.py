@@ -1,7 +1,6 @@
 """Bytecode -> MLIR -> LLVM dialect -> LLVM IR -> optimised object file."""
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 
@@ -9,6 +8,7 @@ from mlir.passmanager import PassManager
 from mlir._mlir_libs._mlirDialectsLLVM import translate_module_to_llvmir
 
 from .analysis import analyze
+from .cache import symbol_for
 from .codegen import Emitter
 from .runtime import get_jit
 
@@ -31,10 +31,6 @@ def tier_for(n_instr: int, n_blocks: int, n_evm_blocks: int = 0) -> str:
     if n_blocks <= NO_OPT_BLOCKS and n_evm_blocks <= NO_OPT_EVM_BLOCKS:
         return "cheap"
     return "none"
-
-
-def symbol_for(code: bytes, fork) -> str:
-    return f"evm_{hashlib.sha256(code).hexdigest()[:24]}_{int(fork)}"
 
 
 @dataclass
