@@ -18,7 +18,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
 
 
-@pytest.mark.parametrize("backend", ["interpreter"])
+@pytest.mark.parametrize("backend", ["interpreter", "mlir"])
 def test_vendored_sample_passes(tmp_path, backend):
     report = tmp_path / "report.json"
     proc = run_cli("statetest", "--evm", backend, "--jobs", "2", "--json", str(report), str(SAMPLE))
@@ -30,6 +30,9 @@ def test_vendored_sample_passes(tmp_path, backend):
     assert doc["summary"]["passed"] == passed
     assert {c["fork"] for c in doc["cases"] if c["status"] == "passed"} == {"Cancun", "Prague", "Osaka"}
     assert all(c["status"] == "skipped" for c in doc["cases"] if c["fork"] not in ("Cancun", "Prague", "Osaka"))
+    # Every frame ran on the backend asked for: the compiled backend never falls back to the interpreter.
+    compiled, interpreted = doc["summary"]["frames_compiled"], doc["summary"]["frames_interpreted"]
+    assert (compiled, interpreted > 0) == (0, True) if backend == "interpreter" else (compiled > 0, interpreted) == (True, 0)
 
 
 def test_a_wrong_expectation_fails_with_exit_1(tmp_path):
