@@ -141,3 +141,18 @@ def ret_top() -> bytes:
 def compute(*items) -> bytes:
     """Code computing items and returning the top word."""
     return ops(*items) + ret_top()
+
+
+def table_program(opname: str, arity: int, values: list[int]) -> bytes:
+    """Apply `opname` to every combination of values (pairs/triples from a rotating window),
+    storing results in consecutive memory words, then return the memory."""
+    code = b""
+    i = 0
+    for a in values:
+        for b in values[:: 3 if arity == 3 else 1]:
+            args = [a, b, values[(i * 7) % len(values)]][:arity]
+            for v in reversed(args):
+                code += push_n(v, 32)
+            code += ops(opname, 32 * i, "MSTORE")
+            i += 1
+    return code + ops("MSIZE", 0, "RETURN")

@@ -10,7 +10,7 @@ import pytest
 from evm.opcodes import opcode_info
 from evm.spec import Fork
 
-from evm_helpers import CONTRACT, OTHER, SENDER, ops, push_n, run
+from evm_helpers import CONTRACT, OTHER, SENDER, ops, push_n, run, table_program
 
 VALUES = [0, 1, 2, 3, 7, 8, 31, 32, 33, 64, 255, 256, 1024, 2**64 - 1, 2**128, 2**255 - 1, 2**255,
           2**255 + 1, 2**256 - 2, 2**256 - 1, 0xDEADBEEF, 2**32, 2**32 - 1]
@@ -30,19 +30,6 @@ def both(code: bytes, data: bytes = b"", **kw):
 
 
 # ------------------------------------------------------------------ value tables per opcode
-def table_program(opname: str, arity: int, values: list[int]) -> bytes:
-    code = b""
-    i = 0
-    for a in values:
-        for b in values[:: 3 if arity == 3 else 1]:
-            args = [a, b, values[(i * 7) % len(values)]][:arity]
-            for v in reversed(args):
-                code += push_n(v, 32)
-            code += ops(opname, 32 * i, "MSTORE")
-            i += 1
-    return code + ops("MSIZE", 0, "RETURN")
-
-
 @pytest.mark.parametrize("opname", ["ADD", "MUL", "SUB", "DIV", "SDIV", "MOD", "SMOD", "EXP", "SIGNEXTEND",
                                     "LT", "GT", "SLT", "SGT", "EQ", "AND", "OR", "XOR", "BYTE", "SHL",
                                     "SHR", "SAR"])

@@ -8,7 +8,7 @@ import pytest
 
 from evm.spec import Fork
 
-from evm_helpers import CONTRACT, OTHER, addr, ops, push_n
+from evm_helpers import CONTRACT, OTHER, addr, ops, push_n, table_program
 from revm_oracle import ours, pyrevm, revm_call
 
 pytestmark = pytest.mark.skipif(pyrevm is None, reason="pyrevm not installed")
@@ -25,21 +25,6 @@ def check(code: bytes, data: bytes = b"", *, gas: int = 200_000, value: int = 0,
         assert got[1] == want[1], (got[1].hex(), want[1].hex())
     assert got[2] == want[2], f"gas ours {got[2]} revm {want[2]}"
     return got
-
-
-def table_program(opname: str, arity: int, values: list[int]) -> bytes:
-    """Apply `opname` to every combination of values (pairs/triples from a rotating window),
-    storing results in consecutive memory words, then return the memory."""
-    code = b""
-    i = 0
-    for a in values:
-        for b in values[:: 3 if arity == 3 else 1]:
-            args = [a, b, values[(i * 7) % len(values)]][:arity]
-            for v in reversed(args):
-                code += push_n(v, 32)
-            code += ops(opname, 32 * i, "MSTORE")
-            i += 1
-    return code + ops("MSIZE", 0, "RETURN")
 
 
 @pytest.mark.parametrize("opname", ["ADD", "MUL", "SUB", "DIV", "SDIV", "MOD", "SMOD", "EXP", "SIGNEXTEND",
