@@ -29,7 +29,7 @@ import json
 from dataclasses import dataclass, field
 from typing import IO, Any, Iterator
 
-from .errors import ExceptionalHalt, OutOfGas, Revert, StackOverflow, StackUnderflow
+from .errors import ExceptionalHalt, OutOfGas, StackOverflow, StackUnderflow
 from .message import ExecutionResult, Message
 from .opcodes import NAMES
 
@@ -227,16 +227,8 @@ class TracingBackend:
         self.tracer = tracer
 
     def run_frame(self, message: Message, host) -> ExecutionResult:
-        from .interpreter import instruction_table
-        from .interpreter.frame import Frame, Halt
+        from .interpreter import instruction_table, run_loop
+        from .interpreter.frame import Frame
 
-        f = Frame(message, host)
-        try:
-            _traced_loop(f, instruction_table(host.fork), self.tracer, message.depth + 1)
-        except Halt:
-            return ExecutionResult("success", f.output, f.gas)
-        except Revert:
-            return ExecutionResult("revert", f.output, f.gas)
-        except ExceptionalHalt as exc:
-            return ExecutionResult("error", b"", 0, exc.name)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return run_loop(Frame(message, host), _traced_loop, instruction_table(host.fork), self.tracer,
+                        message.depth + 1)

@@ -89,13 +89,18 @@ class InterpreterBackend:
 
     def run_frame(self, message: Message, host) -> ExecutionResult:
         self.frames += 1
-        f = Frame(message, host)
-        try:
-            _loop(f, instruction_table(host.fork))
-        except Halt:
-            return ExecutionResult("success", f.output, f.gas)
-        except Revert:
-            return ExecutionResult("revert", f.output, f.gas)
-        except ExceptionalHalt as exc:
-            return ExecutionResult("error", b"", 0, exc.name)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return run_loop(Frame(message, host), _loop, instruction_table(host.fork))
+
+
+def run_loop(f: Frame, loop, table, *extra) -> ExecutionResult:
+    """Run `loop(f, table, *extra)` over one frame and turn how it stopped into the frame's result
+    (shared by the plain and the tracing loop)."""
+    try:
+        loop(f, table, *extra)
+    except Halt:
+        return ExecutionResult("success", f.output, f.gas)
+    except Revert:
+        return ExecutionResult("revert", f.output, f.gas)
+    except ExceptionalHalt as exc:
+        return ExecutionResult("error", b"", 0, exc.name)
+    raise AssertionError("unreachable")  # pragma: no cover
