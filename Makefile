@@ -29,7 +29,7 @@ fuzz: install
 	$(PY) -m tests.fuzz.harness --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) --json reports/fuzz-last.json
 
 bench: install
-	$(PY) bench/run.py
+	$(PY) bench/suite.py
 
 clean:
 	rm -rf $(VENV) data build *.egg-info
