@@ -17,6 +17,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from .backends import get_backend
+from .host import Host
 from .message import Env, ExecutionResult, Message
 from .spec import Fork
 
@@ -27,9 +29,6 @@ def execute(message: Message, state: Any, env: Env, backend: str = "interpreter"
             tracer: Any = None) -> ExecutionResult:
     """Run one top-level message with the named backend (see module docstring). With a `tracer`
     (`evm.tracing.StructLogger`) every frame runs on the tracing interpreter instead."""
-    from .backends import get_backend
-    from .host import Host
-
     if tracer is not None:
         from .tracing import TracingBackend
 
