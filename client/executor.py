@@ -453,19 +453,7 @@ class Chain:
                          self.backend)
         check_output(block, fork, out)
 
-        batch = self.store.kv.write_batch()
-        try:
-            root = state.commit(batch)
-            if root != header.state_root:
-                raise InvalidBlock("INVALID_STATE_ROOT",
-                                   f"state root 0x{root.hex()} != header 0x{header.state_root.hex()}")
-            block_hash = self.write_block(batch, block, out.receipts, set_head)
-            batch.commit()
-        except BaseException:
-            batch.discard()
-            db.root = parent.state_root
-            raise
-        self._headers[block_hash] = header
+        block_hash = self._commit_block(state, db, parent, block, out.receipts, set_head, expect_root=True)
         return ImportResult(block_hash, header.number, out.gas_used, len(block.transactions),
                             time.perf_counter() - start, out.receipts)
 
@@ -505,17 +493,31 @@ class Chain:
             header.blob_gas_used = out.blob_gas_used
         if fork >= Fork.PRAGUE:
             header.requests_hash = out.requests_hash
+        self._commit_block(state, db, parent, block, out.receipts, set_head, expect_root=False)
+        return block
+
+    def _commit_block(self, state, db, parent: Header, block: Block, receipts: list[Receipt], set_head: bool,
+                      expect_root: bool) -> bytes:
+        """The block, its state changes and (with set_head) the new head in ONE write batch; on any
+        failure nothing is written and the state database goes back to the parent's root. With
+        `expect_root` the computed root must equal the header's; otherwise it is filled in (sealing)."""
+        header = block.header
         batch = self.store.kv.write_batch()
         try:
-            header.state_root = state.commit(batch)
-            block_hash = self.write_block(batch, block, out.receipts, set_head)
+            root = state.commit(batch)
+            if not expect_root:
+                header.state_root = root
+            elif root != header.state_root:
+                raise InvalidBlock("INVALID_STATE_ROOT",
+                                   f"state root 0x{root.hex()} != header 0x{header.state_root.hex()}")
+            block_hash = self.write_block(batch, block, receipts, set_head)
             batch.commit()
         except BaseException:
             batch.discard()
             db.root = parent.state_root
             raise
         self._headers[block_hash] = header
-        return block
+        return block_hash
 
     def write_block(self, batch: WriteBatch, block: Block, receipts: list[Receipt], set_head: bool = True) -> bytes:
         """Block, receipts, transaction lookups and (optionally) the head into `batch`; on a new head whose
