@@ -179,9 +179,7 @@ def warm_cache(tmp_path_factory):
 
 @pytest.mark.parametrize("name,size", [
     ("push1_add", MAX_CODE), ("push32", MAX_INITCODE), ("static_jumps", MAX_CODE), ("jumpdest", MAX_CODE),
-    pytest.param("dyn_jumps", MAX_CODE, marks=pytest.mark.xfail(
-        run=False, reason="compile time ~n^1.6 in the number of dynamic jumps, all in LLVM: > 300 s for 24 KiB "
-                          "(docs/reliability.md)")),
+    ("dyn_jumps", MAX_CODE),
 ])
 def test_large_contract_compiles_in_bounded_time_and_memory(warm_cache, name, size):
     r = measure(shape(name, size), 120, warm_cache)
