@@ -86,7 +86,8 @@ def pyevm_worker() -> int:
             state.set_code(addr, code)
             state.persist()
             progs[req["name"]] = (addr, code)
-            out = {"ok": True}
+            from importlib.metadata import version
+            out = {"ok": True, "version": version("py-evm")}
         elif req["op"] == "run":
             addr, code = progs[req["name"]]
             data = bytes.fromhex(req["data"])
@@ -298,7 +299,7 @@ class PyEvmEngine:
         self.data = {}
 
     def setup(self, name, addr, code, data):
-        self.w.req(op="setup", name=name, addr=addr.hex(), code=code.hex())
+        self.version = self.w.req(op="setup", name=name, addr=addr.hex(), code=code.hex()).get("version")
         self.data[name] = data.hex()
 
     def run(self, name, reps):
@@ -398,13 +399,21 @@ def main(argv=None) -> int:
         for rnd in range(args.rounds):
             order = live[rnd % len(live):] + live[: rnd % len(live)]
             for e in order:
-                samples[e].append(engines[e].run(w["name"], reps[e])["us"])
+                r = engines[e].run(w["name"], reps[e])
+                samples[e].append(r["us"])
+                if (r["output"], r["status"]) != (ref.get("output"), ref.get("status")) and row["ok"].get(e):
+                    msg = f"!!! MISMATCH {w['name']} [{e}] round {rnd}: output {r['output'][:80]} ({r['status']})"
+                    print(msg, file=sys.stderr)
+                    mismatches.append(msg)
+                    row["ok"][e] = False
         for e in live:
             row["us"][e] = statistics.median(samples[e])
         print(f"  {w['name']:22} done ({time.perf_counter() - t_start:5.1f} s)", file=sys.stderr, flush=True)
 
     if "py-evm" in engines:
         engines["py-evm"].w.close()
+        notes.append(f"py-evm {getattr(engines['py-evm'], 'version', '?')} (CancunVM state, apply_message) run in a "
+                     f"worker subprocess under {pyevm_python}")
 
     cols = ["mlir", "interp", "revm", "py-evm"]
     print(f"\nN = {args.n} iterations per call; us per execution = median over {args.rounds} interleaved rounds "
