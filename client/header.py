@@ -52,6 +52,10 @@ _MANDATORY = 15
 _SIZES = {"h32": 32, "a20": 20, "b256": 256, "n8": 8}
 
 
+# Header integers are uint64 (as geth decodes them) except these two 256-bit ones.
+_WIDE_INTS = frozenset({"difficulty", "base_fee_per_gas"})
+
+
 class HeaderDecodeError(ValueError):
     pass
 
@@ -115,6 +119,9 @@ class Header:
             if kind == "int":
                 if raw[:1] == b"\x00":
                     raise HeaderDecodeError(f"header field {name} has leading zero bytes")
+                if len(raw) > (32 if name in _WIDE_INTS else 8):
+                    raise HeaderDecodeError(f"header field {name} does not fit in "
+                                            f"{256 if name in _WIDE_INTS else 64} bits")
                 kwargs[name] = int.from_bytes(raw, "big")
             elif kind in _SIZES:
                 if len(raw) != _SIZES[kind]:

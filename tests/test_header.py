@@ -68,3 +68,17 @@ def test_fixture_block_headers_hash():
                     assert Header.decode(h.encode()) == h
                     seen += 1
     assert seen >= 10
+
+
+def test_header_integers_beyond_their_width_are_refused():
+    import pytest
+
+    from client.header import Header, HeaderDecodeError
+
+    h = Header(number=1, gas_limit=30_000_000, timestamp=2**64 - 1, base_fee_per_gas=2**200, difficulty=2**255)
+    assert Header.decode(h.encode()).timestamp == 2**64 - 1  # uint64 max and 256-bit fee/difficulty decode
+    for field in ("timestamp", "number", "gas_limit", "gas_used"):
+        bad = Header(number=1, gas_limit=30_000_000, base_fee_per_gas=7)
+        setattr(bad, field, 2**64)
+        with pytest.raises(HeaderDecodeError, match="64 bits"):
+            Header.decode(bad.encode())
