@@ -28,8 +28,16 @@ test: install
 fuzz: install
 	$(PY) -m tests.fuzz.harness --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) --json reports/fuzz-last.json
 
-bench: install
-	$(PY) bench/suite.py
+# py-evm runs in a venv of its own (its pins differ from ours): bench/suite.py drives it as a subprocess.
+PYEVM_VENV := .venv-pyevm
+
+$(PYEVM_VENV)/.installed:
+	test -x $(PYEVM_VENV)/bin/python || $(PYTHON) -m venv $(PYEVM_VENV)
+	$(PYEVM_VENV)/bin/pip install -q py-evm==0.12.1b1
+	touch $@
+
+bench: install $(PYEVM_VENV)/.installed
+	PYEVM_PYTHON=$(PYEVM_VENV)/bin/python $(PY) bench/suite.py
 
 clean:
-	rm -rf $(VENV) data build *.egg-info
+	rm -rf $(VENV) $(PYEVM_VENV) data build *.egg-info
