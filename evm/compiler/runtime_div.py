@@ -401,47 +401,32 @@ nz:
   ret i256 %r
 }
 
-define i256 @rt_addmod(i256 %a, i256 %b, i256 %n) {
-entry:
-  %z = icmp eq i256 %n, 0
-  br i1 %z, label %zero, label %nz
-zero:
-  ret i256 0
-nz:
-  %a2 = zext i256 %a to i512
-  %b2 = zext i256 %b to i512
-  %s = add i512 %a2, %b2
-  %ubuf = alloca i512, align 8
-  %qbuf = alloca [9 x i64], align 8
-  %rbuf = alloca [4 x i64], align 8
-  store i512 %s, ptr %ubuf
-  call void @llvm.memset.p0.i64(ptr %rbuf, i8 0, i64 32, i1 false)
-  call void @divmod_words(ptr %ubuf, i32 5, i256 %n, ptr %qbuf, ptr %rbuf)
-  %rv = load i256, ptr %rbuf
-  ret i256 %rv
-}
-
-define i256 @rt_mulmod(i256 %a, i256 %b, i256 %n) {
-entry:
-  %z = icmp eq i256 %n, 0
-  br i1 %z, label %zero, label %nz
-zero:
-  ret i256 0
-nz:
-  %a2 = zext i256 %a to i512
-  %b2 = zext i256 %b to i512
-  %s = mul i512 %a2, %b2
-  %ubuf = alloca i512, align 8
-  %qbuf = alloca [9 x i64], align 8
-  %rbuf = alloca [4 x i64], align 8
-  store i512 %s, ptr %ubuf
-  call void @llvm.memset.p0.i64(ptr %rbuf, i8 0, i64 32, i1 false)
-  call void @divmod_words(ptr %ubuf, i32 8, i256 %n, ptr %qbuf, ptr %rbuf)
-  %rv = load i256, ptr %rbuf
-  ret i256 %rv
-}
-
 """
+
+# ADDMOD and MULMOD differ only in the operation and in how many 64-bit words the i512 dividend needs.
+_MODOP_IR_X86_64 = r"""define i256 @rt_{name}(i256 %a, i256 %b, i256 %n) {{
+entry:
+  %z = icmp eq i256 %n, 0
+  br i1 %z, label %zero, label %nz
+zero:
+  ret i256 0
+nz:
+  %a2 = zext i256 %a to i512
+  %b2 = zext i256 %b to i512
+  %s = {op} i512 %a2, %b2
+  %ubuf = alloca i512, align 8
+  %qbuf = alloca [9 x i64], align 8
+  %rbuf = alloca [4 x i64], align 8
+  store i512 %s, ptr %ubuf
+  call void @llvm.memset.p0.i64(ptr %rbuf, i8 0, i64 32, i1 false)
+  call void @divmod_words(ptr %ubuf, i32 {words}, i256 %n, ptr %qbuf, ptr %rbuf)
+  %rv = load i256, ptr %rbuf
+  ret i256 %rv
+}}
+"""
+DIV_IR_X86_64 += "\n".join(_MODOP_IR_X86_64.format(name=name, op=op, words=words)
+                         for name, op, words in (("addmod", "add", 5), ("mulmod", "mul", 8))) + "\n"
+
 
 DIV_IR_GENERIC = r"""
 define i256 @rt_udiv(i256 %a, i256 %b) {
