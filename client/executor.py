@@ -286,31 +286,36 @@ def _extract_deposit(data: bytes) -> bytes:
     return out
 
 
+def block_env(config: ChainConfig, header: Header, block_hash: Callable[[int], bytes | None],
+              fork: Fork | None = None, schedule: BlobSchedule | None = None) -> Env:
+    """The environment a block's transactions run in (also for eth_call and tracing on top of a block)."""
+    if fork is None:
+        fork = fork_at(config, header.number, header.timestamp)
+        schedule = blob_schedule_at(config, fork, header.timestamp)
+    excess = header.excess_blob_gas or 0
+    return Env(fork=fork, chain_id=config.chain_id, coinbase=header.coinbase, number=header.number,
+               timestamp=header.timestamp, gas_limit=header.gas_limit, prev_randao=header.mix_hash,
+               base_fee=header.base_fee_per_gas or 0, excess_blob_gas=excess,
+               blob_base_fee=blob_base_fee(excess, schedule) if schedule is not None else 0, block_hash=block_hash)
+
+
+def pre_block_calls(state: JournaledState, env: Env, header: Header, backend: str) -> None:
+    """The system calls before a block's transactions: EIP-4788 beacon root, EIP-2935 block-hash history."""
+    if env.fork >= Fork.CANCUN:
+        system_call(state, env, BEACON_ROOTS_ADDRESS, header.parent_beacon_block_root, backend, checked=False)
+    if env.fork >= Fork.PRAGUE:
+        system_call(state, env, HISTORY_STORAGE_ADDRESS, header.parent_hash, backend, checked=False)
+
+
 def apply_body(block: Block, fork: Fork, config: ChainConfig, state: JournaledState,
                block_hash: Callable[[int], bytes | None], backend: str = "interpreter") -> BlockOutput:
     """execution-specs `apply_body`: system calls, transactions, withdrawals, requests. Raises InvalidBlock
     for an invalid transaction or a failed checked system call."""
     header = block.header
     schedule = blob_schedule_at(config, fork, header.timestamp)
-    excess = header.excess_blob_gas or 0
-    env = Env(
-        fork=fork,
-        chain_id=config.chain_id,
-        coinbase=header.coinbase,
-        number=header.number,
-        timestamp=header.timestamp,
-        gas_limit=header.gas_limit,
-        prev_randao=header.mix_hash,
-        base_fee=header.base_fee_per_gas or 0,
-        excess_blob_gas=excess,
-        blob_base_fee=blob_base_fee(excess, schedule) if schedule is not None else 0,
-        block_hash=block_hash,
-    )
+    env = block_env(config, header, block_hash, fork, schedule)
     out = BlockOutput()
-    if fork >= Fork.CANCUN:
-        system_call(state, env, BEACON_ROOTS_ADDRESS, header.parent_beacon_block_root, backend, checked=False)
-    if fork >= Fork.PRAGUE:
-        system_call(state, env, HISTORY_STORAGE_ADDRESS, header.parent_hash, backend, checked=False)
+    pre_block_calls(state, env, header, backend)
 
     ctx = BlockContext(env, schedule)
     deposit_contract = config.deposit_contract_address or MAINNET_DEPOSIT_CONTRACT

@@ -21,14 +21,11 @@ import structlog
 from eth_hash.auto import keccak
 
 from evm.blobs import GAS_PER_BLOB
-from evm.message import Env
 from evm.spec import Fork
 from evm.transactions import Transaction
-from state.journal import JournaledState
 
 from .blocks import Block, Receipt
-from .executor import (BEACON_ROOTS_ADDRESS, HISTORY_STORAGE_ADDRESS, Chain, InvalidBlock, blob_schedule_at,
-                       expected_base_fee, expected_excess_blob_gas, fork_at, system_call)
+from .executor import Chain, InvalidBlock, blob_schedule_at, expected_base_fee, expected_excess_blob_gas, fork_at
 from .genesis import ChainConfig
 from .header import Header
 
@@ -52,27 +49,6 @@ def next_excess_blob_gas_for(config: ChainConfig, parent: Header, number: int, t
 def prev_randao(parent: Header) -> bytes:
     """No beacon chain here: a value derived from the parent, different every block, reproducible."""
     return keccak(b"prevrandao" + parent.hash)
-
-
-def block_env(config: ChainConfig, header: Header, block_hash: Callable[[int], bytes | None]) -> Env:
-    """The environment the executor's `apply_body` gives the block's transactions."""
-    from evm.blobs import blob_base_fee
-
-    fork = fork_at(config, header.number, header.timestamp)
-    schedule = blob_schedule_at(config, fork, header.timestamp)
-    excess = header.excess_blob_gas or 0
-    return Env(fork=fork, chain_id=config.chain_id, coinbase=header.coinbase, number=header.number,
-               timestamp=header.timestamp, gas_limit=header.gas_limit, prev_randao=header.mix_hash,
-               base_fee=header.base_fee_per_gas or 0, excess_blob_gas=excess,
-               blob_base_fee=blob_base_fee(excess, schedule) if schedule is not None else 0, block_hash=block_hash)
-
-
-def pre_block_calls(state: JournaledState, env: Env, header: Header, backend: str) -> None:
-    """The system calls that run before a block's transactions (as the executor's `apply_body` does)."""
-    if env.fork >= Fork.CANCUN:
-        system_call(state, env, BEACON_ROOTS_ADDRESS, header.parent_beacon_block_root, backend, checked=False)
-    if env.fork >= Fork.PRAGUE:
-        system_call(state, env, HISTORY_STORAGE_ADDRESS, header.parent_hash, backend, checked=False)
 
 
 @dataclass

@@ -161,7 +161,7 @@ class Chain:
         return block_hash
 
     def env(self, header: Header) -> Env:
-        from ..miner import block_env
+        from ..executor import block_env
 
         return block_env(self.config, header, self.block_hash_fn(header.number))
 

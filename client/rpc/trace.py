@@ -29,7 +29,7 @@ def _logger(options: dict[str, Any]) -> StructLogger:
 def _replay(chain, header: Header, options: dict[str, Any], only: int | None = None) -> list[dict[str, Any]]:
     """Re-execute `header`'s block on its parent's state; struct logs of transaction `only` (or of all)."""
     from ..executor import blob_schedule_at
-    from ..miner import pre_block_calls
+    from ..executor import pre_block_calls
 
     _logger(options)  # reject unsupported options before any work
     parent = chain.header_by_hash(header.parent_hash)
