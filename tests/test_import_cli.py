@@ -15,9 +15,8 @@ import pytest
 from client.blocks import Block
 from client.chainstore import ChainStore
 from client.executor import network_config
-from state.account import EMPTY_ROOT
 from state.db import StateDB
-from state.trie import build_root
+from state_checks import assert_state_complete
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(REPO, "tests", "fixtures", "blockchain_tests")
@@ -144,17 +143,7 @@ def _check_consistent(datadir: str, headers: dict[str, Block], order: list[str])
         h = "0x" + head.hash.hex()
         assert h in headers, f"head {h} is not a block of the chain"
         assert headers[h].header.state_root == head.state_root
-        db = StateDB(store.kv, head.state_root)
-        items = []
-        for path, value in db.trie.items(head.state_root):
-            from state.account import Account
-
-            acc = Account.decode(value)
-            if acc.storage_root != EMPTY_ROOT:
-                assert build_root(list(db.trie.items(acc.storage_root))) == acc.storage_root
-            db.get_code(acc.code_hash)
-            items.append((path, value))
-        assert build_root(items) == head.state_root
+        assert_state_complete(StateDB(store.kv, head.state_root), head.state_root)
         for later in order[head.number + 1:]:
             assert store.get_header(bytes.fromhex(later[2:])) is None
             assert store.get_receipts(bytes.fromhex(later[2:])) is None

@@ -30,9 +30,8 @@ from client.chainstore import ChainStore
 from client.executor import InvalidBlock, decode_block
 from client.header import Header, HeaderDecodeError
 from state import rlpcodec as rlp
-from state.account import EMPTY_ROOT, Account
 from state.db import StateDB
-from state.trie import build_root
+from state_checks import assert_state_complete
 
 ROOT = Path(__file__).resolve().parent.parent
 N = int(os.environ.get("HYP_N", 0))  # more examples, not derandomized, to hunt (HYP_N=2000)
@@ -223,14 +222,7 @@ def _consistent(datadir: str, allowed: dict[bytes, int]) -> int:
     with ChainStore.open(datadir) as store:
         head = store.head_header()
         assert head.hash in allowed, "the head is not a block of the imported file"
-        db = StateDB(store.kv, head.state_root)
-        items = list(db.trie.items(head.state_root))
-        assert build_root(items) == head.state_root
-        for _, value in items:
-            acc = Account.decode(value)
-            if acc.storage_root != EMPTY_ROOT:
-                assert build_root(list(db.trie.items(acc.storage_root))) == acc.storage_root
-            db.get_code(acc.code_hash)
+        assert_state_complete(StateDB(store.kv, head.state_root), head.state_root)
         assert store.canonical_hash(head.number + 1) is None
         for n in range(head.number + 1):
             h = store.canonical_hash(n)

@@ -23,9 +23,8 @@ import requests
 from client.chainstore import ChainStore
 from client.dev_accounts import DEV_KEYS
 from evm.transactions import Transaction
-from state.account import EMPTY_ROOT, Account
 from state.db import StateDB
-from state.trie import build_root
+from state_checks import assert_state_complete
 from test_node_rpc import GENESIS, ROOT, NodeProcess
 
 KEYS = [bytes.fromhex(k) for k in DEV_KEYS[:4]]  # four funded dev accounts stream transactions
@@ -102,14 +101,7 @@ def check_datadir(datadir: str, seen: dict[bytes, tuple[bytes, int]]) -> int:
         assert parent == head.hash
         assert store.canonical_hash(head.number + 1) is None
         # the head's state trie is complete and hashes to its root
-        db = StateDB(store.kv, head.state_root)
-        items = list(db.trie.items(head.state_root))
-        assert build_root(items) == head.state_root
-        for _, value in items:
-            acc = Account.decode(value)
-            if acc.storage_root != EMPTY_ROOT:
-                assert build_root(list(db.trie.items(acc.storage_root))) == acc.storage_root
-            db.get_code(acc.code_hash)
+        assert_state_complete(StateDB(store.kv, head.state_root), head.state_root)
         # nothing reported as committed is lost
         for tx_hash, (block_hash, number) in seen.items():
             assert number <= head.number, f"tx 0x{tx_hash.hex()} was reported in block {number} > head {head.number}"
