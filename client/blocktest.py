@@ -18,20 +18,12 @@ from state.kv import MemoryStore
 
 from .chainstore import CONFIG_KEY, GENESIS_KEY, ChainStore
 from .errors import UserError
-from .fixtures import CaseResult, load_fixture
+from .fixtures import CaseResult, hex_bytes, hex_int, load_fixture
 from .executor import Chain, InvalidBlock, decode_block, network_config
 
 # The networks this client runs; other networks in the fixtures are counted as skipped.
 NETWORKS = ("Cancun", "Prague", "Osaka", "ShanghaiToCancunAtTime15k", "CancunToPragueAtTime15k",
             "PragueToOsakaAtTime15k")
-
-
-def _bytes(value: str) -> bytes:
-    return bytes.fromhex(value[2:] if value[:2] in ("0x", "0X") else value)
-
-
-def _int(value) -> int:
-    return value if isinstance(value, int) else int(value, 16)
 
 
 def iter_cases(files: list[Path], substring: str | None) -> Iterator[tuple[Path, str, dict]]:
@@ -48,9 +40,9 @@ def iter_cases(files: list[Path], substring: str | None) -> Iterator[tuple[Path,
 def chain_for_fixture(fixture: dict, backend: str) -> Chain:
     """A fresh in-memory chain holding the fixture's pre state and genesis block."""
     config_json = fixture.get("config") or {}
-    config = network_config(fixture["network"], _int(config_json.get("chainid", "0x1")),
+    config = network_config(fixture["network"], hex_int(config_json.get("chainid", "0x1")),
                             config_json.get("blobSchedule"))
-    genesis = decode_block(_bytes(fixture["genesisRLP"]))
+    genesis = decode_block(hex_bytes(fixture["genesisRLP"]))
     store = ChainStore(MemoryStore())
     with store.kv.write_batch() as batch:
         root = StateDB(store.kv).commit_alloc(alloc_from_fixture(fixture["pre"]), batch)
@@ -61,7 +53,7 @@ def chain_for_fixture(fixture: dict, backend: str) -> Chain:
         batch.put(GENESIS_KEY, h)
         batch.put(CONFIG_KEY, json.dumps(config.raw, sort_keys=True).encode())
     want = fixture.get("genesisBlockHeader", {}).get("hash")
-    if want and _bytes(want) != h:
+    if want and hex_bytes(want) != h:
         raise AssertionError(f"genesis hash 0x{h.hex()} != fixture's {want}")
     return Chain(store, config, backend)
 
@@ -71,7 +63,7 @@ def run_test(fixture: dict, backend: str) -> tuple[bool, str, dict]:
     stats = {"blocks": 0, "rejected": 0, "gas": 0, "txs": 0}
     for i, b in enumerate(fixture["blocks"]):
         expected = b.get("expectException")
-        raw = _bytes(b["rlp"])
+        raw = hex_bytes(b["rlp"])
         try:
             block = decode_block(raw)
             result = chain.import_block(block, len(raw))
@@ -86,14 +78,14 @@ def run_test(fixture: dict, backend: str) -> tuple[bool, str, dict]:
         stats["gas"] += result.gas_used
         stats["txs"] += result.tx_count
         want = (b.get("blockHeader") or {}).get("hash")
-        if want and _bytes(want) != result.hash:
+        if want and hex_bytes(want) != result.hash:
             return False, f"block #{i} hash 0x{result.hash.hex()} != fixture's {want}", stats
     head = chain.head()
     head_hash = head.hash
-    if head_hash != _bytes(fixture["lastblockhash"]):
+    if head_hash != hex_bytes(fixture["lastblockhash"]):
         return False, f"head 0x{head_hash.hex()} (number {head.number}) != lastblockhash {fixture['lastblockhash']}", stats
     if "postStateHash" in fixture and "postState" not in fixture:
-        if head.state_root != _bytes(fixture["postStateHash"]):
+        if head.state_root != hex_bytes(fixture["postStateHash"]):
             return False, f"state root 0x{head.state_root.hex()} != postStateHash {fixture['postStateHash']}", stats
         return True, "", stats
     post = alloc_from_fixture(fixture["postState"])

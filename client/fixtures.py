@@ -26,6 +26,16 @@ class CaseResult:
     stats: dict = field(default_factory=dict)
 
 
+def hex_int(value: str | int) -> int:
+    """A fixture number: 0x-prefixed hex (or already an int)."""
+    return value if isinstance(value, int) else int(value, 16)
+
+
+def hex_bytes(value: str) -> bytes:
+    """A fixture byte string: hex with or without 0x."""
+    return bytes.fromhex(value[2:] if value[:2] in ("0x", "0X") else value)
+
+
 def fixture_files(paths: list[str]) -> list[Path]:
     files: list[Path] = []
     for raw in paths:

@@ -20,17 +20,9 @@ from state.journal import JournaledState
 from state.kv import MemoryStore
 
 from .errors import UserError
-from .fixtures import CaseResult, load_fixture
+from .fixtures import CaseResult, hex_bytes, hex_int, load_fixture
 
 SUPPORTED = {"Cancun": Fork.CANCUN, "Prague": Fork.PRAGUE, "Osaka": Fork.OSAKA}
-
-
-def _int(value: str | int) -> int:
-    return value if isinstance(value, int) else int(value, 16)
-
-
-def _bytes(value: str) -> bytes:
-    return bytes.fromhex(value[2:] if value.startswith("0x") else value)
 
 
 def build_transaction(tx: dict, indexes: dict) -> Transaction:
@@ -39,11 +31,11 @@ def build_transaction(tx: dict, indexes: dict) -> Transaction:
     if tx.get("accessLists") is not None:
         entries = tx["accessLists"][d] or []
         access_list = tuple(
-            (_bytes(e["address"]), tuple(_int(k) for k in e["storageKeys"])) for e in entries
+            (hex_bytes(e["address"]), tuple(hex_int(k) for k in e["storageKeys"])) for e in entries
         )
     authorizations = tuple(
-        Authorization(_int(a["chainId"]), _bytes(a["address"]), _int(a["nonce"]),
-                      _int(a.get("yParity", a.get("v", "0x0"))), _int(a["r"]), _int(a["s"]))
+        Authorization(hex_int(a["chainId"]), hex_bytes(a["address"]), hex_int(a["nonce"]),
+                      hex_int(a.get("yParity", a.get("v", "0x0"))), hex_int(a["r"]), hex_int(a["s"]))
         for a in tx.get("authorizationList") or ()
     )
     if "authorizationList" in tx:
@@ -60,19 +52,19 @@ def build_transaction(tx: dict, indexes: dict) -> Transaction:
     return Transaction(
         type=ttype,
         chain_id=None,
-        nonce=_int(tx["nonce"]),
-        gas_price=_int(tx.get("gasPrice", "0x0")),
-        max_priority_fee_per_gas=_int(tx.get("maxPriorityFeePerGas", "0x0")),
-        max_fee_per_gas=_int(tx.get("maxFeePerGas", "0x0")),
-        gas=_int(tx["gasLimit"][g]),
-        to=_bytes(to) if to else None,
-        value=_int(tx["value"][v]),
-        data=_bytes(tx["data"][d]),
+        nonce=hex_int(tx["nonce"]),
+        gas_price=hex_int(tx.get("gasPrice", "0x0")),
+        max_priority_fee_per_gas=hex_int(tx.get("maxPriorityFeePerGas", "0x0")),
+        max_fee_per_gas=hex_int(tx.get("maxFeePerGas", "0x0")),
+        gas=hex_int(tx["gasLimit"][g]),
+        to=hex_bytes(to) if to else None,
+        value=hex_int(tx["value"][v]),
+        data=hex_bytes(tx["data"][d]),
         access_list=access_list,
-        max_fee_per_blob_gas=_int(tx.get("maxFeePerBlobGas", "0x0")),
-        blob_versioned_hashes=tuple(_bytes(h) for h in tx.get("blobVersionedHashes") or ()),
+        max_fee_per_blob_gas=hex_int(tx.get("maxFeePerBlobGas", "0x0")),
+        blob_versioned_hashes=tuple(hex_bytes(h) for h in tx.get("blobVersionedHashes") or ()),
         authorizations=authorizations,
-        sender=_bytes(tx["sender"]),
+        sender=hex_bytes(tx["sender"]),
     )
 
 
@@ -81,25 +73,25 @@ def _schedules(config: dict) -> dict[Fork, BlobSchedule]:
     for name, entry in (config.get("blobSchedule") or {}).items():
         fork = SUPPORTED.get(name)
         if fork is not None:
-            out[fork] = BlobSchedule(_int(entry["target"]), _int(entry["max"]), _int(entry["baseFeeUpdateFraction"]))
+            out[fork] = BlobSchedule(hex_int(entry["target"]), hex_int(entry["max"]), hex_int(entry["baseFeeUpdateFraction"]))
     return out
 
 
 def run_case(fixture: dict, fork: Fork, case: dict, backend: str) -> tuple[bool, str]:
     env_json = fixture["env"]
     config = fixture.get("config") or {}
-    chain_id = _int(config.get("chainid", "0x1"))
+    chain_id = hex_int(config.get("chainid", "0x1"))
     schedule = schedule_for(fork, _schedules(config))
-    excess = _int(env_json.get("currentExcessBlobGas", "0x0"))
+    excess = hex_int(env_json.get("currentExcessBlobGas", "0x0"))
     env = Env(
         fork=fork,
         chain_id=chain_id,
-        coinbase=_bytes(env_json["currentCoinbase"]),
-        number=_int(env_json["currentNumber"]),
-        timestamp=_int(env_json["currentTimestamp"]),
-        gas_limit=_int(env_json["currentGasLimit"]),
-        prev_randao=_int(env_json.get("currentRandom", "0x0")).to_bytes(32, "big"),
-        base_fee=_int(env_json.get("currentBaseFee", "0x0")),
+        coinbase=hex_bytes(env_json["currentCoinbase"]),
+        number=hex_int(env_json["currentNumber"]),
+        timestamp=hex_int(env_json["currentTimestamp"]),
+        gas_limit=hex_int(env_json["currentGasLimit"]),
+        prev_randao=hex_int(env_json.get("currentRandom", "0x0")).to_bytes(32, "big"),
+        base_fee=hex_int(env_json.get("currentBaseFee", "0x0")),
         excess_blob_gas=excess,
         blob_base_fee=blob_base_fee(excess, schedule) if schedule else 0,
     )
@@ -119,10 +111,10 @@ def run_case(fixture: dict, fork: Fork, case: dict, backend: str) -> tuple[bool,
         return False, f"expected exception {expected_exception} but the transaction was accepted"
     root = state.commit()
     problems = []
-    if root != _bytes(case["hash"]):
+    if root != hex_bytes(case["hash"]):
         problems.append(f"state root 0x{root.hex()} != expected {case['hash']}")
     lh = logs_hash(result.logs)
-    if lh != _bytes(case["logs"]):
+    if lh != hex_bytes(case["logs"]):
         problems.append(f"logs hash 0x{lh.hex()} != expected {case['logs']}")
     return not problems, "; ".join(problems)
 
