@@ -105,9 +105,9 @@ def validate_transaction(tx: Transaction, fork: Fork) -> tuple[int, int]:
 
 
 def check_transaction(tx: Transaction, state, ctx: BlockContext,
-                      skip_account_checks: bool = False) -> tuple[bytes, int, int, int]:
+                      skip_account_checks: bool = False) -> tuple[bytes, int, int]:
     """Checks against the block and the sender's account; returns
-    (sender, effective gas price, blob gas used, the most the sender may be charged).
+    (sender, effective gas price, blob gas used).
     `skip_account_checks` leaves out the nonce and EIP-3607 sender-code checks, as geth does for
     simulated calls (eth_call, eth_estimateGas): a call may come from a contract's address."""
     env = ctx.env
@@ -168,7 +168,7 @@ def check_transaction(tx: Transaction, state, ctx: BlockContext,
         code = state.get_code(sender)
         if code and not is_delegation(code):
             raise InvalidTransaction("SENDER_NOT_EOA", f"sender not an eoa: address 0x{sender.hex()}")
-    return sender, price, blob_gas, max_fee
+    return sender, price, blob_gas
 
 
 def _set_delegations(tx: Transaction, state, env: Env) -> int:
@@ -205,7 +205,7 @@ def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str 
     env = ctx.env
     fork = env.fork
     intrinsic, floor = validate_transaction(tx, fork)
-    sender, price, blob_gas, _ = check_transaction(tx, state, ctx, skip_account_checks)
+    sender, price, blob_gas = check_transaction(tx, state, ctx, skip_account_checks)
 
     state.begin_transaction()
     blob_fee = blob_gas * env.blob_base_fee
