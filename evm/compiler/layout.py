@@ -14,8 +14,21 @@ RET_LEN = 56       # i64: output length
 RD_PTR = 64        # ptr: return data of the last call (owned by Python)
 RD_LEN = 72        # i64
 TABLE = 80         # ptr: function table
-FRAME = 88         # i64: frame id (index of the context in its pool)
-SCRATCH = 128      # 16 words of 32 bytes
+FRAME = 88         # i64: call depth of the frame (the context's pool index)
+# Slot cache (see docs/compiler.md, "Native storage"): warm storage and transient-storage slots of
+# the running frame, served and written without calling Python; written back at frame exit and
+# before calls (hostcalls.flush_slots), dropped on revert.
+ST_TABLE = 96      # ptr: ST_CAP entries of ST_ENTRY bytes (open addressing)
+ST_GEN = 104       # i64: generation; an entry is live iff its gen equals this
+ST_COUNT = 112     # i64: live entries
+ST_NDIRTY = 120    # i64: entries written natively since the last write-back
+ST_DIRTY = 128     # ptr: i64 indices of those entries
+REFUND = 136       # i64: refund delta of native SSTOREs (signed) since the last write-back
+STATIC = 144       # i64: 1 in a static frame
+PC_MASK = 152      # i64: bit i set = precompile i may be run natively by CALL/STATICCALL
+RDBUF_PTR = 160    # ptr: native return-data buffer (owned by the context)
+RDBUF_CAP = 168    # i64
+SCRATCH = 256      # 16 words of 32 bytes
 SCRATCH_WORDS = 16
 SIZE = SCRATCH + 32 * SCRATCH_WORDS
 
@@ -30,6 +43,12 @@ T_SDIV = 6
 T_SMOD = 7
 T_ADDMOD = 8       # i256 (i256, i256, i256)
 T_MULMOD = 9
+T_PRECOMPILE = 10  # i64 (ctx, ...) native precompile call (identity, sha256)
+T_SLOAD = 11       # i64 (ctx): slot-cache lookups and writes (key/value in scratch words 0/1)
+T_SSTORE = 12
+T_TLOAD = 13
+T_TSTORE = 14
+T_SINSERT = 15     # void (ctx, kind): insert scratch (key, current, original) after a host call
 T_HOST = 16        # T_HOST + opcode: host callback `i64 (ptr ctx)` for that opcode
 TABLE_SLOTS = T_HOST + 256
 
@@ -45,6 +64,12 @@ ST_INVALID = 7
 ST_STATIC = 8
 ST_RETURNDATA_OOB = 9
 ST_HOST_ERROR = 10   # the host callback stored an ExceptionalHalt name for the frame
+# Slot cache entry: gen, kind (0 storage, 1 transient), dirty, pad, key, current, original
+ST_CAP = 512       # entries (power of two)
+ST_MAX = 384       # live entries at most (load factor 3/4); further slots go through Python
+ST_ENTRY = 128
+E_GEN, E_KIND, E_DIRTY, E_KEY, E_CUR, E_ORIG = 0, 8, 16, 32, 64, 96
+
 ERROR_NAMES = {
     ST_OOG: "OutOfGas", ST_UNDERFLOW: "StackUnderflow", ST_OVERFLOW: "StackOverflow",
     ST_BAD_JUMP: "InvalidJump", ST_INVALID: "InvalidOpcode", ST_STATIC: "WriteInStaticContext",
