@@ -13,11 +13,14 @@ from .cache import DiskCache, symbol_for
 from .context import ENTRY_RAW as ENTRY, BYTES_DATA_OFFSET, FrameContext, FunctionTable, bytes_address
 
 _FAST_BYTES = BYTES_DATA_OFFSET == 32
-from .hostcalls import CONTEXTS, ST_EXCEPTION, install
+from .hostcalls import CONTEXTS, ST_EXCEPTION, flush_slots, install
 from .runtime import get_jit
 
 _ERRORS = dict(L.ERROR_NAMES)
 _RET_OFF_Q = L.RET_OFF // 8
+_STATIC_Q = L.STATIC // 8
+_NDIRTY_Q = L.ST_NDIRTY // 8
+_REFUND_Q = L.REFUND // 8
 
 
 class MlirBackend:
@@ -120,9 +123,15 @@ class MlirBackend:
             data = c.calldata = bytes(data)
             q[1] = bytes_address(data)
         q[2] = len(data)
+        q[_STATIC_Q] = message.is_static
         rc = fn(c.ptr)
         c.busy = False
         self.frames += 1
+        if q[_NDIRTY_Q] or q[_REFUND_Q]:  # slots written natively: keep them only on success
+            if rc <= 1:
+                flush_slots(c)
+            else:
+                c.drop_slots()
         if rc == 1 or rc == 2:
             n = q[7]
             if n:

@@ -36,6 +36,9 @@ class FunctionTable:
         for slot, name in ((L.T_UDIV, "rt_udiv"), (L.T_UMOD, "rt_umod"), (L.T_SDIV, "rt_sdiv"),
                            (L.T_SMOD, "rt_smod"), (L.T_ADDMOD, "rt_addmod"), (L.T_MULMOD, "rt_mulmod")):
             self.array[slot] = jit.runtime[name]
+        for slot, name in ((L.T_SLOAD, "rt_sload"), (L.T_SSTORE, "rt_sstore"), (L.T_TLOAD, "rt_tload"),
+                           (L.T_TSTORE, "rt_tstore"), (L.T_SINSERT, "rt_slot_insert")):
+            self.array[slot] = jit.runtime[name]
         self._keep: list = []
         self.address = ctypes.addressof(self.array)
 
@@ -48,6 +51,8 @@ class FunctionTable:
 _libc = ctypes.CDLL(None)
 _libc.malloc.restype = ctypes.c_void_p
 _libc.malloc.argtypes = [ctypes.c_size_t]
+_libc.calloc.restype = ctypes.c_void_p
+_libc.calloc.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
 INITIAL_MEMORY = 4096
 
 
@@ -56,7 +61,7 @@ class FrameContext:
     The memory buffer is malloc'd here and realloc'd by the compiled code (rt_mem_grow)."""
 
     __slots__ = ("buf", "addr", "ptr", "q", "mv", "depth", "message", "host", "rdata", "calldata",
-                 "error", "exception", "busy", "mem_base", "mem_cap", "mem_view")
+                 "error", "exception", "busy", "mem_base", "mem_cap", "mem_view", "slots", "dirty")
 
     def __init__(self, table: FunctionTable, depth: int) -> None:
         self.buf = ctypes.create_string_buffer(L.SIZE)
@@ -78,6 +83,15 @@ class FrameContext:
         self.mem_base = self.mem_cap = 0
         self.mem_view = None
         self.refresh_view()
+        # slot cache (runtime_slots.py): zeroed table (generation 0 = empty; live ones start at 1)
+        table = _libc.calloc(L.ST_CAP, L.ST_ENTRY)
+        dirty = _libc.malloc(8 * L.ST_MAX)
+        if not table or not dirty:  # pragma: no cover
+            raise MemoryError
+        self.q[L.ST_TABLE // 8] = table
+        self.q[L.ST_DIRTY // 8] = dirty
+        self.slots = memoryview((ctypes.c_char * (L.ST_CAP * L.ST_ENTRY)).from_address(table)).cast("B")
+        self.dirty = memoryview((ctypes.c_char * (8 * L.ST_MAX)).from_address(dirty)).cast("B").cast("q")
 
     def refresh_view(self) -> None:
         q = self.q
@@ -107,6 +121,26 @@ class FrameContext:
             return b""
         off = q[L.RET_OFF // 8]
         return bytes(self._view()[off:off + n])
+
+    def take_dirty_slots(self) -> tuple[list[tuple[int, int, int]], int]:
+        """The slots written natively since the last write-back, as (kind, key, value), and the
+        refund delta; empties the slot cache (a new generation)."""
+        q, mv, out = self.q, self.slots, []
+        for k in range(q[L.ST_NDIRTY // 8]):
+            o = self.dirty[k] * L.ST_ENTRY
+            out.append((mv[o + L.E_KIND],
+                        int.from_bytes(mv[o + L.E_KEY:o + L.E_KEY + 32], "little"),
+                        int.from_bytes(mv[o + L.E_CUR:o + L.E_CUR + 32], "little")))
+        refund = q[L.REFUND // 8]
+        q[L.ST_NDIRTY // 8] = q[L.REFUND // 8] = q[L.ST_COUNT // 8] = 0
+        q[L.ST_GEN // 8] += 1
+        return out, refund
+
+    def drop_slots(self) -> None:
+        """Forget native writes (the frame reverted or failed) and empty the slot cache."""
+        q = self.q
+        q[L.ST_NDIRTY // 8] = q[L.REFUND // 8] = q[L.ST_COUNT // 8] = 0
+        q[L.ST_GEN // 8] += 1
 
     def word(self, i: int) -> int:
         o = L.SCRATCH + 32 * i

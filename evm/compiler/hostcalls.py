@@ -20,6 +20,8 @@ MASK160 = (1 << 160) - 1
 GAS_Q = L.GAS // 8
 RD_PTR_Q = L.RD_PTR // 8
 RD_LEN_Q = L.RD_LEN // 8
+NDIRTY_Q = L.ST_NDIRTY // 8
+REFUND_Q = L.REFUND // 8
 
 # ctx address -> FrameContext (filled by the backend for every pooled context)
 CONTEXTS: dict[int, FrameContext] = {}
@@ -133,12 +135,17 @@ def extcodecopy(c):
 
 
 # ---------------------------------------------------------------- storage
+# Called when the slot is not in the frame's native slot cache (runtime_slots.py): key in word 0,
+# the value in word 1 (in for stores, out for loads); loads and SSTORE also return the slot's
+# original value in word 2, so the compiled code can cache it.
 def sload(c):
     slot = c.word(0)
     t = c.message.target
-    if not _charge(c, c.host.access_slot(t, slot)):
+    host = c.host
+    if not _charge(c, host.access_slot(t, slot)):
         return L.ST_OOG
-    c.set_word(0, c.host.sload(t, slot))
+    c.set_word(1, host.sload(t, slot))
+    c.set_word(2, host.state.get_original_storage(t, slot))
     return 0
 
 
@@ -146,13 +153,15 @@ def sstore(c):
     if c.message.is_static:
         return L.ST_STATIC
     g = c.q[GAS_Q]
-    cost = c.host.sstore(c.message.target, c.word(0), c.word(1), g)  # raises OutOfGas itself
+    t, slot = c.message.target, c.word(0)
+    cost = c.host.sstore(t, slot, c.word(1), g)  # raises OutOfGas itself
     c.q[GAS_Q] = g - cost
+    c.set_word(2, c.host.state.get_original_storage(t, slot))
     return 0
 
 
 def tload(c):
-    c.set_word(0, c.host.tload(c.message.target, c.word(0)))
+    c.set_word(1, c.host.tload(c.message.target, c.word(0)))
     return 0
 
 
@@ -161,6 +170,32 @@ def tstore(c):
         return L.ST_STATIC
     c.host.tstore(c.message.target, c.word(0), c.word(1))
     return 0
+
+
+def flush_slots(c: FrameContext) -> None:
+    """Write the slots the compiled code wrote natively back into the journaled state (one
+    journal entry each, so a later revert undoes them) with the refund delta; empties the cache."""
+    slots, refund = c.take_dirty_slots()
+    state, t = c.host.state, c.message.target
+    for kind, key, value in slots:
+        if kind:
+            state.set_transient(t, key, value)
+        else:
+            state.set_storage(t, key, value)
+    if refund > 0:
+        state.add_refund(refund)
+    elif refund < 0:
+        state.sub_refund(-refund)
+
+
+def _leave_native(c: FrameContext) -> None:
+    """Before a call, create or selfdestruct runs Python code that may read or write this
+    account's slots: write the cache back and empty it."""
+    q = c.q
+    if q[NDIRTY_Q] or q[REFUND_Q]:
+        flush_slots(c)
+    else:
+        c.drop_slots()
 
 
 # ---------------------------------------------------------------- logs
@@ -189,6 +224,7 @@ def _call(kind: int):
             value, i = 0, 2
         in_off, in_size, out_off, out_size = w(i), w(i + 1), w(i + 2), w(i + 3)
         data = c.memory(in_off, in_size) if in_size else b""
+        _leave_native(c)
         out = c.host.call(c.message, kind, c.q[GAS_Q], gas_req, to, value, data)
         c.q[GAS_Q] = out.gas_left
         output = out.output
@@ -207,6 +243,7 @@ def _create(salted: bool):
         value, off, size = c.word(0), c.word(1), c.word(2)
         salt = c.word(3) if salted else None
         init = c.memory(off, size) if size else b""
+        _leave_native(c)
         out = c.host.create(c.message, c.q[GAS_Q], value, init, salt)
         c.q[GAS_Q] = out.gas_left
         _set_return_data(c, out.output)
@@ -217,6 +254,7 @@ def _create(salted: bool):
 
 
 def selfdestruct(c):
+    _leave_native(c)
     g = c.q[GAS_Q]
     cost = c.host.selfdestruct(c.message, _addr(c.word(0)), g)  # checks gas and static context
     c.q[GAS_Q] = g - cost

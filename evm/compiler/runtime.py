@@ -19,6 +19,7 @@ import threading
 import llvmlite.binding as llvm
 
 from . import layout as L
+from .runtime_slots import SLOT_FUNCTIONS, slots_ir
 
 _RC = [
     0x0000000000000001, 0x0000000000008082, 0x800000000000808A, 0x8000000080008000,
@@ -246,7 +247,7 @@ last:
 
 
 RUNTIME_FUNCTIONS = ("rt_mem_grow", "rt_keccak", "rt_exp", "rt_copy", "rt_udiv", "rt_umod", "rt_sdiv",
-                     "rt_smod", "rt_addmod", "rt_mulmod")
+                     "rt_smod", "rt_addmod", "rt_mulmod", *SLOT_FUNCTIONS)
 UNROLL_OPTIONS = ("-unroll-runtime", "-unroll-runtime-multi-exit")
 _lock = threading.Lock()
 
@@ -254,7 +255,7 @@ _lock = threading.Lock()
 def runtime_ir() -> str:
     from .runtime_div import DIV_IR_GENERIC, DIV_IR_X86_64
     div = DIV_IR_X86_64 if llvm.get_default_triple().startswith("x86_64") else DIV_IR_GENERIC
-    return RUNTIME_IR + "\n" + div + "\n" + _keccak_f_ir() + "\n" + _absorb_ir()
+    return RUNTIME_IR + "\n" + div + "\n" + _keccak_f_ir() + "\n" + _absorb_ir() + "\n" + slots_ir()
 
 
 _jit: "Jit | None" = None

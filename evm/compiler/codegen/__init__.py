@@ -27,6 +27,7 @@ from .. import layout as L
 from ..analysis import DYNAMIC, Analysis, Block, Instr
 
 KDYN = -2147483648  # llvm.getelementptr dynamic index marker
+SLOT_OPS = frozenset((0x54, 0x55, 0x5C, 0x5D))  # SLOAD SSTORE TLOAD TSTORE: use the slot cache
 MASK256 = (1 << 256) - 1
 
 HANDLERS: dict[int, Callable[["Emitter", Instr], None]] = {}
@@ -165,6 +166,11 @@ class Emitter:
         for off in (L.MEM_SIZE, L.RET_OFF, L.RET_LEN, L.RD_LEN):
             self.st(z, off)
         llvm.store(z, self.sp_var)
+        if any(i.op in SLOT_OPS for b in self.an.blocks for i in b.instrs):
+            # a new slot-cache generation: this frame's table starts empty (runtime_slots.py)
+            self.st(arith.addi(self.ld(self.i64, L.ST_GEN), self.c64(1)), L.ST_GEN)
+            for off in (L.ST_COUNT, L.ST_NDIRTY, L.REFUND):
+                self.st(z, off)
         self.code_ptr = llvm.mlir_addressof(self.ptr, "code")
         self.mblocks: dict[int, ir.Block] = {}
         for b in self.an.blocks:
@@ -349,12 +355,25 @@ class Emitter:
         return llvm.intr_bswap(v)
 
     # ------------------------------------------------------------------ host calls
+    def scratch(self, i: int) -> ir.Value:
+        return llvm.getelementptr(self.ptr, self.ctxp, [], [L.SCRATCH + 32 * i], self.i8, 0)
+
+    def store_scratch(self, i: int, v: ir.Value) -> None:
+        llvm.store(v, self.scratch(i), alignment=8)
+
+    def load_scratch(self, i: int) -> ir.Value:
+        return llvm.load(self.i256, self.scratch(i), alignment=8)
+
     def host(self, op: int, args: list, nres: int = 0) -> list:
         """Call the host callback of `op`: arguments as scratch words, gas synced through the
         context, a non-zero return halts the frame with that status."""
         for i, a in enumerate(args):
-            p = llvm.getelementptr(self.ptr, self.ctxp, [], [L.SCRATCH + 32 * i], self.i8, 0)
-            llvm.store(a, p, alignment=8)
+            self.store_scratch(i, a)
+        self.host_call(op)
+        return [self.load_scratch(i) for i in range(nres)]
+
+    def host_call(self, op: int) -> None:
+        """The callback of `op` with its arguments already in the scratch words."""
         self.gas_checkpoint()
         self.sync_gas_out()
         rc = self.call_ptr(self.table_fn(L.T_HOST + op), [self.ctxp], self.i64)
@@ -366,11 +385,6 @@ class Emitter:
             # host halts: its status code, gas as left in the context (0 for errors)
             func.return_([rc])
         self.goto(cont)
-        res = []
-        for i in range(nres):
-            p = llvm.getelementptr(self.ptr, self.ctxp, [], [L.SCRATCH + 32 * i], self.i8, 0)
-            res.append(llvm.load(self.i256, p, alignment=8))
-        return res
 
     # ------------------------------------------------------------------ blocks
     def _emit_blocks(self) -> None:

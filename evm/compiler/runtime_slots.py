@@ -1,0 +1,318 @@
+"""Native slot cache of the compiled backend (LLVM IR text, part of the runtime module).
+
+Each frame context owns an open-addressing table of ST_CAP entries (layout.py): storage slots
+(kind 0) and transient-storage slots (kind 1) of the running frame's account. An entry is live
+when its generation equals the context's; bumping the generation empties the table in O(1).
+
+A storage entry exists only for a slot that is *warm* (it was inserted after the Python host
+call that warmed it), so SLOAD of a live entry costs just its static 100 gas and SSTORE of a
+live entry is priced natively with the warm EIP-2200/3529 rules below (the same as
+`evm.gas.sstore_cost(..., cold=False)`). Native writes mark the entry dirty and append it to the
+dirty list; the refund delta accumulates in ctx REFUND. Python writes dirty entries back into the
+journaled state (hostcalls.flush_slots) when the frame succeeds and before every call, create or
+selfdestruct, so the journal, refunds and revert stay exactly as with the interpreter; a frame
+that reverts or fails simply drops them.
+
+Protocol (scratch words of the context): word 0 = key, word 1 = value (in for stores, out for
+loads), word 2 = original value (filled by the Python host call before rt_slot_insert).
+
+* ``rt_sload(ctx) -> i64``: 1 and word 1 = current value on a hit, 0 on a miss;
+* ``rt_tload(ctx) -> i64``: the same for transient storage;
+* ``rt_sstore(ctx, gas) -> i64``: gas left after a native SSTORE, -1 out of gas (EIP-2200
+  stipend rule or cost), -2 when Python must do it (miss or static frame);
+* ``rt_tstore(ctx) -> i64``: 1 when done natively (hit, or a new entry), 0 when Python must;
+* ``rt_slot_insert(ctx, kind)``: insert (word 0, word 1, word 2) after a Python host call.
+"""
+from __future__ import annotations
+
+from .. import gas as G
+from . import layout as L
+
+_LOG2_CAP = L.ST_CAP.bit_length() - 1
+assert 1 << _LOG2_CAP == L.ST_CAP and L.ST_MAX < L.ST_CAP
+_FREE = 1 << 62  # probe result flag: the key is absent, low bits = the free index to use
+
+# warm SSTORE prices (EIP-2200 with EIP-2929/3529)
+_SET = G.G_SSTORE_SET
+_RESET = G.G_SSTORE_RESET - G.G_COLD_SLOAD
+_WARM = G.G_WARM_ACCESS
+_CLEAR = G.G_SSTORE_CLEAR_REFUND
+_RESTORE_SET = G.G_SSTORE_SET - G.G_WARM_ACCESS
+_RESTORE_RESET = G.G_SSTORE_RESET - G.G_COLD_SLOAD - G.G_WARM_ACCESS
+
+SLOTS_IR = r"""
+define internal ptr @slot_entry(ptr %ctx, i64 %i) alwaysinline {
+  %tp = getelementptr i8, ptr %ctx, i64 ST_TABLE
+  %t = load ptr, ptr %tp, align 8
+  %off = mul i64 %i, ST_ENTRY
+  %e = getelementptr i8, ptr %t, i64 %off
+  ret ptr %e
+}
+
+; index of the live entry (kind, key), or FREE | index of the empty entry where it would go
+define internal i64 @slot_probe(ptr %ctx, i64 %kind, i256 %key) alwaysinline {
+entry:
+  %gp = getelementptr i8, ptr %ctx, i64 ST_GEN
+  %gen = load i64, ptr %gp, align 8
+  %k0 = trunc i256 %key to i64
+  %s1 = lshr i256 %key, 64
+  %k1 = trunc i256 %s1 to i64
+  %s2 = lshr i256 %key, 128
+  %k2 = trunc i256 %s2 to i64
+  %s3 = lshr i256 %key, 192
+  %k3 = trunc i256 %s3 to i64
+  %x1 = xor i64 %k0, %k1
+  %x2 = xor i64 %k2, %k3
+  %x3 = xor i64 %x1, %x2
+  %x4 = xor i64 %x3, %kind
+  %m = mul i64 %x4, -7046029254386353131
+  %i0 = lshr i64 %m, HASH_SHIFT
+  br label %loop
+loop:
+  %i = phi i64 [ %i0, %entry ], [ %inext, %next ]
+  %e = call ptr @slot_entry(ptr %ctx, i64 %i)
+  %eg = load i64, ptr %e, align 8
+  %live = icmp eq i64 %eg, %gen
+  br i1 %live, label %check, label %empty
+empty:
+  %free = or i64 %i, FREE
+  ret i64 %free
+check:
+  %kp = getelementptr i8, ptr %e, i64 E_KIND
+  %ek = load i64, ptr %kp, align 8
+  %keyp = getelementptr i8, ptr %e, i64 E_KEY
+  %ekey = load i256, ptr %keyp, align 8
+  %c1 = icmp eq i64 %ek, %kind
+  %c2 = icmp eq i256 %ekey, %key
+  %same = and i1 %c1, %c2
+  br i1 %same, label %found, label %next
+found:
+  ret i64 %i
+next:
+  %i1 = add i64 %i, 1
+  %inext = and i64 %i1, CAP_MASK
+  br label %loop
+}
+
+define internal void @slot_mark_dirty(ptr %ctx, i64 %i, ptr %e) alwaysinline {
+entry:
+  %dp = getelementptr i8, ptr %e, i64 E_DIRTY
+  %d = load i64, ptr %dp, align 8
+  %clean = icmp eq i64 %d, 0
+  br i1 %clean, label %mark, label %done
+mark:
+  store i64 1, ptr %dp, align 8
+  %np = getelementptr i8, ptr %ctx, i64 ST_NDIRTY
+  %n = load i64, ptr %np, align 8
+  %lp = getelementptr i8, ptr %ctx, i64 ST_DIRTY
+  %l = load ptr, ptr %lp, align 8
+  %slot = getelementptr i64, ptr %l, i64 %n
+  store i64 %i, ptr %slot, align 8
+  %n1 = add i64 %n, 1
+  store i64 %n1, ptr %np, align 8
+  br label %done
+done:
+  ret void
+}
+
+; new live entry at free index %i (the table has room: checked by the caller)
+define internal ptr @slot_new(ptr %ctx, i64 %i, i64 %kind, i256 %key, i256 %cur, i256 %orig) alwaysinline {
+  %e = call ptr @slot_entry(ptr %ctx, i64 %i)
+  %gp = getelementptr i8, ptr %ctx, i64 ST_GEN
+  %gen = load i64, ptr %gp, align 8
+  store i64 %gen, ptr %e, align 8
+  %kp = getelementptr i8, ptr %e, i64 E_KIND
+  store i64 %kind, ptr %kp, align 8
+  %dp = getelementptr i8, ptr %e, i64 E_DIRTY
+  store i64 0, ptr %dp, align 8
+  %keyp = getelementptr i8, ptr %e, i64 E_KEY
+  store i256 %key, ptr %keyp, align 8
+  %cp = getelementptr i8, ptr %e, i64 E_CUR
+  store i256 %cur, ptr %cp, align 8
+  %op = getelementptr i8, ptr %e, i64 E_ORIG
+  store i256 %orig, ptr %op, align 8
+  %np = getelementptr i8, ptr %ctx, i64 ST_COUNT
+  %n = load i64, ptr %np, align 8
+  %n1 = add i64 %n, 1
+  store i64 %n1, ptr %np, align 8
+  ret ptr %e
+}
+
+define internal i1 @slot_full(ptr %ctx) alwaysinline {
+  %np = getelementptr i8, ptr %ctx, i64 ST_COUNT
+  %n = load i64, ptr %np, align 8
+  %full = icmp uge i64 %n, ST_MAX
+  ret i1 %full
+}
+
+define internal i64 @slot_load(ptr %ctx, i64 %kind) alwaysinline {
+entry:
+  %kp = getelementptr i8, ptr %ctx, i64 W0
+  %key = load i256, ptr %kp, align 8
+  %r = call i64 @slot_probe(ptr %ctx, i64 %kind, i256 %key)
+  %miss = icmp uge i64 %r, FREE
+  br i1 %miss, label %no, label %hit
+hit:
+  %e = call ptr @slot_entry(ptr %ctx, i64 %r)
+  %cp = getelementptr i8, ptr %e, i64 E_CUR
+  %v = load i256, ptr %cp, align 8
+  %vp = getelementptr i8, ptr %ctx, i64 W1
+  store i256 %v, ptr %vp, align 8
+  ret i64 1
+no:
+  ret i64 0
+}
+
+define i64 @rt_sload(ptr %ctx) {
+  %r = call i64 @slot_load(ptr %ctx, i64 0)
+  ret i64 %r
+}
+
+define i64 @rt_tload(ptr %ctx) {
+  %r = call i64 @slot_load(ptr %ctx, i64 1)
+  ret i64 %r
+}
+
+define i64 @rt_sstore(ptr %ctx, i64 %gas) {
+entry:
+  %sp = getelementptr i8, ptr %ctx, i64 STATIC
+  %st = load i64, ptr %sp, align 8
+  %static = icmp ne i64 %st, 0
+  br i1 %static, label %python, label %sentry
+sentry:
+  %low = icmp sle i64 %gas, STIPEND
+  br i1 %low, label %oog, label %look
+look:
+  %kp = getelementptr i8, ptr %ctx, i64 W0
+  %key = load i256, ptr %kp, align 8
+  %vp = getelementptr i8, ptr %ctx, i64 W1
+  %new = load i256, ptr %vp, align 8
+  %r = call i64 @slot_probe(ptr %ctx, i64 0, i256 %key)
+  %miss = icmp uge i64 %r, FREE
+  br i1 %miss, label %python, label %hit
+hit:
+  %e = call ptr @slot_entry(ptr %ctx, i64 %r)
+  %cp = getelementptr i8, ptr %e, i64 E_CUR
+  %cur = load i256, ptr %cp, align 8
+  %op = getelementptr i8, ptr %e, i64 E_ORIG
+  %orig = load i256, ptr %op, align 8
+  %changes = icmp ne i256 %cur, %new
+  %o_eq_c = icmp eq i256 %orig, %cur
+  %o_zero = icmp eq i256 %orig, 0
+  %c_zero = icmp eq i256 %cur, 0
+  %n_zero = icmp eq i256 %new, 0
+  %o_eq_n = icmp eq i256 %orig, %new
+  ; cost: a first change of the slot in this transaction costs SET (from zero) or RESET, else WARM
+  %first = and i1 %o_eq_c, %changes
+  %setreset = select i1 %o_zero, i64 SET, i64 RESET
+  %cost = select i1 %first, i64 %setreset, i64 WARM
+  %short = icmp sgt i64 %cost, %gas
+  br i1 %short, label %oog, label %write
+write:
+  ; refund delta (only when the value changes)
+  %o_nz = xor i1 %o_zero, true
+  %c_nz = xor i1 %c_zero, true
+  %a1 = and i1 %o_nz, %c_nz
+  %a2 = and i1 %a1, %n_zero
+  %r1 = select i1 %a2, i64 CLEAR, i64 0
+  %b1 = and i1 %o_nz, %c_zero
+  %r2 = select i1 %b1, i64 CLEAR, i64 0
+  %r3 = sub i64 %r1, %r2
+  %restore = select i1 %o_zero, i64 RESTORE_SET, i64 RESTORE_RESET
+  %r4 = select i1 %o_eq_n, i64 %restore, i64 0
+  %r5 = add i64 %r3, %r4
+  %delta = select i1 %changes, i64 %r5, i64 0
+  %rp = getelementptr i8, ptr %ctx, i64 REFUND
+  %ref = load i64, ptr %rp, align 8
+  %ref1 = add i64 %ref, %delta
+  store i64 %ref1, ptr %rp, align 8
+  br i1 %changes, label %store, label %done
+store:
+  store i256 %new, ptr %cp, align 8
+  call void @slot_mark_dirty(ptr %ctx, i64 %r, ptr %e)
+  br label %done
+done:
+  %left = sub i64 %gas, %cost
+  ret i64 %left
+oog:
+  ret i64 -1
+python:
+  ret i64 -2
+}
+
+define i64 @rt_tstore(ptr %ctx) {
+entry:
+  %sp = getelementptr i8, ptr %ctx, i64 STATIC
+  %st = load i64, ptr %sp, align 8
+  %static = icmp ne i64 %st, 0
+  br i1 %static, label %python, label %look
+look:
+  %kp = getelementptr i8, ptr %ctx, i64 W0
+  %key = load i256, ptr %kp, align 8
+  %vp = getelementptr i8, ptr %ctx, i64 W1
+  %v = load i256, ptr %vp, align 8
+  %r = call i64 @slot_probe(ptr %ctx, i64 1, i256 %key)
+  %miss = icmp uge i64 %r, FREE
+  br i1 %miss, label %new, label %hit
+hit:
+  %e = call ptr @slot_entry(ptr %ctx, i64 %r)
+  %cp = getelementptr i8, ptr %e, i64 E_CUR
+  store i256 %v, ptr %cp, align 8
+  call void @slot_mark_dirty(ptr %ctx, i64 %r, ptr %e)
+  ret i64 1
+new:
+  ; a store needs no old value: a new entry written natively, unless the table is full
+  %full = call i1 @slot_full(ptr %ctx)
+  br i1 %full, label %python, label %insert
+insert:
+  %i = and i64 %r, CAP_MASK
+  %e2 = call ptr @slot_new(ptr %ctx, i64 %i, i64 1, i256 %key, i256 %v, i256 0)
+  call void @slot_mark_dirty(ptr %ctx, i64 %i, ptr %e2)
+  ret i64 1
+python:
+  ret i64 0
+}
+
+define void @rt_slot_insert(ptr %ctx, i64 %kind) {
+entry:
+  %full = call i1 @slot_full(ptr %ctx)
+  br i1 %full, label %done, label %look
+look:
+  %kp = getelementptr i8, ptr %ctx, i64 W0
+  %key = load i256, ptr %kp, align 8
+  %r = call i64 @slot_probe(ptr %ctx, i64 %kind, i256 %key)
+  %absent = icmp uge i64 %r, FREE
+  br i1 %absent, label %insert, label %done
+insert:
+  %vp = getelementptr i8, ptr %ctx, i64 W1
+  %v = load i256, ptr %vp, align 8
+  %op = getelementptr i8, ptr %ctx, i64 W2
+  %o = load i256, ptr %op, align 8
+  %i = and i64 %r, CAP_MASK
+  %e = call ptr @slot_new(ptr %ctx, i64 %i, i64 %kind, i256 %key, i256 %v, i256 %o)
+  br label %done
+done:
+  ret void
+}
+"""
+
+_SUBST = {
+    "ST_TABLE": L.ST_TABLE, "ST_GEN": L.ST_GEN, "ST_COUNT": L.ST_COUNT, "ST_NDIRTY": L.ST_NDIRTY,
+    "ST_DIRTY": L.ST_DIRTY, "ST_ENTRY": L.ST_ENTRY, "ST_MAX": L.ST_MAX, "REFUND": L.REFUND,
+    "STATIC": L.STATIC, "E_KIND": L.E_KIND, "E_DIRTY": L.E_DIRTY, "E_KEY": L.E_KEY,
+    "E_CUR": L.E_CUR, "E_ORIG": L.E_ORIG, "W0": L.SCRATCH, "W1": L.SCRATCH + 32,
+    "W2": L.SCRATCH + 64, "HASH_SHIFT": 64 - _LOG2_CAP, "CAP_MASK": L.ST_CAP - 1, "FREE": _FREE,
+    "STIPEND": G.G_CALL_STIPEND, "RESTORE_SET": _RESTORE_SET, "RESTORE_RESET": _RESTORE_RESET,
+    "SET": _SET, "RESET": _RESET, "WARM": _WARM, "CLEAR": _CLEAR,
+}
+
+
+def slots_ir() -> str:
+    import re
+
+    # longest names first is implied by whole-word matching
+    pat = re.compile(r"\b(" + "|".join(sorted(_SUBST, key=len, reverse=True)) + r")\b")
+    return pat.sub(lambda m: str(_SUBST[m.group(1)]), SLOTS_IR)
+
+
+SLOT_FUNCTIONS = ("rt_sload", "rt_tload", "rt_sstore", "rt_tstore", "rt_slot_insert")
