@@ -39,6 +39,7 @@ class FunctionTable:
         for slot, name in ((L.T_SLOAD, "rt_sload"), (L.T_SSTORE, "rt_sstore"), (L.T_TLOAD, "rt_tload"),
                            (L.T_TSTORE, "rt_tstore"), (L.T_SINSERT, "rt_slot_insert")):
             self.array[slot] = jit.runtime[name]
+        self.array[L.T_PRECOMPILE] = jit.runtime["rt_precompile"]
         self._keep: list = []
         self.address = ctypes.addressof(self.array)
 
@@ -54,6 +55,7 @@ _libc.malloc.argtypes = [ctypes.c_size_t]
 _libc.calloc.restype = ctypes.c_void_p
 _libc.calloc.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
 INITIAL_MEMORY = 4096
+INITIAL_RETURN_DATA = 256   # native return-data buffer (rt_precompile reallocs it when too small)
 
 
 class FrameContext:
@@ -80,6 +82,11 @@ class FrameContext:
             raise MemoryError
         self.q[L.MEM_PTR // 8] = ptr
         self.q[L.MEM_CAP // 8] = INITIAL_MEMORY
+        ptr = _libc.malloc(INITIAL_RETURN_DATA)
+        if not ptr:  # pragma: no cover
+            raise MemoryError
+        self.q[L.RDBUF_PTR // 8] = ptr
+        self.q[L.RDBUF_CAP // 8] = INITIAL_RETURN_DATA
         self.mem_base = self.mem_cap = 0
         self.mem_view = None
         self.refresh_view()

@@ -9,7 +9,8 @@ frame context (so compiled contracts contain no absolute address of this process
 * ``rt_keccak(data, len, out)``: Keccak-256 (24-round Keccak-f[1600], unrolled);
 * ``rt_exp(base, exponent) -> i256``: square-and-multiply;
 * ``rt_copy(dst, src, src_len, src_off, n)``: copy with zero padding past the end of the source
-  (CALLDATACOPY, CODECOPY, CALLDATALOAD past the end, EXTCODECOPY...).
+  (CALLDATACOPY, CODECOPY, CALLDATALOAD past the end, EXTCODECOPY...);
+* ``rt_sha256`` and ``rt_precompile`` (native CALL* to IDENTITY/SHA256): runtime_sha256.py.
 """
 from __future__ import annotations
 
@@ -247,15 +248,16 @@ last:
 
 
 RUNTIME_FUNCTIONS = ("rt_mem_grow", "rt_keccak", "rt_exp", "rt_copy", "rt_udiv", "rt_umod", "rt_sdiv",
-                     "rt_smod", "rt_addmod", "rt_mulmod", *SLOT_FUNCTIONS)
+                     "rt_smod", "rt_addmod", "rt_mulmod", "rt_sha256", "rt_precompile", *SLOT_FUNCTIONS)
 UNROLL_OPTIONS = ("-unroll-runtime", "-unroll-runtime-multi-exit")
 _lock = threading.Lock()
 
 
 def runtime_ir() -> str:
     from .runtime_div import DIV_IR_GENERIC, DIV_IR_X86_64
+    from .runtime_sha256 import sha256_ir
     div = DIV_IR_X86_64 if llvm.get_default_triple().startswith("x86_64") else DIV_IR_GENERIC
-    return RUNTIME_IR + "\n" + div + "\n" + _keccak_f_ir() + "\n" + _absorb_ir() + "\n" + slots_ir()
+    return RUNTIME_IR + "\n" + div + "\n" + _keccak_f_ir() + "\n" + _absorb_ir() + "\n" + sha256_ir() + "\n" + slots_ir()
 
 
 _jit: "Jit | None" = None
