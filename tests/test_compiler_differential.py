@@ -158,3 +158,116 @@ def test_division_family_random(opname, arity, seed):
     vals = [rng.getrandbits(rng.choice([1, 8, 63, 64, 65, 100, 128, 129, 192, 200, 255, 256])) for _ in range(12)]
     vals += [2**256 - 1 - rng.getrandbits(64), 2**255, 1 << rng.randrange(256)]
     both(table_program(opname, arity, vals), gas=10_000_000)
+
+
+# ------------------------------------------------------------------ native precompile calls
+IDENTITY, SHA256 = 4, 2
+_KIND = {"CALL": 0xF1, "CALLCODE": 0xF2, "DELEGATECALL": 0xF4, "STATICCALL": 0xFA}
+
+
+def precompile_call(kind: str, addr: int, gas_op, in_off: int, in_size: int, out_off: int, out_size: int,
+                    value: int = 0, then: bytes | None = None) -> bytes:
+    """Fill memory 0..256 with a pattern, call `addr`, then return the success word, the
+    RETURNDATASIZE, the whole return data (RETURNDATACOPY), GAS, memory 0..256 and, with `then`
+    (an address), RETURNDATASIZE after a STATICCALL to it."""
+    code = b"".join(ops(0x0102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F20 * (i + 1), 32 * i,
+                        "MSTORE") for i in range(8))
+    code += ops(out_size, out_off, in_size, in_off)
+    if kind in ("CALL", "CALLCODE"):
+        code += ops(value)
+    code += ops(addr, *([gas_op] if gas_op is not None else ["GAS"]), kind)
+    code += ops(0x300, "MSTORE", "RETURNDATASIZE", 0x320, "MSTORE", "RETURNDATASIZE", 0, 0x340, "RETURNDATACOPY",
+                "GAS", 0x2E0, "MSTORE")
+    if then is not None:
+        code += ops(0, 0, 0, 0, then, 50000, "STATICCALL", "POP", "RETURNDATASIZE", 0x2C0, "MSTORE")
+    return code + ops(0x440, 0, "RETURN")
+
+
+def _python_precompile_calls(monkeypatch) -> list:
+    """Records the precompile addresses Host.call is asked for by the mlir backend (its Python
+    path)."""
+    from evm.host import Host
+    seen: list = []
+    orig = Host.call
+
+    def call(self, parent, kind, gas_left, gas, to, value, data):
+        if self.backend_name == "mlir" and int.from_bytes(to, "big") in (IDENTITY, SHA256):
+            seen.append(to)
+        return orig(self, parent, kind, gas_left, gas, to, value, data)
+    monkeypatch.setattr(Host, "call", call)
+    return seen
+
+
+def _cost(addr: int, n: int) -> int:
+    w = (n + 31) // 32
+    return 60 + 12 * w if addr == SHA256 else 15 + 3 * w
+
+
+@pytest.mark.parametrize("addr", [IDENTITY, SHA256])
+@pytest.mark.parametrize("kind", ["STATICCALL", "CALL", "CALLCODE", "DELEGATECALL"])
+def test_native_precompile_call(addr, kind, monkeypatch):
+    seen = _python_precompile_calls(monkeypatch)
+    other = ops(0xABCDEF, 0, "MSTORE", 3, 29, "RETURN")
+    accounts = {OTHER: {"code": other}, CONTRACT: {"balance": 10**18}}
+    cases = [
+        # (gas operand, in_off, in_size, out_off, out_size)
+        (None, 0, 64, 0x100, 64),               # all gas offered
+        (2**256 - 1, 0, 64, 0x100, 64),         # gas operand huge
+        (_cost(addr, 64), 0, 64, 0x100, 64),    # exactly enough
+        (_cost(addr, 64) - 1, 0, 64, 0x100, 64),  # one short: fails, the child's gas is consumed
+        (0, 0, 64, 0x100, 64),
+        (None, 0, 100, 0x10, 100),              # overlapping input and output
+        (None, 0x10, 100, 0, 100),
+        (None, 0, 64, 0x100, 5),                # output range shorter than the output
+        (None, 0, 20, 0x100, 200),              # ... longer
+        (None, 2**200, 0, 2**201, 0),           # empty input and output (offsets ignored)
+        (None, 0, 0, 0x20, 32),
+        (None, 7, 33, 0x400, 32),               # output past the old memory end
+        (None, 0, 256, 0x20, 0),
+        (None, 1, 1000, 0x100, 1000),           # beyond the 256-byte initial return-data buffer
+    ]
+    for gas_op, io, isz, oo, osz in cases:
+        for then in (None, OTHER):
+            code = precompile_call(kind, addr, gas_op, io, isz, oo, osz, then=then)
+            both(code, accounts=accounts, gas=200_000)
+            both(code, accounts=accounts, gas=200_000, static=True)
+    # the address is the operand mod 2**160
+    both(precompile_call(kind, addr + (1 << 160), None, 0, 40, 0, 40), accounts=accounts)
+    both(precompile_call(kind, addr + (1 << 255), None, 0, 40, 0, 40), accounts=accounts)
+    # gas below the 63/64 of what is left: out of gas at the call itself or within the precompile
+    for gas in (2650, 2700, 2750, 2800, 2900):
+        both(precompile_call(kind, addr, None, 0, 64, 0, 64), accounts=accounts, gas=gas)
+    assert not seen, "every call above can run natively"
+    if kind in ("CALL", "CALLCODE"):  # with value: the Python path
+        both(precompile_call(kind, addr, None, 0, 64, 0x100, 64, value=1), accounts=accounts)
+        both(precompile_call(kind, addr, None, 0, 64, 0x100, 64, value=1), accounts=accounts, static=True)
+        assert seen
+
+
+def test_native_precompile_cold_and_delegated(monkeypatch):
+    seen = _python_precompile_calls(monkeypatch)
+    other = ops(0xABCDEF, 0, "MSTORE", 3, 29, "RETURN")
+    two = precompile_call("STATICCALL", IDENTITY, None, 0, 64, 0x100, 64)
+    two = two[:-len(ops(0x440, 0, "RETURN"))] + precompile_call("STATICCALL", SHA256, None, 0, 64, 0x100, 64)
+    # not pre-warmed: the Python path charges the cold access (and warms it)
+    both(two, accounts={OTHER: {"code": other}}, warm=False)
+    n = len(seen)
+    assert n >= 2
+    # an EIP-7702 designator at the IDENTITY address (Prague): the delegate's code runs
+    delegated = {OTHER: {"code": other}, IDENTITY.to_bytes(20, "big"): {"code": b"\xef\x01\x00" + OTHER}}
+    one = precompile_call("STATICCALL", IDENTITY, None, 0, 64, 0x100, 64)
+    for fork in (Fork.PRAGUE, Fork.OSAKA):
+        both(two, accounts=delegated, fork=fork)
+        ra, _ = both(one, accounts=delegated, fork=fork)
+        assert ra.output[0x340:0x343] == b"\xab\xcd\xef"
+    assert len(seen) > n
+
+
+def test_native_precompile_depth_limit():
+    # each frame calls IDENTITY, then itself; returns 1 + its child's count: the call at depth
+    # 1024 (and its own recursive call) fail, so the top returns 1024
+    code = ops(0x42, 0, "MSTORE", 32, 0x40, 32, 0, IDENTITY, "GAS", "STATICCALL",
+               32, 0x80, 0, 0, 0, "ADDRESS", "GAS", "CALL", "POP",
+               0x80, "MLOAD", "ADD", 0, "MSTORE", 32, 0, "RETURN")
+    ra, rb = both(code, gas=10**14)
+    assert int.from_bytes(ra.output, "big") == 1024

@@ -18,6 +18,7 @@ from .runtime import get_jit
 
 _ERRORS = dict(L.ERROR_NAMES)
 _RET_OFF_Q = L.RET_OFF // 8
+_PC_MASK_Q = L.PC_MASK // 8
 _STATIC_Q = L.STATIC // 8
 _NDIRTY_Q = L.ST_NDIRTY // 8
 _REFUND_Q = L.REFUND // 8
@@ -76,6 +77,7 @@ class MlirBackend:
                 if self.disk:
                     self.disk.store(sym, obj)
             fn = ENTRY(self.jit.load_object(obj, sym))
+            fn.calls = may_call(code)
             self._symbols[sym] = fn
             return fn
 
@@ -123,6 +125,8 @@ class MlirBackend:
             data = c.calldata = bytes(data)
             q[1] = bytes_address(data)
         q[2] = len(data)
+        if fn.calls:  # only code with CALL* reads PC_MASK (~0.2 us, not paid by other frames)
+            q[_PC_MASK_Q] = precompile_mask(host)
         q[_STATIC_Q] = message.is_static
         rc = fn(c.ptr)
         c.busy = False
@@ -160,3 +164,49 @@ class MlirBackend:
                 "contracts_from_disk": self.disk_hits, "compile_seconds": round(self.compile_seconds, 3)}
 
 
+# ---------------------------------------------------------------- native precompile calls
+NATIVE_PRECOMPILES = (2, 4)   # SHA256, IDENTITY: rt_precompile (runtime_sha256.py)
+
+
+def may_call(code: bytes) -> bool:
+    """Whether `code` may contain CALL/CALLCODE/DELEGATECALL/STATICCALL (bytes inside PUSH data
+    count too: a superset is enough)."""
+    return any(op in code for op in (b"\xf1", b"\xf2", b"\xf4", b"\xfa"))
+
+
+def _native_precompiles(host) -> tuple:
+    """(mask bit, address) of the precompiles compiled code may run without calling Python for
+    this host: the fork's own implementation (not a host-supplied replacement), no EIP-7702
+    delegation designator at the address (a delegated precompile address runs the delegate's
+    code), no tracer (it must see every child frame)."""
+    from ..host import is_delegation
+    from ..precompiles import precompiles_for
+
+    if host.tracer is not None:
+        return ()
+    std = precompiles_for(host.fork)
+    out = []
+    for n in NATIVE_PRECOMPILES:
+        a = n.to_bytes(20, "big")
+        fn = host.precompiles.get(a)
+        if fn is not None and fn is std.get(a) and not is_delegation(host.state.get_code(a)):
+            out.append((1 << n, a))
+    return tuple(out)
+
+
+def precompile_mask(host) -> int:
+    """ctx PC_MASK for a frame of `host`: the natively runnable precompiles that are warm now.
+    A cold one takes the Python path, which charges and warms it (EIP-2929). A bit stays valid
+    for the whole frame: an address warm when the frame starts (or warmed by it) can only turn
+    cold again when a snapshot older than the frame is reverted, i.e. after the frame ended."""
+    try:
+        pcs = host._mlir_precompiles
+    except AttributeError:  # computed once per Host (the code at precompile addresses is fixed)
+        pcs = host._mlir_precompiles = _native_precompiles(host)
+    m = 0
+    if pcs:
+        warm = host.state.is_warm_address
+        for bit, a in pcs:
+            if warm(a):
+                m |= bit
+    return m

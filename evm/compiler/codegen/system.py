@@ -1,12 +1,17 @@
 """RETURN REVERT INVALID SELFDESTRUCT CREATE CREATE2 CALL CALLCODE DELEGATECALL STATICCALL.
 
 Calls and creates go back through the shared host (child frames run with the same backend);
-their memory regions are expanded natively first, so the host only reads and writes memory."""
-from mlir.dialects import arith
+their memory regions are expanded natively first, so the host only reads and writes memory.
+A call to IDENTITY or SHA256 without value runs natively instead (runtime_sha256.rt_precompile)
+when the frame context's PC_MASK allows it."""
+from mlir.dialects import arith, cf
 
 from .. import layout as L
 from ...spec import Fork
 from . import P, handler
+
+MASK160 = (1 << 160) - 1
+I64_MAX = (1 << 63) - 1
 
 
 def _output(em, code):
@@ -57,6 +62,34 @@ def call(em, ins):
     n = 7 if ins.op in (0xF1, 0xF2) else 6
     args = [em.pop() for _ in range(n)]
     a = 3 if n == 7 else 2
-    em.mem_region(args[a], args[a + 1])
-    em.mem_region(args[a + 2], args[a + 3])
-    em.push(em.host(ins.op, args, 1)[0])
+    ino = em.mem_region(args[a], args[a + 1])
+    outo = em.mem_region(args[a + 2], args[a + 3])
+    em.push(_native_precompile(em, ins.op, args, a, ino, outo))
+
+
+def _native_precompile(em, op, args, a, ino, outo):
+    """Try the runtime's rt_precompile (IDENTITY/SHA256 without leaving native code, see
+    runtime_sha256.py); when it declines (other address, value sent, bit not in ctx PC_MASK,
+    depth limit) take the Python host path. Returns the pushed success word."""
+    em.gas_checkpoint()  # the 63/64 rule needs the exact, non-negative counter
+    addr = arith.andi(args[1], em.c(MASK160))
+    a64 = arith.select(arith.cmpi(P.ult, addr, em.c(64)), arith.trunci(em.i64, addr), em.c64(255))
+    if a == 3:  # CALL/CALLCODE: only without value (value costs and transfers stay in Python)
+        a64 = arith.select(arith.cmpi(P.ne, args[2], em.c(0)), em.c64(255), a64)
+    req = arith.trunci(em.i64, arith.minui(args[0], em.c(I64_MAX)))
+    # sizes fit in 32 bits once mem_region passed (or are 0); offsets are ignored for size 0
+    ins_, outs = arith.trunci(em.i64, args[a + 1]), arith.trunci(em.i64, args[a + 3])
+    io = ino if ino is not None else em.c64(0)
+    oo = outo if outo is not None else em.c64(0)
+    rc = em.call_ptr(em.table_fn(L.T_PRECOMPILE), [em.ctxp, em.gas(), a64, req, io, ins_, oo, outs], em.i64)
+    native, python = em.new_block(), em.new_block()
+    merge = em.region.blocks.append(em.i256)  # the success word of either path
+    em.n_blocks += 1
+    cf.cond_br(arith.cmpi(P.eq, rc, em.c64(2)), [], [], python, native, branch_weights=[1, 1])
+    em.goto(native)
+    em.sync_gas_in()
+    cf.br([arith.extui(em.i256, rc)], merge)
+    em.goto(python)
+    cf.br([em.host(op, args, 1)[0]], merge)
+    em.goto(merge)
+    return merge.arguments[0]
