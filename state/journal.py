@@ -319,6 +319,14 @@ class JournaledState:
         self.logs.append((address, tuple(topics), bytes(data)))
         self._journal.append((self.logs.pop, ()))
 
+    def add_logs(self, entries: list[tuple[bytes, tuple[bytes, ...], bytes]]) -> None:
+        """Several logs in order, as (address, topics, data) with bytes topics; one journal entry."""
+        self._journal.append((self._truncate_logs, (len(self.logs),)))
+        self.logs.extend(entries)
+
+    def _truncate_logs(self, n: int) -> None:
+        del self.logs[n:]
+
     def mark_created(self, address: bytes) -> None:
         if address not in self._created:
             self._created.add(address)

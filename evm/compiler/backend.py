@@ -22,6 +22,7 @@ _PC_MASK_Q = L.PC_MASK // 8
 _STATIC_Q = L.STATIC // 8
 _NDIRTY_Q = L.ST_NDIRTY // 8
 _REFUND_Q = L.REFUND // 8
+_LOG_LEN_Q = L.LOG_LEN // 8
 
 
 class MlirBackend:
@@ -131,7 +132,7 @@ class MlirBackend:
         rc = fn(c.ptr)
         c.busy = False
         self.frames += 1
-        if q[_NDIRTY_Q] or q[_REFUND_Q]:  # slots written natively: keep them only on success
+        if q[_NDIRTY_Q] or q[_REFUND_Q] or q[_LOG_LEN_Q]:  # native writes and logs: kept on success
             if rc <= 1:
                 flush_slots(c)
             else:

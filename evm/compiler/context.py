@@ -40,6 +40,7 @@ class FunctionTable:
                            (L.T_TSTORE, "rt_tstore"), (L.T_SINSERT, "rt_slot_insert")):
             self.array[slot] = jit.runtime[name]
         self.array[L.T_PRECOMPILE] = jit.runtime["rt_precompile"]
+        self.array[L.T_LOG] = jit.runtime["rt_log"]
         self._keep: list = []
         self.address = ctypes.addressof(self.array)
 
@@ -56,6 +57,9 @@ _libc.calloc.restype = ctypes.c_void_p
 _libc.calloc.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
 INITIAL_MEMORY = 4096
 INITIAL_RETURN_DATA = 256   # native return-data buffer (rt_precompile reallocs it when too small)
+INITIAL_LOGS = 1024
+_HEADER = struct.Struct("<qq")  # LOG record header: topic count, data length
+_TOPICS = [struct.Struct("32s" * n) for n in range(5)]
 
 
 class FrameContext:
@@ -96,6 +100,11 @@ class FrameContext:
         if not table or not dirty:  # pragma: no cover
             raise MemoryError
         self.q[L.ST_TABLE // 8] = table
+        logs = _libc.malloc(INITIAL_LOGS)
+        if not logs:  # pragma: no cover
+            raise MemoryError
+        self.q[L.LOG_PTR // 8] = logs
+        self.q[L.LOG_CAP // 8] = INITIAL_LOGS
         self.q[L.ST_DIRTY // 8] = dirty
         self.slots = memoryview((ctypes.c_char * (L.ST_CAP * L.ST_ENTRY)).from_address(table)).cast("B")
         self.dirty = memoryview((ctypes.c_char * (8 * L.ST_MAX)).from_address(dirty)).cast("B").cast("q")
@@ -143,10 +152,26 @@ class FrameContext:
         q[L.ST_GEN // 8] += 1
         return out, refund
 
-    def drop_slots(self) -> None:
-        """Forget native writes (the frame reverted or failed) and empty the slot cache."""
+    def take_logs(self, address: bytes) -> list[tuple[bytes, tuple[bytes, ...], bytes]]:
+        """The LOGs appended natively since the last write-back, as the journal's (address, topics,
+        data) entries, in order; empties the buffer. The compiled code stores topics big-endian."""
         q = self.q
-        q[L.ST_NDIRTY // 8] = q[L.REFUND // 8] = q[L.ST_COUNT // 8] = 0
+        end = q[L.LOG_LEN // 8]
+        raw = ctypes.string_at(q[L.LOG_PTR // 8], end)
+        out, o, unpack = [], 0, _HEADER.unpack_from
+        while o < end:
+            n, size = unpack(raw, o)
+            o += 16
+            t = o + 32 * n
+            out.append((address, _TOPICS[n].unpack_from(raw, o), raw[t:t + size]))
+            o = t + size
+        q[L.LOG_LEN // 8] = 0
+        return out
+
+    def drop_slots(self) -> None:
+        """Forget native writes and logs (the frame reverted or failed); empty the slot cache."""
+        q = self.q
+        q[L.ST_NDIRTY // 8] = q[L.REFUND // 8] = q[L.ST_COUNT // 8] = q[L.LOG_LEN // 8] = 0
         q[L.ST_GEN // 8] += 1
 
     def word(self, i: int) -> int:

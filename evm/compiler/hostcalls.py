@@ -22,6 +22,7 @@ RD_PTR_Q = L.RD_PTR // 8
 RD_LEN_Q = L.RD_LEN // 8
 NDIRTY_Q = L.ST_NDIRTY // 8
 REFUND_Q = L.REFUND // 8
+LOG_LEN_Q = L.LOG_LEN // 8
 
 # ctx address -> FrameContext (filled by the backend for every pooled context)
 CONTEXTS: dict[int, FrameContext] = {}
@@ -173,10 +174,13 @@ def tstore(c):
 
 
 def flush_slots(c: FrameContext) -> None:
-    """Write the slots the compiled code wrote natively back into the journaled state (one
-    journal entry each, so a later revert undoes them) with the refund delta; empties the cache."""
-    slots, refund = c.take_dirty_slots()
+    """Write what the compiled code did natively back into the journaled state: the slots it
+    wrote (one journal entry each, so a later revert undoes them), the refund delta and its LOGs
+    (in order); empties the cache."""
     state, t = c.host.state, c.message.target
+    if c.q[LOG_LEN_Q]:
+        state.add_logs(c.take_logs(t))
+    slots, refund = c.take_dirty_slots()
     for kind, key, value in slots:
         if kind:
             state.set_transient(t, key, value)
@@ -192,7 +196,7 @@ def _leave_native(c: FrameContext) -> None:
     """Before a call, create or selfdestruct runs Python code that may read or write this
     account's slots: write the cache back and empty it."""
     q = c.q
-    if q[NDIRTY_Q] or q[REFUND_Q]:
+    if q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q]:
         flush_slots(c)
     else:
         c.drop_slots()
@@ -204,8 +208,12 @@ def _log(n):
         if c.message.is_static:
             return L.ST_STATIC
         off, size = c.word(0), c.word(1)
-        topics = [c.word(2 + i) for i in range(n)]
-        c.host.log(c.message.target, topics, c.memory(off, size) if size else b"")
+        o = L.SCRATCH + 64
+        topics = tuple(c.mv[o + 32 * i:o + 32 * i + 32].tobytes() for i in range(n))  # big-endian
+        state = c.host.state
+        if c.q[LOG_LEN_Q]:  # keep the order of the LOGs the runtime buffered
+            state.add_logs(c.take_logs(c.message.target))
+        state.add_log(c.message.target, topics, c.memory(off, size) if size else b"")
         return 0
     fn.__name__ = f"log{n}"
     return fn

@@ -28,6 +28,11 @@ STATIC = 144       # i64: 1 in a static frame
 PC_MASK = 152      # i64: bit i set = precompile i may be run natively by CALL/STATICCALL
 RDBUF_PTR = 160    # ptr: native return-data buffer (owned by the context)
 RDBUF_CAP = 168    # i64
+# Log buffer (runtime_slots.py rt_log): LOGs of the running frame, written back with the slots.
+# Record: i64 topic count, i64 data length, topics (32-byte little-endian words), data.
+LOG_PTR = 176      # ptr (realloc'd by the runtime)
+LOG_LEN = 184      # i64: bytes of pending records
+LOG_CAP = 192      # i64
 SCRATCH = 256      # 16 words of 32 bytes
 SCRATCH_WORDS = 16
 SIZE = SCRATCH + 32 * SCRATCH_WORDS
@@ -50,7 +55,8 @@ T_TLOAD = 13
 T_TSTORE = 14
 T_SINSERT = 15     # void (ctx, kind): insert scratch (key, current, original) after a host call
 T_HOST = 16        # T_HOST + opcode: host callback `i64 (ptr ctx)` for that opcode
-TABLE_SLOTS = T_HOST + 256
+T_LOG = T_HOST + 256  # i64 (ctx, n topics): append a LOG record (scratch: offset, size, topics)
+TABLE_SLOTS = T_LOG + 1
 
 # Status codes returned by the compiled function
 ST_STOP = 0

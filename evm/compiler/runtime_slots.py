@@ -21,7 +21,10 @@ loads), word 2 = original value (filled by the Python host call before rt_slot_i
 * ``rt_sstore(ctx, gas) -> i64``: gas left after a native SSTORE, -1 out of gas (EIP-2200
   stipend rule or cost), -2 when Python must do it (miss or static frame);
 * ``rt_tstore(ctx) -> i64``: 1 when done natively (hit, or a new entry), 0 when Python must;
-* ``rt_slot_insert(ctx, kind)``: insert (word 0, word 1, word 2) after a Python host call.
+* ``rt_slot_insert(ctx, kind)``: insert (word 0, word 1, word 2) after a Python host call;
+* ``rt_log(ctx, n) -> i64``: LOGn (word 0 offset, word 1 size, words 2.. topics) appended to the
+  frame's log buffer (1), or 0 when Python must do it (static frame, no memory); the records are
+  written back to the journal's logs at the same moments as the slots, in order.
 """
 from __future__ import annotations
 
@@ -273,6 +276,66 @@ python:
   ret i64 0
 }
 
+; LOGn: append a record (i64 n, i64 size, n topics, data) to the frame's log buffer
+define i64 @rt_log(ptr %ctx, i64 %n) {
+entry:
+  %sp = getelementptr i8, ptr %ctx, i64 STATIC
+  %st = load i64, ptr %sp, align 8
+  %static = icmp ne i64 %st, 0
+  br i1 %static, label %python, label %sized
+sized:
+  %szp = getelementptr i8, ptr %ctx, i64 W1
+  %size = load i64, ptr %szp, align 8
+  %tbytes = shl i64 %n, 5
+  %h = add i64 %tbytes, 16
+  %need = add i64 %h, %size
+  %lp = getelementptr i8, ptr %ctx, i64 LOG_PTR
+  %lenp = getelementptr i8, ptr %ctx, i64 LOG_LEN
+  %capp = getelementptr i8, ptr %ctx, i64 LOG_CAP
+  %buf = load ptr, ptr %lp, align 8
+  %len = load i64, ptr %lenp, align 8
+  %cap = load i64, ptr %capp, align 8
+  %end = add i64 %len, %need
+  %grow = icmp ugt i64 %end, %cap
+  br i1 %grow, label %realloc, label %append
+realloc:
+  %c2 = shl i64 %cap, 1
+  %c3 = call i64 @llvm.umax.i64(i64 %c2, i64 %end)
+  %c4 = call i64 @llvm.umax.i64(i64 %c3, i64 1024)
+  %nb = call ptr @realloc(ptr %buf, i64 %c4)
+  %nomem = icmp eq ptr %nb, null
+  br i1 %nomem, label %python, label %grown
+grown:
+  store ptr %nb, ptr %lp, align 8
+  store i64 %c4, ptr %capp, align 8
+  br label %append
+append:
+  %b = phi ptr [ %buf, %sized ], [ %nb, %grown ]
+  %rec = getelementptr i8, ptr %b, i64 %len
+  store i64 %n, ptr %rec, align 1
+  %r8 = getelementptr i8, ptr %rec, i64 8
+  store i64 %size, ptr %r8, align 1
+  %r16 = getelementptr i8, ptr %rec, i64 16
+  %topics = getelementptr i8, ptr %ctx, i64 W2
+  call void @llvm.memcpy.p0.p0.i64(ptr %r16, ptr %topics, i64 %tbytes, i1 false)
+  %has = icmp ne i64 %size, 0
+  br i1 %has, label %data, label %done
+data:
+  %offp = getelementptr i8, ptr %ctx, i64 W0
+  %off = load i64, ptr %offp, align 8
+  %mpp = getelementptr i8, ptr %ctx, i64 MEM_PTR
+  %mem = load ptr, ptr %mpp, align 8
+  %src = getelementptr i8, ptr %mem, i64 %off
+  %dst = getelementptr i8, ptr %r16, i64 %tbytes
+  call void @llvm.memcpy.p0.p0.i64(ptr %dst, ptr %src, i64 %size, i1 false)
+  br label %done
+done:
+  store i64 %end, ptr %lenp, align 8
+  ret i64 1
+python:
+  ret i64 0
+}
+
 define void @rt_slot_insert(ptr %ctx, i64 %kind) {
 entry:
   %full = call i1 @slot_full(ptr %ctx)
@@ -303,7 +366,8 @@ _SUBST = {
     "E_CUR": L.E_CUR, "E_ORIG": L.E_ORIG, "W0": L.SCRATCH, "W1": L.SCRATCH + 32,
     "W2": L.SCRATCH + 64, "HASH_SHIFT": 64 - _LOG2_CAP, "CAP_MASK": L.ST_CAP - 1, "FREE": _FREE,
     "STIPEND": G.G_CALL_STIPEND, "RESTORE_SET": _RESTORE_SET, "RESTORE_RESET": _RESTORE_RESET,
-    "SET": _SET, "RESET": _RESET, "WARM": _WARM, "CLEAR": _CLEAR,
+    "SET": _SET, "RESET": _RESET, "WARM": _WARM, "CLEAR": _CLEAR, "LOG_PTR": L.LOG_PTR,
+    "LOG_LEN": L.LOG_LEN, "LOG_CAP": L.LOG_CAP, "MEM_PTR": L.MEM_PTR,
 }
 
 
@@ -315,4 +379,4 @@ def slots_ir() -> str:
     return pat.sub(lambda m: str(_SUBST[m.group(1)]), SLOTS_IR)
 
 
-SLOT_FUNCTIONS = ("rt_sload", "rt_tload", "rt_sstore", "rt_tstore", "rt_slot_insert")
+SLOT_FUNCTIONS = ("rt_sload", "rt_tload", "rt_sstore", "rt_tstore", "rt_slot_insert", "rt_log")

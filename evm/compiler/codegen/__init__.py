@@ -28,6 +28,9 @@ from ..analysis import DYNAMIC, Analysis, Block, Instr
 
 KDYN = -2147483648  # llvm.getelementptr dynamic index marker
 SLOT_OPS = frozenset((0x54, 0x55, 0x5C, 0x5D))  # SLOAD SSTORE TLOAD TSTORE: use the slot cache
+# words that cannot change during a frame: ADDRESS ORIGIN CALLER CALLVALUE GASPRICE COINBASE TIMESTAMP
+# NUMBER PREVRANDAO GASLIMIT CHAINID BASEFEE BLOBBASEFEE (SELFBALANCE can: calls move value)
+FRAME_WORDS = frozenset((0x30, 0x32, 0x33, 0x34, 0x3A, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x48, 0x4A))
 MASK256 = (1 << 256) - 1
 
 HANDLERS: dict[int, Callable[["Emitter", Instr], None]] = {}
@@ -166,7 +169,14 @@ class Emitter:
         for off in (L.MEM_SIZE, L.RET_OFF, L.RET_LEN, L.RD_LEN):
             self.st(z, off)
         llvm.store(z, self.sp_var)
-        if any(i.op in SLOT_OPS for b in self.an.blocks for i in b.instrs):
+        used = {i.op for b in self.an.blocks for i in b.instrs}
+        # per-frame cache of environment words: the host is asked once per frame (first use)
+        self.frame_words = {}
+        for op in sorted(used & FRAME_WORDS):
+            known = llvm.alloca(self.ptr, one, self.i1, alignment=1)
+            llvm.store(self.c(0, self.i1), known)
+            self.frame_words[op] = (known, llvm.alloca(self.ptr, one, self.i256, alignment=32))
+        if used & SLOT_OPS:
             # a new slot-cache generation: this frame's table starts empty (runtime_slots.py)
             self.st(arith.addi(self.ld(self.i64, L.ST_GEN), self.c64(1)), L.ST_GEN)
             for off in (L.ST_COUNT, L.ST_NDIRTY, L.REFUND):
@@ -371,6 +381,21 @@ class Emitter:
             self.store_scratch(i, a)
         self.host_call(op)
         return [self.load_scratch(i) for i in range(nres)]
+
+    def frame_word(self, op: int) -> ir.Value:
+        """An environment word constant during the frame: from the host on first use, then
+        from the function's own copy."""
+        known, val = self.frame_words[op]
+        miss, join = self.new_block(), self.new_block()
+        cf.cond_br(llvm.load(self.i1, known), [], [], join, miss, branch_weights=[100, 1])
+        dirty = self.gas_dirty
+        self.goto(miss)
+        llvm.store(self.host(op, [], 1)[0], val, alignment=32)
+        llvm.store(self.c(1, self.i1), known)
+        cf.br([], join)
+        self.goto(join)
+        self.gas_dirty = dirty
+        return llvm.load(self.i256, val, alignment=32)
 
     def host_call(self, op: int) -> None:
         """The callback of `op` with its arguments already in the scratch words."""

@@ -13,7 +13,7 @@ from .memory import copy_in, if_nonzero
 
 @handler(0x30, 0x32, 0x33, 0x34, 0x3A)
 def env_word(em, ins):
-    em.push(em.host(ins.op, [], 1)[0])
+    em.push(em.frame_word(ins.op))
 
 
 @handler(0x31, 0x3B, 0x3F)
