@@ -304,7 +304,8 @@ _ENV = {"coinbase": "0xc001000000000000000000000000000000000001", "number": 5000
 HAVE_SPEC = spec_available()
 
 
-def tx_case(code: bytes, data: bytes, accounts: dict, gas: int, value: int, fork: str) -> dict:
+def tx_case(code: bytes, data: bytes, accounts: dict, gas: int, value: int, fork: str,
+            access_list: list | None = None) -> dict:
     accounts = {**accounts, CONTRACT: {**accounts.get(CONTRACT, {}), "code": code}}
     pre = {"0x" + TX_SENDER.hex(): {"nonce": 0, "balance": 10**20, "code": "", "storage": {}}}
     for a, s in accounts.items():
@@ -312,15 +313,16 @@ def tx_case(code: bytes, data: bytes, accounts: dict, gas: int, value: int, fork
                                "code": s.get("code", b"").hex(),
                                "storage": {hex(k): hex(v) for k, v in s.get("storage", {}).items() if v}}
     tx = {"type": 2, "nonce": 0, "gas": gas, "to": "0x" + CONTRACT.hex(), "value": value, "data": data.hex(),
-          "chain_id": 1, "max_fee_per_gas": 10, "max_priority_fee_per_gas": 1, "access_list": []}
+          "chain_id": 1, "max_fee_per_gas": 10, "max_priority_fee_per_gas": 1,
+          "access_list": [("0x" + a.hex(), slots) for a, slots in (access_list or [])]}
     return {"fork": fork, "env": dict(_ENV), "pre": pre, "tx": tx, "key": KEY}
 
 
 def check_tx(code: bytes, data: bytes = b"", accounts: dict | None = None, *, gas: int = 5_000_000,
-             value: int = 0, fork: str = "Osaka", spec: bool = True) -> Outcome:
+             value: int = 0, fork: str = "Osaka", spec: bool = True, access_list: list | None = None) -> Outcome:
     """The whole transaction on interpreter, mlir and tiered (and the executable spec): status,
     output, gas used after the refund, logs and state root."""
-    case = tx_case(code, data, accounts if accounts is not None else world(), gas, value, fork)
+    case = tx_case(code, data, accounts if accounts is not None else world(), gas, value, fork, access_list)
     ref = run_ours(copy.deepcopy(case), "interpreter")
     assert ref.valid, ref.note
     for backend in ("mlir", TIERED):
@@ -819,3 +821,143 @@ def test_tiered_really_mixes():
     check_message(driver(call("CALL", P, p_main(0, C_REENTER))), gas=2_000_000)
     tb = get_backend(TIERED)
     assert tb.frames_compiled > 0 and tb.frames_interpreted > 0
+
+
+# =============================================================================================
+# deep recursion: native writes, logs and reverts at every level (contexts pooled per depth,
+# frames on fresh threads every 48 levels)
+def recursive_code(n: int) -> bytes:
+    """Calldata (d, flag): write slot d, transient d and LOG d; with the flag revert right
+    there; else (below depth n) call itself at d + 1 with the flag (a reverting sibling), then at
+    d + 1 without it, then read/write slot d again (its cache was flushed by the calls)."""
+    return asm(
+        0, "CALLDATALOAD",                                   # [d]
+        "DUP1", "SLOAD", "POP", "DUP1", 1, "ADD", "DUP2", "SSTORE",
+        "DUP1", 7, "ADD", "DUP2", "TSTORE", "DUP1", 0, 0, "LOG1",
+        32, "CALLDATALOAD", "@rev", "JUMPI",
+        "DUP1", n, "GT", "ISZERO", "@leaf", "JUMPI",
+        "DUP1", 1, "ADD", 0, "MSTORE", 1, 32, "MSTORE", 0, 0, 64, 0, 0, "ADDRESS", "GAS", "CALL", "POP",
+        0, 32, "MSTORE", 0x20, 0x60, 64, 0, 0, "ADDRESS", "GAS", "CALL", 0x40, "MSTORE",
+        ":leaf",
+        "DUP1", "SLOAD", 100, "ADD", "DUP2", "SSTORE", "DUP1", "TLOAD", 0x80, "MSTORE",
+        "DUP1", 1, "ADD", "TLOAD", 0xA0, "MSTORE",            # the sibling's write is gone, the child's is there
+        0xC0, 0x20, "RETURN", ":rev", 0, 0, "REVERT")
+
+
+def test_deep_recursion_with_native_writes():
+    rec_addr = addr(0xDEE9)
+    accounts = world({rec_addr: {"code": recursive_code(110), "storage": {5: 5, 50: 50}}})
+    obs = check_both(driver(call("CALL", rec_addr, words(0, 0)), call("CALL", rec_addr, words(95, 0))),
+                     accounts=accounts, gas=16_000_000, spec=False)
+    assert rec(obs, 0)[0] == 1 and len(obs["logs"]) == 111 + 16
+    assert word_at(rec(obs, 0)[2], 1) == 1        # level 1 succeeded
+
+
+# =============================================================================================
+# CREATE whose init frame succeeds natively but the creation fails afterwards (code deposit)
+def test_create_fails_after_the_init_frame():
+    writes = ops(1, "SLOAD", "POP", 0x11, 1, "SSTORE", 0x77, 5, "TSTORE", 0x33, 0, "MSTORE", topic("init"), 32, 0,
+                 "LOG1")
+    inits = {
+        "ef_prefix": writes + ops(0xEF, 0, "MSTORE8", 1, 0, "RETURN"),
+        "too_large": writes + ops(24577, 0, "RETURN"),
+        "deposit_oog": writes + ops(1000, 0, "RETURN"),       # 200,000 gas of deposit
+        "ok": writes + ops(1, 0, "RETURN"),
+    }
+    steps = []
+    for name, init in inits.items():
+        code = b""
+        for j in range(0, len(init), 32):
+            code += push_n(int.from_bytes(init[j:j + 32].ljust(32, b"\0"), "big"), 32) + ops(0x3000 + j, "MSTORE")
+        code += ops(len(init), 0x3000, 0, "CREATE", 0, "MSTORE", "RETURNDATASIZE", 32, "MSTORE",
+                    topic("after"), 0, 0, "LOG1", 64, 0, "RETURN")
+        creator = addr(0xCC00 + len(steps))
+        # a failed creation consumes all its gas: every creator gets a bounded amount
+        steps.append((creator, code, 150_000 if name == "deposit_oog" else 400_000))
+    accounts = world({a: {"code": c} for a, c, _ in steps})
+    obs = check_both(driver(*[call("CALL", a, gas=g) for a, _, g in steps]), accounts=accounts)
+    created = [word_at(rec(obs, i)[2], 0) for i in range(len(steps))]
+    assert created[:3] == [0, 0, 0] and created[3] != 0
+    assert sum(1 for _, ts, _ in obs["logs"] if ts and bytes.fromhex(ts[0]).startswith(b"init")) == 1
+
+
+# =============================================================================================
+# access lists (slots warm before the first SLOAD/SSTORE) and two transactions in one block
+# (originals are the values after the first transaction)
+def test_access_list_warm_slots():
+    code, pre = sstore_table()
+    accounts = world({CONTRACT: {"balance": 1, "storage": pre}})
+    warm = [(CONTRACT, list(range(0x100, 0x100 + 120, 2))), (P, [X, Y])]
+    check_tx(code, accounts=accounts, gas=8_000_000, access_list=warm)
+    drv = driver(call("CALL", P, p_main(0, C_REENTER)), call("CALL", P, P_READ))
+    check_tx(drv, accounts=world(), access_list=warm)
+
+
+def run_block(case: dict, datas: list[bytes], backend: str) -> list:
+    """The case's transaction once per calldata in `datas` (nonces 0, 1, ...), in one block on
+    one state: per transaction (status, output, gas used, logs), then the state root."""
+    from evm.blobs import blob_base_fee, schedule_for
+    from evm.message import Env
+    from evm.processor import BlockContext, process_transaction
+    from state.db import StateDB
+    from state.journal import JournaledState
+    from state.kv import MemoryStore
+    from tests.fuzz.runners import alloc_of, build_tx
+
+    fork = Fork.from_name(case["fork"])
+    e = case["env"]
+    schedule = schedule_for(fork)
+    env = Env(fork=fork, chain_id=e["chain_id"], coinbase=bytes.fromhex(e["coinbase"][2:]), number=e["number"],
+              timestamp=e["timestamp"], gas_limit=e["gas_limit"], prev_randao=bytes.fromhex(e["prev_randao"][2:]),
+              base_fee=e["base_fee"], excess_blob_gas=e["excess_blob_gas"],
+              blob_base_fee=blob_base_fee(e["excess_blob_gas"], schedule), block_hash=lambda n: None)
+    db = StateDB(MemoryStore())
+    db.commit_alloc(alloc_of(case))
+    state = JournaledState(db)
+    ctx = BlockContext(env, schedule)
+    out = []
+    for nonce, data in enumerate(datas):
+        c = copy.deepcopy(case)
+        c["tx"].update(nonce=nonce, data=data.hex())
+        r = process_transaction(build_tx(c), state, ctx, backend)
+        ctx.gas_used += r.gas_used
+        out.append((r.status, bytes(r.output), r.gas_used, [(a, tuple(t), bytes(d)) for a, t, d in r.logs]))
+    out.append(state.commit())
+    return out
+
+
+def test_two_transactions_in_one_block():
+    # tx 1 runs P's main path (native writes around a re-entrant call), tx 2 the same again,
+    # then the EIP-2200 table twice: originals of the later transactions are the earlier ones' values
+    code, pre = sstore_table()
+    child = addr(0xE1E1)
+    accounts = world({child: {"code": code, "storage": pre}})
+    drv = asm(0, "CALLDATALOAD", "@table", "JUMPI",
+              Raw(driver(call("CALL", P, p_main(0, C_REENTER)), call("CALL", P, P_READ))),
+              ":table", Raw(driver(call("CALL", child))))
+    case = tx_case(drv, b"", accounts, 8_000_000, 0, "Osaka")
+    datas = [words(0), words(0), words(1), words(1)]
+    ref = run_block(case, datas, "interpreter")
+    assert all(r[0] == "success" for r in ref[:-1])
+    for backend in ("mlir", TIERED):
+        assert run_block(case, datas, backend) == ref, backend
+
+
+# =============================================================================================
+# native precompile calls (IDENTITY, SHA256) between native writes and logs: no write-back
+# happens around them, the LOG order and the slots must still come out right
+@pytest.mark.parametrize("kind", ["CALL", "STATICCALL", "DELEGATECALL", "CALLCODE"])
+@pytest.mark.parametrize("end", ["RETURN", "REVERT"])
+def test_precompile_calls_between_native_writes(kind, end):
+    pc_call = []
+    for pc in (4, 2):
+        pc_call.append(call(kind, addr(pc), words(0xABCDEF, pc)))
+    value_call = [call("CALL", addr(4), words(1, 2), value=1)] if kind == "CALL" else []  # the Python path
+    writes = [ops(1, "SLOAD", "POP", 0x10 + i, 1, "SSTORE", 0x20 + i, 2, "TSTORE", topic(f"pc-{i}"), 0, 0, "LOG1",
+                  1, "SLOAD", 2, "TLOAD", "ADD", 0x1800 + 32 * i, "MSTORE") for i in range(4)]
+    drv = driver(writes[0], pc_call[0], writes[1], pc_call[1], writes[2], *value_call, writes[3],
+                 suffix=ops(0x80, 0x1800, "LOG0"), end=end)
+    child = addr(0xE0E0)
+    accounts = world({child: {"code": drv, "storage": {1: 1}, "balance": 10}})
+    obs = check_both(driver(call("CALL", child), call("CALL", child)), accounts=accounts)
+    assert rec(obs, 0)[0] == (1 if end == "RETURN" else 0)
