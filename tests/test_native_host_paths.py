@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import os
 
 import pytest
 
@@ -30,7 +29,7 @@ from evm.tiered import TieredBackend
 from tests.fuzz.gen import address_of
 from tests.fuzz.runners import Outcome, run_ours, run_spec, spec_available
 
-from evm_helpers import CONTRACT, SENDER, addr, ops, push_n, run
+from evm_helpers import CONTRACT, addr, ops, push_n, run
 
 # ---------------------------------------------------------------------------------------------
 # addresses of the scenarios (CONTRACT holds the entry code)
@@ -690,10 +689,12 @@ def test_log_data_sizes_and_topics():
         code += ops(topic(f"s{i}"), size, 3 * i, "LOG1")
     for n in range(5):
         code += ops(*[topic(f"k{n}-{j}") for j in range(n)], 40 + n, 1000 + n, f"LOG{n}")
-    code += ops(2**256 - 1, 2**255, 0, 7000, 64, f"LOG3")  # past the old memory end: expansion
+    code += ops(2**256 - 1, 2**255, 0, 7000, 64, "LOG3")  # past the old memory end: expansion
+    code += ops(topic("no data, huge offset"), 0, 2**200, "LOG1")  # size 0: the offset is not used
     body = code
     check_both(body + ops("STOP"), gas=3_000_000)
-    check_both(body + ops(1, 2**64, "LOG0"), gas=3_000_000)  # then out of gas: every log dropped
+    for tail in (ops(1, 2**64, "LOG0"), ops(2**40, 0, "LOG0"), ops(2**64, 0, "LOG2")):
+        check_both(body + tail, gas=3_000_000)  # then out of gas: every log dropped
     # the same logs from a child that succeeds, then from one that reverts
     child = addr(0xE8E8)
     accounts = world({child: {"code": body + ops("STOP")}, addr(0xE9E9): {"code": body + ops(0, 0, "REVERT")}})
