@@ -315,10 +315,13 @@ class Jit:
     def compile_ir(self, ir_text: str, level: int = 3, tier: str = "full") -> bytes:
         """LLVM IR text -> object file bytes. Tiers: "full" (the O`level` pipeline, O3 instruction
         selection), "cheap" (SROA + InstCombine + SimplifyCFG, O0 instruction selection), "none"
-        (no IR optimisation, O0 instruction selection): the O1+ pipelines are superlinear in the
-        number of basic blocks (24k JUMPDESTs: minutes)."""
+        (no IR optimisation, O0 instruction selection), "straight" (no IR optimisation, O3
+        instruction selection): the O1+ pipelines are superlinear in the number of basic blocks
+        (24k JUMPDESTs: minutes)."""
         mod = llvm.parse_assembly(ir_text)
         mod.verify()
+        if tier == "straight":
+            return self.tm.emit_object(mod)
         if tier == "full":
             self.optimize(mod, level)
             return self.tm.emit_object(mod)
