@@ -271,3 +271,26 @@ def test_native_precompile_depth_limit():
                0x80, "MLOAD", "ADD", 0, "MSTORE", 32, 0, "RETURN")
     ra, rb = both(code, gas=10**14)
     assert int.from_bytes(ra.output, "big") == 1024
+
+
+# ------------------------------------------------------------------ constant-operand specialisations
+CONST_DIVISORS = [0, 1, 2, 3, 5, 7, 10, 12, 1000, 2**64 - 1, 2**64 + 1, 10**18, 2**128 + 3, 2**255 - 19,
+                  2**255 + 1, 2**256 - 1, 0xDEADBEEF, 3**161]
+
+
+@pytest.mark.parametrize("x", [0, 1, 2, 3, 6, 2**64, 2**256 - 1, 2**255, 3**161, 3**161 - 1, 10**77,
+                               0x0123456789ABCDEF0FEDCBA9876543210123456789ABCDEF0FEDCBA987654321])
+def test_div_mod_exp_by_constants_of_a_runtime_value(x):
+    """DIV/MOD by a PUSHed divisor (multiply by the inverse), EXP with a PUSHed exponent (an inline
+    chain) and 2**e, applied to a value the compiler cannot see (calldata)."""
+    code, i = b"", 0
+    for d in CONST_DIVISORS:
+        for op in ("DIV", "MOD"):
+            code += push_n(d, 32) + ops(0, "CALLDATALOAD", op, 32 * i, "MSTORE")
+            i += 1
+    for e in (0, 1, 2, 3, 7, 8, 255, 256, 65537, 2**32 - 1, 2**32, 2**64 + 1):
+        code += push_n(e, 32) + ops(0, "CALLDATALOAD", "EXP", 32 * i, "MSTORE")
+        i += 1
+    code += ops(0, "CALLDATALOAD", 2, "EXP", 32 * i, "MSTORE")            # 2**x
+    code += ops(0, "CALLDATALOAD", 255, "AND", 2, "EXP", 32 * i + 32, "MSTORE")  # 2**(x & 255)
+    both(code + ops("MSIZE", 0, "RETURN"), x.to_bytes(32, "big"), gas=10_000_000)
