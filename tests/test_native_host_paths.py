@@ -962,3 +962,97 @@ def test_precompile_calls_between_native_writes(kind, end):
     accounts = world({child: {"code": drv, "storage": {1: 1}, "balance": 10}})
     obs = check_both(driver(call("CALL", child), call("CALL", child)), accounts=accounts)
     assert rec(obs, 0)[0] == (1 if end == "RETURN" else 0)
+
+
+# =============================================================================================
+# random programs over a few keys: storage, transient storage, logs, env words, calls to self
+# (every call kind, bounded gas), precompile calls and every way to end a frame
+_KEYS = (0, 1, 2, 3, 2**255 + 1, 2**256 - 1)
+_VALS = (0, 1, 2, 7, 2**256 - 1)
+_ENDS = (ops(0x100, 0, "RETURN"), ops(0x100, 0, "REVERT"), b"\xfe", ops("STOP"), ops(1, 2**64, "MSTORE"))
+
+
+def random_segment(rng, depth: int, max_depth: int) -> bytes:
+    code, slot = b"", 0
+
+    def keep() -> bytes:  # store the top of the stack in the next result word
+        nonlocal slot
+        slot = (slot + 1) % 8
+        return ops(32 * slot, "MSTORE")
+
+    for _ in range(rng.randrange(3, 14)):
+        r = rng.random()
+        k, v = rng.choice(_KEYS), rng.choice(_VALS)
+        if r < 0.2:
+            code += ops(k, "SLOAD") + keep()
+        elif r < 0.4:
+            code += ops(v, k, "SSTORE")
+        elif r < 0.5:
+            code += ops(k, "TLOAD") + keep()
+        elif r < 0.6:
+            code += ops(v, k, "TSTORE")
+        elif r < 0.7:
+            n = rng.randrange(5)
+            code += ops(*[rng.choice(_VALS) for _ in range(n)], rng.choice((0, 1, 33, 300, 1500)), rng.randrange(64),
+                        f"LOG{n}")
+        elif r < 0.75:
+            code += ops(rng.choice(ENV_OPS)) + keep()
+        elif r < 0.9 and depth < max_depth:
+            kind = rng.choice(("CALL", "CALL", "DELEGATECALL", "STATICCALL", "CALLCODE"))
+            gas = rng.choice(("GAS", 2400, 5000, 30_000, 100_000))
+            code += ops(depth + 1, 0x200, "MSTORE", 0x40, 0x240, 32, 0x200)
+            if kind in ("CALL", "CALLCODE"):
+                code += ops(rng.choice((0, 0, 1)))
+            code += ops("ADDRESS", gas, kind) + keep() + ops(0x240, "MLOAD") + keep()
+        elif r < 0.95:
+            code += ops(0x40, 0x300, 0x20, 0, rng.choice((2, 4)), "GAS", "STATICCALL") + keep()
+        else:
+            code += ops("GAS") + keep()
+    return code + rng.choice(_ENDS)
+
+
+def random_program(rng, max_depth: int = 3) -> bytes:
+    items: list = [0, "CALLDATALOAD"]
+    for d in range(1, max_depth + 1):
+        items += ["DUP1", d, "EQ", f"@seg{d}", "JUMPI"]
+    items += ["POP", Raw(random_segment(rng, 0, max_depth))]
+    for d in range(1, max_depth + 1):
+        items += [f":seg{d}", "POP", Raw(random_segment(rng, d, max_depth))]
+    return asm(*items)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_native_host_programs(seed):
+    import random
+
+    rng = random.Random(seed)
+    code = random_program(rng)
+    accounts = world({CONTRACT: {"balance": 10**6, "storage": {1: 1, 2: 5, 2**256 - 1: 9}}})
+    for gas in (rng.choice((30_000, 60_000, 150_000)), 1_000_000):
+        check_message(code, accounts=accounts, gas=gas, value=rng.choice((0, 5)), mix=False)
+    if seed % 4 == 0:
+        check_tx(code, accounts=accounts, gas=1_000_000, spec=seed % 8 == 0)
+
+
+# =============================================================================================
+# Known divergence (error name only): static gas is charged per block and the counter is not
+# checked at error exits, so a frame that runs out of gas in a block ending in INVALID / a bad
+# JUMP / a stack error reports that error where the interpreter reports OutOfGas. Status, gas
+# (all consumed), output and state agree. Pre-existing for plain arithmetic blocks; the native
+# TSTORE, TLOAD/SLOAD cache hits and cached environment words no longer pass through a host
+# call's gas check, so more blocks show it (found by test_random_native_host_programs' generator,
+# seed 1409 at gas 30000: OutOfGas vs InvalidOpcode).
+@pytest.mark.xfail(strict=True, reason="error name differs (OutOfGas vs InvalidOpcode/InvalidJump) when gas runs "
+                                       "out in a block that ends in an error exit; status/gas/state agree")
+@pytest.mark.parametrize("name,code,gas", [pytest.param(*c, id=c[0]) for c in [
+    ("arithmetic_then_invalid", ops(1, 2, "ADD", 3, "MUL", "POP") + b"\xfe", 5),
+    ("tstore_then_invalid", ops(1, 3, "TSTORE") + b"\xfe", 50),
+    ("cached_sload_then_invalid", ops(3, "SLOAD", "POP", "JUMPDEST", 3, "SLOAD", "POP") + b"\xfe", 2110),
+    ("cached_caller_then_invalid", ops("CALLER", "POP", "JUMPDEST", "CALLER", "POP") + b"\xfe", 5),
+    ("tstore_then_bad_jump", ops(1, 3, "TSTORE", 0, "JUMP"), 50),
+    ]])
+def test_error_name_when_gas_runs_out_before_an_error_exit(name, code, gas):
+    a = run(code, backend="interpreter", gas=gas).result
+    b = run(code, backend="mlir", gas=gas).result
+    assert (a.status, a.gas_left, a.output) == (b.status, b.gas_left, b.output)  # what the chain sees agrees
+    assert a.error == b.error, (a.error, b.error)
