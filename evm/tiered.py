@@ -8,7 +8,7 @@ threshold, scaled by the code's size in KiB (at least 1: compile time grows with
 one worker process, while the frames of that code keep running on the interpreter. The next frame
 after the compile finished runs compiled, and so does every later one. Code whose object file is
 already in the on-disk cache (compiled by an earlier process, `$EVM_MLIR_CACHE`) runs compiled
-from its first frame. Interpreted and compiled frames mix freely inside one transaction: both call
+from its second transaction on (EVM_MLIR_TIER_DISK_TXS). Interpreted and compiled frames mix freely inside one transaction: both call
 the same `evm.host.Host`, and the Host sends every child frame back through this backend.
 
 Why a worker process and not a thread: llvmlite's O3 pipeline and object emission (about two
@@ -36,7 +36,10 @@ Tuning (environment, read when the backend is created):
   EVM_MLIR_TIER_MODE        process: compile in a worker process (default); thread: on a
                             background thread of this process; sync: in the frame that made
                             the code hot (deterministic: used by tests)
-  EVM_MLIR_TIER_DISK        1: code already in the disk cache runs compiled at once (default 1)
+  EVM_MLIR_TIER_DISK        1: code already in the disk cache runs compiled once it is used by
+                            EVM_MLIR_TIER_DISK_TXS transactions (default 1)
+  EVM_MLIR_TIER_DISK_TXS    see above (default 2: loading an object costs ~0.1 ms, more than
+                            interpreting a frame that runs once, as in state tests)
   EVM_MLIR_TIER_NICE        niceness the worker process adds to itself            (default 0)
 
 `--evm mlir` still compiles every frame; `--evm interpreter` never compiles.
@@ -70,6 +73,7 @@ MODES = ("process", "thread", "sync")
 DEFAULT_CALLS = 2000
 DEFAULT_MIN_TXS = 5
 DEFAULT_GAS = 5_000_000
+DEFAULT_DISK_TXS = 2
 SIZE_UNIT = 1024  # thresholds are per KiB of code (at least one)
 
 
@@ -90,7 +94,7 @@ class TieredBackend:
     name = "tiered"
 
     def __init__(self, calls: int | None = None, gas: int | None = None, mode: str | None = None,
-                 disk: bool | None = None, min_txs: int | None = None) -> None:
+                 disk: bool | None = None, min_txs: int | None = None, disk_txs: int | None = None) -> None:
         self.calls_threshold = calls if calls is not None else _env_int("EVM_MLIR_TIER_CALLS", DEFAULT_CALLS)
         self.gas_threshold = gas if gas is not None else _env_int("EVM_MLIR_TIER_GAS", DEFAULT_GAS)
         self.min_txs = min_txs if min_txs is not None else _env_int("EVM_MLIR_TIER_MIN_TXS", DEFAULT_MIN_TXS)
@@ -100,6 +104,8 @@ class TieredBackend:
             log.warning("EVM_MLIR_TIER_MODE=%r is not one of %s; using process", self.mode, MODES)
             self.mode = "process"
         self.use_disk = disk if disk is not None else bool(_env_int("EVM_MLIR_TIER_DISK", 1))
+        self.disk_txs = disk_txs if disk_txs is not None else _env_int("EVM_MLIR_TIER_DISK_TXS", DEFAULT_DISK_TXS)
+        self._on_disk: set[str] | None = None   # object files in the disk cache when first looked at
         self.interpreter = InterpreterBackend()
         self._mlir = None                 # the "mlir" backend, created on first need
         self._mlir_lock = threading.Lock()
@@ -166,6 +172,11 @@ class TieredBackend:
             self._tx += 1
             self._child_gas = 0
         state = rec[2]
+        if rec[7] and state == COLD and rec[6] + (rec[5] != self._tx) >= self.disk_txs:
+            # compiled by an earlier process (disk cache), and this is its disk_txs-th transaction
+            state = self._activate(rec, code, fork)
+            if state == READY:
+                self.contracts_from_disk += 1
         if state == COMPILED:
             state = self._activate(rec, code, fork)
         if state == READY:
@@ -195,13 +206,26 @@ class TieredBackend:
     def _first_sight(self, code, fork) -> list:
         code = bytes(code)
         scale = max(1, len(code) // SIZE_UNIT)  # compile time grows with the code's size
-        rec = [0, 0, COLD, self.calls_threshold * scale, self.gas_threshold * scale, -1, 0]
+        on_disk = self.use_disk and symbol_for(code, fork) in self._disk_objects()
+        rec = [0, 0, COLD, self.calls_threshold * scale, self.gas_threshold * scale, -1, 0, on_disk]
         self._codes.setdefault(fork, {})[code] = rec
-        path = self._disk_path(symbol_for(code, fork)) if self.use_disk else None
-        if path is not None and path.exists():
+        if on_disk and self.disk_txs <= 1:
             if self._activate(rec, code, fork) == READY:
                 self.contracts_from_disk += 1
         return rec
+
+    def _disk_objects(self) -> set[str]:
+        """Symbols in the disk cache, listed once (one directory read instead of a stat per code);
+        objects written later are found by `_hot`."""
+        if self._on_disk is None:
+            self._on_disk = set()
+            d = self._disk_path("x")
+            if d is not None:
+                try:
+                    self._on_disk = {n[:-2] for n in os.listdir(d.parent) if n.endswith(".o")}
+                except OSError:
+                    pass
+        return self._on_disk
 
     def _activate(self, rec: list, code: bytes, fork) -> int:
         """Load the compiled object of `code` (disk cache) into the engine: READY, or FAILED."""
@@ -218,6 +242,10 @@ class TieredBackend:
     # ------------------------------------------------------------------ compilation
     def _hot(self, rec: list, code: bytes, fork) -> None:
         rec[2] = QUEUED
+        path = self._disk_path(symbol_for(code, fork)) if self.use_disk else None
+        if path is not None and path.exists():  # compiled meanwhile by another process
+            rec[2] = COMPILED
+            return
         if self.mode == "process" and self._disk_path("x") is not None:
             self._submit(rec, code, fork)
             return

@@ -97,10 +97,16 @@ def test_disk_cached_code_runs_compiled_at_once(tiered):
     first = tiered(calls=1, gas=10**15, mode="sync")
     run(code, word(5), backend="tiered_test")           # interpreted, then compiled into the disk cache
     assert first.stats()["contracts_compiled"] == 1
-    again = tiered(calls=10**9, gas=10**15, mode="sync")  # a "new process": nothing in memory
+    again = tiered(calls=10**9, gas=10**15, mode="sync", disk_txs=1)  # a "new process": nothing in memory
     same(run(code, word(7), backend="tiered_test"), run(code, word(7), backend="interpreter"))
     s = again.stats()
     assert (s["frames_interpreted"], s["frames_compiled"], s["contracts_from_disk"]) == (0, 1, 1)
+    # by default from its second transaction: a code run once is cheaper to interpret than to load
+    later = tiered(calls=10**9, gas=10**15, mode="sync")
+    for n in (7, 8, 9):
+        same(run(code, word(n), backend="tiered_test"), run(code, word(n), backend="interpreter"))
+    s = later.stats()
+    assert (s["frames_interpreted"], s["frames_compiled"], s["contracts_from_disk"]) == (1, 2, 1)
 
 
 def test_compiled_and_interpreted_frames_mix_in_one_transaction(tiered):
