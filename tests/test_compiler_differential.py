@@ -294,3 +294,25 @@ def test_div_mod_exp_by_constants_of_a_runtime_value(x):
     code += ops(0, "CALLDATALOAD", 2, "EXP", 32 * i, "MSTORE")            # 2**x
     code += ops(0, "CALLDATALOAD", 255, "AND", 2, "EXP", 32 * i + 32, "MSTORE")  # 2**(x & 255)
     both(code + ops("MSIZE", 0, "RETURN"), x.to_bytes(32, "big"), gas=10_000_000)
+
+
+@pytest.mark.parametrize("code", [
+    ops("JUMPDEST", 1, 0, "CALLDATALOAD", "JUMPI"),           # falls off the end of the code
+    ops("JUMPDEST", 1, 0, "CALLDATALOAD", "JUMPI", "STOP"),
+    ops("JUMPDEST", 0, "CALLDATALOAD", "JUMP"),
+])
+def test_endless_dynamic_loop_runs_out_of_gas(code):
+    """A loop closed by a dynamic JUMPI whose fall-through leaves the code: the fall-through's STOP
+    exit must not swallow the gas check the dynamic jump needs (the compiled loop used to run on a
+    negative counter for ever). In a subprocess, so a regression fails instead of hanging."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    prog = ("import sys; sys.path[:0] = [%r, %r]\n"
+            "from evm_helpers import run\n"
+            "r = run(bytes.fromhex(%r), b'', backend='mlir', gas=100000).result\n"
+            "print(r.status, r.error, r.gas_left)\n") % (str(tests.parent), str(tests), code.hex())
+    p = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=120)
+    assert p.stdout.split() == ["error", "OutOfGas", "0"], p.stderr[-2000:]

@@ -1035,21 +1035,22 @@ def test_random_native_host_programs(seed):
 
 
 # =============================================================================================
-# Known divergence (error name only): static gas is charged per block and the counter is not
-# checked at error exits, so a frame that runs out of gas in a block ending in INVALID / a bad
-# JUMP / a stack error reports that error where the interpreter reports OutOfGas. Status, gas
-# (all consumed), output and state agree. Pre-existing for plain arithmetic blocks; the native
-# TSTORE, TLOAD/SLOAD cache hits and cached environment words no longer pass through a host
-# call's gas check, so more blocks show it (found by test_random_native_host_programs' generator,
-# seed 1409 at gas 30000: OutOfGas vs InvalidOpcode).
-@pytest.mark.xfail(strict=True, reason="error name differs (OutOfGas vs InvalidOpcode/InvalidJump) when gas runs "
-                                       "out in a block that ends in an error exit; status/gas/state agree")
+# Error names: static gas is charged per block, so a frame that runs out of gas in a block ending
+# in INVALID / a bad JUMP / a stack error must still report OutOfGas, as the interpreter does (the
+# counter is checked at those exits; found by test_random_native_host_programs' generator, seed
+# 1409 at gas 30000). Extra cases: a bad static JUMPI target, a dynamic jump past 2**32, an
+# undefined opcode, and stack underflow at the entry of the next block.
 @pytest.mark.parametrize("name,code,gas", [pytest.param(*c, id=c[0]) for c in [
     ("arithmetic_then_invalid", ops(1, 2, "ADD", 3, "MUL", "POP") + b"\xfe", 5),
     ("tstore_then_invalid", ops(1, 3, "TSTORE") + b"\xfe", 50),
     ("cached_sload_then_invalid", ops(3, "SLOAD", "POP", "JUMPDEST", 3, "SLOAD", "POP") + b"\xfe", 2110),
     ("cached_caller_then_invalid", ops("CALLER", "POP", "JUMPDEST", "CALLER", "POP") + b"\xfe", 5),
     ("tstore_then_bad_jump", ops(1, 3, "TSTORE", 0, "JUMP"), 50),
+    ("bad_static_jumpi", ops(1, 2, "ADD", "POP", 1, 3, "JUMPI"), 18),
+    ("huge_dynamic_jump", ops(1, 2, "ADD", "POP", "CALLDATASIZE", "NOT", "JUMP"), 14),
+    ("undefined_opcode", ops(1, 2, "ADD", "POP") + b"\x0c", 8),
+    ("underflow_after_jumpdest", ops(1, 2, "ADD", "POP", "JUMPDEST", "ADD"), 9),
+    ("enough_gas_still_invalid", ops(1, 2, "ADD", "POP") + b"\xfe", 100),
     ]])
 def test_error_name_when_gas_runs_out_before_an_error_exit(name, code, gas):
     a = run(code, backend="interpreter", gas=gas).result

@@ -81,6 +81,7 @@ class Emitter:
             self._const_of: dict[int, int] = {}   # id(i256 constant value) -> its value
             self._errs: dict[int, list] = {}
             self._ip = None
+            self.gas_dirty = False
             try:
                 self._build_body()
             finally:
@@ -215,6 +216,10 @@ class Emitter:
         self.goto(cont)
 
     def fail(self, code: int) -> None:
+        """Halt with `code` at the end of the block (INVALID, an undefined opcode, a bad static jump)
+        or before its first instruction (stack bounds). The gas charged so far is for instructions
+        the interpreter would have run first, so a negative counter means it stopped with OutOfGas."""
+        self.gas_checkpoint()
         cf.br([], self.err(code))
         self.terminated = True
 
@@ -427,6 +432,7 @@ class Emitter:
         self.orig: dict[int, ir.Value] = {}
         self.h = 0
         self.terminated = False
+        self.gas_dirty = True  # predecessors' charges may be unchecked
         if b.height == DYNAMIC:
             self.base = None
             self.sp = llvm.load(self.i64, self.sp_var)

@@ -34,9 +34,15 @@ def _succ_block(em, idx):
     """MLIR block for a static successor (a STOP exit when it falls off the code)."""
     if idx is not None and idx in em.mblocks:
         return em.mblocks[idx]
+    # The exit checks the gas counter in its own block; the block being emitted keeps its insertion
+    # point and its unchecked charges (a dynamic jump taken from it must still check them, or a
+    # loop through it would run on a negative counter for ever).
+    here, dirty = em._ip.block, em.gas_dirty
     blk = em.new_block()
-    with ir.InsertionPoint(blk):
-        em.exit(L.ST_STOP)
+    em.goto(blk)
+    em.exit(L.ST_STOP)
+    em.goto(here)
+    em.gas_dirty, em.terminated = dirty, False
     return blk
 
 
@@ -51,8 +57,10 @@ def dynamic_jump(em, tgt):
     if not any(i in em.mblocks for i in em.an.jumpdests.values()):
         em.fail(L.ST_BAD_JUMP)
         return
+    # first the gas (a cycle through dynamic jumps must check it, and JUMP is charged before its
+    # target is checked: out of gas wins over a bad target)
+    em.gas_checkpoint()
     em.check(arith.cmpi(P.ugt, tgt, em.c(0xFFFFFFFF)), L.ST_BAD_JUMP)
-    em.gas_checkpoint()   # a cycle through dynamic jumps must check the gas counter
     llvm_store_sp(em)
     from mlir.dialects import llvm
     llvm.store(arith.trunci(em.i64, tgt), em.jt_var)
@@ -101,6 +109,8 @@ def jumpi(em, ins):
     em.flush()
     b = em.block
     nz = arith.cmpi(P.ne, cond, em.c(0))
+    if b.jump_target is not None and b.jump_target not in em.an.jumpdests:
+        em.gas_checkpoint()  # out of gas wins over the bad target (before _succ_block's own check)
     fall = _succ_block(em, b.fallthrough)
     if b.jump_target is not None:
         idx = em.an.jumpdests.get(b.jump_target)
