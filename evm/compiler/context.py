@@ -81,33 +81,28 @@ class FrameContext:
         self.busy = False
         self.q[L.TABLE // 8] = table.address
         self.q[L.FRAME // 8] = depth
-        ptr = _libc.malloc(INITIAL_MEMORY)
-        if not ptr:  # pragma: no cover
-            raise MemoryError
-        self.q[L.MEM_PTR // 8] = ptr
-        self.q[L.MEM_CAP // 8] = INITIAL_MEMORY
-        ptr = _libc.malloc(INITIAL_RETURN_DATA)
-        if not ptr:  # pragma: no cover
-            raise MemoryError
-        self.q[L.RDBUF_PTR // 8] = ptr
-        self.q[L.RDBUF_CAP // 8] = INITIAL_RETURN_DATA
+        self._buffer(L.MEM_PTR, L.MEM_CAP, INITIAL_MEMORY)
+        self._buffer(L.RDBUF_PTR, L.RDBUF_CAP, INITIAL_RETURN_DATA)
+        self._buffer(L.LOG_PTR, L.LOG_CAP, INITIAL_LOGS)
         self.mem_base = self.mem_cap = 0
         self.mem_view = None
         self.refresh_view()
         # slot cache (runtime_slots.py): zeroed table (generation 0 = empty; live ones start at 1)
-        table = _libc.calloc(L.ST_CAP, L.ST_ENTRY)
-        dirty = _libc.malloc(8 * L.ST_MAX)
-        if not table or not dirty:  # pragma: no cover
-            raise MemoryError
-        self.q[L.ST_TABLE // 8] = table
-        logs = _libc.malloc(INITIAL_LOGS)
-        if not logs:  # pragma: no cover
-            raise MemoryError
-        self.q[L.LOG_PTR // 8] = logs
-        self.q[L.LOG_CAP // 8] = INITIAL_LOGS
-        self.q[L.ST_DIRTY // 8] = dirty
+        table = self._buffer(L.ST_TABLE, None, L.ST_CAP * L.ST_ENTRY, zeroed=True)
+        dirty = self._buffer(L.ST_DIRTY, None, 8 * L.ST_MAX)
         self.slots = memoryview((ctypes.c_char * (L.ST_CAP * L.ST_ENTRY)).from_address(table)).cast("B")
         self.dirty = memoryview((ctypes.c_char * (8 * L.ST_MAX)).from_address(dirty)).cast("B").cast("q")
+
+    def _buffer(self, ptr_field: int, cap_field: int | None, size: int, zeroed: bool = False) -> int:
+        """A native buffer owned by the context (the runtime reallocs the growable ones): its address
+        goes to `ptr_field`, its size to `cap_field`."""
+        ptr = _libc.calloc(1, size) if zeroed else _libc.malloc(size)
+        if not ptr:  # pragma: no cover
+            raise MemoryError
+        self.q[ptr_field // 8] = ptr
+        if cap_field is not None:
+            self.q[cap_field // 8] = size
+        return ptr
 
     def refresh_view(self) -> None:
         q = self.q

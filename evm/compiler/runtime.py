@@ -115,6 +115,33 @@ declare i64 @llvm.fshl.i64(i64, i64, i64)
 declare i64 @llvm.umax.i64(i64, i64)
 declare i64 @llvm.umin.i64(i64, i64)
 
+; the buffer whose address is at ctx+%pf and capacity at ctx+%cf, grown (realloc, doubling, at least
+; %min bytes) to hold %need bytes: its address, or null when realloc fails (the old one stays valid)
+define internal ptr @buf_reserve(ptr %ctx, i64 %pf, i64 %cf, i64 %need, i64 %min) alwaysinline {
+entry:
+  %pp = getelementptr i8, ptr %ctx, i64 %pf
+  %cp = getelementptr i8, ptr %ctx, i64 %cf
+  %buf = load ptr, ptr %pp, align 8
+  %cap = load i64, ptr %cp, align 8
+  %grow = icmp ugt i64 %need, %cap
+  br i1 %grow, label %realloc, label %done
+realloc:
+  %c2 = shl i64 %cap, 1
+  %c3 = call i64 @llvm.umax.i64(i64 %c2, i64 %need)
+  %c4 = call i64 @llvm.umax.i64(i64 %c3, i64 %min)
+  %nb = call ptr @realloc(ptr %buf, i64 %c4)
+  %ok = icmp ne ptr %nb, null
+  br i1 %ok, label %grown, label %fail
+grown:
+  store ptr %nb, ptr %pp, align 8
+  store i64 %c4, ptr %cp, align 8
+  ret ptr %nb
+done:
+  ret ptr %buf
+fail:
+  ret ptr null
+}
+
 define i64 @rt_mem_grow(ptr %ctx, i64 %gas, i64 %end) {
 entry:
   %a = add i64 %end, 31
@@ -139,25 +166,10 @@ charge:
   %oog = icmp slt i64 %g2, 0
   br i1 %oog, label %fail, label %cap
 cap:
-  %capp = getelementptr i8, ptr %ctx, i64 MEM_CAP
-  %capv = load i64, ptr %capp, align 8
-  %mpp = getelementptr i8, ptr %ctx, i64 MEM_PTR
-  %mp = load ptr, ptr %mpp, align 8
-  %need = icmp ugt i64 %newsize, %capv
-  br i1 %need, label %realloc, label %zero
-realloc:
-  %c2 = shl i64 %capv, 1
-  %c3 = call i64 @llvm.umax.i64(i64 %c2, i64 %newsize)
-  %c4 = call i64 @llvm.umax.i64(i64 %c3, i64 4096)
-  %np = call ptr @realloc(ptr %mp, i64 %c4)
-  %nomem = icmp eq ptr %np, null
-  br i1 %nomem, label %fail, label %grown
-grown:
-  store ptr %np, ptr %mpp, align 8
-  store i64 %c4, ptr %capp, align 8
-  br label %zero
+  %p = call ptr @buf_reserve(ptr %ctx, i64 MEM_PTR, i64 MEM_CAP, i64 %newsize, i64 4096)
+  %nomem = icmp eq ptr %p, null
+  br i1 %nomem, label %fail, label %zero
 zero:
-  %p = phi ptr [ %mp, %cap ], [ %np, %grown ]
   %dst = getelementptr i8, ptr %p, i64 %msize
   %len = sub i64 %newsize, %msize
   call void @llvm.memset.p0.i64(ptr %dst, i8 0, i64 %len, i1 false)

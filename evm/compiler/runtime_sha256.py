@@ -10,6 +10,8 @@ module by runtime.runtime_ir).
 """
 from __future__ import annotations
 
+import re
+
 from . import layout as L
 
 _K = [
@@ -184,25 +186,11 @@ fail:
   ret i64 0
 buffer:
   %outlen = select i1 %sha, i64 32, i64 %in_size
-  %bpp = getelementptr i8, ptr %ctx, i64 RDBUF_PTR
-  %bcp = getelementptr i8, ptr %ctx, i64 RDBUF_CAP
-  %buf0 = load ptr, ptr %bpp, align 8
-  %cap = load i64, ptr %bcp, align 8
-  %grow = icmp ugt i64 %outlen, %cap
-  br i1 %grow, label %realloc, label %run
-realloc:
-  %c2 = shl i64 %cap, 1
-  %c3 = call i64 @llvm.umax.i64(i64 %c2, i64 %outlen)
-  %nbuf = call ptr @realloc(ptr %buf0, i64 %c3)
-  %nomem = icmp eq ptr %nbuf, null
-  br i1 %nomem, label %python, label %grown
-grown:
-  store ptr %nbuf, ptr %bpp, align 8
-  store i64 %c3, ptr %bcp, align 8
-  br label %run
+  %buf = call ptr @buf_reserve(ptr %ctx, i64 RDBUF_PTR, i64 RDBUF_CAP, i64 %outlen, i64 0)
+  %nomem = icmp eq ptr %buf, null
+  br i1 %nomem, label %python, label %run
 run:
   ; the output goes to the return-data buffer first: input and output ranges may overlap
-  %buf = phi ptr [ %buf0, %buffer ], [ %nbuf, %grown ]
   %mpp = getelementptr i8, ptr %ctx, i64 MEM_PTR
   %mem = load ptr, ptr %mpp, align 8
   %hasin = icmp ne i64 %in_size, 0
@@ -239,6 +227,6 @@ _FIELDS = {"PC_MASK": L.PC_MASK, "FRAME": L.FRAME, "RDBUF_PTR": L.RDBUF_PTR, "RD
 
 def sha256_ir() -> str:
     text = SHA256_IR.replace("INIT", _INIT).replace("FINAL", _FINAL)
-    for name, off in _FIELDS.items():  # context field offsets end their getelementptr lines
-        text = text.replace(f"i64 {name}\n", f"i64 {off}\n")
+    for name, off in _FIELDS.items():  # context field offsets: `i64 NAME` operands
+        text = re.sub(rf"\bi64 {name}\b", f"i64 {off}", text)
     return text + "\n" + _block_ir()

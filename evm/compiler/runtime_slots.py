@@ -176,21 +176,34 @@ define i64 @rt_tload(ptr %ctx) {
   ret i64 %r
 }
 
-define i64 @rt_sstore(ptr %ctx, i64 %gas) {
+; a native store's lookup of (kind, word 0): -1 in a static frame (Python raises the error), else
+; slot_probe's answer
+define internal i64 @store_probe(ptr %ctx, i64 %kind) alwaysinline {
 entry:
   %sp = getelementptr i8, ptr %ctx, i64 STATIC
   %st = load i64, ptr %sp, align 8
   %static = icmp ne i64 %st, 0
+  br i1 %static, label %no, label %look
+look:
+  %kp = getelementptr i8, ptr %ctx, i64 W0
+  %key = load i256, ptr %kp, align 8
+  %r = call i64 @slot_probe(ptr %ctx, i64 %kind, i256 %key)
+  ret i64 %r
+no:
+  ret i64 -1
+}
+
+define i64 @rt_sstore(ptr %ctx, i64 %gas) {
+entry:
+  %r = call i64 @store_probe(ptr %ctx, i64 0)
+  %static = icmp eq i64 %r, -1
   br i1 %static, label %python, label %sentry
 sentry:
   %low = icmp sle i64 %gas, STIPEND
   br i1 %low, label %oog, label %look
 look:
-  %kp = getelementptr i8, ptr %ctx, i64 W0
-  %key = load i256, ptr %kp, align 8
   %vp = getelementptr i8, ptr %ctx, i64 W1
   %new = load i256, ptr %vp, align 8
-  %r = call i64 @slot_probe(ptr %ctx, i64 0, i256 %key)
   %miss = icmp uge i64 %r, FREE
   br i1 %miss, label %python, label %hit
 hit:
@@ -245,16 +258,12 @@ python:
 
 define i64 @rt_tstore(ptr %ctx) {
 entry:
-  %sp = getelementptr i8, ptr %ctx, i64 STATIC
-  %st = load i64, ptr %sp, align 8
-  %static = icmp ne i64 %st, 0
+  %r = call i64 @store_probe(ptr %ctx, i64 1)
+  %static = icmp eq i64 %r, -1
   br i1 %static, label %python, label %look
 look:
-  %kp = getelementptr i8, ptr %ctx, i64 W0
-  %key = load i256, ptr %kp, align 8
   %vp = getelementptr i8, ptr %ctx, i64 W1
   %v = load i256, ptr %vp, align 8
-  %r = call i64 @slot_probe(ptr %ctx, i64 1, i256 %key)
   %miss = icmp uge i64 %r, FREE
   br i1 %miss, label %new, label %hit
 hit:
@@ -268,6 +277,8 @@ new:
   %full = call i1 @slot_full(ptr %ctx)
   br i1 %full, label %python, label %insert
 insert:
+  %kp = getelementptr i8, ptr %ctx, i64 W0
+  %key = load i256, ptr %kp, align 8
   %i = and i64 %r, CAP_MASK
   %e2 = call ptr @slot_new(ptr %ctx, i64 %i, i64 1, i256 %key, i256 %v, i256 0)
   call void @slot_mark_dirty(ptr %ctx, i64 %i, ptr %e2)
@@ -289,28 +300,13 @@ sized:
   %tbytes = shl i64 %n, 5
   %h = add i64 %tbytes, 16
   %need = add i64 %h, %size
-  %lp = getelementptr i8, ptr %ctx, i64 LOG_PTR
   %lenp = getelementptr i8, ptr %ctx, i64 LOG_LEN
-  %capp = getelementptr i8, ptr %ctx, i64 LOG_CAP
-  %buf = load ptr, ptr %lp, align 8
   %len = load i64, ptr %lenp, align 8
-  %cap = load i64, ptr %capp, align 8
   %end = add i64 %len, %need
-  %grow = icmp ugt i64 %end, %cap
-  br i1 %grow, label %realloc, label %append
-realloc:
-  %c2 = shl i64 %cap, 1
-  %c3 = call i64 @llvm.umax.i64(i64 %c2, i64 %end)
-  %c4 = call i64 @llvm.umax.i64(i64 %c3, i64 1024)
-  %nb = call ptr @realloc(ptr %buf, i64 %c4)
-  %nomem = icmp eq ptr %nb, null
-  br i1 %nomem, label %python, label %grown
-grown:
-  store ptr %nb, ptr %lp, align 8
-  store i64 %c4, ptr %capp, align 8
-  br label %append
+  %b = call ptr @buf_reserve(ptr %ctx, i64 LOG_PTR, i64 LOG_CAP, i64 %end, i64 1024)
+  %nomem = icmp eq ptr %b, null
+  br i1 %nomem, label %python, label %append
 append:
-  %b = phi ptr [ %buf, %sized ], [ %nb, %grown ]
   %rec = getelementptr i8, ptr %b, i64 %len
   store i64 %n, ptr %rec, align 1
   %r8 = getelementptr i8, ptr %rec, i64 8
