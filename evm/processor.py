@@ -166,7 +166,8 @@ def check_transaction(tx: Transaction, state, ctx: BlockContext,
                                  f"insufficient funds for gas * price + value: address 0x{sender.hex()} have {balance} want {max_fee + tx.value}")
     if not skip_account_checks:
         code = state.get_code(sender)
-        if code and not is_delegation(code):
+        # EIP-3607; from Prague an EIP-7702 delegation designator still counts as an EOA
+        if code and not (fork >= Fork.PRAGUE and is_delegation(code)):
             raise InvalidTransaction("SENDER_NOT_EOA", f"sender not an eoa: address 0x{sender.hex()}")
     return sender, price, blob_gas
 

@@ -92,3 +92,27 @@ def test_simulated_call_may_come_from_a_contract():
     assert err.value.code == "SENDER_NOT_EOA"
     result = process_transaction(tx, JournaledState(db), ctx, skip_account_checks=True)
     assert result.status == "success" and result.gas_used == 21000
+
+
+@pytest.mark.parametrize("fork,ok", [(Fork.CANCUN, False), (Fork.PRAGUE, True), (Fork.OSAKA, True)])
+def test_delegated_sender_is_an_eoa_only_from_prague(fork, ok):
+    """EIP-3607 rejects a sender with code; EIP-7702 (Prague) exempts a delegation designator. Before
+    Prague the designator is just code (found by the fuzzer against the executable spec: seed 20261125,
+    case 772, InvalidSenderError at Cancun)."""
+    from evm.message import Env
+    from evm.processor import BlockContext, process_transaction
+    from state.db import StateDB
+    from state.journal import JournaledState
+    from state.kv import MemoryStore
+
+    sender = b"\xd0" * 20
+    db = StateDB(MemoryStore())
+    db.commit_alloc({sender: (1, 10**18, b"\xef\x01\x00" + b"\x04" + b"\x00" * 18 + b"\x04", {})})
+    tx = Transaction(type=2, chain_id=1, nonce=1, max_fee_per_gas=10, gas=30000, to=b"\x01" * 20, sender=sender)
+    ctx = BlockContext(Env(fork, base_fee=7))
+    if ok:
+        assert process_transaction(tx, JournaledState(db), ctx).status == "success"
+    else:
+        with pytest.raises(InvalidTransaction) as err:
+            process_transaction(tx, JournaledState(db), ctx)
+        assert err.value.code == "SENDER_NOT_EOA"
