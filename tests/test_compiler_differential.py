@@ -316,3 +316,19 @@ def test_endless_dynamic_loop_runs_out_of_gas(code):
             "print(r.status, r.error, r.gas_left)\n") % (str(tests.parent), str(tests), code.hex())
     p = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=120)
     assert p.stdout.split() == ["error", "OutOfGas", "0"], p.stderr[-2000:]
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 2**255 - 19, 2**256 - 1, 2**256 - 2, 2**255,
+                               0x30644E72E131A029B85045B68181585D97816A916871CA8D3C208C16D87CFD47])
+def test_addmod_reduced_and_unreduced_runtime_operands(n):
+    """ADDMOD's inline path (both operands below n: one conditional subtraction, the carry out of
+    256 bits included) and its runtime path, on values the compiler cannot see."""
+    vals = sorted({v % 2**256 for v in (0, 1, 2, n - 1, n - 2, n // 2, n // 2 + 1, n, n + 1,
+                                        2**256 - 1, 2**256 - 2, 2**255)})
+    data = b"".join(v.to_bytes(32, "big") for v in vals) + n.to_bytes(32, "big")
+    code, k, nslot = b"", 0, 32 * len(vals)
+    for i in range(len(vals)):
+        for j in range(len(vals)):
+            code += ops(nslot, "CALLDATALOAD", 32 * j, "CALLDATALOAD", 32 * i, "CALLDATALOAD", "ADDMOD", 32 * k, "MSTORE")
+            k += 1
+    both(code + ops("MSIZE", 0, "RETURN"), data, gas=10_000_000)

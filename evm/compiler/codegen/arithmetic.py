@@ -1,5 +1,5 @@
 """ADD MUL SUB DIV SDIV MOD SMOD ADDMOD MULMOD EXP SIGNEXTEND (i256 arithmetic, no UB on x/0)."""
-from mlir.dialects import arith, llvm
+from mlir.dialects import arith, cf, llvm
 
 from .. import layout as L
 from . import P, handler
@@ -87,8 +87,22 @@ def smod(em, ins):
 
 @handler(0x08)
 def addmod(em, ins):
+    """Inline when both operands are already reduced (field arithmetic: weierstrudel), one
+    conditional subtraction; otherwise (and for n = 0) the runtime's 320-bit reduction."""
     a, b, n = em.pop(), em.pop(), em.pop()
-    em.push(em.call_ptr(em.table_fn(L.T_ADDMOD), [a, b, n], em.i256))
+    reduced = arith.andi(arith.cmpi(P.ult, a, n), arith.cmpi(P.ult, b, n))
+    fast, slow, join = em.new_block(), em.new_block(), em.new_block()
+    cf.cond_br(reduced, [], [], fast, slow, branch_weights=[100, 1])
+    em.goto(fast)
+    s = arith.addi(a, b)
+    over = arith.ori(arith.cmpi(P.ult, s, a), arith.cmpi(P.uge, s, n))  # carry out, or s >= n
+    llvm.store(arith.select(over, arith.subi(s, n), s), em.tmp, alignment=32)
+    cf.br([], join)
+    em.goto(slow)
+    llvm.store(em.call_ptr(em.table_fn(L.T_ADDMOD), [a, b, n], em.i256), em.tmp, alignment=32)
+    cf.br([], join)
+    em.goto(join)
+    em.push(llvm.load(em.i256, em.tmp, alignment=32))
 
 
 @handler(0x09)
