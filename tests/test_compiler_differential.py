@@ -332,3 +332,40 @@ def test_addmod_reduced_and_unreduced_runtime_operands(n):
             code += ops(nslot, "CALLDATALOAD", 32 * j, "CALLDATALOAD", 32 * i, "CALLDATALOAD", "ADDMOD", 32 * k, "MSTORE")
             k += 1
     both(code + ops("MSIZE", 0, "RETURN"), data, gas=10_000_000)
+
+
+def _mulmod_values(rng: random.Random, k: int) -> list[tuple[int, int, int]]:
+    """k random (a, b, n) triples weighted to the corners of the runtime's Knuth division: moduli
+    from 2**192 (normalising shift 63) to 2**256 - 1 (shift 0), digits 0 / 2**64 - 1 / top bit,
+    operands 0, 1, n - 1, n, n + 1, 2**256 - 1 and random ones; some moduli of fewer digits."""
+    M = 2**256 - 1
+    out = []
+    for _ in range(k):
+        bits = rng.choice([193, 200, 255, 256, 256, 256, rng.randint(1, 256)])
+        n = rng.choice([rng.getrandbits(bits) | (1 << (bits - 1)), 2**192, 2**192 + 1, M, 2**255,
+                        2**255 - 19, (2**64 - 1) << 192, rng.getrandbits(64) << 192 | (2**192 - 1),
+                        0x30644E72E131A029B85045B68181585D97816A916871CA8D3C208C16D87CFD47])
+        pick = lambda: rng.choice([0, 1, n - 1, n, n + 1, M, M - 1, rng.getrandbits(256),
+                                   rng.getrandbits(256) % max(n, 1), (2**64 - 1) << 192]) & M
+        out.append((pick(), pick(), n & M))
+    return out
+
+
+def test_mulmod_random_operands():
+    """MULMOD through the runtime on values the compiler cannot see (calldata), 3000 triples
+    against the interpreter and Python's own arithmetic."""
+    per = 120
+    code = b""
+    for i in range(per):
+        code += ops(96 * i + 64, "CALLDATALOAD", 96 * i + 32, "CALLDATALOAD", 96 * i, "CALLDATALOAD",
+                    "MULMOD", 32 * i, "MSTORE")
+    code += ops("MSIZE", 0, "RETURN")
+    rng = random.Random(0x5EED)
+    for _ in range(25):
+        data = b"".join(a.to_bytes(32, "big") + b.to_bytes(32, "big") + n.to_bytes(32, "big")
+                        for a, b, n in _mulmod_values(rng, per))
+        ra, rb = both(code, data, gas=10_000_000)
+        expect = b"".join(((a * b) % n if n else 0).to_bytes(32, "big") for a, b, n in
+                          (tuple(int.from_bytes(data[o:o + 32], "big") for o in (j, j + 32, j + 64))
+                           for j in range(0, len(data), 96)))
+        assert rb.output == expect
