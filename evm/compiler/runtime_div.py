@@ -298,70 +298,7 @@ div:
 declare i64 @llvm.ctlz.i64(i64, i1)
 declare i64 @llvm.fshr.i64(i64, i64, i64)
 
-define i256 @rt_udiv(i256 %a, i256 %b) {
-entry:
-  %z = icmp eq i256 %b, 0
-  br i1 %z, label %zero, label %nz
-zero:
-  ret i256 0
-nz:
-  %small = icmp ult i256 %a, 18446744073709551616
-  %bsmall = icmp ult i256 %b, 18446744073709551616
-  %both = and i1 %small, %bsmall
-  br i1 %both, label %fast, label %slow
-fast:
-  %a64 = trunc i256 %a to i64
-  %b64 = trunc i256 %b to i64
-  %q64 = udiv i64 %a64, %b64
-  %q = zext i64 %q64 to i256
-  ret i256 %q
-slow:
-  %lt = icmp ult i256 %a, %b
-  br i1 %lt, label %zero, label %long
-long:
-  %ubuf = alloca i256, align 8
-  %qbuf = alloca [5 x i64], align 8
-  %rbuf = alloca [4 x i64], align 8
-  store i256 %a, ptr %ubuf
-  call void @llvm.memset.p0.i64(ptr %qbuf, i8 0, i64 40, i1 false)
-  call void @divmod_words(ptr %ubuf, i32 4, i256 %b, ptr %qbuf, ptr %rbuf)
-  %qv = load i256, ptr %qbuf
-  ret i256 %qv
-}
-
-define i256 @rt_umod(i256 %a, i256 %b) {
-entry:
-  %z = icmp eq i256 %b, 0
-  br i1 %z, label %zero, label %nz
-zero:
-  ret i256 0
-nz:
-  %small = icmp ult i256 %a, 18446744073709551616
-  %bsmall = icmp ult i256 %b, 18446744073709551616
-  %both = and i1 %small, %bsmall
-  br i1 %both, label %fast, label %slow
-fast:
-  %a64 = trunc i256 %a to i64
-  %b64 = trunc i256 %b to i64
-  %r64 = urem i64 %a64, %b64
-  %r = zext i64 %r64 to i256
-  ret i256 %r
-slow:
-  %lt = icmp ult i256 %a, %b
-  br i1 %lt, label %ret_a, label %long
-ret_a:
-  ret i256 %a
-long:
-  %ubuf = alloca i256, align 8
-  %qbuf = alloca [5 x i64], align 8
-  %rbuf = alloca [4 x i64], align 8
-  store i256 %a, ptr %ubuf
-  call void @llvm.memset.p0.i64(ptr %rbuf, i8 0, i64 32, i1 false)
-  call void @divmod_words(ptr %ubuf, i32 4, i256 %b, ptr %qbuf, ptr %rbuf)
-  %rv = load i256, ptr %rbuf
-  ret i256 %rv
-}
-
+UDIV_UMOD
 define i256 @rt_sdiv(i256 %a, i256 %b) {
 entry:
   %z = icmp eq i256 %b, 0
@@ -402,6 +339,46 @@ nz:
 }
 
 """
+
+# UDIV and UMOD differ only in the 64-bit operation, what a < b gives (0 or a) and which buffer of the
+# long division is the result.
+_DIVMOD_IR_X86_64 = r"""define i256 @rt_{name}(i256 %a, i256 %b) {{
+entry:
+  %z = icmp eq i256 %b, 0
+  br i1 %z, label %zero, label %nz
+zero:
+  ret i256 0
+nz:
+  %small = icmp ult i256 %a, 18446744073709551616
+  %bsmall = icmp ult i256 %b, 18446744073709551616
+  %both = and i1 %small, %bsmall
+  br i1 %both, label %fast, label %slow
+fast:
+  %a64 = trunc i256 %a to i64
+  %b64 = trunc i256 %b to i64
+  %{v}64 = {op64} i64 %a64, %b64
+  %{v} = zext i64 %{v}64 to i256
+  ret i256 %{v}
+slow:
+  %lt = icmp ult i256 %a, %b
+  br i1 %lt, label %{below}, label %long
+{below_block}long:
+  %ubuf = alloca i256, align 8
+  %qbuf = alloca [5 x i64], align 8
+  %rbuf = alloca [4 x i64], align 8
+  store i256 %a, ptr %ubuf
+  call void @llvm.memset.p0.i64(ptr %{buf}, i8 0, i64 {buflen}, i1 false)
+  call void @divmod_words(ptr %ubuf, i32 4, i256 %b, ptr %qbuf, ptr %rbuf)
+  %{v}v = load i256, ptr %{buf}
+  ret i256 %{v}v
+}}
+
+"""
+# (spliced where the hand-written copies stood, so the module text is unchanged)
+DIV_IR_X86_64 = DIV_IR_X86_64.replace("UDIV_UMOD\n", "".join(_DIVMOD_IR_X86_64.format(**kw) for kw in (
+    dict(name="udiv", v="q", op64="udiv", below="zero", below_block="", buf="qbuf", buflen=40),
+    dict(name="umod", v="r", op64="urem", below="ret_a", below_block="ret_a:\n  ret i256 %a\n", buf="rbuf",
+         buflen=32))))
 
 # ADDMOD and MULMOD differ only in the operation and in how many 64-bit words the i512 dividend needs.
 _MODOP_IR_X86_64 = r"""define i256 @rt_{name}(i256 %a, i256 %b, i256 %n) {{
