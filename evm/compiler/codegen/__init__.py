@@ -44,6 +44,14 @@ def handler(*ops: int):
     return deco
 
 
+def binary(build):
+    """Handler of a two-operand opcode that is one MLIR operation on (top, second)."""
+    def fn(em, ins):
+        a, b = em.pop(), em.pop()
+        em.push(build(a, b))
+    return fn
+
+
 P = arith.CmpIPredicate
 
 

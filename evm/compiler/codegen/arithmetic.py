@@ -2,26 +2,11 @@
 from mlir.dialects import arith, cf, llvm
 
 from .. import layout as L
-from . import P, handler
+from . import P, binary, handler
 
-
-
-@handler(0x01)
-def add(em, ins):
-    a, b = em.pop(), em.pop()
-    em.push(arith.addi(a, b))
-
-
-@handler(0x02)
-def mul(em, ins):
-    a, b = em.pop(), em.pop()
-    em.push(arith.muli(a, b))
-
-
-@handler(0x03)
-def sub(em, ins):
-    a, b = em.pop(), em.pop()
-    em.push(arith.subi(a, b))
+handler(0x01)(binary(arith.addi))   # ADD
+handler(0x02)(binary(arith.muli))   # MUL
+handler(0x03)(binary(arith.subi))   # SUB
 
 
 def _pow2(v):

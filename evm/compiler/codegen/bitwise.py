@@ -1,25 +1,12 @@
 """AND OR XOR NOT BYTE SHL SHR SAR CLZ (shift amounts >= 256 never reach LLVM's poison)."""
 from mlir.dialects import arith, llvm
 
-from . import MASK256, P, handler
+from . import MASK256, P, binary, handler
 
 
-@handler(0x16)
-def and_(em, ins):
-    a, b = em.pop(), em.pop()
-    em.push(arith.andi(a, b))
-
-
-@handler(0x17)
-def or_(em, ins):
-    a, b = em.pop(), em.pop()
-    em.push(arith.ori(a, b))
-
-
-@handler(0x18)
-def xor(em, ins):
-    a, b = em.pop(), em.pop()
-    em.push(arith.xori(a, b))
+handler(0x16)(binary(arith.andi))   # AND
+handler(0x17)(binary(arith.ori))    # OR
+handler(0x18)(binary(arith.xori))   # XOR
 
 
 @handler(0x19)
