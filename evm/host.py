@@ -175,10 +175,8 @@ class Host:
         cost, refund = G.sstore_cost(original, current, value, cold)
         if cost > gas_left:
             raise OutOfGas()
-        if refund > 0:
+        if refund:
             state.add_refund(refund)
-        elif refund < 0:
-            state.sub_refund(-refund)
         if current != value:
             state.set_storage(address, slot, value)
         return cost

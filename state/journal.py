@@ -305,12 +305,9 @@ class JournaledState:
 
     # ------------------------------------------------------------------ substate
     def add_refund(self, amount: int) -> None:
+        """Change the refund counter by `amount` (negative: a refund given earlier is taken back)."""
         self._journal.append((self._set_refund, (self.refund,)))
         self.refund += amount
-
-    def sub_refund(self, amount: int) -> None:
-        self._journal.append((self._set_refund, (self.refund,)))
-        self.refund -= amount
 
     def _set_refund(self, value: int) -> None:
         self.refund = value

@@ -13,16 +13,13 @@ from .cache import DiskCache, symbol_for
 from .context import ENTRY_RAW as ENTRY, BYTES_DATA_OFFSET, FrameContext, FunctionTable, bytes_address
 
 _FAST_BYTES = BYTES_DATA_OFFSET == 32
-from .hostcalls import CONTEXTS, ST_EXCEPTION, flush_slots, install
+from .hostcalls import CONTEXTS, LOG_LEN_Q, NDIRTY_Q, REFUND_Q, ST_EXCEPTION, flush_slots, install
 from .runtime import get_jit
 
 _ERRORS = dict(L.ERROR_NAMES)
 _RET_OFF_Q = L.RET_OFF // 8
 _PC_MASK_Q = L.PC_MASK // 8
 _STATIC_Q = L.STATIC // 8
-_NDIRTY_Q = L.ST_NDIRTY // 8
-_REFUND_Q = L.REFUND // 8
-_LOG_LEN_Q = L.LOG_LEN // 8
 
 
 class MlirBackend:
@@ -132,7 +129,9 @@ class MlirBackend:
         rc = fn(c.ptr)
         c.busy = False
         self.frames += 1
-        if q[_NDIRTY_Q] or q[_REFUND_Q] or q[_LOG_LEN_Q]:  # native writes and logs: kept on success
+        # hostcalls.native_pending, inlined (every frame passes here): native writes and logs are
+        # kept when the frame succeeded
+        if q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q]:
             if rc <= 1:
                 flush_slots(c)
             else:

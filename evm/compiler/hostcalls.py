@@ -178,25 +178,32 @@ def flush_slots(c: FrameContext) -> None:
     wrote (one journal entry each, so a later revert undoes them), the refund delta and its LOGs
     (in order); empties the cache."""
     state, t = c.host.state, c.message.target
-    if c.q[LOG_LEN_Q]:
-        state.add_logs(c.take_logs(t))
+    _flush_logs(c)
     slots, refund = c.take_dirty_slots()
     for kind, key, value in slots:
         if kind:
             state.set_transient(t, key, value)
         else:
             state.set_storage(t, key, value)
-    if refund > 0:
+    if refund:
         state.add_refund(refund)
-    elif refund < 0:
-        state.sub_refund(-refund)
+
+
+def _flush_logs(c: FrameContext) -> None:
+    """The LOGs the compiled code buffered, into the journal (in order, one entry)."""
+    if c.q[LOG_LEN_Q]:
+        c.host.state.add_logs(c.take_logs(c.message.target))
+
+
+def native_pending(q) -> bool:
+    """Whether the frame context `q` holds native writes, a refund delta or LOGs not yet written back."""
+    return bool(q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q])
 
 
 def _leave_native(c: FrameContext) -> None:
     """Before a call, create or selfdestruct runs Python code that may read or write this
     account's slots: write the cache back and empty it."""
-    q = c.q
-    if q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q]:
+    if native_pending(c.q):
         flush_slots(c)
     else:
         c.drop_slots()
@@ -210,10 +217,8 @@ def _log(n):
         off, size = c.word(0), c.word(1)
         o = L.SCRATCH + 64
         topics = tuple(c.mv[o + 32 * i:o + 32 * i + 32].tobytes() for i in range(n))  # big-endian
-        state = c.host.state
-        if c.q[LOG_LEN_Q]:  # keep the order of the LOGs the runtime buffered
-            state.add_logs(c.take_logs(c.message.target))
-        state.add_log(c.message.target, topics, c.memory(off, size) if size else b"")
+        _flush_logs(c)  # keep the order of the LOGs the runtime buffered
+        c.host.state.add_log(c.message.target, topics, c.memory(off, size) if size else b"")
         return 0
     fn.__name__ = f"log{n}"
     return fn
