@@ -11,8 +11,7 @@ import pytest
 
 from evm.backends import register_backend
 from evm.interpreter import InterpreterBackend, instruction_table
-from evm.interpreter.frame import Frame, Halt
-from evm.errors import ExceptionalHalt, Revert
+from evm.interpreter.frame import Frame
 from evm.message import ExecutionResult
 from tests.fuzz.gen import address_of, gen_case
 from tests.fuzz.harness import Campaign, usable_backends
@@ -50,20 +49,11 @@ class _Mutant(InterpreterBackend):
     mutate = None
 
     def run_frame(self, message, host) -> ExecutionResult:
-        from evm.interpreter import _loop
+        from evm.interpreter import _loop, run_loop
 
         table = list(instruction_table(host.fork))
         self.mutate(table)
-        f = Frame(message, host)
-        try:
-            _loop(f, table)
-        except Halt:
-            return ExecutionResult("success", f.output, f.gas)
-        except Revert:
-            return ExecutionResult("revert", f.output, f.gas)
-        except ExceptionalHalt as exc:
-            return ExecutionResult("error", b"", 0, exc.name)
-        raise AssertionError
+        return run_loop(Frame(message, host), _loop, table)
 
 
 def _jumpdest_costs_2(table):
