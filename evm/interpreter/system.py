@@ -72,21 +72,22 @@ def staticcall(f: Frame) -> None:
     _call(f, STATICCALL, False)
 
 
-def return_(f: Frame) -> None:
+def _output(f: Frame) -> None:
+    """RETURN/REVERT: the frame's output is memory[offset, offset + size)."""
     s = f.stack
     offset = s.pop()
     size = s.pop()
     extend_memory(f, offset, size)
     f.output = read_memory(f, offset, size)
+
+
+def return_(f: Frame) -> None:
+    _output(f)
     raise Halt()
 
 
 def revert(f: Frame) -> None:
-    s = f.stack
-    offset = s.pop()
-    size = s.pop()
-    extend_memory(f, offset, size)
-    f.output = read_memory(f, offset, size)
+    _output(f)
     raise Revert()
 
 
