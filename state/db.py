@@ -2,6 +2,7 @@
 storage) whose nodes live in a KVStore. See docs/storage.md for the key layout."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Iterator, Mapping
 
 from .account import EMPTY_CODE_HASH, EMPTY_ROOT, Account
@@ -138,22 +139,27 @@ class StateDB:
     def apply(self, changes: StateChanges, batch: WriteBatch | None = None) -> bytes:
         """Write the changes' trie nodes and code into `batch` (or straight into the store) and return the
         new root, which also becomes `self.root`."""
+        with self._writing(batch) as put:
+            def sink(h: bytes, enc: bytes) -> None:
+                put(NODE_PREFIX + h, enc)
+
+            for code_hash, code in changes.codes.items():
+                put(CODE_PREFIX + code_hash, code)
+            self.root = self._apply(changes, sink)
+        return self.root
+
+    @contextmanager
+    def _writing(self, batch: WriteBatch | None) -> Iterator:
+        """`put` of `batch` (the caller commits it; reads see it meanwhile) or of a batch of our own,
+        committed when the block ends without an exception."""
         own = batch is None
         if own:
             batch = self.kv.write_batch()
         else:
             self._pending.append(batch)
-        put = batch.put
-
-        def sink(h: bytes, enc: bytes) -> None:
-            put(NODE_PREFIX + h, enc)
-
-        for code_hash, code in changes.codes.items():
-            put(CODE_PREFIX + code_hash, code)
-        self.root = self._apply(changes, sink)
+        yield batch.put
         if own:
             batch.commit()
-        return self.root
 
     def compute_root(self, changes: StateChanges) -> bytes:
         """The root `apply(changes)` would give, writing nothing and leaving `root` as it is."""
@@ -190,19 +196,12 @@ class StateDB:
 
     def commit_alloc(self, alloc: Alloc, batch: WriteBatch | None = None) -> bytes:
         """Replace the state with exactly `alloc` (built from scratch), write it, and return its root."""
-        own = batch is None
-        if own:
-            batch = self.kv.write_batch()
-        else:
-            self._pending.append(batch)
-        put = batch.put
-        self.root = alloc_root(
-            alloc,
-            lambda h, enc: put(NODE_PREFIX + h, enc),
-            lambda h, code: put(CODE_PREFIX + h, code),
-        )
-        if own:
-            batch.commit()
+        with self._writing(batch) as put:
+            self.root = alloc_root(
+                alloc,
+                lambda h, enc: put(NODE_PREFIX + h, enc),
+                lambda h, code: put(CODE_PREFIX + h, code),
+            )
         return self.root
 
     # -- inspection (tests, debugging)
