@@ -15,9 +15,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     with ChainStore.open(args.datadir) as store:
         header = store.head_header()
-    if args.json:
+    print_header(header, "head", args.json)
+    return 0
+
+
+def print_header(header, label: str, as_json: bool) -> None:
+    """A block's number, hash and state root: one JSON line, or two lines for people (`init`, `head`)."""
+    if as_json:
         print(json.dumps({"number": header.number, "hash": "0x" + header.hash.hex(), "stateRoot": "0x" + header.state_root.hex()}))
     else:
-        print(f"head block {header.number} hash 0x{header.hash.hex()}")
+        print(f"{label} block {header.number} hash 0x{header.hash.hex()}")
         print(f"state root 0x{header.state_root.hex()}")
-    return 0

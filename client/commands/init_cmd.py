@@ -7,12 +7,12 @@ Light on purpose: nothing from evm/ (nor MLIR) is imported.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
 from ..chainstore import CHAINDATA, ChainStore, remove_datadir
 from ..errors import UserError
 from ..genesis import load_genesis
+from .head_cmd import print_header
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,9 +64,5 @@ def run(args: argparse.Namespace) -> int:
         elif not chaindata_existed:
             remove_datadir(os.path.join(datadir, CHAINDATA))
         raise
-    if args.json:
-        print(json.dumps({"number": header.number, "hash": "0x" + header.hash.hex(), "stateRoot": "0x" + header.state_root.hex()}))
-    else:
-        print(f"genesis block {header.number} hash 0x{header.hash.hex()}")
-        print(f"state root 0x{header.state_root.hex()}")
+    print_header(header, "genesis", args.json)
     return 0
