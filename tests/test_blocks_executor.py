@@ -1,7 +1,6 @@
 """The block executor (client/executor.py): header rules, atomic writes, receipts, reorgs, build_block."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 
@@ -22,6 +21,7 @@ from client.executor import (
 from client.header import Header
 from evm.blobs import GAS_PER_BLOB
 from evm.spec import Fork
+from tests.tools import make_chain
 
 HERE = os.path.dirname(__file__)
 FIXTURES = os.path.join(HERE, "fixtures", "blockchain_tests")
@@ -30,13 +30,6 @@ ET = os.path.join(FIXTURES, "ethereum-tests", "BlockchainTests")
 
 def _load(rel: str) -> dict:
     return next(iter(json.load(open(os.path.join(FIXTURES, rel))).values()))
-
-
-def _maker():
-    spec = importlib.util.spec_from_file_location("make_chain", os.path.join(HERE, "tools", "make_chain.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 # ------------------------------------------------------------------------------------------ header rules
@@ -171,10 +164,9 @@ def test_side_chain_becomes_canonical():
 
 
 def test_built_blocks_import_elsewhere_and_blockhash_walks_parents():
-    mod = _maker()
-    maker = mod.ChainMaker()
+    maker = make_chain.ChainMaker()
     blocks = maker.make(4, 10)
-    other = mod.ChainMaker()  # same genesis, nothing built
+    other = make_chain.ChainMaker()  # same genesis, nothing built
     for raw in blocks:
         block = Block.decode(raw)
         assert block.encode() == raw
@@ -188,12 +180,11 @@ def test_built_blocks_import_elsewhere_and_blockhash_walks_parents():
 
 
 def test_reorg_moves_canonical_index_and_tx_lookups():
-    mod = _maker()
-    a, b = mod.ChainMaker(), mod.ChainMaker()
+    a, b = make_chain.ChainMaker(), make_chain.ChainMaker()
     blocks_a = [Block.decode(r) for r in a.make(4, 5)]  # deploy block, then 3 blocks of 5 txs
     blocks_b = [Block.decode(r) for r in b.make(3, 7)]  # same deploy block, then 2 blocks of 7 txs
     assert blocks_a[0].hash == blocks_b[0].hash and blocks_a[1].hash != blocks_b[1].hash
-    c = mod.ChainMaker()
+    c = make_chain.ChainMaker()
     for blk in blocks_a:
         c.chain.import_block(blk)
     store = c.store
@@ -238,12 +229,11 @@ def test_deposit_event_layout():
 
 
 def test_checked_system_call_without_code_rejects_the_block(tmp_path):
-    mod = _maker()
-    genesis = json.load(open(mod.DEV_GENESIS))
+    genesis = json.load(open(make_chain.DEV_GENESIS))
     del genesis["alloc"]["0x00000961Ef480Eb55e80D19ad83579A64c007002"]  # the EIP-7002 predeploy
     path = tmp_path / "genesis.json"
     path.write_text(json.dumps(genesis))
-    maker = mod.ChainMaker(str(path))
+    maker = make_chain.ChainMaker(str(path))
     before = dict(maker.store.kv.data)
     with pytest.raises(InvalidBlock) as exc:
         maker.make(1, 0)

@@ -1,19 +1,12 @@
 """Genesis conformance on the vendored blockchain fixtures (the full public set: tests/tools/check_genesis_fixtures.py)."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
+from tests.tools import check_genesis_fixtures
 
 HERE = os.path.dirname(__file__)
 FIXTURES = os.path.join(HERE, "fixtures", "blockchain")
-
-
-def _checker():
-    spec = importlib.util.spec_from_file_location("check_genesis_fixtures", os.path.join(HERE, "tools", "check_genesis_fixtures.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_vendored_fixtures_cover_the_forks():
@@ -26,17 +19,16 @@ def test_vendored_fixtures_cover_the_forks():
 
 
 def test_genesis_of_every_vendored_blockchain_test():
-    stats = _checker().check_paths([FIXTURES])
+    stats = check_genesis_fixtures.check_paths([FIXTURES])
     assert stats["failures"] == []
     assert stats["tests"] >= 9 and stats["failed"] == 0
 
 
 def test_checker_detects_a_wrong_root():
-    mod = _checker()
     path = os.path.join(FIXTURES, "ethereum-tests", "BlockchainTests", "ValidBlocks", "bcExample", "shanghaiExample.json")
     name, test = next(iter(json.load(open(path)).items()))
     addr = next(iter(test["pre"]))
     test["pre"][addr]["balance"] = hex(int(test["pre"][addr]["balance"], 16) + 1)
     test["genesisBlockHeader"]["gasLimit"] = hex(int(test["genesisBlockHeader"]["gasLimit"], 16) + 1)
-    errors = mod.check_test(name, test)
+    errors = check_genesis_fixtures.check_test(name, test)
     assert any("state root" in e for e in errors) and any("header hash" in e for e in errors)

@@ -1,7 +1,6 @@
 """`evm-mlir import` / `export`: geth chain files, resumability, rejection, and SIGKILL at several moments."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -17,6 +16,7 @@ from client.chainstore import ChainStore
 from client.executor import network_config
 from state.db import StateDB
 from state_checks import assert_state_complete
+from tests.tools import make_chain
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(REPO, "tests", "fixtures", "blockchain_tests")
@@ -27,13 +27,6 @@ DEV_GENESIS = os.path.join(REPO, "genesis", "dev.json")
 def cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "client.cli", *args], cwd=REPO, capture_output=True, text=True,
                           timeout=timeout)
-
-
-def _maker():
-    spec = importlib.util.spec_from_file_location("make_chain", os.path.join(REPO, "tests", "tools", "make_chain.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def genesis_from_fixture(test: dict) -> dict:
@@ -154,8 +147,7 @@ def _check_consistent(datadir: str, headers: dict[str, Block], order: list[str])
 
 def test_sigkill_during_import_leaves_a_consistent_datadir(tmp_path):
     # 1. a chain: built by executing blocks, imported into a datadir with the CLI, exported again
-    mod = _maker()
-    maker = mod.ChainMaker()
+    maker = make_chain.ChainMaker()
     built = maker.make(60, 16)
     source = tmp_path / "built.rlp"
     source.write_bytes(b"".join(built))

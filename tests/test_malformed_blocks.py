@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import importlib.util
 import io
 import json
 import os
@@ -32,6 +31,7 @@ from client.header import Header, HeaderDecodeError
 from state import rlpcodec as rlp
 from state.db import StateDB
 from state_checks import assert_state_complete
+from tests.tools import make_chain
 
 ROOT = Path(__file__).resolve().parent.parent
 N = int(os.environ.get("HYP_N", 0))  # more examples, not derandomized, to hunt (HYP_N=2000)
@@ -40,13 +40,6 @@ N = int(os.environ.get("HYP_N", 0))  # more examples, not derandomized, to hunt 
 def _settings(n: int):
     return settings(max_examples=N or n, deadline=None, derandomize=not N,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-
-def _maker():
-    spec = importlib.util.spec_from_file_location("make_chain", ROOT / "tests" / "tools" / "make_chain.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _fixture_blocks() -> list[bytes]:
@@ -65,7 +58,7 @@ def _fixture_blocks() -> list[bytes]:
     return out
 
 
-MAKER = _maker().ChainMaker()
+MAKER = make_chain.ChainMaker()
 DEV_CHAIN = MAKER.make(4, 6)  # deploys, then every transaction type, withdrawals, logs
 REAL_BLOCKS = DEV_CHAIN + _fixture_blocks()
 REAL_TREES: list = []
