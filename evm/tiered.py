@@ -8,8 +8,9 @@ threshold, scaled by the code's size in KiB (at least 1: compile time grows with
 one worker process, while the frames of that code keep running on the interpreter. The next frame
 after the compile finished runs compiled, and so does every later one. Code whose object file is
 already in the on-disk cache (compiled by an earlier process, `$EVM_MLIR_CACHE`) runs compiled
-from its second transaction on (EVM_MLIR_TIER_DISK_TXS). Interpreted and compiled frames mix freely inside one transaction: both call
-the same `evm.host.Host`, and the Host sends every child frame back through this backend.
+from its second transaction on (EVM_MLIR_TIER_DISK_TXS). Interpreted and compiled frames mix
+freely inside one transaction: both call the same `evm.host.Host`, and the Host sends every child
+frame back through this backend.
 
 Why a worker process and not a thread: llvmlite's O3 pipeline and object emission (about two
 thirds of a compile) release the GIL, but building the MLIR module (Python) and running the MLIR
@@ -174,6 +175,7 @@ class TieredBackend:
         state = rec[2]
         if rec[7] and state == COLD and rec[6] + (rec[5] != self._tx) >= self.disk_txs:
             # compiled by an earlier process (disk cache), and this is its disk_txs-th transaction
+            # (with disk_txs = 1: its first frame)
             state = self._activate(rec, code, fork)
             if state == READY:
                 self.contracts_from_disk += 1
@@ -208,10 +210,7 @@ class TieredBackend:
         scale = max(1, len(code) // SIZE_UNIT)  # compile time grows with the code's size
         on_disk = self.use_disk and symbol_for(code, fork) in self._disk_objects()
         rec = [0, 0, COLD, self.calls_threshold * scale, self.gas_threshold * scale, -1, 0, on_disk]
-        self._codes.setdefault(fork, {})[code] = rec
-        if on_disk and self.disk_txs <= 1:
-            if self._activate(rec, code, fork) == READY:
-                self.contracts_from_disk += 1
+        self._codes.setdefault(fork, {})[code] = rec  # run_frame activates it when on disk
         return rec
 
     def _disk_objects(self) -> set[str]:
