@@ -401,16 +401,25 @@ class Emitter:
         """An environment word constant during the frame: from the host on first use, then
         from the function's own copy."""
         known, val = self.frame_words[op]
-        miss, join = self.new_block(), self.new_block()
-        cf.cond_br(llvm.load(self.i1, known), [], [], join, miss, branch_weights=[100, 1])
+
+        def ask_host():
+            llvm.store(self.host(op, [], 1)[0], val, alignment=32)
+            llvm.store(self.c(1, self.i1), known)
+        self.on_miss(arith.cmpi(P.eq, llvm.load(self.i1, known), self.c(0, self.i1)), ask_host)
+        return llvm.load(self.i256, val, alignment=32)
+
+    def on_miss(self, miss: ir.Value, slow: Callable[[], None]) -> None:
+        """Emit `slow` (a host call, typically) on a rarely taken path entered when `miss` is true,
+        then continue. The native fast path skips the gas check the host call does, so the pending
+        check stays pending after the join."""
+        blk, join = self.new_block(), self.new_block()
+        cf.cond_br(miss, [], [], blk, join, branch_weights=[1, 100])
         dirty = self.gas_dirty
-        self.goto(miss)
-        llvm.store(self.host(op, [], 1)[0], val, alignment=32)
-        llvm.store(self.c(1, self.i1), known)
+        self.goto(blk)
+        slow()
         cf.br([], join)
         self.goto(join)
         self.gas_dirty = dirty
-        return llvm.load(self.i256, val, alignment=32)
 
     def host_call(self, op: int) -> None:
         """The callback of `op` with its arguments already in the scratch words."""

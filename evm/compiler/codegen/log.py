@@ -1,7 +1,7 @@
 """LOG0..LOG4: 8 gas per data byte and memory expansion natively; the record goes to the frame's
 native log buffer (runtime_slots.py rt_log), written back to the journal with the slots, or to the
 host when the runtime declines (a static frame: the host raises the error)."""
-from mlir.dialects import arith, cf
+from mlir.dialects import arith
 
 from .. import layout as L
 from . import P, handler
@@ -20,11 +20,4 @@ def log(em, ins):
     for i, t in enumerate(topics):  # big-endian: the bytes of the log's topics as they are
         em.store_scratch(2 + i, em.bswap(t))
     done = em.call_ptr(em.table_fn(L.T_LOG), [em.ctxp, em.c64(n)], em.i64)
-    miss, join = em.new_block(), em.new_block()
-    cf.cond_br(arith.cmpi(P.eq, done, em.c64(0)), [], [], miss, join, branch_weights=[1, 100])
-    dirty = em.gas_dirty
-    em.goto(miss)
-    em.host_call(ins.op)
-    cf.br([], join)
-    em.goto(join)
-    em.gas_dirty = dirty
+    em.on_miss(arith.cmpi(P.eq, done, em.c64(0)), lambda: em.host_call(ins.op))
