@@ -1,4 +1,5 @@
-"""Byte layout of the frame context shared by the generated code (codegen) and Python (context.py).
+"""Byte layout of the frame context shared by the generated code (codegen), the runtime's LLVM IR
+(through `fill`) and Python (context.py).
 
 All fields are 8 bytes. The scratch area carries host-call arguments and results as 32-byte
 little-endian words (the native i256 layout)."""
@@ -81,3 +82,12 @@ ERROR_NAMES = {
     ST_BAD_JUMP: "InvalidJump", ST_INVALID: "InvalidOpcode", ST_STATIC: "WriteInStaticContext",
     ST_RETURNDATA_OOB: "ReturnDataOutOfBounds",
 }
+
+
+def fill(ir_text: str, names: dict[str, int]) -> str:
+    """`ir_text` with every whole-word NAME of `names` replaced by its number (the runtime modules
+    spell context offsets and constants by name)."""
+    import re
+
+    pattern = re.compile(r"\b(" + "|".join(sorted(names, key=len, reverse=True)) + r")\b")
+    return pattern.sub(lambda m: str(names[m.group(1)]), ir_text)

@@ -256,7 +256,9 @@ last:
   call void @llvm.memcpy.p0.p0.i64(ptr %out, ptr %st, i64 32, i1 false)
   ret void
 }
-""".replace("MIN256", str(-(1 << 255))).replace("MEM_SIZE", str(L.MEM_SIZE)).replace("MEM_CAP", str(L.MEM_CAP)).replace("MEM_PTR", str(L.MEM_PTR))
+"""
+RUNTIME_IR = L.fill(RUNTIME_IR, {"MIN256": -(1 << 255), "MEM_SIZE": L.MEM_SIZE, "MEM_CAP": L.MEM_CAP,
+                                 "MEM_PTR": L.MEM_PTR})
 
 
 RUNTIME_FUNCTIONS = ("rt_mem_grow", "rt_keccak", "rt_exp", "rt_copy", "rt_udiv", "rt_umod", "rt_sdiv",

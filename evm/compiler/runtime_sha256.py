@@ -10,8 +10,6 @@ module by runtime.runtime_ir).
 """
 from __future__ import annotations
 
-import re
-
 from . import layout as L
 
 _K = [
@@ -227,6 +225,4 @@ _FIELDS = {"PC_MASK": L.PC_MASK, "FRAME": L.FRAME, "RDBUF_PTR": L.RDBUF_PTR, "RD
 
 def sha256_ir() -> str:
     text = SHA256_IR.replace("INIT", _INIT).replace("FINAL", _FINAL)
-    for name, off in _FIELDS.items():  # context field offsets: `i64 NAME` operands
-        text = re.sub(rf"\bi64 {name}\b", f"i64 {off}", text)
-    return text + "\n" + _block_ir()
+    return L.fill(text, _FIELDS) + "\n" + _block_ir()

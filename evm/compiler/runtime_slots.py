@@ -368,11 +368,7 @@ _SUBST = {
 
 
 def slots_ir() -> str:
-    import re
-
-    # longest names first is implied by whole-word matching
-    pat = re.compile(r"\b(" + "|".join(sorted(_SUBST, key=len, reverse=True)) + r")\b")
-    return pat.sub(lambda m: str(_SUBST[m.group(1)]), SLOTS_IR)
+    return L.fill(SLOTS_IR, _SUBST)
 
 
 SLOT_FUNCTIONS = ("rt_sload", "rt_tload", "rt_sstore", "rt_tstore", "rt_slot_insert", "rt_log")
