@@ -6,6 +6,13 @@ from typing import Callable
 
 from .spec import Fork
 
+ADDRESS_MASK = (1 << 160) - 1
+
+
+def to_address(word: int) -> bytes:
+    """The address an EVM word names: its low 160 bits."""
+    return (word & ADDRESS_MASK).to_bytes(20, "big")
+
 
 @dataclass(slots=True)
 class Env:

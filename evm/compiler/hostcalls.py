@@ -12,11 +12,11 @@ from __future__ import annotations
 from ..errors import ExceptionalHalt, OutOfGas, WriteInStaticContext
 from ..gas import COLD_ACCOUNT_SURCHARGE
 from ..host import CALL, CALLCODE, DELEGATECALL, STATICCALL
+from ..message import to_address
 from . import layout as L
 from .context import FrameContext, FunctionTable, bytes_address
 
 ST_EXCEPTION = 11
-MASK160 = (1 << 160) - 1
 GAS_Q = L.GAS // 8
 RD_PTR_Q = L.RD_PTR // 8
 RD_LEN_Q = L.RD_LEN // 8
@@ -26,10 +26,6 @@ LOG_LEN_Q = L.LOG_LEN // 8
 
 # ctx address -> FrameContext (filled by the backend for every pooled context)
 CONTEXTS: dict[int, FrameContext] = {}
-
-
-def _addr(v: int) -> bytes:
-    return (v & MASK160).to_bytes(20, "big")
 
 
 def _padded(buf: bytes, start: int, size: int) -> bytes:
@@ -112,7 +108,7 @@ def blobhash(c):
 
 def _account(query):
     def fn(c):
-        a = _addr(c.word(0))
+        a = to_address(c.word(0))
         if not _charge(c, c.host.access_account(a)):
             return L.ST_OOG
         c.set_word(0, query(c.host, a))
@@ -126,7 +122,7 @@ extcodehash = _account(lambda h, a: h.code_hash(a))
 
 
 def extcodecopy(c):
-    a = _addr(c.word(0))
+    a = to_address(c.word(0))
     dst, off, size = c.word(1), c.word(2), c.word(3)
     if not _charge(c, c.host.access_account(a)):
         return L.ST_OOG
@@ -230,7 +226,7 @@ def _call(kind: int):
 
     def fn(c):
         w = c.word
-        gas_req, to = w(0), _addr(w(1))
+        gas_req, to = w(0), to_address(w(1))
         if has_value:
             value, i = w(2), 3
         else:
@@ -269,7 +265,7 @@ def _create(salted: bool):
 def selfdestruct(c):
     _leave_native(c)
     g = c.q[GAS_Q]
-    cost = c.host.selfdestruct(c.message, _addr(c.word(0)), g)  # checks gas and static context
+    cost = c.host.selfdestruct(c.message, to_address(c.word(0)), g)  # checks gas and static context
     c.q[GAS_Q] = g - cost
     return 0
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import OutOfGas
+from ..message import to_address  # noqa: F401 (the opcode modules import it from here)
 from ..opcodes import jumpdests
 
 if TYPE_CHECKING:
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from ..message import Message
 
 UINT_MAX = 2**256 - 1
-ADDRESS_MASK = 2**160 - 1
 CODE_PADDING = bytes(33)  # STOP after the end of the code; zero PUSH data past the end
 
 
@@ -106,10 +106,6 @@ def read_memory(f: Frame, offset: int, size: int) -> bytes:
     if size == 0:
         return b""
     return bytes(f.memory[offset:offset + size])
-
-
-def to_address(word: int) -> bytes:
-    return (word & ADDRESS_MASK).to_bytes(20, "big")
 
 
 def read_padded(buffer: bytes, start: int, size: int) -> bytes:

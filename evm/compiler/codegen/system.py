@@ -7,10 +7,10 @@ when the frame context's PC_MASK allows it."""
 from mlir.dialects import arith, cf
 
 from .. import layout as L
+from ...message import ADDRESS_MASK
 from ...spec import Fork
 from . import P, handler
 
-MASK160 = (1 << 160) - 1
 I64_MAX = (1 << 63) - 1
 
 
@@ -72,7 +72,7 @@ def _native_precompile(em, op, args, a, ino, outo):
     runtime_sha256.py); when it declines (other address, value sent, bit not in ctx PC_MASK,
     depth limit) take the Python host path. Returns the pushed success word."""
     em.gas_checkpoint()  # the 63/64 rule needs the exact, non-negative counter
-    addr = arith.andi(args[1], em.c(MASK160))
+    addr = arith.andi(args[1], em.c(ADDRESS_MASK))
     a64 = arith.select(arith.cmpi(P.ult, addr, em.c(64)), arith.trunci(em.i64, addr), em.c64(255))
     if a == 3:  # CALL/CALLCODE: only without value (value costs and transfers stay in Python)
         a64 = arith.select(arith.cmpi(P.ne, args[2], em.c(0)), em.c64(255), a64)
