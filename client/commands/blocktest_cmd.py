@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..errors import UserError
+from . import backend_name
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,14 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evm.backends import available_backends
-
     from ..fixtures import fixture_files, report, run_files
 
-    if args.evm is None:
-        args.evm = "tiered" if "tiered" in available_backends() else "interpreter"
-    if args.evm not in available_backends():
-        raise UserError(f"unknown EVM backend {args.evm!r} (available: {', '.join(available_backends())})")
+    args.evm = backend_name(args.evm)
     files = fixture_files(args.paths)
     results = run_files("client.blocktest", files, (args.substring,), args.evm, args.jobs, "blocktest")
     return report(results, args.report, unit="test")

@@ -8,6 +8,7 @@ import argparse
 import sys
 import time
 
+from . import backend_name
 from ..errors import UserError
 
 
@@ -19,18 +20,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evm.backends import available_backends
-
     from ..chainfile import ChainFile
     from ..chainstore import ChainStore
     from ..executor import Chain, InvalidBlock, decode_block
     from ..progress import Progress
     from state.trie import MissingNodeError
 
-    if args.evm is None:
-        args.evm = "tiered" if "tiered" in available_backends() else "interpreter"
-    if args.evm not in available_backends():
-        raise UserError(f"unknown EVM backend {args.evm!r} (available: {', '.join(available_backends())})")
+    args.evm = backend_name(args.evm)
     files = [ChainFile(path) for path in args.files]  # every file's framing is checked before anything runs
     blobs = ((f.path, i, raw) for f in files for i, raw in enumerate(f))
     imported = known = gas = txs = 0

@@ -16,6 +16,7 @@ import sys
 
 import structlog
 
+from . import backend_name
 from ..chainstore import ChainStore, remove_datadir
 from ..dev_accounts import DEV_KEYS
 from ..errors import UserError
@@ -89,13 +90,9 @@ def open_datadir(genesis, datadir: str) -> ChainStore:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evm.backends import available_backends
-
     from ..genesis import load_genesis
 
-    backend = args.evm or ("tiered" if "tiered" in available_backends() else "interpreter")
-    if backend not in available_backends():
-        raise UserError(f"unknown EVM backend {backend!r} (available: {', '.join(available_backends())})")
+    backend = backend_name(args.evm)
     if args.block_time < 0:
         raise UserError("--block-time must be 0 or more seconds")
     if not 0 <= args.http_port <= 65535:

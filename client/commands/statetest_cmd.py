@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..errors import UserError
+from . import backend_name
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,12 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evm.backends import available_backends
-
     from ..fixtures import fixture_files, report, run_files
 
-    if args.evm not in available_backends():
-        raise UserError(f"unknown EVM backend {args.evm!r} (available: {', '.join(available_backends())})")
+    args.evm = backend_name(args.evm)
     files = fixture_files(args.paths)
     results = run_files("client.statetest", files, (args.fork, args.substring), args.evm, args.jobs, "statetest")
     return report(results, args.report, unit="case")
