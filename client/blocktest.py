@@ -17,8 +17,7 @@ from state.db import StateDB, alloc_from_fixture, state_root_of_alloc
 from state.kv import MemoryStore
 
 from .chainstore import CONFIG_KEY, GENESIS_KEY, ChainStore
-from .errors import UserError
-from .fixtures import CaseResult, hex_bytes, hex_int, load_fixture
+from .fixtures import CaseResult, hex_bytes, hex_int, select_fixtures
 from .executor import Chain, InvalidBlock, decode_block, network_config
 
 # The networks this client runs; other networks in the fixtures are counted as skipped.
@@ -27,14 +26,7 @@ NETWORKS = ("Cancun", "Prague", "Osaka", "ShanghaiToCancunAtTime15k", "CancunToP
 
 
 def iter_cases(files: list[Path], substring: str | None) -> Iterator[tuple[Path, str, dict]]:
-    for path in files:
-        data = load_fixture(path)
-        for name, fixture in data.items():
-            if substring and substring not in name:
-                continue
-            if not isinstance(fixture, dict) or "blocks" not in fixture or "genesisRLP" not in fixture:
-                raise UserError(f"{path}: {name!r} is not a blockchain test (no blocks/genesisRLP)")
-            yield path, name, fixture
+    return select_fixtures(files, substring, ("blocks", "genesisRLP"), "blockchain test")
 
 
 def chain_for_fixture(fixture: dict, backend: str) -> Chain:

@@ -66,6 +66,18 @@ def load_fixture(path: Path) -> dict:
     return data
 
 
+def select_fixtures(files: list[Path], substring: str | None, keys: tuple[str, ...], kind: str):
+    """(file, test name, fixture) of every test whose name contains `substring`; a test without
+    all of `keys` is bad input ("not a `kind`")."""
+    for path in files:
+        for name, fixture in load_fixture(path).items():
+            if substring and substring not in name:
+                continue
+            if not isinstance(fixture, dict) or not all(k in fixture for k in keys):
+                raise UserError(f"{path}: {name!r} is not a {kind} (no {'/'.join(keys)})")
+            yield path, name, fixture
+
+
 def _run_file(runner: str, path: str, filters: tuple, backend: str) -> list[CaseResult]:
     mod = importlib.import_module(runner)
     return [mod.run_one(*case, backend=backend) for case in mod.iter_cases([Path(path)], *filters)]

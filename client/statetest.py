@@ -20,7 +20,7 @@ from state.journal import JournaledState
 from state.kv import MemoryStore
 
 from .errors import UserError
-from .fixtures import CaseResult, hex_bytes, hex_int, load_fixture
+from .fixtures import CaseResult, hex_bytes, hex_int, select_fixtures
 
 SUPPORTED = {"Cancun": Fork.CANCUN, "Prague": Fork.PRAGUE, "Osaka": Fork.OSAKA}
 
@@ -121,22 +121,16 @@ def run_case(fixture: dict, fork: Fork, case: dict, backend: str) -> tuple[bool,
 
 def iter_cases(files: list[Path], fork_filter: str | None, substring: str | None) -> Iterator[tuple]:
     """(file, test name, fixture, fork name, index, case) of every selected case."""
-    for path in files:
-        data = load_fixture(path)
-        for name, fixture in data.items():
-            if substring and substring not in name:
+    for path, name, fixture in select_fixtures(files, substring, ("post", "transaction"), "state test"):
+        post = fixture["post"]
+        if not isinstance(post, dict) or not all(
+                isinstance(cases, list) and all(isinstance(c, dict) for c in cases) for cases in post.values()):
+            raise UserError(f"{path}: {name!r}: 'post' must map fork names to lists of cases")
+        for fork_name, cases in post.items():
+            if fork_filter and fork_name.lower() != fork_filter.lower():
                 continue
-            if not isinstance(fixture, dict) or "post" not in fixture or "transaction" not in fixture:
-                raise UserError(f"{path}: {name!r} is not a state test (no post/transaction)")
-            post = fixture["post"]
-            if not isinstance(post, dict) or not all(
-                    isinstance(cases, list) and all(isinstance(c, dict) for c in cases) for cases in post.values()):
-                raise UserError(f"{path}: {name!r}: 'post' must map fork names to lists of cases")
-            for fork_name, cases in post.items():
-                if fork_filter and fork_name.lower() != fork_filter.lower():
-                    continue
-                for index, case in enumerate(cases):
-                    yield path, name, fixture, fork_name, index, case
+            for index, case in enumerate(cases):
+                yield path, name, fixture, fork_name, index, case
 
 
 def run_one(path: Path, name: str, fixture: dict, fork_name: str, index: int, case: dict,
