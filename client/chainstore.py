@@ -178,10 +178,11 @@ class ChainStore:
         data = self.kv.get(TX_LOOKUP_PREFIX + tx_hash)
         return None if data is None else (data[:32], int.from_bytes(data[32:], "big"))
 
-    def init_genesis(self, genesis: Genesis) -> Header:
-        """Write the genesis state, block, canonical entry, head and config in one atomic batch."""
+    def init_genesis(self, genesis: Genesis, preimages: bool = False) -> Header:
+        """Write the genesis state, block, canonical entry, head and config in one atomic batch (with
+        `preimages`, the addresses and slots behind the trie's hashed keys too: see StateDB)."""
         with self.kv.write_batch() as batch:
-            state_root = StateDB(self.kv).commit_alloc(genesis.alloc, batch)
+            state_root = StateDB(self.kv, preimages=preimages).commit_alloc(genesis.alloc, batch)
             header = genesis.header(state_root)
             h = self.put_block(batch, header, genesis.block_body_rlp())
             self.set_head(batch, h)

@@ -465,9 +465,11 @@ class Chain:
     def build_block(self, parent_hash: bytes, transactions: list, timestamp: int, coinbase: bytes = b"\x00" * 20,
                     withdrawals: list | None = None, parent_beacon_block_root: bytes = b"\x00" * 32,
                     prev_randao: bytes = b"\x00" * 32, extra_data: bytes = b"", gas_limit: int | None = None,
-                    set_head: bool = True) -> Block:
+                    set_head: bool = True, base_fee: int | None = None, pre_state_root: bytes | None = None) -> Block:
         """Build a block on `parent_hash` from already-valid transactions (any invalid one raises InvalidBlock),
-        fill in every header commitment, and write it like an imported block. For dev chains and tests."""
+        fill in every header commitment, and write it like an imported block. For dev chains and tests:
+        `base_fee` overrides EIP-1559's (anvil_setNextBlockBaseFeePerGas) and `pre_state_root` starts from
+        a state other than the parent's (a dev node's head state edited by anvil_setBalance and the like)."""
         parent = self.header(parent_hash)
         if parent is None:
             raise InvalidBlock("UNKNOWN_PARENT", f"parent 0x{parent_hash.hex()} is not known")
@@ -476,7 +478,7 @@ class Chain:
         gas_limit = parent.gas_limit if gas_limit is None else gas_limit
         header = Header(parent_hash=parent_hash, coinbase=coinbase, number=number, gas_limit=gas_limit,
                         timestamp=timestamp, extra_data=extra_data, mix_hash=prev_randao,
-                        base_fee_per_gas=expected_base_fee(gas_limit, parent))
+                        base_fee_per_gas=expected_base_fee(gas_limit, parent) if base_fee is None else base_fee)
         if fork >= Fork.SHANGHAI:
             withdrawals = list(withdrawals or [])
         if fork >= Fork.CANCUN:
@@ -488,7 +490,7 @@ class Chain:
         if fork >= Fork.SHANGHAI:
             header.withdrawals_root = block.withdrawals_root()
         db = self.db
-        db.root = parent.state_root
+        db.root = parent.state_root if pre_state_root is None else pre_state_root
         state = JournaledState(db)
         out = apply_body(block, fork, self.config, state, self._block_hash_fn(parent_hash, number), self.backend)
         header.gas_used = out.gas_used

@@ -77,23 +77,40 @@ def select(candidates, gas_limit: int, max_blob_gas: int | None) -> list[Transac
     return chosen
 
 
-def mine(executor: Chain, pool, pool_state_factory: Callable[[], Any], timestamp: int | None = None) -> Mined:
+@dataclass
+class BlockSettings:
+    """What a dev node may set for the next block (anvil_setCoinbase, evm_setBlockGasLimit,
+    anvil_setNextBlockBaseFeePerGas) and the state it starts from (the head's, edited by anvil_setBalance
+    and the like); None: as the parent gives it."""
+
+    coinbase: bytes = b"\x00" * 20
+    gas_limit: int | None = None
+    base_fee: int | None = None
+    pre_state_root: bytes | None = None
+
+
+def mine(executor: Chain, pool, pool_state_factory: Callable[[], Any], timestamp: int | None = None,
+         settings: BlockSettings | None = None) -> Mined:
     """Seal one block from the pool's pending transactions on top of the head; it becomes the new head."""
     store, config = executor.store, executor.config
+    settings = settings or BlockSettings()
     parent = store.head_header()
     ts = max(int(time.time()) if timestamp is None else timestamp, parent.timestamp + 1)
     number = parent.number + 1
     fork = fork_at(config, number, ts)
     schedule = blob_schedule_at(config, fork, ts)
-    base_fee = next_base_fee(config, parent)
+    gas_limit = parent.gas_limit if settings.gas_limit is None else settings.gas_limit
+    base_fee = expected_base_fee(gas_limit, parent) if settings.base_fee is None else settings.base_fee
     started = time.perf_counter()
-    txs = select(pool.ordered(pool_state_factory(), base_fee), parent.gas_limit,
+    txs = select(pool.ordered(pool_state_factory(), base_fee), gas_limit,
                  schedule.max_blob_gas if schedule is not None else None)
     dropped: list[tuple[Transaction, str]] = []
     while True:
         try:
-            block = executor.build_block(parent.hash, txs, ts, prev_randao=prev_randao(parent),
-                                         extra_data=EXTRA_DATA)
+            block = executor.build_block(parent.hash, txs, ts, coinbase=settings.coinbase,
+                                         prev_randao=prev_randao(parent), extra_data=EXTRA_DATA,
+                                         gas_limit=gas_limit, base_fee=base_fee,
+                                         pre_state_root=settings.pre_state_root)
             break
         except InvalidBlock as exc:
             if exc.tx_index is None:

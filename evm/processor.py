@@ -167,7 +167,7 @@ def check_transaction(tx: Transaction, state, ctx: BlockContext,
     if not skip_account_checks:
         code = state.get_code(sender)
         # EIP-3607; from Prague an EIP-7702 delegation designator still counts as an EOA
-        if code and not (fork >= Fork.PRAGUE and is_delegation(code)):
+        if code and not (fork >= Fork.PRAGUE and is_delegation(code)) and not tx.impersonated:
             raise InvalidTransaction("SENDER_NOT_EOA", f"sender not an eoa: address 0x{sender.hex()}")
     return sender, price, blob_gas
 

@@ -59,6 +59,9 @@ class Transaction:
     s: int = 0
     # Known sender (state tests give it); recovered from the signature otherwise.
     sender: bytes | None = field(default=None, compare=False)
+    # Sent by a dev node for an impersonated account (anvil_impersonateAccount): the signature is a
+    # placeholder, `sender` says who sent it, and EIP-3607 does not stop a contract's address.
+    impersonated: bool = field(default=False, compare=False)
 
     # -- encoding -----------------------------------------------------------------
     def _access_list_rlp(self) -> list:

@@ -13,6 +13,7 @@ from .trie import MissingNodeError, Sink, Trie, build_root, enc_list, enc_uint
 
 NODE_PREFIX = b"n"  # n + keccak(node rlp) -> node rlp (account and storage tries share it)
 CODE_PREFIX = b"c"  # c + keccak(code) -> code
+PREIMAGE_PREFIX = b"P"  # P + keccak(address or slot) -> address (20 bytes) or slot (32 bytes); opt-in
 
 # An allocation as tests and genesis give it: address -> (nonce, balance, code, {slot: value})
 Alloc = Mapping[bytes, tuple[int, int, bytes, Mapping[int, int]]]
@@ -87,9 +88,12 @@ class StateDB:
     block's single write.
     """
 
-    def __init__(self, kv: KVStore, root: bytes = EMPTY_ROOT) -> None:
+    def __init__(self, kv: KVStore, root: bytes = EMPTY_ROOT, preimages: bool = False) -> None:
         self.kv = kv
         self.root = root
+        # keep the keys behind the hashed trie paths (as geth's --cache.preimages): a dev node needs
+        # them to dump its state (anvil_dumpState); block import leaves them out
+        self.preimages = preimages
         self._pending: list[WriteBatch] = []
         self.trie = Trie(self._fetch_node)
 
@@ -145,6 +149,8 @@ class StateDB:
 
             for code_hash, code in changes.codes.items():
                 put(CODE_PREFIX + code_hash, code)
+            if self.preimages:
+                self._put_preimages(put, set(changes.accounts) | set(changes.storage), changes.storage.items())
             self.root = self._apply(changes, sink)
         return self.root
 
@@ -192,11 +198,25 @@ class StateDB:
         updates.sort()  # neighbouring keys share the nodes just loaded
         return self.trie.update(self.root, updates, sink)
 
+    @staticmethod
+    def _put_preimages(put, addresses, storages) -> None:
+        for address in addresses:
+            put(PREIMAGE_PREFIX + keccak(address), address)
+        for _, slots in storages:
+            for slot in slots:
+                word = slot.to_bytes(32, "big")
+                put(PREIMAGE_PREFIX + keccak(word), word)
+
+    def preimage(self, hashed: bytes) -> bytes | None:
+        return self._fetch(PREIMAGE_PREFIX + hashed)
+
     # -- bulk load (genesis, fixtures)
 
     def commit_alloc(self, alloc: Alloc, batch: WriteBatch | None = None) -> bytes:
         """Replace the state with exactly `alloc` (built from scratch), write it, and return its root."""
         with self._writing(batch) as put:
+            if self.preimages:
+                self._put_preimages(put, alloc, ((a, v[3]) for a, v in alloc.items()))
             self.root = alloc_root(
                 alloc,
                 lambda h, enc: put(NODE_PREFIX + h, enc),

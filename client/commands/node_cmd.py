@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import signal
 import sys
 
@@ -40,6 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "'*' for any; default localhost)")
     parser.add_argument("--http.corsdomain", dest="http_corsdomain", default="", metavar="ORIGINS",
                         help="comma-separated browser origins allowed to call the node ('*' for any; default none)")
+    parser.add_argument("--no-mining", dest="no_mining", action="store_true",
+                        help="no automine: transactions wait until evm_mine / anvil_mine (anvil's --no-mining)")
+    parser.add_argument("--load-state", dest="load_state", default=None, metavar="FILE",
+                        help="merge a state dump (anvil's JSON, as --dump-state writes it) into the head at start")
+    parser.add_argument("--dump-state", dest="dump_state", default=None, metavar="FILE",
+                        help="write the head's whole state to FILE (anvil's JSON) when the node stops")
+    parser.add_argument("--state", dest="state_file", default=None, metavar="FILE",
+                        help="both: load FILE at start if it exists, dump to it at exit (anvil's --state)")
     parser.add_argument("--max-request-size", dest="max_request_size", type=int, default=5 * 1024 * 1024,
                         metavar="BYTES", help="largest HTTP request body accepted (default 5 MiB)")
 
@@ -70,7 +79,7 @@ def open_datadir(genesis, datadir: str) -> ChainStore:
     try:
         known = store.genesis_hash()
         if known is None:
-            header = store.init_genesis(genesis)
+            header = store.init_genesis(genesis, preimages=True)
             log.info("datadir initialised", datadir=datadir, genesis="0x" + header.hash.hex())
         else:
             expected = genesis.header(genesis.state_root()).hash
@@ -116,11 +125,15 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     loop = asyncio.get_running_loop()
     dev_keys = dev_keys_for(genesis.alloc)
     chain = Chain(store, genesis.config, backend, dev_keys)
+    chain.dev.settings.automine = args.block_time == 0 and not args.no_mining
+    chain.dev.settings.interval = args.block_time
+    _load_state_file(chain, args.load_state or (args.state_file if args.state_file and
+                                                os.path.exists(args.state_file) else None))
     api = Api(chain)
-    dispatcher = Dispatcher(api.methods())
+    dispatcher = Dispatcher(api.methods(), after=chain.automine)
     wake = asyncio.Event()
     stop = asyncio.Event()
-    chain.on_new_tx = lambda: loop.call_soon_threadsafe(wake.set)
+    chain.on_mode_change = lambda: loop.call_soon_threadsafe(wake.set)
 
     head = chain.head()
     log.info("chain head", number=head.number, hash="0x" + head.hash.hex(), state_root="0x" + head.state_root.hex(),
@@ -145,34 +158,27 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    def mine_once() -> bool:
+    def mine_once() -> None:
         try:
-            mine_pending(chain)
-            return True
+            chain.mine()
         except Exception as exc:  # a bug: keep serving; the pool keeps the transactions for the next try
             log.error("mining failed", error=repr(exc), exc_info=True)
-            return False
 
     async def miner_loop() -> None:
+        """Interval mining (--block-time, evm_setIntervalMining): a block every interval, empty ones too;
+        a change of mode wakes the loop to re-read it. Automine happens after each request (Dispatcher)."""
         while not stop.is_set():
-            if args.block_time > 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=args.block_time)
-                    return
-                except asyncio.TimeoutError:
-                    pass
-            else:
-                await wake.wait()
-                wake.clear()
-                if stop.is_set():
-                    return
-                if not await loop.run_in_executor(dispatcher.executor, _has_pending, chain):
-                    continue
-            mined = await loop.run_in_executor(dispatcher.executor, mine_once)
-            # transactions still pending (e.g. more than one block's gas) go in the next block; after a
-            # failure, only a new transaction tries again (no busy loop)
-            if mined and args.block_time == 0 and await loop.run_in_executor(dispatcher.executor, _has_pending, chain):
-                wake.set()
+            s = chain.dev.settings
+            delay = random.uniform(*s.interval_range) if s.interval_range else s.interval
+            wake.clear()
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=delay if delay > 0 else None)
+                continue  # the mode changed (or we are stopping): read it again
+            except asyncio.TimeoutError:
+                pass
+            if stop.is_set():
+                return
+            await loop.run_in_executor(dispatcher.executor, mine_once)
 
     miner = asyncio.create_task(miner_loop())
     await stop.wait()
@@ -184,9 +190,47 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     except asyncio.TimeoutError:
         miner.cancel()
     dispatcher.shutdown()
+    _dump_state_file(chain, args.dump_state or args.state_file)
     head = chain.head()
     log.info("stopped", head=head.number, hash="0x" + head.hash.hex())
     return 0
+
+
+def _load_state_file(chain, path: str | None) -> None:
+    if not path:
+        return
+    from ..rpc import statedump
+    from ..rpc.errors import RpcError
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise UserError(f"cannot read state file {path}: {exc.strerror}") from None
+    try:
+        n = statedump.load(chain, statedump.parse(raw))
+    except RpcError as exc:
+        raise UserError(f"state file {path}: {exc.message}") from None
+    log.info("state loaded", file=path, accounts=n)
+
+
+def _dump_state_file(chain, path: str | None) -> None:
+    if not path:
+        return
+    import json
+
+    from ..rpc import statedump
+    from ..rpc.errors import RpcError
+
+    try:
+        data = statedump.dump(chain)
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=1)
+        os.replace(tmp, path)  # a crash mid-write leaves the previous dump whole
+        log.info("state dumped", file=path, accounts=len(data["accounts"]))
+    except (OSError, RpcError) as exc:
+        log.error("state dump failed", file=path, error=str(getattr(exc, "message", exc)))
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -203,12 +247,6 @@ def _check_forks(genesis) -> None:
     if name not in SUPPORTED_FORKS:
         raise UserError(f"the node builds post-Merge blocks only (Paris and later); this genesis's next block "
                         f"would be {name}")
-
-
-def _has_pending(chain) -> bool:
-    if len(chain.pool) == 0:
-        return False
-    return bool(chain.pool.pending_by_sender(chain.pool_state()))
 
 
 def _print_banner(url: str, chain, genesis, dev_keys: dict[bytes, bytes]) -> None:

@@ -82,12 +82,20 @@ class Chain:
         self.dev_keys = dev_keys or {}  # address -> private key (eth_accounts, eth_sendTransaction)
         self.genesis_hash = store.genesis_hash()
         self.on_new_tx = None  # set by the node: wakes the miner
+        self.on_mode_change = None  # set by the node: the interval miner re-reads the mining mode
         # hashes of the transactions the pool accepted, numbered (pending-transaction filters)
         self.tx_seq = 0
         self._recent_txs: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=10_000)
         from ..executor import Chain as Executor
+        from .devchain import DevChain
 
         self.executor = Executor(store, config, backend)
+        self.executor.db.preimages = True  # anvil_dumpState walks the trie by address
+        self.dev = DevChain(self)
+        self.pool_dirty = False  # a transaction arrived since the last automine attempt
+        # callbacks (subscriptions): on_block(header, block, receipts), on_pending(tx_hash)
+        self.block_listeners: list = []
+        self.pending_listeners: list = []
 
     # -- blocks ----------------------------------------------------------------------------------------------
     def head(self) -> Header:
@@ -121,7 +129,9 @@ class Chain:
         body = self.store.get_body_rlp(header.hash)
         if body is None:
             raise ServerError(f"block body 0x{header.hash.hex()} not found")
-        return Block.from_body_rlp(header, body)
+        block = Block.from_body_rlp(header, body)
+        self.dev.restore_senders(block.transactions)
+        return block
 
     def receipts(self, header: Header) -> list[Receipt]:
         encoded = self.store.get_receipts(header.hash)
@@ -143,6 +153,8 @@ class Chain:
     # -- state -----------------------------------------------------------------------------------------------
     def state(self, header: Header) -> StateDB:
         root = header.state_root
+        if header.hash == self.store.head_hash():
+            root = self.dev.head_root(header)  # dev edits (anvil_setBalance, ...) of the head's state
         if root != EMPTY_ROOT and self.kv.get(NODE_PREFIX + root) is None:
             raise StateNotAvailable(f"state of block {header.number} (root 0x{root.hex()}) is not available")
         return StateDB(self.kv, root)
@@ -200,12 +212,18 @@ class Chain:
         from ..miner import next_base_fee, next_excess_blob_gas_for
 
         head = self.head()
-        number, timestamp = head.number + 1, max(int(time.time()), head.timestamp + 1)  # as the miner stamps it
+        number, timestamp = head.number + 1, self.dev.block_timestamp(head)  # as the miner stamps it
         fork = fork_of(self.config, number, timestamp)
         schedule = blob_schedule_of(self.config, number, timestamp)
-        base_fee = next_base_fee(self.config, head)
+        settings = self.block_settings()
+        base_fee = next_base_fee(self.config, head) if settings.base_fee is None else settings.base_fee
+        if settings.gas_limit is not None and settings.base_fee is None:
+            from ..executor import expected_base_fee
+
+            base_fee = expected_base_fee(settings.gas_limit, head)
         excess = next_excess_blob_gas_for(self.config, head, number, timestamp)
-        return PoolRules(chain_id=self.chain_id, fork=fork, base_fee=base_fee, gas_limit=head.gas_limit,
+        gas_limit = head.gas_limit if settings.gas_limit is None else settings.gas_limit
+        return PoolRules(chain_id=self.chain_id, fork=fork, base_fee=base_fee, gas_limit=gas_limit,
                          blob_base_fee=blob_base_fee(excess, schedule) if schedule else 1,
                          max_blobs_per_tx=max_blobs_per_tx(fork, schedule) if schedule else 0)
 
@@ -221,12 +239,58 @@ class Chain:
         log.info("transaction added", hash="0x" + h.hex(), sender="0x" + tx.sender.hex(), nonce=tx.nonce)
         self._recent_txs.append((self.tx_seq, h))
         self.tx_seq += 1
+        self.pool_dirty = True
+        for listener in self.pending_listeners:
+            listener(h)
         if self.on_new_tx is not None:
             self.on_new_tx()
         return h
 
+    # -- mining ----------------------------------------------------------------------------------------------
+    def block_settings(self):
+        from ..miner import BlockSettings
+
+        s = self.dev.settings
+        return BlockSettings(coinbase=s.coinbase, gas_limit=s.gas_limit, base_fee=s.next_base_fee,
+                             pre_state_root=self.dev.edited_root())
+
+    def mine(self, timestamp: int | None = None):
+        """Seal one block now (whatever is pending, maybe nothing) with the dev settings; tell listeners."""
+        from ..miner import mine
+
+        head = self.head()
+        forced = timestamp if timestamp is not None else self.dev.settings.next_timestamp
+        ts = self.dev.block_timestamp(head, timestamp)
+        mined = mine(self.executor, self.pool, self.pool_state, ts, self.block_settings())
+        self.dev.after_block(mined.block.header, forced is not None)
+        for listener in self.block_listeners:
+            try:
+                listener(mined.block.header, mined.block, mined.receipts)
+            except Exception as exc:  # a subscriber's failure must not undo a sealed block
+                log.error("block listener failed", error=repr(exc))
+        return mined
+
+    def has_pending(self) -> bool:
+        return len(self.pool) > 0 and bool(self.pool.pending_by_sender(self.pool_state()))
+
+    def automine(self) -> None:
+        """After each request (or batch): with automine on, seal what the request left pending, block after
+        block while the pool has executable transactions (more than one block's gas). A block that fails is
+        not tried again until a new transaction comes."""
+        if not self.dev.settings.automine or not self.pool_dirty:
+            return
+        self.pool_dirty = False
+        for _ in range(64):
+            if not self.has_pending():
+                return
+            try:
+                mined = self.mine()
+            except Exception as exc:  # a bug: keep serving; the pool keeps the transactions
+                log.error("mining failed", error=repr(exc), exc_info=True)
+                return
+            if not mined.block.transactions:
+                return
+
 
 def mine_pending(chain: Chain, timestamp: int | None = None):
-    from ..miner import mine
-
-    return mine(chain.executor, chain.pool, chain.pool_state, timestamp)
+    return chain.mine(timestamp)

@@ -106,9 +106,20 @@ class Api:
         self.filters: dict[str, dict[str, Any]] = {}
 
     def methods(self) -> dict[str, Callable[..., Any]]:
-        return {name: getattr(self, name) for name in dir(self)
-                if name.split("_", 1)[0] in ("web3", "net", "eth", "debug", "txpool", "evm")
-                and callable(getattr(self, name))}
+        """Every RPC method of the node, by topic: this module's (web3, net, eth, txpool, debug) and the dev
+        methods (evm, anvil, hardhat; dev.py)."""
+        from .dev import DevApi
+
+        own = {name: getattr(self, name) for name in dir(self)
+               if name.split("_", 1)[0] in ("web3", "net", "eth", "debug", "txpool")
+               and callable(getattr(self, name))}
+        own.update(DevApi(self.chain).methods())
+        own["rpc_modules"] = self.rpc_modules
+        return own
+
+    def rpc_modules(self) -> dict[str, str]:
+        return {name: "1.0" for name in ("anvil", "debug", "eth", "evm", "hardhat", "net", "personal", "rpc",
+                                         "txpool", "web3")}
 
     # -- helpers ------------------------------------------------------------------------------------------------
     def _header(self, v: Any, i: int) -> Header:
@@ -193,13 +204,14 @@ class Api:
         return False
 
     def eth_mining(self) -> bool:
-        return True
+        s = self.chain.dev.settings
+        return s.automine or s.interval > 0
 
     def eth_hashrate(self) -> str:
         return "0x0"
 
     def eth_coinbase(self) -> str:
-        return T.checksum(ZERO_ADDRESS)
+        return T.checksum(self.chain.dev.settings.coinbase)
 
     def eth_accounts(self) -> list[str]:
         return [T.checksum(a) for a in self.chain.dev_keys]
@@ -317,11 +329,14 @@ class Api:
         if sender is None:
             raise ServerError("missing from address")
         key = self.chain.dev_keys.get(sender)
-        if key is None:
+        if key is None and not self.chain.dev.is_impersonated(sender):
             raise ServerError("unknown account")
         head = self.chain.head()
         tx = self._tx_from_args(args, head, sign=True)
-        tx.sign(key)
+        if key is not None:
+            tx.sign(key)
+        else:  # anvil_impersonateAccount: no key, a placeholder signature and the sender recorded
+            self.chain.dev.placeholder_sign(tx, sender)
         return _hb(self.chain.submit(tx))
 
     def eth_sign(self, address: Any, message: Any) -> str:
@@ -777,21 +792,19 @@ class Api:
 
         return {"pending": fmt(pending), "queued": fmt(queued)}
 
-    # -- anvil / hardhat compatible ----------------------------------------------------------------------------
-    def evm_mine(self, timestamp: Any = None) -> str:
-        """Seal a block now with whatever is pending (an empty block if nothing is)."""
-        from .chain import mine_pending
+    def txpool_inspect(self) -> dict[str, Any]:
+        """geth's one-line summaries: "to: value wei + gas gas × price wei" ("contract creation" for no to)."""
+        pending, queued = self.chain.pool.content(self.chain.pool_state())
 
-        ts = None
-        if timestamp is not None:
-            if isinstance(timestamp, int) and not isinstance(timestamp, bool):
-                if not 0 <= timestamp < 2**64:  # a header's timestamp is a uint64
-                    raise InvalidParams("invalid argument 0: timestamp must be a uint64")
-                ts = timestamp
-            else:
-                ts = T.quantity(timestamp, 0, 64)
-        mine_pending(self.chain, ts)
-        return "0x0"
+        def line(t: Transaction) -> str:
+            to = T.checksum(t.to) if t.to is not None else "contract creation"
+            price = t.max_fee_per_gas if t.type >= 2 else t.gas_price
+            return f"{to}: {t.value} wei + {t.gas} gas × {price} wei"
+
+        def fmt(group):
+            return {T.checksum(s): {str(t.nonce): line(t) for t in txs} for s, txs in group.items()}
+
+        return {"pending": fmt(pending), "queued": fmt(queued)}
 
     # -- debug --------------------------------------------------------------------------------------------------
     def debug_traceCall(self, args: Any, block: Any = None, options: Any = None) -> dict[str, Any]:

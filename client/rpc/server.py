@@ -38,10 +38,13 @@ def _error(id_: Any, code: int, message: str, data: Any = None) -> dict[str, Any
 class Dispatcher:
     """Maps method names to callables taking the positional params; knows nothing of HTTP."""
 
-    def __init__(self, methods: dict[str, Callable[..., Any]]) -> None:
+    def __init__(self, methods: dict[str, Callable[..., Any]], after: Callable[[], None] | None = None) -> None:
         self.methods = methods
         self.arity = {name: _arity(fn) for name, fn in methods.items()}
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chain")
+        # run on the worker thread after each request or batch, before the answer goes out (automine: the
+        # answer to eth_sendTransaction comes when its block is sealed, as Hardhat's does)
+        self.after = after
 
     def call_one(self, req: Any) -> dict[str, Any] | None:
         """One request object -> response object (None for a notification)."""
@@ -85,14 +88,21 @@ class Dispatcher:
 
     def handle(self, body: Any) -> Any:
         """A parsed body (object or batch list) -> the response JSON value (None: nothing to send)."""
-        if isinstance(body, list):
-            if not body:
-                return _error(None, INVALID_REQUEST, "empty batch")
-            if len(body) > MAX_BATCH_ITEMS:
-                return _error(None, INVALID_REQUEST, "batch too large")
-            out = [r for r in (self.call_one(item) for item in body) if r is not None]
-            return out or None
-        return self.call_one(body)
+        try:
+            if isinstance(body, list):
+                if not body:
+                    return _error(None, INVALID_REQUEST, "empty batch")
+                if len(body) > MAX_BATCH_ITEMS:
+                    return _error(None, INVALID_REQUEST, "batch too large")
+                out = [r for r in (self.call_one(item) for item in body) if r is not None]
+                return out or None
+            return self.call_one(body)
+        finally:
+            if self.after is not None:
+                try:
+                    self.after()
+                except Exception as exc:  # a bug of ours: the answers stand
+                    log.error("after-request hook failed", error=repr(exc), exc_info=True)
 
     def shutdown(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)

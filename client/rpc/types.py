@@ -115,3 +115,25 @@ def checksum(a: bytes) -> str:
     h = a.hex()
     digest = keccak(h.encode()).hex()
     return "0x" + "".join(c.upper() if c.isalpha() and int(digest[k], 16) >= 8 else c for k, c in enumerate(h))
+
+
+def number(v: Any, i: int | None = None, bits: int = 256) -> int:
+    """anvil's lenient number (its `deserialize_number`): a JSON integer, a 0x-hex string (leading zeros
+    allowed) or a decimal string."""
+    if isinstance(v, bool):
+        raise _arg(i, "expected a number")
+    if isinstance(v, int):
+        n = v
+    elif isinstance(v, float) and v.is_integer():
+        n = int(v)
+    elif isinstance(v, str) and v.startswith(("0x", "0X")):
+        if not v[2:] or not _HEX_DIGITS.fullmatch(v[2:]):
+            raise _arg(i, "invalid hex string")
+        n = int(v[2:], 16)
+    elif isinstance(v, str) and v.isdigit():
+        n = int(v)
+    else:
+        raise _arg(i, "expected a number (integer, hex or decimal string)")
+    if n < 0 or n.bit_length() > bits:
+        raise _arg(i, f"number out of range (0 to 2^{bits} - 1)")
+    return n
