@@ -41,6 +41,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "'*' for any; default localhost)")
     parser.add_argument("--http.corsdomain", dest="http_corsdomain", default="", metavar="ORIGINS",
                         help="comma-separated browser origins allowed to call the node ('*' for any; default none)")
+    parser.add_argument("--ws", action="store_true",
+                        help="serve JSON-RPC over WebSocket on --ws.addr:--ws.port too (the HTTP port always "
+                             "upgrades to WebSocket, as anvil's does)")
+    parser.add_argument("--ws.addr", dest="ws_addr", default="127.0.0.1", metavar="ADDR",
+                        help="WebSocket interface (default 127.0.0.1)")
+    parser.add_argument("--ws.port", dest="ws_port", type=int, default=8546, metavar="PORT",
+                        help="WebSocket port (default 8546; 0 picks a free one)")
+    parser.add_argument("--ws.origins", dest="ws_origins", default="", metavar="ORIGINS",
+                        help="comma-separated browser origins allowed to open a WebSocket ('*' for any; default "
+                             "none: only clients that send no Origin, i.e. not web pages)")
     parser.add_argument("--no-mining", dest="no_mining", action="store_true",
                         help="no automine: transactions wait until evm_mine / anvil_mine (anvil's --no-mining)")
     parser.add_argument("--load-state", dest="load_state", default=None, metavar="FILE",
@@ -121,6 +131,7 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     from ..rpc.chain import Chain, mine_pending
     from ..rpc.eth import Api
     from ..rpc.server import Dispatcher, make_app
+    from ..rpc.subscriptions import Subscriptions
 
     loop = asyncio.get_running_loop()
     dev_keys = dev_keys_for(genesis.alloc)
@@ -139,21 +150,25 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     log.info("chain head", number=head.number, hash="0x" + head.hash.hex(), state_root="0x" + head.state_root.hex(),
              evm=backend)
 
-    app = make_app(dispatcher, args.max_request_size, vhosts=_csv(args.http_vhosts), cors=_csv(args.http_corsdomain))
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, args.http_addr, args.http_port)
+    subscriptions = Subscriptions(chain)
+    common = dict(vhosts=_csv(args.http_vhosts), subscriptions=subscriptions, ws_origins=_csv(args.ws_origins))
+    app = make_app(dispatcher, args.max_request_size, cors=_csv(args.http_corsdomain), **common)
+    runners = []
     try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
+        port = await _listen(runners, app, args.http_addr, args.http_port)
+        ws_url = None
+        # geth allows --ws.port = --http.port: one server then (port 0 means two free ports)
+        if args.ws and (args.ws_port == 0 or (args.ws_addr, args.ws_port) != (args.http_addr, args.http_port)):
+            ws_app = make_app(dispatcher, args.max_request_size, http=False, **common)
+            ws_url = _url("ws", args.ws_addr, await _listen(runners, ws_app, args.ws_addr, args.ws_port))
+    except UserError:
+        for r in runners:
+            await r.cleanup()
         dispatcher.shutdown()
-        raise UserError(f"cannot listen on {args.http_addr}:{args.http_port}: {exc.strerror or exc}") from None
-    port = runner.addresses[0][1] if runner.addresses else args.http_port
-    host = args.http_addr if ":" not in args.http_addr else f"[{args.http_addr}]"
-    url = f"http://{host}:{port}"
-    _print_banner(url, chain, genesis, dev_keys)
-    log.info("json-rpc listening", url=url)
+        raise
+    url = _url("http", args.http_addr, port)
+    _print_banner(url, ws_url or _url("ws", args.http_addr, port), chain, genesis, dev_keys)
+    log.info("json-rpc listening", url=url, ws=ws_url or _url("ws", args.http_addr, port))
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -184,7 +199,8 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     await stop.wait()
     log.info("shutting down")
     wake.set()
-    await runner.cleanup()
+    for r in runners:
+        await r.cleanup()
     try:
         await asyncio.wait_for(miner, timeout=60)
     except asyncio.TimeoutError:
@@ -233,6 +249,26 @@ def _dump_state_file(chain, path: str | None) -> None:
         log.error("state dump failed", file=path, error=str(getattr(exc, "message", exc)))
 
 
+async def _listen(runners: list, app, addr: str, port: int) -> int:
+    """Serve `app` on addr:port; returns the port (the one picked for 0)."""
+    from aiohttp import web
+
+    if not 0 <= port <= 65535:
+        raise UserError(f"port {port} is not a port number")
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    runners.append(runner)
+    try:
+        await web.TCPSite(runner, addr, port).start()
+    except OSError as exc:
+        raise UserError(f"cannot listen on {addr}:{port}: {exc.strerror or exc}") from None
+    return runner.addresses[0][1] if runner.addresses else port
+
+
+def _url(scheme: str, addr: str, port: int) -> str:
+    return f"{scheme}://{addr if ':' not in addr else f'[{addr}]'}:{port}"
+
+
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
@@ -249,7 +285,7 @@ def _check_forks(genesis) -> None:
                         f"would be {name}")
 
 
-def _print_banner(url: str, chain, genesis, dev_keys: dict[bytes, bytes]) -> None:
+def _print_banner(url: str, ws_url: str, chain, genesis, dev_keys: dict[bytes, bytes]) -> None:
     from ..rpc.types import checksum
 
     out = sys.stdout
@@ -275,5 +311,6 @@ def _print_banner(url: str, chain, genesis, dev_keys: dict[bytes, bytes]) -> Non
             for i, (address, balance) in enumerate(funded):
                 print(f"({i}) {checksum(address)} ({balance / 10**18:g} ETH)", file=out)
     print("", file=out)
+    print(f"WebSocket on {ws_url}", file=out)
     print(f"Listening on {url}", file=out)
     out.flush()

@@ -104,6 +104,16 @@ class Dispatcher:
                 except Exception as exc:  # a bug of ours: the answers stand
                     log.error("after-request hook failed", error=repr(exc), exc_info=True)
 
+    def bind(self, extra: dict[str, Callable[..., Any]]) -> "Dispatcher":
+        """The same dispatcher (worker thread, hook) with more methods: a WebSocket connection's own
+        eth_subscribe / eth_unsubscribe."""
+        d = object.__new__(Dispatcher)
+        d.methods = {**self.methods, **extra}
+        d.arity = {**self.arity, **{name: _arity(fn) for name, fn in extra.items()}}
+        d.executor = self.executor
+        d.after = self.after
+        return d
+
     def shutdown(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
 
@@ -161,11 +171,19 @@ def _host_allowed(host_header: str | None, vhosts: tuple[str, ...]) -> bool:
 
 
 def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE,
-             vhosts: tuple[str, ...] = ("localhost",), cors: tuple[str, ...] = ()) -> web.Application:
-    """POST / answers JSON-RPC; GET / is a health check. Like geth: a request body must be declared as JSON
-    (so a web page cannot post to the node without a CORS preflight), Host names are checked against `vhosts`,
-    and browsers get CORS headers only for the `cors` origins ("*" for any)."""
+             vhosts: tuple[str, ...] = ("localhost",), cors: tuple[str, ...] = (), subscriptions: Any = None,
+             ws_origins: tuple[str, ...] = (), http: bool = True) -> web.Application:
+    """POST / answers JSON-RPC; GET / is a health check, or a WebSocket when the request asks for the upgrade
+    (anvil serves both on one port; `http=False` makes a WebSocket-only app for --ws.port). Like geth: a request
+    body must be declared as JSON (so a web page cannot post to the node without a CORS preflight), Host names
+    are checked against `vhosts`, browsers get CORS headers only for the `cors` origins ("*" for any), and a
+    browser's WebSocket (it sends Origin) is refused unless its origin is in `ws_origins`."""
     vhosts = tuple(v.lower() for v in vhosts)
+    from .websocket import websocket_handler
+
+    ws = websocket_handler(dispatcher, subscriptions, max_request_size, ws_origins)
+    if http:  # over HTTP there is no connection to notify (geth's answer)
+        dispatcher = dispatcher.bind({"eth_subscribe": _no_notifications, "eth_unsubscribe": _no_notifications})
 
     def cors_headers(request: web.Request) -> dict[str, str]:
         origin = request.headers.get("Origin")
@@ -208,14 +226,23 @@ def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE,
             return web.json_response(_error(None, INVALID_REQUEST, "response too large"))
         return web.Response(status=200, content_type="application/json", text=text)
 
-    async def health(request: web.Request) -> web.Response:
+    async def health(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await ws(request)
+        if not http:
+            return web.Response(status=400, text="WebSocket only: ask for the upgrade\n")
         return web.Response(status=200, text="")
 
     async def preflight(request: web.Request) -> web.Response:
         return web.Response(status=204 if cors_headers(request) else 403)
 
     app = web.Application(client_max_size=max_request_size, middlewares=[guard])
-    app.router.add_post("/", rpc)
+    if http:
+        app.router.add_post("/", rpc)
+        app.router.add_route("OPTIONS", "/", preflight)
     app.router.add_get("/", health)
-    app.router.add_route("OPTIONS", "/", preflight)
     return app
+
+
+def _no_notifications(*args: Any) -> Any:
+    raise RpcError(METHOD_NOT_FOUND, "notifications not supported")
