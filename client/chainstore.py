@@ -22,6 +22,8 @@ BODY_PREFIX = b"b"  # b + block hash -> RLP list of the block's items after the 
 NUMBER_PREFIX = b"N"  # N + block hash -> block number (8 bytes big-endian)
 CANONICAL_PREFIX = b"H"  # H + number (8 bytes big-endian) -> canonical block hash
 HEAD_KEY = b"m:head"  # hash of the canonical head block
+SAFE_KEY = b"m:safe"  # the consensus client's safe block (Engine API forkchoiceUpdated)
+FINALIZED_KEY = b"m:finalized"  # the consensus client's finalized block
 GENESIS_KEY = b"m:genesis"  # hash of the genesis block
 CONFIG_KEY = b"m:config"  # the genesis file's "config" object, JSON
 SCHEMA_KEY = b"m:schema"  # layout version of this database
@@ -97,6 +99,12 @@ class ChainStore:
     def head_hash(self) -> bytes | None:
         return self.kv.get(HEAD_KEY)
 
+    def safe_hash(self) -> bytes | None:
+        return self.kv.get(SAFE_KEY)
+
+    def finalized_hash(self) -> bytes | None:
+        return self.kv.get(FINALIZED_KEY)
+
     def get_header(self, block_hash: bytes) -> Header | None:
         data = self.kv.get(HEADER_PREFIX + block_hash)
         return Header.decode(data) if data is not None else None
@@ -149,6 +157,13 @@ class ChainStore:
 
     def set_head(self, batch: WriteBatch, block_hash: bytes) -> None:
         batch.put(HEAD_KEY, block_hash)
+
+    def set_safe_finalized(self, batch: WriteBatch, safe: bytes | None, finalized: bytes | None) -> None:
+        """The consensus client's safe and finalized blocks (None leaves one as it is)."""
+        if safe is not None:
+            batch.put(SAFE_KEY, safe)
+        if finalized is not None:
+            batch.put(FINALIZED_KEY, finalized)
 
     # -- receipts, transaction lookup, canonical index (written by client.executor.Chain)
 

@@ -470,6 +470,18 @@ class Chain:
         fill in every header commitment, and write it like an imported block. For dev chains and tests:
         `base_fee` overrides EIP-1559's (anvil_setNextBlockBaseFeePerGas) and `pre_state_root` starts from
         a state other than the parent's (a dev node's head state edited by anvil_setBalance and the like)."""
+        return self.build(parent_hash, transactions, timestamp, coinbase, withdrawals, parent_beacon_block_root,
+                          prev_randao, extra_data, gas_limit, set_head=set_head, base_fee=base_fee,
+                          pre_state_root=pre_state_root)[0]
+
+    def build(self, parent_hash: bytes, transactions: list, timestamp: int, coinbase: bytes = b"\x00" * 20,
+              withdrawals: list | None = None, parent_beacon_block_root: bytes = b"\x00" * 32,
+              prev_randao: bytes = b"\x00" * 32, extra_data: bytes = b"", gas_limit: int | None = None,
+              set_head: bool = True, base_fee: int | None = None, pre_state_root: bytes | None = None,
+              write: bool = True) -> tuple[Block, BlockOutput]:
+        """build_block, also returning the execution output (receipts, requests); with `write=False` nothing is
+        written (the state root is computed in memory): a payload built for a consensus client is stored only
+        when it comes back through newPayload."""
         parent = self.header(parent_hash)
         if parent is None:
             raise InvalidBlock("UNKNOWN_PARENT", f"parent 0x{parent_hash.hex()} is not known")
@@ -500,8 +512,11 @@ class Chain:
             header.blob_gas_used = out.blob_gas_used
         if fork >= Fork.PRAGUE:
             header.requests_hash = out.requests_hash
-        self._commit_block(state, db, parent, block, out.receipts, set_head, expect_root=False)
-        return block
+        if write:
+            self._commit_block(state, db, parent, block, out.receipts, set_head, expect_root=False)
+        else:
+            header.state_root = db.compute_root(state.changes())
+        return block, out
 
     def _commit_block(self, state, db, parent: Header, block: Block, receipts: list[Receipt], set_head: bool,
                       expect_root: bool) -> bytes:
@@ -525,6 +540,25 @@ class Chain:
             raise
         self._headers[block_hash] = header
         return block_hash
+
+    def move_head(self, block_hash: bytes, also: Callable[[WriteBatch], None] | None = None) -> None:
+        """Make the stored block `block_hash` the head (a reorg when it is on a side chain), with the writes of
+        `also`, in one write batch."""
+        header = self.header(block_hash)
+        body = self.store.get_body_rlp(block_hash)
+        if header is None or body is None:
+            raise KeyError(f"block 0x{block_hash.hex()} is not stored")
+        batch = self.store.kv.write_batch()
+        try:
+            if self.store.head_hash() != block_hash:
+                self._make_canonical(batch, Block.from_body_rlp(header, body), block_hash)
+                self.store.set_head(batch, block_hash)
+            if also is not None:
+                also(batch)
+            batch.commit()
+        except BaseException:
+            batch.discard()
+            raise
 
     def write_block(self, batch: WriteBatch, block: Block, receipts: list[Receipt], set_head: bool = True) -> bytes:
         """Block, receipts, transaction lookups and (optionally) the head into `batch`; on a new head whose

@@ -89,6 +89,28 @@ class BlockSettings:
     pre_state_root: bytes | None = None
 
 
+def build_dropping_invalid(executor: Chain, pool, parent_hash: bytes, txs: list[Transaction], timestamp: int,
+                           **build_args) -> tuple[Block, Any, list[tuple[Transaction, str]]]:
+    """`executor.build` on `txs`; a transaction the executor refuses is dropped from the block and the pool with
+    the sender's later ones, and the block built again. Returns (block, execution output, dropped)."""
+    dropped: list[tuple[Transaction, str]] = []
+    while True:
+        try:
+            block, out = executor.build(parent_hash, txs, timestamp, **build_args)
+            break
+        except InvalidBlock as exc:
+            if exc.tx_index is None:
+                raise
+            bad = txs[exc.tx_index]
+            dropped.append((bad, exc.reason))
+            sender = bad.recover_sender()
+            txs = [t for t in txs if not (t.recover_sender() == sender and t.nonce >= bad.nonce)]
+    for tx, reason in dropped:
+        log.warning("transaction dropped", hash="0x" + tx.hash.hex(), reason=reason)
+        pool.drop_sender_from(tx.recover_sender(), tx.nonce)
+    return block, out, dropped
+
+
 def mine(executor: Chain, pool, pool_state_factory: Callable[[], Any], timestamp: int | None = None,
          settings: BlockSettings | None = None) -> Mined:
     """Seal one block from the pool's pending transactions on top of the head; it becomes the new head."""
@@ -104,24 +126,10 @@ def mine(executor: Chain, pool, pool_state_factory: Callable[[], Any], timestamp
     started = time.perf_counter()
     txs = select(pool.ordered(pool_state_factory(), base_fee), gas_limit,
                  schedule.max_blob_gas if schedule is not None else None)
-    dropped: list[tuple[Transaction, str]] = []
-    while True:
-        try:
-            block = executor.build_block(parent.hash, txs, ts, coinbase=settings.coinbase,
-                                         prev_randao=prev_randao(parent), extra_data=EXTRA_DATA,
-                                         gas_limit=gas_limit, base_fee=base_fee,
-                                         pre_state_root=settings.pre_state_root)
-            break
-        except InvalidBlock as exc:
-            if exc.tx_index is None:
-                raise
-            bad = txs[exc.tx_index]
-            dropped.append((bad, exc.reason))
-            sender = bad.recover_sender()
-            txs = [t for t in txs if not (t.recover_sender() == sender and t.nonce >= bad.nonce)]
-    for tx, reason in dropped:
-        log.warning("transaction dropped", hash="0x" + tx.hash.hex(), reason=reason)
-        pool.drop_sender_from(tx.recover_sender(), tx.nonce)
+    block, _, dropped = build_dropping_invalid(executor, pool, parent.hash, txs, ts, coinbase=settings.coinbase,
+                                               prev_randao=prev_randao(parent), extra_data=EXTRA_DATA,
+                                               gas_limit=gas_limit, base_fee=base_fee,
+                                               pre_state_root=settings.pre_state_root)
     for tx in block.transactions:
         pool.remove(tx.hash)
     pool.reset(pool_state_factory())

@@ -22,6 +22,18 @@ TX_MAX_SIZE = 128 * 1024  # geth: txMaxSize (4 * 32 KiB slots), blob sidecars ex
 MAX_NONCE_GAP = 1024  # queued transactions further ahead than this are refused
 
 
+@dataclass(slots=True, frozen=True)
+class BlobSidecar:
+    """The blobs a blob transaction was submitted with (its network form), kept beside it in the pool for the
+    consensus client (engine_getPayload's blobs bundle, engine_getBlobs). Version 0 (EIP-4844) has one KZG
+    proof per blob; version 1 (EIP-7594, Osaka) has CELLS_PER_EXT_BLOB cell proofs per blob."""
+
+    version: int
+    blobs: tuple[bytes, ...]
+    commitments: tuple[bytes, ...]
+    proofs: tuple[bytes, ...]
+
+
 class TxPoolError(Exception):
     """A transaction the pool refuses; the message is geth's."""
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from .spec import Fork
 
 GAS_PER_BLOB = 2**17
+BYTES_PER_BLOB = 4096 * 32  # FIELD_ELEMENTS_PER_BLOB * BYTES_PER_FIELD_ELEMENT
+CELLS_PER_EXT_BLOB = 128  # EIP-7594: cell proofs per blob in an Osaka sidecar
 MIN_BLOB_BASE_FEE = 1
 VERSIONED_HASH_VERSION_KZG = 0x01
 BLOB_BASE_COST = 2**13  # EIP-7918 reserve price factor (Osaka)

@@ -61,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="both: load FILE at start if it exists, dump to it at exit (anvil's --state)")
     parser.add_argument("--max-request-size", dest="max_request_size", type=int, default=5 * 1024 * 1024,
                         metavar="BYTES", help="largest HTTP request body accepted (default 5 MiB)")
+    from ..engine.cli import add_authrpc_arguments
+
+    add_authrpc_arguments(parser)
 
 
 def dev_keys_for(alloc) -> dict[bytes, bytes]:
@@ -116,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--block-time must be 0 or more seconds")
     if not 0 <= args.http_port <= 65535:
         raise UserError(f"--http.port {args.http_port} is not a port number")
+    from ..engine.cli import check_authrpc_arguments
+
+    check_authrpc_arguments(args)
     genesis, _ = load_genesis(args.genesis)
     _check_forks(genesis)
     store = open_datadir(genesis, args.datadir)
@@ -136,7 +142,8 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     loop = asyncio.get_running_loop()
     dev_keys = dev_keys_for(genesis.alloc)
     chain = Chain(store, genesis.config, backend, dev_keys)
-    chain.dev.settings.automine = args.block_time == 0 and not args.no_mining
+    # under a consensus client (--authrpc.*) the blocks come through the Engine API: no sealing of our own
+    chain.dev.settings.automine = args.block_time == 0 and not args.no_mining and not args.authrpc
     chain.dev.settings.interval = args.block_time
     _load_state_file(chain, args.load_state or (args.state_file if args.state_file and
                                                 os.path.exists(args.state_file) else None))
@@ -167,8 +174,24 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
         dispatcher.shutdown()
         raise
     url = _url("http", args.http_addr, port)
+    engine = None
+    if args.authrpc:
+        from ..engine.cli import start_authrpc
+
+        try:
+            engine = await start_authrpc(args, chain, dispatcher.executor)
+        except BaseException:
+            for r in runners:
+                await r.cleanup()
+            dispatcher.shutdown()
+            raise
+        runners.append(engine.runner)
     _print_banner(url, ws_url or _url("ws", args.http_addr, port), chain, genesis, dev_keys)
     log.info("json-rpc listening", url=url, ws=ws_url or _url("ws", args.http_addr, port))
+    if engine is not None:
+        print(f"Engine API on {engine.url} (JWT secret {engine.secret_file}); blocks come from the consensus "
+              f"client", file=sys.stdout, flush=True)
+        log.info("engine api listening", url=engine.url, jwtsecret=engine.secret_file)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

@@ -112,11 +112,19 @@ class Chain:
         return self.store.canonical_hash(header.number) == header.hash
 
     def resolve(self, block: tuple[str, Any], required: bool = True) -> Header | None:
-        """('tag'|'number'|'hash', value) -> header; tags latest/pending/safe/finalized are the head on a
-        single-node chain without a consensus client (geth --dev and anvil do the same)."""
+        """('tag'|'number'|'hash', value) -> header; tags latest/pending are the head, safe/finalized the blocks
+        a consensus client named in its last forkchoiceUpdated, or the head without one (as geth --dev and
+        anvil)."""
         kind, v = block
         if kind == "tag":
-            header = self.header_by_number(0) if v == "earliest" else self.head()
+            if v == "earliest":
+                header = self.header_by_number(0)
+            elif v in ("safe", "finalized"):
+                # as a consensus client set them (Engine API); without one, the head
+                h = self.store.safe_hash() if v == "safe" else self.store.finalized_hash()
+                header = self.header_by_hash(h) if h is not None else self.head()
+            else:
+                header = self.head()
         elif kind == "number":
             header = self.header_by_number(v)
         else:
@@ -230,9 +238,9 @@ class Chain:
     def pool_state(self) -> PoolState:
         return PoolState(self.state(self.head()))
 
-    def submit(self, tx: Transaction, size: int | None = None) -> bytes:
+    def submit(self, tx: Transaction, size: int | None = None, sidecar: Any = None) -> bytes:
         try:
-            h = self.pool.add(tx, self.pool_state(), self.next_block_rules(), size)
+            h = self.pool.add(tx, self.pool_state(), self.next_block_rules(), size, sidecar)
         except TxPoolError as exc:
             log.info("transaction rejected", hash="0x" + tx.hash.hex(), reason=str(exc))
             raise ServerError(str(exc)) from None

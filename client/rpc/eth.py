@@ -17,6 +17,7 @@ from state.journal import JournaledState
 
 from ..blocks import Receipt, logs_bloom
 from ..header import Header
+from ..txpool import BlobSidecar
 from . import types as T
 from .chain import Chain
 from .errors import ExecutionReverted, InvalidParams, ServerError
@@ -319,8 +320,8 @@ class Api:
 
     def eth_sendRawTransaction(self, raw: Any) -> str:
         data = T.data(raw, 0)
-        tx, size = decode_network_transaction(data)
-        return _hb(self.chain.submit(tx, size))
+        tx, size, sidecar = decode_network_transaction(data)
+        return _hb(self.chain.submit(tx, size, sidecar))
 
     def eth_sendTransaction(self, args: Any) -> str:
         if not isinstance(args, dict):
@@ -973,11 +974,11 @@ def _bloom_may_match(bloom: bytes, addresses: set[bytes] | None, topics: list) -
 
 # -- raw transactions ---------------------------------------------------------------------------------------
 
-def decode_network_transaction(data: bytes) -> tuple[Transaction, int]:
+def decode_network_transaction(data: bytes) -> tuple[Transaction, int, BlobSidecar | None]:
     """The canonical encoding, or a blob transaction in its network form with sidecar
     (`3 || rlp([tx, blobs, commitments, proofs])`, Osaka: `[tx, version, blobs, commitments, cell_proofs]`):
-    the sidecar's commitments must match the versioned hashes; it is not kept (this node has no blob pool
-    peers to serve). Returns the transaction and its size without the sidecar."""
+    the sidecar's commitments must match the versioned hashes; the pool keeps it for the consensus client
+    (Engine API). Returns the transaction, its size without the sidecar, and the sidecar."""
     if data[:1] == b"\x03":
         try:
             items = rlp.decode(data[1:])
@@ -997,10 +998,32 @@ def decode_network_transaction(data: bytes) -> tuple[Transaction, int]:
             for c, vh in zip(commitments, tx.blob_versioned_hashes):
                 if b"\x01" + sha256(c).digest()[1:] != vh:
                     raise ServerError("blob versioned hash mismatch")
-            return tx, len(inner)
+            return tx, len(inner), _sidecar(items, len(commitments))
     try:
         tx = decode_transaction(data)
     except ValueError as exc:
         raise ServerError(f"rlp: {exc}") from None
-    return tx, len(data)
+    return tx, len(data), None
+
+
+def _sidecar(items: list, count: int) -> BlobSidecar:
+    """The sidecar of a network-form blob transaction whose commitments matched its versioned hashes."""
+    from evm.blobs import BYTES_PER_BLOB, CELLS_PER_EXT_BLOB
+
+    version = 0
+    if len(items) == 5:
+        version = int.from_bytes(items[1], "big") if isinstance(items[1], bytes) else -1
+        blobs, commitments, proofs = items[2:5]
+    else:
+        blobs, commitments, proofs = items[1:4]
+    if version not in (0, 1):
+        raise ServerError(f"invalid blob sidecar: unknown version {version}")
+    per_blob = CELLS_PER_EXT_BLOB if version == 1 else 1
+    if not (isinstance(blobs, list) and isinstance(proofs, list)) or len(blobs) != count \
+            or len(proofs) != count * per_blob:
+        raise ServerError("invalid blob sidecar: blob or proof count does not match the versioned hashes")
+    if any(not isinstance(b, bytes) or len(b) != BYTES_PER_BLOB for b in blobs) \
+            or any(not isinstance(x, bytes) or len(x) != 48 for x in list(commitments) + list(proofs)):
+        raise ServerError("invalid blob sidecar: wrong blob, commitment or proof size")
+    return BlobSidecar(version, tuple(blobs), tuple(commitments), tuple(proofs))
 

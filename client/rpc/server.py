@@ -38,10 +38,12 @@ def _error(id_: Any, code: int, message: str, data: Any = None) -> dict[str, Any
 class Dispatcher:
     """Maps method names to callables taking the positional params; knows nothing of HTTP."""
 
-    def __init__(self, methods: dict[str, Callable[..., Any]], after: Callable[[], None] | None = None) -> None:
+    def __init__(self, methods: dict[str, Callable[..., Any]], after: Callable[[], None] | None = None,
+                 executor: ThreadPoolExecutor | None = None) -> None:
         self.methods = methods
         self.arity = {name: _arity(fn) for name, fn in methods.items()}
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chain")
+        # a second server of the same chain (the Engine API's) shares the first one's chain thread
+        self.executor = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="chain")
         # run on the worker thread after each request or batch, before the answer goes out (automine: the
         # answer to eth_sendTransaction comes when its block is sealed, as Hardhat's does)
         self.after = after
@@ -172,12 +174,16 @@ def _host_allowed(host_header: str | None, vhosts: tuple[str, ...]) -> bool:
 
 def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE,
              vhosts: tuple[str, ...] = ("localhost",), cors: tuple[str, ...] = (), subscriptions: Any = None,
-             ws_origins: tuple[str, ...] = (), http: bool = True) -> web.Application:
+             ws_origins: tuple[str, ...] = (), http: bool = True,
+             authenticate: Callable[[web.Request], str | None] | None = None,
+             max_response_size: int = MAX_RESPONSE_SIZE) -> web.Application:
     """POST / answers JSON-RPC; GET / is a health check, or a WebSocket when the request asks for the upgrade
     (anvil serves both on one port; `http=False` makes a WebSocket-only app for --ws.port). Like geth: a request
     body must be declared as JSON (so a web page cannot post to the node without a CORS preflight), Host names
     are checked against `vhosts`, browsers get CORS headers only for the `cors` origins ("*" for any), and a
-    browser's WebSocket (it sends Origin) is refused unless its origin is in `ws_origins`."""
+    browser's WebSocket (it sends Origin) is refused unless its origin is in `ws_origins`. With `authenticate`
+    (the Engine API's JWT check: None or why not) every request is checked first; a refused one gets 401 and
+    touches nothing."""
     vhosts = tuple(v.lower() for v in vhosts)
     from .websocket import websocket_handler
 
@@ -198,6 +204,10 @@ def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE,
 
     @web.middleware
     async def guard(request: web.Request, handler):
+        if authenticate is not None:
+            refused = authenticate(request)
+            if refused is not None:
+                return web.Response(status=401, text=refused + "\n")
         if not _host_allowed(request.headers.get("Host"), vhosts):
             return web.Response(status=403, text="invalid host specified\n")
         response = await handler(request)
@@ -222,7 +232,7 @@ def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE,
         if result is None:
             return web.Response(status=200, content_type="application/json", text="")
         text = json.dumps(result, separators=(",", ":"))
-        if len(text) > MAX_RESPONSE_SIZE:
+        if len(text) > max_response_size:
             return web.json_response(_error(None, INVALID_REQUEST, "response too large"))
         return web.Response(status=200, content_type="application/json", text=text)
 
