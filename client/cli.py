@@ -14,6 +14,7 @@ COMMANDS = {
     "run": "run bytecode as the callee of one message call",
     "statetest": "run state-test fixtures",
     "blocktest": "run blockchain-test fixtures",
+    "enginetest": "run blockchain engine test fixtures through the Engine API",
     "import": "import blocks from a chain file",
     "export": "export blocks to a chain file",
     "node": "run a local chain and serve JSON-RPC",

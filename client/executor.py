@@ -383,6 +383,7 @@ class ImportResult:
     tx_count: int
     seconds: float
     receipts: list[Receipt]
+    requests: list[bytes] = field(default_factory=list)  # EIP-7685 `type || data`, as the Engine API hands them
 
 
 class Chain:
@@ -460,7 +461,7 @@ class Chain:
 
         block_hash = self._commit_block(state, db, parent, block, out.receipts, set_head, expect_root=True)
         return ImportResult(block_hash, header.number, out.gas_used, len(block.transactions),
-                            time.perf_counter() - start, out.receipts)
+                            time.perf_counter() - start, out.receipts, out.requests)
 
     def build_block(self, parent_hash: bytes, transactions: list, timestamp: int, coinbase: bytes = b"\x00" * 20,
                     withdrawals: list | None = None, parent_beacon_block_root: bytes = b"\x00" * 32,

@@ -150,7 +150,7 @@ class EngineApi:
         self.invalid[block_hash] = (latest_valid, error)
         while len(self.invalid) > INVALID_CACHE:
             self.invalid.popitem(last=False)
-        log.warning("invalid payload", hash="0x" + block_hash.hex(), error=error)
+        log.info("invalid payload", hash="0x" + block_hash.hex(), error=error)
         return payload_status(INVALID, latest_valid, error)
 
     def _new_payload(self, p: ExecutionPayload, hashes: list[bytes] | None, beacon_root: bytes | None,
@@ -179,7 +179,7 @@ class EngineApi:
             self.executor.import_block(block, set_head=False)
         except InvalidBlock as exc:
             return self._mark_invalid(h, p.parent_hash, f"{exc.code}: {exc}")
-        log.info("payload imported", number=block.number, hash="0x" + h.hex(), txs=len(block.transactions),
+        log.debug("payload imported", number=block.number, hash="0x" + h.hex(), txs=len(block.transactions),
                  gas_used=block.header.gas_used)
         return payload_status(VALID, h)
 

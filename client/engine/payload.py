@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from evm.spec import Fork
 from evm.transactions import Transaction, decode_transaction
 
 from ..blocks import Block, Withdrawal, compute_requests_hash, ordered_trie_root
@@ -186,3 +187,25 @@ def block_from_payload(payload: ExecutionPayload, parent_beacon_block_root: byte
     except ValueError as exc:
         return None, f"invalid transaction: {exc}"
     return Block(header, txs, [], payload.withdrawals, list(payload.transactions)), None
+
+
+def method_versions(fork: Fork) -> tuple[int, int]:
+    """(engine_newPayload version, engine_forkchoiceUpdated version) a consensus client uses for `fork`'s blocks:
+    Paris V1/V1, Shanghai V2/V2, Cancun V3/V3, Prague and Osaka V4/V3."""
+    if fork >= Fork.PRAGUE:
+        return 4, 3
+    return {Fork.PARIS: (1, 1), Fork.SHANGHAI: (2, 2), Fork.CANCUN: (3, 3)}[fork]
+
+
+def block_payload_json(block: Block) -> dict[str, Any]:
+    """The block as a payload with exactly the fields its header and body have (an invalid block may lack a
+    field its fork requires, or carry one it forbids: the receiver must notice)."""
+    h = block.header
+    out = payload_to_json(block, 1)
+    if block.withdrawals is not None:
+        out["withdrawals"] = [w.to_json() for w in block.withdrawals]
+    if h.blob_gas_used is not None:
+        out["blobGasUsed"] = T.hx(h.blob_gas_used)
+    if h.excess_blob_gas is not None:
+        out["excessBlobGas"] = T.hx(h.excess_blob_gas)
+    return out

@@ -1,0 +1,218 @@
+"""Blockchain-engine-test runner: execution-spec-tests `blockchain_test_engine` fixtures, driven over HTTP with
+JWT as execution-spec-tests' consume-engine simulator drives a client under hive.
+
+For each test a node is started (in this process, on a free loopback port, its chain in memory) from the
+test's `pre` allocation and `genesisBlockHeader`; then, over the authenticated Engine API:
+1. forkchoiceUpdated to the genesis block (VALID), and eth_getBlockByNumber(0) must be the genesis block;
+2. every `engineNewPayloads[]` entry is sent as engine_newPayloadV`newPayloadVersion`(*params): with `errorCode`
+   the call must fail with that code; otherwise the status must be INVALID when `validationError` is given
+   (with a validationError of its own), VALID when not; a VALID payload becomes the head through
+   engine_forkchoiceUpdatedV`forkchoiceUpdatedVersion`, which must answer VALID;
+3. the head (eth_getBlockByNumber "latest") must be `lastblockhash` and its state `postState` (or
+   `postStateHash`).
+The node's validationError names the reason as execution-spec-tests' exceptions do (`BlockException.X: ...`);
+a reason other than the expected one is counted in the stats (`exception_mismatches`) and fails the test only
+with `--strict-exceptions`, as consume-engine's strict exception matching would.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import secrets
+import time
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlparse
+
+from evm.backends import frame_counts
+from state.db import StateDB, alloc_from_fixture, state_root_of_alloc
+from state.kv import MemoryStore
+
+from .blocks import Block
+from .blocktest import NETWORKS
+from .chainstore import CONFIG_KEY, GENESIS_KEY, ChainStore
+from .executor import network_config
+from .fixtures import CaseResult, hex_bytes, hex_int, select_fixtures
+from .header import Header
+
+_server = None  # one event-loop thread per process serves every test's node in turn
+
+
+def iter_cases(files: list[Path], substring: str | None, strict: bool = False) -> Iterator[tuple]:
+    for path, name, fixture in select_fixtures(files, substring, ("engineNewPayloads", "genesisBlockHeader", "pre"),
+                                               "blockchain engine test"):
+        yield path, name, fixture, strict
+
+
+class EngineClient:
+    """JSON-RPC over one keep-alive HTTP connection, a fresh HS256 token (iat = now) on every request."""
+
+    def __init__(self, url: str, secret: bytes) -> None:
+        u = urlparse(url)
+        self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=300)
+        self.secret = secret
+        self.ids = 0
+
+    def call(self, method: str, params: list) -> dict[str, Any]:
+        from .engine.auth import make_token
+
+        self.ids += 1
+        body = json.dumps({"jsonrpc": "2.0", "id": self.ids, "method": method, "params": params})
+        self.conn.request("POST", "/", body, {"Content-Type": "application/json",
+                                              "Authorization": "Bearer " + make_token(self.secret)})
+        resp = self.conn.getresponse()
+        text = resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"{method}: HTTP {resp.status} {text[:200]!r}")
+        return json.loads(text)
+
+    def result(self, method: str, params: list) -> Any:
+        out = self.call(method, params)
+        if "error" in out:
+            raise RuntimeError(f"{method}: error {out['error'].get('code')} {out['error'].get('message')}")
+        return out["result"]
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def node_store(fixture: dict) -> tuple[ChainStore, Any]:
+    """A chain store holding the test's pre state and genesis block (whose hash must be the fixture's)."""
+    config_json = fixture.get("config") or {}
+    config = network_config(fixture["network"], hex_int(config_json.get("chainid", "0x1")),
+                            config_json.get("blobSchedule"))
+    genesis = Header.from_json(fixture["genesisBlockHeader"])
+    store = ChainStore(MemoryStore())
+    with store.kv.write_batch() as batch:
+        root = StateDB(store.kv).commit_alloc(alloc_from_fixture(fixture["pre"]), batch)
+        if root != genesis.state_root:
+            raise AssertionError(f"pre state root 0x{root.hex()} != genesis header's 0x{genesis.state_root.hex()}")
+        body = Block(genesis, [], [], [] if genesis.withdrawals_root is not None else None)
+        h = store.put_block(batch, genesis, body.body_rlp())
+        store.set_head(batch, h)
+        batch.put(GENESIS_KEY, h)
+        batch.put(CONFIG_KEY, json.dumps(config.raw, sort_keys=True).encode())
+    want = fixture["genesisBlockHeader"].get("hash")
+    if want and hex_bytes(want) != h:
+        raise AssertionError(f"genesis hash 0x{h.hex()} != fixture's {want}")
+    return store, config
+
+
+def _expected_matches(expected: str, got: str | None) -> bool:
+    """Whether the node's validationError ("BlockException.X: ...") names one of `expected`'s alternatives."""
+    code = (got or "").split(":", 1)[0].strip()
+    return any(alt.strip() == code for alt in expected.split("|"))
+
+
+def drive(client: EngineClient, fixture: dict, genesis_hash: bytes, strict: bool) -> tuple[bool, str, dict]:
+    """Steps 1-3 of the module docstring; (passed, reason, stats)."""
+    payloads = fixture["engineNewPayloads"]
+    stats = {"payloads": len(payloads), "valid": 0, "invalid": 0, "error_codes": 0, "exception_mismatches": 0}
+    fcu_version = payloads[0]["forkchoiceUpdatedVersion"] if payloads else "3"
+    zero = "0x" + "00" * 32
+    g = "0x" + genesis_hash.hex()
+    r = client.result(f"engine_forkchoiceUpdatedV{fcu_version}",
+                      [{"headBlockHash": g, "safeBlockHash": zero, "finalizedBlockHash": zero}, None])
+    if r["payloadStatus"]["status"] != "VALID":
+        return False, f"forkchoiceUpdated to genesis: {r['payloadStatus']}", stats
+    got = client.result("eth_getBlockByNumber", ["0x0", False])
+    if got is None or got["hash"] != g:
+        return False, f"genesis block is {got and got['hash']}, not {g}", stats
+    for i, p in enumerate(payloads):
+        method = f"engine_newPayloadV{p['newPayloadVersion']}"
+        out = client.call(method, p["params"])
+        want_error = p.get("errorCode")
+        if want_error is not None:
+            if "error" not in out:
+                return False, f"payload #{i}: {method} answered {out.get('result')}, error {want_error} expected", stats
+            if out["error"].get("code") != int(want_error):
+                return False, f"payload #{i}: error {out['error']} instead of code {want_error}", stats
+            stats["error_codes"] += 1
+            continue
+        if "error" in out:
+            return False, f"payload #{i}: {method} failed: {out['error']}", stats
+        status = out["result"]
+        expected = p.get("validationError")
+        if expected:
+            if status["status"] != "INVALID":
+                return False, f"payload #{i}: status {status['status']}, INVALID ({expected}) expected", stats
+            if not status.get("validationError"):
+                return False, f"payload #{i}: INVALID without a validationError", stats
+            stats["invalid"] += 1
+            if not _expected_matches(expected, status["validationError"]):
+                stats["exception_mismatches"] += 1
+                if strict:
+                    return False, (f"payload #{i}: validationError {status['validationError']!r}, "
+                                   f"{expected} expected"), stats
+            continue
+        if status["status"] != "VALID":
+            return False, f"payload #{i}: status {status['status']} ({status.get('validationError')}), VALID expected", stats
+        stats["valid"] += 1
+        head = p["params"][0]["blockHash"]
+        r = client.result(f"engine_forkchoiceUpdatedV{p['forkchoiceUpdatedVersion']}",
+                          [{"headBlockHash": head, "safeBlockHash": zero, "finalizedBlockHash": zero}, None])
+        if r["payloadStatus"]["status"] != "VALID":
+            return False, f"payload #{i}: forkchoiceUpdated answered {r['payloadStatus']}", stats
+    latest = client.result("eth_getBlockByNumber", ["latest", False])
+    if latest["hash"] != fixture["lastblockhash"]:
+        return False, f"head {latest['hash']} (number {int(latest['number'], 16)}) != lastblockhash " \
+                      f"{fixture['lastblockhash']}", stats
+    stats["state_root"] = latest["stateRoot"]
+    return True, "", stats
+
+
+def check_post_state(store: ChainStore, fixture: dict, state_root: bytes) -> str:
+    """'' when the head state is the fixture's post state, else what differs."""
+    if "postState" not in fixture:
+        want = fixture.get("postStateHash")
+        if want and hex_bytes(want) != state_root:
+            return f"state root 0x{state_root.hex()} != postStateHash {want}"
+        return ""
+    post = alloc_from_fixture(fixture["postState"])
+    if state_root_of_alloc(post) == state_root:
+        return ""
+    diff = StateDB(store.kv, state_root).diff_alloc(post)
+    shown = "; ".join(diff[:5]) + (f"; ... {len(diff) - 5} more" if len(diff) > 5 else "")
+    return f"post state differs: {shown or 'root mismatch'}"
+
+
+def run_test(fixture: dict, backend: str, strict: bool = False) -> tuple[bool, str, dict]:
+    global _server
+    from .engine.server import BackgroundEngineServer, engine_dispatcher
+    from .rpc.chain import Chain
+
+    if _server is None:
+        _server = BackgroundEngineServer()
+    store, config = node_store(fixture)
+    chain = Chain(store, config, backend)
+    dispatcher, _ = engine_dispatcher(chain)
+    secret = secrets.token_bytes(32)
+    runner, url = _server.serve(dispatcher, secret)
+    client = EngineClient(url, secret)
+    try:
+        ok, reason, stats = drive(client, fixture, store.genesis_hash(), strict)
+        if ok:
+            reason = check_post_state(store, fixture, hex_bytes(stats.pop("state_root")))
+            ok = not reason
+        return ok, reason, stats
+    finally:
+        client.close()
+        _server.stop_serving(runner)
+        dispatcher.shutdown()
+
+
+def run_one(path: Path, name: str, fixture: dict, strict: bool = False, backend: str = "interpreter") -> CaseResult:
+    network = fixture.get("network", "?")
+    if network not in NETWORKS:
+        return CaseResult(name, str(path), network, "skipped", f"network {network} not supported")
+    start = time.perf_counter()
+    before = frame_counts(backend)
+    stats: dict = {}
+    try:
+        ok, reason, stats = run_test(fixture, backend, strict)
+    except Exception as exc:  # a bug or a malformed fixture: a named failure, never a crash of the run
+        ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
+    after = frame_counts(backend)
+    stats = {**stats, "frames_compiled": after[0] - before[0], "frames_interpreted": after[1] - before[1]}
+    return CaseResult(name, str(path), network, "passed" if ok else "failed", reason,
+                      time.perf_counter() - start, stats=stats)
