@@ -163,7 +163,7 @@ class EngineApi:
         block, why = block_from_payload(p, beacon_root, requests)
         if block is None:
             if why.startswith("blockhash mismatch"):
-                return payload_status(bad_hash_status, None, why)
+                return payload_status(bad_hash_status, None, "BlockException.INVALID_BLOCK_HASH: " + why)
             parent_known = self.store.block_number(p.parent_hash) is not None
             return self._mark_invalid(h, p.parent_hash if parent_known else None, why)
         if hashes is not None:

@@ -13,6 +13,9 @@ What a payload cannot carry, and how it is handled:
   the block's: such a payload is INVALID for its block hash, as the block was invalid;
 - a header whose fields do not match its fork's payload version (say a Cancun block without blob gas fields)
   gives a payload of the wrong structure: the expected answer is `errorCode` -32602, as the spec requires;
+- a block whose parent is not in the test (neither the genesis nor an earlier block) cannot be validated
+  through the Engine API: the spec's answer is SYNCING, not INVALID. Such a payload carries
+  `"expectedStatus": "SYNCING"`, an extension of this converter's that `evm-mlir enginetest` checks;
 - newPayloadV4's `executionRequests` are not in a blockchain test (only their hash is): they are the block's
   requests as executing the chain gives them, used only when their sha256 commitment equals the header's
   `requestsHash` (so they are the header's own). When they cannot be recovered (an invalid block whose header
@@ -30,7 +33,7 @@ from typing import Any
 from evm.spec import Fork
 
 from ..blocks import BlockDecodeError, compute_requests_hash
-from ..executor import InvalidBlock, decode_block, fork_at, network_config
+from ..executor import FIXTURE_NETWORKS, InvalidBlock, decode_block, fork_at, network_config
 from ..fixtures import hex_bytes, hex_int, load_fixture
 from ..header import EMPTY_REQUESTS_HASH
 from .payload import block_payload_json, method_versions
@@ -75,6 +78,7 @@ def convert_test(fixture: dict, backend: str = "interpreter") -> dict[str, Any]:
     dropped: list[dict[str, Any]] = []
     not_recovered: list[int] = []
     executed: dict[int, list[bytes]] | None = None
+    known = {hex_bytes(fixture["genesisBlockHeader"]["hash"])}  # blocks a payload's parent can be
     for i, b in enumerate(fixture["blocks"]):
         expected = b.get("expectException")
         try:
@@ -107,6 +111,9 @@ def convert_test(fixture: dict, backend: str = "interpreter") -> dict[str, Any]:
             entry["validationError"] = expected
             if _structure_error(block, fork, new_version):
                 entry["errorCode"] = str(INVALID_PARAMS)
+            elif h.parent_hash not in known:
+                entry["expectedStatus"] = "SYNCING"
+        known.add(h.hash)
         payloads.append(entry)
     out: dict[str, Any] = {
         "network": fixture["network"], "genesisBlockHeader": fixture["genesisBlockHeader"], "pre": fixture["pre"],
@@ -127,34 +134,35 @@ def convert_test(fixture: dict, backend: str = "interpreter") -> dict[str, Any]:
     return out
 
 
-def convert_file(path: Path, networks: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """Every test of a blockchain-test file (of `networks`, when given) converted."""
-    out = {}
+def convert_file(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """Every test of a blockchain-test file converted, and the names of those left out: a network this client
+    has no fork schedule for (pre-Merge ones have no payloads at all)."""
+    out, left_out = {}, []
     for name, fixture in load_fixture(path).items():
         if not isinstance(fixture, dict) or "blocks" not in fixture:
             continue
-        if networks is not None and fixture.get("network") not in networks:
+        if fixture.get("network") not in FIXTURE_NETWORKS:
+            left_out.append(name)
             continue
         out[name] = convert_test(fixture)
-    return out
+    return out, left_out
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..blocktest import NETWORKS
     from ..fixtures import fixture_files
 
     p = argparse.ArgumentParser(prog="python -m client.engine.convert", description=__doc__.split("\n\n")[0])
     p.add_argument("paths", nargs="+", metavar="SRC", help="blockchain-test JSON files or folders")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the engine fixtures (same relative paths)")
-    p.add_argument("--all-networks", action="store_true",
-                   help="also networks the runners skip (Paris, Shanghai; they still convert)")
     args = p.parse_args(argv)
     out_dir = Path(args.out)
     tests = files_written = 0
+    left_out: list[str] = []
     for src in args.paths:
         base = Path(src)
         for path in fixture_files([src]):
-            converted = convert_file(path, None if args.all_networks else NETWORKS)
+            converted, skipped = convert_file(path)
+            left_out += skipped
             if not converted:
                 continue
             rel = path.relative_to(base.parent) if base.is_dir() else Path(path.name)
@@ -163,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             dest.write_text(json.dumps(converted, indent=1) + "\n")
             tests += len(converted)
             files_written += 1
-    print(f"{tests} tests converted into {files_written} files under {out_dir}", file=sys.stderr)
+    print(f"{tests} tests converted into {files_written} files under {out_dir}; {len(left_out)} left out "
+          f"(networks without a fork schedule here)", file=sys.stderr)
     return 0
 
 
