@@ -28,11 +28,10 @@ __all__ = ["execute", "Env", "ExecutionResult", "Message", "Fork"]
 def execute(message: Message, state: Any, env: Env, backend: str = "interpreter",
             tracer: Any = None) -> ExecutionResult:
     """Run one top-level message with the named backend (see module docstring). With a `tracer`
-    (`evm.tracing.StructLogger`) every frame runs on the tracing interpreter instead."""
-    if tracer is not None:
-        from .tracing import TracingBackend
-
-        host = Host(state, env, TracingBackend(tracer))
+    (`evm.tracing.Tracer`: the struct logger, evm.tracers' call/prestate/4byte tracers) every frame runs on
+    the interpreter instead, with the tracer's hooks."""
+    if tracer is not None:  # its backend: the tracing interpreter (struct logs) or the plain one with hooks
+        host = Host(state, env, tracer.backend())
         host.tracer = tracer
         return host.execute_top_level(message)
     # A Host holds nothing of one message, so the next message on the same state, environment and

@@ -64,6 +64,8 @@ DELEGATION_PREFIX = b"\xef\x01\x00"  # EIP-7702 designator: 0xef0100 || address 
 DELEGATION_LENGTH = 23
 MAX_NONCE = 2**64 - 1
 
+_CALL_NAMES = {CALL: "CALL", CALLCODE: "CALLCODE", DELEGATECALL: "DELEGATECALL", STATICCALL: "STATICCALL"}
+
 THREAD_SEGMENT_DEPTH = 48
 THREAD_STACK_SIZE = 256 * 1024 * 1024
 
@@ -104,7 +106,7 @@ def create2_address(sender: bytes, salt: int, init_code: bytes) -> bytes:
 class Host:
     """Shared host of both backends for one top-level message (see module docstring)."""
 
-    tracer: Any = None  # evm.tracing.StructLogger when tracing (set by evm.execute)
+    tracer: Any = None  # an evm.tracing.Tracer when tracing (set by evm.execute): its hooks see every frame
 
     def __init__(self, state: Any, env: Env, backend: Any, precompiles: dict | None = None) -> None:
         self.state = state
@@ -190,7 +192,10 @@ class Host:
     # ================================================================ logs
     def log(self, address: bytes, topics: list[int], data: bytes) -> None:
         """LOGn: topics as stack words."""
-        self.state.add_log(address, tuple(t.to_bytes(32, "big") for t in topics), bytes(data))
+        words = tuple(t.to_bytes(32, "big") for t in topics)
+        self.state.add_log(address, words, bytes(data))
+        if self.tracer is not None:
+            self.tracer.log(address, words, bytes(data))
 
     # ================================================================ selfdestruct
     def selfdestruct(self, parent: Message, beneficiary: bytes, gas_left: int) -> int:
@@ -217,6 +222,9 @@ class Host:
             if state.get_balance(originator):
                 state.set_balance(originator, 0)
             state.mark_selfdestruct(originator)
+        if self.tracer is not None:  # geth's tracers see a SELFDESTRUCT as a frame of its own
+            self.tracer.enter("SELFDESTRUCT", originator, beneficiary, balance, 0, b"")
+            self.tracer.exit(b"", 0, None, False)
         return cost
 
     # ================================================================ CALL*
@@ -250,9 +258,20 @@ class Host:
             raise WriteInStaticContext()
         if transfers and value:
             child_gas += G.G_CALL_STIPEND
-            if state.get_balance(parent.target) < value:
-                return CallOutcome(False, gas_left + child_gas, b"")
+        tracer = self.tracer
+        if tracer is not None:
+            if kind == DELEGATECALL:
+                tracer.enter("DELEGATECALL", parent.target, to, parent.value, child_gas, bytes(data))
+            else:
+                tracer.enter(_CALL_NAMES[kind], parent.target, to, None if kind == STATICCALL else value, child_gas,
+                             bytes(data))
+        if transfers and value and state.get_balance(parent.target) < value:
+            if tracer is not None:
+                tracer.exit(b"", 0, "insufficient balance for transfer", True)
+            return CallOutcome(False, gas_left + child_gas, b"")
         if parent.depth + 1 > G.CALL_DEPTH_LIMIT:
+            if tracer is not None:
+                tracer.exit(b"", 0, "max call depth exceeded", True)
             return CallOutcome(False, gas_left + child_gas, b"")
 
         if kind == CALL:
@@ -272,7 +291,15 @@ class Host:
         if delegated:
             msg.disable_precompiles = True
         result = self.execute_message(msg)
+        if tracer is not None:
+            self._trace_exit(result, child_gas)
         return CallOutcome(result.status == "success", gas_left + result.gas_left, result.output)
+
+    def _trace_exit(self, result: ExecutionResult, gas: int) -> None:
+        from .tracing import geth_error
+
+        self.tracer.exit(result.output, gas - result.gas_left, geth_error(result.status, result.error),
+                         result.status != "success")
 
     # ================================================================ CREATE*
     def create(
@@ -293,19 +320,31 @@ class Host:
         gas_left -= child_gas
         sender = parent.target
         nonce = state.get_nonce(sender)
-        if state.get_balance(sender) < value or nonce >= MAX_NONCE or parent.depth + 1 > G.CALL_DEPTH_LIMIT:
-            return CallOutcome(False, gas_left + child_gas, b"")
         if salt is None:
             address = create_address(sender, nonce)
         else:
             address = create2_address(sender, salt, init_code)
+        tracer = self.tracer
+        if tracer is not None:
+            tracer.enter("CREATE" if salt is None else "CREATE2", sender, address, value, child_gas,
+                         bytes(init_code))
+        if state.get_balance(sender) < value or nonce >= MAX_NONCE or parent.depth + 1 > G.CALL_DEPTH_LIMIT:
+            if tracer is not None:
+                tracer.exit(b"", 0, "max call depth exceeded" if parent.depth + 1 > G.CALL_DEPTH_LIMIT else
+                            "insufficient balance for transfer" if nonce < MAX_NONCE else "nonce uint64 overflow",
+                            True)
+            return CallOutcome(False, gas_left + child_gas, b"")
         state.warm_address(address)
         state.increment_nonce(sender)
         if self.collides(address):
+            if tracer is not None:
+                tracer.exit(b"", child_gas, "contract address collision", True)
             return CallOutcome(False, gas_left, b"")
         msg = Message(sender, address, value, b"", child_gas, bytes(init_code), address,
                       parent.depth + 1, False, is_create=True)
         result = self.execute_message(msg)
+        if tracer is not None:
+            self._trace_exit(result, child_gas)
         if result.status == "success":
             return CallOutcome(True, gas_left + result.gas_left, b"", address)
         return CallOutcome(False, gas_left + result.gas_left, result.output)

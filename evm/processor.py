@@ -198,8 +198,8 @@ def _set_delegations(tx: Transaction, state, env: Env) -> int:
 def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str = "interpreter",
                         tracer=None, skip_account_checks: bool = False) -> TxResult:
     """Apply one transaction to the journaled state. InvalidTransaction leaves the state untouched.
-    With a `tracer` (`evm.tracing.StructLogger`) the transaction runs on the tracing interpreter
-    and the tracer gets its struct logs and, at the end, its output and gas used."""
+    With a `tracer` (`evm.tracing.Tracer`) the transaction runs on the interpreter with the tracer's hooks:
+    `start` before the gas is bought, the frames' hooks, and `finish` with its output and gas used."""
     from . import execute
     from .precompiles import precompiles_for
 
@@ -207,6 +207,8 @@ def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str 
     fork = env.fork
     intrinsic, floor = validate_transaction(tx, fork)
     sender, price, blob_gas = check_transaction(tx, state, ctx, skip_account_checks)
+    if tracer is not None:
+        tracer.start(tx, sender, state, env)
 
     state.begin_transaction()
     blob_fee = blob_gas * env.blob_base_fee

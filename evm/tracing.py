@@ -58,6 +58,53 @@ class TraceLimitExceeded(Exception):
     """More steps than the tracer's `limit`: tracing stops (the caller discards the state)."""
 
 
+def geth_error(status: str, error: str | None) -> str | None:
+    """A frame's result as geth's tracers name its error (None: it succeeded)."""
+    if status == "success":
+        return None
+    if status == "revert":
+        return "execution reverted"
+    return GETH_ERRORS.get(error or "", error or "execution failed")
+
+
+class Tracer:
+    """The hooks a tracer may implement; every one is a no-op here. While tracing, the host calls them:
+
+    - `start(tx, sender, state, env)`: before the transaction buys its gas (its accounts untouched);
+    - `enter(kind, sender, to, value, gas, data)` / `exit(output, gas_used, error, reverted)` around every
+      nested frame: kind "CALL" | "CALLCODE" | "DELEGATECALL" | "STATICCALL" | "CREATE" | "CREATE2" |
+      "SELFDESTRUCT"; `value` None for STATICCALL; `error` geth's text or None;
+    - `log(address, topics, data)` for every LOG (also those a revert drops later);
+    - `finish(output, gas_used, status, error)` once, with the transaction's gas used (the top frame's exit);
+    - `opcode(frame, op)` before each instruction, only with the backend `OpcodeHookBackend` (see `backend`).
+
+    `backend()` gives the backend every frame runs on: the plain interpreter unless the tracer needs steps.
+    """
+
+    def backend(self) -> Any:
+        from .interpreter import InterpreterBackend
+
+        return InterpreterBackend()
+
+    def start(self, tx: Any, sender: bytes, state: Any, env: Any) -> None:
+        pass
+
+    def enter(self, kind: str, sender: bytes, to: bytes | None, value: int | None, gas: int, data: bytes) -> None:
+        pass
+
+    def exit(self, output: bytes, gas_used: int, error: str | None, reverted: bool) -> None:
+        pass
+
+    def log(self, address: bytes, topics: tuple, data: bytes) -> None:
+        pass
+
+    def child_returned(self, gas_left: int) -> None:
+        pass
+
+    def finish(self, output: bytes, gas_used: int, status: str, error: str | None = None) -> None:
+        pass
+
+
 @dataclass(slots=True)
 class StructLog:
     pc: int
@@ -112,7 +159,7 @@ class StructLog:
 
 
 @dataclass
-class StructLogger:
+class StructLogger(Tracer):
     """Collects struct logs. Options as geth's struct logger config: `memory` (enableMemory),
     `stack` (not disableStack), `storage` (not disableStorage), `return_data`
     (enableReturnData); `limit` = most steps recorded (TraceLimitExceeded past it)."""
@@ -134,6 +181,9 @@ class StructLogger:
     _seen_storage: dict[bytes, dict[int, int]] = field(default_factory=dict)
 
     # -- hooks -------------------------------------------------------------------------------
+    def backend(self) -> "TracingBackend":
+        return TracingBackend(self)
+
     def child_returned(self, gas_left: int) -> None:
         self.child_gas_returned = gas_left
 
@@ -232,3 +282,41 @@ class TracingBackend:
 
         return run_loop(Frame(message, host), _traced_loop, instruction_table(host.fork), self.tracer,
                         message.depth + 1)
+
+
+def _hooked_loop(f, table, tracer: Tracer) -> None:
+    """The interpreter's loop with `tracer.opcode(frame, op)` before each instruction (prestateTracer)."""
+    code = f.code
+    stack = f.stack
+    hook = tracer.opcode
+    while True:
+        op = code[f.pc]
+        fn, static_gas, lo, hi = table[op]
+        n = len(stack)
+        if n < lo:
+            raise StackUnderflow()
+        if n > hi:
+            raise StackOverflow()
+        g = f.gas - static_gas
+        if g < 0:
+            raise OutOfGas()
+        hook(f, op)
+        f.gas = g
+        f.pc += 1
+        fn(f)
+
+
+class OpcodeHookBackend:
+    """The interpreter, calling `tracer.opcode(frame, op)` before each instruction that can run (its stack is
+    deep enough), as geth's OnOpcode sees them."""
+
+    name = "interpreter-hooks"
+
+    def __init__(self, tracer: Tracer) -> None:
+        self.tracer = tracer
+
+    def run_frame(self, message: Message, host) -> ExecutionResult:
+        from .interpreter import instruction_table, run_loop
+        from .interpreter.frame import Frame
+
+        return run_loop(Frame(message, host), _hooked_loop, instruction_table(host.fork), self.tracer)

@@ -333,7 +333,7 @@ def test_fee_history_and_trace(node, w3):
                     "latest", {"disableStack": True})["result"]
     assert call["failed"] is False and int(call["returnValue"], 16) == c.functions.value().call()
     assert any(s["op"] == "SLOAD" for s in call["structLogs"])
-    assert node.rpc("debug_traceCall", {"to": c.address}, "latest", {"tracer": "callTracer"})["error"]["code"] == -32602
+    assert node.rpc("debug_traceCall", {"to": c.address}, "latest", {"tracer": "{step: function() {}}"})["error"]["code"] == -32602
 
 
 def test_more_queries(node, w3):

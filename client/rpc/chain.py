@@ -163,8 +163,11 @@ class Chain:
         root = header.state_root
         if header.hash == self.store.head_hash():
             root = self.dev.head_root(header)  # dev edits (anvil_setBalance, ...) of the head's state
+        return self.state_at(root, header.number)
+
+    def state_at(self, root: bytes, number: int) -> StateDB:
         if root != EMPTY_ROOT and self.kv.get(NODE_PREFIX + root) is None:
-            raise StateNotAvailable(f"state of block {header.number} (root 0x{root.hex()}) is not available")
+            raise StateNotAvailable(f"state of block {number} (root 0x{root.hex()}) is not available")
         return StateDB(self.kv, root)
 
     def fork(self, header: Header) -> Fork:
@@ -269,7 +272,10 @@ class Chain:
         head = self.head()
         forced = timestamp if timestamp is not None else self.dev.settings.next_timestamp
         ts = self.dev.block_timestamp(head, timestamp)
-        mined = mine(self.executor, self.pool, self.pool_state, ts, self.block_settings())
+        settings = self.block_settings()
+        mined = mine(self.executor, self.pool, self.pool_state, ts, settings)
+        if settings.pre_state_root is not None:  # tracing replays the block on the state it was built on
+            self.dev.record_pre_state(mined.block.header, settings.pre_state_root)
         self.dev.after_block(mined.block.header, forced is not None)
         for listener in self.block_listeners:
             try:

@@ -40,6 +40,7 @@ log = structlog.get_logger("node")
 
 DEVROOT_KEY = b"m:devroot"  # head hash (32) ‖ state root (32): the head's state after dev edits
 IMPERSONATED_PREFIX = b"I"  # I + transaction hash -> sender of a transaction sent for an impersonated account
+PRESTATE_PREFIX = b"E"  # E + block hash -> the state root it was built on, when dev edits made it not its parent's
 PLACEHOLDER_S = 1  # the `s` of an impersonated transaction's placeholder signature (no real one has it)
 
 
@@ -103,6 +104,17 @@ class DevChain:
             batch.put(DEVROOT_KEY, head.hash + root)
         self.chain.pool.reset(self.chain.pool_state())
         return root
+
+    def pre_state_root(self, header: Header) -> bytes | None:
+        """The state `header`'s block was built on: its parent's, or the edited one (recorded when mined)."""
+        root = self.kv.get(PRESTATE_PREFIX + header.hash)
+        if root is not None:
+            return root
+        parent = self.chain.header_by_hash(header.parent_hash)
+        return parent.state_root if parent is not None else None
+
+    def record_pre_state(self, header: Header, root: bytes) -> None:
+        self.kv.put(PRESTATE_PREFIX + header.hash, root)
 
     # -- time -------------------------------------------------------------------------------------------------
     def now(self) -> int:
@@ -209,7 +221,7 @@ class DevChain:
                 if header is not None and body is not None:
                     for tx_hash in block_tx_hashes(Block.from_body_rlp(header, body)):
                         batch.delete(TX_LOOKUP_PREFIX + tx_hash)
-                for prefix in (HEADER_PREFIX, BODY_PREFIX, NUMBER_PREFIX, RECEIPTS_PREFIX):
+                for prefix in (HEADER_PREFIX, BODY_PREFIX, NUMBER_PREFIX, RECEIPTS_PREFIX, PRESTATE_PREFIX):
                     batch.delete(prefix + h)
                 batch.delete(CANONICAL_PREFIX + n.to_bytes(8, "big"))
                 dropped += 1

@@ -1,29 +1,60 @@
-"""debug_traceTransaction: geth's struct logs (EIP-3155 fields), from the EVM's tracer (evm/tracing.py).
+"""debug_traceTransaction, debug_traceCall, debug_traceBlockByNumber / ByHash with geth's tracers: the struct
+logger (EIP-3155 fields; the default), callTracer, prestateTracer, 4byteTracer, noopTracer (evm/tracers.py).
 
 The traced transaction is re-executed on the state it saw: the parent block's state, the block's system
-calls, the block's earlier transactions (with the node's backend, untraced), then this one with a
-`StructLogger` attached (the tracing interpreter runs it, nested frames included).
+calls, the block's earlier transactions (with the node's backend, untraced), then this one with the tracer
+attached (the interpreter runs it, nested frames included, so every backend gives the same trace).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from evm.processor import BlockContext, process_transaction
-from evm.tracing import StructLogger, TraceLimitExceeded
+from evm.tracing import StructLogger, TraceLimitExceeded, Tracer
 from state.journal import JournaledState
 
 from ..header import Header
 from .errors import InvalidParams, ServerError
 
 MAX_STEPS = 500_000  # a larger trace is refused (its JSON would run into gigabytes)
+TRACERS = ("structLogger", "callTracer", "prestateTracer", "4byteTracer", "noopTracer")
 
 
-def _logger(options: dict[str, Any]) -> StructLogger:
-    if options.get("tracer") not in (None, "", "structLogger"):
-        raise InvalidParams(f"tracer {options['tracer']!r} is not supported (struct logs only)")
-    return StructLogger(memory=bool(options.get("enableMemory")), stack=not options.get("disableStack"),
-                        storage=not options.get("disableStorage"),
-                        return_data=bool(options.get("enableReturnData")), limit=MAX_STEPS)
+def _flag(config: dict[str, Any], name: str) -> bool:
+    v = config.get(name, False)
+    if not isinstance(v, bool):
+        raise InvalidParams(f"invalid tracerConfig: {name} must be a boolean")
+    return v
+
+
+def make_tracer(options: dict[str, Any]) -> tuple[Tracer, Callable[[], Any]]:
+    """The tracer `options` name (geth's TraceConfig: tracer, tracerConfig, the struct logger's flags) and the
+    function giving its result."""
+    from evm.tracers import CallTracer, FourByteTracer, PrestateTracer
+
+    name = options.get("tracer")
+    config = options.get("tracerConfig")
+    config = {} if config is None else config
+    if not isinstance(config, dict):
+        raise InvalidParams("invalid tracerConfig: expected an object")
+    if name in (None, "", "structLogger"):
+        t = StructLogger(memory=bool(options.get("enableMemory")), stack=not options.get("disableStack"),
+                         storage=not options.get("disableStorage"),
+                         return_data=bool(options.get("enableReturnData")), limit=MAX_STEPS)
+        return t, t.geth_result
+    if name == "callTracer":
+        c = CallTracer(_flag(config, "onlyTopCall"), _flag(config, "withLog"))
+        return c, c.result
+    if name == "prestateTracer":
+        p = PrestateTracer(_flag(config, "diffMode"), _flag(config, "disableCode"), _flag(config, "disableStorage"))
+        return p, p.result
+    if name == "4byteTracer":
+        f = FourByteTracer()
+        return f, f.result
+    if name == "noopTracer":
+        return Tracer(), dict
+    raise InvalidParams(f"tracer {name!r} is not supported (native tracers: {', '.join(TRACERS)}; "
+                        "no JavaScript tracers)")
 
 
 def _replay(chain, header: Header, options: dict[str, Any], only: int | None = None) -> list[dict[str, Any]]:
@@ -31,12 +62,12 @@ def _replay(chain, header: Header, options: dict[str, Any], only: int | None = N
     from ..executor import blob_schedule_at
     from ..executor import pre_block_calls
 
-    _logger(options)  # reject unsupported options before any work
-    parent = chain.header_by_hash(header.parent_hash)
-    if parent is None:
+    make_tracer(options)  # reject unsupported options before any work
+    root = chain.dev.pre_state_root(header)
+    if root is None:
         raise ServerError("parent block not found")
     block = chain.block(header)
-    state = JournaledState(chain.state(parent))
+    state = JournaledState(chain.state_at(root, header.number - 1))
     env = chain.env(header)
     pre_block_calls(state, env, header, chain.backend)
     ctx = BlockContext(env, blob_schedule_at(chain.config, env.fork, header.timestamp))
@@ -44,7 +75,7 @@ def _replay(chain, header: Header, options: dict[str, Any], only: int | None = N
     last = len(block.transactions) - 1 if only is None else only
     for i, tx in enumerate(block.transactions[:last + 1]):
         traced = only is None or i == only
-        tracer = _logger(options) if traced else None
+        tracer, result = make_tracer(options) if traced else (None, None)
         try:
             r = process_transaction(tx, state, ctx, chain.backend, tracer=tracer)
         except TraceLimitExceeded as exc:
@@ -52,7 +83,7 @@ def _replay(chain, header: Header, options: dict[str, Any], only: int | None = N
         ctx.gas_used += r.gas_used
         ctx.blob_gas_used += r.blob_gas_used
         if traced:
-            out.append({"txHash": "0x" + tx.hash.hex(), "result": tracer.geth_result()})
+            out.append({"txHash": "0x" + tx.hash.hex(), "result": result()})
     return out
 
 
@@ -66,7 +97,7 @@ def trace_block(chain, header: Header, options: dict[str, Any]) -> list[dict[str
 
 def trace_call(api, args: Any, header: Header, options: dict[str, Any]) -> dict[str, Any]:
     """debug_traceCall: the call as eth_call runs it, traced."""
-    tracer = _logger(options)
+    tracer, result = make_tracer(options)
     if not isinstance(args, dict):
         raise InvalidParams("invalid argument 0: expected a transaction call object")
     state = JournaledState(api.chain.state(header))
@@ -81,4 +112,4 @@ def trace_call(api, args: Any, header: Header, options: dict[str, Any]) -> dict[
         api.chain.simulate(tx, header, no_fees, state=state, tracer=tracer)
     except TraceLimitExceeded as exc:
         raise ServerError(str(exc)) from None
-    return tracer.geth_result()
+    return result()
