@@ -127,8 +127,7 @@ def test_reorg_to_a_side_chain_and_back(node):
     a2p = a2["executionPayload"]
     node.ok("engine_forkchoiceUpdatedV3", forkchoice(a2p["blockHash"]), None)
     assert int(node.ok("eth_getBalance", carol, "latest"), 16) == 333
-    # side chain: B1 (holds the first transfer too) and B2 paying dave; the pool no longer has nonce 1 for it,
-    # so B2 is built with a fresh transaction from another sender
+    # side chain: B1 (holds the first transfer too), then B2 with a transaction paying dave
     b1p = b1["executionPayload"]
     bob_key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # dev account 1
     r = node.ok("engine_forkchoiceUpdatedV3", forkchoice(b1p["blockHash"]),
@@ -142,11 +141,13 @@ def test_reorg_to_a_side_chain_and_back(node):
     node.ok("eth_sendRawTransaction", "0x" + bytes(raw).hex())
     b2 = node.ok("engine_getPayloadV5", r["payloadId"])  # rebuilt: a transaction arrived since
     b2p = b2["executionPayload"]
-    assert len(b2p["transactions"]) >= 1
+    # A2's transfer left the canonical chain with it and went back to the pool: B2 holds it and the new one
+    assert len(b2p["transactions"]) == 2
     assert _import(node, b2)["status"] == "VALID"
     node.ok("engine_forkchoiceUpdatedV3", forkchoice(b2p["blockHash"]), None)
     assert node.head()["hash"] == b2p["blockHash"]
     assert int(node.ok("eth_getBalance", dave, "latest"), 16) == 5
+    assert int(node.ok("eth_getBalance", carol, "latest"), 16) == 333
     assert node.ok("eth_getBlockByNumber", "0x1", False)["hash"] == b1p["blockHash"]
     # the abandoned chain's state is still there, by block hash (EIP-1898)
     assert int(node.ok("eth_getBalance", carol, {"blockHash": a2p["blockHash"]}), 16) == 333
@@ -342,3 +343,48 @@ def test_jwt_checks_against_the_library_directly():
     assert check_authorization(None, SECRET) == "missing token"
     expired = jwt.encode({"iat": int(now), "exp": int(now) - 10}, SECRET, algorithm="HS256")
     assert check_authorization("Bearer " + expired, SECRET) is not None
+
+
+def test_paris_and_shanghai_method_versions(server):
+    """A chain at Paris until Shanghai's time: V1 methods serve Paris payloads (V2 too, with the V1 structure);
+    from Shanghai V2 with withdrawals, and V1 answers -38005."""
+    shanghai = 10**10
+    node = EngineNode(dev_genesis(shanghaiTime=shanghai, cancunTime=2 * shanghai, pragueTime=3 * shanghai,
+                                  osakaTime=4 * shanghai), server)
+    try:
+        head = node.head()
+        attrs = {"timestamp": hex(int(head["timestamp"], 16) + 12), "prevRandao": "0x" + "44" * 32,
+                 "suggestedFeeRecipient": "0x" + "fe" * 20}
+        assert node.call("engine_forkchoiceUpdatedV3", forkchoice(head["hash"]),
+                         dict(attrs, withdrawals=[], parentBeaconBlockRoot=ZERO32))["error"]["code"] == -38005
+        assert node.call("engine_forkchoiceUpdatedV1", forkchoice(head["hash"]),
+                         dict(attrs, withdrawals=[]))["error"]["code"] == -32602
+        pid = node.ok("engine_forkchoiceUpdatedV1", forkchoice(head["hash"]), attrs)["payloadId"]
+        p = node.ok("engine_getPayloadV1", pid)
+        assert "withdrawals" not in p and "blobGasUsed" not in p
+        assert node.ok("engine_getPayloadV2", pid)["executionPayload"] == p
+        assert node.call("engine_getPayloadV3", pid)["error"]["code"] == -38005
+        assert node.call("engine_newPayloadV2", dict(p, withdrawals=[]))["error"]["code"] == -32602
+        assert node.call("engine_newPayloadV3", p, [], ZERO32)["error"]["code"] == -32602
+        # V1: a wrong block hash is INVALID_BLOCK_HASH there
+        s = node.ok("engine_newPayloadV1", dict(p, gasLimit=hex(int(p["gasLimit"], 16) + 1)))
+        assert s["status"] == "INVALID_BLOCK_HASH" and s["latestValidHash"] is None
+        assert node.ok("engine_newPayloadV1", p)["status"] == "VALID"
+        node.ok("engine_forkchoiceUpdatedV1", forkchoice(p["blockHash"]), None)
+        # Shanghai: withdrawals required, V2 only
+        attrs = dict(attrs, timestamp=hex(shanghai))
+        assert node.call("engine_forkchoiceUpdatedV1", forkchoice(p["blockHash"]), attrs)["error"]["code"] == -38005
+        assert node.call("engine_forkchoiceUpdatedV2", forkchoice(p["blockHash"]), attrs)["error"]["code"] == -32602
+        w = [{"index": "0x0", "validatorIndex": "0x1", "address": "0x" + "55" * 20, "amount": "0x3"}]
+        pid = node.ok("engine_forkchoiceUpdatedV2", forkchoice(p["blockHash"]), dict(attrs, withdrawals=w))["payloadId"]
+        assert node.call("engine_getPayloadV1", pid)["error"]["code"] == -38005
+        built = node.ok("engine_getPayloadV2", pid)
+        q = built["executionPayload"]
+        assert q["withdrawals"] == w and int(built["blockValue"], 16) == 0
+        assert node.call("engine_newPayloadV1", {k: v for k, v in q.items() if k != "withdrawals"})["error"]["code"] \
+            == -38005
+        assert node.ok("engine_newPayloadV2", q)["status"] == "VALID"
+        node.ok("engine_forkchoiceUpdatedV2", forkchoice(q["blockHash"]), None)
+        assert int(node.ok("eth_getBalance", "0x" + "55" * 20, "latest"), 16) == 3 * 10**9
+    finally:
+        node.close()

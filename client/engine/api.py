@@ -273,17 +273,53 @@ class EngineApi:
             # an ancestor of the canonical head: the spec lets the head stay and forbids building on it
             self.executor.move_head(current, set_safe_finalized)
             return answer(payload_status(VALID, head_hash))
+        reorg = current is not None and head_hash != current and head.parent_hash != current
+        orphaned = self._orphaned_transactions(current, head) if reorg else []
         self.executor.move_head(head_hash, set_safe_finalized)
         if head_hash != current:
-            self.chain.pool.reset(self.chain.pool_state())
-            log.info("forkchoice updated", head=head.number, hash="0x" + head_hash.hex(),
-                     reorg=current is not None and head.parent_hash != current)
+            self._reset_pool(orphaned)
+            log.info("forkchoice updated", head=head.number, hash="0x" + head_hash.hex(), reorg=reorg,
+                     requeued=len(orphaned))
         if attrs is None:
             return answer(payload_status(VALID, head_hash))
         if attrs.timestamp <= head.timestamp:
             raise EngineError(INVALID_PAYLOAD_ATTRIBUTES,
                               f"timestamp {attrs.timestamp} not after the head's {head.timestamp}")
         return answer(payload_status(VALID, head_hash), self.builder.start(head_hash, attrs, version))
+
+    def _orphaned_transactions(self, old_hash: bytes, new_head: Any) -> list:
+        """Transactions of the blocks a reorg to `new_head` takes off the canonical chain that the new chain
+        does not hold (geth puts them back into the pool; so do we)."""
+        old, new = self.executor.header(old_hash), new_head
+        leaving, arriving = [], []
+        while old is not None and new is not None and old.hash != new.hash:
+            if old.number >= new.number:
+                leaving.append(old)
+                old = self.executor.header(old.parent_hash)
+            else:
+                arriving.append(new)
+                new = self.executor.header(new.parent_hash)
+
+        def txs(header) -> list:
+            body = self.store.get_body_rlp(header.hash)
+            return [] if body is None else Block.from_body_rlp(header, body).transactions
+
+        kept = {tx.hash for h in arriving for tx in txs(h)}
+        return [tx for h in reversed(leaving) for tx in txs(h) if tx.hash not in kept and tx.type != 3]
+
+    def _reset_pool(self, requeue: list) -> None:
+        """After a new head: drop what it included, put the orphaned transactions back (blob transactions
+        cannot come back: their blobs left with them)."""
+        from ..txpool import TxPoolError
+
+        chain = self.chain
+        chain.pool.reset(chain.pool_state())
+        for tx in requeue:
+            try:
+                chain.pool.add(tx, chain.pool_state(), chain.next_block_rules())
+            except TxPoolError:
+                pass  # already known, or no longer valid on the new chain (nonce used there, ...)
+        chain.tx_seq += bool(requeue)  # payload builds see the pool changed
 
     # -- engine_getPayload ------------------------------------------------------------------------------------
     def _job(self, payload_id: Any, version: int, low: Fork, high: Fork | None):
