@@ -8,16 +8,14 @@ head must be `lastblockhash` and the head state must equal `postState` (or have 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Iterator
 
-from evm.backends import frame_counts
 from state.db import StateDB, alloc_from_fixture, state_root_of_alloc
 from state.kv import MemoryStore
 
 from .chainstore import CONFIG_KEY, GENESIS_KEY, ChainStore
-from .fixtures import CaseResult, hex_bytes, hex_int, select_fixtures
+from .fixtures import CaseResult, hex_bytes, hex_int, run_case, select_fixtures
 from .executor import Chain, InvalidBlock, decode_block, network_config
 
 # The networks this client runs; other networks in the fixtures are counted as skipped.
@@ -76,30 +74,24 @@ def run_test(fixture: dict, backend: str) -> tuple[bool, str, dict]:
     head_hash = head.hash
     if head_hash != hex_bytes(fixture["lastblockhash"]):
         return False, f"head 0x{head_hash.hex()} (number {head.number}) != lastblockhash {fixture['lastblockhash']}", stats
+    reason = post_state_mismatch(chain.store.kv, fixture, head.state_root)
+    return not reason, reason, stats
+
+
+def post_state_mismatch(kv, fixture: dict, state_root: bytes) -> str:
+    """'' when the state at `state_root` is the fixture's `postState` (or has root `postStateHash`), else what
+    differs."""
     if "postStateHash" in fixture and "postState" not in fixture:
-        if head.state_root != hex_bytes(fixture["postStateHash"]):
-            return False, f"state root 0x{head.state_root.hex()} != postStateHash {fixture['postStateHash']}", stats
-        return True, "", stats
+        if state_root != hex_bytes(fixture["postStateHash"]):
+            return f"state root 0x{state_root.hex()} != postStateHash {fixture['postStateHash']}"
+        return ""
     post = alloc_from_fixture(fixture["postState"])
-    if state_root_of_alloc(post) != head.state_root:
-        diff = StateDB(chain.store.kv, head.state_root).diff_alloc(post)
-        shown = "; ".join(diff[:5]) + (f"; ... {len(diff) - 5} more" if len(diff) > 5 else "")
-        return False, f"post state differs: {shown or 'root mismatch'}", stats
-    return True, "", stats
+    if state_root_of_alloc(post) == state_root:
+        return ""
+    diff = StateDB(kv, state_root).diff_alloc(post)
+    shown = "; ".join(diff[:5]) + (f"; ... {len(diff) - 5} more" if len(diff) > 5 else "")
+    return f"post state differs: {shown or 'root mismatch'}"
 
 
 def run_one(path: Path, name: str, fixture: dict, backend: str) -> CaseResult:
-    network = fixture.get("network", "?")
-    if network not in NETWORKS:
-        return CaseResult(name, str(path), network, "skipped", f"network {network} not supported")
-    start = time.perf_counter()
-    before = frame_counts(backend)
-    stats: dict = {}
-    try:
-        ok, reason, stats = run_test(fixture, backend)
-    except Exception as exc:  # a bug or a malformed fixture: a named failure, never a crash of the run
-        ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
-    after = frame_counts(backend)
-    stats = {**stats, "frames_compiled": after[0] - before[0], "frames_interpreted": after[1] - before[1]}
-    return CaseResult(name, str(path), network, "passed" if ok else "failed", reason,
-                      time.perf_counter() - start, stats=stats)
+    return run_case(path, name, fixture, NETWORKS, backend, lambda: run_test(fixture, backend))

@@ -20,20 +20,18 @@ from __future__ import annotations
 import http.client
 import json
 import secrets
-import time
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlparse
 
-from evm.backends import frame_counts
-from state.db import StateDB, alloc_from_fixture, state_root_of_alloc
+from state.db import StateDB, alloc_from_fixture
 from state.kv import MemoryStore
 
 from .blocks import Block
-from .blocktest import NETWORKS
+from .blocktest import NETWORKS, post_state_mismatch
 from .chainstore import CONFIG_KEY, GENESIS_KEY, ChainStore
 from .executor import network_config
-from .fixtures import CaseResult, hex_bytes, hex_int, select_fixtures
+from .fixtures import CaseResult, hex_bytes, hex_int, run_case, select_fixtures
 from .header import Header
 
 _server = None  # one event-loop thread per process serves every test's node in turn
@@ -167,21 +165,6 @@ def drive(client: EngineClient, fixture: dict, genesis_hash: bytes, strict: bool
     return True, "", stats
 
 
-def check_post_state(store: ChainStore, fixture: dict, state_root: bytes) -> str:
-    """'' when the head state is the fixture's post state, else what differs."""
-    if "postState" not in fixture:
-        want = fixture.get("postStateHash")
-        if want and hex_bytes(want) != state_root:
-            return f"state root 0x{state_root.hex()} != postStateHash {want}"
-        return ""
-    post = alloc_from_fixture(fixture["postState"])
-    if state_root_of_alloc(post) == state_root:
-        return ""
-    diff = StateDB(store.kv, state_root).diff_alloc(post)
-    shown = "; ".join(diff[:5]) + (f"; ... {len(diff) - 5} more" if len(diff) > 5 else "")
-    return f"post state differs: {shown or 'root mismatch'}"
-
-
 def run_test(fixture: dict, backend: str, strict: bool = False) -> tuple[bool, str, dict]:
     global _server
     from .engine.server import BackgroundEngineServer, engine_dispatcher
@@ -198,7 +181,7 @@ def run_test(fixture: dict, backend: str, strict: bool = False) -> tuple[bool, s
     try:
         ok, reason, stats = drive(client, fixture, store.genesis_hash(), strict)
         if ok:
-            reason = check_post_state(store, fixture, hex_bytes(stats.pop("state_root")))
+            reason = post_state_mismatch(store.kv, fixture, hex_bytes(stats.pop("state_root")))
             ok = not reason
         return ok, reason, stats
     finally:
@@ -208,17 +191,4 @@ def run_test(fixture: dict, backend: str, strict: bool = False) -> tuple[bool, s
 
 
 def run_one(path: Path, name: str, fixture: dict, strict: bool = False, backend: str = "interpreter") -> CaseResult:
-    network = fixture.get("network", "?")
-    if network not in NETWORKS:
-        return CaseResult(name, str(path), network, "skipped", f"network {network} not supported")
-    start = time.perf_counter()
-    before = frame_counts(backend)
-    stats: dict = {}
-    try:
-        ok, reason, stats = run_test(fixture, backend, strict)
-    except Exception as exc:  # a bug or a malformed fixture: a named failure, never a crash of the run
-        ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
-    after = frame_counts(backend)
-    stats = {**stats, "frames_compiled": after[0] - before[0], "frames_interpreted": after[1] - before[1]}
-    return CaseResult(name, str(path), network, "passed" if ok else "failed", reason,
-                      time.perf_counter() - start, stats=stats)
+    return run_case(path, name, fixture, NETWORKS, backend, lambda: run_test(fixture, backend, strict))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+import time
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -146,3 +147,26 @@ def report(results: list[CaseResult], report_path: str | None, unit: str = "case
     print(f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped")
     sys.stdout.flush()
     return 1 if totals["failed"] else 0
+
+
+def run_case(path: Path, name: str, fixture: dict, networks: tuple[str, ...], backend: str,
+             run_test) -> CaseResult:
+    """One blockchain(-engine) test: skipped when its network is not in `networks`; else `run_test()` ->
+    (passed, reason, stats), timed, with the frames the backend compiled and interpreted; an exception is a
+    named failure, never a crash of the run."""
+    from evm.backends import frame_counts
+
+    network = fixture.get("network", "?")
+    if network not in networks:
+        return CaseResult(name, str(path), network, "skipped", f"network {network} not supported")
+    start = time.perf_counter()
+    before = frame_counts(backend)
+    stats: dict = {}
+    try:
+        ok, reason, stats = run_test()
+    except Exception as exc:  # a bug or a malformed fixture
+        ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
+    after = frame_counts(backend)
+    stats = {**stats, "frames_compiled": after[0] - before[0], "frames_interpreted": after[1] - before[1]}
+    return CaseResult(name, str(path), network, "passed" if ok else "failed", reason,
+                      time.perf_counter() - start, stats=stats)

@@ -4,19 +4,12 @@ exit status 1 when anything failed."""
 from __future__ import annotations
 
 import argparse
-import os
 
-from . import backend_name
+from . import add_runner_arguments, backend_name
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="+", metavar="PATH", help="blockchain-test JSON files or folders")
-    p.add_argument("--evm", default=None, metavar="NAME",
-                   help="EVM backend (default: tiered when available, else interpreter)")
-    p.add_argument("-k", dest="substring", help="run only tests whose name contains SUBSTRING")
-    p.add_argument("--json", dest="report", metavar="REPORT", help="write a JSON report of every test here")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="worker processes (default: all cores); results and reports are identical for any N")
+    add_runner_arguments(p, "blockchain-test")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,19 +3,12 @@ against a node started for each test, over the JWT-authenticated Engine API; the
 from __future__ import annotations
 
 import argparse
-import os
 
-from . import backend_name
+from . import add_runner_arguments, backend_name
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="+", metavar="PATH", help="blockchain engine test JSON files or folders")
-    p.add_argument("--evm", default=None, metavar="NAME",
-                   help="EVM backend (default: tiered when available, else interpreter)")
-    p.add_argument("-k", dest="substring", help="run only tests whose name contains SUBSTRING")
-    p.add_argument("--json", dest="report", metavar="REPORT", help="write a JSON report of every test here")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="worker processes (default: all cores); results and reports are identical for any N")
+    add_runner_arguments(p, "blockchain engine test")
     p.add_argument("--strict-exceptions", action="store_true",
                    help="fail a test whose INVALID payload names another reason than the fixture's validationError")
 
