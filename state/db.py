@@ -132,6 +132,13 @@ class StateDB:
         # data is RLP of a minimal big-endian string: one byte < 0x80 is itself, else a short string
         return data[0] if len(data) == 1 else int.from_bytes(data[1:], "big")
 
+    def account_proof(self, address: bytes) -> list[bytes]:
+        """EIP-1186 account proof: the account trie's nodes from the root to keccak(address)."""
+        return self.trie.proof(self.root, keccak(address).hex())
+
+    def storage_proof(self, storage_root: bytes, slot: int) -> list[bytes]:
+        return self.trie.proof(storage_root, _slot_path(slot))
+
     def get_code(self, code_hash: bytes) -> bytes:
         if code_hash == EMPTY_CODE_HASH:
             return b""

@@ -284,6 +284,37 @@ class Trie:
                 if node.value is not None:
                     yield prefix, node.value
 
+    def proof(self, root: bytes, path: str) -> list[bytes]:
+        """EIP-1186: the RLP of every stored node on the way to `path`, the root's first; embedded nodes are
+        inside their parent's. It proves the value there, or that there is none."""
+        if root == EMPTY_ROOT:
+            return []
+        out: list[bytes] = []
+        ref = root
+        pos = 0
+        while True:
+            if isinstance(ref, bytes):
+                enc = self._fetch(ref)
+                if enc is None:
+                    raise MissingNodeError(ref.hex())
+                out.append(enc)
+                item = rlpcodec.decode(enc)
+            else:
+                item = ref  # a node embedded in its parent
+            if len(item) == 17:
+                if pos == len(path):
+                    return out
+                ref = item[int(path[pos], 16)]
+                pos += 1
+            else:
+                node_path, leaf = _unhp(item[0])
+                if leaf or not path.startswith(node_path, pos):
+                    return out
+                pos += len(node_path)
+                ref = item[1]
+            if isinstance(ref, bytes) and len(ref) != 32:
+                return out  # an empty slot: the key is absent
+
     # -- updates
 
     def update(self, root: bytes, items: Iterable[tuple[str, bytes | None]], sink: Sink = None) -> bytes:

@@ -1,5 +1,6 @@
-"""The JSON-RPC methods: web3_*, net_*, eth_*, debug_traceTransaction. Parameters are parsed as geth does
-(types.py) and results shaped as geth gives them, so web3.py / ethers / curl scripts work unchanged."""
+"""The JSON-RPC methods: web3_*, net_*, eth_*, txpool_*, debug_trace* (trace.py does the tracing); `methods()`
+adds the other topics: dev methods (dev.py), signing (signing.py), proofs (proof.py). Parameters are parsed as
+geth does (types.py) and results shaped as geth gives them, so web3.py / ethers / curl scripts work unchanged."""
 from __future__ import annotations
 
 import os
@@ -110,11 +111,15 @@ class Api:
         """Every RPC method of the node, by topic: this module's (web3, net, eth, txpool, debug) and the dev
         methods (evm, anvil, hardhat; dev.py)."""
         from .dev import DevApi
+        from .proof import eth_get_proof
+        from .signing import SigningApi
 
         own = {name: getattr(self, name) for name in dir(self)
                if name.split("_", 1)[0] in ("web3", "net", "eth", "debug", "txpool")
                and callable(getattr(self, name))}
         own.update(DevApi(self.chain).methods())
+        own.update(SigningApi(self).methods())
+        own["eth_getProof"] = lambda address, keys, block=None: eth_get_proof(self, address, keys, block)
         own["rpc_modules"] = self.rpc_modules
         return own
 
@@ -339,18 +344,6 @@ class Api:
         else:  # anvil_impersonateAccount: no key, a placeholder signature and the sender recorded
             self.chain.dev.placeholder_sign(tx, sender)
         return _hb(self.chain.submit(tx))
-
-    def eth_sign(self, address: Any, message: Any) -> str:
-        from coincurve import PrivateKey
-
-        a = T.address(address, 0)
-        msg = T.data(message, 1)
-        key = self.chain.dev_keys.get(a)
-        if key is None:
-            raise ServerError("unknown account")
-        digest = keccak(b"\x19Ethereum Signed Message:\n" + str(len(msg)).encode() + msg)
-        sig = PrivateKey(key).sign_recoverable(digest, hasher=None)
-        return _hb(sig[:64] + bytes([sig[64] + 27]))
 
     # -- fees ---------------------------------------------------------------------------------------------------
     def _suggest_tip(self) -> int:
