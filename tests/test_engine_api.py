@@ -300,6 +300,7 @@ def _token(**claims) -> str:
     return jwt.encode({"iat": int(time.time()), **claims}, SECRET, algorithm="HS256")
 
 
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # the HS512 token, refused anyway
 def test_jwt_authentication(node):
     """Without a valid HS256 token (iat within 60 s) the answer is 401 and nothing is done."""
     genesis = node.head()
