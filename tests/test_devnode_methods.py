@@ -138,6 +138,14 @@ def test_time_travel(node, w3, fresh):
     ok(node, "evm_mine")
     assert w3.eth.get_block("latest")["timestamp"] - w3.eth.get_block(w3.eth.block_number - 1)["timestamp"] == 7
     assert ok(node, "anvil_removeBlockTimestampInterval") is True
+    # calls on "pending" (eth_estimateGas's default, as in Hardhat and anvil) see the next block's time
+    clock = Web3.to_checksum_address("0x" + "71" * 20)
+    ok(node, "anvil_setCode", clock, "0x4260005260206000f3")  # returns TIMESTAMP
+    offset = ok(node, "evm_increaseTime", 5000)
+    latest = w3.eth.get_block("latest")["timestamp"]
+    assert int(ok(node, "eth_call", {"to": clock}, "latest"), 16) == latest
+    pending = int(ok(node, "eth_call", {"to": clock}, "pending"), 16)
+    assert pending > latest and pending >= int(time.time()) + offset - 1
     # evm_setTime: now is the given time
     target = w3.eth.get_block("latest")["timestamp"] + 10_000
     ok(node, "evm_setTime", target)
@@ -249,6 +257,7 @@ def test_impersonation(node, w3, fresh):
     err = rpc(node, "eth_sendTransaction", {"from": whale, "to": BOB, "value": "0x1"})["error"]
     assert err["code"] == -32000
     assert ok(node, "anvil_impersonateAccount", whale) is None
+    assert whale in ok(node, "eth_accounts")  # as anvil lists them (ethers' getSigner looks there)
     before = w3.eth.get_balance(BOB)
     h = w3.eth.send_transaction({"from": whale, "to": BOB, "value": 10**18})
     r = w3.eth.get_transaction_receipt(h)
@@ -256,6 +265,7 @@ def test_impersonation(node, w3, fresh):
     assert w3.eth.get_transaction(h)["from"] == whale
     assert w3.eth.get_balance(BOB) == before + 10**18
     assert ok(node, "anvil_stopImpersonatingAccount", whale) is None
+    assert whale not in ok(node, "eth_accounts")
     assert rpc(node, "eth_sendTransaction", {"from": whale, "to": BOB, "value": "0x1"})["error"]["code"] == -32000
     # Hardhat's names; a contract's address can be impersonated too (no EIP-3607 check for it)
     contract = Web3.to_checksum_address("0x" + "c7" * 20)

@@ -284,6 +284,32 @@ class Chain:
                 log.error("block listener failed", error=repr(exc))
         return mined
 
+    def pending_header(self) -> Header:
+        """The next block as the miner would seal it now, without transactions, on the head's state (edited
+        or not): what calls on "pending" run in."""
+        from ..executor import expected_base_fee, expected_excess_blob_gas
+        from ..miner import prev_randao
+
+        head = self.head()
+        s = self.block_settings()
+        number, ts = head.number + 1, self.dev.block_timestamp(head)
+        fork = fork_of(self.config, number, ts)
+        gas_limit = head.gas_limit if s.gas_limit is None else s.gas_limit
+        header = Header(parent_hash=head.hash, coinbase=s.coinbase, number=number, gas_limit=gas_limit,
+                        timestamp=ts, mix_hash=prev_randao(head), state_root=self.dev.head_root(head),
+                        base_fee_per_gas=expected_base_fee(gas_limit, head) if s.base_fee is None else s.base_fee)
+        if fork >= Fork.SHANGHAI:
+            header.withdrawals_root = EMPTY_ROOT
+        if fork >= Fork.CANCUN:
+            header.excess_blob_gas = expected_excess_blob_gas(self.config, fork, ts, head)
+            header.blob_gas_used = 0
+            header.parent_beacon_block_root = b"\x00" * 32
+        if fork >= Fork.PRAGUE:
+            from ..blocks import compute_requests_hash
+
+            header.requests_hash = compute_requests_hash([])
+        return header
+
     def has_pending(self) -> bool:
         return len(self.pool) > 0 and bool(self.pool.pending_by_sender(self.pool_state()))
 

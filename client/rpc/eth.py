@@ -128,6 +128,13 @@ class Api:
                                          "txpool", "web3")}
 
     # -- helpers ------------------------------------------------------------------------------------------------
+    def _call_header(self, v: Any, i: int, default: str = "latest") -> Header:
+        """The block a call runs on: "pending" (eth_estimateGas's default, as in Hardhat and anvil) is the next
+        block as it would be sealed now (number, timestamp after evm_increaseTime, base fee) on the head's state."""
+        if (v is None and default == "pending") or v == "pending":
+            return self.chain.pending_header()
+        return self._header(v, i)
+
     def _header(self, v: Any, i: int) -> Header:
         return self.chain.resolve(T.block_id(v, i))
 
@@ -220,7 +227,11 @@ class Api:
         return T.checksum(self.chain.dev.settings.coinbase)
 
     def eth_accounts(self) -> list[str]:
-        return [T.checksum(a) for a in self.chain.dev_keys]
+        """The dev accounts, then the impersonated ones (as anvil lists them: ethers' getSigner(address) looks
+        the address up here)."""
+        out = list(self.chain.dev_keys)
+        out += [a for a in sorted(self.chain.dev.settings.impersonated) if a not in self.chain.dev_keys]
+        return [T.checksum(a) for a in out]
 
     # -- state --------------------------------------------------------------------------------------------------
     def eth_getBalance(self, address: Any, block: Any = None) -> str:
@@ -506,7 +517,7 @@ class Api:
             if sign:
                 est_args = dict(args)
                 est_args.pop("gas", None)
-                gas = self._estimate(est_args, self.chain.head(), None)
+                gas = self._estimate(est_args, self.chain.pending_header(), None)
             else:
                 gas = gas_cap if gas_cap is not None else self.chain.call_gas_cap(header)
         tx.gas = gas
@@ -531,7 +542,7 @@ class Api:
         return tx, result, state
 
     def eth_call(self, args: Any, block: Any = None, overrides: Any = None, block_overrides: Any = None) -> str:
-        header = self._header(block, 1)
+        header = self._call_header(block, 1)
         _, result, _ = self._run_call(args, header, overrides=overrides)
         if result.status == "revert":
             raise ExecutionReverted(result.output)
@@ -615,11 +626,11 @@ class Api:
         return hi
 
     def eth_estimateGas(self, args: Any, block: Any = None, overrides: Any = None) -> str:
-        header = self._header(block, 1)
+        header = self._call_header(block, 1, default="pending")
         return _hx(self._estimate(args, header, overrides))
 
     def eth_createAccessList(self, args: Any, block: Any = None) -> dict[str, Any]:
-        header = self._header(block, 1)
+        header = self._call_header(block, 1)
         if not isinstance(args, dict):
             raise InvalidParams("invalid argument 0: expected a transaction call object")
         access: tuple = ()
@@ -806,7 +817,7 @@ class Api:
 
         if options is not None and not isinstance(options, dict):
             raise InvalidParams("invalid argument 2: expected a trace config object")
-        return trace_call(self, args, self._header(block, 1), options or {})
+        return trace_call(self, args, self._call_header(block, 1), options or {})
 
     def debug_traceBlockByNumber(self, block: Any, options: Any = None) -> list[dict[str, Any]]:
         from .trace import trace_block
