@@ -15,23 +15,17 @@ from state.db import StateDB, alloc_from_fixture, state_root_of_alloc
 from state.kv import MemoryStore
 
 from .chainstore import CONFIG_KEY, GENESIS_KEY, ChainStore
-from .fixtures import CaseResult, hex_bytes, hex_int, run_case, select_fixtures
-from .executor import Chain, InvalidBlock, decode_block, network_config
-
-# The networks this client runs; other networks in the fixtures are counted as skipped.
-NETWORKS = ("Cancun", "Prague", "Osaka", "ShanghaiToCancunAtTime15k", "CancunToPragueAtTime15k",
-            "PragueToOsakaAtTime15k")
+from .fixtures import CaseResult, fixture_config, hex_bytes, run_case, select_fixtures
+from .executor import Chain, InvalidBlock, decode_block
 
 
 def iter_cases(files: list[Path], substring: str | None) -> Iterator[tuple[Path, str, dict]]:
     return select_fixtures(files, substring, ("blocks", "genesisRLP"), "blockchain test")
 
 
-def chain_for_fixture(fixture: dict, backend: str) -> Chain:
+def chain_for_fixture(fixture: dict, backend: str, config=None) -> Chain:
     """A fresh in-memory chain holding the fixture's pre state and genesis block."""
-    config_json = fixture.get("config") or {}
-    config = network_config(fixture["network"], hex_int(config_json.get("chainid", "0x1")),
-                            config_json.get("blobSchedule"))
+    config = config or fixture_config(fixture)
     genesis = decode_block(hex_bytes(fixture["genesisRLP"]))
     store = ChainStore(MemoryStore())
     with store.kv.write_batch() as batch:
@@ -48,8 +42,8 @@ def chain_for_fixture(fixture: dict, backend: str) -> Chain:
     return Chain(store, config, backend)
 
 
-def run_test(fixture: dict, backend: str) -> tuple[bool, str, dict]:
-    chain = chain_for_fixture(fixture, backend)
+def run_test(fixture: dict, backend: str, config=None) -> tuple[bool, str, dict]:
+    chain = chain_for_fixture(fixture, backend, config)
     stats = {"blocks": 0, "rejected": 0, "gas": 0, "txs": 0}
     for i, b in enumerate(fixture["blocks"]):
         expected = b.get("expectException")
@@ -94,4 +88,4 @@ def post_state_mismatch(kv, fixture: dict, state_root: bytes) -> str:
 
 
 def run_one(path: Path, name: str, fixture: dict, backend: str) -> CaseResult:
-    return run_case(path, name, fixture, NETWORKS, backend, lambda: run_test(fixture, backend))
+    return run_case(path, name, fixture, backend, lambda config: run_test(fixture, backend, config))

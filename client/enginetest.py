@@ -28,10 +28,9 @@ from state.db import StateDB, alloc_from_fixture
 from state.kv import MemoryStore
 
 from .blocks import Block
-from .blocktest import NETWORKS, post_state_mismatch
+from .blocktest import post_state_mismatch
 from .chainstore import CONFIG_KEY, GENESIS_KEY, ChainStore
-from .executor import network_config
-from .fixtures import CaseResult, hex_bytes, hex_int, run_case, select_fixtures
+from .fixtures import CaseResult, fixture_config, hex_bytes, run_case, select_fixtures
 from .header import Header
 
 _server = None  # one event-loop thread per process serves every test's node in turn
@@ -77,9 +76,7 @@ class EngineClient:
 
 def node_store(fixture: dict) -> tuple[ChainStore, Any]:
     """A chain store holding the test's pre state and genesis block (whose hash must be the fixture's)."""
-    config_json = fixture.get("config") or {}
-    config = network_config(fixture["network"], hex_int(config_json.get("chainid", "0x1")),
-                            config_json.get("blobSchedule"))
+    config = fixture_config(fixture)
     genesis = Header.from_json(fixture["genesisBlockHeader"])
     store = ChainStore(MemoryStore())
     with store.kv.write_batch() as batch:
@@ -191,4 +188,4 @@ def run_test(fixture: dict, backend: str, strict: bool = False) -> tuple[bool, s
 
 
 def run_one(path: Path, name: str, fixture: dict, strict: bool = False, backend: str = "interpreter") -> CaseResult:
-    return run_case(path, name, fixture, NETWORKS, backend, lambda: run_test(fixture, backend, strict))
+    return run_case(path, name, fixture, backend, lambda config: run_test(fixture, backend, strict))

@@ -1,10 +1,11 @@
 """The block executor: validate a block against its parent, apply it, check it against its header, and write
 it — state changes, block, receipts, transaction lookups and the new head — in ONE write batch.
 
-Follows ethereum/execution-specs (forks/{cancun,prague,osaka}/fork.py: `state_transition`, `validate_header`,
+Follows ethereum/execution-specs (forks/{paris,...,osaka}/fork.py: `state_transition`, `validate_header`,
 `apply_body`, `process_*_system_transaction`, `process_withdrawals`, `process_general_purpose_requests`); the
-spec is the oracle, never a dependency. Transactions go through `evm.processor.process_transaction`, system
-calls through `evm.execute`.
+spec is the oracle, never a dependency. What differs between forks (header fields, withdrawals, system calls,
+requests, blob parameters, block size) is read from the block's `ForkRules` (evm/rules.py, client/forks.py).
+Transactions go through `evm.processor.process_transaction`, system calls through `evm.execute`.
 
 A rejected block raises `InvalidBlock` (its `code` names the reason as execution-spec-tests'
 `BlockException`/`TransactionException` do) and writes nothing: the batch is dropped.
@@ -15,10 +16,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from evm.blobs import BlobSchedule, blob_base_fee, next_excess_blob_gas, schedule_for
+from evm.blobs import blob_base_fee, next_excess_blob_gas
 from evm.message import Env, Message
 from evm.processor import BlockContext, InvalidTransaction, process_transaction
-from evm.spec import Fork
+from evm.rules import ForkRules
 from state.db import StateDB
 from state.keccak import keccak
 from state.journal import JournaledState
@@ -26,32 +27,23 @@ from state.kv import WriteBatch
 
 from .blocks import Block, BlockDecodeError, Receipt, compute_requests_hash, logs_bloom_int, ordered_trie_root
 from .chainstore import TX_LOOKUP_PREFIX, ChainStore
+from .forks import UnsupportedFork, rules_at
 from .genesis import ChainConfig, parse_config, _Ctx
-from .header import EMPTY_OMMERS_HASH, Header
+from .header import EMPTY_OMMERS_HASH, OPTIONAL_FIELDS, Header
 
 SYSTEM_ADDRESS = bytes.fromhex("fffffffffffffffffffffffffffffffffffffffe")
 SYSTEM_TRANSACTION_GAS = 30_000_000
-BEACON_ROOTS_ADDRESS = bytes.fromhex("000F3df6D732807Ef1319fB7B8bB8522d0Beac02")  # EIP-4788
-HISTORY_STORAGE_ADDRESS = bytes.fromhex("0000F90827F1C53a10cb7A02335B175320002935")  # EIP-2935
-WITHDRAWAL_REQUEST_ADDRESS = bytes.fromhex("00000961Ef480Eb55e80D19ad83579A64c007002")  # EIP-7002
-CONSOLIDATION_REQUEST_ADDRESS = bytes.fromhex("0000BBdDc7CE488642fb579F8B00f3a590007251")  # EIP-7251
 MAINNET_DEPOSIT_CONTRACT = bytes.fromhex("00000000219ab540356cbb839cbe05303d7705fa")  # EIP-6110
 DEPOSIT_EVENT_SIGNATURE = bytes.fromhex("649bbc62d0e31342afea4e5cd82d4049e7e1ee912fc0889aa790803be39038c5")
 DEPOSIT_REQUEST_TYPE = b"\x00"
-WITHDRAWAL_REQUEST_TYPE = b"\x01"
-CONSOLIDATION_REQUEST_TYPE = b"\x02"
 
 ELASTICITY_MULTIPLIER = 2
 BASE_FEE_MAX_CHANGE_DENOMINATOR = 8
 GAS_LIMIT_ADJUSTMENT_FACTOR = 1024
 GAS_LIMIT_MINIMUM = 5000
 MAX_EXTRA_DATA = 32
-MAX_RLP_BLOCK_SIZE = 10_485_760 - 2_097_152  # EIP-7934 (Osaka)
 U64_MAX = 2**64 - 1
 MAX_GAS_LIMIT = 2**63 - 1  # as geth and the other clients cap it (execution-specs does not)
-
-SUPPORTED_FORKS = {"Paris": Fork.PARIS, "Shanghai": Fork.SHANGHAI, "Cancun": Fork.CANCUN, "Prague": Fork.PRAGUE,
-                   "Osaka": Fork.OSAKA}
 
 
 class InvalidBlock(Exception):
@@ -69,50 +61,12 @@ class InvalidBlock(Exception):
 # ---------------------------------------------------------------------------------------------- config
 
 
-# Fork schedules of the networks execution-spec-tests and ethereum/tests name in `network`.
-_NETWORK_TIMES = {
-    "Paris": {},
-    "Shanghai": {"shanghaiTime": 0},
-    "Cancun": {"shanghaiTime": 0, "cancunTime": 0},
-    "Prague": {"shanghaiTime": 0, "cancunTime": 0, "pragueTime": 0},
-    "Osaka": {"shanghaiTime": 0, "cancunTime": 0, "pragueTime": 0, "osakaTime": 0},
-    "ShanghaiToCancunAtTime15k": {"shanghaiTime": 0, "cancunTime": 15000},
-    "CancunToPragueAtTime15k": {"shanghaiTime": 0, "cancunTime": 0, "pragueTime": 15000},
-    "PragueToOsakaAtTime15k": {"shanghaiTime": 0, "cancunTime": 0, "pragueTime": 0, "osakaTime": 15000},
-}
-FIXTURE_NETWORKS = tuple(_NETWORK_TIMES)
-
-
-def network_config(network: str, chain_id: int = 1, blob_schedule: dict | None = None) -> ChainConfig:
-    """The chain config of a fixture `network` (a fork, or a transition at timestamp 15,000)."""
-    if network not in _NETWORK_TIMES:
-        raise ValueError(f"unsupported network {network!r}")
-    raw: dict = {"chainId": chain_id}
-    for key in ("homesteadBlock", "eip150Block", "eip155Block", "eip158Block", "byzantiumBlock",
-                "constantinopleBlock", "petersburgBlock", "istanbulBlock", "berlinBlock", "londonBlock"):
-        raw[key] = 0
-    raw["terminalTotalDifficulty"] = 0
-    raw.update(_NETWORK_TIMES[network])
-    if blob_schedule:
-        raw["blobSchedule"] = {k.lower(): v for k, v in blob_schedule.items()}
-    return parse_config(raw, _Ctx(f"network {network}"))
-
-
-def fork_at(config: ChainConfig, number: int, timestamp: int) -> Fork:
-    name = config.fork_name(number, timestamp)
-    fork = SUPPORTED_FORKS.get(name)
-    if fork is None:
-        raise InvalidBlock("UNSUPPORTED_FORK", f"fork {name} (block {number}) is not supported by this client")
-    return fork
-
-
-def blob_schedule_at(config: ChainConfig, fork: Fork, timestamp: int) -> BlobSchedule | None:
-    if fork < Fork.CANCUN:
-        return None
-    params = config.blob_params(timestamp)
-    if params is None:
-        return schedule_for(fork)
-    return BlobSchedule(params["target"], params["max"], params["baseFeeUpdateFraction"])
+def block_rules(config: ChainConfig, number: int, timestamp: int) -> ForkRules:
+    """The rules of a block at (number, timestamp); a fork this client does not run makes it invalid."""
+    try:
+        return rules_at(config, number, timestamp)
+    except UnsupportedFork as exc:
+        raise InvalidBlock("UNSUPPORTED_FORK", str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------- header checks
@@ -136,40 +90,32 @@ def check_gas_limit(gas_limit: int, parent_gas_limit: int) -> bool:
     return parent_gas_limit - delta < gas_limit < parent_gas_limit + delta and gas_limit >= GAS_LIMIT_MINIMUM
 
 
-def expected_excess_blob_gas(config: ChainConfig, fork: Fork, timestamp: int, parent: Header) -> int:
-    """Excess blob gas of a block at `timestamp` (EIP-4844, EIP-7918 from Osaka, the block's own fork's blob
+def expected_excess_blob_gas(rules: ForkRules, parent: Header) -> int:
+    """Excess blob gas of a block under `rules` (EIP-4844, EIP-7918 from Osaka, the block's own fork's blob
     schedule); a parent from before Cancun counts as zero excess and zero used."""
-    schedule = blob_schedule_at(config, fork, timestamp)
-    return next_excess_blob_gas(fork, schedule, parent.excess_blob_gas or 0, parent.blob_gas_used or 0,
+    return next_excess_blob_gas(rules, parent.excess_blob_gas or 0, parent.blob_gas_used or 0,
                                 parent.base_fee_per_gas or 0)
 
 
-def _check_shape(header: Header, fork: Fork) -> None:
+def _check_shape(header: Header, rules: ForkRules) -> None:
     """The header has exactly the fields of its fork."""
-    want = {
-        "base_fee_per_gas": True,
-        "withdrawals_root": fork >= Fork.SHANGHAI,
-        "blob_gas_used": fork >= Fork.CANCUN,
-        "excess_blob_gas": fork >= Fork.CANCUN,
-        "parent_beacon_block_root": fork >= Fork.CANCUN,
-        "requests_hash": fork >= Fork.PRAGUE,
-    }
-    for name, present in want.items():
+    for name in OPTIONAL_FIELDS:
+        present = name in rules.header_fields
         if (getattr(header, name) is not None) != present:
             raise InvalidBlock("INCORRECT_BLOCK_FORMAT",
-                               f"header field {name} {'missing' if present else 'not allowed'} in {fork.title}")
-    if fork >= Fork.CANCUN and (header.blob_gas_used > U64_MAX or header.excess_blob_gas > U64_MAX):
+                               f"header field {name} {'missing' if present else 'not allowed'} in {rules.name}")
+    if rules.blob_schedule is not None and (header.blob_gas_used > U64_MAX or header.excess_blob_gas > U64_MAX):
         raise InvalidBlock("RLP_INVALID_FIELD_OVERFLOW_64", "blob gas field overflows 64 bits")
 
 
-def validate_header(header: Header, parent: Header, config: ChainConfig) -> Fork:
-    """Checks of execution-specs' `validate_header` (in its order); returns the block's fork."""
-    fork = fork_at(config, header.number, header.timestamp)
-    _check_shape(header, fork)
+def validate_header(header: Header, parent: Header, config: ChainConfig) -> ForkRules:
+    """Checks of execution-specs' `validate_header` (in its order); returns the block's fork rules."""
+    rules = block_rules(config, header.number, header.timestamp)
+    _check_shape(header, rules)
     if header.number < 1:
         raise InvalidBlock("INVALID_BLOCK_NUMBER", "block number 0 is the genesis")
-    if fork >= Fork.CANCUN:
-        want = expected_excess_blob_gas(config, fork, header.timestamp, parent)
+    if rules.blob_schedule is not None:
+        want = expected_excess_blob_gas(rules, parent)
         if header.excess_blob_gas != want:
             raise InvalidBlock("INCORRECT_EXCESS_BLOB_GAS", f"excess blob gas {header.excess_blob_gas} != {want}")
     if header.gas_used > header.gas_limit:
@@ -194,26 +140,26 @@ def validate_header(header: Header, parent: Header, config: ChainConfig) -> Fork
         raise InvalidBlock("INVALID_NONCE", "nonce must be 0 after the Merge")
     if header.ommers_hash != EMPTY_OMMERS_HASH:
         raise InvalidBlock("IMPORT_IMPOSSIBLE_UNCLES_OVER_PARIS", "ommers hash must be that of an empty list")
-    return fork
+    return rules
 
 
-def validate_body(block: Block, fork: Fork, encoded_size: int | None = None) -> None:
+def validate_body(block: Block, rules: ForkRules, encoded_size: int | None = None) -> None:
     """What can be checked without executing: ommers, withdrawals presence, transactions/withdrawals roots,
     the Osaka block size (EIP-7934)."""
-    if fork >= Fork.OSAKA:
+    if rules.max_block_rlp_size is not None:
         size = encoded_size if encoded_size is not None else len(block.encode())
-        if size > MAX_RLP_BLOCK_SIZE:
+        if size > rules.max_block_rlp_size:
             raise InvalidBlock("RLP_BLOCK_LIMIT_EXCEEDED", f"block RLP of {size} bytes")
     if block.ommers:
         raise InvalidBlock("IMPORT_IMPOSSIBLE_UNCLES_OVER_PARIS", "ommers not allowed after the Merge")
-    if (block.withdrawals is not None) != (fork >= Fork.SHANGHAI):
+    if (block.withdrawals is not None) != rules.withdrawals:
         raise InvalidBlock("RLP_WITHDRAWALS_NOT_READ" if block.withdrawals is None else "INCORRECT_BLOCK_FORMAT",
                            "withdrawals list " + ("missing" if block.withdrawals is None else "not allowed"))
     root = block.transactions_root()
     if root != block.header.transactions_root:
         raise InvalidBlock("INVALID_TRANSACTIONS_ROOT",
                            f"transactions root 0x{root.hex()} != header 0x{block.header.transactions_root.hex()}")
-    if fork >= Fork.SHANGHAI:
+    if rules.withdrawals:
         root = block.withdrawals_root()
         if root != block.header.withdrawals_root:
             raise InvalidBlock("INVALID_WITHDRAWALS_ROOT",
@@ -287,37 +233,35 @@ def _extract_deposit(data: bytes) -> bytes:
 
 
 def block_env(config: ChainConfig, header: Header, block_hash: Callable[[int], bytes | None],
-              fork: Fork | None = None, schedule: BlobSchedule | None = None) -> Env:
+              rules: ForkRules | None = None) -> Env:
     """The environment a block's transactions run in (also for eth_call and tracing on top of a block)."""
-    if fork is None:
-        fork = fork_at(config, header.number, header.timestamp)
-        schedule = blob_schedule_at(config, fork, header.timestamp)
+    if rules is None:
+        rules = block_rules(config, header.number, header.timestamp)
     excess = header.excess_blob_gas or 0
-    return Env(fork=fork, chain_id=config.chain_id, coinbase=header.coinbase, number=header.number,
-               timestamp=header.timestamp, gas_limit=header.gas_limit, prev_randao=header.mix_hash,
-               base_fee=header.base_fee_per_gas or 0, excess_blob_gas=excess,
+    schedule = rules.blob_schedule
+    return Env(fork=rules.fork, rules=rules, chain_id=config.chain_id, coinbase=header.coinbase,
+               number=header.number, timestamp=header.timestamp, gas_limit=header.gas_limit,
+               prev_randao=header.mix_hash, base_fee=header.base_fee_per_gas or 0, excess_blob_gas=excess,
                blob_base_fee=blob_base_fee(excess, schedule) if schedule is not None else 0, block_hash=block_hash)
 
 
 def pre_block_calls(state: JournaledState, env: Env, header: Header, backend: str) -> None:
-    """The system calls before a block's transactions: EIP-4788 beacon root, EIP-2935 block-hash history."""
-    if env.fork >= Fork.CANCUN:
-        system_call(state, env, BEACON_ROOTS_ADDRESS, header.parent_beacon_block_root, backend, checked=False)
-    if env.fork >= Fork.PRAGUE:
-        system_call(state, env, HISTORY_STORAGE_ADDRESS, header.parent_hash, backend, checked=False)
+    """The system calls before a block's transactions (EIP-4788 beacon root, EIP-2935 block-hash history):
+    each passes a header field to its system contract."""
+    for target, field_name in env.rules.pre_block_calls:
+        system_call(state, env, target, getattr(header, field_name), backend, checked=False)
 
 
-def apply_body(block: Block, fork: Fork, config: ChainConfig, state: JournaledState,
+def apply_body(block: Block, rules: ForkRules, config: ChainConfig, state: JournaledState,
                block_hash: Callable[[int], bytes | None], backend: str = "interpreter") -> BlockOutput:
     """execution-specs `apply_body`: system calls, transactions, withdrawals, requests. Raises InvalidBlock
     for an invalid transaction or a failed checked system call."""
     header = block.header
-    schedule = blob_schedule_at(config, fork, header.timestamp)
-    env = block_env(config, header, block_hash, fork, schedule)
+    env = block_env(config, header, block_hash, rules)
     out = BlockOutput()
     pre_block_calls(state, env, header, backend)
 
-    ctx = BlockContext(env, schedule)
+    ctx = BlockContext(env)
     deposit_contract = config.deposit_contract_address or MAINNET_DEPOSIT_CONTRACT
     deposits = b""
     for i, tx in enumerate(block.transactions):
@@ -335,7 +279,7 @@ def apply_body(block: Block, fork: Fork, config: ChainConfig, state: JournaledSt
         receipt = Receipt.make(tx.type, result.status == "success", out.gas_used, result.logs)
         out.receipts.append(receipt)
         out.bloom |= logs_bloom_int(result.logs)
-        if fork >= Fork.PRAGUE:
+        if rules.requests:
             for address, topics, data in result.logs:
                 if address == deposit_contract and topics and topics[0] == DEPOSIT_EVENT_SIGNATURE:
                     deposits += _extract_deposit(data)
@@ -343,31 +287,29 @@ def apply_body(block: Block, fork: Fork, config: ChainConfig, state: JournaledSt
     for w in block.withdrawals or ():
         state.add_balance(w.address, w.amount * 10**9)
 
-    if fork >= Fork.PRAGUE:
+    if rules.requests:
         if deposits:
             out.requests.append(DEPOSIT_REQUEST_TYPE + deposits)
-        data = system_call(state, env, WITHDRAWAL_REQUEST_ADDRESS, b"", backend, checked=True)
-        if data:
-            out.requests.append(WITHDRAWAL_REQUEST_TYPE + data)
-        data = system_call(state, env, CONSOLIDATION_REQUEST_ADDRESS, b"", backend, checked=True)
-        if data:
-            out.requests.append(CONSOLIDATION_REQUEST_TYPE + data)
+        for request_type, target in rules.request_calls:
+            data = system_call(state, env, target, b"", backend, checked=True)
+            if data:
+                out.requests.append(request_type + data)
     return out
 
 
-def check_output(block: Block, fork: Fork, out: BlockOutput) -> None:
+def check_output(block: Block, rules: ForkRules, out: BlockOutput) -> None:
     """The header's commitments against what executing the body gave (state root is checked by the caller)."""
     h = block.header
     if out.gas_used != h.gas_used:
         raise InvalidBlock("INVALID_GAS_USED", f"gas used {out.gas_used} != header {h.gas_used}")
-    if fork >= Fork.CANCUN and out.blob_gas_used != h.blob_gas_used:
+    if rules.blob_schedule is not None and out.blob_gas_used != h.blob_gas_used:
         raise InvalidBlock("INCORRECT_BLOB_GAS_USED", f"blob gas used {out.blob_gas_used} != header {h.blob_gas_used}")
     root = out.receipts_root()
     if root != h.receipts_root:
         raise InvalidBlock("INVALID_RECEIPTS_ROOT", f"receipts root 0x{root.hex()} != header 0x{h.receipts_root.hex()}")
     if out.logs_bloom != h.logs_bloom:
         raise InvalidBlock("INVALID_LOG_BLOOM", "logs bloom differs from the header's")
-    if fork >= Fork.PRAGUE and out.requests_hash != h.requests_hash:
+    if rules.requests and out.requests_hash != h.requests_hash:
         raise InvalidBlock("INVALID_REQUESTS",
                            f"requests hash 0x{out.requests_hash.hex()} != header 0x{h.requests_hash.hex()}")
 
@@ -449,15 +391,15 @@ class Chain:
         if parent is None:
             raise InvalidBlock("UNKNOWN_PARENT_ZERO" if header.parent_hash == b"\x00" * 32 else "UNKNOWN_PARENT",
                                f"parent 0x{header.parent_hash.hex()} of block {header.number} is not known")
-        fork = validate_header(header, parent, self.config)
-        validate_body(block, fork, encoded_size)
+        rules = validate_header(header, parent, self.config)
+        validate_body(block, rules, encoded_size)
 
         db = self.db
         db.root = parent.state_root
         state = JournaledState(db)
-        out = apply_body(block, fork, self.config, state, self._block_hash_fn(header.parent_hash, header.number),
+        out = apply_body(block, rules, self.config, state, self._block_hash_fn(header.parent_hash, header.number),
                          self.backend)
-        check_output(block, fork, out)
+        check_output(block, rules, out)
 
         block_hash = self._commit_block(state, db, parent, block, out.receipts, set_head, expect_root=True)
         return ImportResult(block_hash, header.number, out.gas_used, len(block.transactions),
@@ -487,31 +429,31 @@ class Chain:
         if parent is None:
             raise InvalidBlock("UNKNOWN_PARENT", f"parent 0x{parent_hash.hex()} is not known")
         number = parent.number + 1
-        fork = fork_at(self.config, number, timestamp)
+        rules = block_rules(self.config, number, timestamp)
         gas_limit = parent.gas_limit if gas_limit is None else gas_limit
         header = Header(parent_hash=parent_hash, coinbase=coinbase, number=number, gas_limit=gas_limit,
                         timestamp=timestamp, extra_data=extra_data, mix_hash=prev_randao,
                         base_fee_per_gas=expected_base_fee(gas_limit, parent) if base_fee is None else base_fee)
-        if fork >= Fork.SHANGHAI:
-            withdrawals = list(withdrawals or [])
-        if fork >= Fork.CANCUN:
+        withdrawals = list(withdrawals or []) if rules.withdrawals else None
+        if rules.blob_schedule is not None:
             header.blob_gas_used = 0
-            header.excess_blob_gas = expected_excess_blob_gas(self.config, fork, timestamp, parent)
+            header.excess_blob_gas = expected_excess_blob_gas(rules, parent)
+        if "parent_beacon_block_root" in rules.header_fields:
             header.parent_beacon_block_root = parent_beacon_block_root
         block = Block(header, list(transactions), [], withdrawals)
         header.transactions_root = block.transactions_root()
-        if fork >= Fork.SHANGHAI:
+        if rules.withdrawals:
             header.withdrawals_root = block.withdrawals_root()
         db = self.db
         db.root = parent.state_root if pre_state_root is None else pre_state_root
         state = JournaledState(db)
-        out = apply_body(block, fork, self.config, state, self._block_hash_fn(parent_hash, number), self.backend)
+        out = apply_body(block, rules, self.config, state, self._block_hash_fn(parent_hash, number), self.backend)
         header.gas_used = out.gas_used
         header.receipts_root = out.receipts_root()
         header.logs_bloom = out.logs_bloom
-        if fork >= Fork.CANCUN:
+        if rules.blob_schedule is not None:
             header.blob_gas_used = out.blob_gas_used
-        if fork >= Fork.PRAGUE:
+        if rules.requests:
             header.requests_hash = out.requests_hash
         if write:
             self._commit_block(state, db, parent, block, out.receipts, set_head, expect_root=False)

@@ -123,6 +123,10 @@ def report(results: list[CaseResult], report_path: str | None, unit: str = "case
     for fork in sorted(per_fork):
         c = per_fork[fork]
         print(f"{fork}: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped")
+    # why each skipped group was skipped (a fork or network this client does not run), never silently
+    skipped = Counter((r.fork, r.reason) for r in results if r.status == "skipped")
+    for (fork, reason), n in sorted(skipped.items()):
+        print(f"SKIP {fork} ({n} {unit}{'s' if n != 1 else ''}): {reason}")
     totals = Counter(r.status for r in results)
     frames = Counter()
     for r in results:
@@ -149,21 +153,36 @@ def report(results: list[CaseResult], report_path: str | None, unit: str = "case
     return 1 if totals["failed"] else 0
 
 
-def run_case(path: Path, name: str, fixture: dict, networks: tuple[str, ...], backend: str,
-             run_test) -> CaseResult:
-    """One blockchain(-engine) test: skipped when its network is not in `networks`; else `run_test()` ->
-    (passed, reason, stats), timed, with the frames the backend compiled and interpreted; an exception is a
-    named failure, never a crash of the run."""
+def fixture_config(fixture: dict):
+    """The chain config of a blockchain(-engine) test's `network` and `config` (chain id, blob schedule);
+    client.forks.UnsupportedFork for a network this client does not run (one before the Merge)."""
+    from .forks import network_config
+
+    config_json = fixture.get("config") or {}
+    return network_config(fixture.get("network", "?"), hex_int(config_json.get("chainid", "0x1")),
+                          config_json.get("blobSchedule"))
+
+
+def run_case(path: Path, name: str, fixture: dict, backend: str, run_test) -> CaseResult:
+    """One blockchain(-engine) test: skipped, with the reason, when its network is not one this client runs;
+    else `run_test(chain config)` -> (passed, reason, stats), timed, with the frames the backend compiled and
+    interpreted; an exception is a named failure, never a crash of the run."""
     from evm.backends import frame_counts
 
+    from .forks import UnsupportedFork
+
     network = fixture.get("network", "?")
-    if network not in networks:
-        return CaseResult(name, str(path), network, "skipped", f"network {network} not supported")
+    try:
+        config = fixture_config(fixture)
+    except UnsupportedFork as exc:
+        return CaseResult(name, str(path), network, "skipped", str(exc))
+    except UserError as exc:
+        return CaseResult(name, str(path), network, "failed", f"bad fixture config: {exc}")
     start = time.perf_counter()
     before = frame_counts(backend)
     stats: dict = {}
     try:
-        ok, reason, stats = run_test()
+        ok, reason, stats = run_test(config)
     except Exception as exc:  # a bug or a malformed fixture
         ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
     after = frame_counts(backend)

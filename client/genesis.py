@@ -44,13 +44,17 @@ TIME_FORKS = (
     ("Cancun", "cancunTime"),
     ("Prague", "pragueTime"),
     ("Osaka", "osakaTime"),
-    ("BPO1", "bpo1Time"),
+    ("BPO1", "bpo1Time"),  # EIP-7892 blob-parameter-only forks
     ("BPO2", "bpo2Time"),
     ("BPO3", "bpo3Time"),
     ("BPO4", "bpo4Time"),
     ("BPO5", "bpo5Time"),
+    ("Amsterdam", "amsterdamTime"),  # known so that a chain scheduling it is refused there, not misread
 )
-
+BPO_FORKS = tuple(name for name, _ in TIME_FORKS if name.startswith("BPO"))
+# Forks without default blob parameters (Cancun..BPO2 have the EIPs' and mainnet's, evm/rules.py): a chain that
+# schedules one must give them in its blobSchedule.
+BLOB_PARAMS_REQUIRED = ("BPO3", "BPO4", "BPO5")
 
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _DEC = re.compile(r"-?[0-9]+")
@@ -132,9 +136,12 @@ class ChainConfig:
     block_forks: dict[str, int] = field(default_factory=dict)  # fork name -> activation block
     time_forks: dict[str, int] = field(default_factory=dict)  # fork name -> activation timestamp
     terminal_total_difficulty: int | None = None
+    merge_netsplit_block: int | None = None
     blob_schedule: dict[str, dict[str, int]] = field(default_factory=dict)  # lower-case fork -> params
     deposit_contract_address: bytes | None = None
     raw: dict[str, Any] = field(default_factory=dict)  # the config object as given, for storage
+    # fork -> its ForkRules on this chain (client/forks.py fills it; this module stays free of evm/)
+    rules_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def is_london(self, number: int) -> bool:
         n = self.block_forks.get("London")
@@ -147,26 +154,28 @@ class ChainConfig:
         # timestamp forks come after London (as geth's IsShanghai etc. require)
         return t is not None and t <= timestamp and self.is_london(number)
 
+    def is_post_merge(self, number: int, timestamp: int) -> bool:
+        """geth's IsPostMerge: merged at genesis (terminal total difficulty 0), past the merge netsplit block,
+        or Shanghai active. A chain that merged by reaching its TTD later (mainnet) is known post-Merge from
+        Shanghai on only: the total difficulty that tells is not in the config."""
+        if not self.is_london(number):
+            return False
+        return (self.terminal_total_difficulty == 0
+                or (self.merge_netsplit_block is not None and number >= self.merge_netsplit_block)
+                or self.is_active("Shanghai", number, timestamp))
+
     def fork_name(self, number: int, timestamp: int) -> str:
-        """Name of the latest mainline fork active at (number, timestamp); blob-parameter-only forks
-        (BPO1...) are not forks of the EVM, so the name stops at Osaka."""
+        """Name of the latest fork active at (number, timestamp), blob-parameter-only forks (BPO1...)
+        included, as geth's LatestFork names it."""
         for name, _ in reversed(TIME_FORKS):
-            if not name.startswith("BPO") and self.is_active(name, number, timestamp):
+            if self.is_active(name, number, timestamp):
                 return name
-        if self.is_london(number) and self.terminal_total_difficulty is not None:
+        if self.is_post_merge(number, timestamp):
             return "Paris"
         for name, _ in reversed(BLOCK_FORKS):
             if self.is_active(name, number, timestamp):
                 return name
         return "Frontier"
-
-    def blob_params(self, timestamp: int, number: int = 1) -> dict[str, int] | None:
-        """{target, max, baseFeeUpdateFraction} of the latest active fork that has an entry, or None."""
-        for name, _ in reversed(TIME_FORKS):
-            entry = self.blob_schedule.get(name.lower())
-            if entry is not None and self.is_active(name, number, timestamp):
-                return entry
-        return None
 
 
 @dataclass
@@ -240,15 +249,19 @@ def parse_config(obj: Any, ctx: _Ctx) -> ChainConfig:
         if obj.get(key) is not None:
             time_forks[name] = ctx.uint(obj[key], f"config.{key}", UINT64_MAX)
     # geth's CheckConfigForkOrder: a fork needs every earlier one, no earlier than it (a genesis header with
-    # Cancun's fields but not Shanghai's cannot even be encoded)
-    mainline = [(name, key) for name, key in TIME_FORKS if not name.startswith("BPO")]
-    for (prev, prev_key), (name, key) in zip(mainline, mainline[1:]):
-        if name in time_forks:
-            if prev not in time_forks:
-                raise ctx.fail(f"config.{key}", f"{prev} ({prev_key}) is not enabled, but {name} is")
-            if time_forks[name] < time_forks[prev]:
-                raise ctx.fail(f"config.{key}", f"{name} at {time_forks[name]} comes before {prev} at "
-                                                f"{time_forks[prev]}")
+    # Cancun's fields but not Shanghai's cannot even be encoded); BPO1 follows Osaka, BPOn follows BPOn-1.
+    mainline = [(name, key) for name, key in TIME_FORKS if name not in BPO_FORKS]
+    bpo = [(name, key) for name, key in TIME_FORKS if name == "Osaka" or name in BPO_FORKS]
+    for chain in (mainline, bpo):
+        for (prev, prev_key), (name, key) in zip(chain, chain[1:]):
+            if name in time_forks:
+                if prev not in time_forks:
+                    raise ctx.fail(f"config.{key}", f"{prev} ({prev_key}) is not enabled, but {name} is")
+                if time_forks[name] < time_forks[prev]:
+                    raise ctx.fail(f"config.{key}", f"{name} at {time_forks[name]} comes before {prev} at "
+                                                    f"{time_forks[prev]}")
+    netsplit = obj.get("mergeNetsplitBlock")
+    netsplit = None if netsplit is None else ctx.uint(netsplit, "config.mergeNetsplitBlock", UINT64_MAX)
     ttd = obj.get("terminalTotalDifficulty")
     ttd = None if ttd is None else ctx.uint(ttd, "config.terminalTotalDifficulty")
     schedule: dict[str, dict[str, int]] = {}
@@ -263,10 +276,17 @@ def parse_config(obj: Any, ctx: _Ctx) -> ChainConfig:
             if k not in params:
                 raise ctx.fail(f"config.blobSchedule.{fork}.{k}", "missing")
             entry[k] = ctx.uint(params[k], f"config.blobSchedule.{fork}.{k}", UINT64_MAX)
+        if entry["baseFeeUpdateFraction"] == 0:  # a divisor (geth refuses it too)
+            raise ctx.fail(f"config.blobSchedule.{fork}.baseFeeUpdateFraction", "must not be 0")
+        if entry["target"] > entry["max"]:
+            raise ctx.fail(f"config.blobSchedule.{fork}", f"target {entry['target']} above max {entry['max']}")
         schedule[fork.lower()] = entry
+    for name, key in TIME_FORKS:
+        if name in BLOB_PARAMS_REQUIRED and name in time_forks and name.lower() not in schedule:
+            raise ctx.fail(f"config.{key}", f"{name} is scheduled but config.blobSchedule has no {name.lower()} entry")
     deposit = obj.get("depositContractAddress")
     deposit = None if deposit is None else ctx.address(deposit, "config.depositContractAddress")
-    return ChainConfig(chain_id, block_forks, time_forks, ttd, schedule, deposit, dict(obj))
+    return ChainConfig(chain_id, block_forks, time_forks, ttd, netsplit, schedule, deposit, dict(obj))
 
 
 def parse_alloc(obj: Any, ctx: _Ctx) -> dict[bytes, tuple[int, int, bytes, dict[int, int]]]:

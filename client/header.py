@@ -49,6 +49,8 @@ _FIELDS: tuple[tuple[str, str, str, str], ...] = (
     ("requests_hash", "h32", "requestsHash", "requestsHash"),
 )
 _MANDATORY = 15
+# The fields forks added after the original 15 (which ones a block has is its fork's `header_fields`).
+OPTIONAL_FIELDS = tuple(name for name, *_ in _FIELDS[_MANDATORY:])
 _SIZES = {"h32": 32, "a20": 20, "b256": 256, "n8": 8}
 
 

@@ -21,11 +21,10 @@ import structlog
 from eth_hash.auto import keccak
 
 from evm.blobs import GAS_PER_BLOB
-from evm.spec import Fork
 from evm.transactions import Transaction
 
 from .blocks import Block, Receipt
-from .executor import Chain, InvalidBlock, blob_schedule_at, expected_base_fee, expected_excess_blob_gas, fork_at
+from .executor import Chain, InvalidBlock, block_rules, expected_base_fee, expected_excess_blob_gas
 from .genesis import ChainConfig
 from .header import Header
 
@@ -40,10 +39,10 @@ def next_base_fee(config: ChainConfig, parent: Header) -> int:
 
 
 def next_excess_blob_gas_for(config: ChainConfig, parent: Header, number: int, timestamp: int) -> int:
-    fork = fork_at(config, number, timestamp)
-    if fork < Fork.CANCUN:
+    rules = block_rules(config, number, timestamp)
+    if rules.blob_schedule is None:
         return 0
-    return expected_excess_blob_gas(config, fork, timestamp, parent)
+    return expected_excess_blob_gas(rules, parent)
 
 
 def prev_randao(parent: Header) -> bytes:
@@ -119,8 +118,7 @@ def mine(executor: Chain, pool, pool_state_factory: Callable[[], Any], timestamp
     parent = store.head_header()
     ts = max(int(time.time()) if timestamp is None else timestamp, parent.timestamp + 1)
     number = parent.number + 1
-    fork = fork_at(config, number, ts)
-    schedule = blob_schedule_at(config, fork, ts)
+    schedule = block_rules(config, number, ts).blob_schedule
     gas_limit = parent.gas_limit if settings.gas_limit is None else settings.gas_limit
     base_fee = expected_base_fee(gas_limit, parent) if settings.base_fee is None else settings.base_fee
     started = time.perf_counter()

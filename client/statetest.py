@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Iterator
 
 from evm.backends import frame_counts
-from evm.blobs import BlobSchedule, blob_base_fee, schedule_for
+from evm.blobs import blob_base_fee
 from evm.message import Env
 from evm.processor import BlockContext, InvalidTransaction, logs_hash, process_transaction
-from evm.spec import Fork
+from evm.rules import ForkRules
 from evm.transactions import Authorization, Transaction
 from state.db import StateDB, alloc_from_fixture
 from state.journal import JournaledState
@@ -21,8 +21,7 @@ from state.kv import MemoryStore
 
 from .errors import UserError
 from .fixtures import CaseResult, hex_bytes, hex_int, select_fixtures
-
-SUPPORTED = {"Cancun": Fork.CANCUN, "Prague": Fork.PRAGUE, "Osaka": Fork.OSAKA}
+from .forks import UnsupportedFork, fork_by_name, network_config, rules_for
 
 
 def build_transaction(tx: dict, indexes: dict) -> Transaction:
@@ -68,23 +67,23 @@ def build_transaction(tx: dict, indexes: dict) -> Transaction:
     )
 
 
-def _schedules(config: dict) -> dict[Fork, BlobSchedule]:
-    out = {}
-    for name, entry in (config.get("blobSchedule") or {}).items():
-        fork = SUPPORTED.get(name)
-        if fork is not None:
-            out[fork] = BlobSchedule(hex_int(entry["target"]), hex_int(entry["max"]), hex_int(entry["baseFeeUpdateFraction"]))
-    return out
-
-
-def run_case(fixture: dict, fork: Fork, case: dict, backend: str) -> tuple[bool, str]:
-    env_json = fixture["env"]
+def fixture_rules(fixture: dict, fork_name: str) -> ForkRules:
+    """The rules of post[`fork_name`] with the fixture's `config` (chain id, blob schedule);
+    UnsupportedFork for a fork this client does not run."""
     config = fixture.get("config") or {}
-    chain_id = hex_int(config.get("chainid", "0x1"))
-    schedule = schedule_for(fork, _schedules(config))
+    fork = fork_by_name(fork_name)
+    chain = network_config(fork.title, hex_int(config.get("chainid", "0x1")), config.get("blobSchedule"))
+    return rules_for(chain, fork)
+
+
+def run_case(fixture: dict, rules: ForkRules, case: dict, backend: str) -> tuple[bool, str]:
+    env_json = fixture["env"]
+    chain_id = hex_int((fixture.get("config") or {}).get("chainid", "0x1"))
+    schedule = rules.blob_schedule
     excess = hex_int(env_json.get("currentExcessBlobGas", "0x0"))
     env = Env(
-        fork=fork,
+        fork=rules.fork,
+        rules=rules,
         chain_id=chain_id,
         coinbase=hex_bytes(env_json["currentCoinbase"]),
         number=hex_int(env_json["currentNumber"]),
@@ -102,7 +101,7 @@ def run_case(fixture: dict, fork: Fork, case: dict, backend: str) -> tuple[bool,
     state = JournaledState(db)
     expected_exception = case.get("expectException")
     try:
-        result = process_transaction(tx, state, BlockContext(env, schedule), backend)
+        result = process_transaction(tx, state, BlockContext(env), backend)
     except InvalidTransaction as exc:
         if expected_exception:
             return True, ""
@@ -135,13 +134,16 @@ def iter_cases(files: list[Path], fork_filter: str | None, substring: str | None
 
 def run_one(path: Path, name: str, fixture: dict, fork_name: str, index: int, case: dict,
             backend: str) -> CaseResult:
-    fork = SUPPORTED.get(fork_name)
-    if fork is None:
-        return CaseResult(name, str(path), fork_name, "skipped", f"network {fork_name} not supported", index=index)
+    try:
+        rules = fixture_rules(fixture, fork_name)
+    except UnsupportedFork as exc:
+        return CaseResult(name, str(path), fork_name, "skipped", str(exc), index=index)
+    except UserError as exc:
+        return CaseResult(name, str(path), fork_name, "failed", f"bad fixture config: {exc}", index=index)
     start = time.perf_counter()
     before = frame_counts(backend)
     try:
-        ok, reason = run_case(fixture, fork, case, backend)
+        ok, reason = run_case(fixture, rules, case, backend)
     except Exception as exc:  # a bug or a malformed case: a named failure, never a crash of the run
         ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
     after = frame_counts(backend)

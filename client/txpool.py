@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, Protocol
 
-from evm.processor import MAX_INITCODE_SIZE, TX_MAX_GAS_LIMIT, allowed_tx_types, intrinsic_gas
-from evm.spec import Fork
+from evm.processor import intrinsic_gas
+from evm.rules import ForkRules
 from evm.transactions import InvalidSignature, Transaction
 
 TX_MAX_SIZE = 128 * 1024  # geth: txMaxSize (4 * 32 KiB slots), blob sidecars excluded
@@ -45,14 +45,13 @@ class StateView(Protocol):
 
 @dataclass(slots=True)
 class PoolRules:
-    """What validation needs from the chain at the head (the next block's rules)."""
+    """What validation needs from the chain at the head: the next block's fork rules, fees and gas limit."""
 
     chain_id: int
-    fork: Fork
+    fork_rules: ForkRules
     base_fee: int
     gas_limit: int
     blob_base_fee: int = 1
-    max_blobs_per_tx: int = 6
 
 
 def _fee_cap(tx: Transaction) -> int:
@@ -96,20 +95,22 @@ class TxPool:
     # -- admission -----------------------------------------------------------------------------------------
     def validate(self, tx: Transaction, state: StateView, rules: PoolRules, size: int | None = None) -> bytes:
         """All checks `add` makes; returns the sender. Raises TxPoolError with geth's message."""
-        if tx.type not in allowed_tx_types(rules.fork):
+        fork_rules = rules.fork_rules
+        if tx.type not in fork_rules.tx_types:
             raise TxPoolError("transaction type not supported")
         if size is None:
             size = len(tx.encode())
         if size > TX_MAX_SIZE:
             raise TxPoolError(f"oversized data: transaction size {size}, limit {TX_MAX_SIZE}")
-        if tx.to is None and rules.fork >= Fork.SHANGHAI and len(tx.data) > MAX_INITCODE_SIZE:
-            raise TxPoolError(f"max initcode size exceeded: code size {len(tx.data)}, limit {MAX_INITCODE_SIZE}")
+        limit = fork_rules.max_initcode_size
+        if tx.to is None and limit is not None and len(tx.data) > limit:
+            raise TxPoolError(f"max initcode size exceeded: code size {len(tx.data)}, limit {limit}")
         if tx.type in (3, 4) and tx.to is None:
             raise TxPoolError("transaction type cannot create contracts")  # never decoded, kept for safety
         if tx.gas > rules.gas_limit:
             raise TxPoolError("exceeds block gas limit")
-        if rules.fork >= Fork.OSAKA and tx.gas > TX_MAX_GAS_LIMIT:
-            raise TxPoolError(f"transaction gas limit too high (cap: {TX_MAX_GAS_LIMIT}, tx: {tx.gas})")
+        if fork_rules.tx_gas_cap is not None and tx.gas > fork_rules.tx_gas_cap:
+            raise TxPoolError(f"transaction gas limit too high (cap: {fork_rules.tx_gas_cap}, tx: {tx.gas})")
         if tx.type >= 2 and tx.max_fee_per_gas < tx.max_priority_fee_per_gas:
             raise TxPoolError("max priority fee per gas higher than max fee per gas")
         if tx.type == 0 and tx.chain_id is not None and tx.chain_id != rules.chain_id:
@@ -120,15 +121,15 @@ class TxPool:
             sender = tx.recover_sender()
         except InvalidSignature:
             raise TxPoolError("invalid sender") from None
-        gas, floor = intrinsic_gas(tx, rules.fork)
+        gas, floor = intrinsic_gas(tx, fork_rules)
         if tx.gas < max(gas, floor):
             raise TxPoolError(f"intrinsic gas too low: gas {tx.gas}, minimum needed {max(gas, floor)}")
         if tx.type == 3:
             count = len(tx.blob_versioned_hashes)
             if count == 0:
                 raise TxPoolError("blobless blob transaction")
-            if count > rules.max_blobs_per_tx:
-                raise TxPoolError(f"too many blobs in transaction: have {count}, permitted {rules.max_blobs_per_tx}")
+            if count > fork_rules.blob_limit_per_tx:
+                raise TxPoolError(f"too many blobs in transaction: have {count}, permitted {fork_rules.blob_limit_per_tx}")
             if tx.max_fee_per_blob_gas < rules.blob_base_fee:
                 raise TxPoolError(f"max fee per blob gas less than block blob gas fee: address 0x{sender.hex()} "
                                   f"blobGasFeeCap: {tx.max_fee_per_blob_gas}, blobBaseFee: {rules.blob_base_fee}")

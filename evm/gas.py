@@ -44,12 +44,10 @@ G_CALL_VALUE = 9000
 G_NEW_ACCOUNT = 25000
 G_CREATE = 32000
 G_CODE_DEPOSIT = 200  # per byte of deployed code
-G_INITCODE_WORD = 2  # EIP-3860 (Shanghai)
 G_SELFDESTRUCT = 5000
 G_SELFDESTRUCT_NEW_ACCOUNT = 25000
 
-MAX_CODE_SIZE = 0x6000  # EIP-170: 24576
-MAX_INITCODE_SIZE = 2 * MAX_CODE_SIZE  # EIP-3860: 49152
+MAX_CODE_SIZE = 0x6000  # EIP-170: 24576 (EIP-3860's init-code limit and cost are fork rules: evm/rules.py)
 STACK_LIMIT = 1024
 CALL_DEPTH_LIMIT = 1024
 
@@ -97,11 +95,6 @@ create2_hash_cost = keccak_cost
 def log_cost(size: int) -> int:
     """Dynamic part of LOGn (topics are static gas): 8 per data byte."""
     return G_LOG_DATA * size
-
-
-def initcode_cost(size: int) -> int:
-    """EIP-3860: 2 per word of init code (CREATE, CREATE2, create transactions; Shanghai+)."""
-    return G_INITCODE_WORD * ((size + 31) >> 5)
 
 
 def code_deposit_cost(size: int) -> int:

@@ -52,6 +52,7 @@ from .errors import (
 )
 from .message import Env, ExecutionResult, Message
 from .precompiles import precompiles_for
+from .rules import ForkRules
 from .spec import Fork
 
 # CALL kinds are the opcodes themselves.
@@ -111,10 +112,13 @@ class Host:
     def __init__(self, state: Any, env: Env, backend: Any, precompiles: dict | None = None) -> None:
         self.state = state
         self.env = env
-        self.fork: Fork = env.fork
+        self.rules: ForkRules = env.rules
+        # The fork whose instruction set and precompiles run (a BPO fork runs Osaka's), which keys the
+        # backends' per-fork tables and compiled code.
+        self.fork: Fork = env.rules.evm
         self.backend = backend
         self.backend_name: str = getattr(backend, "name", type(backend).__name__)
-        self.precompiles = precompiles_for(env.fork) if precompiles is None else precompiles
+        self.precompiles = precompiles_for(self.fork) if precompiles is None else precompiles
 
     # ================================================================ environment
     def block_hash(self, number: int) -> int:
@@ -153,7 +157,7 @@ class Host:
         Returns (code_address, code, delegated, access_cost) where access_cost is the full
         warm/cold cost (100/2600) of the delegation target, 0 when not delegated."""
         code = self.state.get_code(address)
-        if self.fork >= Fork.PRAGUE and is_delegation(code):
+        if self.rules.delegation and is_delegation(code):
             target = code[3:]
             cost = G.G_COLD_ACCOUNT_ACCESS if self.state.warm_address(target) else G.G_WARM_ACCESS
             return target, self.state.get_code(target), True, cost
@@ -218,7 +222,7 @@ class Host:
             if beneficiary != originator:
                 state.sub_balance(originator, balance)
                 state.add_balance(beneficiary, balance)
-        if self.fork < Fork.CANCUN or state.was_created(originator):
+        if not self.rules.selfdestruct_only_new or state.was_created(originator):
             if state.get_balance(originator):
                 state.set_balance(originator, 0)
             state.mark_selfdestruct(originator)
@@ -312,7 +316,8 @@ class Host:
         the static context, gives the child all but 1/64 of the gas, handles balance / nonce /
         depth failures (gas returned) and address collisions (gas consumed)."""
         state = self.state
-        if self.fork >= Fork.SHANGHAI and len(init_code) > G.MAX_INITCODE_SIZE:
+        limit = self.rules.max_initcode_size
+        if limit is not None and len(init_code) > limit:
             raise OutOfGas()
         if parent.is_static:
             raise WriteInStaticContext()
@@ -367,7 +372,7 @@ class Host:
         if message.is_create:
             if self.collides(message.target):
                 return ExecutionResult("error", b"", 0, AddressCollision().name)
-        elif self.fork >= Fork.PRAGUE and is_delegation(message.code):
+        elif self.rules.delegation and is_delegation(message.code):
             target = message.code[3:]
             self.state.warm_address(target)
             message.code = self.state.get_code(target)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .rules import RULES, ForkRules
 from .spec import Fork
 
 ADDRESS_MASK = (1 << 160) - 1
@@ -16,7 +17,8 @@ def to_address(word: int) -> bytes:
 
 @dataclass(slots=True)
 class Env:
-    """Block and transaction context of one transaction (read by BLOCKHASH, COINBASE, ORIGIN, ...)."""
+    """Block and transaction context of one transaction (read by BLOCKHASH, COINBASE, ORIGIN, ...).
+    `rules` are the fork's (with the chain's blob schedule); given only `fork`, the fork's defaults."""
 
     fork: Fork
     chain_id: int = 1
@@ -34,6 +36,13 @@ class Env:
     origin: bytes = b"\x00" * 20
     gas_price: int = 0
     blob_hashes: tuple[bytes, ...] = ()
+    rules: ForkRules | None = None
+
+    def __post_init__(self) -> None:
+        if self.rules is None:
+            self.rules = RULES[self.fork]
+        elif self.rules.fork != self.fork:
+            raise ValueError(f"rules of {self.rules.name} given for fork {self.fork.title}")
 
 
 @dataclass(slots=True)

@@ -1,8 +1,8 @@
 """Transaction processing: validation, buying gas, the top-level message, refunds, fees.
 
 Follows execution-specs' `process_transaction` / `check_transaction` / `process_message_call`,
-with fork differences gated by `Fork` (EIP-3651 warm coinbase, EIP-3860 initcode, EIP-4844 blobs,
-EIP-7623 calldata floor, EIP-7702 authorizations, EIP-7825 gas cap).
+with fork differences read from the fork's rules (evm/rules.py: EIP-3651 warm coinbase, EIP-3860 initcode,
+EIP-4844 blobs, EIP-7623 calldata floor, EIP-7702 authorizations, EIP-7825 gas cap).
 """
 from __future__ import annotations
 
@@ -11,23 +11,19 @@ from dataclasses import dataclass
 from state import rlpcodec as rlp
 from eth_hash.auto import keccak
 
-from .blobs import GAS_PER_BLOB, VERSIONED_HASH_VERSION_KZG, BlobSchedule, max_blobs_per_tx
+from .blobs import GAS_PER_BLOB, VERSIONED_HASH_VERSION_KZG
 from .host import DELEGATION_PREFIX, create_address, is_delegation
 from .message import Env, Message
-from .spec import Fork
+from .rules import ForkRules
 from .transactions import InvalidSignature, Transaction
 
 TX_BASE_COST = 21000
 TX_CREATE_COST = 32000
 STANDARD_CALLDATA_TOKEN_COST = 4
-FLOOR_CALLDATA_COST = 10  # EIP-7623
 TX_ACCESS_LIST_ADDRESS_COST = 2400
 TX_ACCESS_LIST_STORAGE_KEY_COST = 1900
-INITCODE_WORD_COST = 2
-MAX_INITCODE_SIZE = 2 * 24576
 PER_EMPTY_ACCOUNT_COST = 25000  # EIP-7702
 PER_AUTH_BASE_COST = 12500
-TX_MAX_GAS_LIMIT = 2**24  # EIP-7825 (Osaka)
 MAX_NONCE = 2**64 - 1
 
 REFUND_QUOTIENT = 5  # EIP-3529
@@ -55,51 +51,40 @@ class TxResult:
 
 @dataclass(slots=True)
 class BlockContext:
-    """What transaction validation needs from the block it goes in."""
+    """What transaction validation needs from the block it goes in (its fork's rules are `env.rules`)."""
 
     env: Env
-    blob_schedule: BlobSchedule | None = None
     gas_used: int = 0  # by earlier transactions of the block
     blob_gas_used: int = 0
 
 
-def intrinsic_gas(tx: Transaction, fork: Fork) -> tuple[int, int]:
+def intrinsic_gas(tx: Transaction, rules: ForkRules) -> tuple[int, int]:
     """(intrinsic gas, EIP-7623 calldata floor) of a transaction."""
     zeros = tx.data.count(0)
     tokens = zeros + (len(tx.data) - zeros) * 4
     gas = TX_BASE_COST + tokens * STANDARD_CALLDATA_TOKEN_COST
     if tx.to is None:
-        gas += TX_CREATE_COST
-        if fork >= Fork.SHANGHAI:
-            gas += INITCODE_WORD_COST * ((len(tx.data) + 31) // 32)
+        gas += TX_CREATE_COST + rules.initcode_word_cost * ((len(tx.data) + 31) // 32)
     for _, slots in tx.access_list:
         gas += TX_ACCESS_LIST_ADDRESS_COST + TX_ACCESS_LIST_STORAGE_KEY_COST * len(slots)
     gas += PER_EMPTY_ACCOUNT_COST * len(tx.authorizations)
-    floor = TX_BASE_COST + tokens * FLOOR_CALLDATA_COST if fork >= Fork.PRAGUE else 0
+    floor = TX_BASE_COST + tokens * rules.calldata_floor_cost if rules.calldata_floor_cost else 0
     return gas, floor
 
 
-def allowed_tx_types(fork: Fork) -> tuple[int, ...]:
-    """Transaction types valid under `fork` (EIP-4844 type 3 from Cancun, EIP-7702 type 4 from Prague)."""
-    if fork >= Fork.PRAGUE:
-        return (0, 1, 2, 3, 4)
-    if fork >= Fork.CANCUN:
-        return (0, 1, 2, 3)
-    return (0, 1, 2)
-
-
-def validate_transaction(tx: Transaction, fork: Fork) -> tuple[int, int]:
+def validate_transaction(tx: Transaction, rules: ForkRules) -> tuple[int, int]:
     """Checks that need no state; returns (intrinsic gas, calldata floor)."""
-    if tx.type not in allowed_tx_types(fork):
+    if tx.type not in rules.tx_types:
         raise InvalidTransaction("TYPE_NOT_SUPPORTED", f"transaction type {tx.type} not supported")
-    gas, floor = intrinsic_gas(tx, fork)
+    gas, floor = intrinsic_gas(tx, rules)
     if max(gas, floor) > tx.gas:
         raise InvalidTransaction("INTRINSIC_GAS_TOO_LOW", f"intrinsic gas too low: have {tx.gas}, want {max(gas, floor)}")
     if tx.nonce >= MAX_NONCE:
         raise InvalidTransaction("NONCE_IS_MAX", "nonce has max value")
-    if fork >= Fork.SHANGHAI and tx.to is None and len(tx.data) > MAX_INITCODE_SIZE:
+    limit = rules.max_initcode_size
+    if limit is not None and tx.to is None and len(tx.data) > limit:
         raise InvalidTransaction("INITCODE_SIZE_EXCEEDED", f"max initcode size exceeded: {len(tx.data)}")
-    if fork >= Fork.OSAKA and tx.gas > TX_MAX_GAS_LIMIT:
+    if rules.tx_gas_cap is not None and tx.gas > rules.tx_gas_cap:
         raise InvalidTransaction("GAS_LIMIT_EXCEEDS_MAXIMUM", f"transaction gas limit too high: {tx.gas}")
     return gas, floor
 
@@ -111,11 +96,12 @@ def check_transaction(tx: Transaction, state, ctx: BlockContext,
     `skip_account_checks` leaves out the nonce and EIP-3607 sender-code checks, as geth does for
     simulated calls (eth_call, eth_estimateGas): a call may come from a contract's address."""
     env = ctx.env
-    fork = env.fork
+    rules = env.rules
+    schedule = rules.blob_schedule
     if tx.gas > env.gas_limit - ctx.gas_used:
         raise InvalidTransaction("GAS_ALLOWANCE_EXCEEDED", "gas limit reached")
     blob_gas = GAS_PER_BLOB * len(tx.blob_versioned_hashes) if tx.type == 3 else 0
-    if blob_gas and ctx.blob_schedule is not None and blob_gas > ctx.blob_schedule.max_blob_gas - ctx.blob_gas_used:
+    if blob_gas and schedule is not None and blob_gas > schedule.max_blob_gas - ctx.blob_gas_used:
         raise InvalidTransaction("TYPE_3_TX_MAX_BLOB_GAS_ALLOWANCE_EXCEEDED", "blob gas limit exceeded")
     try:
         sender = tx.recover_sender()
@@ -137,11 +123,10 @@ def check_transaction(tx: Transaction, state, ctx: BlockContext,
         price = tx.gas_price
         max_fee = tx.gas * tx.gas_price
     if tx.type == 3:
-        schedule = ctx.blob_schedule
         count = len(tx.blob_versioned_hashes)
         if count == 0:
             raise InvalidTransaction("TYPE_3_TX_ZERO_BLOBS", "blob transaction without blobs")
-        if schedule is not None and count > max_blobs_per_tx(fork, schedule):
+        if schedule is not None and count > rules.blob_limit_per_tx:
             raise InvalidTransaction("TYPE_3_TX_BLOB_COUNT_EXCEEDED", f"too many blobs in transaction: {count}")
         if any(h[:1] != bytes([VERSIONED_HASH_VERSION_KZG]) for h in tx.blob_versioned_hashes):
             raise InvalidTransaction("TYPE_3_TX_INVALID_BLOB_VERSIONED_HASH", "invalid blob versioned hash")
@@ -167,7 +152,7 @@ def check_transaction(tx: Transaction, state, ctx: BlockContext,
     if not skip_account_checks:
         code = state.get_code(sender)
         # EIP-3607; from Prague an EIP-7702 delegation designator still counts as an EOA
-        if code and not (fork >= Fork.PRAGUE and is_delegation(code)) and not tx.impersonated:
+        if code and not (rules.delegation and is_delegation(code)) and not tx.impersonated:
             raise InvalidTransaction("SENDER_NOT_EOA", f"sender not an eoa: address 0x{sender.hex()}")
     return sender, price, blob_gas
 
@@ -204,8 +189,8 @@ def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str 
     from .precompiles import precompiles_for
 
     env = ctx.env
-    fork = env.fork
-    intrinsic, floor = validate_transaction(tx, fork)
+    rules = env.rules
+    intrinsic, floor = validate_transaction(tx, rules)
     sender, price, blob_gas = check_transaction(tx, state, ctx, skip_account_checks)
     if tracer is not None:
         tracer.start(tx, sender, state, env)
@@ -221,9 +206,9 @@ def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str 
 
     # Pre-warmed addresses and slots (EIP-2929, EIP-2930, EIP-3651).
     state.warm_address(sender)
-    for address in precompiles_for(fork):
+    for address in precompiles_for(rules.evm):
         state.warm_address(address)
-    if fork >= Fork.SHANGHAI:
+    if rules.warm_coinbase:
         state.warm_address(env.coinbase)
     for address, slots in tx.access_list:
         state.warm_address(address)

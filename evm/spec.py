@@ -1,4 +1,5 @@
-"""Fork rules are gated by one ordered spec id (as revm does), never copied per fork."""
+"""The forks a post-Merge chain can be at, in activation order. What each fork changes is data: one
+`ForkRules` per fork in evm/rules.py, which every fork decision reads (never a comparison of ids)."""
 from __future__ import annotations
 
 from enum import IntEnum
@@ -10,17 +11,26 @@ class Fork(IntEnum):
     CANCUN = 2
     PRAGUE = 3
     OSAKA = 4
+    # EIP-7892 blob-parameter-only forks: Osaka's EVM with another blob schedule
+    BPO1 = 5
+    BPO2 = 6
+    BPO3 = 7
+    BPO4 = 8
+    BPO5 = 9
 
     @classmethod
     def from_name(cls, name: str) -> "Fork":
+        """A fork by name, any case ("Merge" is Paris, as older fixtures call it)."""
+        key = name.upper()
+        if key == "MERGE":
+            key = "PARIS"
         try:
-            return cls[name.upper()]
+            return cls[key]
         except KeyError:
-            raise ValueError(f"unknown fork {name!r} (supported: {', '.join(f.name.title() for f in cls)})") from None
+            raise ValueError(f"unknown fork {name!r} (supported: {', '.join(f.title for f in cls)})") from None
 
     @property
     def title(self) -> str:
-        return self.name.title()
+        """The name geth, the EIPs and the fixtures use: "Paris", "Osaka", "BPO1"."""
+        return self.name if self.name.startswith("BPO") else self.name.title()
 
-
-LATEST = Fork.OSAKA

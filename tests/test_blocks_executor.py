@@ -15,9 +15,9 @@ from client.executor import (
     decode_block,
     expected_base_fee,
     expected_excess_blob_gas,
-    network_config,
     validate_header,
 )
+from client.forks import network_config, rules_for
 from client.header import Header
 from evm.blobs import GAS_PER_BLOB
 from evm.spec import Fork
@@ -59,15 +59,16 @@ def test_excess_blob_gas_eip4844_and_eip7918():
     cancun = network_config("Cancun")
     osaka = network_config("Osaka")
     parent = Header(excess_blob_gas=0, blob_gas_used=6 * GAS_PER_BLOB, base_fee_per_gas=7)
-    assert expected_excess_blob_gas(cancun, Fork.CANCUN, 12, parent) == 3 * GAS_PER_BLOB
-    assert expected_excess_blob_gas(osaka, Fork.OSAKA, 12, parent) == 0  # below Osaka's target of 6
+    cancun, osaka = rules_for(cancun, Fork.CANCUN), rules_for(osaka, Fork.OSAKA)
+    assert expected_excess_blob_gas(cancun, parent) == 3 * GAS_PER_BLOB
+    assert expected_excess_blob_gas(osaka, parent) == 0  # below Osaka's target of 6
     parent = Header(excess_blob_gas=0, blob_gas_used=9 * GAS_PER_BLOB, base_fee_per_gas=10**9)
     # a base fee high enough that the reserve price binds: excess grows by used * (max - target) / max
-    assert expected_excess_blob_gas(osaka, Fork.OSAKA, 12, parent) == 9 * GAS_PER_BLOB * 3 // 9
+    assert expected_excess_blob_gas(osaka, parent) == 9 * GAS_PER_BLOB * 3 // 9
     parent.base_fee_per_gas = 1
-    assert expected_excess_blob_gas(osaka, Fork.OSAKA, 12, parent) == 3 * GAS_PER_BLOB
+    assert expected_excess_blob_gas(osaka, parent) == 3 * GAS_PER_BLOB
     # a parent from before Cancun counts as zero
-    assert expected_excess_blob_gas(cancun, Fork.CANCUN, 12, Header(base_fee_per_gas=7)) == 0
+    assert expected_excess_blob_gas(cancun, Header(base_fee_per_gas=7)) == 0
 
 
 def test_fork_by_timestamp_in_transitions():

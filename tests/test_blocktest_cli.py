@@ -31,14 +31,18 @@ def test_vendored_sample_passes(tmp_path):
     proc = cli("blocktest", "--evm", "interpreter", "--json", str(report), FIXTURES)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     counts = _count_tests(FIXTURES)
-    skipped = counts.get("Shanghai", 0)
+    skipped = counts.get("London", 0)  # the only network before the Merge in the sample
     total = sum(counts.values())
-    assert proc.stdout.strip().splitlines()[-1] == f"{total - skipped} passed, 0 failed, {skipped} skipped"
+    assert skipped and proc.stdout.strip().splitlines()[-1] == f"{total - skipped} passed, 0 failed, {skipped} skipped"
+    assert (f"SKIP London ({skipped} test{'s' if skipped > 1 else ''}): network London: fork London is before the "
+            f"Merge") in proc.stdout
     doc = json.load(open(report))
     assert doc["summary"]["failed"] == 0
     networks = {t["network"] for t in doc["tests"] if t["status"] == "passed"}
-    assert {"Cancun", "Prague", "Osaka", "ShanghaiToCancunAtTime15k", "CancunToPragueAtTime15k",
-            "PragueToOsakaAtTime15k"} <= networks
+    # every post-Merge fork and transition, the blob-parameter-only ones included
+    assert {"Paris", "Shanghai", "Cancun", "Prague", "Osaka", "ShanghaiToCancunAtTime15k", "CancunToPragueAtTime15k",
+            "PragueToOsakaAtTime15k", "OsakaToBPO1AtTime15k", "BPO1ToBPO2AtTime15k", "BPO2ToBPO3AtTime15k",
+            "BPO3ToBPO4AtTime15k"} <= networks
     # invalid blocks were really exercised
     assert sum(t.get("stats", {}).get("rejected", 0) for t in doc["tests"]) >= 10
 

@@ -26,7 +26,7 @@ def test_memory_expansion_cost():
 def test_word_costs():
     assert G.copy_cost(0) == 0 and G.copy_cost(1) == 3 and G.copy_cost(33) == 6
     assert G.keccak_cost(64) == 12 and G.create2_hash_cost(65) == 18
-    assert G.initcode_cost(49152) == 2 * 1536
+    assert G.words(49152) == 1536
     assert G.exp_cost(0) == 0 and G.exp_cost(255) == 50 and G.exp_cost(256) == 100 and G.exp_cost(2**256 - 1) == 1600
     assert G.log_cost(10) == 80
     assert G.code_deposit_cost(10) == 2000

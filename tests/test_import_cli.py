@@ -13,7 +13,7 @@ import pytest
 
 from client.blocks import Block
 from client.chainstore import ChainStore
-from client.executor import network_config
+from client.forks import network_config
 from state.db import StateDB
 from state_checks import assert_state_complete
 from tests.tools import make_chain

@@ -897,8 +897,9 @@ def test_access_list_warm_slots():
 def run_block(case: dict, datas: list[bytes], backend: str) -> list:
     """The case's transaction once per calldata in `datas` (nonces 0, 1, ...), in one block on
     one state: per transaction (status, output, gas used, logs), then the state root."""
-    from evm.blobs import blob_base_fee, schedule_for
+    from evm.blobs import blob_base_fee
     from evm.message import Env
+    from evm.rules import RULES
     from evm.processor import BlockContext, process_transaction
     from state.db import StateDB
     from state.journal import JournaledState
@@ -907,7 +908,7 @@ def run_block(case: dict, datas: list[bytes], backend: str) -> list:
 
     fork = Fork.from_name(case["fork"])
     e = case["env"]
-    schedule = schedule_for(fork)
+    schedule = RULES[fork].blob_schedule
     env = Env(fork=fork, chain_id=e["chain_id"], coinbase=bytes.fromhex(e["coinbase"][2:]), number=e["number"],
               timestamp=e["timestamp"], gas_limit=e["gas_limit"], prev_randao=bytes.fromhex(e["prev_randao"][2:]),
               base_fee=e["base_fee"], excess_blob_gas=e["excess_blob_gas"],
@@ -915,7 +916,7 @@ def run_block(case: dict, datas: list[bytes], backend: str) -> list:
     db = StateDB(MemoryStore())
     db.commit_alloc(alloc_of(case))
     state = JournaledState(db)
-    ctx = BlockContext(env, schedule)
+    ctx = BlockContext(env)
     out = []
     for nonce, data in enumerate(datas):
         c = copy.deepcopy(case)

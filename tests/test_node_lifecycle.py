@@ -78,5 +78,5 @@ def test_json_logs_and_startup_errors(tmp_path):
     assert p.returncode == 1 and "unknown EVM backend" in p.stderr
     p = subprocess.run(_command() + ["node", "--genesis", str(ROOT / "genesis" / "mainnet.json"), "--datadir",
                                      str(tmp_path / "mainnet")] + cmd, capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert p.returncode == 1 and "post-Merge blocks only" in p.stderr
+    assert p.returncode == 1 and "block 1: fork Frontier is before the Merge" in p.stderr
     assert not (tmp_path / "mainnet").exists()

@@ -6,12 +6,13 @@ from coincurve import PrivateKey
 from eth_hash.auto import keccak
 
 from client.txpool import PoolRules, TxPool, TxPoolError
+from evm.rules import RULES as FORK_RULES
 from evm.spec import Fork
 from evm.transactions import Transaction
 
 KEYS = [bytes([i + 1]) * 32 for i in range(3)]
 ADDRS = [keccak(PrivateKey(k).public_key.format(compressed=False)[1:])[12:] for k in KEYS]
-RULES = PoolRules(chain_id=1337, fork=Fork.OSAKA, base_fee=10, gas_limit=30_000_000)
+RULES = PoolRules(chain_id=1337, fork_rules=FORK_RULES[Fork.OSAKA], base_fee=10, gas_limit=30_000_000)
 TO = b"\xab" * 20
 
 

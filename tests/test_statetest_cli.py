@@ -28,8 +28,12 @@ def test_vendored_sample_passes(tmp_path, backend):
     assert failed == 0 and passed > 600
     doc = json.loads(report.read_text())
     assert doc["summary"]["passed"] == passed
-    assert {c["fork"] for c in doc["cases"] if c["status"] == "passed"} == {"Cancun", "Prague", "Osaka"}
-    assert all(c["status"] == "skipped" for c in doc["cases"] if c["fork"] not in ("Cancun", "Prague", "Osaka"))
+    post_merge = {"Paris", "Shanghai", "Cancun", "Prague", "Osaka"}
+    assert {c["fork"] for c in doc["cases"] if c["status"] == "passed"} == post_merge
+    # only forks before the Merge are skipped, and the run says why
+    assert {c["fork"] for c in doc["cases"] if c["status"] == "skipped"} == {"Berlin", "London"}
+    assert any(line.startswith("SKIP London (") and "fork London is before the Merge" in line
+               for line in proc.stdout.splitlines())
     # Every frame ran on the backend asked for: the compiled backend never falls back to the interpreter.
     compiled, interpreted = doc["summary"]["frames_compiled"], doc["summary"]["frames_interpreted"]
     assert (compiled, interpreted > 0) == (0, True) if backend == "interpreter" else (compiled > 0, interpreted) == (True, 0)
@@ -59,6 +63,15 @@ def test_bad_fixture_is_one_clear_line(tmp_path, content, needle):
     assert needle in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
+
+
+def test_a_fork_before_the_merge_is_refused_in_one_line():
+    proc = run_cli("statetest", "--fork", "London", str(SAMPLE))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == ("error: --fork: fork London is before the Merge (this client runs post-Merge "
+                                   "chains: Paris through BPO5)")
+    proc = run_cli("statetest", "--fork", "merge", "-k", "collision", str(SAMPLE))  # Paris by its other name
+    assert proc.returncode == 0 and proc.stdout.strip().splitlines()[-1] == "6 passed, 0 failed, 0 skipped"
 
 
 def test_missing_path_is_one_clear_line():

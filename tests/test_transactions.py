@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from evm.processor import InvalidTransaction, intrinsic_gas, validate_transaction
+from evm.rules import RULES
 from evm.spec import Fork
 from evm.transactions import Authorization, Transaction, decode_transaction
 
@@ -55,12 +56,12 @@ def test_sign_then_recover_roundtrip():
 def test_intrinsic_gas_and_calldata_floor():
     tx = Transaction(type=2, gas=100000, to=b"\x01" * 20, data=b"\x00\x01\x02",
                      access_list=((b"\x02" * 20, (1, 2)),))
-    gas, floor = intrinsic_gas(tx, Fork.PRAGUE)
+    gas, floor = intrinsic_gas(tx, RULES[Fork.PRAGUE])
     assert gas == 21000 + 4 + 16 * 2 + 2400 + 2 * 1900
     assert floor == 21000 + 10 * (1 + 4 * 2)
     create = Transaction(type=2, gas=100000, to=None, data=b"\x01" * 33)
-    assert intrinsic_gas(create, Fork.SHANGHAI)[0] == 21000 + 32000 + 33 * 16 + 2 * 2
-    assert intrinsic_gas(create, Fork.PARIS)[0] == 21000 + 32000 + 33 * 16
+    assert intrinsic_gas(create, RULES[Fork.SHANGHAI])[0] == 21000 + 32000 + 33 * 16 + 2 * 2
+    assert intrinsic_gas(create, RULES[Fork.PARIS])[0] == 21000 + 32000 + 33 * 16
 
 
 @pytest.mark.parametrize("fork,gas,ok", [(Fork.PRAGUE, 2**24 + 1, True), (Fork.OSAKA, 2**24 + 1, False),
@@ -68,10 +69,10 @@ def test_intrinsic_gas_and_calldata_floor():
 def test_eip7825_gas_cap(fork, gas, ok):
     tx = Transaction(type=2, gas=gas, to=b"\x01" * 20)
     if ok:
-        validate_transaction(tx, fork)
+        validate_transaction(tx, RULES[fork])
     else:
         with pytest.raises(InvalidTransaction) as err:
-            validate_transaction(tx, fork)
+            validate_transaction(tx, RULES[fork])
         assert err.value.code == "GAS_LIMIT_EXCEEDS_MAXIMUM"
 
 

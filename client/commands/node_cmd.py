@@ -297,15 +297,16 @@ def _csv(value: str) -> tuple[str, ...]:
 
 
 def _check_forks(genesis) -> None:
-    """The node seals post-Merge blocks only: the chain must be at Paris or later from block 1."""
+    """The node seals post-Merge blocks only: the chain's next block must be at a fork this client runs."""
     import time
 
-    from ..executor import SUPPORTED_FORKS
+    from ..forks import UnsupportedFork, rules_at
 
-    name = genesis.config.fork_name(genesis.number + 1, max(int(time.time()), genesis.timestamp + 1))
-    if name not in SUPPORTED_FORKS:
-        raise UserError(f"the node builds post-Merge blocks only (Paris and later); this genesis's next block "
-                        f"would be {name}")
+    number, timestamp = genesis.number + 1, max(int(time.time()), genesis.timestamp + 1)
+    try:
+        rules_at(genesis.config, number, timestamp)
+    except UnsupportedFork as exc:
+        raise UserError(f"the node cannot build this chain's next block: {exc}") from None
 
 
 def _print_banner(url: str, ws_url: str, chain, genesis, dev_keys: dict[bytes, bytes]) -> None:

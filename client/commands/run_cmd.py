@@ -20,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", default="", metavar="HEX", help="call data")
     p.add_argument("--gas", type=int, default=10_000_000_000, help="gas given to the call (default 1e10)")
     p.add_argument("--value", type=int, default=0, help="wei sent with the call (the sender is funded)")
-    p.add_argument("--fork", default="Osaka", help="Paris, Shanghai, Cancun, Prague or Osaka (default Osaka)")
+    p.add_argument("--fork", default="Osaka", help="Paris, Shanghai, Cancun, Prague, Osaka or BPO1..BPO5 (default Osaka)")
     p.add_argument("--evm", default="interpreter", metavar="NAME", help="EVM backend (default interpreter)")
     p.add_argument("--repeat", type=int, default=1, metavar="N", help="run the call N times (default 1)")
     p.add_argument("--json", action="store_true", help="print one JSON line instead of the hex output")
@@ -45,7 +45,6 @@ def run(args: argparse.Namespace) -> int:
     from evm import execute
     from evm.backends import get_backend
     from evm.message import Env, Message
-    from evm.spec import Fork
     from state.db import StateDB
     from state.journal import JournaledState
     from state.kv import MemoryStore
@@ -58,10 +57,12 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--repeat must be >= 1")
     if args.value < 0:
         raise UserError("--value must be >= 0")
+    from ..forks import UnsupportedFork, fork_by_name
+
     try:
-        fork = Fork.from_name(args.fork)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+        fork = fork_by_name(args.fork)
+    except UnsupportedFork as exc:
+        raise UserError(f"--fork: {exc}") from None
     try:
         get_backend(args.evm)
     except ValueError as exc:
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         from evm.precompiles import precompiles_for
 
-        for address in precompiles_for(fork):
+        for address in precompiles_for(env.rules.evm):
             state.warm_address(address)
     except ImportError:
         pass

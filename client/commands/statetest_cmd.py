@@ -10,7 +10,7 @@ from . import backend_name
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="state-test JSON files or folders")
     p.add_argument("--evm", default="tiered", help="EVM backend (tiered (default), interpreter, mlir, ...)")
-    p.add_argument("--fork", help="run only this fork (Cancun, Prague, Osaka)")
+    p.add_argument("--fork", help="run only this fork (Paris, Shanghai, Cancun, Prague, Osaka, BPO1..BPO5)")
     p.add_argument("-k", dest="substring", help="run only tests whose name contains SUBSTRING")
     p.add_argument("--json", dest="report", metavar="REPORT", help="write a JSON report of every case here")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
@@ -18,9 +18,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import UserError
     from ..fixtures import fixture_files, report, run_files
+    from ..forks import UnsupportedFork, fork_by_name
 
     args.evm = backend_name(args.evm)
+    if args.fork:
+        try:
+            args.fork = fork_by_name(args.fork).title
+        except UnsupportedFork as exc:
+            raise UserError(f"--fork: {exc}") from None
     files = fixture_files(args.paths)
     results = run_files("client.statetest", files, (args.fork, args.substring), args.evm, args.jobs, "statetest")
     return report(results, args.report, unit="case")

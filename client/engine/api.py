@@ -20,10 +20,11 @@ from typing import Any
 
 import structlog
 
-from evm.spec import Fork
+from evm.rules import ForkRules
 
 from ..blocks import Block
-from ..executor import SUPPORTED_FORKS, InvalidBlock
+from ..executor import InvalidBlock
+from ..forks import UnsupportedFork, rules_at
 from ..header import ZERO_HASH
 from ..rpc import types as T
 from ..rpc.errors import InvalidParams
@@ -31,7 +32,7 @@ from ..txpool import BlobSidecar
 from .builder import PayloadAttributes, PayloadBuilder, blobs_bundle
 from .errors import (INVALID_FORKCHOICE_STATE, INVALID_PAYLOAD_ATTRIBUTES, TOO_LARGE_REQUEST, UNKNOWN_PAYLOAD,
                      UNSUPPORTED_FORK, EngineError)
-from .payload import ExecutionPayload, block_from_payload, body_to_json, parse_payload, parse_requests, \
+from .payload import SERVES, ExecutionPayload, block_from_payload, body_to_json, parse_payload, parse_requests, \
     parse_withdrawals, payload_to_json
 
 log = structlog.get_logger("engine")
@@ -89,35 +90,34 @@ class EngineApi:
         return sorted(n for n in self.methods() if n != "engine_exchangeCapabilities")
 
     # -- forks -----------------------------------------------------------------------------------------------
-    def _fork(self, timestamp: int) -> Fork:
-        """The fork of a post-Merge block at `timestamp` (their forks are scheduled by time, not number)."""
-        name = self.config.fork_name(2**63, timestamp)
-        fork = SUPPORTED_FORKS.get(name)
-        if fork is None:
-            raise EngineError(UNSUPPORTED_FORK, f"timestamp {timestamp} is in fork {name}")
-        return fork
+    def _fork(self, timestamp: int) -> ForkRules:
+        """The fork rules of a post-Merge block at `timestamp` (their forks are scheduled by time, not number)."""
+        try:
+            return rules_at(self.config, 2**63, timestamp)
+        except UnsupportedFork as exc:
+            raise EngineError(UNSUPPORTED_FORK, f"timestamp {timestamp}: {exc}") from None
 
-    def _require_fork(self, fork: Fork, low: Fork, high: Fork | None, method: str) -> None:
-        if fork < low or (high is not None and fork > high):
-            raise EngineError(UNSUPPORTED_FORK, f"{method} does not serve {fork.title} payloads")
+    def _require_fork(self, rules: ForkRules, method: str) -> None:
+        if rules.fork not in SERVES[method]:
+            raise EngineError(UNSUPPORTED_FORK, f"{method} does not serve {rules.name} payloads")
 
     # -- engine_newPayload ------------------------------------------------------------------------------------
     def engine_newPayloadV1(self, payload: Any) -> dict[str, Any]:
         p = parse_payload(payload)
         if p.version != 1:
             raise InvalidParams("withdrawals and blob gas fields are not supported in ExecutionPayloadV1")
-        self._require_fork(self._fork(p.timestamp), Fork.PARIS, Fork.PARIS, "engine_newPayloadV1")
+        self._require_fork(self._fork(p.timestamp), "engine_newPayloadV1")
         return self._new_payload(p, None, None, None, bad_hash_status=INVALID_BLOCK_HASH)
 
     def engine_newPayloadV2(self, payload: Any) -> dict[str, Any]:
         p = parse_payload(payload)
-        fork = self._fork(p.timestamp)
-        self._require_fork(fork, Fork.PARIS, Fork.SHANGHAI, "engine_newPayloadV2")
+        rules = self._fork(p.timestamp)
+        self._require_fork(rules, "engine_newPayloadV2")
         if p.version == 3:
             raise InvalidParams("blobGasUsed and excessBlobGas are not supported before ExecutionPayloadV3")
-        if fork >= Fork.SHANGHAI and p.withdrawals is None:
+        if rules.withdrawals and p.withdrawals is None:
             raise InvalidParams("a Shanghai payload must be ExecutionPayloadV2 (withdrawals missing)")
-        if fork < Fork.SHANGHAI and p.withdrawals is not None:
+        if not rules.withdrawals and p.withdrawals is not None:
             raise InvalidParams("a payload before Shanghai must be ExecutionPayloadV1 (withdrawals given)")
         return self._new_payload(p, None, None, None)
 
@@ -134,7 +134,7 @@ class EngineApi:
     def engine_newPayloadV3(self, payload: Any, expected_blob_versioned_hashes: Any,
                             parent_beacon_block_root: Any) -> dict[str, Any]:
         p, hashes, root = self._v3_params(payload, expected_blob_versioned_hashes, parent_beacon_block_root)
-        self._require_fork(self._fork(p.timestamp), Fork.CANCUN, Fork.CANCUN, "engine_newPayloadV3")
+        self._require_fork(self._fork(p.timestamp), "engine_newPayloadV3")
         return self._new_payload(p, hashes, root, None)
 
     def engine_newPayloadV4(self, payload: Any, expected_blob_versioned_hashes: Any, parent_beacon_block_root: Any,
@@ -143,7 +143,7 @@ class EngineApi:
         if execution_requests is None:
             raise InvalidParams("executionRequests is required")
         requests = parse_requests(execution_requests)
-        self._require_fork(self._fork(p.timestamp), Fork.PRAGUE, None, "engine_newPayloadV4")
+        self._require_fork(self._fork(p.timestamp), "engine_newPayloadV4")
         return self._new_payload(p, hashes, root, requests)
 
     def _mark_invalid(self, block_hash: bytes, latest_valid: bytes | None, error: str) -> dict[str, Any]:
@@ -204,22 +204,22 @@ class EngineApi:
                                   T.address(obj["suggestedFeeRecipient"]))
         has_withdrawals = obj.get("withdrawals") is not None
         has_root = obj.get("parentBeaconBlockRoot") is not None
-        fork = self._fork(attrs.timestamp)
+        rules = self._fork(attrs.timestamp)
         method = f"engine_forkchoiceUpdatedV{version}"
         if version == 1:
             if has_withdrawals or has_root:
                 raise InvalidParams("withdrawals and parentBeaconBlockRoot are not supported in PayloadAttributesV1")
-            self._require_fork(fork, Fork.PARIS, Fork.PARIS, method)
+            self._require_fork(rules, method)
         elif version == 2:
-            self._require_fork(fork, Fork.PARIS, Fork.SHANGHAI, method)
+            self._require_fork(rules, method)
             if has_root:
                 raise InvalidParams("parentBeaconBlockRoot is not supported in PayloadAttributesV2")
-            if has_withdrawals != (fork >= Fork.SHANGHAI):
+            if has_withdrawals != rules.withdrawals:
                 raise InvalidParams("PayloadAttributesV2 (withdrawals) from Shanghai on, V1 before")
         else:
             if not has_withdrawals or not has_root:
                 raise InvalidParams("PayloadAttributesV3 requires withdrawals and parentBeaconBlockRoot")
-            self._require_fork(fork, Fork.CANCUN, None, method)
+            self._require_fork(rules, method)
         if has_withdrawals:
             attrs.withdrawals = parse_withdrawals(obj["withdrawals"], "payloadAttributes.withdrawals")
         if has_root:
@@ -322,19 +322,19 @@ class EngineApi:
         chain.tx_seq += bool(requeue)  # payload builds see the pool changed
 
     # -- engine_getPayload ------------------------------------------------------------------------------------
-    def _job(self, payload_id: Any, version: int, low: Fork, high: Fork | None):
+    def _job(self, payload_id: Any, version: int):
         job = self.builder.get(T.data(payload_id, 0, 8))
         if job is None:
             raise EngineError(UNKNOWN_PAYLOAD, f"no payload build process {payload_id}")
-        self._require_fork(job.fork, low, high, f"engine_getPayloadV{version}")
+        self._require_fork(job.rules, f"engine_getPayloadV{version}")
         return job
 
     def engine_getPayloadV1(self, payload_id: Any) -> dict[str, Any]:
-        return payload_to_json(self._job(payload_id, 1, Fork.PARIS, Fork.PARIS).block, 1)
+        return payload_to_json(self._job(payload_id, 1).block, 1)
 
     def engine_getPayloadV2(self, payload_id: Any) -> dict[str, Any]:
-        job = self._job(payload_id, 2, Fork.PARIS, Fork.SHANGHAI)
-        return {"executionPayload": payload_to_json(job.block, 2 if job.fork >= Fork.SHANGHAI else 1),
+        job = self._job(payload_id, 2)
+        return {"executionPayload": payload_to_json(job.block, 2 if job.rules.withdrawals else 1),
                 "blockValue": T.hx(job.value)}
 
     def _payload_v3(self, job) -> dict[str, Any]:
@@ -342,14 +342,14 @@ class EngineApi:
                 "blobsBundle": blobs_bundle(job.sidecars), "shouldOverrideBuilder": False}
 
     def engine_getPayloadV3(self, payload_id: Any) -> dict[str, Any]:
-        return self._payload_v3(self._job(payload_id, 3, Fork.CANCUN, Fork.CANCUN))
+        return self._payload_v3(self._job(payload_id, 3))
 
     def engine_getPayloadV4(self, payload_id: Any) -> dict[str, Any]:
-        job = self._job(payload_id, 4, Fork.PRAGUE, Fork.PRAGUE)
+        job = self._job(payload_id, 4)
         return {**self._payload_v3(job), "executionRequests": [T.hb(r) for r in job.requests]}
 
     def engine_getPayloadV5(self, payload_id: Any) -> dict[str, Any]:
-        job = self._job(payload_id, 5, Fork.OSAKA, None)
+        job = self._job(payload_id, 5)
         return {**self._payload_v3(job), "executionRequests": [T.hb(r) for r in job.requests]}
 
     # -- bodies ------------------------------------------------------------------------------------------------

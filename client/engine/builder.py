@@ -19,11 +19,11 @@ from typing import Any
 
 import structlog
 
-from evm.spec import Fork
+from evm.rules import ForkRules
 from state import rlpcodec as rlp
 
 from ..blocks import Block, Withdrawal
-from ..executor import blob_schedule_at, fork_at
+from ..executor import block_rules
 from ..miner import build_dropping_invalid, next_base_fee, select
 from ..txpool import BlobSidecar, effective_tip
 
@@ -58,7 +58,7 @@ class BuildJob:
     payload_id: bytes
     parent_hash: bytes
     attributes: PayloadAttributes
-    fork: Fork
+    rules: ForkRules  # of the payload's fork
     block: Block | None = None
     requests: list[bytes] = field(default_factory=list)
     sidecars: list[BlobSidecar] = field(default_factory=list)
@@ -75,8 +75,8 @@ class PayloadBuilder:
         payload_id = attributes.payload_id(parent_hash, version)
         if payload_id not in self.jobs:
             parent = self.chain.executor.header(parent_hash)
-            fork = fork_at(self.chain.config, parent.number + 1, attributes.timestamp)
-            job = BuildJob(payload_id, parent_hash, attributes, fork)
+            rules = block_rules(self.chain.config, parent.number + 1, attributes.timestamp)
+            job = BuildJob(payload_id, parent_hash, attributes, rules)
             self._build(job)
             if len(self.jobs) >= MAX_JOBS:
                 self.jobs.pop(next(iter(self.jobs)))
@@ -90,11 +90,11 @@ class PayloadBuilder:
             self._build(job)
         return job
 
-    def _candidates(self, fork: Fork, base_fee: int):
+    def _candidates(self, rules: ForkRules, base_fee: int):
         """The pool's executable transactions; a blob transaction without a sidecar of this fork's form is
         left out, with its sender's later ones."""
         pool = self.chain.pool
-        want_version = 1 if fork >= Fork.OSAKA else 0
+        want_version = rules.blob_sidecar_version
         blocked: set[bytes] = set()
         for sender, tx in pool.ordered(self.chain.pool_state(), base_fee):
             if sender in blocked:
@@ -112,9 +112,9 @@ class PayloadBuilder:
         seq = chain.tx_seq
         parent = chain.executor.header(job.parent_hash)
         attrs = job.attributes
-        schedule = blob_schedule_at(chain.config, job.fork, attrs.timestamp)
+        schedule = job.rules.blob_schedule
         base_fee = next_base_fee(chain.config, parent)
-        txs = select(self._candidates(job.fork, base_fee), parent.gas_limit,
+        txs = select(self._candidates(job.rules, base_fee), parent.gas_limit,
                      schedule.max_blob_gas if schedule is not None else None)
         block, out, _ = build_dropping_invalid(
             chain.executor, chain.pool, job.parent_hash, txs, attrs.timestamp, coinbase=attrs.fee_recipient,

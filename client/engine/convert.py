@@ -30,18 +30,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from evm.spec import Fork
-
 from ..blocks import BlockDecodeError, compute_requests_hash
-from ..executor import FIXTURE_NETWORKS, InvalidBlock, decode_block, fork_at, network_config
-from ..fixtures import hex_bytes, hex_int, load_fixture
+from ..executor import InvalidBlock, decode_block
+from ..fixtures import fixture_config, hex_bytes, load_fixture
+from ..forks import UnsupportedFork, rules_at
 from ..header import EMPTY_REQUESTS_HASH
 from .payload import block_payload_json, method_versions
 
 INVALID_PARAMS = -32602
 
 
-def _structure_error(block, fork, new_version: int) -> bool:
+def _structure_error(block, rules, new_version: int) -> bool:
     """Whether the block's payload has the wrong structure for the method version of its fork."""
     h = block.header
     has_blob_fields = h.blob_gas_used is not None or h.excess_blob_gas is not None
@@ -49,7 +48,7 @@ def _structure_error(block, fork, new_version: int) -> bool:
     if new_version == 1:
         return block.withdrawals is not None or has_blob_fields
     if new_version == 2:
-        return has_blob_fields or (block.withdrawals is not None) != (fork >= Fork.SHANGHAI)
+        return has_blob_fields or (block.withdrawals is not None) != rules.withdrawals
     return not both_blob_fields or block.withdrawals is None or h.parent_beacon_block_root is None
 
 
@@ -72,8 +71,7 @@ def _executed_requests(fixture: dict, backend: str) -> dict[int, list[bytes]]:
 def convert_test(fixture: dict, backend: str = "interpreter") -> dict[str, Any]:
     """One blockchain test as a blockchain engine test."""
     config_json = fixture.get("config") or {}
-    config = network_config(fixture["network"], hex_int(config_json.get("chainid", "0x1")),
-                            config_json.get("blobSchedule"))
+    config = fixture_config(fixture)
     payloads: list[dict[str, Any]] = []
     dropped: list[dict[str, Any]] = []
     not_recovered: list[int] = []
@@ -89,8 +87,8 @@ def convert_test(fixture: dict, backend: str = "interpreter") -> dict[str, Any]:
             dropped.append({"index": i, "expectException": expected, "reason": str(exc)})
             continue
         h = block.header
-        fork = fork_at(config, h.number, h.timestamp)
-        new_version, fcu_version = method_versions(fork)
+        rules = rules_at(config, h.number, h.timestamp)
+        new_version, fcu_version = method_versions(rules.fork)
         params: list[Any] = [block_payload_json(block)]
         if new_version >= 3:
             params.append(["0x" + vh.hex() for tx in block.transactions if tx.type == 3
@@ -109,7 +107,7 @@ def convert_test(fixture: dict, backend: str = "interpreter") -> dict[str, Any]:
                                  "forkchoiceUpdatedVersion": str(fcu_version)}
         if expected:
             entry["validationError"] = expected
-            if _structure_error(block, fork, new_version):
+            if _structure_error(block, rules, new_version):
                 entry["errorCode"] = str(INVALID_PARAMS)
             elif h.parent_hash not in known:
                 entry["expectedStatus"] = "SYNCING"
@@ -136,12 +134,14 @@ def convert_test(fixture: dict, backend: str = "interpreter") -> dict[str, Any]:
 
 def convert_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     """Every test of a blockchain-test file converted, and the names of those left out: a network this client
-    has no fork schedule for (pre-Merge ones have no payloads at all)."""
+    does not run (pre-Merge ones have no payloads at all)."""
     out, left_out = {}, []
     for name, fixture in load_fixture(path).items():
         if not isinstance(fixture, dict) or "blocks" not in fixture:
             continue
-        if fixture.get("network") not in FIXTURE_NETWORKS:
+        try:
+            fixture_config(fixture)
+        except UnsupportedFork:
             left_out.append(name)
             continue
         out[name] = convert_test(fixture)
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             tests += len(converted)
             files_written += 1
     print(f"{tests} tests converted into {files_written} files under {out_dir}; {len(left_out)} left out "
-          f"(networks without a fork schedule here)", file=sys.stderr)
+          f"(networks this client does not run)", file=sys.stderr)
     return 0
 
 

@@ -189,12 +189,37 @@ def block_from_payload(payload: ExecutionPayload, parent_beacon_block_root: byte
     return Block(header, txs, [], payload.withdrawals, list(payload.transactions)), None
 
 
+def _forks(first: Fork, last: Fork | None = None) -> frozenset[Fork]:
+    """`first` through `last` (through the newest fork when None), in activation order."""
+    forks = list(Fork)
+    return frozenset(forks[forks.index(first):None if last is None else forks.index(last) + 1])
+
+
+# The forks whose payloads each method version serves (execution-apis src/engine/{paris,...,osaka}.md); a
+# payload of another fork is -38005 Unsupported fork. Blob-parameter-only forks are served as Osaka is.
+SERVES: dict[str, frozenset[Fork]] = {
+    "engine_newPayloadV1": _forks(Fork.PARIS, Fork.PARIS),
+    "engine_newPayloadV2": _forks(Fork.PARIS, Fork.SHANGHAI),
+    "engine_newPayloadV3": _forks(Fork.CANCUN, Fork.CANCUN),
+    "engine_newPayloadV4": _forks(Fork.PRAGUE),
+    "engine_forkchoiceUpdatedV1": _forks(Fork.PARIS, Fork.PARIS),
+    "engine_forkchoiceUpdatedV2": _forks(Fork.PARIS, Fork.SHANGHAI),
+    "engine_forkchoiceUpdatedV3": _forks(Fork.CANCUN),
+    "engine_getPayloadV1": _forks(Fork.PARIS, Fork.PARIS),
+    "engine_getPayloadV2": _forks(Fork.PARIS, Fork.SHANGHAI),
+    "engine_getPayloadV3": _forks(Fork.CANCUN, Fork.CANCUN),
+    "engine_getPayloadV4": _forks(Fork.PRAGUE, Fork.PRAGUE),
+    "engine_getPayloadV5": _forks(Fork.OSAKA),
+}
+
+
 def method_versions(fork: Fork) -> tuple[int, int]:
-    """(engine_newPayload version, engine_forkchoiceUpdated version) a consensus client uses for `fork`'s blocks:
-    Paris V1/V1, Shanghai V2/V2, Cancun V3/V3, Prague and Osaka V4/V3."""
-    if fork >= Fork.PRAGUE:
-        return 4, 3
-    return {Fork.PARIS: (1, 1), Fork.SHANGHAI: (2, 2), Fork.CANCUN: (3, 3)}[fork]
+    """(engine_newPayload version, engine_forkchoiceUpdated version) a consensus client uses for `fork`'s blocks,
+    the first version that serves it: Paris V1/V1, Shanghai V2/V2, Cancun V3/V3, Prague and later V4/V3."""
+    def first(method: str) -> int:
+        return min(v for v in range(1, 10) if fork in SERVES.get(f"{method}V{v}", ()))
+
+    return first("engine_newPayload"), first("engine_forkchoiceUpdated")
 
 
 def block_payload_json(block: Block) -> dict[str, Any]:

@@ -11,10 +11,10 @@ from typing import Any
 
 import structlog
 
-from evm.blobs import BlobSchedule, blob_base_fee, max_blobs_per_tx
+from evm.blobs import blob_base_fee
 from evm.message import Env
-from evm.processor import TX_MAX_GAS_LIMIT, BlockContext, InvalidTransaction, TxResult, process_transaction
-from evm.spec import Fork
+from evm.processor import BlockContext, InvalidTransaction, TxResult, process_transaction
+from evm.rules import ForkRules
 from evm.transactions import Transaction
 from state.account import EMPTY_ROOT
 from state.db import NODE_PREFIX, StateDB
@@ -34,19 +34,14 @@ class StateNotAvailable(ServerError):
     pass
 
 
-def fork_of(config: ChainConfig, number: int, timestamp: int) -> Fork:
-    from ..executor import InvalidBlock, fork_at
+def rules_of(config: ChainConfig, number: int, timestamp: int) -> ForkRules:
+    """The fork rules of a block at (number, timestamp); a fork this client does not run is a -32000 error."""
+    from ..forks import UnsupportedFork, rules_at
 
     try:
-        return fork_at(config, number, timestamp)
-    except InvalidBlock as exc:
+        return rules_at(config, number, timestamp)
+    except UnsupportedFork as exc:
         raise ServerError(str(exc)) from None
-
-
-def blob_schedule_of(config: ChainConfig, number: int, timestamp: int) -> BlobSchedule | None:
-    from ..executor import blob_schedule_at
-
-    return blob_schedule_at(config, fork_of(config, number, timestamp), timestamp)
 
 
 class PoolState:
@@ -170,8 +165,8 @@ class Chain:
             raise StateNotAvailable(f"state of block {number} (root 0x{root.hex()}) is not available")
         return StateDB(self.kv, root)
 
-    def fork(self, header: Header) -> Fork:
-        return fork_of(self.config, header.number, header.timestamp)
+    def rules(self, header: Header) -> ForkRules:
+        return rules_of(self.config, header.number, header.timestamp)
 
     def block_hash_fn(self, number: int):
         store = self.store
@@ -189,15 +184,13 @@ class Chain:
         return block_env(self.config, header, self.block_hash_fn(header.number))
 
     def blob_base_fee(self, header: Header) -> int:
-        schedule = blob_schedule_of(self.config, header.number, header.timestamp)
+        schedule = self.rules(header).blob_schedule
         return blob_base_fee(header.excess_blob_gas or 0, schedule) if schedule else 0
 
     # -- message calls (eth_call, eth_estimateGas, eth_createAccessList) ----------------------------------
     def call_gas_cap(self, header: Header) -> int:
-        cap = header.gas_limit
-        if self.fork(header) >= Fork.OSAKA:
-            cap = min(cap, TX_MAX_GAS_LIMIT)
-        return cap
+        cap = self.rules(header).tx_gas_cap
+        return header.gas_limit if cap is None else min(header.gas_limit, cap)
 
     def simulate(self, tx: Transaction, header: Header, no_base_fee: bool,
                  state: JournaledState | None = None, tracer: Any = None) -> tuple[TxResult, JournaledState]:
@@ -208,7 +201,7 @@ class Chain:
         env = self.env(header)
         if no_base_fee:  # geth: a call without fee fields runs with base fee 0 (vm.Config.NoBaseFee)
             env.base_fee = 0
-        ctx = BlockContext(env, blob_schedule_of(self.config, header.number, header.timestamp))
+        ctx = BlockContext(env)
         try:
             result = process_transaction(tx, state, ctx, self.backend, tracer=tracer, skip_account_checks=True)
         except InvalidTransaction as exc:
@@ -224,8 +217,8 @@ class Chain:
 
         head = self.head()
         number, timestamp = head.number + 1, self.dev.block_timestamp(head)  # as the miner stamps it
-        fork = fork_of(self.config, number, timestamp)
-        schedule = blob_schedule_of(self.config, number, timestamp)
+        rules = rules_of(self.config, number, timestamp)
+        schedule = rules.blob_schedule
         settings = self.block_settings()
         base_fee = next_base_fee(self.config, head) if settings.base_fee is None else settings.base_fee
         if settings.gas_limit is not None and settings.base_fee is None:
@@ -234,9 +227,8 @@ class Chain:
             base_fee = expected_base_fee(settings.gas_limit, head)
         excess = next_excess_blob_gas_for(self.config, head, number, timestamp)
         gas_limit = head.gas_limit if settings.gas_limit is None else settings.gas_limit
-        return PoolRules(chain_id=self.chain_id, fork=fork, base_fee=base_fee, gas_limit=gas_limit,
-                         blob_base_fee=blob_base_fee(excess, schedule) if schedule else 1,
-                         max_blobs_per_tx=max_blobs_per_tx(fork, schedule) if schedule else 0)
+        return PoolRules(chain_id=self.chain_id, fork_rules=rules, base_fee=base_fee, gas_limit=gas_limit,
+                         blob_base_fee=blob_base_fee(excess, schedule) if schedule else 1)
 
     def pool_state(self) -> PoolState:
         return PoolState(self.state(self.head()))

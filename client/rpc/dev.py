@@ -275,7 +275,7 @@ class DevApi:
     def node_info(self) -> dict[str, Any]:
         head = self.chain.head()
         rules = self.chain.next_block_rules()
-        fork = self.chain.fork(head)
+        fork = self.chain.rules(head).fork
         return {
             "currentBlockNumber": hex(head.number),
             "currentBlockTimestamp": head.timestamp,

@@ -408,9 +408,7 @@ class Api:
             base_fees.append(_hx(header.base_fee_per_gas or 0))
             ratios.append(header.gas_used / header.gas_limit if header.gas_limit else 0)
             blob_fees.append(_hx(self.chain.blob_base_fee(header)))
-            from .chain import blob_schedule_of
-
-            sched = blob_schedule_of(self.chain.config, header.number, header.timestamp)
+            sched = self.chain.rules(header).blob_schedule
             blob_ratios.append((header.blob_gas_used or 0) / sched.max_blob_gas if sched else 0)
             if percentiles is not None:
                 rewards.append(self._rewards(header, percentiles))
@@ -638,7 +636,7 @@ class Api:
             access = _parse_access_list(args["accessList"])
         from evm.precompiles import precompiles_for
 
-        excluded = set(precompiles_for(self.chain.fork(header)))
+        excluded = set(precompiles_for(self.chain.rules(header).evm))
         result = None
         for _ in range(4):
             tx, result, state = self._run_call(args, header, access_list=access)

@@ -59,7 +59,6 @@ def make_tracer(options: dict[str, Any]) -> tuple[Tracer, Callable[[], Any]]:
 
 def _replay(chain, header: Header, options: dict[str, Any], only: int | None = None) -> list[dict[str, Any]]:
     """Re-execute `header`'s block on its parent's state; struct logs of transaction `only` (or of all)."""
-    from ..executor import blob_schedule_at
     from ..executor import pre_block_calls
 
     make_tracer(options)  # reject unsupported options before any work
@@ -70,7 +69,7 @@ def _replay(chain, header: Header, options: dict[str, Any], only: int | None = N
     state = JournaledState(chain.state_at(root, header.number - 1))
     env = chain.env(header)
     pre_block_calls(state, env, header, chain.backend)
-    ctx = BlockContext(env, blob_schedule_at(chain.config, env.fork, header.timestamp))
+    ctx = BlockContext(env)
     out = []
     last = len(block.transactions) - 1 if only is None else only
     for i, tx in enumerate(block.transactions[:last + 1]):

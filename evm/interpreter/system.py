@@ -4,9 +4,8 @@ the host does the rest of the gas rules and runs the child frame."""
 from __future__ import annotations
 
 from ..errors import InvalidOpcode, Revert
-from ..gas import initcode_cost, keccak_cost
+from ..gas import keccak_cost, words
 from ..host import CALL, CALLCODE, DELEGATECALL, STATICCALL
-from ..spec import Fork
 from .frame import Frame, Halt, extend_memory, read_memory, to_address, use_gas
 
 
@@ -17,8 +16,9 @@ def _create(f: Frame, salt_op: bool) -> None:
     size = s.pop()
     salt = s.pop() if salt_op else None
     extend_memory(f, offset, size)
-    if f.fork >= Fork.SHANGHAI:
-        use_gas(f, initcode_cost(size))  # EIP-3860
+    word_cost = f.host.rules.initcode_word_cost  # EIP-3860
+    if word_cost:
+        use_gas(f, word_cost * words(size))
     if salt_op:
         use_gas(f, keccak_cost(size))
     out = f.host.create(f.message, f.gas, value, read_memory(f, offset, size), salt)

@@ -1,4 +1,5 @@
-"""Precompiled contracts, gated by fork.
+"""Precompiled contracts, per fork as data: the table below says from which fork each address runs which
+implementation (a later row for the same address replaces the earlier one, as MODEXP's in Osaka).
 
 Every precompile is a callable ``(data: bytes, gas: int, fork: Fork) -> PrecompileResult``.
 On insufficient gas or invalid input it returns ``success=False`` with ``gas_used == gas``
@@ -47,7 +48,7 @@ def words(n: int) -> int:
     return (n + 31) // 32
 
 
-# (address, first fork, "module:function"); a family's module is imported on first use
+# (address, first fork, "module:function"), in fork order; a family's module is imported on first use
 _TABLE: list[tuple[int, Fork, str]] = [
     (0x01, Fork.PARIS, "ecrecover:ecrecover"),
     (0x02, Fork.PARIS, "hashes:sha256"),
@@ -66,6 +67,7 @@ _TABLE: list[tuple[int, Fork, str]] = [
     (0x0F, Fork.PRAGUE, "bls12_381:pairing"),
     (0x10, Fork.PRAGUE, "bls12_381:map_fp_to_g1"),
     (0x11, Fork.PRAGUE, "bls12_381:map_fp2_to_g2"),
+    (0x05, Fork.OSAKA, "modexp:modexp_osaka"),  # EIP-7823 bounds, EIP-7883 pricing
     (0x100, Fork.OSAKA, "p256:p256verify"),
 ]
 

@@ -83,9 +83,10 @@ def build_tx(case: dict):
 
 
 def run_ours(case: dict, backend: str = "interpreter") -> Outcome:
-    from evm.blobs import blob_base_fee, schedule_for
+    from evm.blobs import blob_base_fee
     from evm.message import Env
     from evm.processor import BlockContext, InvalidTransaction, process_transaction
+    from evm.rules import RULES
     from evm.spec import Fork
     from state.db import StateDB
     from state.journal import JournaledState
@@ -93,7 +94,7 @@ def run_ours(case: dict, backend: str = "interpreter") -> Outcome:
 
     fork = Fork.from_name(case["fork"])
     e = case["env"]
-    schedule = schedule_for(fork)
+    schedule = RULES[fork].blob_schedule
     number = e["number"]
     hashes = block_hashes(number)
     first = number - len(hashes)
@@ -111,7 +112,7 @@ def run_ours(case: dict, backend: str = "interpreter") -> Outcome:
     if tx.type == 0 and tx.v not in (27, 28) and tx.chain_id != env.chain_id:
         return Outcome(False, note="INVALID_CHAINID")
     try:
-        r = process_transaction(tx, state, BlockContext(env, schedule), backend)
+        r = process_transaction(tx, state, BlockContext(env), backend)
     except InvalidTransaction as exc:
         return Outcome(False, note=exc.code)
     root = state.commit()

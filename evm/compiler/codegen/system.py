@@ -8,7 +8,7 @@ from mlir.dialects import arith, cf
 
 from .. import layout as L
 from ...message import ADDRESS_MASK
-from ...spec import Fork
+from ...rules import RULES
 from . import P, handler
 
 I64_MAX = (1 << 63) - 1
@@ -50,8 +50,9 @@ def create(em, ins):
     n = 3 if ins.op == 0xF0 else 4
     args = [em.pop() for _ in range(n)]
     em.mem_region(args[1], args[2])
-    if em.fork >= Fork.SHANGHAI:
-        em.copy_gas(args[2], 2)        # EIP-3860 init code words
+    word_cost = RULES[em.fork].initcode_word_cost
+    if word_cost:
+        em.copy_gas(args[2], word_cost)  # EIP-3860 init code words
     if n == 4:
         em.copy_gas(args[2], 6)        # CREATE2 hashes the init code
     em.push(em.host(ins.op, args, 1)[0])
