@@ -25,6 +25,11 @@ KNOWN = {
 }
 
 
+# the fork each genesis block is at: mainnet began before Homestead, Sepolia merged at block 1,735,371 (its
+# genesis is London), Holesky was merged from genesis and got Shanghai later, Hoodi began at Cancun
+GENESIS_FORK = {"mainnet": "Frontier", "sepolia": "London", "holesky": "Paris", "hoodi": "Cancun"}
+
+
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "client.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=120)
 
@@ -46,10 +51,13 @@ def test_init_known_networks_and_reopen(network, tmp_path):
     out = proc.stdout.strip().splitlines()
     assert len(out) == 1
     want_hash, want_root = KNOWN[network]
-    assert json.loads(out[0]) == {"number": 0, "hash": want_hash, "stateRoot": want_root}
+    want = {"number": 0, "hash": want_hash, "stateRoot": want_root, "fork": GENESIS_FORK[network]}
+    assert json.loads(out[0]) == want
     head = cli("head", "--datadir", datadir, "--json")
     assert head.returncode == 0, head.stderr
-    assert json.loads(head.stdout) == {"number": 0, "hash": want_hash, "stateRoot": want_root}
+    assert json.loads(head.stdout) == want
+    text = cli("head", "--datadir", datadir).stdout.splitlines()
+    assert text == [f"head block 0 hash {want_hash}", f"state root {want_root}", f"fork {GENESIS_FORK[network]}"]
 
 
 def test_reopened_store_has_block_state_and_config(tmp_path):

@@ -18,7 +18,7 @@ from .head_cmd import print_header
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--genesis", required=True, metavar="FILE", help="genesis file (geth JSON format)")
     parser.add_argument("--datadir", required=True, metavar="DIR", help="data directory (created if missing)")
-    parser.add_argument("--json", action="store_true", help="print one JSON line: number, hash, stateRoot")
+    parser.add_argument("--json", action="store_true", help="print one JSON line: number, hash, stateRoot, fork")
 
 
 def _first_missing(path: str) -> str | None:
@@ -64,5 +64,5 @@ def run(args: argparse.Namespace) -> int:
         elif not chaindata_existed:
             remove_datadir(os.path.join(datadir, CHAINDATA))
         raise
-    print_header(header, "genesis", args.json)
+    print_header(header, "genesis", args.json, genesis.config.fork_name(header.number, header.timestamp))
     return 0
