@@ -285,18 +285,19 @@ class Chain:
         head = self.head()
         s = self.block_settings()
         number, ts = head.number + 1, self.dev.block_timestamp(head)
-        fork = fork_of(self.config, number, ts)
+        rules = rules_of(self.config, number, ts)
         gas_limit = head.gas_limit if s.gas_limit is None else s.gas_limit
         header = Header(parent_hash=head.hash, coinbase=s.coinbase, number=number, gas_limit=gas_limit,
                         timestamp=ts, mix_hash=prev_randao(head), state_root=self.dev.head_root(head),
                         base_fee_per_gas=expected_base_fee(gas_limit, head) if s.base_fee is None else s.base_fee)
-        if fork >= Fork.SHANGHAI:
+        if rules.withdrawals:
             header.withdrawals_root = EMPTY_ROOT
-        if fork >= Fork.CANCUN:
-            header.excess_blob_gas = expected_excess_blob_gas(self.config, fork, ts, head)
+        if rules.blob_schedule is not None:
+            header.excess_blob_gas = expected_excess_blob_gas(rules, head)
             header.blob_gas_used = 0
+        if "parent_beacon_block_root" in rules.header_fields:
             header.parent_beacon_block_root = b"\x00" * 32
-        if fork >= Fork.PRAGUE:
+        if rules.requests:
             from ..blocks import compute_requests_hash
 
             header.requests_hash = compute_requests_hash([])
