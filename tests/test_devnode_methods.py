@@ -165,6 +165,8 @@ def test_mine_many_blocks(node, w3, fresh):
     assert w3.eth.get_block(start + 8)["timestamp"] - w3.eth.get_block(start + 7)["timestamp"] == 1
     assert ok(node, "anvil_mine") is None  # one block
     assert w3.eth.block_number == start + 9
+    detailed = ok(node, "evm_mine_detailed", {"blocks": 2})
+    assert [int(b["number"], 16) for b in detailed] == [start + 10, start + 11]
     assert rpc(node, "anvil_mine", 0)["error"]["code"] == -32602
 
 
@@ -396,3 +398,38 @@ def test_dump_state_and_load_state_flags_round_trip(tmp_path):
         assert w3b.eth.get_balance(STRANGER) == 99
     finally:
         assert b.stop() == 0
+
+
+def test_anvil_extras(node, w3, fresh):
+    """anvil_rollback, anvil_removePoolTransactions, eth_sendUnsignedTransaction, eth_getAccount and the
+    raw-transaction and uncle lookups by block."""
+    start = w3.eth.block_number
+    h = w3.eth.send_transaction({"from": ALICE, "to": STRANGER, "value": 9})
+    ok(node, "evm_mine")
+    assert w3.eth.block_number == start + 2
+    raw = ok(node, "eth_getRawTransactionByBlockNumberAndIndex", hex(start + 1), "0x0")
+    assert raw == ok(node, "eth_getRawTransactionByHash", "0x" + bytes(h).hex()) == \
+        ok(node, "debug_getRawTransaction", "0x" + bytes(h).hex())
+    block_hash = "0x" + bytes(w3.eth.get_block(start + 1)["hash"]).hex()
+    assert ok(node, "eth_getRawTransactionByBlockHashAndIndex", block_hash, "0x0") == raw
+    assert ok(node, "eth_getRawTransactionByBlockHashAndIndex", block_hash, "0x5") is None
+    assert ok(node, "eth_getUncleByBlockNumberAndIndex", hex(start + 1), "0x0") is None
+    acc = ok(node, "eth_getAccount", ALICE, "latest")
+    assert int(acc["nonce"], 16) == w3.eth.get_transaction_count(ALICE)
+    assert int(acc["balance"], 16) == w3.eth.get_balance(ALICE)
+    assert ok(node, "anvil_rollback", 2) is None
+    assert w3.eth.block_number == start
+    assert rpc(node, "eth_getTransactionReceipt", "0x" + bytes(h).hex())["result"] is None
+    assert rpc(node, "anvil_rollback", start + 1)["error"]["code"] == -32000
+    ok(node, "evm_setAutomine", False)
+    w3.eth.send_transaction({"from": BOB, "to": STRANGER, "value": 1})
+    w3.eth.send_transaction({"from": BOB, "to": STRANGER, "value": 2})
+    assert ok(node, "txpool_status")["pending"] == "0x2"
+    assert ok(node, "anvil_removePoolTransactions", BOB) is None
+    assert ok(node, "txpool_status")["pending"] == "0x0"
+    ok(node, "evm_setAutomine", True)
+    nobody = Web3.to_checksum_address("0x" + "e1" * 20)
+    ok(node, "anvil_setBalance", nobody, hex(10**18))
+    h = ok(node, "eth_sendUnsignedTransaction", {"from": nobody, "to": BOB, "value": "0x5"})
+    assert w3.eth.get_transaction(h)["from"] == nobody
+    assert ok(node, "eth_networkId") == "1337" and ok(node, "eth_requestAccounts")[0] == ALICE

@@ -35,9 +35,10 @@ def _returning(fn: Callable[..., Any], value: Any) -> Callable[..., Any]:
 
 
 class DevApi:
-    def __init__(self, chain) -> None:
-        self.chain = chain
-        self.dev = chain.dev
+    def __init__(self, api) -> None:
+        self.api = api  # the eth methods (eth.Api): transaction arguments are filled in as they fill them
+        self.chain = api.chain
+        self.dev = api.chain.dev
 
     def methods(self) -> dict[str, Callable[..., Any]]:
         # (implementation, anvil name and its answer, Hardhat/evm names and their answer)
@@ -64,6 +65,7 @@ class DevApi:
         both(self.get_interval_mining, "anvil_getIntervalMining", _SAME, (), null)
         both(self.set_block_gas_limit, "anvil_setBlockGasLimit", true, ("evm_setBlockGasLimit",), true)
         both(self.evm_mine, None, null, ("evm_mine",), "0x0")
+        both(self.mine_detailed, "anvil_mine_detailed", _SAME, ("evm_mine_detailed",), _SAME)
         both(self.mine_blocks, "anvil_mine", null, ("hardhat_mine",), true)
         both(self.set_balance, "anvil_setBalance", null, ("hardhat_setBalance",), true)
         both(self.set_code, "anvil_setCode", null, ("hardhat_setCode",), true)
@@ -82,6 +84,9 @@ class DevApi:
         both(self.drop_transaction, "anvil_dropTransaction", _SAME, (), _SAME)
         m["hardhat_dropTransaction"] = self.hardhat_drop_transaction
         both(self.drop_all_transactions, "anvil_dropAllTransactions", null, ("hardhat_dropAllTransactions",), true)
+        both(self.remove_pool_transactions, "anvil_removePoolTransactions", null, (), null)
+        both(self.rollback, "anvil_rollback", null, (), null)
+        m["eth_sendUnsignedTransaction"] = self.send_unsigned_transaction
         both(self.node_info, "anvil_nodeInfo", _SAME, (), _SAME)
         both(self.metadata, "anvil_metadata", _SAME, ("hardhat_metadata",), _SAME)
         return m
@@ -180,6 +185,13 @@ class DevApi:
         for i in range(blocks):
             self.chain.mine(ts if i == 0 else None)
 
+    def mine_detailed(self, options: Any = None) -> list[dict[str, Any]]:
+        """evm_mine's work, answering the blocks sealed (with their transactions), as anvil's
+        anvil_mine_detailed does."""
+        head = self.chain.head().number
+        self.evm_mine(options)
+        return [self.api.eth_getBlockByNumber(hex(n), True) for n in range(head + 1, self.chain.head().number + 1)]
+
     def _check_timestamp(self, ts: int) -> None:
         head = self.chain.head()
         if ts <= head.timestamp:
@@ -257,9 +269,30 @@ class DevApi:
         for h in list(self.chain.pool.by_hash):
             self.chain.pool.remove(h)
 
+    def remove_pool_transactions(self, address: Any) -> None:
+        self.chain.pool.drop_sender_from(T.address(address, 0), 0)
+
+    def send_unsigned_transaction(self, args: Any) -> str:
+        """anvil's eth_sendUnsignedTransaction: sent as `from` without its key (impersonated for this one)."""
+        if not isinstance(args, dict) or args.get("from") is None:
+            raise InvalidParams("invalid argument 0: expected a transaction object with \"from\"")
+        sender = T.address(args["from"], 0)
+        tx = self.api._tx_from_args(args, self.chain.head(), sign=True)
+        self.dev.placeholder_sign(tx, sender)
+        return "0x" + self.chain.submit(tx).hex()
+
+    def rollback(self, depth: Any = None) -> None:
+        """anvil_rollback: drop the last `depth` blocks (default 1)."""
+        n = 1 if depth is None else T.number(depth, 0, 64)
+        head = self.chain.head()
+        if n > head.number:
+            raise ServerError(f"cannot roll back {n} blocks: the head is block {head.number}")
+        self.dev.rewind(self.chain.header_by_number(head.number - n))
+        self.chain.pool.reset(self.chain.pool_state())
+
     # -- reset, dumps ---------------------------------------------------------------------------------------
     def reset(self, options: Any = None) -> None:
-        if isinstance(options, dict) and options.get("forking"):
+        if isinstance(options, dict) and any(options.get(k) for k in ("forking", "jsonRpcUrl", "blockNumber")):
             raise InvalidParams("forking is not supported by this node (reset without \"forking\" only)")
         if options is not None and not isinstance(options, dict):
             raise InvalidParams("invalid argument 0: expected a reset options object")

@@ -117,10 +117,12 @@ class Api:
         own = {name: getattr(self, name) for name in dir(self)
                if name.split("_", 1)[0] in ("web3", "net", "eth", "debug", "txpool")
                and callable(getattr(self, name))}
-        own.update(DevApi(self.chain).methods())
+        own.update(DevApi(self).methods())
         own.update(SigningApi(self).methods())
         own["eth_getProof"] = lambda address, keys, block=None: eth_get_proof(self, address, keys, block)
         own["rpc_modules"] = self.rpc_modules
+        own["eth_networkId"] = self.net_version  # anvil's names for these two
+        own["eth_requestAccounts"] = self.eth_accounts
         return own
 
     def rpc_modules(self) -> dict[str, str]:
@@ -239,6 +241,15 @@ class Api:
         acc = self._state(block, 1).get_account(a)
         return _hx(acc.balance if acc else 0)
 
+    def eth_getAccount(self, address: Any, block: Any = None) -> dict[str, str]:
+        """The account's trie entry (geth's and anvil's eth_getAccount): nonce, balance, codeHash, storageRoot."""
+        from state.account import EMPTY_ROOT
+
+        acc = self._state(block, 1).get_account(T.address(address, 0))
+        return {"nonce": _hx(acc.nonce if acc else 0), "balance": _hx(acc.balance if acc else 0),
+                "codeHash": _hb(acc.code_hash if acc else EMPTY_CODE_HASH),
+                "storageRoot": _hb(acc.storage_root if acc else EMPTY_ROOT)}
+
     def eth_getTransactionCount(self, address: Any, block: Any = None) -> str:
         a = T.address(address, 0)
         bid = T.block_id(block, 1)
@@ -322,6 +333,31 @@ class Api:
             return _hb(self.chain.block(header).transactions[i].encode())
         tx = self.chain.pool.get(h)
         return _hb(tx.encode()) if tx is not None else None
+
+    def debug_getRawTransaction(self, tx_hash: Any) -> str | None:
+        return self.eth_getRawTransactionByHash(tx_hash)
+
+    def eth_getRawTransactionByBlockNumberAndIndex(self, block: Any, index: Any) -> str | None:
+        header = self.chain.resolve(T.block_id(block, 0), required=False)
+        return self._raw_at(header, T.quantity(index, 1, 64))
+
+    def eth_getRawTransactionByBlockHashAndIndex(self, block_hash: Any, index: Any) -> str | None:
+        header = self.chain.header_by_hash(T.hash32(block_hash, 0))
+        return self._raw_at(header, T.quantity(index, 1, 64))
+
+    def _raw_at(self, header: Header | None, i: int) -> str | None:
+        if header is None:
+            return None
+        txs = self.chain.block(header).transactions
+        return _hb(txs[i].encode()) if i < len(txs) else None
+
+    def eth_getUncleByBlockNumberAndIndex(self, block: Any, index: Any) -> None:
+        T.block_id(block, 0), T.quantity(index, 1, 64)
+        return None  # no uncles after the Merge
+
+    def eth_getUncleByBlockHashAndIndex(self, block_hash: Any, index: Any) -> None:
+        T.hash32(block_hash, 0), T.quantity(index, 1, 64)
+        return None
 
     def eth_getTransactionReceipt(self, tx_hash: Any) -> dict | None:
         h = T.hash32(tx_hash, 0)
