@@ -1,7 +1,6 @@
 """geth's native tracers on the host's hooks (evm.tracing.Tracer): callTracer, prestateTracer, 4byteTracer.
 
-Ported from go-ethereum eth/tracers/native (call.go, prestate.go, 4byte.go) so the results have geth's shape
-and rules: addresses and hashes in lowercase hex, quantities in 0x-hex (prestate nonces as JSON numbers), empty
+They follow the rules of go-ethereum's native tracers (eth/tracers/native) so the results have geth's shape: addresses and hashes in lowercase hex, quantities in 0x-hex (prestate nonces as JSON numbers), empty
 fields left out. They run on the interpreter (`Tracer.backend`), whatever backend the node uses, so a trace is
 the same under every backend.
 """
@@ -10,37 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from .host import create2_address, create_address
+from .revert import revert_reason
 from .tracing import OpcodeHookBackend, Tracer, geth_error
 
 _CALLS = ("CALL", "CALLCODE", "DELEGATECALL", "STATICCALL")
-# Solidity's Panic(uint256) codes as geth's abi.UnpackRevert words them
-_PANICS = {0x00: "generic panic", 0x01: "assert(false)", 0x11: "arithmetic underflow or overflow",
-           0x12: "division or modulo by zero", 0x21: "enum overflow",
-           0x22: "invalid encoded storage byte array accessed",
-           0x31: "out-of-bounds array access; popping on an empty array",
-           0x32: "out-of-bounds access of an array or bytesN", 0x41: "out of memory",
-           0x51: "uninitialized function"}
 
 
 def _hb(b: bytes) -> str:
     return "0x" + b.hex()
-
-
-def revert_reason(output: bytes) -> str | None:
-    """geth's abi.UnpackRevert: the text of Error(string), or Panic(uint256)'s meaning."""
-    if output[:4] == bytes.fromhex("08c379a0") and len(output) >= 68:
-        try:
-            offset = int.from_bytes(output[4:36], "big")
-            size = int.from_bytes(output[4 + offset:36 + offset], "big")
-            raw = output[36 + offset:36 + offset + size]
-            if len(raw) == size:
-                return raw.decode("utf-8", "replace")
-        except (ValueError, OverflowError):
-            return None
-    if output[:4] == bytes.fromhex("4e487b71") and len(output) == 36:
-        code = int.from_bytes(output[4:], "big")
-        return _PANICS.get(code, f"unknown panic code: {code:#x}")
-    return None
 
 
 class _Frame:

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import shutil
-import tempfile
 import time
 
 import pytest
-import requests
 from web3 import Web3
 
-from test_node_rpc import NodeProcess
+from test_node_rpc import NodeProcess, node_fixture
 
 ALICE = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 BOB = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -23,15 +19,7 @@ STRANGER = Web3.to_checksum_address("0x" + "5a" * 20)
 READ_SLOT0 = "0x60005460005260206000f3"
 
 
-@pytest.fixture(scope="module")
-def node():
-    tmp = tempfile.mkdtemp(prefix="evm-mlir-devnode-")
-    n = NodeProcess(os.path.join(tmp, "data"), ["--evm", "interpreter"])
-    n.start()
-    yield n
-    if n.proc is not None and n.proc.poll() is None:
-        n.stop()
-    shutil.rmtree(tmp, ignore_errors=True)
+node = node_fixture(["--evm", "interpreter"])
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +28,7 @@ def w3(node):
 
 
 def rpc(node, method, *params):
-    r = requests.post(node.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)},
-                      timeout=60).json()
-    return r
+    return node.rpc(method, *params)
 
 
 def ok(node, method, *params):

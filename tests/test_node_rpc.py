@@ -102,17 +102,24 @@ class NodeProcess:
         return r.json()
 
 
-@pytest.fixture(scope="module")
-def node():
-    tmp = tempfile.mkdtemp(prefix="evm-mlir-node-")
-    n = NodeProcess(os.path.join(tmp, "data"))
-    n.start()
-    yield n
-    if n.proc is not None and n.proc.poll() is None:
-        n.stop()
-    if os.environ.get("EVM_MLIR_KEEP_NODE_LOG"):
-        print(Path(tmp, "node.log").read_text()[-20000:])
-    shutil.rmtree(tmp, ignore_errors=True)
+def node_fixture(extra: list[str] | None = None):
+    """A module-scoped fixture: one node on a fresh datadir for the whole module, stopped at its end."""
+    @pytest.fixture(scope="module")
+    def node():
+        tmp = tempfile.mkdtemp(prefix="evm-mlir-node-")
+        n = NodeProcess(os.path.join(tmp, "data"), extra)
+        n.start()
+        yield n
+        if n.proc is not None and n.proc.poll() is None:
+            n.stop()
+        if os.environ.get("EVM_MLIR_KEEP_NODE_LOG"):
+            print(Path(tmp, "node.log").read_text()[-20000:])
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    return node
+
+
+node = node_fixture()
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,7 @@
 against the blocks' state roots with py-trie's verifier (HexaryTrie.get_from_proof), not with our trie."""
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-
 import pytest
-import requests
 import rlp
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
@@ -16,7 +11,7 @@ from eth_hash.auto import keccak
 from trie import HexaryTrie
 from web3 import Web3
 
-from test_node_rpc import NodeProcess
+from test_node_rpc import node_fixture
 
 ALICE = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 BOB = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -39,15 +34,7 @@ TYPED = {
 }
 
 
-@pytest.fixture(scope="module")
-def node():
-    tmp = tempfile.mkdtemp(prefix="evm-mlir-sign-")
-    n = NodeProcess(os.path.join(tmp, "data"))
-    n.start()
-    yield n
-    if n.proc is not None and n.proc.poll() is None:
-        n.stop()
-    shutil.rmtree(tmp, ignore_errors=True)
+node = node_fixture()
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +43,7 @@ def w3(node):
 
 
 def rpc(node, method, *params):
-    return requests.post(node.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)},
-                         timeout=60).json()
+    return node.rpc(method, *params)
 
 
 def test_personal_sign_and_eth_sign(node, w3):

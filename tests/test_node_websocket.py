@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import shutil
-import tempfile
 
 import pytest
 import requests
 import websockets
 from web3 import AsyncWeb3, Web3, WebSocketProvider
 
-from test_node_rpc import NodeProcess
+from test_node_rpc import node_fixture
 
 ALICE = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 BOB = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -26,17 +23,13 @@ INIT = "60" + format(len(RUNTIME) // 2, "02x") + "600c60003960" + format(len(RUN
 TOPIC0 = "0x" + "aa" * 32
 
 
-@pytest.fixture(scope="module")
-def node():
-    tmp = tempfile.mkdtemp(prefix="evm-mlir-ws-")
-    n = NodeProcess(os.path.join(tmp, "data"), ["--evm", "interpreter", "--ws", "--ws.port", "0"])
-    n.start()
-    m = re.search(r"WebSocket on (ws://\S+)", n.banner)
-    n.ws_url = m.group(1)
-    yield n
-    if n.proc is not None and n.proc.poll() is None:
-        n.stop()
-    shutil.rmtree(tmp, ignore_errors=True)
+node = node_fixture(["--evm", "interpreter", "--ws", "--ws.port", "0"])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ws_url(node):
+    node.ws_url = re.search(r"WebSocket on (ws://\S+)", node.banner).group(1)
+    return node.ws_url
 
 
 def test_banner_names_both_endpoints(node):

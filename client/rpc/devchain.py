@@ -26,8 +26,7 @@ import structlog
 from state.db import StateDB
 from state.journal import JournaledState
 
-from ..chainstore import (BODY_PREFIX, CANONICAL_PREFIX, HEADER_PREFIX, NUMBER_PREFIX, RECEIPTS_PREFIX,
-                          TX_LOOKUP_PREFIX)
+from ..chainstore import BODY_PREFIX, HEADER_PREFIX, NUMBER_PREFIX, RECEIPTS_PREFIX
 from ..header import Header
 from .errors import ServerError
 
@@ -206,33 +205,24 @@ class DevChain:
     def rewind(self, target: Header, devroot: bytes | None = None) -> int:
         """Make `target` (a canonical block) the head: the blocks above it go, with their receipts,
         canonical entries and transaction lookups, in one write batch. Returns how many blocks went."""
-        from ..blocks import Block
-        from ..executor import block_tx_hashes
-
         store = self.chain.store
         head = self.chain.head()
-        dropped = 0
-        with self.kv.write_batch() as batch:
-            for n in range(head.number, target.number, -1):
-                h = store.canonical_hash(n)
-                if h is None:
-                    continue
-                header, body = store.get_header(h), store.get_body_rlp(h)
-                if header is not None and body is not None:
-                    for tx_hash in block_tx_hashes(Block.from_body_rlp(header, body)):
-                        batch.delete(TX_LOOKUP_PREFIX + tx_hash)
+        dropped = [h for h in (store.canonical_hash(n) for n in range(target.number + 1, head.number + 1))
+                   if h is not None]
+
+        def drop(batch) -> None:  # beside the executor's move of the head and the canonical index
+            for h in dropped:
                 for prefix in (HEADER_PREFIX, BODY_PREFIX, NUMBER_PREFIX, RECEIPTS_PREFIX, PRESTATE_PREFIX):
                     batch.delete(prefix + h)
-                batch.delete(CANONICAL_PREFIX + n.to_bytes(8, "big"))
-                dropped += 1
-            store.set_head(batch, target.hash)
             if devroot is not None:
                 batch.put(DEVROOT_KEY, target.hash + devroot)
             else:
                 batch.delete(DEVROOT_KEY)
+
+        self.chain.executor.move_head(target.hash, also=drop)
         if dropped:
-            log.info("chain rewound", head=target.number, hash="0x" + target.hash.hex(), dropped=dropped)
-        return dropped
+            log.info("chain rewound", head=target.number, hash="0x" + target.hash.hex(), dropped=len(dropped))
+        return len(dropped)
 
     def reset(self) -> None:
         """anvil_reset / hardhat_reset without forking: back to the genesis block, empty pool, no snapshots;

@@ -36,23 +36,11 @@ class ServerError(RpcError):
         super().__init__(SERVER_ERROR, message, data)
 
 
-def _revert_reason(output: bytes) -> str | None:
-    """Error(string) (0x08c379a0) decoded, as geth appends it to the message."""
-    if len(output) >= 4 + 64 and output[:4] == bytes.fromhex("08c379a0"):
-        try:
-            offset = int.from_bytes(output[4:36], "big")
-            length = int.from_bytes(output[4 + offset:36 + offset], "big")
-            raw = output[36 + offset:36 + offset + length]
-            if len(raw) == length:
-                return raw.decode("utf-8", "replace")
-        except (ValueError, OverflowError):
-            return None
-    return None
-
-
 class ExecutionReverted(RpcError):
     def __init__(self, output: bytes) -> None:
-        reason = _revert_reason(output)
+        from evm.revert import revert_reason
+
+        reason = revert_reason(output)  # Error(string) or Panic(uint256), as geth words them
         message = "execution reverted" + (f": {reason}" if reason else "")
         super().__init__(EXECUTION_REVERTED, message, "0x" + output.hex())
         self.output = output
