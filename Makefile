@@ -24,9 +24,10 @@ run: install
 test: install
 	$(PY) -m pytest tests
 
-# Differential fuzzing campaign (interpreter, mlir, executable spec): FUZZ_SECONDS, FUZZ_SEED.
+# Differential fuzzing campaign (interpreter, mlir, executable spec): FUZZ_SECONDS, FUZZ_SEED;
+# RAY=HOST:PORT (or auto) spreads it over a Ray cluster, one seed stream per worker (docs/cluster.md).
 fuzz: install
-	$(PY) -m tests.fuzz.harness --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) --json reports/fuzz-last.json
+	$(PY) -m tests.fuzz.harness --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) --json reports/fuzz-last.json $(if $(RAY),--ray $(RAY))
 
 # py-evm runs in a venv of its own (its pins differ from ours): bench/suite.py drives it as a subprocess.
 PYEVM_VENV := .venv-pyevm

@@ -89,3 +89,8 @@ def post_state_mismatch(kv, fixture: dict, state_root: bytes) -> str:
 
 def run_one(path: Path, name: str, fixture: dict, backend: str) -> CaseResult:
     return run_case(path, name, fixture, backend, lambda config: run_test(fixture, backend, config))
+
+
+def crashed(path: Path, name: str, fixture: dict, reason: str) -> CaseResult:
+    """The result of a test whose worker process died each time it ran it (a run over Ray)."""
+    return CaseResult(name, str(path), fixture.get("network", "?"), "failed", reason)

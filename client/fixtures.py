@@ -50,10 +50,25 @@ def fixture_files(paths: list[str]) -> list[Path]:
     return files
 
 
-def load_fixture(path: Path) -> dict:
+class FixtureBytes:
+    """A fixture file's name (as the command line gave it) and content: what a worker gets in place
+    of a path it may not be able to open (another machine of a Ray cluster)."""
+
+    __slots__ = ("name", "data")
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name, self.data = name, data
+
+    def __str__(self) -> str:
+        return self.name
+
+    def read_bytes(self) -> bytes:
+        return self.data
+
+
+def load_fixture(path: Path | FixtureBytes) -> dict:
     try:
-        with open(path, "rb") as fh:
-            data = json.load(fh)
+        data = json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: invalid JSON: {exc}") from None
     except RecursionError:
@@ -85,7 +100,7 @@ def _run_file(runner: str, path: str, filters: tuple, backend: str) -> list[Case
 
 
 def run_files(runner: str, files: list[Path], filters: tuple, backend: str, jobs: int,
-              label: str) -> list[CaseResult]:
+              label: str, unit: str = "case") -> list[CaseResult]:
     """Run every case of `files` through module `runner` (`iter_cases(files, *filters)` and
     `run_one(*case, backend=...)`); with jobs > 1, one file per task across worker processes.
     Results come in file order either way, so reports are identical for any `jobs`."""
@@ -93,20 +108,20 @@ def run_files(runner: str, files: list[Path], filters: tuple, backend: str, jobs
     results: list[CaseResult] = []
     if jobs <= 1 or len(files) <= 1:
         cases = list(mod.iter_cases(files, *filters))
-        progress = Progress(len(cases), label)
+        progress = Progress(len(cases), label, unit=unit)
         for case in cases:
             r = mod.run_one(*case, backend=backend)
             results.append(r)
-            progress.advance(r.status == "failed")
+            progress.advance(failed=r.status == "failed")
         progress.close()
         return results
     # A bad file raises UserError in its worker; it reaches the caller like in one process.
-    progress = Progress(len(files), f"{label} files")
+    progress = Progress(len(files), label, unit="file")
     n = len(files)
     with ProcessPoolExecutor(max_workers=min(jobs, n)) as pool:
         for chunk in pool.map(_run_file, [runner] * n, [str(f) for f in files], [filters] * n, [backend] * n):
             results.extend(chunk)
-            progress.advance(any(r.status == "failed" for r in chunk))
+            progress.advance(failed=sum(r.status == "failed" for r in chunk))
     progress.close()
     return results
 

@@ -1,34 +1,26 @@
-"""A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+"""The progress bar of long runs (fixture runners, local or over Ray; import; export): tqdm on
+stderr, drawn only when stderr is a terminal, with a running count of failures where there are any."""
 from __future__ import annotations
 
 import sys
-import time
+from typing import TextIO
+
+from tqdm import tqdm
 
 
 class Progress:
-    def __init__(self, total: int, label: str = "", enabled: bool | None = None) -> None:
-        self.total = max(total, 1)
-        self.label = label
-        self.done = 0
+    def __init__(self, total: int | None, label: str = "", enabled: bool | None = None, unit: str = "it",
+                 file: TextIO | None = None) -> None:
+        file = file or sys.stderr
         self.failed = 0
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self._last = 0.0
-        self._start = time.monotonic()
+        self.bar = tqdm(total=total, desc=label, unit=unit, file=file, dynamic_ncols=True, leave=True,
+                        disable=not (file.isatty() if enabled is None else enabled))
 
-    def advance(self, failed: bool = False) -> None:
-        self.done += 1
-        self.failed += failed
-        now = time.monotonic()
-        if self.enabled and (now - self._last > 0.1 or self.done == self.total):
-            self._last = now
-            width = 30
-            filled = width * self.done // self.total
-            rate = self.done / max(now - self._start, 1e-9)
-            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}"
-                             f" {self.failed} failed {rate:.0f}/s ")
-            sys.stderr.flush()
+    def advance(self, n: int = 1, failed: int = 0) -> None:
+        if failed:
+            self.failed += failed
+            self.bar.set_postfix_str(f"{self.failed} failed", refresh=False)
+        self.bar.update(n)
 
     def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        self.bar.close()

@@ -150,3 +150,8 @@ def run_one(path: Path, name: str, fixture: dict, fork_name: str, index: int, ca
     stats = {"frames_compiled": after[0] - before[0], "frames_interpreted": after[1] - before[1]}
     return CaseResult(name, str(path), fork_name, "passed" if ok else "failed", reason,
                       time.perf_counter() - start, index, stats)
+
+
+def crashed(path: Path, name: str, fixture: dict, fork_name: str, index: int, case: dict, reason: str) -> CaseResult:
+    """The result of a case whose worker process died each time it ran it (a run over Ray)."""
+    return CaseResult(name, str(path), fork_name, "failed", reason, index=index)

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import argparse
 
-from . import add_runner_arguments, backend_name
+from . import add_ray_arguments, add_runner_arguments, backend_name, run_fixture_files
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_runner_arguments(p, "blockchain-test")
+    add_ray_arguments(p, "test")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..fixtures import fixture_files, report, run_files
+    from ..fixtures import report
 
     args.evm = backend_name(args.evm)
-    files = fixture_files(args.paths)
-    results = run_files("client.blocktest", files, (args.substring,), args.evm, args.jobs, "blocktest")
+    results = run_fixture_files(args, "client.blocktest", (args.substring,), "blocktest", "test")
     return report(results, args.report, unit="test")

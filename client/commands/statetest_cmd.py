@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from . import backend_name
+from . import add_ray_arguments, backend_name, run_fixture_files
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -15,11 +15,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", dest="report", metavar="REPORT", help="write a JSON report of every case here")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                    help="worker processes (default: all cores); results and reports are identical for any N")
+    add_ray_arguments(p, "case")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import UserError
-    from ..fixtures import fixture_files, report, run_files
+    from ..fixtures import report
     from ..forks import UnsupportedFork, fork_by_name
 
     args.evm = backend_name(args.evm)
@@ -28,6 +29,5 @@ def run(args: argparse.Namespace) -> int:
             args.fork = fork_by_name(args.fork).title
         except UnsupportedFork as exc:
             raise UserError(f"--fork: {exc}") from None
-    files = fixture_files(args.paths)
-    results = run_files("client.statetest", files, (args.fork, args.substring), args.evm, args.jobs, "statetest")
+    results = run_fixture_files(args, "client.statetest", (args.fork, args.substring), "statetest", "case")
     return report(results, args.report, unit="case")

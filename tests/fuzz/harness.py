@@ -3,13 +3,18 @@ through our interpreter, our compiled backend (if it loads) and the executable s
 
     python -m tests.fuzz.harness --seconds 300 --seed 1          # `make fuzz`
     python -m tests.fuzz.harness --cases 200 --seed 8 --json out.json
+    python -m tests.fuzz.harness --seconds 3600 --seed 1 --ray HOST:PORT   # over a Ray cluster
 
 Case i of seed s is generated from random.Random(f"{s}:{i}"), so any case can be regenerated
 from its (seed, index). Every backend's outcome (validity, status, output, gas used, logs, state
 root) is compared with the spec's (or with the interpreter's when the spec is not installed).
 A divergence, an exception escaping our code (a crash) or a case running longer than
 --case-timeout seconds (a hang) is saved as JSON under --save-dir to become a regression test
-(tests/test_fuzz_regressions.py). Exit status 1 when anything of ours diverged, crashed or hung.
+(tests/test_fuzz_regressions.py), with the command that reproduces it. Exit status 1 when anything
+of ours diverged, crashed or hung.
+
+With --ray the campaign spreads over a Ray cluster (tests/fuzz/ray_campaign.py): worker k of N runs
+the seed stream "SEED.k" (cases SEED.k:0, SEED.k:1, ...) in chunks, and the findings come back here.
 """
 from __future__ import annotations
 
@@ -55,6 +60,19 @@ def usable_backends(wanted: list[str] | None = None) -> tuple[list[str], dict[st
     return ok, skipped
 
 
+def prepare_backends(wanted: list[str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """usable_backends(), with the mlir backend registered without its disk cache: thousands of
+    throwaway programs stay out of ~/.cache/evm-mlir."""
+    try:
+        from evm.backends import register_backend
+        from evm.compiler import MlirBackend
+
+        register_backend("mlir", lambda: MlirBackend(disk_cache=False))
+    except Exception:
+        pass  # the mlir backend does not load: usable_backends() reports why
+    return usable_backends(wanted)
+
+
 def case_for(seed: int | str, index: int) -> dict:
     return gen_case(random.Random(f"{seed}:{index}"))
 
@@ -76,8 +94,19 @@ class Campaign:
         self.crashes: list[dict] = []
         self.outcomes: Counter = Counter()
 
+    def reproducer(self, seed, index: int, backend: str | None = None) -> str:
+        """The command that runs case `index` of `seed` alone, on `backend` (and the interpreter)."""
+        names = ["interpreter"] + ([backend] if backend in self.backends and backend != "interpreter" else [])
+        no_spec = "" if self.use_spec else " --no-spec"
+        return f"python -m tests.fuzz.harness --seed {seed} --start {index} --cases 1 --backends {','.join(names)}{no_spec}"
+
     def _save(self, kind: str, seed, index: int, case: dict, detail: dict) -> None:
-        record = {"kind": kind, "seed": seed, "index": index, "case": case, **detail}
+        self.keep({"kind": kind, "seed": seed, "index": index,
+                   "reproduce": self.reproducer(seed, index, detail.get("backend")), "case": case, **detail})
+
+    def keep(self, record: dict) -> None:
+        """Count a finding and save it under save_dir."""
+        kind, seed, index = record["kind"], record["seed"], record["index"]
         (self.divergences if kind == "divergence" else self.crashes).append(record)
         if self.save_dir is not None:
             self.save_dir.mkdir(parents=True, exist_ok=True)
@@ -140,6 +169,14 @@ class Campaign:
                     "ours": outcome.describe(), "ours_note": outcome.note,
                     "expected": reference.describe(), "expected_note": reference.note})
 
+    def absorb(self, other: "Campaign") -> None:
+        """Add the counts and findings of `other` (a chunk run elsewhere); its findings are saved here."""
+        self.stats.update(other.stats)
+        self.per_backend.update(other.per_backend)
+        self.outcomes.update(other.outcomes)
+        for record in other.divergences + other.crashes:
+            self.keep(record)
+
     def summary(self) -> dict:
         return {
             "cases": self.stats["cases"],
@@ -189,33 +226,53 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--case-timeout", type=float, default=60.0, help="seconds before a case counts as a hang")
     p.add_argument("--json", dest="report", help="write the summary here")
     p.add_argument("--record-corpus", metavar="PATH", help="write a corpus of --cases cases with the spec's outcomes")
+    p.add_argument("--ray", metavar="ADDRESS", help="run on the Ray cluster at ADDRESS (HOST:PORT or auto), "
+                                                    "one seed stream per worker")
+    p.add_argument("--ray.workers", dest="ray_workers", type=int, default=None, metavar="N",
+                   help="Ray workers (default: every CPU of the cluster)")
+    p.add_argument("--ray.chunk", dest="ray_chunk", type=int, default=25, metavar="N",
+                   help="cases per task (what a worker's death costs in reruns; default 25)")
+    p.add_argument("--ray.attempts", dest="ray_attempts", type=int, default=3, metavar="N",
+                   help="times a chunk may be running when its worker dies before it is split, and a case "
+                        "before it is recorded as a worker crash (default 3)")
+    p.add_argument("--log-json", action="store_true", help="logs (stderr) as JSON lines")
+    p.add_argument("--verbosity", default="info", choices=["debug", "info", "warning", "error"])
     args = p.parse_args(argv)
+    from client.logs import configure
+
+    configure(json=args.log_json, level=args.verbosity)
     if args.record_corpus:
         n = record_corpus(Path(args.record_corpus), args.seed, args.cases or 60)
         print(f"recorded {n} cases into {args.record_corpus}")
         return 0
     if args.seconds is None and args.cases is None:
         args.seconds = 60.0
-    try:  # thousands of throwaway programs: keep them out of the compiled-code disk cache
-        from evm.backends import register_backend
-        from evm.compiler import MlirBackend
-
-        register_backend("mlir", lambda: MlirBackend(disk_cache=False))
-    except Exception:
-        pass  # the mlir backend does not load: usable_backends() reports why
-    backends, skipped = usable_backends(args.backends.split(",") if args.backends else None)
+    backends, skipped = prepare_backends(args.backends.split(",") if args.backends else None)
     use_spec = not args.no_spec and spec_available()
     campaign = Campaign(backends, use_spec, Path(args.save_dir) if args.save_dir else None, args.case_timeout)
     start = time.monotonic()
-    i = args.start
-    while True:
-        if args.cases is not None and i - args.start >= args.cases:
-            break
-        if args.seconds is not None and time.monotonic() - start >= args.seconds:
-            break
-        campaign.run_case(args.seed, i)
-        i += 1
+    extra: dict = {}
+    if args.ray:
+        from client.errors import UserError
+
+        from .ray_campaign import run_on_ray
+
+        try:
+            extra = run_on_ray(campaign, args)
+        except UserError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    else:
+        i = args.start
+        while True:
+            if args.cases is not None and i - args.start >= args.cases:
+                break
+            if args.seconds is not None and time.monotonic() - start >= args.seconds:
+                break
+            campaign.run_case(args.seed, i)
+            i += 1
     summary = campaign.summary()
+    summary.update(extra)
     summary.update(seed=args.seed, seconds=round(time.monotonic() - start, 1), backends=backends,
                    skipped_backends=skipped, oracle="ethereum-execution (spec)" if use_spec else "interpreter")
     print(json.dumps(summary, indent=1))
@@ -225,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     for c in campaign.crashes[:20]:
         print(f"{c['kind'].upper()} seed={c['seed']} index={c['index']} {c['backend']}: {c.get('error', '')}",
               file=sys.stderr)
+    for record in (campaign.divergences + campaign.crashes)[:20]:
+        print(f"  reproduce: {record['reproduce']}", file=sys.stderr)
     if args.report:
         Path(args.report).write_text(json.dumps(summary, indent=1))
     return 1 if summary["divergences"] or summary["crashes"] or summary["hangs"] else 0

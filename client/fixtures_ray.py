@@ -1,0 +1,150 @@
+"""The fixture runners (statetest, blocktest) over a Ray cluster: the same selection, the same
+per-case results and so the same report as a local run, for any number of workers.
+
+Planning, on the driver: every file is read and its selected cases enumerated by the runner's own
+`iter_cases`, so bad input stops the run before anything is sent, with a local run's error. A file is
+one task; a file bigger than its share of the run (the run's bytes / (workers x TASKS_PER_WORKER)) is
+cut into ranges of its cases, so that one big file does not leave the other workers idle at the end.
+Tasks go out largest first.
+
+What travels to a worker: by default the file's bytes, put once in Ray's object store for all of the
+file's tasks and dropped when they are done (any machine can run any task); with `paths` only its
+path, for clusters whose workers see the same files at the same paths (shared storage).
+
+Results stream back in order of completion (the progress bar counts cases) and are put back in file
+and case order at the end, which is the order of a local run.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+from collections import Counter, deque
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from .errors import UserError
+from .fixtures import CaseResult, FixtureBytes
+from .progress import Progress
+from .ray_pool import DEFAULT_ATTEMPTS, ActorPool, PoolWorker, Task, cluster_cpus, connect
+
+log = structlog.get_logger("ray")
+
+TASKS_PER_WORKER = 8
+
+
+class FixtureWorker(PoolWorker):
+    """A Ray actor running ranges of cases of fixture files with one backend, loaded once and kept
+    (with its compile caches) for the whole run."""
+
+    def __init__(self, runner: str, backend: str, filters: tuple) -> None:
+        import faulthandler
+
+        from evm.backends import get_backend
+
+        faulthandler.enable()  # a native crash leaves its stack in the worker's log (worker-*.err)
+        self.mod = importlib.import_module(runner)
+        self.backend = backend
+        self.filters = filters
+        get_backend(backend)
+
+    def run(self, name: str, data: bytes | None, start: int, stop: int) -> list[CaseResult]:
+        source = Path(name) if data is None else FixtureBytes(name, data)
+        cases = islice(self.mod.iter_cases([source], *self.filters), start, stop)
+        return [self.mod.run_one(*case, backend=self.backend) for case in cases]
+
+
+def plan(mod: Any, files: list[Path], filters: tuple, workers: int) -> tuple[list[Task], int]:
+    """(tasks, number of cases). A task's key is (file number, first case, end)."""
+    counted = []
+    for f in files:
+        counted.append((sum(1 for _ in mod.iter_cases([f], *filters)), f.stat().st_size))
+    total_bytes = sum(size for n, size in counted if n)
+    share = max(1, total_bytes // (workers * TASKS_PER_WORKER))
+    tasks: list[tuple[float, Task]] = []
+    for file_no, (n, size) in enumerate(counted):
+        pieces = min(n, math.ceil(size / share))
+        for k in range(pieces):
+            start, stop = n * k // pieces, n * (k + 1) // pieces
+            tasks.append((size * (stop - start) / n, Task((file_no, start, stop), (), stop - start)))
+    tasks.sort(key=lambda ct: (-ct[0], ct[1].key))
+    return [t for _, t in tasks], sum(n for n, _ in counted)
+
+
+class FixtureSource:
+    """Hands out the planned tasks, ships file contents, gathers results; splits a task that keeps
+    killing its worker into single cases, and reports a single case that does as failed."""
+
+    def __init__(self, ray: Any, mod: Any, files: list[Path], filters: tuple, tasks: list[Task], ship: bool,
+                 progress: Progress) -> None:
+        self.ray, self.mod, self.files, self.filters = ray, mod, files, filters
+        self.pending = deque(tasks)
+        self.ship = ship
+        self.progress = progress
+        self.open = Counter(t.key[0] for t in tasks)  # tasks not done yet, per file
+        self.refs: dict[int, Any] = {}  # file number -> its bytes in the object store
+        self.results: dict[tuple, list[CaseResult]] = {}
+        self.crashed_cases = 0
+
+    def next_task(self) -> Task | None:
+        if not self.pending:
+            return None
+        task = self.pending.popleft()
+        file_no, start, stop = task.key
+        if self.ship and file_no not in self.refs:
+            self.refs[file_no] = self.ray.put(self.files[file_no].read_bytes())
+        task.args = (str(self.files[file_no]), self.refs.get(file_no), start, stop)
+        return task
+
+    def _record(self, task: Task, results: list[CaseResult]) -> None:
+        file_no, start, stop = task.key
+        if len(results) != stop - start:
+            raise UserError(f"{self.files[file_no]}: cases {start}..{stop - 1} came back as {len(results)} "
+                            "results (did the file change during the run?)")
+        self.results[task.key] = results
+        self.progress.advance(len(results), failed=sum(r.status == "failed" for r in results))
+        self.open[file_no] -= 1
+        if not self.open[file_no]:
+            self.refs.pop(file_no, None)  # the last reference: Ray frees the object
+
+    def done(self, task: Task, result: list[CaseResult]) -> None:
+        self._record(task, result)
+
+    def crashed(self, task: Task, error: str) -> None:
+        file_no, start, stop = task.key
+        if stop - start > 1:  # find the case: each one alone, with its own attempts
+            singles = [Task((file_no, i, i + 1), (), 1) for i in range(start, stop)]
+            self.pending.extendleft(reversed(singles))
+            self.open[file_no] += len(singles) - 1
+            return
+        case = next(islice(self.mod.iter_cases([self.files[file_no]], *self.filters), start, None))
+        self.crashed_cases += 1
+        self._record(task, [self.mod.crashed(*case, reason=f"crashed: {error}")])
+
+    def ordered(self) -> list[CaseResult]:
+        return [r for key in sorted(self.results) for r in self.results[key]]
+
+
+def run_files_on_ray(runner: str, files: list[Path], filters: tuple, backend: str, label: str, unit: str, address: str,
+                     workers: int | None = None, ship: bool = True, attempts: int = DEFAULT_ATTEMPTS) -> list[CaseResult]:
+    """What `client.fixtures.run_files` returns, computed on the Ray cluster at `address` by
+    `workers` actors (default: one per CPU of the cluster)."""
+    mod = importlib.import_module(runner)
+    ray = connect(address)
+    try:
+        workers = workers or cluster_cpus(ray)
+        tasks, total = plan(mod, files, filters, max(1, workers))
+        progress = Progress(total, label, unit=unit)
+        source = FixtureSource(ray, mod, files, filters, tasks, ship, progress)
+        try:
+            stats = ActorPool(ray, FixtureWorker, (runner, backend, filters), workers, attempts).run(source)
+        finally:
+            progress.close()
+        log.info("ray run", address=address, workers=stats.workers, nodes=stats.nodes, tasks=stats.tasks,
+                 cases=total, resubmitted=stats.resubmitted, workers_lost=stats.workers_lost,
+                 crashed_cases=source.crashed_cases, seconds=round(stats.seconds, 2))
+        return source.ordered()
+    finally:
+        ray.shutdown()
