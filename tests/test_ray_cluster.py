@@ -83,47 +83,52 @@ def test_a_shipped_fixture_loads_like_its_file():
         load_fixture(FixtureBytes("x.json", b"{not json"))
 
 
-def test_plan_cuts_big_files_into_case_ranges_and_small_files_whole():
+def test_plan_cuts_big_files_and_groups_small_ones():
     from client import statetest
-    from client.fixtures_ray import plan
     from client.fixtures import fixture_files
+    from client.fixtures_ray import plan
 
     files = fixture_files([str(STATE)])
     tasks, total = plan(statetest, files, (None, None), workers=2)
     assert total == sum(1 for _ in statetest.iter_cases(files, None, None))
     per_file: dict[int, list[tuple[int, int]]] = {}
     for t in tasks:
-        file_no, start, stop = t.key
-        assert t.size == stop - start > 0
-        per_file.setdefault(file_no, []).append((start, stop))
+        assert t.size == sum(stop - start for _, start, stop in t.key) > 0
+        for file_no, start, stop in t.key:
+            per_file.setdefault(file_no, []).append((start, stop))
+    assert sorted(per_file) == list(range(len(files)))
     for file_no, ranges in per_file.items():  # every case exactly once
         ranges.sort()
         assert ranges[0][0] == 0 and all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
     assert sum(t.size for t in tasks) == total
     big = max(range(len(files)), key=lambda i: files[i].stat().st_size)
     assert len(per_file[big]) > 1, "the biggest file is cut into ranges of cases"
-    assert sum(len(r) == 1 for r in per_file.values()) > len(per_file) // 2, "most files are one task"
+    assert any(len(t.key) > 3 for t in tasks), "small files are grouped"
+    assert len(tasks) < len(files) / 2
     assert len(plan(statetest, files, (None, None), workers=8)[0]) > len(tasks), "more workers, smaller tasks"
 
 
-def test_a_crashing_range_is_split_then_its_case_reported():
+def test_a_crashing_task_is_split_then_its_case_reported():
     from client import statetest
     from client.fixtures_ray import FixtureSource
 
-    path = STATE / "static" / "state_tests" / "stMemoryTest" / "mload_dejavu.json"
-    n = sum(1 for _ in statetest.iter_cases([path], None, None))
-    source = FixtureSource(None, statetest, [path], (None, None), [Task((0, 0, n), (), n)], ship=False,
-                           progress=Progress(n, enabled=False))
-    first = source.next_task()
-    source.crashed(first, "boom")
-    singles = [source.next_task() for _ in range(n)]
-    assert [t.key for t in singles] == [(0, i, i + 1) for i in range(n)] and source.next_task() is None
+    paths = [STATE / "static" / "state_tests" / "stMemoryTest" / "mload_dejavu.json",
+             STATE / "static" / "state_tests" / "stChainId" / "chainId.json"]
+    counts = [sum(1 for _ in statetest.iter_cases([p], None, None)) for p in paths]
+    task = Task(((0, 0, counts[0]), (1, 0, counts[1])), (), sum(counts))
+    source = FixtureSource(None, statetest, paths, (None, None), [task], ship=False,
+                           progress=Progress(sum(counts), enabled=False))
+    source.crashed(source.next_task(), "boom")
+    singles = [source.next_task() for _ in range(sum(counts))]
+    assert [t.key for t in singles] == [((f, i, i + 1),) for f in (0, 1) for i in range(counts[f])]
+    assert source.next_task() is None
     source.crashed(singles[0], "boom")
     for t in singles[1:]:
-        source.done(t, [CaseResult("t", str(path), "Cancun", "passed", index=t.key[1])])
+        (f, i, _), = t.key
+        source.done(t, [[CaseResult("t", str(paths[f]), "Cancun", "passed", index=i)]])
     results = source.ordered()
-    assert results[0].status == "failed" and results[0].reason == "crashed: boom" and results[0].index == 0
-    assert len(results) == n and source.crashed_cases == 1
+    assert results[0].status == "failed" and results[0].reason == "crashed: boom" and results[0].file == str(paths[0])
+    assert [r.status for r in results[1:]] == ["passed"] * (sum(counts) - 1) and source.crashed_cases == 1
 
 
 def test_a_fuzz_stream_resumes_after_a_crashing_chunk():
