@@ -9,7 +9,7 @@ included), median and range over the rounds. Every run's report must equal the l
 (timings and the tiered backend's compiled/interpreted frame counts aside) or the table says so.
 Then one Ray run with a worker killed (SIGKILL) after --kill-after tasks: its counts.
 
-Usage: python bench/ray_fixtures.py [--fixtures DIR] [--rounds 3] [--evm NAME] [--kill-after 100]
+Usage: python bench/ray_fixtures.py [--fixtures DIR] [--rounds 3] [--evm NAME] [--kill-after 5]
 """
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def main() -> None:
     p.add_argument("--fixtures", default="/work/shared/fixtures/public")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--evm", default="tiered")
-    p.add_argument("--kill-after", type=int, default=100, help="tasks done before a worker is killed")
+    p.add_argument("--kill-after", type=int, default=5, help="tasks done before a worker is killed")
     args = p.parse_args()
     fx = Path(args.fixtures)
     suites = {
