@@ -17,6 +17,9 @@ from evm.rules import BEACON_ROOTS_ADDRESS, HISTORY_STORAGE_ADDRESS, RULES
 from evm.spec import Fork
 
 ROOT = Path(__file__).resolve().parent.parent
+# the EIPs' blob parameters: Cancun (EIP-4844), Prague and Osaka (EIP-7691), mainnet's BPO1 and BPO2 (EIP-7892)
+CANCUN_BLOBS, PRAGUE_BLOBS = BlobSchedule(3, 6, 3338477), BlobSchedule(6, 9, 5007716)
+BPO1_BLOBS, BPO2_BLOBS = BlobSchedule(10, 15, 8346193), BlobSchedule(14, 21, 11684671)
 
 
 def test_each_fork_changes_only_what_it_introduced():
@@ -48,10 +51,9 @@ def test_the_values_of_the_eips():
     assert RULES[Fork.CANCUN].pre_block_calls == ((BEACON_ROOTS_ADDRESS, "parent_beacon_block_root"),)
     assert RULES[Fork.PRAGUE].pre_block_calls[1] == (HISTORY_STORAGE_ADDRESS, "parent_hash")
     assert RULES[Fork.SHANGHAI].blob_schedule is None and RULES[Fork.SHANGHAI].blob_limit_per_tx == 0
-    assert RULES[Fork.CANCUN].blob_schedule == BlobSchedule(3, 6, 3338477)
-    assert RULES[Fork.PRAGUE].blob_schedule == RULES[Fork.OSAKA].blob_schedule == BlobSchedule(6, 9, 5007716)
-    assert RULES[Fork.BPO1].blob_schedule == BlobSchedule(10, 15, 8346193)
-    assert RULES[Fork.BPO2].blob_schedule == BlobSchedule(14, 21, 11684671)
+    assert RULES[Fork.CANCUN].blob_schedule == CANCUN_BLOBS
+    assert RULES[Fork.PRAGUE].blob_schedule == RULES[Fork.OSAKA].blob_schedule == PRAGUE_BLOBS
+    assert RULES[Fork.BPO1].blob_schedule == BPO1_BLOBS and RULES[Fork.BPO2].blob_schedule == BPO2_BLOBS
     # EIP-7594 caps a transaction at 6 blobs even where a block takes 21
     assert RULES[Fork.PRAGUE].blob_limit_per_tx == 9 and RULES[Fork.BPO2].blob_limit_per_tx == 6
 
@@ -64,26 +66,17 @@ def test_env_carries_its_forks_rules():
 
 # (network, timestamp, fork, blob schedule) at the activation times geth and reth hold
 SCHEDULES = [
-    ("mainnet", 1681338455, "Shanghai", None),
-    ("mainnet", 1710338135, "Cancun", BlobSchedule(3, 6, 3338477)),
-    ("mainnet", 1746612311, "Prague", BlobSchedule(6, 9, 5007716)),
-    ("mainnet", 1764798551, "Osaka", BlobSchedule(6, 9, 5007716)),
-    ("mainnet", 1765290070, "Osaka", BlobSchedule(6, 9, 5007716)),
-    ("mainnet", 1765290071, "BPO1", BlobSchedule(10, 15, 8346193)),
-    ("mainnet", 1767747671, "BPO2", BlobSchedule(14, 21, 11684671)),
-    ("sepolia", 1741159776, "Prague", BlobSchedule(6, 9, 5007716)),
-    ("sepolia", 1760427360, "Osaka", BlobSchedule(6, 9, 5007716)),
-    ("sepolia", 1761017184, "BPO1", BlobSchedule(10, 15, 8346193)),
-    ("sepolia", 1761607008, "BPO2", BlobSchedule(14, 21, 11684671)),
-    ("holesky", 1695902101, "Paris", None),
-    ("holesky", 1759308480, "Osaka", BlobSchedule(6, 9, 5007716)),
-    ("holesky", 1759800000, "BPO1", BlobSchedule(10, 15, 8346193)),
-    ("holesky", 1760389824, "BPO2", BlobSchedule(14, 21, 11684671)),
-    ("hoodi", 1742999831, "Cancun", BlobSchedule(3, 6, 3338477)),
-    ("hoodi", 1742999832, "Prague", BlobSchedule(6, 9, 5007716)),
-    ("hoodi", 1761677592, "Osaka", BlobSchedule(6, 9, 5007716)),
-    ("hoodi", 1762365720, "BPO1", BlobSchedule(10, 15, 8346193)),
-    ("hoodi", 1762955544, "BPO2", BlobSchedule(14, 21, 11684671)),
+    ("mainnet", 1681338455, "Shanghai", None), ("mainnet", 1710338135, "Cancun", CANCUN_BLOBS),
+    ("mainnet", 1746612311, "Prague", PRAGUE_BLOBS), ("mainnet", 1764798551, "Osaka", PRAGUE_BLOBS),
+    ("mainnet", 1765290070, "Osaka", PRAGUE_BLOBS), ("mainnet", 1765290071, "BPO1", BPO1_BLOBS),
+    ("mainnet", 1767747671, "BPO2", BPO2_BLOBS),
+    ("sepolia", 1741159776, "Prague", PRAGUE_BLOBS), ("sepolia", 1760427360, "Osaka", PRAGUE_BLOBS),
+    ("sepolia", 1761017184, "BPO1", BPO1_BLOBS), ("sepolia", 1761607008, "BPO2", BPO2_BLOBS),
+    ("holesky", 1695902101, "Paris", None), ("holesky", 1759308480, "Osaka", PRAGUE_BLOBS),
+    ("holesky", 1759800000, "BPO1", BPO1_BLOBS), ("holesky", 1760389824, "BPO2", BPO2_BLOBS),
+    ("hoodi", 1742999831, "Cancun", CANCUN_BLOBS), ("hoodi", 1742999832, "Prague", PRAGUE_BLOBS),
+    ("hoodi", 1761677592, "Osaka", PRAGUE_BLOBS), ("hoodi", 1762365720, "BPO1", BPO1_BLOBS),
+    ("hoodi", 1762955544, "BPO2", BPO2_BLOBS),
 ]
 _GENESIS: dict = {}
 
@@ -175,7 +168,7 @@ def test_rules_keep_the_chains_blob_schedule():
                                                                   "baseFeeUpdateFraction": 3}}), _Ctx("g"))
     assert rules_at(config, 1, 5).blob_schedule == BlobSchedule(1, 2, 3)
     assert rules_at(config, 1, 5) is rules_at(config, 2, 6)  # built once per chain and fork
-    assert rules_at(config, 1, 4).blob_schedule == BlobSchedule(6, 9, 5007716)  # Osaka's default
+    assert rules_at(config, 1, 4).blob_schedule == PRAGUE_BLOBS  # Osaka's default (as Prague's)
 
 
 def test_no_fork_decision_compares_fork_ids():

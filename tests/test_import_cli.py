@@ -97,6 +97,30 @@ def test_import_export_round_trip(tmp_path, fixture_chain):
         assert StateDB(store.kv, store.head_header().state_root).diff_alloc(alloc_from_fixture(test["postState"])) == []
 
 
+EEST = os.path.join(FIXTURES, "eest", "blockchain_tests")
+
+
+@pytest.mark.parametrize("rel,network,fork", [
+    ("paris/eip7610_create_collision/test_init_collision_create_tx.json", "Paris", "Paris"),
+    ("shanghai/eip3855_push0/test_push0_contracts.json", "Shanghai", "Shanghai"),
+    ("osaka/eip7918_blob_reserve_price/test_reserve_price_at_transition.json", "OsakaToBPO1AtTime15k", "BPO1"),
+    ("osaka/eip7918_blob_reserve_price/test_reserve_price_at_transition.json", "BPO2ToBPO3AtTime15k", "BPO3"),
+])
+def test_import_follows_the_chains_fork_schedule(tmp_path, rel, network, fork):
+    """A chain from a genesis file with the network's schedule (and blob parameters) imports across its forks,
+    blob-parameter-only ones included, and head names the fork the head is at."""
+    test = next(t for t in json.load(open(os.path.join(EEST, rel))).values() if t["network"] == network)
+    genesis, chain, datadir = tmp_path / "genesis.json", tmp_path / "chain.rlp", str(tmp_path / "dd")
+    genesis.write_text(json.dumps(genesis_from_fixture(test)))
+    valid = [b for b in test["blocks"] if "expectException" not in b]
+    chain.write_bytes(b"".join(bytes.fromhex(b["rlp"][2:]) for b in valid))
+    assert cli("init", "--genesis", str(genesis), "--datadir", datadir).returncode == 0
+    proc = cli("import", "--datadir", datadir, str(chain))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    head = json.loads(cli("head", "--datadir", datadir, "--json").stdout)
+    assert (head["number"], head["hash"], head["fork"]) == (len(valid), test["lastblockhash"], fork)
+
+
 def test_import_stops_at_an_invalid_block_and_keeps_the_head(tmp_path):
     path = os.path.join(ET, "InvalidBlocks", "bcInvalidHeaderTest", "wrongStateRoot.json")
     test = next(iter(json.load(open(path)).values()))
