@@ -17,8 +17,8 @@ from .genesis import BLOCK_FORKS, TIME_FORKS, ChainConfig, _Ctx, parse_config
 
 TIME_KEYS = dict(TIME_FORKS)  # fork name -> its config key ("Shanghai" -> "shanghaiTime")
 # Names fixtures and configs give forks before the Merge (besides BLOCK_FORKS' own).
-_PRE_MERGE = {name for name, _ in BLOCK_FORKS} | {
-    "Frontier", "DAOFork", "EIP150", "EIP158", "ConstantinopleFix", "MuirGlacier", "ArrowGlacier", "GrayGlacier"}
+_PRE_MERGE = {name.lower() for name in [name for name, _ in BLOCK_FORKS] + [
+    "Frontier", "DAOFork", "EIP150", "EIP158", "ConstantinopleFix", "MuirGlacier", "ArrowGlacier", "GrayGlacier"]}
 _TRANSITION = re.compile(r"([A-Za-z0-9]+?)To([A-Za-z0-9]+)AtTime15k")
 TRANSITION_TIME = 15_000  # execution-spec-tests' transition networks switch at this timestamp
 
@@ -32,7 +32,7 @@ def fork_by_name(name: str) -> Fork:
         return Fork.from_name(name)
     except ValueError:
         pass
-    if name in _PRE_MERGE:
+    if name.lower() in _PRE_MERGE:
         raise UnsupportedFork(f"fork {name} is before the Merge (this client runs post-Merge chains: Paris "
                               f"through BPO5)")
     raise UnsupportedFork(f"fork {name} is not implemented by this client (it runs Paris through BPO5)")
@@ -66,7 +66,7 @@ def network_config(network: str, chain_id: int = 1, blob_schedule: dict | None =
     genesis, its successor Y from timestamp 15,000). `blob_schedule` is the fixture's `config.blobSchedule`."""
     m = _TRANSITION.fullmatch(network)
     first, second = (m[1], m[2]) if m else (network, None)
-    if m is None and network.split("To")[0] in _PRE_MERGE:  # a transition before the Merge ("BerlinToLondonAt5")
+    if m is None and network.split("To")[0].lower() in _PRE_MERGE:  # a transition before the Merge ("BerlinToLondonAt5")
         first = network.split("To")[0]
     try:
         start = fork_by_name(first)

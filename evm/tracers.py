@@ -136,7 +136,7 @@ class FourByteTracer(Tracer):
     def start(self, tx, sender, state, env) -> None:
         from .precompiles import precompiles_for
 
-        self.precompiles = set(precompiles_for(env.fork))
+        self.precompiles = set(precompiles_for(env.rules.evm))
         if tx.to is not None:
             self._store("CALL", tx.to, tx.data)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from client.errors import UserError
-from client.forks import UnsupportedFork, network_config, rules_at
+from client.forks import UnsupportedFork, fork_by_name, network_config, rules_at
 from client.genesis import _Ctx, load_genesis, parse_config
 from evm.blobs import BlobSchedule
 from evm.message import Env
@@ -97,6 +97,8 @@ def test_real_networks_follow_their_fork_schedules(network, timestamp, fork, blo
 
 
 def test_before_the_merge_is_refused_in_one_line():
+    with pytest.raises(UnsupportedFork, match=r"^fork london is before the Merge"):
+        fork_by_name("london")  # any case, as Fork.from_name takes names
     with pytest.raises(UnsupportedFork, match=r"^block 1: fork Frontier is before the Merge"):
         rules_at(_config("mainnet"), 1, 1)
     with pytest.raises(UnsupportedFork, match=r"^block 1735370: fork London is before the Merge"):
