@@ -291,6 +291,10 @@ class JournaledState:
     def is_warm_address(self, address: bytes) -> bool:
         return address in self._warm_addresses
 
+    def warm_addresses_include(self, addresses: frozenset) -> bool:
+        """Whether every one of `addresses` is warm (one set operation)."""
+        return addresses <= self._warm_addresses
+
     def warm_slot(self, address: bytes, slot: int) -> bool:
         """Warm (address, slot); True if it was cold."""
         key = (address, slot)

@@ -165,7 +165,8 @@ class MlirBackend:
 
 
 # ---------------------------------------------------------------- native precompile calls
-NATIVE_PRECOMPILES = (2, 4)   # SHA256, IDENTITY: rt_precompile (runtime_sha256.py)
+# rt_precompile (runtime_sha256.py) takes CALL*s without value to addresses below 64 whose PC_MASK bit is set
+NATIVE_LIMIT = 64
 
 
 def may_call(code: bytes) -> bool:
@@ -175,38 +176,47 @@ def may_call(code: bytes) -> bool:
 
 
 def _native_precompiles(host) -> tuple:
-    """(mask bit, address) of the precompiles compiled code may run without calling Python for
-    this host: the fork's own implementation (not a host-supplied replacement), no EIP-7702
-    delegation designator at the address (a delegated precompile address runs the delegate's
-    code), no tracer (it must see every child frame)."""
+    """(mask of every bit, frozenset of the addresses, ((bit, address), ...), {address: function} of those
+    at 0x40 and above) of the precompiles compiled code may call without `Host.call` for this host
+    (rt_precompile below 0x40, precompile_calls.lean_outcome above): the fork's own implementation (not
+    a host-supplied replacement), no EIP-7702 delegation designator at the address (a delegated
+    precompile address runs the delegate's code), no tracer (it must see every child frame)."""
     from ..host import is_delegation
     from ..precompiles import precompiles_for
 
     if host.tracer is not None:
-        return ()
+        return 0, frozenset(), (), {}
     std = precompiles_for(host.fork)
-    out = []
-    for n in NATIVE_PRECOMPILES:
-        a = n.to_bytes(20, "big")
-        fn = host.precompiles.get(a)
-        if fn is not None and fn is std.get(a) and not is_delegation(host.state.get_code(a)):
+    out, high = [], {}
+    for a, fn in host.precompiles.items():
+        if fn is not std.get(a) or is_delegation(host.state.get_code(a)):
+            continue
+        n = int.from_bytes(a, "big")
+        if n < NATIVE_LIMIT:
             out.append((1 << n, a))
-    return tuple(out)
+        else:
+            high[a] = fn
+    mask = 0
+    for bit, _ in out:
+        mask |= bit
+    return mask, frozenset(a for _, a in out), tuple(out), high
 
 
 def precompile_mask(host) -> int:
-    """ctx PC_MASK for a frame of `host`: the natively runnable precompiles that are warm now.
-    A cold one takes the Python path, which charges and warms it (EIP-2929). A bit stays valid
-    for the whole frame: an address warm when the frame starts (or warmed by it) can only turn
-    cold again when a snapshot older than the frame is reverted, i.e. after the frame ended."""
+    """ctx PC_MASK for a frame of `host`: those precompiles that are warm now (within a transaction
+    all of them are). A cold one takes the Python path, which charges and warms it (EIP-2929). A bit
+    stays valid for the whole frame: an address warm when the frame starts (or warmed by it) can only
+    turn cold again when a snapshot older than the frame is reverted, i.e. after the frame ended."""
     try:
-        pcs = host._mlir_precompiles
+        mask, addrs, pcs, _ = host._mlir_precompiles
     except AttributeError:  # computed once per Host (the code at precompile addresses is fixed)
-        pcs = host._mlir_precompiles = _native_precompiles(host)
+        mask, addrs, pcs, _ = host._mlir_precompiles = _native_precompiles(host)
+    state = host.state
+    if not pcs or state.warm_addresses_include(addrs):
+        return mask
     m = 0
-    if pcs:
-        warm = host.state.is_warm_address
-        for bit, a in pcs:
-            if warm(a):
-                m |= bit
+    warm = state.is_warm_address
+    for bit, a in pcs:
+        if warm(a):
+            m |= bit
     return m

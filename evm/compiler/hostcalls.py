@@ -15,6 +15,7 @@ from ..host import CALL, CALLCODE, DELEGATECALL, STATICCALL
 from ..message import to_address
 from . import layout as L
 from .context import FrameContext, FunctionTable, bytes_address
+from .precompile_calls import lean_outcome
 
 ST_EXCEPTION = 11
 GAS_Q = L.GAS // 8
@@ -233,8 +234,10 @@ def _call(kind: int):
             value, i = 0, 2
         in_off, in_size, out_off, out_size = w(i), w(i + 1), w(i + 2), w(i + 3)
         data = c.memory(in_off, in_size) if in_size else b""
-        _leave_native(c)
-        out = c.host.call(c.message, kind, c.q[GAS_Q], gas_req, to, value, data)
+        out = None if value else lean_outcome(c, to, gas_req, data)  # P256VERIFY (precompile_calls.py)
+        if out is None:
+            _leave_native(c)
+            out = c.host.call(c.message, kind, c.q[GAS_Q], gas_req, to, value, data)
         c.q[GAS_Q] = out.gas_left
         output = out.output
         _set_return_data(c, output)

@@ -10,7 +10,8 @@ frame context (so compiled contracts contain no absolute address of this process
 * ``rt_exp(base, exponent) -> i256``: square-and-multiply;
 * ``rt_copy(dst, src, src_len, src_off, n)``: copy with zero padding past the end of the source
   (CALLDATACOPY, CODECOPY, CALLDATALOAD past the end, EXTCODECOPY...);
-* ``rt_sha256`` and ``rt_precompile`` (native CALL* to IDENTITY/SHA256): runtime_sha256.py.
+* ``rt_sha256`` and ``rt_precompile`` (CALL* to a precompile): runtime_sha256.py, with libcrypto's
+  digests and the Python callback for the other precompiles bound at load (precompile_calls.py).
 """
 from __future__ import annotations
 
@@ -301,6 +302,9 @@ class Jit:
         self._add_object(self._runtime_object())
         self.runtime = {name: self.engine.get_function_address(name)
                         for name in RUNTIME_FUNCTIONS}
+        from .precompile_calls import bind
+
+        self.digests = bind(self.engine)  # {"sha256"/"ripemd160": address} of libcrypto's, those found
 
     def _runtime_object(self) -> bytes:
         """The runtime module's object file, from the disk cache when present (compiling the

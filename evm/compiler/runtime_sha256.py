@@ -1,12 +1,16 @@
 """SHA-256 and the native precompile call of the runtime (LLVM IR text, appended to the runtime
 module by runtime.runtime_ir).
 
-* ``rt_sha256(data, len, out)``: SHA-256 (FIPS 180-4), the compression function generated here
-  with its 64 rounds and message schedule unrolled into SSA values.
+* ``rt_sha256(data, len, out)``: SHA-256 (FIPS 180-4): OpenSSL's ``SHA256`` for inputs of two blocks
+  or more (bound at JIT load by precompile_calls.bind), the compression function generated here (its
+  64 rounds and message schedule unrolled into SSA values) for one block, and for every input when
+  libcrypto was not found.
 * ``rt_precompile(ctx, gas, addr, req, in_off, in_size, out_off, out_size) -> i64``: a CALL*
-  to IDENTITY (0x04) or SHA256 (0x02) run without leaving native code (see docs/compiler.md,
-  "Native precompile calls"). Returns 2 when it does not apply (the caller then takes the Python
-  host path), else the success flag (1/0) with the caller's new gas stored in ctx GAS.
+  without value to a precompile whose bit is set in the context's PC_MASK (see docs/compiler.md,
+  "Native precompile calls"): IDENTITY (0x04), SHA256 (0x02) and RIPEMD160 (0x03, libcrypto) without
+  leaving native code, the others through one Python callback (precompile_calls.lean_call). Returns 2
+  when it does not apply (the caller then takes the generic Python host path), else the success flag
+  (1/0) with the caller's new gas stored in ctx GAS.
 """
 from __future__ import annotations
 
@@ -100,7 +104,31 @@ declare i32 @llvm.fshr.i32(i32, i32, i32)
 declare i32 @llvm.bswap.i32(i32)
 declare i64 @llvm.bswap.i64(i64)
 
+; Set at JIT load (precompile_calls.bind): libcrypto's SHA256 and RIPEMD160 (null when not found) and
+; the Python callback for the other precompiles.
+@rt_sha256_lib = global ptr null
+@rt_ripemd160_lib = global ptr null
+@rt_precompile_py = global ptr null
+
+; SHA-256: libcrypto from two blocks on; one block (< 56 bytes) here, where the unrolled compression
+; beats the library call's fixed cost (see docs/compiler.md, "Native precompile calls")
 define void @rt_sha256(ptr %data, i64 %len, ptr %out) {
+entry:
+  %one = icmp ult i64 %len, 56
+  br i1 %one, label %ir, label %lib
+lib:
+  %fn = load ptr, ptr @rt_sha256_lib, align 8
+  %has = icmp ne ptr %fn, null
+  br i1 %has, label %call, label %ir
+call:
+  %r = call ptr %fn(ptr %data, i64 %len, ptr %out)
+  ret void
+ir:
+  call void @sha256_ir(ptr %data, i64 %len, ptr %out)
+  ret void
+}
+
+define internal void @sha256_ir(ptr %data, i64 %len, ptr %out) {
 entry:
   %st = alloca [8 x i32], align 4
   %buf = alloca [128 x i8], align 8
@@ -140,10 +168,9 @@ FINAL
   ret void
 }
 
-; CALL* to a precompile that runs natively (identity 0x04, sha256 0x02); see the module docstring.
-; addr: the address operand when < 64, else 255 (and 255 for a CALL/CALLCODE with value);
-; req: the gas operand clamped to 2**63-1; offsets are only meaningful when their size is non-zero
-; (memory was expanded over both ranges by the caller).
+; CALL* to a precompile (see the module docstring). addr: the address operand when < 64, else 255
+; (and 255 for a CALL/CALLCODE with value); req: the gas operand clamped to 2**63-1; offsets are only
+; meaningful when their size is non-zero (memory was expanded over both ranges by the caller).
 define i64 @rt_precompile(ptr %ctx, i64 %gas, i64 %addr, i64 %req, i64 %in_off, i64 %in_size,
                           i64 %out_off, i64 %out_size) {
 entry:
@@ -168,14 +195,35 @@ charge:
   %g1 = sub i64 %gas, %child
   %w1 = add i64 %in_size, 31
   %words = lshr i64 %w1, 5
-  %sha = icmp eq i64 %addr, 2
-  %pw = select i1 %sha, i64 12, i64 3
-  %pb = select i1 %sha, i64 60, i64 15
-  %wc = mul i64 %words, %pw
-  %cost = add i64 %wc, %pb
-  %short = icmp ugt i64 %cost, %child
   %gp = getelementptr i8, ptr %ctx, i64 GAS
   %rlp = getelementptr i8, ptr %ctx, i64 RD_LEN
+  %rpp = getelementptr i8, ptr %ctx, i64 RD_PTR
+  %mpp = getelementptr i8, ptr %ctx, i64 MEM_PTR
+  %hasin = icmp ne i64 %in_size, 0
+  %io = select i1 %hasin, i64 %in_off, i64 0
+  switch i64 %addr, label %lean [ i64 2, label %k_sha
+                                  i64 3, label %k_rmd
+                                  i64 4, label %k_id ]
+k_sha:
+  %c2w = mul i64 %words, 12
+  %c2 = add i64 %c2w, 60
+  br label %native
+k_rmd:
+  %rfn0 = load ptr, ptr @rt_ripemd160_lib, align 8
+  %nolib = icmp eq ptr %rfn0, null
+  br i1 %nolib, label %lean, label %k_rmd2
+k_rmd2:
+  %c3w = mul i64 %words, 120
+  %c3 = add i64 %c3w, 600
+  br label %native
+k_id:
+  %c4w = mul i64 %words, 3
+  %c4 = add i64 %c4w, 15
+  br label %native
+native:
+  %cost = phi i64 [ %c2, %k_sha ], [ %c3, %k_rmd2 ], [ %c4, %k_id ]
+  %outlen = phi i64 [ 32, %k_sha ], [ 32, %k_rmd2 ], [ %in_size, %k_id ]
+  %short = icmp ugt i64 %cost, %child
   br i1 %short, label %fail, label %buffer
 fail:
   ; the precompile halts: the child's gas is consumed, the return data is empty
@@ -183,36 +231,63 @@ fail:
   store i64 0, ptr %rlp, align 8
   ret i64 0
 buffer:
-  %outlen = select i1 %sha, i64 32, i64 %in_size
   %buf = call ptr @buf_reserve(ptr %ctx, i64 RDBUF_PTR, i64 RDBUF_CAP, i64 %outlen, i64 0)
   %nomem = icmp eq ptr %buf, null
   br i1 %nomem, label %python, label %run
 run:
   ; the output goes to the return-data buffer first: input and output ranges may overlap
-  %mpp = getelementptr i8, ptr %ctx, i64 MEM_PTR
   %mem = load ptr, ptr %mpp, align 8
-  %hasin = icmp ne i64 %in_size, 0
-  %io = select i1 %hasin, i64 %in_off, i64 0
   %inp = getelementptr i8, ptr %mem, i64 %io
-  br i1 %sha, label %hash, label %copy
+  switch i64 %addr, label %copy [ i64 2, label %hash
+                                  i64 3, label %rmd ]
 hash:
   call void @rt_sha256(ptr %inp, i64 %in_size, ptr %buf)
+  br label %result
+rmd:
+  ; 12 zero bytes, then the 20-byte digest
+  %rfn = load ptr, ptr @rt_ripemd160_lib, align 8
+  call void @llvm.memset.p0.i64(ptr %buf, i8 0, i64 12, i1 false)
+  %rout = getelementptr i8, ptr %buf, i64 12
+  %rr = call ptr %rfn(ptr %inp, i64 %in_size, ptr %rout)
   br label %result
 copy:
   call void @llvm.memcpy.p0.p0.i64(ptr %buf, ptr %inp, i64 %in_size, i1 false)
   br label %result
 result:
-  %rpp = getelementptr i8, ptr %ctx, i64 RD_PTR
   store ptr %buf, ptr %rpp, align 8
   store i64 %outlen, ptr %rlp, align 8
-  %n = call i64 @llvm.umin.i64(i64 %out_size, i64 %outlen)
-  %hasout = icmp ne i64 %n, 0
-  %oo = select i1 %hasout, i64 %out_off, i64 0
-  %outp = getelementptr i8, ptr %mem, i64 %oo
-  call void @llvm.memcpy.p0.p0.i64(ptr %outp, ptr %buf, i64 %n, i1 false)
   %g2 = add i64 %g1, %child
   %g3 = sub i64 %g2, %cost
-  store i64 %g3, ptr %gp, align 8
+  br label %out
+lean:
+  ; another precompile: its Python function through one callback (precompile_calls.lean_call), which
+  ; leaves the output as the return data and answers the gas used, -1 (failed) or -2 (declined)
+  %cb = load ptr, ptr @rt_precompile_py, align 8
+  %nocb = icmp eq ptr %cb, null
+  br i1 %nocb, label %python, label %lean_call
+lean_call:
+  %used = call i64 %cb(ptr %ctx, i64 %addr, i64 %child, i64 %io, i64 %in_size)
+  %declined = icmp eq i64 %used, -2
+  br i1 %declined, label %python, label %lean_ran
+lean_ran:
+  %failed = icmp slt i64 %used, 0
+  br i1 %failed, label %fail, label %lean_ok
+lean_ok:
+  %lg = add i64 %g1, %child
+  %lg2 = sub i64 %lg, %used
+  br label %out
+out:
+  ; min(out_size, return data) bytes of the output to memory; the caller's new gas
+  %gnew = phi i64 [ %g3, %result ], [ %lg2, %lean_ok ]
+  %rd = load ptr, ptr %rpp, align 8
+  %rdn = load i64, ptr %rlp, align 8
+  %mem2 = load ptr, ptr %mpp, align 8
+  %n = call i64 @llvm.umin.i64(i64 %out_size, i64 %rdn)
+  %hasout = icmp ne i64 %n, 0
+  %oo = select i1 %hasout, i64 %out_off, i64 0
+  %outp = getelementptr i8, ptr %mem2, i64 %oo
+  call void @llvm.memcpy.p0.p0.i64(ptr %outp, ptr %rd, i64 %n, i1 false)
+  store i64 %gnew, ptr %gp, align 8
   ret i64 1
 python:
   ret i64 2
