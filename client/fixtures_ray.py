@@ -179,6 +179,8 @@ def run_files_on_ray(runner: str, files: list[Path], filters: tuple, backend: st
     try:
         workers = workers or cluster_cpus(ray)
         tasks, total = plan(mod, files, filters, max(1, workers))
+        if not tasks:  # nothing selected: no worker to start
+            return []
         progress = Progress(total, label, unit=unit)
         source = FixtureSource(ray, mod, files, filters, tasks, ship, progress)
         try:
