@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -90,6 +91,13 @@ def main() -> None:
         "blocktest": ["blocktest", "--evm", args.evm, str(fx / "eest" / "blockchain_tests"), str(fx / "ethereum-tests")],
     }
     tmp = Path(tempfile.mkdtemp(prefix="ray-bench-"))
+    try:
+        measure(args, suites, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, suites: dict[str, list[str]], tmp: Path) -> None:
     with LocalRayCluster(nodes=2, cpus_per_node=1, object_store_mb=200) as cluster:
         configs = {
             "local --jobs 1": ["--jobs", "1"],
