@@ -49,8 +49,11 @@ def _list_payload(data: bytes) -> bytes:
 
 
 class ChainStore:
+    HEADER_CACHE = 2048  # decoded headers kept by hash (a header never changes under its hash)
+
     def __init__(self, kv: KVStore) -> None:
         self.kv = kv
+        self._headers: dict[bytes, Header] = {}
 
     # -- opening a datadir
 
@@ -106,8 +109,23 @@ class ChainStore:
         return self.kv.get(FINALIZED_KEY)
 
     def get_header(self, block_hash: bytes) -> Header | None:
+        """The header stored under `block_hash` (decoded once, then shared: callers must not change it)."""
+        header = self._headers.get(block_hash)
+        if header is not None:
+            return header
         data = self.kv.get(HEADER_PREFIX + block_hash)
-        return Header.decode(data) if data is not None else None
+        if data is None:
+            return None
+        header = Header.decode(data)
+        if len(self._headers) >= self.HEADER_CACHE:
+            self._headers.clear()
+        self._headers[block_hash] = header
+        return header
+
+    def forget_headers(self, hashes) -> None:
+        """Drop deleted blocks' headers from the cache (a dev node's rewind)."""
+        for h in hashes:
+            self._headers.pop(h, None)
 
     def head_header(self) -> Header:
         h = self.head_hash()

@@ -6,10 +6,10 @@ parent_beacon_block_root, Prague requests_hash; Osaka adds no header field).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
-from eth_hash.auto import keccak
+from state.keccak import keccak
 
 from state import rlpcodec as rlp
 
@@ -85,6 +85,14 @@ class Header:
     excess_blob_gas: int | None = None
     parent_beacon_block_root: bytes | None = None
     requests_hash: bytes | None = None
+    # the hash, once computed; any change of a field forgets it (a node asks a header for its hash many times
+    # per request, and RLP-encoding it in Python costs more than the rest of a cheap call)
+    _hash: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name != "_hash":
+            object.__setattr__(self, "_hash", None)
 
     # -- RLP
 
@@ -107,7 +115,11 @@ class Header:
 
     @property
     def hash(self) -> bytes:
-        return keccak(self.encode())
+        h = self._hash
+        if h is None:
+            h = keccak(self.encode())
+            object.__setattr__(self, "_hash", h)
+        return h
 
     @classmethod
     def from_rlp_list(cls, items: list) -> "Header":
@@ -176,4 +188,4 @@ class Header:
         return replace(self, **changes)
 
 
-HEADER_FIELD_NAMES = tuple(f.name for f in fields(Header))
+HEADER_FIELD_NAMES = tuple(f.name for f in fields(Header) if f.init)

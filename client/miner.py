@@ -122,17 +122,19 @@ def mine(executor: Chain, pool, pool_state_factory: Callable[[], Any], timestamp
     gas_limit = parent.gas_limit if settings.gas_limit is None else settings.gas_limit
     base_fee = expected_base_fee(gas_limit, parent) if settings.base_fee is None else settings.base_fee
     started = time.perf_counter()
+    # the pool keeps taking transactions while the block is built (they wait for the next one)
     txs = select(pool.ordered(pool_state_factory(), base_fee), gas_limit,
                  schedule.max_blob_gas if schedule is not None else None)
-    block, _, dropped = build_dropping_invalid(executor, pool, parent.hash, txs, ts, coinbase=settings.coinbase,
-                                               prev_randao=prev_randao(parent), extra_data=EXTRA_DATA,
-                                               gas_limit=gas_limit, base_fee=base_fee,
-                                               pre_state_root=settings.pre_state_root)
-    for tx in block.transactions:
-        pool.remove(tx.hash)
-    pool.reset(pool_state_factory())
+    block, out, dropped = build_dropping_invalid(executor, pool, parent.hash, txs, ts, coinbase=settings.coinbase,
+                                                 prev_randao=prev_randao(parent), extra_data=EXTRA_DATA,
+                                                 gas_limit=gas_limit, base_fee=base_fee,
+                                                 pre_state_root=settings.pre_state_root)
+    with pool.lock:  # admissions see the pool without what the new head included
+        for tx in block.transactions:
+            pool.remove(tx.hash)
+        pool.reset(pool_state_factory())
     h = block.header
-    receipts = [Receipt.decode(r) for r in store.get_receipts(h.hash) or []]
+    receipts = out.receipts
     log.info("block mined", number=h.number, hash="0x" + h.hash.hex(), txs=len(block.transactions),
              gas_used=h.gas_used, base_fee=h.base_fee_per_gas, ms=round((time.perf_counter() - started) * 1000, 1))
     return Mined(block, receipts, dropped)

@@ -8,11 +8,17 @@ match on them (web3.py, ethers, foundry) behave as against geth.
 
 The pool reads the state through a small view (`nonce(address)`, `balance(address)`) at the current head and
 never writes it; after each block `reset` drops what the block included (or made stale).
+
+Threads: the node admits raw transactions on its event loop while the chain thread seals blocks. The checks
+that need no pool (signature recovery, intrinsic gas, fork rules) run unlocked; what reads or changes more than
+one entry holds `lock` (re-entrant: a caller that needs one view across calls, as the miner's selection and its
+update after a block, holds it around them).
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 from evm.processor import intrinsic_gas
 from evm.rules import ForkRules
@@ -82,6 +88,7 @@ class TxPool:
         self.by_sender: dict[bytes, dict[int, Transaction]] = {}
         # extra data kept beside a transaction (e.g. a blob sidecar), by hash
         self.extras: dict[bytes, object] = {}
+        self.lock = threading.RLock()
 
     def __len__(self) -> int:
         return len(self.by_hash)
@@ -95,6 +102,14 @@ class TxPool:
     # -- admission -----------------------------------------------------------------------------------------
     def validate(self, tx: Transaction, state: StateView, rules: PoolRules, size: int | None = None) -> bytes:
         """All checks `add` makes; returns the sender. Raises TxPoolError with geth's message."""
+        sender = self.check_alone(tx, rules, size)
+        with self.lock:
+            self._check_in_pool(tx, sender, state, rules)
+        return sender
+
+    def check_alone(self, tx: Transaction, rules: PoolRules, size: int | None = None) -> bytes:
+        """The checks that need neither the pool nor the state (no lock): fork rules, size, fees, chain id,
+        signature, intrinsic gas; returns the sender."""
         fork_rules = rules.fork_rules
         if tx.type not in fork_rules.tx_types:
             raise TxPoolError("transaction type not supported")
@@ -135,6 +150,10 @@ class TxPool:
                                   f"blobGasFeeCap: {tx.max_fee_per_blob_gas}, blobBaseFee: {rules.blob_base_fee}")
         if tx.type == 4 and not tx.authorizations:
             raise TxPoolError("EIP-7702 transaction with empty auth list")
+        return sender
+
+    def _check_in_pool(self, tx: Transaction, sender: bytes, state: StateView, rules: PoolRules) -> None:
+        """The checks against the state and the pool (the caller holds the lock)."""
         if tx.hash in self.by_hash:
             raise TxPoolError("already known")
         state_nonce = state.nonce(sender)
@@ -163,20 +182,22 @@ class TxPool:
                 raise TxPoolError("replacement transaction underpriced")
         elif len(self.by_hash) >= self.max_size:
             raise TxPoolError("txpool is full")
-        return sender
 
-    def add(self, tx: Transaction, state: StateView, rules: PoolRules, size: int | None = None,
-            extra: object = None) -> bytes:
-        """Validate and insert; returns the transaction hash. TxPoolError if refused."""
-        sender = self.validate(tx, state, rules, size)
-        old = self.by_sender.get(sender, {}).get(tx.nonce)
-        if old is not None:
-            self._drop(old)
-        self.by_sender.setdefault(sender, {})[tx.nonce] = tx
-        h = tx.hash
-        self.by_hash[h] = tx
-        if extra is not None:
-            self.extras[h] = extra
+    def add(self, tx: Transaction, state: StateView | Callable[[], StateView], rules: PoolRules,
+            size: int | None = None, extra: object = None) -> bytes:
+        """Validate and insert; returns the transaction hash. TxPoolError if refused. `state` may be a function
+        giving the head's view, called under the lock (so the view and the pool belong to one head)."""
+        sender = self.check_alone(tx, rules, size)
+        with self.lock:
+            self._check_in_pool(tx, sender, state() if callable(state) else state, rules)
+            old = self.by_sender.get(sender, {}).get(tx.nonce)
+            if old is not None:
+                self._drop(old)
+            self.by_sender.setdefault(sender, {})[tx.nonce] = tx
+            h = tx.hash
+            self.by_hash[h] = tx
+            if extra is not None:
+                self.extras[h] = extra
         return h
 
     def _drop(self, tx: Transaction) -> None:
@@ -190,47 +211,64 @@ class TxPool:
                 del self.by_sender[tx.sender]
 
     def remove(self, tx_hash: bytes) -> None:
-        tx = self.by_hash.get(tx_hash)
-        if tx is not None:
-            self._drop(tx)
+        with self.lock:
+            tx = self.by_hash.get(tx_hash)
+            if tx is not None:
+                self._drop(tx)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.by_hash.clear()
+            self.by_sender.clear()
+            self.extras.clear()
 
     def drop_sender_from(self, sender: bytes, nonce: int) -> None:
         """Remove the sender's transactions with nonce >= `nonce` (they can no longer run in order)."""
-        for n, t in list(self.by_sender.get(sender, {}).items()):
-            if n >= nonce:
-                self._drop(t)
+        with self.lock:
+            for n, t in list(self.by_sender.get(sender, {}).items()):
+                if n >= nonce:
+                    self._drop(t)
 
     # -- views ---------------------------------------------------------------------------------------------
     def next_nonce(self, sender: bytes, state_nonce: int) -> int:
         """The nonce after the sender's contiguous pending run (eth_getTransactionCount "pending")."""
-        own = self.by_sender.get(sender, {})
-        n = state_nonce
-        while n in own:
-            n += 1
-        return n
+        with self.lock:
+            own = self.by_sender.get(sender, {})
+            n = state_nonce
+            while n in own:
+                n += 1
+            return n
 
     def pending_by_sender(self, state: StateView) -> dict[bytes, list[Transaction]]:
         out = {}
-        for sender, own in self.by_sender.items():
-            n = state.nonce(sender)
-            run = []
-            while n in own:
-                run.append(own[n])
-                n += 1
-            if run:
-                out[sender] = run
+        with self.lock:
+            for sender, own in self.by_sender.items():
+                n = state.nonce(sender)
+                run = []
+                while n in own:
+                    run.append(own[n])
+                    n += 1
+                if run:
+                    out[sender] = run
         return out
 
+    def has_pending(self, state: StateView) -> bool:
+        """Whether some sender's next nonce is in the pool (cheaper than pending_by_sender)."""
+        with self.lock:
+            return any(state.nonce(sender) in own for sender, own in self.by_sender.items())
+
     def queued_count(self, state: StateView) -> int:
-        pending = sum(len(v) for v in self.pending_by_sender(state).values())
-        return len(self.by_hash) - pending
+        with self.lock:
+            pending = sum(len(v) for v in self.pending_by_sender(state).values())
+            return len(self.by_hash) - pending
 
     def ordered(self, state: StateView, base_fee: int) -> Iterator[tuple[bytes, Transaction]]:
         """Executable transactions by effective tip, highest first, each sender's in nonce order (geth's
         price-and-nonce ordering); ties go to the earlier arrival. A consumer that cannot include one
         transaction ignores the rest of that sender's (their nonces would no longer follow)."""
-        runs = self.pending_by_sender(state)
-        order = {h: i for i, h in enumerate(self.by_hash)}
+        with self.lock:  # one view of the pool; the caller may hold the lock for longer
+            runs = self.pending_by_sender(state)
+            order = {h: i for i, h in enumerate(self.by_hash)}
         heads = {s: 0 for s in runs}
         while heads:
             best = max(heads, key=lambda s: (effective_tip(runs[s][heads[s]], base_fee),
@@ -244,19 +282,40 @@ class TxPool:
 
     def reset(self, state: StateView) -> None:
         """After a new head: drop transactions whose nonce the state has passed."""
-        for sender in list(self.by_sender):
-            n = state.nonce(sender)
-            for nonce, t in list(self.by_sender.get(sender, {}).items()):
-                if nonce < n:
-                    self._drop(t)
+        with self.lock:
+            for sender in list(self.by_sender):
+                n = state.nonce(sender)
+                for nonce, t in list(self.by_sender.get(sender, {}).items()):
+                    if nonce < n:
+                        self._drop(t)
 
     def content(self, state: StateView) -> tuple[dict[bytes, list[Transaction]], dict[bytes, list[Transaction]]]:
-        pending = self.pending_by_sender(state)
-        queued: dict[bytes, list[Transaction]] = {}
-        for sender, own in self.by_sender.items():
-            ids = {t.hash for t in pending.get(sender, [])}
-            rest = [t for n, t in sorted(own.items()) if t.hash not in ids]
-            if rest:
-                queued[sender] = rest
+        with self.lock:
+            pending = self.pending_by_sender(state)
+            queued: dict[bytes, list[Transaction]] = {}
+            for sender, own in self.by_sender.items():
+                ids = {t.hash for t in pending.get(sender, [])}
+                rest = [t for n, t in sorted(own.items()) if t.hash not in ids]
+                if rest:
+                    queued[sender] = rest
         return pending, queued
+
+    def snapshot(self) -> list[Transaction]:
+        """Every transaction, by sender and nonce (evm_snapshot keeps them)."""
+        with self.lock:
+            return [tx for _, txs in sorted(self.by_sender.items()) for _, tx in sorted(txs.items())]
+
+    def restore(self, txs: list[Transaction], state: StateView) -> None:
+        """The pool becomes `txs` (a snapshot's), less what `state` has passed (evm_revert)."""
+        with self.lock:
+            self.clear()
+            for tx in txs:
+                self.by_sender.setdefault(tx.recover_sender(), {})[tx.nonce] = tx
+                self.by_hash[tx.hash] = tx
+            self.reset(state)
+
+    def sidecars(self) -> list[tuple[Transaction, object]]:
+        """(transaction, extra) for the transactions kept with extra data (blob sidecars)."""
+        with self.lock:
+            return [(self.by_hash[h], x) for h, x in self.extras.items() if h in self.by_hash]
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from state import rlpcodec as rlp
 from coincurve import PublicKey
-from eth_hash.auto import keccak
+
+from state import rlpcodec as rlp
+from state.keccak import keccak
 
 SECP256K1N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -62,6 +63,14 @@ class Transaction:
     # Sent by a dev node for an impersonated account (anvil_impersonateAccount): the signature is a
     # placeholder, `sender` says who sent it, and EIP-3607 does not stop a contract's address.
     impersonated: bool = field(default=False, compare=False)
+    # the hash, once computed; setting any field but these three forgets it (a node asks one transaction for
+    # its hash several times between the pool, the block and the logs)
+    _hash: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value) -> None:
+        object.__setattr__(self, name, value)
+        if name not in _UNHASHED:
+            object.__setattr__(self, "_hash", None)
 
     # -- encoding -----------------------------------------------------------------
     def _access_list_rlp(self) -> list:
@@ -108,7 +117,11 @@ class Transaction:
 
     @property
     def hash(self) -> bytes:
-        return keccak(self.encode())
+        h = self._hash
+        if h is None:
+            h = keccak(self.encode())
+            object.__setattr__(self, "_hash", h)
+        return h
 
     # -- signature ----------------------------------------------------------------
     def recover_sender(self) -> bytes:
@@ -144,6 +157,9 @@ class Transaction:
         self.sender = None
         self.recover_sender()
         return self
+
+
+_UNHASHED = frozenset({"_hash", "sender", "impersonated"})
 
 
 def recover_address(digest: bytes, y_parity: int, r: int, s: int) -> bytes:

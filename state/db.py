@@ -95,7 +95,16 @@ class StateDB:
         # them to dump its state (anvil_dumpState); block import leaves them out
         self.preimages = preimages
         self._pending: list[WriteBatch] = []
-        self.trie = Trie(self._fetch_node)
+        # one decoded-node cache per store: a node RPC makes a StateDB per request, and decoding the same
+        # upper trie nodes again each time cost more than the request's own work
+        cache = getattr(kv, "trie_node_cache", None)
+        if cache is None:
+            cache = {}
+            try:
+                kv.trie_node_cache = cache
+            except AttributeError:  # a store that takes no attributes: a cache of this StateDB's own
+                pass
+        self.trie = Trie(self._fetch_node, cache=cache)
 
     # -- raw reads
 

@@ -210,12 +210,14 @@ def _child_of(x) -> Child:
 class Trie:
     """Reads and updates tries whose nodes are fetched by hash through `fetch(hash) -> rlp | None`.
 
-    Decoded nodes are cached by hash (content-addressed, so a cache entry can never go stale).
+    Decoded nodes are cached by hash (content-addressed, so a cache entry can never go stale, and tries over
+    one store may share `cache`: threads too, an entry being whole once set).
     """
 
-    def __init__(self, fetch: Callable[[bytes], bytes | None], cache_size: int = 100_000) -> None:
+    def __init__(self, fetch: Callable[[bytes], bytes | None], cache_size: int = 100_000,
+                 cache: dict[bytes, Node] | None = None) -> None:
         self._fetch = fetch
-        self._cache: dict[bytes, Node] = {}
+        self._cache: dict[bytes, Node] = {} if cache is None else cache
         self._cache_size = cache_size
 
     # -- loading

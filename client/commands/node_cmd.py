@@ -135,7 +135,7 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     from aiohttp import web
 
     from ..rpc.chain import Chain, mine_pending
-    from ..rpc.eth import Api
+    from ..rpc.eth import CONCURRENT_METHODS, Api
     from ..rpc.server import Dispatcher, make_app
     from ..rpc.subscriptions import Subscriptions
 
@@ -148,7 +148,8 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     _load_state_file(chain, args.load_state or (args.state_file if args.state_file and
                                                 os.path.exists(args.state_file) else None))
     api = Api(chain)
-    dispatcher = Dispatcher(api.methods(), after=chain.automine)
+    dispatcher = Dispatcher(api.methods(), after=chain.automine, concurrent=CONCURRENT_METHODS,
+                            after_due=chain.automine_due)
     wake = asyncio.Event()
     stop = asyncio.Event()
     chain.on_mode_change = lambda: loop.call_soon_threadsafe(wake.set)

@@ -385,10 +385,8 @@ class EngineApi:
             raise EngineError(TOO_LARGE_REQUEST, f"{len(hashes)} blobs requested, at most {MAX_BLOBS_REQUEST}")
         wanted = [T.hash32(h, 0) for h in hashes]
         index: dict[bytes, tuple[BlobSidecar, int]] = {}
-        pool = self.chain.pool
-        for tx_hash, sidecar in pool.extras.items():
-            tx = pool.get(tx_hash)
-            if isinstance(sidecar, BlobSidecar) and sidecar.version == version and tx is not None:
+        for tx, sidecar in self.chain.pool.sidecars():
+            if isinstance(sidecar, BlobSidecar) and sidecar.version == version:
                 for i, vh in enumerate(tx.blob_versioned_hashes):
                     index.setdefault(vh, (sidecar, i))
         return [index.get(vh) for vh in wanted]

@@ -1,7 +1,10 @@
 """The node's view of its chain: block lookup by tag/number/hash, state at a block, message calls,
 transaction submission into the pool. The RPC methods (eth.py) are thin formatting around it.
 
-Everything here runs on the single chain worker thread (see server.py), so no locking is needed.
+Threads (see server.py): writes (sealing, dev edits, rewinds) run on the single chain worker thread; reads and
+raw-transaction admission run on the event loop at the same time. Reads see committed data only: a block, its
+state, receipts and the head pointer land in one LevelDB batch, and the state trie is persistent (a root read
+while a block is sealed stays whole). The pool has its own lock (txpool.py).
 """
 from __future__ import annotations
 
@@ -45,10 +48,12 @@ def rules_of(config: ChainConfig, number: int, timestamp: int) -> ForkRules:
 
 
 class PoolState:
-    """The pool's view of the head state (nonce and balance)."""
+    """The pool's view of the head state (nonce and balance), accounts read once; `key` names the state it
+    reads (head hash, dev-edited root), so one view serves every admission until the head moves."""
 
-    def __init__(self, db: StateDB) -> None:
+    def __init__(self, db: StateDB, key: tuple = ()) -> None:
         self.db = db
+        self.key = key
         self._cache: dict[bytes, Any] = {}
 
     def _acc(self, a: bytes):
@@ -88,6 +93,8 @@ class Chain:
         self.executor.db.preimages = True  # anvil_dumpState walks the trie by address
         self.dev = DevChain(self)
         self.pool_dirty = False  # a transaction arrived since the last automine attempt
+        self._pool_state: PoolState | None = None
+        self._rules: tuple[tuple, PoolRules] | None = None  # next_block_rules, by what they depend on
         # callbacks (subscriptions): on_block(header, block, receipts), on_pending(tx_hash)
         self.block_listeners: list = []
         self.pending_listeners: list = []
@@ -209,7 +216,8 @@ class Chain:
         return result, state
 
     def tx_hashes_since(self, seq: int) -> list[bytes]:
-        return [h for n, h in self._recent_txs if n >= seq]
+        with self.pool.lock:  # submit appends under it
+            return [h for n, h in self._recent_txs if n >= seq]
 
     # -- the pool --------------------------------------------------------------------------------------------
     def next_block_rules(self) -> PoolRules:
@@ -217,6 +225,11 @@ class Chain:
 
         head = self.head()
         number, timestamp = head.number + 1, self.dev.block_timestamp(head)  # as the miner stamps it
+        s = self.dev.settings
+        key = (head.hash, timestamp, s.gas_limit, s.next_base_fee)
+        cached = self._rules
+        if cached is not None and cached[0] == key:
+            return cached[1]
         rules = rules_of(self.config, number, timestamp)
         schedule = rules.blob_schedule
         settings = self.block_settings()
@@ -227,22 +240,34 @@ class Chain:
             base_fee = expected_base_fee(settings.gas_limit, head)
         excess = next_excess_blob_gas_for(self.config, head, number, timestamp)
         gas_limit = head.gas_limit if settings.gas_limit is None else settings.gas_limit
-        return PoolRules(chain_id=self.chain_id, fork_rules=rules, base_fee=base_fee, gas_limit=gas_limit,
-                         blob_base_fee=blob_base_fee(excess, schedule) if schedule else 1)
+        out = PoolRules(chain_id=self.chain_id, fork_rules=rules, base_fee=base_fee, gas_limit=gas_limit,
+                        blob_base_fee=blob_base_fee(excess, schedule) if schedule else 1)
+        self._rules = (key, out)
+        return out
 
     def pool_state(self) -> PoolState:
-        return PoolState(self.state(self.head()))
+        """The pool's view of the head's state: one per head (and dev edit of it), so admissions between two
+        blocks read each account once."""
+        head = self.head()
+        key = (head.hash, self.dev.head_root(head))
+        ps = self._pool_state
+        if ps is None or ps.key != key:
+            ps = self._pool_state = PoolState(self.state_at(key[1], head.number), key)
+        return ps
 
     def submit(self, tx: Transaction, size: int | None = None, sidecar: Any = None) -> bytes:
+        """Admit a transaction into the pool (any thread; the pool's checks against the head run under its
+        lock, with the head's view read there, so a block sealed meanwhile is seen whole or not at all)."""
         try:
-            h = self.pool.add(tx, self.pool_state(), self.next_block_rules(), size, sidecar)
+            h = self.pool.add(tx, self.pool_state, self.next_block_rules(), size, sidecar)
+            with self.pool.lock:
+                self._recent_txs.append((self.tx_seq, h))
+                self.tx_seq += 1
+                self.pool_dirty = True
         except TxPoolError as exc:
             log.info("transaction rejected", hash="0x" + tx.hash.hex(), reason=str(exc))
             raise ServerError(str(exc)) from None
-        log.info("transaction added", hash="0x" + h.hex(), sender="0x" + tx.sender.hex(), nonce=tx.nonce)
-        self._recent_txs.append((self.tx_seq, h))
-        self.tx_seq += 1
-        self.pool_dirty = True
+        log.debug("transaction added", hash="0x" + h.hex(), sender="0x" + tx.sender.hex(), nonce=tx.nonce)
         for listener in self.pending_listeners:
             listener(h)
         if self.on_new_tx is not None:
@@ -304,7 +329,11 @@ class Chain:
         return header
 
     def has_pending(self) -> bool:
-        return len(self.pool) > 0 and bool(self.pool.pending_by_sender(self.pool_state()))
+        return len(self.pool) > 0 and self.pool.has_pending(self.pool_state())
+
+    def automine_due(self) -> bool:
+        """Whether a request left work for `automine` (cheap: asked on the event loop after each request)."""
+        return self.pool_dirty and self.dev.settings.automine
 
     def automine(self) -> None:
         """After each request (or batch): with automine on, seal what the request left pending, block after

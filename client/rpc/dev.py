@@ -266,8 +266,7 @@ class DevApi:
         return self.drop_transaction(tx_hash) is not None
 
     def drop_all_transactions(self) -> None:
-        for h in list(self.chain.pool.by_hash):
-            self.chain.pool.remove(h)
+        self.chain.pool.clear()
 
     def remove_pool_transactions(self, address: Any) -> None:
         self.chain.pool.drop_sender_from(T.address(address, 0), 0)

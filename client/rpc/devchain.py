@@ -177,8 +177,7 @@ class DevChain:
     def snapshot(self) -> int:
         sid = self.next_snapshot_id
         self.next_snapshot_id += 1
-        pool = [tx for _, txs in sorted(self.chain.pool.by_sender.items()) for _, tx in sorted(txs.items())]
-        self.snapshots[sid] = Snapshot(self.chain.head().hash, self.edited_root(), pool,
+        self.snapshots[sid] = Snapshot(self.chain.head().hash, self.edited_root(), self.chain.pool.snapshot(),
                                        copy.deepcopy(self.settings))
         return sid
 
@@ -193,13 +192,7 @@ class DevChain:
             raise ServerError("snapshot's block is no longer part of the chain")
         self.rewind(target, snap.devroot)
         self.settings = copy.deepcopy(snap.settings)
-        pool = self.chain.pool
-        for tx in list(pool.by_hash.values()):
-            pool.remove(tx.hash)
-        for tx in snap.pool:
-            pool.by_sender.setdefault(tx.recover_sender(), {})[tx.nonce] = tx
-            pool.by_hash[tx.hash] = tx
-        pool.reset(self.chain.pool_state())
+        self.chain.pool.restore(snap.pool, self.chain.pool_state())
         return True
 
     def rewind(self, target: Header, devroot: bytes | None = None) -> int:
@@ -220,6 +213,7 @@ class DevChain:
                 batch.delete(DEVROOT_KEY)
 
         self.chain.executor.move_head(target.hash, also=drop)
+        store.forget_headers(dropped)
         if dropped:
             log.info("chain rewound", head=target.number, hash="0x" + target.hash.hex(), dropped=len(dropped))
         return len(dropped)
@@ -229,8 +223,7 @@ class DevChain:
         the mining mode stays as it is."""
         genesis = self.chain.header_by_number(0)
         self.rewind(genesis)
-        for tx in list(self.chain.pool.by_hash.values()):
-            self.chain.pool.remove(tx.hash)
+        self.chain.pool.clear()
         self.snapshots.clear()
         s = self.settings
         self.settings = DevSettings(automine=s.automine, interval=s.interval, interval_range=s.interval_range)

@@ -30,6 +30,25 @@ ZERO_ADDRESS = b"\x00" * 20
 GAS_ESTIMATE_ERROR_RATIO = 0.015  # geth's estimateGasErrorRatio
 FILTER_TIMEOUT = 300  # seconds an unpolled filter lives (geth: 5 minutes)
 
+# Methods the server may run on its event loop while the chain thread seals (server.py): they read committed
+# data only (blocks, receipts, lookups and the head land in one write batch; a state root read stays whole) or
+# admit a raw transaction (the pool locks itself). Everything else (dev methods, filters, eth_sendTransaction,
+# tracing, signing) runs on the chain thread, one at a time.
+CONCURRENT_METHODS = frozenset({
+    "web3_clientVersion", "web3_sha3", "net_version", "net_listening", "net_peerCount", "rpc_modules",
+    "eth_chainId", "eth_networkId", "eth_blockNumber", "eth_syncing", "eth_mining", "eth_hashrate",
+    "eth_coinbase", "eth_accounts", "eth_gasPrice", "eth_maxPriorityFeePerGas", "eth_blobBaseFee",
+    "eth_feeHistory", "eth_getBalance", "eth_getAccount", "eth_getTransactionCount", "eth_getCode",
+    "eth_getStorageAt", "eth_getProof", "eth_getBlockByNumber", "eth_getBlockByHash",
+    "eth_getBlockTransactionCountByNumber", "eth_getBlockTransactionCountByHash", "eth_getUncleCountByBlockNumber",
+    "eth_getUncleCountByBlockHash", "eth_getUncleByBlockNumberAndIndex", "eth_getUncleByBlockHashAndIndex",
+    "eth_getBlockReceipts", "eth_getTransactionByHash", "eth_getTransactionByBlockNumberAndIndex",
+    "eth_getTransactionByBlockHashAndIndex", "eth_getRawTransactionByHash", "debug_getRawTransaction",
+    "eth_getRawTransactionByBlockNumberAndIndex", "eth_getRawTransactionByBlockHashAndIndex",
+    "eth_getTransactionReceipt", "eth_call", "eth_estimateGas", "eth_createAccessList", "eth_getLogs",
+    "eth_sendRawTransaction",
+})
+
 
 def _hx(n: int) -> str:
     return hex(n)

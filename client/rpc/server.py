@@ -1,8 +1,15 @@
 """JSON-RPC 2.0 over HTTP on aiohttp: single requests, batches, notifications, geth's error codes.
 
-Every method call runs on one worker thread (`Dispatcher.executor`), so the chain, the state and the pool
-see one caller at a time while the event loop keeps accepting connections. A batch is one job on that
-thread: its transactions reach the pool together and the miner seals them in one block.
+Writes run on one worker thread (`Dispatcher.executor`, the chain thread): sealing, dev methods, anything that
+changes the chain or the node's settings sees one caller at a time. The methods named `concurrent` (reads of
+committed data, and raw-transaction admission, which the pool locks for itself) run on the event loop as they
+come, beside whatever the chain thread is doing: a read never waits for a block being sealed, and a burst of
+raw transactions is admitted while the previous block is built. When such a request leaves transactions for
+automine (`after_due`), its answer waits for the `after` job on the chain thread, as any write's does (the
+transaction's block is sealed before eth_sendRawTransaction answers); jobs queued while one seals find the
+pool already sealed by it, so a burst goes into a few blocks (group commit). A batch of concurrent methods is
+answered on the loop; any other batch is one job on the chain thread (its transactions reach the pool
+together and the miner seals them in one block).
 """
 from __future__ import annotations
 
@@ -39,9 +46,12 @@ class Dispatcher:
     """Maps method names to callables taking the positional params; knows nothing of HTTP."""
 
     def __init__(self, methods: dict[str, Callable[..., Any]], after: Callable[[], None] | None = None,
-                 executor: ThreadPoolExecutor | None = None) -> None:
+                 executor: ThreadPoolExecutor | None = None, concurrent: frozenset[str] = frozenset(),
+                 after_due: Callable[[], bool] | None = None) -> None:
         self.methods = methods
         self.arity = {name: _arity(fn) for name, fn in methods.items()}
+        self.concurrent = concurrent  # methods run on the event loop (see the module docstring)
+        self.after_due = after_due  # whether `after` has work after a concurrent request
         # a second server of the same chain (the Engine API's) shares the first one's chain thread
         self.executor = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="chain")
         # run on the worker thread after each request or batch, before the answer goes out (automine: the
@@ -101,10 +111,7 @@ class Dispatcher:
             return self.call_one(body)
         finally:
             if self.after is not None:
-                try:
-                    self.after()
-                except Exception as exc:  # a bug of ours: the answers stand
-                    log.error("after-request hook failed", error=repr(exc), exc_info=True)
+                self._after()
 
     def bind(self, extra: dict[str, Callable[..., Any]]) -> "Dispatcher":
         """The same dispatcher (worker thread, hook) with more methods: a WebSocket connection's own
@@ -114,7 +121,37 @@ class Dispatcher:
         d.arity = {**self.arity, **{name: _arity(fn) for name, fn in extra.items()}}
         d.executor = self.executor
         d.after = self.after
+        d.concurrent = self.concurrent - set(extra)
+        d.after_due = self.after_due
         return d
+
+    def _is_concurrent(self, body: Any) -> bool:
+        conc = self.concurrent
+        if isinstance(body, dict):
+            return body.get("method") in conc
+        if isinstance(body, list) and 0 < len(body) <= MAX_BATCH_ITEMS:
+            return all(isinstance(item, dict) and item.get("method") in conc for item in body)
+        return False
+
+    async def dispatch(self, body: Any) -> Any:
+        """`handle` for the server: concurrent methods here on the event loop (then the `after` job when they
+        left it work), the others on the chain thread."""
+        loop = asyncio.get_running_loop()
+        if not self._is_concurrent(body):
+            return await loop.run_in_executor(self.executor, self.handle, body)
+        if isinstance(body, list):
+            out = [r for r in (self.call_one(item) for item in body) if r is not None] or None
+        else:
+            out = self.call_one(body)
+        if self.after is not None and self.after_due is not None and self.after_due():
+            await loop.run_in_executor(self.executor, self._after)
+        return out
+
+    def _after(self) -> None:
+        try:
+            self.after()
+        except Exception as exc:  # a bug of ours: the answers stand
+            log.error("after-request hook failed", error=repr(exc), exc_info=True)
 
     def shutdown(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
@@ -227,8 +264,7 @@ def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE,
             body = parse_body(raw)
         except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, a 5000-digit number, NaN
             return web.json_response(_error(None, PARSE_ERROR, "parse error"))
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(dispatcher.executor, dispatcher.handle, body)
+        result = await dispatcher.dispatch(body)
         if result is None:
             return web.Response(status=200, content_type="application/json", text="")
         text = json.dumps(result, separators=(",", ":"))

@@ -1,8 +1,9 @@
 """eth_subscribe / eth_unsubscribe over WebSocket: newHeads, logs (address and topic filters),
 newPendingTransactions (hashes, or whole transactions with `true`), as geth serves them.
 
-The chain calls `on_block` / `on_pending` on its worker thread when a block is sealed or the pool takes a
-transaction; `eth_subscribe` and `eth_unsubscribe` run on that thread too, so the table needs no lock. A
+The chain calls `on_block` on its worker thread when a block is sealed and `on_pending` where the pool took a
+transaction (the event loop for raw transactions); `eth_subscribe` and `eth_unsubscribe` run on the worker
+thread and change the table entry by entry, and the events iterate over a copy of it. A
 notification goes to its connection through `Connection.push`, which hands it to the event loop (the socket is
 the loop's). A connection whose reader falls more than MAX_BACKLOG messages behind is closed, as geth does.
 """

@@ -75,7 +75,7 @@ def websocket_handler(dispatcher, subscriptions, max_message_size: int, origins:
                 except (ValueError, RecursionError):
                     enqueue(_error(None, PARSE_ERROR, "parse error"))
                     continue
-                result = await loop.run_in_executor(d.executor, d.handle, body)
+                result = await d.dispatch(body)
                 if result is not None:
                     enqueue(result)
         finally:
