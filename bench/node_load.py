@@ -131,7 +131,8 @@ def compile_token(workdir: Path) -> Path:
 
 def run_client(server: Server, artifact: Path, opts: argparse.Namespace) -> dict:
     cmd = ["node", str(CLIENT / "load.mjs"), "--url", server.url, "--artifact", str(artifact),
-           "--txs", str(opts.txs), "--calls", str(opts.calls), "--senders", str(opts.senders)]
+           "--txs", str(opts.txs), "--calls", str(opts.calls), "--senders", str(opts.senders),
+           "--pid", str(server.proc.pid)]
     if opts.workloads:
         cmd += ["--workloads", opts.workloads]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
@@ -206,15 +207,17 @@ def details(runs: list[dict], name: str) -> str:
         if f is None:
             continue
         r = f[1]
+        n = r["txs"] if unit == "tx/s" else r["calls"]
+        cpu = f", server CPU {r['server_cpu_s'] * 1000 / n:.2f} ms each" if "server_cpu_s" in r else ""
         if unit == "tx/s":
             p = r["send_latency_ms"]
             lines.append(f"  {name} {key}: {r['txs']} txs in {r['seconds']:.3f} s ({r['tx_per_s']:.0f} tx/s), "
                          f"{r['blocks']} blocks, eth_sendRawTransaction p50 {p['p50']:.2f} ms p90 {p['p90']:.2f} ms "
-                         f"p99 {p['p99']:.2f} ms max {p['max']:.2f} ms")
+                         f"p99 {p['p99']:.2f} ms max {p['max']:.2f} ms{cpu}")
         else:
             p = r["latency_ms"]
             lines.append(f"  {name} {key}: p50 {p['p50']:.3f} ms p90 {p['p90']:.3f} ms p99 {p['p99']:.3f} ms "
-                         f"max {p['max']:.3f} ms")
+                         f"max {p['max']:.3f} ms{cpu}")
     return "\n".join(lines)
 
 

@@ -49,6 +49,7 @@ _FIELDS: tuple[tuple[str, str, str, str], ...] = (
     ("requests_hash", "h32", "requestsHash", "requestsHash"),
 )
 _MANDATORY = 15
+_NAMES = tuple(f[0] for f in _FIELDS)
 # The fields forks added after the original 15 (which ones a block has is its fork's `header_fields`).
 OPTIONAL_FIELDS = tuple(name for name, *_ in _FIELDS[_MANDATORY:])
 _SIZES = {"h32": 32, "a20": 20, "b256": 256, "n8": 8}
@@ -85,14 +86,9 @@ class Header:
     excess_blob_gas: int | None = None
     parent_beacon_block_root: bytes | None = None
     requests_hash: bytes | None = None
-    # the hash, once computed; any change of a field forgets it (a node asks a header for its hash many times
-    # per request, and RLP-encoding it in Python costs more than the rest of a cheap call)
-    _hash: bytes | None = field(default=None, init=False, repr=False, compare=False)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        object.__setattr__(self, name, value)
-        if name != "_hash":
-            object.__setattr__(self, "_hash", None)
+    # (the fields, the hash) when last hashed: a node asks a header for its hash many times per request, and
+    # RLP-encoding it in Python costs more than the rest of a cheap call; comparing the fields costs little
+    _hashed: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- RLP
 
@@ -115,10 +111,12 @@ class Header:
 
     @property
     def hash(self) -> bytes:
-        h = self._hash
-        if h is None:
-            h = keccak(self.encode())
-            object.__setattr__(self, "_hash", h)
+        key = tuple([getattr(self, name) for name in _NAMES])
+        cached = self._hashed
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        h = keccak(self.encode())
+        self._hashed = (key, h)
         return h
 
     @classmethod

@@ -63,14 +63,9 @@ class Transaction:
     # Sent by a dev node for an impersonated account (anvil_impersonateAccount): the signature is a
     # placeholder, `sender` says who sent it, and EIP-3607 does not stop a contract's address.
     impersonated: bool = field(default=False, compare=False)
-    # the hash, once computed; setting any field but these three forgets it (a node asks one transaction for
-    # its hash several times between the pool, the block and the logs)
-    _hash: bytes | None = field(default=None, init=False, repr=False, compare=False)
-
-    def __setattr__(self, name: str, value) -> None:
-        object.__setattr__(self, name, value)
-        if name not in _UNHASHED:
-            object.__setattr__(self, "_hash", None)
+    # (the fields, the hash) when last hashed: a node asks one transaction for its hash several times between
+    # the pool, the block and the logs; comparing the fields costs far less than encoding them again
+    _hashed: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- encoding -----------------------------------------------------------------
     def _access_list_rlp(self) -> list:
@@ -117,10 +112,14 @@ class Transaction:
 
     @property
     def hash(self) -> bytes:
-        h = self._hash
-        if h is None:
-            h = keccak(self.encode())
-            object.__setattr__(self, "_hash", h)
+        key = (self.type, self.chain_id, self.nonce, self.gas_price, self.max_priority_fee_per_gas,
+               self.max_fee_per_gas, self.gas, self.to, self.value, self.data, self.access_list,
+               self.max_fee_per_blob_gas, self.blob_versioned_hashes, self.authorizations, self.v, self.r, self.s)
+        cached = self._hashed
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        h = keccak(self.encode())
+        self._hashed = (key, h)
         return h
 
     # -- signature ----------------------------------------------------------------
@@ -157,9 +156,6 @@ class Transaction:
         self.sender = None
         self.recover_sender()
         return self
-
-
-_UNHASHED = frozenset({"_hash", "sender", "impersonated"})
 
 
 def recover_address(digest: bytes, y_parity: int, r: int, s: int) -> bytes:

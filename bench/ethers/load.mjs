@@ -1,6 +1,6 @@
 // One node's figures for bench/node_load.py: ethers v6 against a JSON-RPC URL.
 //
-//   node load.mjs --url http://127.0.0.1:8545 --artifact Token.json [--txs 200] [--calls 200] [--senders 9]
+//   node load.mjs --url http://127.0.0.1:8545 --artifact Token.json [--txs 200] [--calls 200] [--senders 9] [--pid N]
 //
 // Workloads (each on pre-signed transactions, so the figures are the node's, not the client's signing):
 //   eth-seq     ETH transfers from one sender, each eth_sendRawTransaction awaited before the next
@@ -11,7 +11,9 @@
 //   chainid     eth_chainId, one after another (latency: the server alone)
 // A transfer workload's time runs from the first send until every receipt is in (receipts are polled until
 // then). Afterwards the chain is checked: each transaction mined exactly once, succeeded, each sender's nonces
-// consecutive, balances moved by what was sent. One JSON document on stdout.
+// consecutive, balances moved by what was sent. With --pid (the server's process), the CPU time the server spent
+// in each workload is given too (user + system, from /proc): a figure the load of a shared machine moves less
+// than wall time. One JSON document on stdout.
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { ethers } from "ethers";
@@ -27,6 +29,26 @@ function args() {
 }
 
 const opt = args();
+const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
+
+function serverCpu() {
+  if (!opt.pid) return null;
+  try {
+    const stat = readFileSync(`/proc/${opt.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS; // utime, stime (fields 14 and 15)
+  } catch {
+    return null;
+  }
+}
+
+async function withCpu(fn) {
+  const before = serverCpu();
+  const out = await fn();
+  const after = serverCpu();
+  if (before !== null && after !== null) out.server_cpu_s = after - before;
+  return out;
+}
 // cacheTimeout -1: no 250 ms request cache (nonces and receipts change faster); batchMaxCount 1: every
 // request is its own HTTP request, so "in flight" means concurrent connections, not one batch
 const provider = new ethers.JsonRpcProvider(opt.url, undefined, { cacheTimeout: -1, batchMaxCount: 1, staticNetwork: true });
@@ -123,17 +145,24 @@ async function verify(txs, got) {
 
 async function transfers(name, senders, make, inFlight, check) {
   const txs = await presign(senders, opt.txs, make);
+  const cpu0 = serverCpu();
   const r = await send(txs, inFlight);
+  const cpu1 = serverCpu();
   const v = await verify(txs, r.got);
   if (check) v.problems.push(...(await check()));
   return {
     workload: name, txs: txs.length, seconds: r.seconds, send_seconds: r.sendSeconds, tx_per_s: txs.length / r.seconds,
     send_latency_ms: percentiles(r.latencies), blocks: v.blocks, mined: r.got.size, problems: v.problems,
+    ...(cpu0 !== null && cpu1 !== null ? { server_cpu_s: cpu1 - cpu0 } : {}),
   };
 }
 
 async function latency(name, fn) {
   for (let i = 0; i < 20; i++) await fn(); // warm-up: connections, caches, compiled code
+  return withCpu(() => timed(name, fn));
+}
+
+async function timed(name, fn) {
   const samples = [];
   for (let i = 0; i < opt.calls; i++) {
     const t0 = performance.now();

@@ -94,6 +94,10 @@ class Chain:
         self.dev = DevChain(self)
         self.pool_dirty = False  # a transaction arrived since the last automine attempt
         self._pool_state: PoolState | None = None
+        # decoded bodies and receipts of recent blocks, by hash (a burst's receipts are read back one by one:
+        # decoding the block and recovering its senders again for each cost more than the rest of the call)
+        self._blocks: dict[bytes, Block] = {}
+        self._receipts: dict[bytes, list[Receipt]] = {}
         self._rules: tuple[tuple, PoolRules] | None = None  # next_block_rules, by what they depend on
         # callbacks (subscriptions): on_block(header, block, receipts), on_pending(tx_hash)
         self.block_listeners: list = []
@@ -135,21 +139,49 @@ class Chain:
             raise ServerError("header not found")
         return header
 
+    BLOCK_CACHE = 64
+
     def block(self, header: Header) -> Block:
-        body = self.store.get_body_rlp(header.hash)
+        """The block of `header` (decoded once and shared, senders recovered once: callers must not change
+        it)."""
+        h = header.hash
+        block = self._blocks.get(h)
+        if block is not None:
+            return block
+        body = self.store.get_body_rlp(h)
         if body is None:
-            raise ServerError(f"block body 0x{header.hash.hex()} not found")
+            raise ServerError(f"block body 0x{h.hex()} not found")
         block = Block.from_body_rlp(header, body)
         self.dev.restore_senders(block.transactions)
+        _remember(self._blocks, h, block, self.BLOCK_CACHE)
         return block
 
     def receipts(self, header: Header) -> list[Receipt]:
-        encoded = self.store.get_receipts(header.hash)
+        h = header.hash
+        receipts = self._receipts.get(h)
+        if receipts is not None:
+            return receipts
+        encoded = self.store.get_receipts(h)
         if encoded is None:
             if header.number == 0:
                 return []
-            raise ServerError(f"receipts of block 0x{header.hash.hex()} not found")
-        return [Receipt.decode(r) for r in encoded]
+            raise ServerError(f"receipts of block 0x{h.hex()} not found")
+        receipts = [Receipt.decode(r) for r in encoded]
+        _remember(self._receipts, h, receipts, self.BLOCK_CACHE)
+        return receipts
+
+    def remember_block(self, block: Block, receipts: list[Receipt]) -> None:
+        """A block just sealed: its readers will ask for it first."""
+        h = block.header.hash
+        _remember(self._blocks, h, block, self.BLOCK_CACHE)
+        _remember(self._receipts, h, receipts, self.BLOCK_CACHE)
+
+    def forget_blocks(self, hashes) -> None:
+        """Blocks a rewind deleted."""
+        for h in hashes:
+            self._blocks.pop(h, None)
+            self._receipts.pop(h, None)
+        self.store.forget_headers(hashes)
 
     def tx_location(self, tx_hash: bytes) -> tuple[Header, int] | None:
         loc = self.store.tx_lookup(tx_hash)
@@ -291,6 +323,7 @@ class Chain:
         ts = self.dev.block_timestamp(head, timestamp)
         settings = self.block_settings()
         mined = mine(self.executor, self.pool, self.pool_state, ts, settings)
+        self.remember_block(mined.block, mined.receipts)
         if settings.pre_state_root is not None:  # tracing replays the block on the state it was built on
             self.dev.record_pre_state(mined.block.header, settings.pre_state_root)
         self.dev.after_block(mined.block.header, forced is not None)
@@ -352,6 +385,15 @@ class Chain:
                 return
             if not mined.block.transactions:
                 return
+
+
+def _remember(cache: dict, key: bytes, value: Any, size: int) -> None:
+    if len(cache) >= size:
+        try:
+            cache.pop(next(iter(cache)), None)  # the oldest entry
+        except (RuntimeError, StopIteration):  # another thread changed it meanwhile: it stays bounded anyway
+            pass
+    cache[key] = value
 
 
 def mine_pending(chain: Chain, timestamp: int | None = None):

@@ -213,7 +213,7 @@ class DevChain:
                 batch.delete(DEVROOT_KEY)
 
         self.chain.executor.move_head(target.hash, also=drop)
-        store.forget_headers(dropped)
+        self.chain.forget_blocks(dropped)
         if dropped:
             log.info("chain rewound", head=target.number, hash="0x" + target.hash.hex(), dropped=len(dropped))
         return len(dropped)
