@@ -232,10 +232,13 @@ class Trie:
         node = _decode_struct(rlpcodec.decode(enc))
         # a root under 32 bytes is stored by hash but would be embedded as a child
         node.ref = b"\xa0" + h if len(enc) >= 32 else enc
+        self._remember(h, node)
+        return node
+
+    def _remember(self, h: bytes, node: Node) -> None:
         if len(self._cache) >= self._cache_size:
             self._cache.clear()  # crude but bounded; hot nodes come back quickly
         self._cache[h] = node
-        return node
 
     # -- reads
 
@@ -431,6 +434,8 @@ class Trie:
         if r is None:
             r = _ref_of(self._encode(node, sink), sink)
             node.ref = r
+            if len(r) == 33:  # referenced by hash: the next block's reads of it need not decode it again
+                self._remember(r[1:], node)
         return r
 
     def _encode(self, node: Node, sink: Sink) -> bytes:
@@ -453,4 +458,5 @@ class Trie:
         h = keccak(r)
         if sink is not None:
             sink(h, r)
+        self._remember(h, node)
         return h
