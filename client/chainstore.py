@@ -122,6 +122,12 @@ class ChainStore:
         self._headers[block_hash] = header
         return header
 
+    def remember_header(self, block_hash: bytes, header: Header) -> None:
+        """A header just written (its hash computed already): readers of the new head need not decode it."""
+        if len(self._headers) >= self.HEADER_CACHE:
+            self._headers.clear()
+        self._headers[block_hash] = header
+
     def forget_headers(self, hashes) -> None:
         """Drop deleted blocks' headers from the cache (a dev node's rewind)."""
         for h in hashes:

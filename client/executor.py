@@ -482,6 +482,7 @@ class Chain:
             db.root = parent.state_root
             raise
         self._headers[block_hash] = header
+        self.store.remember_header(block_hash, header)
         return block_hash
 
     def move_head(self, block_hash: bytes, also: Callable[[WriteBatch], None] | None = None) -> None:

@@ -139,7 +139,7 @@ class Chain:
             raise ServerError("header not found")
         return header
 
-    BLOCK_CACHE = 64
+    BLOCK_CACHE = 256
 
     def block(self, header: Header) -> Block:
         """The block of `header` (decoded once and shared, senders recovered once: callers must not change

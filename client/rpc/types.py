@@ -1,6 +1,7 @@
 """Parsing JSON-RPC parameters (geth's strictness and messages) and formatting results."""
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -109,8 +110,9 @@ def hb(b: bytes) -> str:
     return "0x" + b.hex()
 
 
+@functools.lru_cache(maxsize=4096)  # the same few addresses fill every receipt and block of a dev chain
 def checksum(a: bytes) -> str:
-    from eth_hash.auto import keccak
+    from state.keccak import keccak
 
     h = a.hex()
     digest = keccak(h.encode()).hex()
