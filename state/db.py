@@ -95,16 +95,17 @@ class StateDB:
         # them to dump its state (anvil_dumpState); block import leaves them out
         self.preimages = preimages
         self._pending: list[WriteBatch] = []
-        # one decoded-node cache per store: a node RPC makes a StateDB per request, and decoding the same
-        # upper trie nodes again each time cost more than the request's own work
-        cache = getattr(kv, "trie_node_cache", None)
-        if cache is None:
-            cache = {}
+        # one decoded-node cache and one code cache per store: a node makes a StateDB per request and per
+        # block, and decoding the same upper trie nodes again each time cost more than the request's own work
+        caches = getattr(kv, "state_caches", None)
+        if caches is None:
+            caches = ({}, {})  # decoded trie nodes, code (both by hash)
             try:
-                kv.trie_node_cache = cache
-            except AttributeError:  # a store that takes no attributes: a cache of this StateDB's own
+                kv.state_caches = caches
+            except AttributeError:  # a store that takes no attributes: caches of this StateDB's own
                 pass
-        self.trie = Trie(self._fetch_node, cache=cache)
+        self.trie = Trie(self._fetch_node, cache=caches[0])
+        self._codes: dict[bytes, bytes] = caches[1]
 
     # -- raw reads
 
@@ -151,9 +152,15 @@ class StateDB:
     def get_code(self, code_hash: bytes) -> bytes:
         if code_hash == EMPTY_CODE_HASH:
             return b""
+        code = self._codes.get(code_hash)
+        if code is not None:
+            return code
         code = self._fetch(CODE_PREFIX + code_hash)
         if code is None:
             raise MissingNodeError(f"code {code_hash.hex()}")
+        if len(self._codes) >= 1024:
+            self._codes.clear()
+        self._codes[code_hash] = code  # content-addressed, as the trie nodes: shared by the store's StateDBs
         return code
 
     def apply(self, changes: StateChanges, batch: WriteBatch | None = None) -> bytes:

@@ -234,7 +234,9 @@ class JournaledState:
             self._load(address)
             base = self._base.get(address)
             # No committed storage trie: skip the database read.
-            value = 0 if base is None or base.storage_root == EMPTY_ROOT else self._db.get_storage(address, slot)
+            # the account is known: read its storage trie without walking the account trie again
+            value = 0 if base is None or base.storage_root == EMPTY_ROOT else \
+                self._db.get_storage_at(base.storage_root, slot)
             cache[slot] = value
         return value
 
