@@ -184,10 +184,18 @@ def _no_constants(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
+_DECODER = json.JSONDecoder(parse_float=_finite, parse_constant=_no_constants)  # built once, not per request
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def parse_body(raw: bytes) -> Any:
     """Strict JSON (as Go's encoding/json): no NaN/Infinity, no number that overflows a float, at most
     jsonsafe.MAX_DEPTH levels of nesting; raises ValueError (numbers of more than 4300 digits too)."""
-    return jsonsafe.loads(raw, parse_float=_finite, parse_constant=_no_constants)
+    data = bytes(raw)
+    if jsonsafe.nesting_depth_exceeds(data):
+        raise jsonsafe.TooDeep(f"nested deeper than {jsonsafe.MAX_DEPTH} levels")
+    # as json.loads does with bytes: UTF-8, -16 or -32 by the first bytes
+    return _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
 
 
 JSON_CONTENT_TYPES = ("application/json", "application/json-rpc", "application/jsonrequest")
@@ -280,11 +288,11 @@ def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE,
             return web.json_response(_error(None, PARSE_ERROR, "parse error"))
         result = await dispatcher.dispatch(body)
         if result is None:
-            return web.Response(status=200, content_type="application/json", text="")
-        text = json.dumps(result, separators=(",", ":"))
+            return web.Response(status=200, content_type="application/json", body=b"")
+        text = _ENCODER.encode(result)
         if len(text) > max_response_size:
             return web.json_response(_error(None, INVALID_REQUEST, "response too large"))
-        return web.Response(status=200, content_type="application/json", text=text)
+        return web.Response(status=200, content_type="application/json", body=text.encode())
 
     async def health(request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":
