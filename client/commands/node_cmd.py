@@ -240,6 +240,8 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
         await asyncio.wait_for(miner, timeout=60)
     except asyncio.TimeoutError:
         miner.cancel()
+    # raw transactions are answered before their block is sealed: seal what the last ones left pending
+    await loop.run_in_executor(dispatcher.executor, chain.automine)
     dispatcher.shutdown()
     _dump_state_file(chain, args.dump_state or args.state_file)
     head = chain.head()

@@ -54,6 +54,7 @@ class Dispatcher:
         self.arity = {name: _arity(fn) for name, fn in methods.items()}
         self.concurrent = concurrent  # methods run on the event loop (see the module docstring)
         self.after_due = after_due  # whether `after` has work after a concurrent request
+        self._sealing: dict[Any, asyncio.Future] = {}  # session -> its last queued `after` job (dispatch)
         # a second server of the same chain (the Engine API's) shares the first one's chain thread
         self.executor = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="chain")
         # run on the worker thread after each request or batch, before the answer goes out (automine: the
@@ -126,6 +127,7 @@ class Dispatcher:
         d.after = self.after
         d.concurrent = self.concurrent - set(extra)
         d.after_due = self.after_due
+        d._sealing = self._sealing
         return d
 
     def _is_concurrent(self, body: Any) -> bool:
@@ -136,10 +138,19 @@ class Dispatcher:
             return all(isinstance(item, dict) and item.get("method") in conc for item in body)
         return False
 
-    async def dispatch(self, body: Any) -> Any:
-        """`handle` for the server: concurrent methods here on the event loop (then the `after` job when they
-        left it work), the others on the chain thread."""
+    async def dispatch(self, body: Any, session: Any = None) -> Any:
+        """`handle` for the server: concurrent methods here on the event loop, the others on the chain thread.
+
+        When a concurrent request leaves the `after` job work (a raw transaction for automine), the job is
+        queued at once. Without a `session` the answer waits for it. With one (an HTTP connection), the answer
+        goes out now, as anvil's does, and the session's next request waits for the job first: a client sees
+        its own transactions sealed, and its next transaction is admitted while the previous block is
+        sealed (other connections' reads do not wait)."""
         loop = asyncio.get_running_loop()
+        if session is not None:
+            prior = self._sealing.get(session)
+            if prior is not None and not prior.done():
+                await asyncio.shield(prior)
         if not self._is_concurrent(body):
             return await loop.run_in_executor(self.executor, self.handle, body)
         if isinstance(body, list):
@@ -147,7 +158,13 @@ class Dispatcher:
         else:
             out = self.call_one(body)
         if self.after is not None and self.after_due is not None and self.after_due():
-            await loop.run_in_executor(self.executor, self._after)
+            job = loop.run_in_executor(self.executor, self._after)
+            if session is None:
+                await job
+            else:
+                self._sealing[session] = job
+                job.add_done_callback(lambda j, s=session: self._sealing.pop(s, None)
+                                      if self._sealing.get(s) is j else None)
         return out
 
     def _after(self) -> None:
@@ -286,7 +303,7 @@ def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE,
             body = parse_body(raw)
         except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, a 5000-digit number, NaN
             return web.json_response(_error(None, PARSE_ERROR, "parse error"))
-        result = await dispatcher.dispatch(body)
+        result = await dispatcher.dispatch(body, session=request.transport)
         if result is None:
             return web.Response(status=200, content_type="application/json", body=b"")
         text = _ENCODER.encode(result)
