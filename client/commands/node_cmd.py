@@ -292,10 +292,17 @@ async def _listen(runners: list, app, addr: str, port: int) -> int:
 
     if not 0 <= port <= 65535:
         raise UserError(f"port {port} is not a port number")
+    from ..rpc import fasthttp
+    from ..rpc.server import FAST_RPC
+
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     runners.append(runner)
     try:
+        if FAST_RPC in app:  # plain JSON-RPC posts on the lean path, the rest handed to aiohttp
+            site = await fasthttp.serve(app[FAST_RPC], runner.server, addr, port)
+            runners.insert(0, site)  # closed before aiohttp's runner (which waits for its connections)
+            return site.port
         await web.TCPSite(runner, addr, port).start()
     except OSError as exc:
         raise UserError(f"cannot listen on {addr}:{port}: {exc.strerror or exc}") from None

@@ -218,6 +218,22 @@ def parse_body(raw: bytes) -> Any:
 JSON_CONTENT_TYPES = ("application/json", "application/json-rpc", "application/jsonrequest")
 
 
+async def answer(dispatcher: Dispatcher, raw: bytes, session: Any, max_response_size: int) -> bytes:
+    """The JSON body answering a request body (b"" for notifications only): what both the aiohttp handler and
+    the lean path (fasthttp.py) send with status 200."""
+    try:
+        body = parse_body(raw)
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, a 5000-digit number, NaN
+        return _ENCODER.encode(_error(None, PARSE_ERROR, "parse error")).encode()
+    result = await dispatcher.dispatch(body, session=session)
+    if result is None:
+        return b""
+    text = _ENCODER.encode(result)
+    if len(text) > max_response_size:
+        text = _ENCODER.encode(_error(None, INVALID_REQUEST, "response too large"))
+    return text.encode()
+
+
 def _debug_logging() -> bool:
     """Whether structlog passes debug lines (asked per request: a filtered-out line still costs a logger bind,
     a tenth of a cheap request)."""
@@ -299,17 +315,8 @@ def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE,
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return web.Response(status=413, text=f"content length too large (>{max_request_size})\n")
-        try:
-            body = parse_body(raw)
-        except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, a 5000-digit number, NaN
-            return web.json_response(_error(None, PARSE_ERROR, "parse error"))
-        result = await dispatcher.dispatch(body, session=request.transport)
-        if result is None:
-            return web.Response(status=200, content_type="application/json", body=b"")
-        text = _ENCODER.encode(result)
-        if len(text) > max_response_size:
-            return web.json_response(_error(None, INVALID_REQUEST, "response too large"))
-        return web.Response(status=200, content_type="application/json", body=text.encode())
+        payload = await answer(dispatcher, raw, request.transport, max_response_size)
+        return web.Response(status=200, content_type="application/json", body=payload)
 
     async def health(request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":
@@ -325,8 +332,21 @@ def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE,
     if http:
         app.router.add_post("/", rpc)
         app.router.add_route("OPTIONS", "/", preflight)
+        if authenticate is None:  # plain requests may take the lean path (fasthttp.py) in front of this app
+            from .fasthttp import FastRpcConfig
+
+            app[FAST_RPC] = FastRpcConfig(dispatcher, vhosts, max_request_size, max_response_size)
     app.router.add_get("/", health)
     return app
+
+
+def _fast_rpc_key():
+    from .fasthttp import FastRpcConfig
+
+    return web.AppKey("fast_rpc", FastRpcConfig)
+
+
+FAST_RPC = _fast_rpc_key()
 
 
 def _no_notifications(*args: Any) -> Any:
