@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench fuzz clean
+.PHONY: install run test bench bench-node fuzz clean
 
 FUZZ_SECONDS ?= 300
 FUZZ_SEED    ?= $(shell date +%s)
@@ -39,6 +39,11 @@ $(PYEVM_VENV)/.installed:
 
 bench: install $(PYEVM_VENV)/.installed
 	PYEVM_PYTHON=$(PYEVM_VENV)/bin/python $(PY) bench/suite.py
+
+# The node under load beside anvil (bench/node_load.py): ethers v6 and, on linux-x64, anvil 1.7.1 from npm.
+bench-node: install
+	cd bench/ethers && npm ci --no-audit --no-fund --prefer-offline
+	$(PY) bench/node_load.py --rounds 3
 
 clean:
 	rm -rf $(VENV) $(PYEVM_VENV) data build *.egg-info

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
-from state.keccak import keccak
+from state.keccak import keccak, memoized_hash
 
 from state import rlpcodec as rlp
 
@@ -86,8 +86,7 @@ class Header:
     excess_blob_gas: int | None = None
     parent_beacon_block_root: bytes | None = None
     requests_hash: bytes | None = None
-    # (the fields, the hash) when last hashed: a node asks a header for its hash many times per request, and
-    # RLP-encoding it in Python costs more than the rest of a cheap call; comparing the fields costs little
+    # (the fields, the hash) when last hashed (state.keccak.memoized_hash)
     _hashed: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- RLP
@@ -111,13 +110,7 @@ class Header:
 
     @property
     def hash(self) -> bytes:
-        key = tuple([getattr(self, name) for name in _NAMES])
-        cached = self._hashed
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        h = keccak(self.encode())
-        self._hashed = (key, h)
-        return h
+        return memoized_hash(self, tuple([getattr(self, name) for name in _NAMES]))
 
     @classmethod
     def from_rlp_list(cls, items: list) -> "Header":

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from coincurve import PublicKey
 
 from state import rlpcodec as rlp
-from state.keccak import keccak
+from state.keccak import keccak, memoized_hash
 
 SECP256K1N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -63,8 +63,7 @@ class Transaction:
     # Sent by a dev node for an impersonated account (anvil_impersonateAccount): the signature is a
     # placeholder, `sender` says who sent it, and EIP-3607 does not stop a contract's address.
     impersonated: bool = field(default=False, compare=False)
-    # (the fields, the hash) when last hashed: a node asks one transaction for its hash several times between
-    # the pool, the block and the logs; comparing the fields costs far less than encoding them again
+    # (the fields, the hash) when last hashed (state.keccak.memoized_hash)
     _hashed: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- encoding -----------------------------------------------------------------
@@ -112,15 +111,10 @@ class Transaction:
 
     @property
     def hash(self) -> bytes:
-        key = (self.type, self.chain_id, self.nonce, self.gas_price, self.max_priority_fee_per_gas,
-               self.max_fee_per_gas, self.gas, self.to, self.value, self.data, self.access_list,
-               self.max_fee_per_blob_gas, self.blob_versioned_hashes, self.authorizations, self.v, self.r, self.s)
-        cached = self._hashed
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        h = keccak(self.encode())
-        self._hashed = (key, h)
-        return h
+        return memoized_hash(self, (self.type, self.chain_id, self.nonce, self.gas_price,
+                                    self.max_priority_fee_per_gas, self.max_fee_per_gas, self.gas, self.to, self.value,
+                                    self.data, self.access_list, self.max_fee_per_blob_gas, self.blob_versioned_hashes,
+                                    self.authorizations, self.v, self.r, self.s))
 
     # -- signature ----------------------------------------------------------------
     def recover_sender(self) -> bytes:

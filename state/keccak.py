@@ -49,3 +49,16 @@ except Exception:  # pragma: no cover - depends on how pycryptodome was built
     keccak256 = _eth_keccak
 
 keccak = keccak256
+
+
+def memoized_hash(obj, key: tuple) -> bytes:
+    """keccak(obj.encode()), remembered in `obj._hashed` beside `key` (the fields the encoding is made of): asked
+    again with the same fields, the hash is not computed again; any change of a field shows in the key. Headers
+    and transactions are asked for their hash many times per request, and comparing their fields costs far less
+    than encoding them again."""
+    cached = obj._hashed
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    h = keccak256(obj.encode())
+    obj._hashed = (key, h)
+    return h
