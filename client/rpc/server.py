@@ -55,6 +55,7 @@ class Dispatcher:
         self.concurrent = concurrent  # methods run on the event loop (see the module docstring)
         self.after_due = after_due  # whether `after` has work after a concurrent request
         self._sealing: dict[Any, asyncio.Future] = {}  # session -> its last queued `after` job (dispatch)
+        self._queued_after: list | None = None  # [started, future] of the last `after` job queued by dispatch
         # a second server of the same chain (the Engine API's) shares the first one's chain thread
         self.executor = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="chain")
         # run on the worker thread after each request or batch, before the answer goes out (automine: the
@@ -128,6 +129,7 @@ class Dispatcher:
         d.concurrent = self.concurrent - set(extra)
         d.after_due = self.after_due
         d._sealing = self._sealing
+        d._queued_after = None
         return d
 
     def _is_concurrent(self, body: Any) -> bool:
@@ -158,7 +160,7 @@ class Dispatcher:
         else:
             out = self.call_one(body)
         if self.after is not None and self.after_due is not None and self.after_due():
-            job = loop.run_in_executor(self.executor, self._after)
+            job = self._after_job(loop)
             if session is None:
                 await job
             else:
@@ -167,7 +169,20 @@ class Dispatcher:
                                       if self._sealing.get(s) is j else None)
         return out
 
-    def _after(self) -> None:
+    def _after_job(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future:
+        """The queued `after` job that has not started yet, or a new one: a job finds everything admitted
+        before it starts, so a burst of admissions shares one instead of queuing one each."""
+        queued = self._queued_after
+        if queued is not None and not queued[0]:
+            return queued[1]
+        token = [False, None]  # [started, future]
+        token[1] = loop.run_in_executor(self.executor, self._after, token)
+        self._queued_after = token
+        return token[1]
+
+    def _after(self, token: list | None = None) -> None:
+        if token is not None:
+            token[0] = True  # from here on, what is admitted needs a job of its own
         try:
             self.after()
         except Exception as exc:  # a bug of ours: the answers stand
