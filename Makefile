@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench bench-node fuzz clean
+.PHONY: install run test bench bench-blocks bench-node fuzz clean
 
 FUZZ_SECONDS ?= 300
 FUZZ_SEED    ?= $(shell date +%s)
@@ -37,8 +37,18 @@ $(PYEVM_VENV)/.installed:
 	$(PYEVM_VENV)/bin/pip install -q py-evm==0.12.1b1
 	touch $@
 
+# The execution-spec-tests benchmark blocks (bench/blocks.py): every engine per family, each in a fresh process.
+BENCH_FIXTURES ?= ../shared/fixtures/benchmark
+BLOCK_TIMEOUT  ?= 300
+
 bench: install $(PYEVM_VENV)/.installed
 	PYEVM_PYTHON=$(PYEVM_VENV)/bin/python $(PY) bench/suite.py
+	$(MAKE) --no-print-directory bench-blocks
+
+bench-blocks: install
+	@if [ -d "$(BENCH_FIXTURES)" ]; then \
+	  $(PY) bench/blocks.py --timeout $(BLOCK_TIMEOUT) --json reports/bench-blocks.json $(BENCH_FIXTURES); \
+	else echo "bench-blocks: $(BENCH_FIXTURES) not found (set BENCH_FIXTURES); block benchmark not run"; fi
 
 # The node under load beside anvil (bench/node_load.py): ethers v6 and, on linux-x64, anvil 1.7.1 from npm.
 bench-node: install
