@@ -14,8 +14,8 @@ Engines (each run in a fresh process, as `evm-mlir blocktest --evm B` runs a tes
 
 What each figure includes. Ours: decoding the block RLP and `Chain.import_block` (header and body checks,
 sender recovery, the system calls, executing every transaction, receipts, the state root, the write batch),
-timed with `perf_counter`; not timed: process start, imports, creating the backend and its JIT with the
-runtime module (a node pays them once), building the pre state, and the checks afterwards (block hash equal
+timed with `perf_counter`; not timed: process start, imports (the precompiles' libraries too), creating the
+backend and its JIT with the runtime module (a node pays them once), building the pre state, and the checks afterwards (block hash equal
 to the fixture's, which covers state, receipts and gas; `lastblockhash`; the post state equal to
 `postState`). revm: the block's transactions as `message_call`s only (no signature recovery, no system
 calls, no fees or nonces, no state root), with transient storage reset between transactions; per
@@ -102,8 +102,13 @@ def run_ours(file: str, test: str, backend: str) -> dict:
     from client.fixtures import hex_bytes
     from evm.backends import get_backend
 
+    from evm.precompiles import precompiles_for
+    from evm.spec import Fork
+
     fixture = _load(file, test)
     be = get_backend(backend)
+    for fork in Fork:  # the precompiles' libraries load on first use (mcl alone ~170 ms): once per process
+        precompiles_for(fork)
     if backend != "interpreter":
         from evm.compiler.runtime import get_jit
 
