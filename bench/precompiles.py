@@ -23,7 +23,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-CALLER = bytes.fromhex("1000000000000000000000000000000000000001")
 TARGET = bytes.fromhex("2000000000000000000000000000000000000002")
 GAS = 100_000_000
 # CPU time of this process: other jobs on a shared machine then disturb the figures far less than wall time
@@ -80,43 +79,6 @@ def program(addr: int, in_size: int, out_size: int) -> bytes:
     return loop_program(pro, body, ret)
 
 
-class Engine:
-    def __init__(self, backend: str):
-        from evm.backends import get_backend
-        from evm.host import Host
-        from evm.message import Env
-        from evm.precompiles import precompiles_for
-        from evm.spec import Fork
-        from state.db import StateDB
-        from state.journal import JournaledState
-        from state.kv import MemoryStore
-
-        self.state = JournaledState(StateDB(MemoryStore()))
-        self.state.set_balance(CALLER, 10**20)
-        self.state.commit()
-        self.state.begin_transaction()
-        for a in (CALLER, *precompiles_for(Fork.OSAKA)):
-            self.state.warm_address(a)
-        self.host = Host(self.state, Env(fork=Fork.OSAKA, origin=CALLER), get_backend(backend))
-
-    def setup(self, code: bytes, data: bytes):
-        from evm.message import Message
-
-        self.state.set_code(TARGET, code)
-        self.state.warm_address(TARGET)
-        self.msg = Message(CALLER, TARGET, 0, data, GAS, code, TARGET)
-
-    def run(self, reps: int) -> tuple[float, object]:
-        msg, host, state = self.msg, self.host, self.state
-        r = None
-        t = CLOCK()
-        for _ in range(reps):
-            snap = state.snapshot()
-            r = host.execute_message(msg)
-            state.revert(snap)
-        return (CLOCK() - t) / reps, r
-
-
 def main(argv=None) -> int:
     from evm.precompiles import precompiles_for
     from evm.spec import Fork
@@ -126,7 +88,9 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-s", type=float, default=0.2, help="target seconds per engine batch")
     ap.add_argument("-k", dest="only")
     args = ap.parse_args(argv)
-    engines = {"interpreter": Engine("interpreter"), "mlir": Engine("mlir")}
+    from bench.suite import Ours
+
+    engines = {k: Ours(k, Fork.OSAKA, CLOCK) for k in ("interpreter", "mlir")}
     table = precompiles_for(Fork.OSAKA)
     rows, bad = [], []
     for name, addr, length, n in WORKLOADS:
@@ -143,10 +107,10 @@ def main(argv=None) -> int:
         calldata = data + n.to_bytes(32, "big")
         first = {}
         for e in engines.values():
-            e.setup(code, calldata)
+            e.setup(name, TARGET, code, calldata)
         for k, e in engines.items():
-            _, r = e.run(1)  # warm-up (mlir: compiles or loads from the cache)
-            first[k] = (r.status, r.output, GAS - r.gas_left)
+            r = e.run(name, 1)  # warm-up (mlir: compiles or loads from the cache)
+            first[k] = (r["status"], bytes.fromhex(r["output"]), r["gas_used"])
         if first["interpreter"][1] != n.to_bytes(32, "big"):
             bad.append(f"{name}: interpreter returned {first['interpreter']} (expected {n} successes)")
         if first["mlir"] != first["interpreter"]:
@@ -154,7 +118,7 @@ def main(argv=None) -> int:
         # direct
         reps_d = max(1, int(args.batch_s / max(_time(lambda: fn(data, GAS, Fork.OSAKA)), 1e-7)))
         samples = {"direct": [], "interpreter": [], "mlir": []}
-        reps = {k: max(1, int(args.batch_s / max(e.run(1)[0], 1e-7))) for k, e in engines.items()}
+        reps = {k: max(1, int(args.batch_s / max(e.run(name, 1)["us"] / 1e6, 1e-7))) for k, e in engines.items()}
         for rnd in range(args.rounds):
             order = ["direct", "interpreter", "mlir"]
             order = order[rnd % 3:] + order[:rnd % 3]
@@ -165,7 +129,7 @@ def main(argv=None) -> int:
                         fn(data, GAS, Fork.OSAKA)
                     samples[k].append((CLOCK() - t) / reps_d * 1e6)
                 else:
-                    samples[k].append(engines[k].run(reps[k])[0] / n * 1e6)
+                    samples[k].append(engines[k].run(name, reps[k])["us"] / n)
         med = {k: min(v) for k, v in samples.items()}  # the least disturbed batch (the machine is shared)
         rows.append((name, len(data), res.gas_used, med))
         print(f"  {name:24} done", file=sys.stderr, flush=True)

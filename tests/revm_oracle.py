@@ -14,7 +14,8 @@ try:
 except ImportError:  # pragma: no cover - CI without the bench extra
     pyrevm = None
 
-SPEC = {Fork.SHANGHAI: "SHANGHAI", Fork.CANCUN: "CANCUN"}
+# pyrevm takes revm's spelling: "CANCUN" or "SHANGHAI" would silently mean its latest spec
+SPEC = {Fork.SHANGHAI: "Shanghai", Fork.CANCUN: "Cancun"}
 
 
 def _hex(a: bytes) -> str:
