@@ -14,6 +14,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY client ./client
+COPY common ./common
 COPY evm ./evm
 COPY state ./state
 COPY genesis ./genesis

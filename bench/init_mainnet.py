@@ -24,7 +24,7 @@ MAINNET_ROOT = "0xd7f8974fb5ac78d9ac099b9ad5018bedc2ce0a72dad1827a1709da30580f05
 PY_TRIE_SCRIPT = r"""
 import json, sys
 import rlp
-from eth_hash.auto import keccak
+from common.keccak import keccak
 from trie import HexaryTrie
 
 EMPTY_ROOT = keccak(rlp.encode(b""))

@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import Iterable, Sequence
 
-from state.keccak import keccak
+from common.keccak import keccak
+from common.constants import EMPTY_OMMERS_HASH, EMPTY_ROOT, U64_MAX
 
 from evm.transactions import Transaction, decode_transaction
-from state import rlpcodec as rlp
+from common import rlp
 from state.trie import build_root, enc_bytes, enc_list, enc_uint
 
-from .header import EMPTY_BLOOM, EMPTY_OMMERS_HASH, EMPTY_TRIE_ROOT, Header, HeaderDecodeError
+from .header import EMPTY_BLOOM, Header, HeaderDecodeError
 
-U64_MAX = 2**64 - 1
 U256_MAX = 2**256 - 1
-GWEI = 10**9
+GWEI = 10**9  # withdrawal amounts are in Gwei
 
 Log = tuple[bytes, tuple[bytes, ...], bytes]  # (address, topics, data), as JournaledState.logs holds them
 
@@ -158,7 +158,7 @@ class Receipt:
 def ordered_trie_root(values: Sequence[bytes]) -> bytes:
     """Root of the trie {rlp(i): values[i]} (transactions, receipts, withdrawals)."""
     if not values:
-        return EMPTY_TRIE_ROOT
+        return EMPTY_ROOT
     return build_root([(rlp.encode(i).hex(), v) for i, v in enumerate(values)])
 
 

@@ -86,14 +86,6 @@ class ChainFile:
             self._mmap = None
 
 
-def read_chain_file(path: str) -> list[bytes]:
-    f = ChainFile(path)
-    try:
-        return list(f)
-    finally:
-        f.close()
-
-
 def open_for_writing(path: str, compress: bool | None = None) -> BinaryIO:
     try:
         if path.endswith(".gz") if compress is None else compress:

@@ -198,13 +198,13 @@ class ChainStore:
         batch.delete(CANONICAL_PREFIX + _num(number))
 
     def put_receipts(self, batch: WriteBatch, block_hash: bytes, receipts: list[bytes]) -> None:
-        from state import rlpcodec as rlp
+        from common import rlp
 
         batch.put(RECEIPTS_PREFIX + block_hash, rlp.encode(list(receipts)))
 
     def get_receipts(self, block_hash: bytes) -> list[bytes] | None:
         """The block's receipt encodings (typed ones as `type || rlp`), or None if not stored."""
-        from state import rlpcodec as rlp
+        from common import rlp
 
         data = self.kv.get(RECEIPTS_PREFIX + block_hash)
         return None if data is None else list(rlp.decode(data))

@@ -40,10 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name, help_text in COMMANDS.items():
-        try:
-            mod = _module(name)
-        except ModuleNotFoundError:
-            continue  # not built yet
+        mod = _module(name)  # every command is built: a missing module is an error, never a hidden command
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("--log-json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         mod.add_arguments(p)

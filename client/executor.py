@@ -21,15 +21,16 @@ from evm.message import Env, Message
 from evm.processor import BlockContext, InvalidTransaction, process_transaction
 from evm.rules import ForkRules
 from state.db import StateDB
-from state.keccak import keccak
+from common.keccak import keccak
+from common.constants import EMPTY_OMMERS_HASH, U64_MAX
 from state.journal import JournaledState
 from state.kv import WriteBatch
 
-from .blocks import Block, BlockDecodeError, Receipt, compute_requests_hash, logs_bloom_int, ordered_trie_root
+from .blocks import GWEI, Block, BlockDecodeError, Receipt, compute_requests_hash, logs_bloom_int, ordered_trie_root
 from .chainstore import TX_LOOKUP_PREFIX, ChainStore
 from .forks import UnsupportedFork, rules_at
 from .genesis import ChainConfig, parse_config, _Ctx
-from .header import EMPTY_OMMERS_HASH, OPTIONAL_FIELDS, Header
+from .header import OPTIONAL_FIELDS, Header
 
 SYSTEM_ADDRESS = bytes.fromhex("fffffffffffffffffffffffffffffffffffffffe")
 SYSTEM_TRANSACTION_GAS = 30_000_000
@@ -42,7 +43,6 @@ BASE_FEE_MAX_CHANGE_DENOMINATOR = 8
 GAS_LIMIT_ADJUSTMENT_FACTOR = 1024
 GAS_LIMIT_MINIMUM = 5000
 MAX_EXTRA_DATA = 32
-U64_MAX = 2**64 - 1
 MAX_GAS_LIMIT = 2**63 - 1  # as geth and the other clients cap it (execution-specs does not)
 
 
@@ -176,7 +176,6 @@ class BlockOutput:
     blob_gas_used: int = 0
     bloom: int = 0
     requests: list[bytes] = field(default_factory=list)
-    tx_hashes: list[bytes] = field(default_factory=list)
 
     def receipts_root(self) -> bytes:
         return ordered_trie_root([r.encode() for r in self.receipts])
@@ -285,7 +284,7 @@ def apply_body(block: Block, rules: ForkRules, config: ChainConfig, state: Journ
                     deposits += _extract_deposit(data)
 
     for w in block.withdrawals or ():
-        state.add_balance(w.address, w.amount * 10**9)
+        state.add_balance(w.address, w.amount * GWEI)
 
     if rules.requests:
         if deposits:

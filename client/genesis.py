@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from state.db import alloc_root
+from common.constants import EMPTY_ROOT, U64_MAX, ZERO_HASH
 
 from . import jsonsafe
 from .errors import UserError
-from .header import EMPTY_REQUESTS_HASH, EMPTY_TRIE_ROOT, ZERO_HASH, Header
+from .header import EMPTY_REQUESTS_HASH, Header
 
 INITIAL_BASE_FEE = 1_000_000_000  # EIP-1559: base fee of the first London block
 GENESIS_GAS_LIMIT = 4_712_388  # geth's default when the file gives none
 GENESIS_DIFFICULTY = 131_072  # geth's default for ethash chains without a mix hash
-UINT64_MAX = 2**64 - 1
 UINT256_MAX = 2**256 - 1
 
 # Forks activated by block number, then by timestamp, in order (geth's config keys).
@@ -216,7 +216,7 @@ class Genesis:
         if c.is_london(n) and h.base_fee_per_gas is None:
             h.base_fee_per_gas = INITIAL_BASE_FEE
         if c.is_active("Shanghai", n, t):
-            h.withdrawals_root = EMPTY_TRIE_ROOT
+            h.withdrawals_root = EMPTY_ROOT
         if c.is_active("Cancun", n, t):
             h.blob_gas_used = self.blob_gas_used or 0
             h.excess_blob_gas = self.excess_blob_gas or 0
@@ -239,15 +239,15 @@ def parse_config(obj: Any, ctx: _Ctx) -> ChainConfig:
         raise ctx.fail("config", "missing or not an object")
     if "chainId" not in obj:
         raise ctx.fail("config.chainId", "missing")
-    chain_id = ctx.uint(obj["chainId"], "config.chainId", UINT64_MAX)
+    chain_id = ctx.uint(obj["chainId"], "config.chainId", U64_MAX)
     block_forks = {}
     for name, key in BLOCK_FORKS:
         if obj.get(key) is not None:
-            block_forks[name] = ctx.uint(obj[key], f"config.{key}", UINT64_MAX)
+            block_forks[name] = ctx.uint(obj[key], f"config.{key}", U64_MAX)
     time_forks = {}
     for name, key in TIME_FORKS:
         if obj.get(key) is not None:
-            time_forks[name] = ctx.uint(obj[key], f"config.{key}", UINT64_MAX)
+            time_forks[name] = ctx.uint(obj[key], f"config.{key}", U64_MAX)
     # geth's CheckConfigForkOrder: a fork needs every earlier one, no earlier than it (a genesis header with
     # Cancun's fields but not Shanghai's cannot even be encoded); BPO1 follows Osaka, BPOn follows BPOn-1.
     mainline = [(name, key) for name, key in TIME_FORKS if name not in BPO_FORKS]
@@ -261,7 +261,7 @@ def parse_config(obj: Any, ctx: _Ctx) -> ChainConfig:
                     raise ctx.fail(f"config.{key}", f"{name} at {time_forks[name]} comes before {prev} at "
                                                     f"{time_forks[prev]}")
     netsplit = obj.get("mergeNetsplitBlock")
-    netsplit = None if netsplit is None else ctx.uint(netsplit, "config.mergeNetsplitBlock", UINT64_MAX)
+    netsplit = None if netsplit is None else ctx.uint(netsplit, "config.mergeNetsplitBlock", U64_MAX)
     ttd = obj.get("terminalTotalDifficulty")
     ttd = None if ttd is None else ctx.uint(ttd, "config.terminalTotalDifficulty")
     schedule: dict[str, dict[str, int]] = {}
@@ -275,7 +275,7 @@ def parse_config(obj: Any, ctx: _Ctx) -> ChainConfig:
         for k in ("target", "max", "baseFeeUpdateFraction"):
             if k not in params:
                 raise ctx.fail(f"config.blobSchedule.{fork}.{k}", "missing")
-            entry[k] = ctx.uint(params[k], f"config.blobSchedule.{fork}.{k}", UINT64_MAX)
+            entry[k] = ctx.uint(params[k], f"config.blobSchedule.{fork}.{k}", U64_MAX)
         if entry["baseFeeUpdateFraction"] == 0:  # a divisor (geth refuses it too)
             raise ctx.fail(f"config.blobSchedule.{fork}.baseFeeUpdateFraction", "must not be 0")
         if entry["target"] > entry["max"]:
@@ -301,7 +301,7 @@ def parse_alloc(obj: Any, ctx: _Ctx) -> dict[bytes, tuple[int, int, bytes, dict[
         if not isinstance(acc, dict):
             raise ctx.fail(where, "not an object")
         balance = ctx.uint(acc.get("balance", "0x0"), f"{where}.balance")
-        nonce = ctx.uint(acc.get("nonce", "0x0"), f"{where}.nonce", UINT64_MAX)
+        nonce = ctx.uint(acc.get("nonce", "0x0"), f"{where}.nonce", U64_MAX)
         code = ctx.data(acc.get("code", "") or "", f"{where}.code")
         storage_obj = acc.get("storage") or {}
         if not isinstance(storage_obj, dict):
@@ -331,15 +331,15 @@ def parse_genesis(obj: Any, source: str = "genesis") -> Genesis:
 
     g = Genesis(config=config, alloc=alloc)
     k, v = opt("nonce")
-    g.nonce = 0 if v is None else ctx.uint(v, k, UINT64_MAX)
+    g.nonce = 0 if v is None else ctx.uint(v, k, U64_MAX)
     k, v = opt("timestamp")
-    g.timestamp = 0 if v is None else ctx.uint(v, k, UINT64_MAX)
+    g.timestamp = 0 if v is None else ctx.uint(v, k, U64_MAX)
     k, v = opt("extraData")
     g.extra_data = b"" if v is None else ctx.data(v, k)
     if len(g.extra_data) > 32:
         raise ctx.fail("extraData", f"{len(g.extra_data)} bytes, at most 32 allowed")
     k, v = opt("gasLimit")
-    g.gas_limit = 0 if v is None else ctx.uint(v, k, UINT64_MAX)
+    g.gas_limit = 0 if v is None else ctx.uint(v, k, U64_MAX)
     if g.gas_limit == 0:
         g.gas_limit = GENESIS_GAS_LIMIT
     k, v = opt("mixHash", "mixhash")
@@ -353,17 +353,17 @@ def parse_genesis(obj: Any, source: str = "genesis") -> Genesis:
     if v is not None:
         g.coinbase = ctx.address(v, k)
     k, v = opt("number")
-    g.number = 0 if v is None else ctx.uint(v, k, UINT64_MAX)
+    g.number = 0 if v is None else ctx.uint(v, k, U64_MAX)
     k, v = opt("gasUsed")
-    g.gas_used = 0 if v is None else ctx.uint(v, k, UINT64_MAX)
+    g.gas_used = 0 if v is None else ctx.uint(v, k, U64_MAX)
     k, v = opt("parentHash")
     g.parent_hash = ZERO_HASH if v is None else ctx.data(v, k, 32)
     k, v = opt("baseFeePerGas")
     g.base_fee_per_gas = None if v is None else ctx.uint(v, k)
     k, v = opt("excessBlobGas")
-    g.excess_blob_gas = None if v is None else ctx.uint(v, k, UINT64_MAX)
+    g.excess_blob_gas = None if v is None else ctx.uint(v, k, U64_MAX)
     k, v = opt("blobGasUsed")
-    g.blob_gas_used = None if v is None else ctx.uint(v, k, UINT64_MAX)
+    g.blob_gas_used = None if v is None else ctx.uint(v, k, U64_MAX)
     return g
 
 

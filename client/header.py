@@ -9,16 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
-from state.keccak import keccak, memoized_hash
+from common import rlp
+from common.constants import EMPTY_OMMERS_HASH, EMPTY_ROOT, ZERO_ADDRESS, ZERO_HASH
+from common.keccak import memoized_hash
 
-from state import rlpcodec as rlp
-
-# keccak(rlp([])): the ommers hash of every post-Merge block
-EMPTY_OMMERS_HASH = keccak(rlp.encode([]))
-# root of the empty trie (no transactions, receipts or withdrawals)
-EMPTY_TRIE_ROOT = keccak(rlp.encode(b""))
-ZERO_HASH = b"\x00" * 32
-ZERO_ADDRESS = b"\x00" * 20
 EMPTY_BLOOM = b"\x00" * 256
 # sha256 of nothing: the EIP-7685 requests hash of a block without requests
 EMPTY_REQUESTS_HASH = bytes.fromhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
@@ -68,9 +62,9 @@ class Header:
     parent_hash: bytes = ZERO_HASH
     ommers_hash: bytes = EMPTY_OMMERS_HASH
     coinbase: bytes = ZERO_ADDRESS
-    state_root: bytes = EMPTY_TRIE_ROOT
-    transactions_root: bytes = EMPTY_TRIE_ROOT
-    receipts_root: bytes = EMPTY_TRIE_ROOT
+    state_root: bytes = EMPTY_ROOT
+    transactions_root: bytes = EMPTY_ROOT
+    receipts_root: bytes = EMPTY_ROOT
     logs_bloom: bytes = EMPTY_BLOOM
     difficulty: int = 0
     number: int = 0
@@ -86,7 +80,7 @@ class Header:
     excess_blob_gas: int | None = None
     parent_beacon_block_root: bytes | None = None
     requests_hash: bytes | None = None
-    # (the fields, the hash) when last hashed (state.keccak.memoized_hash)
+    # (the fields, the hash) when last hashed (common.keccak.memoized_hash)
     _hashed: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- RLP
@@ -178,5 +172,3 @@ class Header:
     def copy(self, **changes: Any) -> "Header":
         return replace(self, **changes)
 
-
-HEADER_FIELD_NAMES = tuple(f.name for f in fields(Header) if f.init)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import structlog
-from eth_hash.auto import keccak
+from common.keccak import keccak
 
 from evm.blobs import GAS_PER_BLOB
 from evm.transactions import Transaction

@@ -20,6 +20,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Iterator, Protocol
 
+from evm.blobs import GAS_PER_BLOB
 from evm.processor import intrinsic_gas
 from evm.rules import ForkRules
 from evm.transactions import InvalidSignature, Transaction
@@ -76,7 +77,7 @@ def max_cost(tx: Transaction) -> int:
     """The most the sender can be charged: gas * fee cap + value (+ blob gas at its cap)."""
     cost = tx.gas * _fee_cap(tx) + tx.value
     if tx.type == 3:
-        cost += len(tx.blob_versioned_hashes) * 2**17 * tx.max_fee_per_blob_gas
+        cost += len(tx.blob_versioned_hashes) * GAS_PER_BLOB * tx.max_fee_per_blob_gas
     return cost
 
 
@@ -100,13 +101,6 @@ class TxPool:
         return self.by_hash.get(tx_hash)
 
     # -- admission -----------------------------------------------------------------------------------------
-    def validate(self, tx: Transaction, state: StateView, rules: PoolRules, size: int | None = None) -> bytes:
-        """All checks `add` makes; returns the sender. Raises TxPoolError with geth's message."""
-        sender = self.check_alone(tx, rules, size)
-        with self.lock:
-            self._check_in_pool(tx, sender, state, rules)
-        return sender
-
     def check_alone(self, tx: Transaction, rules: PoolRules, size: int | None = None) -> bytes:
         """The checks that need neither the pool nor the state (no lock): fork rules, size, fees, chain id,
         signature, intrinsic gas; returns the sender."""

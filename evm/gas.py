@@ -1,30 +1,16 @@
 """Gas schedule of Paris .. Osaka: constants and the dynamic-cost formulas.
 
-Static gas per opcode lives in evm/opcodes.py; this module holds what depends on operands or
-state. Every function is pure (no state access) so the compiler can call or inline it too.
+Static gas per opcode lives in evm/opcodes.py (the one home of those numbers); this module holds what
+depends on operands or state. Every function is pure (no state access) so the compiler can call or inline it too.
 """
 from __future__ import annotations
-
-# --- base tiers (Yellow Paper names) -------------------------------------------------------------
-G_ZERO = 0
-G_JUMPDEST = 1
-G_BASE = 2
-G_VERY_LOW = 3
-G_LOW = 5
-G_MID = 8
-G_HIGH = 10
 
 # --- memory, copies, hashing, logs ---------------------------------------------------------------
 G_MEMORY = 3  # per word, plus words**2 // 512
 G_COPY = 3  # per word copied (CALLDATACOPY, CODECOPY, EXTCODECOPY, RETURNDATACOPY, MCOPY)
-G_KECCAK256 = 30
 G_KECCAK256_WORD = 6
-G_EXP = 10
 G_EXP_BYTE = 50
-G_LOG = 375
-G_LOG_TOPIC = 375
 G_LOG_DATA = 8
-G_BLOCKHASH = 20
 
 # --- EIP-2929 access costs -----------------------------------------------------------------------
 G_WARM_ACCESS = 100
@@ -42,9 +28,7 @@ G_CALL_STIPEND = 2300  # SSTORE fails if gas_left <= this (EIP-2200), and the CA
 # --- calls and creation --------------------------------------------------------------------------
 G_CALL_VALUE = 9000
 G_NEW_ACCOUNT = 25000
-G_CREATE = 32000
 G_CODE_DEPOSIT = 200  # per byte of deployed code
-G_SELFDESTRUCT = 5000
 G_SELFDESTRUCT_NEW_ACCOUNT = 25000
 
 MAX_CODE_SIZE = 0x6000  # EIP-170: 24576 (EIP-3860's init-code limit and cost are fork rules: evm/rules.py)
@@ -63,17 +47,6 @@ def memory_cost(size_bytes: int) -> int:
     return G_MEMORY * w + w * w // 512
 
 
-def memory_expansion_cost(current_size: int, offset: int, size: int) -> int:
-    """Cost of growing memory of `current_size` bytes so [offset, offset+size) fits; 0 when size
-    is 0 (no access, whatever the offset) or when it already fits."""
-    if size == 0:
-        return 0
-    end = offset + size
-    if end <= current_size:
-        return 0
-    return memory_cost(end) - memory_cost(current_size)
-
-
 def copy_cost(size: int) -> int:
     """Per-word copy cost (dynamic part of *COPY)."""
     return G_COPY * ((size + 31) >> 5)
@@ -88,8 +61,6 @@ def keccak_cost(size: int) -> int:
     """Dynamic part of KECCAK256 (and of CREATE2's hashing of the init code): 6 per word."""
     return G_KECCAK256_WORD * ((size + 31) >> 5)
 
-
-create2_hash_cost = keccak_cost
 
 
 def log_cost(size: int) -> int:
@@ -139,16 +110,3 @@ def call_gas(requested: int, gas_left: int, extra_cost: int) -> int | None:
     if gas_left < extra_cost:
         return None
     return min(requested, max_call_gas(gas_left - extra_cost))
-
-
-def call_extra_cost(*, value: int, transfers_value: bool, new_account: bool) -> int:
-    """CALL / CALLCODE value costs: 9000 for a non-zero value, plus 25000 when CALL sends value to
-    an account that is not alive (EIP-161). `transfers_value` is False for DELEGATECALL and
-    STATICCALL; `new_account` is only ever true for CALL."""
-    if not transfers_value or value == 0:
-        return 0
-    return G_CALL_VALUE + (G_NEW_ACCOUNT if new_account else 0)
-
-
-def call_stipend(value: int) -> int:
-    return G_CALL_STIPEND if value else 0

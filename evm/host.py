@@ -34,10 +34,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from state import rlpcodec as rlp
-from eth_hash.auto import keccak
+from common import rlp
+from common.keccak import keccak
+from common.constants import EMPTY_CODE_HASH, MAX_NONCE
 
-from state.account import EMPTY_CODE_HASH as _EMPTY_CODE_HASH
 
 from . import gas as G
 from .errors import (
@@ -63,7 +63,6 @@ STATICCALL = 0xFA
 
 DELEGATION_PREFIX = b"\xef\x01\x00"  # EIP-7702 designator: 0xef0100 || address (23 bytes)
 DELEGATION_LENGTH = 23
-MAX_NONCE = 2**64 - 1
 
 _CALL_NAMES = {CALL: "CALL", CALLCODE: "CALLCODE", DELEGATECALL: "DELEGATECALL", STATICCALL: "STATICCALL"}
 
@@ -360,7 +359,7 @@ class Host:
         state = self.state
         return (
             state.get_nonce(address) != 0
-            or state.get_code_hash(address) != _EMPTY_CODE_HASH
+            or state.get_code_hash(address) != EMPTY_CODE_HASH
             or state.has_storage(address)
         )
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from state import rlpcodec as rlp
-from eth_hash.auto import keccak
+from common import rlp
+from common.keccak import keccak
+from common.constants import MAX_NONCE
 
 from .blobs import GAS_PER_BLOB, VERSIONED_HASH_VERSION_KZG
 from .host import DELEGATION_PREFIX, create_address, is_delegation
@@ -24,7 +25,6 @@ TX_ACCESS_LIST_ADDRESS_COST = 2400
 TX_ACCESS_LIST_STORAGE_KEY_COST = 1900
 PER_EMPTY_ACCOUNT_COST = 25000  # EIP-7702
 PER_AUTH_BASE_COST = 12500
-MAX_NONCE = 2**64 - 1
 
 REFUND_QUOTIENT = 5  # EIP-3529
 

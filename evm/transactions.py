@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 
 from coincurve import PublicKey
 
-from state import rlpcodec as rlp
-from state.keccak import keccak, memoized_hash
+from common import rlp
+from common.keccak import keccak, memoized_hash
 
 SECP256K1N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 

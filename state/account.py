@@ -1,15 +1,10 @@
-"""Account records and the constants of the state encoding."""
+"""Account records as the state trie stores them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_hash.auto import keccak
-
-from . import rlpcodec as rlp  # same encode/decode as the rlp package, without its import cost
-
-EMPTY_CODE_HASH = keccak(b"")
-# Root of the empty Merkle-Patricia trie: keccak(rlp(b"")).
-EMPTY_ROOT = keccak(rlp.encode(b""))
+from common import rlp
+from common.constants import EMPTY_CODE_HASH, EMPTY_ROOT
 
 
 @dataclass(slots=True)

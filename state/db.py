@@ -5,9 +5,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator, Mapping
 
-from .account import EMPTY_CODE_HASH, EMPTY_ROOT, Account
+from common.constants import EMPTY_CODE_HASH, EMPTY_ROOT
+
+from .account import Account
 from .changes import StateChanges
-from .keccak import keccak
+from common.keccak import keccak
 from .kv import KVStore, WriteBatch
 from .trie import MissingNodeError, Sink, Trie, build_root, enc_list, enc_uint
 

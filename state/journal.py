@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from eth_hash.auto import keccak
+from common.constants import EMPTY_CODE_HASH, EMPTY_ROOT
+from common.keccak import keccak
 
-from .account import EMPTY_CODE_HASH, EMPTY_ROOT, Account
+from .account import Account
 from .changes import StateChanges
 
 Log = tuple[bytes, tuple[bytes, ...], bytes]
@@ -306,10 +307,6 @@ class JournaledState:
         self._journal.append((self._warm_slots.discard, (key,)))
         return True
 
-    def is_warm_slot(self, address: bytes, slot: int) -> bool:
-        return (address, slot) in self._warm_slots
-
-    # ------------------------------------------------------------------ substate
     def add_refund(self, amount: int) -> None:
         """Change the refund counter by `amount` (negative: a refund given earlier is taken back)."""
         self._journal.append((self._set_refund, (self.refund,)))

@@ -105,11 +105,6 @@ class MemoryStore(_BaseStore):
             else:
                 data[k] = v
 
-    def iter_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        for k in sorted(self.data):
-            if k.startswith(prefix):
-                yield k, self.data[k]
-
     def close(self) -> None:
         pass
 
@@ -143,9 +138,6 @@ class LevelDBStore(_BaseStore):
             else:
                 wb.put(k, v)
         wb.write()  # one atomic LevelDB write
-
-    def iter_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        yield from self._db.iterator(prefix=prefix)
 
     def close(self) -> None:
         if not self._db.closed:

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator
 
-from . import rlpcodec
-from .keccak import keccak
+from common import rlp as rlpcodec
+from common.constants import EMPTY_ROOT
+from common.keccak import keccak
 
-EMPTY_ROOT = keccak(b"\x80")
 HEX = "0123456789abcdef"
 _BLANK_REF = b"\x80"  # RLP of the empty string: an absent child
 
@@ -145,11 +145,6 @@ def build_root(items: Iterable[tuple[str, bytes]], sink: Sink = None, presorted:
     if sink is not None:
         sink(h, enc)
     return h
-
-
-def secure_items(pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, bytes]]:
-    """(key, value) -> (hex of keccak(key), value): the key transform of the state and storage tries."""
-    return [(keccak(k).hex(), v) for k, v in pairs]
 
 
 # ---------------------------------------------------------------- nodes for incremental updates

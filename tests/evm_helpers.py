@@ -10,7 +10,8 @@ from evm import execute
 from evm.precompiles import precompiles_for
 from evm.message import Env, ExecutionResult, Message
 from evm.spec import Fork
-from state.account import EMPTY_CODE_HASH, EMPTY_ROOT, Account
+from common.constants import EMPTY_CODE_HASH, EMPTY_ROOT
+from state.account import Account
 from state.changes import StateChanges
 from state.db import StateDB
 from state.journal import JournaledState

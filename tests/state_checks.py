@@ -1,7 +1,8 @@
 """Checks of a stored state shared by the crash-safety and import tests."""
 from __future__ import annotations
 
-from state.account import EMPTY_ROOT, Account
+from common.constants import EMPTY_ROOT
+from state.account import Account
 from state.db import StateDB
 from state.trie import build_root
 

@@ -20,7 +20,8 @@ from client.blocks import (
     logs_bloom,
     ordered_trie_root,
 )
-from client.header import EMPTY_REQUESTS_HASH, EMPTY_TRIE_ROOT
+from client.header import EMPTY_REQUESTS_HASH
+from common.constants import EMPTY_ROOT
 
 HERE = os.path.dirname(__file__)
 FIXTURES = os.path.join(HERE, "fixtures", "blockchain_tests")
@@ -130,7 +131,7 @@ def test_ordered_trie_root_matches_py_trie():
         for i, v in enumerate(values):
             t[rlp.encode(i)] = v
         assert ordered_trie_root(values) == t.root_hash
-    assert ordered_trie_root([]) == EMPTY_TRIE_ROOT
+    assert ordered_trie_root([]) == EMPTY_ROOT
 
 
 def test_requests_hash():

@@ -15,17 +15,9 @@ def test_memory_cost(size, cost):
     assert G.memory_cost(size) == cost
 
 
-def test_memory_expansion_cost():
-    assert G.memory_expansion_cost(0, 0, 0) == 0
-    assert G.memory_expansion_cost(0, 2**255, 0) == 0  # size 0: no expansion whatever the offset
-    assert G.memory_expansion_cost(64, 0, 64) == 0
-    assert G.memory_expansion_cost(64, 60, 5) == 3
-    assert G.memory_expansion_cost(32 * 22, 32 * 22, 32) == 70 - 66
-
-
 def test_word_costs():
     assert G.copy_cost(0) == 0 and G.copy_cost(1) == 3 and G.copy_cost(33) == 6
-    assert G.keccak_cost(64) == 12 and G.create2_hash_cost(65) == 18
+    assert G.keccak_cost(64) == 12 and G.keccak_cost(65) == 18
     assert G.words(49152) == 1536
     assert G.exp_cost(0) == 0 and G.exp_cost(255) == 50 and G.exp_cost(256) == 100 and G.exp_cost(2**256 - 1) == 1600
     assert G.log_cost(10) == 80

@@ -7,7 +7,7 @@ import copy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from state.account import EMPTY_ROOT
+from common.constants import EMPTY_ROOT
 from state.db import StateDB, state_root_of_alloc
 from state.journal import JournaledState
 from state.kv import MemoryStore

@@ -6,7 +6,7 @@ import threading
 from eth_hash.auto import keccak as reference
 from hypothesis import given, settings, strategies as st
 
-from state.keccak import keccak256
+from common.keccak import keccak256
 
 
 @settings(max_examples=300, deadline=None)

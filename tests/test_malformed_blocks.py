@@ -28,7 +28,7 @@ from client.blocks import Block, BlockDecodeError
 from client.chainstore import ChainStore
 from client.executor import InvalidBlock, decode_block
 from client.header import Header, HeaderDecodeError
-from state import rlpcodec as rlp
+from common import rlp
 from state.db import StateDB
 from state_checks import assert_state_complete
 from tests.tools import make_chain

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from client.chainstore import ChainStore
 from client.genesis import parse_genesis
-from client.rpc.chain import Chain, mine_pending
+from client.rpc.chain import Chain
 from client.rpc.eth import Api
 from client.rpc.server import Dispatcher, _arity, parse_body
 from evm.transactions import Transaction
@@ -56,7 +56,7 @@ def _make_api() -> tuple[Api, Dispatcher, dict]:
     tx = Transaction(type=2, chain_id=1337, nonce=0, max_priority_fee_per_gas=10**9, max_fee_per_gas=10**10,
                      gas=100_000, to=None, data=deploy).sign(KEY0)
     api.eth_sendRawTransaction("0x" + tx.encode().hex())
-    mined = mine_pending(api.chain)
+    mined = api.chain.mine()
     known = {"block": "0x" + mined.block.hash.hex(), "tx": "0x" + tx.hash.hex()}
     return api, d, known
 

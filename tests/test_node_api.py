@@ -9,7 +9,7 @@ import pytest
 from client.chainstore import ChainStore
 from client.genesis import parse_genesis
 from client.header import Header
-from client.rpc.chain import Chain, mine_pending
+from client.rpc.chain import Chain
 from client.rpc.errors import RpcError
 from client.rpc.eth import Api
 from client.rpc.server import Dispatcher
@@ -58,7 +58,7 @@ def test_dispatch_mine_and_query_in_process(api):
         assert out[1]["result"] == "0x1"
         assert out[2]["error"] == {"code": -32602, "message": "missing value for required argument 0"}
         assert out[3]["error"]["code"] == -32601
-        mined = mine_pending(api.chain)
+        mined = api.chain.mine()
         assert [t.hash for t in mined.block.transactions] == [tx.hash]
         assert api.eth_getBalance("0x" + "01" * 20) == hex(7)
         receipt = api.eth_getTransactionReceipt("0x" + tx.hash.hex())
@@ -87,7 +87,7 @@ def test_miner_drops_a_transaction_the_executor_refuses(api):
     good = Transaction(type=2, chain_id=1337, nonce=0, max_priority_fee_per_gas=10**9, max_fee_per_gas=10**10,
                        gas=21000, to=b"\x01" * 20, value=7).sign(KEY0)
     api.chain.submit(good)
-    mined = mine_pending(api.chain)
+    mined = api.chain.mine()
     assert [t.hash for t in mined.block.transactions] == [good.hash]
     assert [t.hash for t, _ in mined.dropped] == [bad[0].hash]
     assert "insufficient funds" in mined.dropped[0][1]

@@ -5,7 +5,7 @@ import pytest
 import rlp
 from hypothesis import given, settings, strategies as st
 
-from state import rlpcodec
+from common import rlp as rlpcodec
 
 items = st.recursive(st.binary(max_size=70) | st.integers(0, 2**300), lambda c: st.lists(c, max_size=6), max_leaves=30)
 

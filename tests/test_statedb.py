@@ -6,7 +6,8 @@ import random
 from eth_hash.auto import keccak
 from trie import HexaryTrie
 
-from state.account import EMPTY_CODE_HASH, EMPTY_ROOT, Account
+from common.constants import EMPTY_CODE_HASH, EMPTY_ROOT
+from state.account import Account
 from state.changes import StateChanges
 from state.db import StateDB, state_root_of_alloc
 from state.kv import MemoryStore

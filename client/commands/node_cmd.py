@@ -68,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def dev_keys_for(alloc) -> dict[bytes, bytes]:
     from coincurve import PrivateKey
-    from eth_hash.auto import keccak
+    from common.keccak import keccak
 
     out = {}
     for hexkey in DEV_KEYS:
@@ -143,9 +143,7 @@ def _loop_factory():
 
 
 async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
-    from aiohttp import web
-
-    from ..rpc.chain import Chain, mine_pending
+    from ..rpc.chain import Chain
     from ..rpc.eth import CONCURRENT_METHODS, Api
     from ..rpc.server import Dispatcher, make_app
     from ..rpc.subscriptions import Subscriptions

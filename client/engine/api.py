@@ -25,7 +25,7 @@ from evm.rules import ForkRules
 from ..blocks import Block
 from ..executor import InvalidBlock
 from ..forks import UnsupportedFork, rules_at
-from ..header import ZERO_HASH
+from common.constants import ZERO_HASH
 from ..rpc import types as T
 from ..rpc.errors import InvalidParams
 from ..txpool import BlobSidecar

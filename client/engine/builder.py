@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 
 from evm.rules import ForkRules
-from state import rlpcodec as rlp
+from common import rlp
 
 from ..blocks import Block, Withdrawal
 from ..executor import block_rules

@@ -19,7 +19,7 @@ from evm.message import Env
 from evm.processor import BlockContext, InvalidTransaction, TxResult, process_transaction
 from evm.rules import ForkRules
 from evm.transactions import Transaction
-from state.account import EMPTY_ROOT
+from common.constants import EMPTY_ROOT
 from state.db import NODE_PREFIX, StateDB
 from state.journal import JournaledState
 
@@ -395,6 +395,3 @@ def _remember(cache: dict, key: bytes, value: Any, size: int) -> None:
             pass
     cache[key] = value
 
-
-def mine_pending(chain: Chain, timestamp: int | None = None):
-    return chain.mine(timestamp)

@@ -153,7 +153,7 @@ class DevChain:
     def placeholder_sign(self, tx: "Transaction", sender: bytes) -> None:
         """A signature no key made, unique to the sender (so two impersonated senders never share a hash);
         the sender is recorded by hash so the block reads back with it."""
-        from eth_hash.auto import keccak
+        from common.keccak import keccak
 
         n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
         tx.v = 27 if tx.type == 0 and tx.chain_id is None else (

@@ -8,12 +8,13 @@ import platform
 import time
 from typing import Any, Callable
 
-import rlp
-from eth_hash.auto import keccak
+from common import rlp
+from common.keccak import keccak
 
+from evm.blobs import GAS_PER_BLOB
 from evm.host import create_address as contract_address
 from evm.transactions import Authorization, Transaction, decode_transaction
-from state.account import EMPTY_CODE_HASH
+from common.constants import EMPTY_CODE_HASH, EMPTY_ROOT, ZERO_ADDRESS
 from state.journal import JournaledState
 
 from ..blocks import Receipt, logs_bloom
@@ -22,11 +23,11 @@ from ..txpool import BlobSidecar
 from . import types as T
 from .chain import Chain
 from .errors import ExecutionReverted, InvalidParams, ServerError
+from .overrides import apply_overrides
 
 CLIENT_VERSION = f"evm-mlir/v0.1.0/{platform.system().lower()}-{platform.machine()}/python{platform.python_version()}"
 DEFAULT_TIP = 1_000_000_000  # 1 gwei: what the node suggests as priority fee when recent blocks say nothing
 MAX_LOG_RANGE = 10_000
-ZERO_ADDRESS = b"\x00" * 20
 GAS_ESTIMATE_ERROR_RATIO = 0.015  # geth's estimateGasErrorRatio
 FILTER_TIMEOUT = 300  # seconds an unpolled filter lives (geth: 5 minutes)
 
@@ -199,7 +200,7 @@ class Api:
             "status": _hx(1 if r.succeeded else 0),
         }
         if tx.type == 3:
-            out["blobGasUsed"] = _hx(len(tx.blob_versioned_hashes) * 2**17)
+            out["blobGasUsed"] = _hx(len(tx.blob_versioned_hashes) * GAS_PER_BLOB)
             out["blobGasPrice"] = _hx(self.chain.blob_base_fee(header))
         return out
 
@@ -263,8 +264,6 @@ class Api:
 
     def eth_getAccount(self, address: Any, block: Any = None) -> dict[str, str]:
         """The account's trie entry (geth's and anvil's eth_getAccount): nonce, balance, codeHash, storageRoot."""
-        from state.account import EMPTY_ROOT
-
         acc = self._state(block, 1).get_account(T.address(address, 0))
         return {"nonce": _hx(acc.nonce if acc else 0), "balance": _hx(acc.balance if acc else 0),
                 "codeHash": _hb(acc.code_hash if acc else EMPTY_CODE_HASH),
@@ -585,7 +584,7 @@ class Api:
             raise InvalidParams("invalid argument 0: expected a transaction call object")
         state = JournaledState(self.chain.state(header))
         if overrides is not None:
-            _apply_overrides(state, overrides)
+            apply_overrides(state, overrides)
         tx = self._tx_from_args(args, header, state=state, gas_cap=gas)
         if access_list is not None:
             tx.access_list = access_list
@@ -942,34 +941,6 @@ def _parse_authorizations(v: Any) -> tuple:
                                  T.quantity(a.get("nonce"), 0, 64), T.quantity(a.get("yParity"), 0, 8),
                                  T.quantity(a.get("r"), 0), T.quantity(a.get("s"), 0)))
     return tuple(out)
-
-
-def _apply_overrides(state: JournaledState, overrides: Any) -> None:
-    if not isinstance(overrides, dict):
-        raise InvalidParams("invalid argument 2: state override must be an object")
-    for addr, o in overrides.items():
-        a = T.address(addr, 2)
-        if not isinstance(o, dict):
-            raise InvalidParams("invalid argument 2: account override must be an object")
-        if o.get("state") is not None and o.get("stateDiff") is not None:
-            raise InvalidParams(f"account 0x{a.hex()} has both 'state' and 'stateDiff'")
-        if o.get("nonce") is not None:
-            state.set_nonce(a, T.quantity(o["nonce"], 2, 64))
-        if o.get("code") is not None:
-            state.set_code(a, T.data(o["code"], 2))
-        if o.get("balance") is not None:
-            state.set_balance(a, T.quantity(o["balance"], 2))
-        if o.get("state") is not None:
-            nonce, balance, code = state.get_nonce(a), state.get_balance(a), state.get_code(a)
-            state.destroy_account(a)
-            state.set_balance(a, balance)
-            state.set_nonce(a, nonce)
-            state.set_code(a, code)
-        slots = o.get("state") or o.get("stateDiff") or {}
-        if not isinstance(slots, dict):
-            raise InvalidParams("invalid argument 2: state and stateDiff must be objects")
-        for k, v in slots.items():
-            state.set_storage(a, int.from_bytes(T.hash32(k, 2), "big"), int.from_bytes(T.hash32(v, 2), "big"))
 
 
 def _parse_addresses(v: Any) -> set[bytes] | None:

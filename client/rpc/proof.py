@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from state.account import EMPTY_CODE_HASH, EMPTY_ROOT
+from common.constants import EMPTY_CODE_HASH, EMPTY_ROOT
 
 from . import types as T
 from .errors import InvalidParams

@@ -15,6 +15,7 @@ from state.journal import JournaledState
 
 from ..header import Header
 from .errors import InvalidParams, ServerError
+from .overrides import apply_overrides
 
 MAX_STEPS = 500_000  # a larger trace is refused (its JSON would run into gigabytes)
 TRACERS = ("structLogger", "callTracer", "prestateTracer", "4byteTracer", "noopTracer")
@@ -102,9 +103,7 @@ def trace_call(api, args: Any, header: Header, options: dict[str, Any]) -> dict[
     state = JournaledState(api.chain.state(header))
     overrides = options.get("stateOverrides")
     if overrides is not None:
-        from .eth import _apply_overrides
-
-        _apply_overrides(state, overrides)
+        apply_overrides(state, overrides)
     tx = api._tx_from_args(args, header, state=state)
     no_fees = tx.gas_price == 0 and tx.max_fee_per_gas == 0 and tx.max_priority_fee_per_gas == 0
     try:

@@ -11,9 +11,6 @@ from .errors import InvalidParams
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
 
 BLOCK_TAGS = ("latest", "pending", "earliest", "safe", "finalized")
-MAX_UINT256 = 2**256 - 1
-
-
 def _arg(i: int | None, msg: str) -> InvalidParams:
     return InvalidParams(f"invalid argument {i}: {msg}" if i is not None else msg)
 
@@ -112,7 +109,7 @@ def hb(b: bytes) -> str:
 
 @functools.lru_cache(maxsize=4096)  # the same few addresses fill every receipt and block of a dev chain
 def checksum(a: bytes) -> str:
-    from state.keccak import keccak
+    from common.keccak import keccak
 
     h = a.hex()
     digest = keccak(h.encode()).hex()

@@ -1,7 +1,7 @@
 """KECCAK256 (0x20)."""
 from __future__ import annotations
 
-from eth_hash.auto import keccak
+from common.keccak import keccak
 
 from ..gas import keccak_cost
 from .frame import Frame, extend_memory, read_memory, use_gas

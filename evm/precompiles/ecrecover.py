@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from coincurve import PublicKey
-from eth_hash.auto import keccak
+from common.keccak import keccak
 
 from evm.precompiles import PrecompileResult, fail, ok, read
 from evm.spec import Fork
