@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from evm.backends import get_backend
     from evm.host import Host
-    from evm.message import Env, Message
+    from evm.message import BlockEnv, Message
     from evm.spec import Fork
     from state.db import StateDB
     from state.journal import JournaledState
@@ -52,7 +52,7 @@ def main(argv=None) -> int:
         state.set_code(TARGET, code)
         state.commit()
         state.begin_transaction()
-        host = Host(state, Env(fork=Fork.CANCUN), backend)
+        host = Host(state, BlockEnv(fork=Fork.CANCUN), backend)
         t = time.perf_counter()
         backend.entry(code, Fork.CANCUN)
         compile_s = time.perf_counter() - t

@@ -9,7 +9,7 @@ compilation are excluded (one warm-up call). Nothing is memoized: each call runs
 Three views of the mlir backend are reported:
   host  -- `Host.execute_message(msg)`: the path every CALL takes (the headline figure)
   frame -- `backend.run_frame(msg, host)` inside an explicit snapshot/revert
-  evm   -- `evm.execute(msg, state, env, "mlir")`: also builds a Host per call (top level)
+  evm   -- `evm.execute(msg, state, block, tx, "mlir")`: also builds a Host per call (top level)
 
 Usage: python bench/run.py [--n 1000] [--reps 20000] [--rounds 5] [--json]
 """
@@ -46,7 +46,7 @@ def bench_mlir(progs, n, reps, rounds):
     from evm import execute
     from evm.backends import get_backend
     from evm.host import Host
-    from evm.message import Env, Message
+    from evm.message import BlockEnv, Message, TxEnv
     from evm.spec import Fork
     from state.db import StateDB
     from state.journal import JournaledState
@@ -58,9 +58,9 @@ def bench_mlir(progs, n, reps, rounds):
         state.set_code(addr, bytes.fromhex(progs[name]["code"]))
     state.commit()
     state.begin_transaction()
-    env = Env(fork=Fork.OSAKA, origin=CALLER)
+    env, tx = BlockEnv(fork=Fork.OSAKA), TxEnv(origin=CALLER)
     backend = get_backend("mlir")
-    host = Host(state, env, backend)
+    host = Host(state, env, backend, tx)
     data = n.to_bytes(32, "big")
     res = {}
     for name, addr in TARGETS.items():
@@ -86,7 +86,7 @@ def bench_mlir(progs, n, reps, rounds):
             return r.output
 
         def via_execute():
-            return execute(msg, state, env, "mlir").output
+            return execute(msg, state, env, tx, "mlir").output
 
         res[name] = {
             "output": r.output.hex(), "gas_used": GAS - r.gas_left, "first_call_s": first,

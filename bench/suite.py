@@ -222,7 +222,7 @@ class Ours:
     def __init__(self, backend_name: str, fork=None, clock=time.perf_counter):
         from evm.backends import get_backend
         from evm.host import Host
-        from evm.message import Env
+        from evm.message import BlockEnv, TxEnv
         from evm.precompiles import precompiles_for
         from evm.spec import Fork
         from state.db import StateDB
@@ -238,7 +238,7 @@ class Ours:
         for a in (CALLER, *precompiles_for(fork)):
             self.state.warm_address(a)
         self.backend = get_backend(backend_name)
-        self.host = Host(self.state, Env(fork=fork, origin=CALLER), self.backend)
+        self.host = Host(self.state, BlockEnv(fork=fork), self.backend, TxEnv(origin=CALLER))
         self.msgs = {}
 
     def setup(self, name, addr, code, data):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from evm.blobs import blob_base_fee, next_excess_blob_gas
-from evm.message import Env, Message
+from evm.message import BlockEnv, Message, TxEnv
 from evm.processor import BlockContext, InvalidTransaction, process_transaction
 from evm.rules import ForkRules
 from state.db import StateDB
@@ -189,7 +189,7 @@ class BlockOutput:
         return compute_requests_hash(self.requests)
 
 
-def system_call(state: JournaledState, env: Env, target: bytes, data: bytes, backend: str,
+def system_call(state: JournaledState, block: BlockEnv, target: bytes, data: bytes, backend: str,
                 checked: bool) -> bytes:
     """execution-specs `process_(un)checked_system_transaction`: a call from SYSTEM_ADDRESS with 30M gas, no
     value, no fees, nothing pre-warmed, fresh transient storage; self-destructs are not applied. A checked call
@@ -202,14 +202,11 @@ def system_call(state: JournaledState, env: Env, target: bytes, data: bytes, bac
             raise InvalidBlock("SYSTEM_CONTRACT_EMPTY", f"system contract 0x{target.hex()} has no code")
         return b""
     state.begin_transaction()
-    env.origin = SYSTEM_ADDRESS
-    env.gas_price = env.base_fee
-    env.blob_hashes = ()
+    tx = TxEnv(origin=SYSTEM_ADDRESS, gas_price=block.base_fee)
     message = Message(caller=SYSTEM_ADDRESS, target=target, value=0, data=data, gas=SYSTEM_TRANSACTION_GAS,
                       code=code, code_address=target, should_transfer_value=False)
-    result = execute(message, state, env, backend)
-    state.selfdestructs = set()  # the spec drops a system call's accounts_to_delete
-    state.finalize_transaction()
+    result = execute(message, state, block, tx, backend)
+    state.finalize_transaction(delete_selfdestructed=False)  # the spec drops a system call's accounts_to_delete
     if checked and result.status != "success":
         raise InvalidBlock("SYSTEM_CONTRACT_CALL_FAILED",
                            f"system contract 0x{target.hex()} call failed: {result.status} {result.error or ''}")
@@ -232,23 +229,23 @@ def _extract_deposit(data: bytes) -> bytes:
 
 
 def block_env(config: ChainConfig, header: Header, block_hash: Callable[[int], bytes | None],
-              rules: ForkRules | None = None) -> Env:
+              rules: ForkRules | None = None) -> BlockEnv:
     """The environment a block's transactions run in (also for eth_call and tracing on top of a block)."""
     if rules is None:
         rules = block_rules(config, header.number, header.timestamp)
     excess = header.excess_blob_gas or 0
     schedule = rules.blob_schedule
-    return Env(fork=rules.fork, rules=rules, chain_id=config.chain_id, coinbase=header.coinbase,
+    return BlockEnv(fork=rules.fork, rules=rules, chain_id=config.chain_id, coinbase=header.coinbase,
                number=header.number, timestamp=header.timestamp, gas_limit=header.gas_limit,
                prev_randao=header.mix_hash, base_fee=header.base_fee_per_gas or 0, excess_blob_gas=excess,
                blob_base_fee=blob_base_fee(excess, schedule) if schedule is not None else 0, block_hash=block_hash)
 
 
-def pre_block_calls(state: JournaledState, env: Env, header: Header, backend: str) -> None:
+def pre_block_calls(state: JournaledState, block: BlockEnv, header: Header, backend: str) -> None:
     """The system calls before a block's transactions (EIP-4788 beacon root, EIP-2935 block-hash history):
     each passes a header field to its system contract."""
-    for target, field_name in env.rules.pre_block_calls:
-        system_call(state, env, target, getattr(header, field_name), backend, checked=False)
+    for target, field_name in block.rules.pre_block_calls:
+        system_call(state, block, target, getattr(header, field_name), backend, checked=False)
 
 
 def apply_body(block: Block, rules: ForkRules, config: ChainConfig, state: JournaledState,

@@ -11,7 +11,7 @@ from typing import Iterator
 
 from evm.backends import frame_counts
 from evm.blobs import blob_base_fee
-from evm.message import Env
+from evm.message import BlockEnv
 from evm.processor import BlockContext, InvalidTransaction, logs_hash, process_transaction
 from evm.rules import ForkRules
 from evm.transactions import Authorization, Transaction
@@ -81,7 +81,7 @@ def run_case(fixture: dict, rules: ForkRules, case: dict, backend: str) -> tuple
     chain_id = hex_int((fixture.get("config") or {}).get("chainid", "0x1"))
     schedule = rules.blob_schedule
     excess = hex_int(env_json.get("currentExcessBlobGas", "0x0"))
-    env = Env(
+    env = BlockEnv(
         fork=rules.fork,
         rules=rules,
         chain_id=chain_id,

@@ -1,8 +1,8 @@
 """Registry of EVM backends, by name.
 
-A backend is a class (or factory) whose instances have ``name`` and
-``run_frame(message, host) -> ExecutionResult`` (run one frame's code; the shared
-`evm.host.Host` does calls, creates, precompiles and state). Backends come from the
+A backend is a class (or factory) whose instances satisfy `evm.interfaces.Backend`: ``name``,
+``run_frame(message, host) -> ExecutionResult`` (run one frame's code; the shared `evm.host.Host` does
+calls, creates, precompiles and state) and ``stats()``. Backends come from the
 entry-point group ``evm_mlir.backends`` (``name = "module:factory"``, see pyproject.toml) and
 from `register_backend` for in-process use; the backends of this distribution are known even
 when its metadata is missing or stale (running from a source tree, an editable install made
@@ -13,18 +13,21 @@ from __future__ import annotations
 import importlib
 import threading
 from importlib.metadata import entry_points
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
+
+if TYPE_CHECKING:
+    from .interfaces import Backend
 
 ENTRY_POINT_GROUP = "evm_mlir.backends"
 _BUILTIN = {"interpreter": "evm.interpreter:InterpreterBackend", "mlir": "evm.compiler:MlirBackend",
             "tiered": "evm.tiered:TieredBackend"}
 
-_registered: dict[str, Callable[[], Any]] = {}
-_instances: dict[str, Any] = {}
+_registered: dict[str, Callable[[], Backend]] = {}
+_instances: dict[str, Backend] = {}
 _lock = threading.Lock()
 
 
-def register_backend(name: str, cls: Callable[[], Any]) -> None:
+def register_backend(name: str, cls: Callable[[], Backend]) -> None:
     """Register (or replace) a backend class/factory under `name` for this process."""
     with _lock:
         _registered[name] = cls
@@ -43,15 +46,15 @@ def available_backends() -> list[str]:
     return sorted(set(_registered) | set(_entry_points()) | set(_BUILTIN))
 
 
-def _load(spec: str) -> Callable[[], Any]:
+def _load(spec: str) -> Callable[[], Backend]:
     module, _, attr = spec.partition(":")
-    obj = importlib.import_module(module)
+    obj: Any = importlib.import_module(module)
     for part in attr.split("."):
         obj = getattr(obj, part)
-    return obj
+    return cast("Callable[[], Backend]", obj)
 
 
-def get_backend(name: str) -> Any:
+def get_backend(name: str) -> Backend:
     """The (cached, per process) instance of backend `name`; ValueError listing the available
     ones when unknown."""
     inst = _instances.get(name)
@@ -77,8 +80,5 @@ def get_backend(name: str) -> Any:
 
 def frame_counts(name: str) -> tuple[int, int]:
     """(frames run compiled, frames run interpreted) by backend `name` in this process so far."""
-    stats = getattr(get_backend(name), "stats", None)
-    if stats is None:
-        return 0, 0
-    s = stats()
+    s = get_backend(name).stats()
     return s.get("frames_compiled", 0), s.get("frames_interpreted", 0)

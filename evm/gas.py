@@ -23,7 +23,8 @@ COLD_SLOAD_SURCHARGE = G_COLD_SLOAD - G_WARM_ACCESS  # 2000, on top of static 10
 G_SSTORE_SET = 20000
 G_SSTORE_RESET = 5000  # "update"; EIP-2929 charges 5000 - 2100 when the slot is warm
 G_SSTORE_CLEAR_REFUND = 4800  # EIP-3529
-G_CALL_STIPEND = 2300  # SSTORE fails if gas_left <= this (EIP-2200), and the CALL stipend
+G_CALL_STIPEND = 2300  # the gas a CALL with value adds for the callee
+SSTORE_MIN_GAS_LEFT = G_CALL_STIPEND  # EIP-2200: SSTORE fails (out of gas) unless more than this is left
 
 # --- calls and creation --------------------------------------------------------------------------
 G_CALL_VALUE = 9000
@@ -73,7 +74,8 @@ def code_deposit_cost(size: int) -> int:
 
 
 def sstore_cost(original: int, current: int, new: int, cold: bool) -> tuple[int, int]:
-    """EIP-2200 / EIP-2929 / EIP-3529 SSTORE: returns (gas cost, refund delta).
+    """EIP-2200 / EIP-2929 / EIP-3529 SSTORE: returns (gas cost, refund delta). The one pricing of SSTORE:
+    the Host charges it, and compiled code that stores natively follows `SSTORE_TABLE`, built from it.
 
     `original` is the value at the start of the transaction, `current` the value now, `new` the
     value being written; `cold` if the slot was not yet accessed in this transaction. The refund
@@ -96,6 +98,33 @@ def sstore_cost(original: int, current: int, new: int, cold: bool) -> tuple[int,
             else:
                 refund += G_SSTORE_RESET - G_COLD_SLOAD - G_WARM_ACCESS
     return cost, refund
+
+
+SstoreCase = tuple[bool, bool, bool, bool, bool, bool, bool]
+"""(cold, original == current, current == new, original == new, original == 0, current == 0, new == 0): every
+fact `sstore_cost` reads of its operands."""
+
+
+def sstore_case(original: int, current: int, new: int, cold: bool) -> SstoreCase:
+    return (cold, original == current, current == new, original == new, original == 0, current == 0, new == 0)
+
+
+def _sstore_table() -> dict[SstoreCase, tuple[int, int]]:
+    # Values 0..3 give every equal/different and zero/non-zero combination of three operands (1, 2, 3: three
+    # different non-zero ones).
+    table: dict[SstoreCase, tuple[int, int]] = {}
+    for cold in (False, True):
+        for original in range(4):
+            for current in range(4):
+                for new in range(4):
+                    table[sstore_case(original, current, new, cold)] = sstore_cost(original, current, new, cold)
+    return table
+
+
+SSTORE_TABLE: dict[SstoreCase, tuple[int, int]] = _sstore_table()
+"""`sstore_cost` as data: (gas cost, refund delta) per `SstoreCase`, for code generators (the compiled
+backend's native SSTORE) to be built from and tested against (tests/test_gas_sstore.py shows the table is
+`sstore_cost` on every operand)."""
 
 
 def max_call_gas(gas: int) -> int:

@@ -1,11 +1,13 @@
 """The host: everything an EVM frame needs from outside its own stack and memory.
 
-One `Host` serves one top-level message (one transaction's execution). It holds the
-`JournaledState`, the `Env`, the backend that runs frames and the fork's precompile table, and it
+A `Host` serves the messages of one block environment on one state, one transaction at a time. It holds
+the journaled state (`evm.interfaces.EvmState`), the `BlockEnv`, the running transaction's `TxEnv`, the
+backend that runs frames and the fork's precompile table, and it
 implements message calls and contract creation (the spec's `process_message_call`,
 `process_message`, `process_create_message`, `generic_call`, `generic_create`) for *both*
 backends: the interpreter calls these methods directly, compiled code calls them through ctypes
-callbacks. Backends never touch the state except through this class.
+callbacks. It implements `evm.interfaces.FrameHost` and `NativeHost`; backends and tracers never touch the
+state except through this class.
 
 Conventions (so that a compiled frame can use the same methods):
   * addresses are 20-byte `bytes`; words are Python ints in 0 .. 2**256-1;
@@ -19,8 +21,9 @@ Conventions (so that a compiled frame can use the same methods):
     WriteInStaticContext, ...). The frame then fails: all its gas is consumed and the snapshot
     the host took for it undoes every state change the frame made, including changes a host
     method made just before the backend found it could not pay for them;
-  * static-context checks for LOG/SSTORE/TSTORE/SELFDESTRUCT/CREATE* and CALL-with-value are the
-    backend's job except where noted (``call`` and ``create`` check themselves).
+  * the static-context rule (EIP-214) is checked here and only here (`check_writable`): SSTORE,
+    TSTORE, LOG, SELFDESTRUCT, CREATE* and CALL with value, each at the point the specification checks it
+    (after the memory and gas the instruction charges before it).
 
 Call depth: a message call is a Python recursion (frame -> host.call -> backend.run_frame ->
 ...). To make depth 1024 safe for both backends without raising the interpreter's recursion limit
@@ -31,8 +34,8 @@ is "segmented"; only one thread runs at a time, so the state needs no locking).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import Any, Callable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from common import rlp
 from common.keccak import keccak
@@ -50,10 +53,16 @@ from .errors import (
     OutOfGas,
     WriteInStaticContext,
 )
-from .message import Env, ExecutionResult, Message
-from .precompiles import precompiles_for
+from .message import BlockEnv, CallOutcome, ExecutionResult, Message, TxEnv
+from .precompiles import Precompile, precompiles_for
 from .rules import ForkRules
 from .spec import Fork
+
+if TYPE_CHECKING:
+    from .interfaces import Backend, EvmState, Log
+    from .tracing import Tracer
+
+_T = TypeVar("_T")
 
 # CALL kinds are the opcodes themselves.
 CALL = 0xF1
@@ -68,24 +77,6 @@ _CALL_NAMES = {CALL: "CALL", CALLCODE: "CALLCODE", DELEGATECALL: "DELEGATECALL",
 
 THREAD_SEGMENT_DEPTH = 48
 THREAD_STACK_SIZE = 256 * 1024 * 1024
-
-
-@dataclass(slots=True)
-class CallOutcome:
-    """Result of a CALL*/CREATE* as the calling frame sees it.
-
-    success: push 1 (or the new address for CREATE*) instead of 0.
-    gas_left: the *calling* frame's gas after the call (its costs paid, the child's unused gas
-        returned).
-    output: the new return-data buffer of the caller (the child's output for calls; for creates
-        b"" on success and the revert data on failure).
-    address: the created address (CREATE* success only).
-    """
-
-    success: bool
-    gas_left: int
-    output: bytes = b""
-    address: bytes | None = None
 
 
 def is_delegation(code: bytes) -> bool:
@@ -103,29 +94,46 @@ def create2_address(sender: bytes, salt: int, init_code: bytes) -> bytes:
     return keccak(b"\xff" + sender + salt.to_bytes(32, "big") + keccak(init_code))[12:]
 
 
+def check_writable(frame: Message) -> None:
+    """The static-context rule (EIP-214): a frame reached through STATICCALL may not change state. The one
+    check of it: every write of the Host calls this."""
+    if frame.is_static:
+        raise WriteInStaticContext()
+
+
 class Host:
-    """Shared host of both backends for one top-level message (see module docstring)."""
+    """Shared host of every backend (see module docstring): `evm.interfaces.NativeHost`."""
 
-    tracer: Any = None  # an evm.tracing.Tracer when tracing (set by evm.execute): its hooks see every frame
+    tracer: Tracer | None = None  # set by evm.execute when tracing: its hooks see every frame
 
-    def __init__(self, state: Any, env: Env, backend: Any, precompiles: dict | None = None) -> None:
+    def __init__(self, state: EvmState, block: BlockEnv, backend: Backend, tx: TxEnv | None = None,
+                 precompiles: Mapping[bytes, Precompile] | None = None) -> None:
         self.state = state
-        self.env = env
-        self.rules: ForkRules = env.rules
+        self.block = block
+        self.tx = TxEnv() if tx is None else tx
+        self.rules: ForkRules = block.rules
         # The fork whose instruction set and precompiles run (a BPO fork runs Osaka's), which keys the
         # backends' per-fork tables and compiled code.
-        self.fork: Fork = env.rules.evm
+        self.fork: Fork = block.rules.evm
         self.backend = backend
         self.backend_name: str = getattr(backend, "name", type(backend).__name__)
-        self.precompiles = precompiles_for(self.fork) if precompiles is None else precompiles
+        self.precompiles: Mapping[bytes, Precompile] = precompiles_for(self.fork) if precompiles is None \
+            else precompiles
+        self.backend_cache: dict[str, object] = {}
+        self._plain_precompiles: Mapping[bytes, Precompile] | None = None
+
+    def serves(self, state: EvmState, block: BlockEnv, backend: Backend) -> bool:
+        """Whether this Host runs messages on exactly this state, block and backend (then it can be reused:
+        it keeps nothing of a message, and a BlockEnv never changes)."""
+        return self.state is state and self.block is block and self.backend is backend
 
     # ================================================================ environment
     def block_hash(self, number: int) -> int:
         """BLOCKHASH: hash of one of the 256 most recent blocks, else 0."""
-        current = self.env.number
+        current = self.block.number
         if number >= current or number < current - 256:
             return 0
-        h = self.env.block_hash(number)
+        h = self.block.block_hash(number)
         return int.from_bytes(h, "big") if h else 0
 
     # ================================================================ accounts (EIP-2929)
@@ -140,6 +148,9 @@ class Host:
     def balance(self, address: bytes) -> int:
         return self.state.get_balance(address)
 
+    def nonce(self, address: bytes) -> int:
+        return self.state.get_nonce(address)
+
     def code(self, address: bytes) -> bytes:
         """Raw code as EXTCODESIZE/EXTCODECOPY see it (a delegation designator is *not*
         followed: they see its 23 bytes)."""
@@ -150,6 +161,13 @@ class Host:
         if self.state.is_empty(address):
             return 0
         return int.from_bytes(self.state.get_code_hash(address), "big")
+
+    def is_warm_address(self, address: bytes) -> bool:
+        return self.state.is_warm_address(address)
+
+    def warm_addresses_include(self, addresses: frozenset[bytes]) -> bool:
+        """Whether every one of `addresses` is warm (one set operation)."""
+        return self.state.warm_addresses_include(addresses)
 
     def resolve_code(self, address: bytes) -> tuple[bytes, bytes, bool, int]:
         """Code to *execute* when calling `address`: follows an EIP-7702 designator (Prague+).
@@ -166,14 +184,20 @@ class Host:
     def sload(self, address: bytes, slot: int) -> int:
         return self.state.get_storage(address, slot)
 
-    def sstore(self, address: bytes, slot: int, value: int, gas_left: int) -> int:
-        """SSTORE (EIP-2200/2929/3529): writes the slot, adjusts the refund counter and returns
-        the whole gas cost (SSTORE's static gas is 0). Raises OutOfGas when gas_left <= 2300
-        (EIP-2200 stipend rule) or when the cost exceeds gas_left (nothing is written then).
-        The caller checks the static context first and subtracts the returned cost."""
-        if gas_left <= G.G_CALL_STIPEND:
+    def original_storage(self, address: bytes, slot: int) -> int:
+        """The slot's value when the transaction started (EIP-2200's original value)."""
+        return self.state.get_original_storage(address, slot)
+
+    def sstore(self, frame: Message, slot: int, value: int, gas_left: int) -> int:
+        """SSTORE (EIP-2200/2929/3529) of `frame.target`'s slot: writes it, adjusts the refund counter and
+        returns the whole gas cost (SSTORE's static gas is 0; the price is `evm.gas.sstore_cost`). Raises
+        WriteInStaticContext in a static frame, OutOfGas when gas_left <= 2300 (EIP-2200 stipend rule) or
+        when the cost exceeds gas_left (nothing is written then). The caller subtracts the returned cost."""
+        check_writable(frame)
+        if gas_left <= G.SSTORE_MIN_GAS_LEFT:
             raise OutOfGas()
         state = self.state
+        address = frame.target
         cold = state.warm_slot(address, slot)
         current = state.get_storage(address, slot)
         original = state.get_original_storage(address, slot)
@@ -189,34 +213,75 @@ class Host:
     def tload(self, address: bytes, slot: int) -> int:
         return self.state.get_transient(address, slot)
 
-    def tstore(self, address: bytes, slot: int, value: int) -> None:
-        self.state.set_transient(address, slot, value)
+    def tstore(self, frame: Message, slot: int, value: int) -> None:
+        """TSTORE (EIP-1153) of `frame.target`'s transient slot; WriteInStaticContext in a static frame."""
+        check_writable(frame)
+        self.state.set_transient(frame.target, slot, value)
+
+    def refund_counter(self) -> int:
+        """The transaction's refund counter so far (what struct logs report)."""
+        return self.state.refund
 
     # ================================================================ logs
-    def log(self, address: bytes, topics: list[int], data: bytes) -> None:
-        """LOGn: topics as stack words."""
-        words = tuple(t.to_bytes(32, "big") for t in topics)
-        self.state.add_log(address, words, bytes(data))
+    def log(self, frame: Message, topics: Sequence[bytes], data: bytes) -> None:
+        """LOGn of `frame.target`, topics as 32-byte words (after the instruction charged its gas and
+        memory); WriteInStaticContext in a static frame."""
+        check_writable(frame)
+        words = tuple(topics)
+        self.state.add_log(frame.target, words, bytes(data))
         if self.tracer is not None:
-            self.tracer.log(address, words, bytes(data))
+            self.tracer.log(frame.target, words, bytes(data))
+
+    # ================================================================ compiled code's write-back
+    def write_back(self, address: bytes, slots: Iterable[tuple[int, int, int]], refund: int,
+                   logs: Sequence[Log]) -> None:
+        """What compiled code did in its own memory, into the journal (one entry per slot, so a later revert
+        undoes them): its LOGs first (in order), then the slots as (transient?, key, value), then the refund
+        delta. The static rule was checked when each was made (compiled code defers to the Host there)."""
+        state = self.state
+        if logs:
+            state.add_logs(logs)
+        for transient, key, value in slots:
+            if transient:
+                state.set_transient(address, key, value)
+            else:
+                state.set_storage(address, key, value)
+        if refund:
+            state.add_refund(refund)
+
+    def plain_precompiles(self) -> Mapping[bytes, Precompile]:
+        """The precompiles a backend may run itself instead of through `call` (compiled code runs them
+        natively): the fork's own implementations (not a replacement given to this Host) at addresses that
+        hold no EIP-7702 delegation designator (a delegated precompile address runs the delegate's code);
+        none while tracing (the tracer must see every child frame). Computed once per Host: the code at
+        precompile addresses is fixed for its transactions."""
+        plain = self._plain_precompiles
+        if plain is None:
+            if self.tracer is not None:
+                plain = {}
+            else:
+                std = precompiles_for(self.fork)
+                plain = {a: fn for a, fn in self.precompiles.items()
+                         if fn is std.get(a) and not is_delegation(self.state.get_code(a))}
+            self._plain_precompiles = plain
+        return plain
 
     # ================================================================ selfdestruct
-    def selfdestruct(self, parent: Message, beneficiary: bytes, gas_left: int) -> int:
-        """SELFDESTRUCT of `parent.target` in favour of `beneficiary`; returns the dynamic cost
+    def selfdestruct(self, frame: Message, beneficiary: bytes, gas_left: int) -> int:
+        """SELFDESTRUCT of `frame.target` in favour of `beneficiary`; returns the dynamic cost
         (cold surcharge 2600 + 25000 when value goes to a dead account) after checking it fits
         in `gas_left`. Before Cancun the account is always scheduled for deletion; from Cancun
         (EIP-6780) only when it was created in this transaction, otherwise only its balance
         moves. Raises OutOfGas / WriteInStaticContext."""
         state = self.state
         cost = G.G_COLD_ACCOUNT_ACCESS if state.warm_address(beneficiary) else 0
-        originator = parent.target
+        originator = frame.target
         balance = state.get_balance(originator)
         if balance != 0 and not state.is_alive(beneficiary):
             cost += G.G_SELFDESTRUCT_NEW_ACCOUNT
         if cost > gas_left:
             raise OutOfGas()
-        if parent.is_static:
-            raise WriteInStaticContext()
+        check_writable(frame)
         if balance:
             if beneficiary != originator:
                 state.sub_balance(originator, balance)
@@ -232,16 +297,16 @@ class Host:
 
     # ================================================================ CALL*
     def call(
-        self, parent: Message, kind: int, gas_left: int, gas: int, to: bytes, value: int, data: bytes
+        self, frame: Message, kind: int, gas_left: int, gas: int, to: bytes, value: int, data: bytes
     ) -> CallOutcome:
-        """CALL / CALLCODE / DELEGATECALL / STATICCALL (kind = the opcode) from frame `parent`.
+        """CALL / CALLCODE / DELEGATECALL / STATICCALL (kind = the opcode) from `frame`.
 
-        `gas_left` is the parent's gas after the opcode's static gas (the warm access cost, 100)
+        `gas_left` is the frame's gas after the opcode's static gas (the warm access cost, 100)
         and the memory expansion for both input and output ranges were charged. `gas` is the
         requested gas operand, `to` the address operand (the code source for CALLCODE and
         DELEGATECALL), `value` 0 for DELEGATECALL/STATICCALL, `data` the input bytes.
         Charges the cold surcharge, EIP-7702 delegation access, value and new-account costs and
-        the 63/64 rule; runs the child; returns the parent's new gas and the return data.
+        the 63/64 rule; runs the child; returns the frame's new gas and the return data.
         Raises OutOfGas, or WriteInStaticContext for a CALL with value in a static frame. The
         caller writes `output` into its memory (min(out_size, len(output)) bytes)."""
         state = self.state
@@ -257,38 +322,38 @@ class Host:
         if child_gas is None:
             raise OutOfGas()
         gas_left -= extra + child_gas
-        if kind == CALL and value and parent.is_static:
-            raise WriteInStaticContext()
+        if kind == CALL and value:
+            check_writable(frame)
         if transfers and value:
             child_gas += G.G_CALL_STIPEND
         tracer = self.tracer
         if tracer is not None:
             if kind == DELEGATECALL:
-                tracer.enter("DELEGATECALL", parent.target, to, parent.value, child_gas, bytes(data))
+                tracer.enter("DELEGATECALL", frame.target, to, frame.value, child_gas, bytes(data))
             else:
-                tracer.enter(_CALL_NAMES[kind], parent.target, to, None if kind == STATICCALL else value, child_gas,
+                tracer.enter(_CALL_NAMES[kind], frame.target, to, None if kind == STATICCALL else value, child_gas,
                              bytes(data))
-        if transfers and value and state.get_balance(parent.target) < value:
+        if transfers and value and state.get_balance(frame.target) < value:
             if tracer is not None:
                 tracer.exit(b"", 0, "insufficient balance for transfer", True)
             return CallOutcome(False, gas_left + child_gas, b"")
-        if parent.depth + 1 > G.CALL_DEPTH_LIMIT:
+        if frame.depth + 1 > G.CALL_DEPTH_LIMIT:
             if tracer is not None:
                 tracer.exit(b"", 0, "max call depth exceeded", True)
             return CallOutcome(False, gas_left + child_gas, b"")
 
         if kind == CALL:
-            msg = Message(parent.target, to, value, data, child_gas, code, code_address,
-                          parent.depth + 1, parent.is_static)
+            msg = Message(frame.target, to, value, data, child_gas, code, code_address,
+                          frame.depth + 1, frame.is_static)
         elif kind == STATICCALL:
-            msg = Message(parent.target, to, 0, data, child_gas, code, code_address,
-                          parent.depth + 1, True)
+            msg = Message(frame.target, to, 0, data, child_gas, code, code_address,
+                          frame.depth + 1, True)
         elif kind == CALLCODE:
-            msg = Message(parent.target, parent.target, value, data, child_gas, code, code_address,
-                          parent.depth + 1, parent.is_static)
+            msg = Message(frame.target, frame.target, value, data, child_gas, code, code_address,
+                          frame.depth + 1, frame.is_static)
         elif kind == DELEGATECALL:
-            msg = Message(parent.caller, parent.target, parent.value, data, child_gas, code, code_address,
-                          parent.depth + 1, parent.is_static, should_transfer_value=False)
+            msg = Message(frame.caller, frame.target, frame.value, data, child_gas, code, code_address,
+                          frame.depth + 1, frame.is_static, should_transfer_value=False)
         else:
             raise ValueError(f"unknown call kind 0x{kind:x}")
         if delegated:
@@ -301,14 +366,15 @@ class Host:
     def _trace_exit(self, result: ExecutionResult, gas: int) -> None:
         from .tracing import geth_error
 
+        assert self.tracer is not None
         self.tracer.exit(result.output, gas - result.gas_left, geth_error(result.status, result.error),
                          result.status != "success")
 
     # ================================================================ CREATE*
     def create(
-        self, parent: Message, gas_left: int, value: int, init_code: bytes, salt: int | None = None
+        self, frame: Message, gas_left: int, value: int, init_code: bytes, salt: int | None = None
     ) -> CallOutcome:
-        """CREATE (salt None) / CREATE2 from frame `parent`.
+        """CREATE (salt None) / CREATE2 from `frame`.
 
         `gas_left` is after the static 32000, the EIP-3860 init-code word cost, CREATE2's hashing
         cost and memory expansion were charged. Enforces the init-code size limit (OutOfGas),
@@ -318,11 +384,10 @@ class Host:
         limit = self.rules.max_initcode_size
         if limit is not None and len(init_code) > limit:
             raise OutOfGas()
-        if parent.is_static:
-            raise WriteInStaticContext()
+        check_writable(frame)
         child_gas = G.max_call_gas(gas_left)
         gas_left -= child_gas
-        sender = parent.target
+        sender = frame.target
         nonce = state.get_nonce(sender)
         if salt is None:
             address = create_address(sender, nonce)
@@ -332,9 +397,9 @@ class Host:
         if tracer is not None:
             tracer.enter("CREATE" if salt is None else "CREATE2", sender, address, value, child_gas,
                          bytes(init_code))
-        if state.get_balance(sender) < value or nonce >= MAX_NONCE or parent.depth + 1 > G.CALL_DEPTH_LIMIT:
+        if state.get_balance(sender) < value or nonce >= MAX_NONCE or frame.depth + 1 > G.CALL_DEPTH_LIMIT:
             if tracer is not None:
-                tracer.exit(b"", 0, "max call depth exceeded" if parent.depth + 1 > G.CALL_DEPTH_LIMIT else
+                tracer.exit(b"", 0, "max call depth exceeded" if frame.depth + 1 > G.CALL_DEPTH_LIMIT else
                             "insufficient balance for transfer" if nonce < MAX_NONCE else "nonce uint64 overflow",
                             True)
             return CallOutcome(False, gas_left + child_gas, b"")
@@ -345,7 +410,7 @@ class Host:
                 tracer.exit(b"", child_gas, "contract address collision", True)
             return CallOutcome(False, gas_left, b"")
         msg = Message(sender, address, value, b"", child_gas, bytes(init_code), address,
-                      parent.depth + 1, False, is_create=True)
+                      frame.depth + 1, False, is_create=True)
         result = self.execute_message(msg)
         if tracer is not None:
             self._trace_exit(result, child_gas)
@@ -364,10 +429,13 @@ class Host:
         )
 
     # ================================================================ message execution
-    def execute_top_level(self, message: Message) -> ExecutionResult:
-        """`evm.execute`: the first message of a transaction (depth normally 0). A create
+    def execute_top_level(self, message: Message, tx: TxEnv | None = None) -> ExecutionResult:
+        """`evm.execute`: the first message of a transaction (depth normally 0), in the transaction
+        environment `tx` (this Host's last one when None). A create
         collides (EIP-684/7610) -> error; a call to an EIP-7702-delegated account runs the
         target's code (the target is warmed for free, precompiles disabled)."""
+        if tx is not None:
+            self.tx = tx
         if message.is_create:
             if self.collides(message.target):
                 return ExecutionResult("error", b"", 0, AddressCollision().name)
@@ -453,14 +521,14 @@ class Host:
                                created_address=address)
 
 
-def _run_on_big_stack(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run fn(*args) on a new thread with a THREAD_STACK_SIZE stack and wait for it; exceptions
+def _run_on_big_stack(fn: Callable[[Message], _T], message: Message) -> _T:
+    """Run fn(message) on a new thread with a THREAD_STACK_SIZE stack and wait for it; exceptions
     propagate to the caller."""
-    box: list = []
+    box: list[tuple[bool, Any]] = []
 
     def runner() -> None:
         try:
-            box.append((True, fn(*args)))
+            box.append((True, fn(message)))
         except BaseException as exc:  # re-raised in the waiting thread
             box.append((False, exc))
 

@@ -1,7 +1,8 @@
-"""What crosses the EVM boundary: the block/transaction environment, a message, and its result."""
+"""What crosses the EVM boundary: the block and transaction environments, a message, its result, and what a
+CALL*/CREATE* gives back to the calling frame."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from .rules import RULES, ForkRules
@@ -15,10 +16,17 @@ def to_address(word: int) -> bytes:
     return (word & ADDRESS_MASK).to_bytes(20, "big")
 
 
-@dataclass(slots=True)
-class Env:
-    """Block and transaction context of one transaction (read by BLOCKHASH, COINBASE, ORIGIN, ...).
-    `rules` are the fork's (with the chain's blob schedule); given only `fork`, the fork's defaults."""
+def _no_block_hash(number: int) -> bytes | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockEnv:
+    """What the block gives every transaction in it (BLOCKHASH, COINBASE, TIMESTAMP, NUMBER, PREVRANDAO,
+    GASLIMIT, CHAINID, BASEFEE, BLOBBASEFEE), as execution-specs' BlockEnvironment. Frozen: one object per
+    block (a call on "pending" or without fees gets its own through `dataclasses.replace`), so a Host built
+    for it can be reused for every transaction of the block. `rules` are the fork's (with the chain's blob
+    schedule); given only `fork`, the fork's defaults."""
 
     fork: Fork
     chain_id: int = 1
@@ -31,18 +39,24 @@ class Env:
     excess_blob_gas: int = 0
     blob_base_fee: int = 1
     # number -> hash of one of the 256 most recent blocks (BLOCKHASH); returns None when unknown.
-    block_hash: Callable[[int], bytes | None] = lambda n: None
-    # Transaction part.
-    origin: bytes = b"\x00" * 20
-    gas_price: int = 0
-    blob_hashes: tuple[bytes, ...] = ()
-    rules: ForkRules | None = None
+    block_hash: Callable[[int], bytes | None] = _no_block_hash
+    rules: ForkRules = None  # type: ignore[assignment]  # filled in from `fork` when not given
 
     def __post_init__(self) -> None:
         if self.rules is None:
-            self.rules = RULES[self.fork]
+            object.__setattr__(self, "rules", RULES[self.fork])
         elif self.rules.fork != self.fork:
             raise ValueError(f"rules of {self.rules.name} given for fork {self.fork.title}")
+
+
+@dataclass(frozen=True, slots=True)
+class TxEnv:
+    """What one transaction gives its frames (ORIGIN, GASPRICE, BLOBHASH), as execution-specs'
+    TransactionEnvironment: the transaction processor makes one per transaction."""
+
+    origin: bytes = b"\x00" * 20
+    gas_price: int = 0
+    blob_hashes: tuple[bytes, ...] = ()
 
 
 @dataclass(slots=True)
@@ -79,3 +93,21 @@ class ExecutionResult:
     @property
     def success(self) -> bool:
         return self.status == "success"
+
+
+@dataclass(slots=True)
+class CallOutcome:
+    """Result of a CALL*/CREATE* as the calling frame sees it.
+
+    success: push 1 (or the new address for CREATE*) instead of 0.
+    gas_left: the *calling* frame's gas after the call (its costs paid, the child's unused gas
+        returned).
+    output: the new return-data buffer of the caller (the child's output for calls; for creates
+        b"" on success and the revert data on failure).
+    address: the created address (CREATE* success only).
+    """
+
+    success: bool
+    gas_left: int
+    output: bytes = b""
+    address: bytes | None = None

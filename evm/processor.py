@@ -7,6 +7,7 @@ EIP-4844 blobs, EIP-7623 calldata floor, EIP-7702 authorizations, EIP-7825 gas c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from common import rlp
 from common.keccak import keccak
@@ -14,9 +15,13 @@ from common.constants import MAX_NONCE
 
 from .blobs import GAS_PER_BLOB, VERSIONED_HASH_VERSION_KZG
 from .host import DELEGATION_PREFIX, create_address, is_delegation
-from .message import Env, Message
+from .message import BlockEnv, Message, TxEnv
 from .rules import ForkRules
 from .transactions import InvalidSignature, Transaction
+
+if TYPE_CHECKING:
+    from .interfaces import Log, StateReader, TransactionState
+    from .tracing import Tracer
 
 TX_BASE_COST = 21000
 TX_CREATE_COST = 32000
@@ -42,7 +47,7 @@ class TxResult:
     gas_used: int  # charged to the block (after refund and floor)
     status: str  # success | revert | error
     output: bytes
-    logs: list
+    logs: list[Log]
     error: str | None = None
     created_address: bytes | None = None
     blob_gas_used: int = 0
@@ -51,9 +56,9 @@ class TxResult:
 
 @dataclass(slots=True)
 class BlockContext:
-    """What transaction validation needs from the block it goes in (its fork's rules are `env.rules`)."""
+    """What transaction validation needs from the block it goes in (its fork's rules are `block.rules`)."""
 
-    env: Env
+    block: BlockEnv
     gas_used: int = 0  # by earlier transactions of the block
     blob_gas_used: int = 0
 
@@ -89,13 +94,13 @@ def validate_transaction(tx: Transaction, rules: ForkRules) -> tuple[int, int]:
     return gas, floor
 
 
-def check_transaction(tx: Transaction, state, ctx: BlockContext,
+def check_transaction(tx: Transaction, state: StateReader, ctx: BlockContext,
                       skip_account_checks: bool = False) -> tuple[bytes, int, int]:
     """Checks against the block and the sender's account; returns
     (sender, effective gas price, blob gas used).
     `skip_account_checks` leaves out the nonce and EIP-3607 sender-code checks, as geth does for
     simulated calls (eth_call, eth_estimateGas): a call may come from a contract's address."""
-    env = ctx.env
+    env = ctx.block
     rules = env.rules
     schedule = rules.blob_schedule
     if tx.gas > env.gas_limit - ctx.gas_used:
@@ -157,11 +162,11 @@ def check_transaction(tx: Transaction, state, ctx: BlockContext,
     return sender, price, blob_gas
 
 
-def _set_delegations(tx: Transaction, state, env: Env) -> int:
+def _set_delegations(tx: Transaction, state: TransactionState, block: BlockEnv) -> int:
     """Apply EIP-7702 authorizations; returns the refund for authorities that already existed."""
     refund = 0
     for auth in tx.authorizations:
-        if auth.chain_id not in (env.chain_id, 0) or auth.nonce >= MAX_NONCE:
+        if auth.chain_id not in (block.chain_id, 0) or auth.nonce >= MAX_NONCE:
             continue
         try:
             authority = auth.authority()
@@ -180,36 +185,34 @@ def _set_delegations(tx: Transaction, state, env: Env) -> int:
     return refund
 
 
-def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str = "interpreter",
-                        tracer=None, skip_account_checks: bool = False) -> TxResult:
+def process_transaction(tx: Transaction, state: TransactionState, ctx: BlockContext, backend: str = "interpreter",
+                        tracer: Tracer | None = None, skip_account_checks: bool = False) -> TxResult:
     """Apply one transaction to the journaled state. InvalidTransaction leaves the state untouched.
     With a `tracer` (`evm.tracing.Tracer`) the transaction runs on the interpreter with the tracer's hooks:
     `start` before the gas is bought, the frames' hooks, and `finish` with its output and gas used."""
     from . import execute
     from .precompiles import precompiles_for
 
-    env = ctx.env
-    rules = env.rules
+    block = ctx.block
+    rules = block.rules
     intrinsic, floor = validate_transaction(tx, rules)
     sender, price, blob_gas = check_transaction(tx, state, ctx, skip_account_checks)
     if tracer is not None:
-        tracer.start(tx, sender, state, env)
+        tracer.start(tx, sender, state, block)
 
     state.begin_transaction()
-    blob_fee = blob_gas * env.blob_base_fee
+    blob_fee = blob_gas * block.blob_base_fee
     state.increment_nonce(sender)
     state.sub_balance(sender, tx.gas * price + blob_fee)
 
-    env.origin = sender
-    env.gas_price = price
-    env.blob_hashes = tuple(tx.blob_versioned_hashes)
+    tx_env = TxEnv(origin=sender, gas_price=price, blob_hashes=tuple(tx.blob_versioned_hashes))
 
     # Pre-warmed addresses and slots (EIP-2929, EIP-2930, EIP-3651).
     state.warm_address(sender)
     for address in precompiles_for(rules.evm):
         state.warm_address(address)
     if rules.warm_coinbase:
-        state.warm_address(env.coinbase)
+        state.warm_address(block.coinbase)
     for address, slots in tx.access_list:
         state.warm_address(address)
         for slot in slots:
@@ -226,10 +229,10 @@ def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str 
     else:
         state.warm_address(tx.to)
         if tx.authorizations:
-            refund += _set_delegations(tx, state, env)
+            refund += _set_delegations(tx, state, block)
         message = Message(caller=sender, target=tx.to, value=tx.value, data=tx.data, gas=gas,
                           code=state.get_code(tx.to), code_address=tx.to)
-    result = execute(message, state, env, backend, tracer)
+    result = execute(message, state, block, tx_env, backend, tracer)
 
     # The journal reverted refunds and logs of a failed top-level frame, so `state.refund` is
     # the frame's refund counter only when it succeeded.
@@ -239,7 +242,7 @@ def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str 
     refunded = min(used_before_refund // REFUND_QUOTIENT, refund)
     used = max(used_before_refund - refunded, floor)
     state.add_balance(sender, (tx.gas - used) * price)
-    state.add_balance(env.coinbase, used * (price - env.base_fee))
+    state.add_balance(block.coinbase, used * (price - block.base_fee))
     logs = list(state.logs)  # empty unless the frame succeeded: the journal dropped the others
     state.finalize_transaction()
     if tracer is not None:
@@ -249,6 +252,6 @@ def process_transaction(tx: Transaction, state, ctx: BlockContext, backend: str 
                     blob_gas, refunded)
 
 
-def logs_hash(logs: list) -> bytes:
+def logs_hash(logs: list[Log]) -> bytes:
     """keccak256 of the RLP of a transaction's logs, as state tests check it."""
     return keccak(rlp.encode([[address, list(topics), data] for address, topics, data in logs]))

@@ -56,9 +56,14 @@ import sys
 import threading
 import time
 
+from typing import TYPE_CHECKING
+
 from .compiler.cache import symbol_for
 from .interpreter import InterpreterBackend
-from .message import ExecutionResult
+from .message import ExecutionResult, Message
+
+if TYPE_CHECKING:
+    from .interfaces import Backend, BackendStats, NativeHost
 
 log = logging.getLogger("evm.tiered")
 _SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # `python -m evm.tiered` from here
@@ -108,7 +113,7 @@ class TieredBackend:
         self.disk_txs = disk_txs if disk_txs is not None else _env_int("EVM_MLIR_TIER_DISK_TXS", DEFAULT_DISK_TXS)
         self._on_disk: set[str] | None = None   # object files in the disk cache when first looked at
         self.interpreter = InterpreterBackend()
-        self._mlir = None                 # the "mlir" backend, created on first need
+        self._mlir: Backend | None = None  # the "mlir" backend, created on first need
         self._mlir_lock = threading.Lock()
         self._disk_dir = None             # Path of the disk cache's versioned folder (or False)
         self._codes: dict = {}            # fork -> {code bytes -> [frames, own gas, state, frame limit, gas limit,
@@ -131,7 +136,7 @@ class TieredBackend:
         self.compile_seconds = 0.0
 
     # ------------------------------------------------------------------ the mlir backend
-    def mlir(self):
+    def mlir(self) -> Backend:
         """The shared "mlir" backend instance (created, and its JIT initialised, once)."""
         m = self._mlir
         if m is None:
@@ -159,7 +164,7 @@ class TieredBackend:
         return d / f"{symbol}.o"
 
     # ------------------------------------------------------------------ execution
-    def run_frame(self, message, host) -> ExecutionResult:
+    def run_frame(self, message: Message, host: NativeHost) -> ExecutionResult:
         code = message.code
         fork = host.fork
         try:
@@ -395,7 +400,7 @@ class TieredBackend:
         self._worker.join()
         self._worker = None
 
-    def stats(self) -> dict:
+    def stats(self) -> BackendStats:
         return {"frames_compiled": self.frames_compiled, "frames_interpreted": self.frames_interpreted,
                 "contracts_compiled": self.contracts_compiled, "contracts_from_disk": self.contracts_from_disk,
                 "compile_errors": self.compile_errors, "compile_seconds": round(self.compile_seconds, 3)}

@@ -6,11 +6,17 @@ the same under every backend.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .host import create2_address, create_address
+from .message import BlockEnv, to_address
 from .revert import revert_reason
 from .tracing import OpcodeHookBackend, Tracer, geth_error
+
+if TYPE_CHECKING:
+    from .interfaces import FrameHost, StateReader
+    from .interpreter.frame import Frame
+    from .transactions import Transaction
 
 _CALLS = ("CALL", "CALLCODE", "DELEGATECALL", "STATICCALL")
 
@@ -84,7 +90,7 @@ class CallTracer(Tracer):
         self.stack: list[_Frame] = []
         self.depth = 0
 
-    def start(self, tx, sender, state, env) -> None:
+    def start(self, tx: Transaction, sender: bytes, state: StateReader, block: BlockEnv) -> None:
         to = tx.to if tx.to is not None else create_address(sender, tx.nonce)
         self.stack = [_Frame("CALL" if tx.to is not None else "CREATE", sender, to, tx.value, tx.gas, tx.data)]
 
@@ -133,10 +139,10 @@ class FourByteTracer(Tracer):
         key = f"0x{data[:4].hex()}-{len(data) - 4}"
         self.ids[key] = self.ids.get(key, 0) + 1
 
-    def start(self, tx, sender, state, env) -> None:
+    def start(self, tx: Transaction, sender: bytes, state: StateReader, block: BlockEnv) -> None:
         from .precompiles import precompiles_for
 
-        self.precompiles = set(precompiles_for(env.rules.evm))
+        self.precompiles = set(precompiles_for(block.rules.evm))
         if tx.to is not None:
             self._store("CALL", tx.to, tx.data)
 
@@ -159,38 +165,49 @@ class PrestateTracer(Tracer):
         self.post: dict[bytes, dict[str, Any]] = {}
         self.created: set[bytes] = set()
         self.deleted: set[bytes] = set()
-        self.state: Any = None
+        # The state before the transaction (read in `start`) and after it (`finish`); while frames run the
+        # tracer reads through the frame's host.
+        self.state: StateReader | None = None
 
     def backend(self) -> OpcodeHookBackend:
         return OpcodeHookBackend(self)
 
-    def _account(self, address: bytes) -> None:
+    def _account(self, address: bytes, host: FrameHost | None = None) -> None:
+        """Record `address` as it is now: read through `host` inside a frame, else the state `start` gave."""
         if address in self.pre:
             return
-        st = self.state
-        code = st.get_code(address)
-        acc = {"balance": st.get_balance(address), "nonce": st.get_nonce(address), "code": code, "storage": {}}
+        if host is not None:
+            code, balance, nonce = host.code(address), host.balance(address), host.nonce(address)
+        else:
+            st = self._reader()
+            code, balance, nonce = st.get_code(address), st.get_balance(address), st.get_nonce(address)
+        acc: dict[str, Any] = {"balance": balance, "nonce": nonce, "code": code, "storage": {}}
         acc["empty"] = not (acc["nonce"] or code or acc["balance"])
         if self.disable_code:
             acc["code"] = b""
         self.pre[address] = acc
 
-    def _slot(self, address: bytes, slot: int) -> None:
+    def _reader(self) -> StateReader:
+        if self.state is None:
+            raise RuntimeError("prestateTracer used before start()")
+        return self.state
+
+    def _slot(self, address: bytes, slot: int, host: FrameHost) -> None:
         if self.disable_storage:
             return
-        self._account(address)
+        self._account(address, host)
         storage = self.pre[address]["storage"]
         if slot not in storage:
-            storage[slot] = self.state.get_storage(address, slot)
+            storage[slot] = host.sload(address, slot)
 
-    def start(self, tx, sender, state, env) -> None:
+    def start(self, tx: Transaction, sender: bytes, state: StateReader, block: BlockEnv) -> None:
         self.state = state
         if tx.to is None:
             to = create_address(sender, state.get_nonce(sender))
             self.created.add(to)
         else:
             to = tx.to
-        for address in (sender, to, env.coinbase):
+        for address in (sender, to, block.coinbase):
             self._account(address)
         for auth in tx.authorizations:
             try:
@@ -198,20 +215,21 @@ class PrestateTracer(Tracer):
             except Exception:  # an authorization whose signature recovers nothing: the EVM skips it too
                 continue
 
-    def opcode(self, f, op: int) -> None:
+    def opcode(self, f: Frame, op: int) -> None:
         stack = f.stack
         n = len(stack)
+        host = f.host
         if op in (0x54, 0x55) and n >= 1:  # SLOAD SSTORE
-            self._slot(f.target, stack[-1])
+            self._slot(f.target, stack[-1], host)
         elif op in (0x3C, 0x3F, 0x3B, 0x31, 0xFF) and n >= 1:  # EXTCODECOPY EXTCODEHASH EXTCODESIZE BALANCE SELFDESTRUCT
-            self._account((stack[-1] & (2**160 - 1)).to_bytes(20, "big"))
+            self._account(to_address(stack[-1]), host)
             if op == 0xFF:
                 self.deleted.add(f.target)
         elif op in (0xF1, 0xF2, 0xF4, 0xFA) and n >= 5:  # CALL CALLCODE DELEGATECALL STATICCALL
-            self._account((stack[-2] & (2**160 - 1)).to_bytes(20, "big"))
+            self._account(to_address(stack[-2]), host)
         elif op == 0xF0:  # CREATE
-            address = create_address(f.target, self.state.get_nonce(f.target))
-            self._account(address)
+            address = create_address(f.target, host.nonce(f.target))
+            self._account(address, host)
             self.created.add(address)
         elif op == 0xF5 and n >= 4:  # CREATE2
             offset, size, salt = stack[-2], stack[-3], stack[-4]
@@ -220,7 +238,7 @@ class PrestateTracer(Tracer):
             memory = bytes(f.memory[offset:offset + size])
             init = memory + b"\x00" * (size - len(memory))
             address = create2_address(f.target, salt, init)
-            self._account(address)
+            self._account(address, host)
             self.created.add(address)
 
     def finish(self, output, gas_used, status, error=None) -> None:
@@ -232,7 +250,7 @@ class PrestateTracer(Tracer):
                 del self.pre[address]
 
     def _diff(self) -> None:
-        st = self.state
+        st = self._reader()
         for address, acc in list(self.pre.items()):
             if address in self.deleted:
                 continue

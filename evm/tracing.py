@@ -29,9 +29,17 @@ import json
 from dataclasses import dataclass, field
 from typing import IO, Any, Iterator
 
+from typing import TYPE_CHECKING
+
 from .errors import ExceptionalHalt, OutOfGas, StackOverflow, StackUnderflow
-from .message import ExecutionResult, Message
+from .message import BlockEnv, ExecutionResult, Message
 from .opcodes import NAMES
+
+if TYPE_CHECKING:
+    from .interfaces import Backend, BackendStats, FrameHost, StateReader
+    from .interpreter import Entry
+    from .interpreter.frame import Frame
+    from .transactions import Transaction
 
 __all__ = ["StructLog", "StructLogger", "TracingBackend", "TraceLimitExceeded", "GETH_ERRORS"]
 
@@ -70,7 +78,9 @@ def geth_error(status: str, error: str | None) -> str | None:
 class Tracer:
     """The hooks a tracer may implement; every one is a no-op here. While tracing, the host calls them:
 
-    - `start(tx, sender, state, env)`: before the transaction buys its gas (its accounts untouched);
+    - `start(tx, sender, state, block)`: before the transaction buys its gas (its accounts untouched), with
+      a read-only view of the state (`evm.interfaces.StateReader`) the tracer may keep to read the accounts
+      again after `finish`; while frames run it reads through the frame's host;
     - `enter(kind, sender, to, value, gas, data)` / `exit(output, gas_used, error, reverted)` around every
       nested frame: kind "CALL" | "CALLCODE" | "DELEGATECALL" | "STATICCALL" | "CREATE" | "CREATE2" |
       "SELFDESTRUCT"; `value` None for STATICCALL; `error` geth's text or None;
@@ -81,12 +91,12 @@ class Tracer:
     `backend()` gives the backend every frame runs on: the plain interpreter unless the tracer needs steps.
     """
 
-    def backend(self) -> Any:
+    def backend(self) -> Backend:
         from .interpreter import InterpreterBackend
 
         return InterpreterBackend()
 
-    def start(self, tx: Any, sender: bytes, state: Any, env: Any) -> None:
+    def start(self, tx: Transaction, sender: bytes, state: StateReader, block: BlockEnv) -> None:
         pass
 
     def enter(self, kind: str, sender: bytes, to: bytes | None, value: int | None, gas: int, data: bytes) -> None:
@@ -95,13 +105,16 @@ class Tracer:
     def exit(self, output: bytes, gas_used: int, error: str | None, reverted: bool) -> None:
         pass
 
-    def log(self, address: bytes, topics: tuple, data: bytes) -> None:
+    def log(self, address: bytes, topics: tuple[bytes, ...], data: bytes) -> None:
         pass
 
     def child_returned(self, gas_left: int) -> None:
         pass
 
     def finish(self, output: bytes, gas_used: int, status: str, error: str | None = None) -> None:
+        pass
+
+    def opcode(self, frame: Frame, op: int) -> None:
         pass
 
 
@@ -216,17 +229,17 @@ class StructLogger(Tracer):
                 "returnValue": self.output.hex(), "structLogs": [e.to_geth() for e in self.logs]}
 
 
-def _traced_loop(f, table, tracer: StructLogger, depth: int) -> None:
+def _traced_loop(f: Frame, table: list[Entry], tracer: StructLogger, depth: int) -> None:
     code = f.code
     stack = f.stack
     logs = tracer.logs
-    state = f.state
+    host = f.host
     want_stack, want_memory, want_rd, want_storage = tracer.stack, tracer.memory, tracer.return_data, tracer.storage
     limit = tracer.limit
     while True:
         op = code[f.pc]
         before = f.gas
-        entry = StructLog(f.pc, op, before, depth, state.refund, len(f.memory))
+        entry = StructLog(f.pc, op, before, depth, host.refund_counter(), len(f.memory))
         if want_stack:
             entry.stack = list(stack)
         if want_memory:
@@ -237,7 +250,7 @@ def _traced_loop(f, table, tracer: StructLogger, depth: int) -> None:
             seen = tracer._seen_storage.setdefault(f.target, {})
             key = stack[-1]
             if op == SLOAD:
-                seen[key] = state.get_storage(f.target, key)
+                seen[key] = host.sload(f.target, key)
             elif len(stack) >= 2:
                 seen[key] = stack[-2]
             entry.storage = dict(seen)
@@ -275,8 +288,13 @@ class TracingBackend:
 
     def __init__(self, tracer: StructLogger) -> None:
         self.tracer = tracer
+        self.frames = 0
 
-    def run_frame(self, message: Message, host) -> ExecutionResult:
+    def stats(self) -> BackendStats:
+        return {"frames_compiled": 0, "frames_interpreted": self.frames}
+
+    def run_frame(self, message: Message, host: FrameHost) -> ExecutionResult:
+        self.frames += 1
         from .interpreter import instruction_table, run_loop
         from .interpreter.frame import Frame
 
@@ -284,7 +302,7 @@ class TracingBackend:
                         message.depth + 1)
 
 
-def _hooked_loop(f, table, tracer: Tracer) -> None:
+def _hooked_loop(f: Frame, table: list[Entry], tracer: Tracer) -> None:
     """The interpreter's loop with `tracer.opcode(frame, op)` before each instruction (prestateTracer)."""
     code = f.code
     stack = f.stack
@@ -314,8 +332,13 @@ class OpcodeHookBackend:
 
     def __init__(self, tracer: Tracer) -> None:
         self.tracer = tracer
+        self.frames = 0
 
-    def run_frame(self, message: Message, host) -> ExecutionResult:
+    def stats(self) -> BackendStats:
+        return {"frames_compiled": 0, "frames_interpreted": self.frames}
+
+    def run_frame(self, message: Message, host: FrameHost) -> ExecutionResult:
+        self.frames += 1
         from .interpreter import instruction_table, run_loop
         from .interpreter.frame import Frame
 

@@ -307,6 +307,11 @@ class JournaledState:
         self._journal.append((self._warm_slots.discard, (key,)))
         return True
 
+    def accessed(self) -> tuple[frozenset[bytes], frozenset[tuple[bytes, int]]]:
+        """The warm addresses and (address, slot) pairs now (EIP-2929's access sets): what a transaction
+        touched, as eth_createAccessList reports it."""
+        return frozenset(self._warm_addresses), frozenset(self._warm_slots)
+
     def add_refund(self, amount: int) -> None:
         """Change the refund counter by `amount` (negative: a refund given earlier is taken back)."""
         self._journal.append((self._set_refund, (self.refund,)))
@@ -354,11 +359,13 @@ class JournaledState:
     def begin_transaction(self) -> None:
         self._reset_transaction()
 
-    def finalize_transaction(self) -> None:
+    def finalize_transaction(self, delete_selfdestructed: bool = True) -> None:
         """Delete the accounts self-destructed in this transaction (EIP-6780 keeps them to those
-        created in it); empty accounts were already dropped as they were modified."""
-        for address in self.selfdestructs:
-            self.destroy_account(address)
+        created in it; a system call deletes none: `delete_selfdestructed=False`); empty accounts were already
+        dropped as they were modified."""
+        if delete_selfdestructed:
+            for address in self.selfdestructs:
+                self.destroy_account(address)
         self._transient = {}
         self._journal = []
 

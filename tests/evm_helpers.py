@@ -8,7 +8,7 @@ from eth_hash.auto import keccak
 
 from evm import execute
 from evm.precompiles import precompiles_for
-from evm.message import Env, ExecutionResult, Message
+from evm.message import BlockEnv, ExecutionResult, Message, TxEnv
 from evm.spec import Fork
 from common.constants import EMPTY_CODE_HASH, EMPTY_ROOT
 from state.account import Account
@@ -72,7 +72,7 @@ class Run:
 
 def run(code: bytes | str, data: bytes = b"", *, gas: int = 1_000_000, fork: Fork = Fork.OSAKA,
         value: int = 0, accounts: dict[bytes, dict] | None = None, state: JournaledState | None = None,
-        static: bool = False, env: Env | None = None, warm: bool = True, backend: str | None = None,
+        static: bool = False, env: BlockEnv | None = None, tx: TxEnv | None = None, warm: bool = True, backend: str | None = None,
         warm_addresses: tuple[bytes, ...] = ()) -> Run:
     """Run `code` as CONTRACT called by SENDER (both warm, like after a transaction's setup).
     The backend defaults to $EVM_TEST_BACKEND (interpreter), so the same tests check the compiler."""
@@ -85,7 +85,8 @@ def run(code: bytes | str, data: bytes = b"", *, gas: int = 1_000_000, fork: For
     accounts[CONTRACT] = {**accounts[CONTRACT], "code": code}
     if state is None:
         state = make_state(accounts)
-    env = env or Env(fork=fork, origin=SENDER)
+    env = env or BlockEnv(fork=fork)
+    tx = tx or TxEnv(origin=SENDER)
     if warm:  # what the transaction's setup warms (EIP-2929, EIP-3651)
         state.warm_address(SENDER)
         state.warm_address(CONTRACT)
@@ -97,7 +98,7 @@ def run(code: bytes | str, data: bytes = b"", *, gas: int = 1_000_000, fork: For
         state.warm_address(a)
     msg = Message(caller=SENDER, target=CONTRACT, value=value, data=data, gas=gas, code=code,
                   code_address=CONTRACT, is_static=static)
-    return Run(execute(msg, state, env, backend), state, gas)
+    return Run(execute(msg, state, env, tx, backend), state, gas)
 
 
 # --- bytecode builders -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from client.errors import UserError
 from client.forks import UnsupportedFork, fork_by_name, network_config, rules_at
 from client.genesis import _Ctx, load_genesis, parse_config
 from evm.blobs import BlobSchedule
-from evm.message import Env
+from evm.message import BlockEnv
 from evm.rules import BEACON_ROOTS_ADDRESS, HISTORY_STORAGE_ADDRESS, RULES
 from evm.spec import Fork
 
@@ -59,9 +59,9 @@ def test_the_values_of_the_eips():
 
 
 def test_env_carries_its_forks_rules():
-    assert Env(Fork.BPO1).rules is RULES[Fork.BPO1]
+    assert BlockEnv(Fork.BPO1).rules is RULES[Fork.BPO1]
     with pytest.raises(ValueError):
-        Env(Fork.PRAGUE, rules=RULES[Fork.OSAKA])
+        BlockEnv(Fork.PRAGUE, rules=RULES[Fork.OSAKA])
 
 
 # (network, timestamp, fork, blob schedule) at the activation times geth and reth hold

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from eth_hash.auto import keccak
 
-from evm.message import Env
+from evm.message import BlockEnv, TxEnv
 from evm.opcodes import OPCODES, opcode_info, static_gas_table
 from evm.spec import Fork
 
@@ -158,19 +158,19 @@ def test_environment():
 
 
 def test_block_environment():
-    env = Env(fork=Fork.OSAKA, chain_id=5, coinbase=b"\x0c" * 20, number=1000, timestamp=1234, gas_limit=99,
-              prev_randao=b"\x01" * 32, base_fee=7, blob_base_fee=3, blob_hashes=(b"\x01" + b"\x22" * 31,),
-              block_hash=lambda n: n.to_bytes(32, "big"), gas_price=11)
+    env = BlockEnv(fork=Fork.OSAKA, chain_id=5, coinbase=b"\x0c" * 20, number=1000, timestamp=1234, gas_limit=99,
+                   prev_randao=b"\x01" * 32, base_fee=7, blob_base_fee=3, block_hash=lambda n: n.to_bytes(32, "big"))
+    tx = TxEnv(gas_price=11, blob_hashes=(b"\x01" + b"\x22" * 31,))
     for name, expected in [("CHAINID", 5), ("COINBASE", int.from_bytes(b"\x0c" * 20, "big")), ("NUMBER", 1000),
                            ("TIMESTAMP", 1234), ("GASLIMIT", 99), ("PREVRANDAO", int.from_bytes(b"\x01" * 32, "big")),
                            ("BASEFEE", 7), ("BLOBBASEFEE", 3), ("GASPRICE", 11)]:
-        assert run(compute(name), env=env).word == expected, name
-    assert run(compute(0, "BLOBHASH"), env=env).word == int.from_bytes(b"\x01" + b"\x22" * 31, "big")
-    assert run(compute(1, "BLOBHASH"), env=env).word == 0
-    assert run(compute(999, "BLOCKHASH"), env=env).word == 999
-    assert run(compute(744, "BLOCKHASH"), env=env).word == 744  # 256 back
-    assert run(compute(743, "BLOCKHASH"), env=env).word == 0  # 257 back
-    assert run(compute(1000, "BLOCKHASH"), env=env).word == 0  # current block
+        assert run(compute(name), env=env, tx=tx).word == expected, name
+    assert run(compute(0, "BLOBHASH"), env=env, tx=tx).word == int.from_bytes(b"\x01" + b"\x22" * 31, "big")
+    assert run(compute(1, "BLOBHASH"), env=env, tx=tx).word == 0
+    assert run(compute(999, "BLOCKHASH"), env=env, tx=tx).word == 999
+    assert run(compute(744, "BLOCKHASH"), env=env, tx=tx).word == 744  # 256 back
+    assert run(compute(743, "BLOCKHASH"), env=env, tx=tx).word == 0  # 257 back
+    assert run(compute(1000, "BLOCKHASH"), env=env, tx=tx).word == 0  # current block
 
 
 def test_keccak():

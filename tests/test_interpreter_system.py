@@ -8,7 +8,7 @@ from eth_hash.auto import keccak
 
 from evm import execute
 from evm.host import create2_address, create_address
-from evm.message import Env, Message
+from evm.message import BlockEnv, Message, TxEnv
 from evm.spec import Fork
 
 from evm_helpers import CONTRACT, OTHER, SENDER, addr, compute, make_state, ops, push_n, run
@@ -202,12 +202,12 @@ def test_top_level_create():
     runtime = compute(7)
     msg = Message(caller=SENDER, target=target, value=3, data=b"", gas=1_000_000, code=initcode_for(runtime),
                   code_address=target, is_create=True)
-    r = execute(msg, state, Env(fork=Fork.OSAKA))
+    r = execute(msg, state, BlockEnv(fork=Fork.OSAKA), TxEnv())
     assert r.status == "success" and r.created_address == target
     assert state.get_code(target) == runtime and state.get_balance(target) == 3 and state.get_nonce(target) == 1
     # again at the same address: collision
     msg.gas = 1_000_000
-    r = execute(msg, state, Env(fork=Fork.OSAKA))
+    r = execute(msg, state, BlockEnv(fork=Fork.OSAKA), TxEnv())
     assert r.status == "error" and r.result if False else r.error == "AddressCollision"
 
 
@@ -285,5 +285,5 @@ def test_top_level_call_to_delegated_account():
     state = make_state({eoa: {"code": DESIGNATOR + impl, "balance": 1}, impl: {"code": compute(77)}})
     msg = Message(caller=SENDER, target=eoa, value=0, data=b"", gas=100_000, code=DESIGNATOR + impl,
                   code_address=eoa)
-    r = execute(msg, state, Env(fork=Fork.PRAGUE))
+    r = execute(msg, state, BlockEnv(fork=Fork.PRAGUE), TxEnv())
     assert r.status == "success" and int.from_bytes(r.output, "big") == 77

@@ -898,7 +898,7 @@ def run_block(case: dict, datas: list[bytes], backend: str) -> list:
     """The case's transaction once per calldata in `datas` (nonces 0, 1, ...), in one block on
     one state: per transaction (status, output, gas used, logs), then the state root."""
     from evm.blobs import blob_base_fee
-    from evm.message import Env
+    from evm.message import BlockEnv
     from evm.rules import RULES
     from evm.processor import BlockContext, process_transaction
     from state.db import StateDB
@@ -909,7 +909,7 @@ def run_block(case: dict, datas: list[bytes], backend: str) -> list:
     fork = Fork.from_name(case["fork"])
     e = case["env"]
     schedule = RULES[fork].blob_schedule
-    env = Env(fork=fork, chain_id=e["chain_id"], coinbase=bytes.fromhex(e["coinbase"][2:]), number=e["number"],
+    env = BlockEnv(fork=fork, chain_id=e["chain_id"], coinbase=bytes.fromhex(e["coinbase"][2:]), number=e["number"],
               timestamp=e["timestamp"], gas_limit=e["gas_limit"], prev_randao=bytes.fromhex(e["prev_randao"][2:]),
               base_fee=e["base_fee"], excess_blob_gas=e["excess_blob_gas"],
               blob_base_fee=blob_base_fee(e["excess_blob_gas"], schedule), block_hash=lambda n: None)

@@ -12,7 +12,7 @@ from eth_hash.auto import keccak
 
 from evm import execute
 from evm.interpreter import InterpreterBackend
-from evm.message import Env, Message
+from evm.message import BlockEnv, Message, TxEnv
 from evm.processor import BlockContext, process_transaction
 from evm.spec import Fork
 from evm.tracing import StructLogger
@@ -31,7 +31,7 @@ def traced(code: bytes, *, gas: int = GAS, accounts: dict | None = None, **kw) -
     state.warm_address(CONTRACT)
     tracer = StructLogger(**kw)
     msg = Message(caller=SENDER, target=CONTRACT, value=0, data=b"", gas=gas, code=code, code_address=CONTRACT)
-    result = execute(msg, state, Env(fork=Fork.OSAKA, origin=SENDER), "interpreter", tracer)
+    result = execute(msg, state, BlockEnv(fork=Fork.OSAKA), TxEnv(origin=SENDER), "interpreter", tracer)
     return tracer, result
 
 
@@ -201,12 +201,12 @@ def test_traced_run_computes_what_the_untraced_run_does():
         code = _random_program(rng)
         s1 = make_state({SENDER: {"balance": 10**20}, CONTRACT: {"code": code}})
         s2 = make_state({SENDER: {"balance": 10**20}, CONTRACT: {"code": code}})
-        env = Env(fork=Fork.OSAKA, origin=SENDER)
+        env, tx = BlockEnv(fork=Fork.OSAKA), TxEnv(origin=SENDER)
         m = lambda: Message(caller=SENDER, target=CONTRACT, value=0, data=b"", gas=50_000, code=code,
                             code_address=CONTRACT)
-        plain = execute(m(), s1, env)
+        plain = execute(m(), s1, env, tx)
         tracer = StructLogger()
-        traced_res = execute(m(), s2, env, "interpreter", tracer)
+        traced_res = execute(m(), s2, env, tx, "interpreter", tracer)
         assert (plain.status, plain.output, plain.gas_left, plain.error) == \
             (traced_res.status, traced_res.output, traced_res.gas_left, traced_res.error), code.hex()
         assert s1.commit() == s2.commit()
@@ -232,7 +232,7 @@ def test_process_transaction_with_tracer_any_backend():
     code = ops(1, 0, "SSTORE", 0, "SLOAD", 0, "MSTORE", 32, 0, "RETURN")
     for backend in ("interpreter", "mlir"):
         state = make_state({sender: {"balance": 10**18}, CONTRACT: {"code": code}})
-        env = Env(fork=Fork.OSAKA, chain_id=1, base_fee=7)
+        env = BlockEnv(fork=Fork.OSAKA, chain_id=1, base_fee=7)
         tx = Transaction(type=2, chain_id=1, nonce=0, max_priority_fee_per_gas=1, max_fee_per_gas=10,
                          gas=100_000, to=CONTRACT).sign(key)
         tracer = StructLogger()

@@ -77,7 +77,7 @@ def test_eip7825_gas_cap(fork, gas, ok):
 
 
 def test_simulated_call_may_come_from_a_contract():
-    from evm.message import Env
+    from evm.message import BlockEnv
     from evm.processor import BlockContext, process_transaction
     from state.db import StateDB
     from state.journal import JournaledState
@@ -87,7 +87,7 @@ def test_simulated_call_may_come_from_a_contract():
     db = StateDB(MemoryStore())
     db.commit_alloc({contract: (1, 10**18, b"\x00", {})})
     tx = Transaction(type=2, chain_id=1, nonce=1, max_fee_per_gas=10, gas=30000, to=b"\x01" * 20, sender=contract)
-    ctx = BlockContext(Env(Fork.OSAKA, base_fee=7))
+    ctx = BlockContext(BlockEnv(Fork.OSAKA, base_fee=7))
     with pytest.raises(InvalidTransaction) as err:
         process_transaction(tx, JournaledState(db), ctx)
     assert err.value.code == "SENDER_NOT_EOA"
@@ -100,7 +100,7 @@ def test_delegated_sender_is_an_eoa_only_from_prague(fork, ok):
     """EIP-3607 rejects a sender with code; EIP-7702 (Prague) exempts a delegation designator. Before
     Prague the designator is just code (found by the fuzzer against the executable spec: seed 20261125,
     case 772, InvalidSenderError at Cancun)."""
-    from evm.message import Env
+    from evm.message import BlockEnv
     from evm.processor import BlockContext, process_transaction
     from state.db import StateDB
     from state.journal import JournaledState
@@ -110,7 +110,7 @@ def test_delegated_sender_is_an_eoa_only_from_prague(fork, ok):
     db = StateDB(MemoryStore())
     db.commit_alloc({sender: (1, 10**18, b"\xef\x01\x00" + b"\x04" + b"\x00" * 18 + b"\x04", {})})
     tx = Transaction(type=2, chain_id=1, nonce=1, max_fee_per_gas=10, gas=30000, to=b"\x01" * 20, sender=sender)
-    ctx = BlockContext(Env(fork, base_fee=7))
+    ctx = BlockContext(BlockEnv(fork, base_fee=7))
     if ok:
         assert process_transaction(tx, JournaledState(db), ctx).status == "success"
     else:

@@ -44,7 +44,7 @@ def parse_hex(text: str, what: str) -> bytes:
 def run(args: argparse.Namespace) -> int:
     from evm import execute
     from evm.backends import get_backend
-    from evm.message import Env, Message
+    from evm.message import BlockEnv, Message, TxEnv
     from state.db import StateDB
     from state.journal import JournaledState
     from state.kv import MemoryStore
@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
 
     state = JournaledState(StateDB(MemoryStore()))
-    env = Env(fork=fork, origin=SENDER)
+    block = BlockEnv(fork=fork)
+    tx = TxEnv(origin=SENDER)
     state.begin_transaction()
     state.set_code(RECEIVER, code)
     if args.value:
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         from evm.precompiles import precompiles_for
 
-        for address in precompiles_for(env.rules.evm):
+        for address in precompiles_for(block.rules.evm):
             state.warm_address(address)
     except ImportError:
         pass
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             from evm.tracing import StructLogger
 
             tracer = StructLogger(memory=args.trace_memory)
-        result = execute(message, state, env, args.evm, tracer)
+        result = execute(message, state, block, tx, args.evm, tracer)
         state.revert(snap)
         if tracer is not None:
             tracer.finish(result.output, args.gas - result.gas_left, result.status, result.error)

@@ -9,13 +9,14 @@ while a block is sealed stays whole). The pool has its own lock (txpool.py).
 from __future__ import annotations
 
 import collections
+import dataclasses
 import time
 from typing import Any
 
 import structlog
 
 from evm.blobs import blob_base_fee
-from evm.message import Env
+from evm.message import BlockEnv
 from evm.processor import BlockContext, InvalidTransaction, TxResult, process_transaction
 from evm.rules import ForkRules
 from evm.transactions import Transaction
@@ -217,7 +218,7 @@ class Chain:
 
         return block_hash
 
-    def env(self, header: Header) -> Env:
+    def block_env(self, header: Header) -> BlockEnv:
         from ..executor import block_env
 
         return block_env(self.config, header, self.block_hash_fn(header.number))
@@ -237,9 +238,9 @@ class Chain:
         InvalidTransaction becomes a -32000 error with geth's message."""
         if state is None:
             state = JournaledState(self.state(header))
-        env = self.env(header)
+        env = self.block_env(header)
         if no_base_fee:  # geth: a call without fee fields runs with base fee 0 (vm.Config.NoBaseFee)
-            env.base_fee = 0
+            env = dataclasses.replace(env, base_fee=0)
         ctx = BlockContext(env)
         try:
             result = process_transaction(tx, state, ctx, self.backend, tracer=tracer, skip_account_checks=True)

@@ -699,10 +699,11 @@ class Api:
             excluded_here = excluded | {sender, header.coinbase}
             excluded_here.add(tx.to if tx.to is not None else contract_address(sender, tx.nonce))
             slots: dict[bytes, set[int]] = {}
-            for a in state._warm_addresses:
+            warm_addresses, warm_slots = state.accessed()
+            for a in warm_addresses:
                 if a not in excluded_here:
                     slots.setdefault(a, set())
-            for a, s in state._warm_slots:
+            for a, s in warm_slots:
                 if a not in excluded_here or a == tx.to:
                     slots.setdefault(a, set()).add(s)
             new = tuple((a, tuple(sorted(s))) for a, s in sorted(slots.items()))

@@ -68,7 +68,7 @@ def _replay(chain, header: Header, options: dict[str, Any], only: int | None = N
         raise ServerError("parent block not found")
     block = chain.block(header)
     state = JournaledState(chain.state_at(root, header.number - 1))
-    env = chain.env(header)
+    env = chain.block_env(header)
     pre_block_calls(state, env, header, chain.backend)
     ctx = BlockContext(env)
     out = []

@@ -79,19 +79,19 @@ def _b2i(b: bytes) -> int:
 
 WORDS = {
     0x30: lambda c: _b2i(c.message.target),
-    0x32: lambda c: _b2i(c.host.env.origin),
+    0x32: lambda c: _b2i(c.host.tx.origin),
     0x33: lambda c: _b2i(c.message.caller),
     0x34: lambda c: c.message.value,
-    0x3A: lambda c: c.host.env.gas_price,
-    0x41: lambda c: _b2i(c.host.env.coinbase),
-    0x42: lambda c: c.host.env.timestamp,
-    0x43: lambda c: c.host.env.number,
-    0x44: lambda c: _b2i(c.host.env.prev_randao),
-    0x45: lambda c: c.host.env.gas_limit,
-    0x46: lambda c: c.host.env.chain_id,
+    0x3A: lambda c: c.host.tx.gas_price,
+    0x41: lambda c: _b2i(c.host.block.coinbase),
+    0x42: lambda c: c.host.block.timestamp,
+    0x43: lambda c: c.host.block.number,
+    0x44: lambda c: _b2i(c.host.block.prev_randao),
+    0x45: lambda c: c.host.block.gas_limit,
+    0x46: lambda c: c.host.block.chain_id,
     0x47: lambda c: c.host.balance(c.message.target),
-    0x48: lambda c: c.host.env.base_fee,
-    0x4A: lambda c: c.host.env.blob_base_fee,
+    0x48: lambda c: c.host.block.base_fee,
+    0x4A: lambda c: c.host.block.blob_base_fee,
 }
 
 
@@ -102,7 +102,7 @@ def blockhash(c):
 
 def blobhash(c):
     i = c.word(0)
-    hashes = c.host.env.blob_hashes
+    hashes = c.host.tx.blob_hashes
     c.set_word(0, _b2i(hashes[i]) if i < len(hashes) else 0)
     return 0
 
@@ -152,7 +152,7 @@ def sstore(c):
         return L.ST_STATIC
     g = c.q[GAS_Q]
     t, slot = c.message.target, c.word(0)
-    cost = c.host.sstore(t, slot, c.word(1), g)  # raises OutOfGas itself
+    cost = c.host.sstore(c.message, slot, c.word(1), g)  # raises OutOfGas itself
     c.q[GAS_Q] = g - cost
     c.set_word(2, c.host.state.get_original_storage(t, slot))
     return 0
@@ -166,7 +166,7 @@ def tload(c):
 def tstore(c):
     if c.message.is_static:
         return L.ST_STATIC
-    c.host.tstore(c.message.target, c.word(0), c.word(1))
+    c.host.tstore(c.message, c.word(0), c.word(1))
     return 0
 
 

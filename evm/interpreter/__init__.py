@@ -16,7 +16,7 @@ Nested calls are executed by the host (`evm.host.Host.call/create`), which calls
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..errors import ExceptionalHalt, OutOfGas, Revert, StackOverflow, StackUnderflow
 from ..gas import STACK_LIMIT
@@ -28,7 +28,10 @@ from . import stack as stack_ops
 from . import storage, system
 from .frame import Frame, Halt
 
-__all__ = ["InterpreterBackend", "instruction_table", "INSTRUCTIONS"]
+if TYPE_CHECKING:
+    from ..interfaces import BackendStats, FrameHost
+
+__all__ = ["InterpreterBackend", "instruction_table", "run_loop", "Entry", "INSTRUCTIONS"]
 
 INSTRUCTIONS: dict[int, Callable[[Frame], None]] = {}
 for _module in (arithmetic, comparison, bitwise, keccak, environment, block, stack_ops, memory,
@@ -84,15 +87,15 @@ class InterpreterBackend:
     def __init__(self) -> None:
         self.frames = 0
 
-    def stats(self) -> dict:
+    def stats(self) -> BackendStats:
         return {"frames_compiled": 0, "frames_interpreted": self.frames}
 
-    def run_frame(self, message: Message, host) -> ExecutionResult:
+    def run_frame(self, message: Message, host: FrameHost) -> ExecutionResult:
         self.frames += 1
         return run_loop(Frame(message, host), _loop, instruction_table(host.fork))
 
 
-def run_loop(f: Frame, loop, table, *extra) -> ExecutionResult:
+def run_loop(f: Frame, loop: Callable[..., None], table: list[Entry], *extra: object) -> ExecutionResult:
     """Run `loop(f, table, *extra)` over one frame and turn how it stopped into the frame's result
     (shared by the plain and the tracing loop)."""
     try:

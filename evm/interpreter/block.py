@@ -11,27 +11,27 @@ def blockhash(f: Frame) -> None:
 
 
 def coinbase(f: Frame) -> None:
-    f.stack.append(int.from_bytes(f.env.coinbase, "big"))
+    f.stack.append(int.from_bytes(f.block.coinbase, "big"))
 
 
 def timestamp(f: Frame) -> None:
-    f.stack.append(f.env.timestamp)
+    f.stack.append(f.block.timestamp)
 
 
 def number(f: Frame) -> None:
-    f.stack.append(f.env.number)
+    f.stack.append(f.block.number)
 
 
 def prevrandao(f: Frame) -> None:
-    f.stack.append(int.from_bytes(f.env.prev_randao, "big"))
+    f.stack.append(int.from_bytes(f.block.prev_randao, "big"))
 
 
 def gaslimit(f: Frame) -> None:
-    f.stack.append(f.env.gas_limit)
+    f.stack.append(f.block.gas_limit)
 
 
 def chainid(f: Frame) -> None:
-    f.stack.append(f.env.chain_id)
+    f.stack.append(f.block.chain_id)
 
 
 INSTRUCTIONS = {

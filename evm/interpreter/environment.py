@@ -19,7 +19,7 @@ def balance(f: Frame) -> None:
 
 
 def origin(f: Frame) -> None:
-    f.stack.append(int.from_bytes(f.env.origin, "big"))
+    f.stack.append(int.from_bytes(f.tx.origin, "big"))
 
 
 def caller(f: Frame) -> None:
@@ -68,7 +68,7 @@ def codecopy(f: Frame) -> None:
 
 
 def gasprice(f: Frame) -> None:
-    f.stack.append(f.env.gas_price)
+    f.stack.append(f.tx.gas_price)
 
 
 def extcodesize(f: Frame) -> None:
@@ -115,18 +115,18 @@ def selfbalance(f: Frame) -> None:
 
 
 def basefee(f: Frame) -> None:
-    f.stack.append(f.env.base_fee)
+    f.stack.append(f.block.base_fee)
 
 
 def blobhash(f: Frame) -> None:
     s = f.stack
     index = s.pop()
-    hashes = f.env.blob_hashes
+    hashes = f.tx.blob_hashes
     s.append(int.from_bytes(hashes[index], "big") if index < len(hashes) else 0)
 
 
 def blobbasefee(f: Frame) -> None:
-    f.stack.append(f.env.blob_base_fee)
+    f.stack.append(f.block.blob_base_fee)
 
 
 INSTRUCTIONS = {

@@ -4,8 +4,9 @@ Instructions are functions ``op(f: Frame) -> None``. The loop (evm/interpreter/_
 already checked the stack height and charged the opcode's static gas, and has moved `f.pc` past
 the opcode byte; an instruction charges its dynamic gas with `use_gas` / `extend_memory`, and
 ends the frame by raising `Halt` (STOP, RETURN, SELFDESTRUCT), `evm.errors.Revert` or an
-`evm.errors.ExceptionalHalt`. Refunds, logs and every state change go through the host into the
-JournaledState, which the host reverts if the frame does not succeed.
+`evm.errors.ExceptionalHalt`. Refunds, logs and every state change go through the host
+(`evm.interfaces.FrameHost`), which journals them and reverts them if the frame does not succeed; the frame
+never sees the state itself.
 """
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from ..message import to_address  # noqa: F401 (the opcode modules import it fro
 from ..opcodes import jumpdests
 
 if TYPE_CHECKING:
-    from ..host import Host
-    from ..message import Message
+    from ..interfaces import FrameHost
+    from ..message import BlockEnv, Message, TxEnv
 
 UINT_MAX = 2**256 - 1
 CODE_PADDING = bytes(33)  # STOP after the end of the code; zero PUSH data past the end
@@ -44,15 +45,15 @@ class Halt(Exception):
 
 class Frame:
     __slots__ = (
-        "message", "host", "state", "env", "fork", "target", "code", "code_size", "jumpdests",
+        "message", "host", "block", "tx", "fork", "target", "code", "code_size", "jumpdests",
         "stack", "memory", "pc", "gas", "return_data", "output",
     )
 
-    def __init__(self, message: "Message", host: "Host") -> None:
+    def __init__(self, message: Message, host: FrameHost) -> None:
         self.message = message
         self.host = host
-        self.state = host.state
-        self.env = host.env
+        self.block: BlockEnv = host.block
+        self.tx: TxEnv = host.tx
         self.fork = host.fork
         self.target = message.target  # the account whose storage/balance this frame acts on
         code = message.code

@@ -1,7 +1,6 @@
 """Logging: LOG0 .. LOG4 (0xa0-0xa4). Static gas (375 + 375 per topic) is in the opcode table."""
 from __future__ import annotations
 
-from ..errors import WriteInStaticContext
 from ..gas import log_cost
 from .frame import Frame, extend_memory, read_memory, use_gas
 
@@ -11,12 +10,10 @@ def _make_log(n: int):
         s = f.stack
         offset = s.pop()
         size = s.pop()
-        topics = [s.pop() for _ in range(n)]
+        topics = [s.pop().to_bytes(32, "big") for _ in range(n)]
         use_gas(f, log_cost(size))
         extend_memory(f, offset, size)
-        if f.message.is_static:
-            raise WriteInStaticContext()
-        f.host.log(f.target, topics, read_memory(f, offset, size))
+        f.host.log(f.message, topics, read_memory(f, offset, size))  # checks the static context
 
     log.__name__ = log.__qualname__ = f"log{n}"
     return log

@@ -1,8 +1,8 @@
 """Storage: SLOAD, SSTORE (0x54, 0x55) and transient storage TLOAD, TSTORE (0x5c, 0x5d, Cancun,
-EIP-1153). The SSTORE gas/refund rules (EIP-2200/2929/3529) live in the host / evm.gas."""
+EIP-1153). The SSTORE gas/refund rules (EIP-2200/2929/3529) live in evm.gas, the static-context rule in the
+host."""
 from __future__ import annotations
 
-from ..errors import WriteInStaticContext
 from .frame import Frame, use_gas
 
 
@@ -17,9 +17,7 @@ def sstore(f: Frame) -> None:
     s = f.stack
     slot = s.pop()
     value = s.pop()
-    if f.message.is_static:
-        raise WriteInStaticContext()
-    f.gas -= f.host.sstore(f.target, slot, value, f.gas)  # raises OutOfGas itself
+    f.gas -= f.host.sstore(f.message, slot, value, f.gas)  # checks the static context and the gas itself
 
 
 def tload(f: Frame) -> None:
@@ -31,9 +29,7 @@ def tstore(f: Frame) -> None:
     s = f.stack
     slot = s.pop()
     value = s.pop()
-    if f.message.is_static:
-        raise WriteInStaticContext()
-    f.host.tstore(f.target, slot, value)
+    f.host.tstore(f.message, slot, value)  # checks the static context
 
 
 INSTRUCTIONS = {0x54: sload, 0x55: sstore, 0x5C: tload, 0x5D: tstore}

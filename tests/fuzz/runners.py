@@ -84,7 +84,7 @@ def build_tx(case: dict):
 
 def run_ours(case: dict, backend: str = "interpreter") -> Outcome:
     from evm.blobs import blob_base_fee
-    from evm.message import Env
+    from evm.message import BlockEnv
     from evm.processor import BlockContext, InvalidTransaction, process_transaction
     from evm.rules import RULES
     from evm.spec import Fork
@@ -98,7 +98,7 @@ def run_ours(case: dict, backend: str = "interpreter") -> Outcome:
     number = e["number"]
     hashes = block_hashes(number)
     first = number - len(hashes)
-    env = Env(fork=fork, chain_id=e["chain_id"], coinbase=_b(e["coinbase"]), number=number,
+    env = BlockEnv(fork=fork, chain_id=e["chain_id"], coinbase=_b(e["coinbase"]), number=number,
               timestamp=e["timestamp"], gas_limit=e["gas_limit"], prev_randao=_b(e["prev_randao"]),
               base_fee=e["base_fee"], excess_blob_gas=e["excess_blob_gas"],
               blob_base_fee=blob_base_fee(e["excess_blob_gas"], schedule),
