@@ -12,7 +12,7 @@ Engines (each run in a fresh process, as `evm-mlir blocktest --evm B` runs a tes
 * `tiered-warm`   `--evm tiered` with that same cache.
 * `revm`          pyrevm 0.3.7 (`EVM(spec_id="Cancun")`) executing the block's transactions as message calls.
 
-What each figure includes. Ours: decoding the block RLP and `Chain.import_block` (header and body checks,
+What each figure includes. Ours: decoding the block RLP and `Blockchain.import_block` (header and body checks,
 sender recovery, the system calls, executing every transaction, receipts, the state root, the write batch),
 timed with `perf_counter`; not timed: process start, imports (the precompiles' libraries too), creating the
 backend and its JIT with the runtime module (a node pays them once), building the pre state, and the checks afterwards (block hash equal
@@ -98,7 +98,7 @@ def run_ours(file: str, test: str, backend: str) -> dict:
     """Import the test's blocks with `backend`; seconds of decoding + import_block only."""
     sys.path.insert(0, str(ROOT))
     from client.blocktest import chain_for_fixture, post_state_mismatch
-    from client.executor import decode_block
+    from client.chain.validation import decode_block
     from client.fixtures import hex_bytes
     from evm.backends import get_backend
 

@@ -2,7 +2,7 @@
 
 A block's RLP is `[header, transactions, ommers(, withdrawals)]`: a legacy transaction is an RLP list inside the
 transaction list, a typed one (EIP-2718) a byte string `type || rlp(payload)`. Ommers must be empty after the
-Merge (the executor rejects them; the codec still reads them so the rejection can name the reason).
+Merge (block validation rejects them; the codec still reads them so the rejection can name the reason).
 
 Transactions, receipts and withdrawals roots are Merkle-Patricia roots with non-secure keys `rlp(index)`, built
 with `state.trie.build_root` (the same code that builds state roots). The value stored for a legacy transaction
@@ -21,7 +21,7 @@ from evm.transactions import Transaction, decode_transaction
 from common import rlp
 from state.trie import build_root, enc_bytes, enc_list, enc_uint
 
-from .header import EMPTY_BLOOM, Header, HeaderDecodeError
+from .header import Header, HeaderDecodeError
 
 U256_MAX = 2**256 - 1
 GWEI = 10**9  # withdrawal amounts are in Gwei

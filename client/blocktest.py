@@ -1,7 +1,7 @@
 """Blockchain-test runner: execution-spec-tests `blockchain_tests` and ethereum/tests `BlockchainTests` fixtures.
 
 Each test starts from its `pre` state and genesis block in a fresh in-memory chain store, then imports every
-block's `rlp` through `client.executor.Chain`: a valid block must import (and hash to the fixture's header
+block's `rlp` through `client.chain.blockchain.Blockchain`: a valid block must import (and hash to the fixture's header
 hash); one with `expectException` must be rejected, and the chain goes on from its parent. At the end the
 head must be `lastblockhash` and the head state must equal `postState` (or have root `postStateHash`).
 """
@@ -14,16 +14,17 @@ from typing import Iterator
 from state.db import StateDB, alloc_from_fixture, state_root_of_alloc
 from state.kv import MemoryStore
 
-from .chainstore import CONFIG_KEY, GENESIS_KEY, ChainStore
+from .chain.store import CONFIG_KEY, ChainStore, GENESIS_KEY
 from .fixtures import CaseResult, fixture_config, hex_bytes, run_case, select_fixtures
-from .executor import Chain, InvalidBlock, decode_block
+from .chain.blockchain import Blockchain
+from .chain.validation import InvalidBlock, decode_block
 
 
 def iter_cases(files: list[Path], substring: str | None) -> Iterator[tuple[Path, str, dict]]:
     return select_fixtures(files, substring, ("blocks", "genesisRLP"), "blockchain test")
 
 
-def chain_for_fixture(fixture: dict, backend: str, config=None) -> Chain:
+def chain_for_fixture(fixture: dict, backend: str, config=None) -> Blockchain:
     """A fresh in-memory chain holding the fixture's pre state and genesis block."""
     config = config or fixture_config(fixture)
     genesis = decode_block(hex_bytes(fixture["genesisRLP"]))
@@ -39,18 +40,18 @@ def chain_for_fixture(fixture: dict, backend: str, config=None) -> Chain:
     want = fixture.get("genesisBlockHeader", {}).get("hash")
     if want and hex_bytes(want) != h:
         raise AssertionError(f"genesis hash 0x{h.hex()} != fixture's {want}")
-    return Chain(store, config, backend)
+    return Blockchain(store, config, backend)
 
 
 def run_test(fixture: dict, backend: str, config=None) -> tuple[bool, str, dict]:
-    chain = chain_for_fixture(fixture, backend, config)
+    blockchain = chain_for_fixture(fixture, backend, config)
     stats = {"blocks": 0, "rejected": 0, "gas": 0, "txs": 0}
     for i, b in enumerate(fixture["blocks"]):
         expected = b.get("expectException")
         raw = hex_bytes(b["rlp"])
         try:
             block = decode_block(raw)
-            result = chain.import_block(block, len(raw))
+            result = blockchain.import_block(block, len(raw))
         except InvalidBlock as exc:
             if expected:
                 stats["rejected"] += 1
@@ -64,11 +65,11 @@ def run_test(fixture: dict, backend: str, config=None) -> tuple[bool, str, dict]
         want = (b.get("blockHeader") or {}).get("hash")
         if want and hex_bytes(want) != result.hash:
             return False, f"block #{i} hash 0x{result.hash.hex()} != fixture's {want}", stats
-    head = chain.head()
+    head = blockchain.head()
     head_hash = head.hash
     if head_hash != hex_bytes(fixture["lastblockhash"]):
         return False, f"head 0x{head_hash.hex()} (number {head.number}) != lastblockhash {fixture['lastblockhash']}", stats
-    reason = post_state_mismatch(chain.store.kv, fixture, head.state_root)
+    reason = post_state_mismatch(blockchain.store.kv, fixture, head.state_root)
     return not reason, reason, stats
 
 

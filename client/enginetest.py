@@ -29,7 +29,7 @@ from state.kv import MemoryStore
 
 from .blocks import Block
 from .blocktest import post_state_mismatch
-from .chainstore import CONFIG_KEY, GENESIS_KEY, ChainStore
+from .chain.store import CONFIG_KEY, ChainStore, GENESIS_KEY
 from .fixtures import CaseResult, fixture_config, hex_bytes, run_case, select_fixtures
 from .header import Header
 
@@ -165,13 +165,13 @@ def drive(client: EngineClient, fixture: dict, genesis_hash: bytes, strict: bool
 def run_test(fixture: dict, backend: str, strict: bool = False) -> tuple[bool, str, dict]:
     global _server
     from .engine.server import BackgroundEngineServer, engine_dispatcher
-    from .rpc.chain import Chain
+    from .node.node import Node
 
     if _server is None:
         _server = BackgroundEngineServer()
     store, config = node_store(fixture)
-    chain = Chain(store, config, backend)
-    dispatcher, _ = engine_dispatcher(chain)
+    node = Node(store, config, backend)
+    dispatcher, _ = engine_dispatcher(node)
     secret = secrets.token_bytes(32)
     runner, url = _server.serve(dispatcher, secret)
     client = EngineClient(url, secret)

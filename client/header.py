@@ -6,7 +6,7 @@ parent_beacon_block_root, Prague requests_hash; Osaka adds no header field).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from common import rlp

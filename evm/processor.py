@@ -94,6 +94,39 @@ def validate_transaction(tx: Transaction, rules: ForkRules) -> tuple[int, int]:
     return gas, floor
 
 
+def check_fee_caps(tx: Transaction) -> None:
+    """EIP-1559: the tip may not exceed the fee cap."""
+    if tx.type >= 2 and tx.max_fee_per_gas < tx.max_priority_fee_per_gas:
+        raise InvalidTransaction("PRIORITY_GREATER_THAN_MAX_FEE_PER_GAS",
+                                 "max priority fee per gas higher than max fee per gas")
+
+
+def check_blobs(tx: Transaction, rules: ForkRules, blob_base_fee: int) -> None:
+    """EIP-4844 (and EIP-7594's per-transaction cap): a blob transaction carries at least one blob, at most the
+    fork's limit, every versioned hash of a KZG commitment, and a blob fee cap the block's blob base fee fits."""
+    if tx.type != 3:
+        return
+    count = len(tx.blob_versioned_hashes)
+    if count == 0:
+        raise InvalidTransaction("TYPE_3_TX_ZERO_BLOBS", "blob transaction without blobs")
+    if rules.blob_schedule is not None and count > rules.blob_limit_per_tx:
+        raise InvalidTransaction("TYPE_3_TX_BLOB_COUNT_EXCEEDED", f"too many blobs in transaction: {count}")
+    if any(h[:1] != bytes([VERSIONED_HASH_VERSION_KZG]) for h in tx.blob_versioned_hashes):
+        raise InvalidTransaction("TYPE_3_TX_INVALID_BLOB_VERSIONED_HASH", "invalid blob versioned hash")
+    if tx.max_fee_per_blob_gas < blob_base_fee:
+        raise InvalidTransaction("INSUFFICIENT_MAX_FEE_PER_BLOB_GAS",
+                                 f"max fee per blob gas less than block blob gas fee: {tx.max_fee_per_blob_gas} < {blob_base_fee}")
+
+
+def check_shape(tx: Transaction) -> None:
+    """Blob and set-code transactions cannot create contracts; a set-code one carries authorizations."""
+    if tx.type in (3, 4) and tx.to is None:
+        raise InvalidTransaction("TYPE_3_TX_CONTRACT_CREATION" if tx.type == 3 else "TYPE_4_TX_CONTRACT_CREATION",
+                                 "transaction type cannot create contracts")
+    if tx.type == 4 and not tx.authorizations:
+        raise InvalidTransaction("TYPE_4_EMPTY_AUTHORIZATION_LIST", "empty authorization list")
+
+
 def check_transaction(tx: Transaction, state: StateReader, ctx: BlockContext,
                       skip_account_checks: bool = False) -> tuple[bytes, int, int]:
     """Checks against the block and the sender's account; returns
@@ -112,10 +145,8 @@ def check_transaction(tx: Transaction, state: StateReader, ctx: BlockContext,
         sender = tx.recover_sender()
     except InvalidSignature as exc:
         raise InvalidTransaction("INVALID_SIGNATURE", f"invalid sender: {exc}") from None
+    check_fee_caps(tx)
     if tx.type >= 2:
-        if tx.max_fee_per_gas < tx.max_priority_fee_per_gas:
-            raise InvalidTransaction("PRIORITY_GREATER_THAN_MAX_FEE_PER_GAS",
-                                     "max priority fee per gas higher than max fee per gas")
         if tx.max_fee_per_gas < env.base_fee:
             raise InvalidTransaction("INSUFFICIENT_MAX_FEE_PER_GAS",
                                      f"max fee per gas less than block base fee: maxFeePerGas: {tx.max_fee_per_gas}, baseFee: {env.base_fee}")
@@ -127,23 +158,10 @@ def check_transaction(tx: Transaction, state: StateReader, ctx: BlockContext,
                                      f"gas price less than block base fee: gasPrice: {tx.gas_price}, baseFee: {env.base_fee}")
         price = tx.gas_price
         max_fee = tx.gas * tx.gas_price
+    check_blobs(tx, rules, env.blob_base_fee)
     if tx.type == 3:
-        count = len(tx.blob_versioned_hashes)
-        if count == 0:
-            raise InvalidTransaction("TYPE_3_TX_ZERO_BLOBS", "blob transaction without blobs")
-        if schedule is not None and count > rules.blob_limit_per_tx:
-            raise InvalidTransaction("TYPE_3_TX_BLOB_COUNT_EXCEEDED", f"too many blobs in transaction: {count}")
-        if any(h[:1] != bytes([VERSIONED_HASH_VERSION_KZG]) for h in tx.blob_versioned_hashes):
-            raise InvalidTransaction("TYPE_3_TX_INVALID_BLOB_VERSIONED_HASH", "invalid blob versioned hash")
-        if tx.max_fee_per_blob_gas < env.blob_base_fee:
-            raise InvalidTransaction("INSUFFICIENT_MAX_FEE_PER_BLOB_GAS",
-                                     f"max fee per blob gas less than block blob gas fee: {tx.max_fee_per_blob_gas} < {env.blob_base_fee}")
         max_fee += blob_gas * tx.max_fee_per_blob_gas
-    if tx.type in (3, 4) and tx.to is None:
-        raise InvalidTransaction("TYPE_3_TX_CONTRACT_CREATION" if tx.type == 3 else "TYPE_4_TX_CONTRACT_CREATION",
-                                 "transaction type cannot create contracts")
-    if tx.type == 4 and not tx.authorizations:
-        raise InvalidTransaction("TYPE_4_EMPTY_AUTHORIZATION_LIST", "empty authorization list")
+    check_shape(tx)
     if not skip_account_checks:
         nonce = state.get_nonce(sender)
         if nonce > tx.nonce:

@@ -10,10 +10,10 @@ from typing import Any
 import jwt
 import requests
 
-from client.chainstore import ChainStore
+from client.chain.store import ChainStore
 from client.engine.server import BackgroundEngineServer, engine_dispatcher
 from client.genesis import parse_genesis
-from client.rpc.chain import Chain
+from client.node.node import Node
 from state.kv import MemoryStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ class EngineNode:
     def __init__(self, genesis: Any, server: BackgroundEngineServer, backend: str = "interpreter") -> None:
         self.store = ChainStore(MemoryStore())
         self.genesis_header = self.store.init_genesis(genesis)
-        self.chain = Chain(self.store, genesis.config, backend)
+        self.chain = Node(self.store, genesis.config, backend)
         self.dispatcher, self.api = engine_dispatcher(self.chain)
         self.server = server
         self.runner, self.url = server.serve(self.dispatcher, SECRET)

@@ -1,4 +1,4 @@
-"""The block executor (client/executor.py): header rules, atomic writes, receipts, reorgs, build_block."""
+"""The chain (client/chain/: validation, transition, blockchain): header rules, atomic writes, receipts, reorgs, build_block."""
 from __future__ import annotations
 
 import json
@@ -8,8 +8,8 @@ import pytest
 
 from client.blocks import Block, Receipt, ordered_trie_root
 from client.blocktest import chain_for_fixture, run_test
-from client.executor import (
-    Chain,
+from client.chain.blockchain import Blockchain
+from client.chain.validation import (
     InvalidBlock,
     check_gas_limit,
     decode_block,
@@ -213,7 +213,7 @@ def test_reorg_moves_canonical_index_and_tx_lookups():
 
 
 def test_deposit_event_layout():
-    from client.executor import _extract_deposit
+    from client.chain.transition import _extract_deposit
 
     fields = [b"\x01" * 48, b"\x02" * 32, b"\x03" * 8, b"\x04" * 96, b"\x05" * 8]
     head = b"".join(o.to_bytes(32, "big") for o in (160, 256, 320, 384, 512))

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from client.blocks import Block
-from client.chainstore import ChainStore
+from client.chain.store import ChainStore
 from client.forks import network_config
 from state.db import StateDB
 from state_checks import assert_state_complete

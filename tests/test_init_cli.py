@@ -61,7 +61,7 @@ def test_init_known_networks_and_reopen(network, tmp_path):
 
 
 def test_reopened_store_has_block_state_and_config(tmp_path):
-    from client.chainstore import ChainStore
+    from client.chain.store import ChainStore
     from client.header import Header
 
     datadir = str(tmp_path / "dd")
@@ -83,7 +83,7 @@ def test_reopened_store_has_block_state_and_config(tmp_path):
 
 
 def test_dev_genesis(tmp_path):
-    from client.chainstore import ChainStore
+    from client.chain.store import ChainStore
 
     datadir = str(tmp_path / "dd")
     proc = cli("init", "--genesis", os.path.join(GENESIS, "dev.json"), "--datadir", datadir, "--json")
@@ -176,7 +176,7 @@ def test_head_of_uninitialised_datadir(tmp_path):
 
 def test_failure_while_writing_removes_the_new_datadir(tmp_path, monkeypatch, capsys):
     from client import cli as cli_mod
-    from client.chainstore import ChainStore
+    from client.chain.store import ChainStore
 
     def boom(self, genesis):
         with self.kv.write_batch() as batch:
@@ -198,7 +198,7 @@ def test_failed_init_removes_created_parent_directories(tmp_path):
 
 def test_failed_write_into_existing_directory_keeps_it(tmp_path, monkeypatch):
     from client import cli as cli_mod
-    from client.chainstore import ChainStore
+    from client.chain.store import ChainStore
 
     def boom(self, genesis):
         raise OSError("disk full")

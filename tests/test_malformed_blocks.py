@@ -1,6 +1,6 @@
 """Malformed block and header RLP, property-tested with hypothesis.
 
-- `client.blocks.Block.decode` / `client.header.Header.decode` / `client.executor.decode_block` on random bytes,
+- `client.blocks.Block.decode` / `client.header.Header.decode` / `client.chain.validation.decode_block` on random bytes,
   random RLP structures, and real encoded blocks (every block of the vendored blockchain fixtures and of a
   synthetic dev chain with all five transaction types) mutated at the byte level and at the RLP-item level:
   only the documented errors (`BlockDecodeError`, `HeaderDecodeError`, `InvalidBlock`) come out, never IndexError,
@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 
 from client import cli
 from client.blocks import Block, BlockDecodeError
-from client.chainstore import ChainStore
-from client.executor import InvalidBlock, decode_block
+from client.chain.store import ChainStore
+from client.chain.validation import InvalidBlock, decode_block
 from client.header import Header, HeaderDecodeError
 from common import rlp
 from state.db import StateDB

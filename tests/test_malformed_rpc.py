@@ -25,10 +25,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from client.chainstore import ChainStore
+from client.chain.store import ChainStore
 from client.genesis import parse_genesis
-from client.rpc.chain import Chain
-from client.rpc.eth import Api
+from client.node.node import Node
+from client.rpc.api import Api
 from client.rpc.server import Dispatcher, _arity, parse_body
 from evm.transactions import Transaction
 from state.kv import MemoryStore
@@ -49,14 +49,14 @@ def _make_api() -> tuple[Api, Dispatcher, dict]:
     genesis = parse_genesis(json.loads((ROOT / "genesis" / "dev.json").read_text()), "dev.json")
     store = ChainStore(MemoryStore())
     store.init_genesis(genesis)
-    api = Api(Chain(store, genesis.config, "interpreter", {bytes.fromhex(ADDR0[2:]): KEY0}))
+    api = Api(Node(store, genesis.config, "interpreter", {bytes.fromhex(ADDR0[2:]): KEY0}))
     d = Dispatcher(api.methods())
     # a block with a transaction and a log-emitting contract, so lookups find something
     deploy = bytes.fromhex("6a6000600060006000a0600052600b6015f3")  # runtime: PUSH0 x4... LOG0-ish (any code)
     tx = Transaction(type=2, chain_id=1337, nonce=0, max_priority_fee_per_gas=10**9, max_fee_per_gas=10**10,
                      gas=100_000, to=None, data=deploy).sign(KEY0)
-    api.eth_sendRawTransaction("0x" + tx.encode().hex())
-    mined = api.chain.mine()
+    api.call("eth_sendRawTransaction", "0x" + tx.encode().hex())
+    mined = api.node.mine()
     known = {"block": "0x" + mined.block.hash.hex(), "tx": "0x" + tx.hash.hex()}
     return api, d, known
 
@@ -189,10 +189,10 @@ def test_regressions():
     r = _call("eth_sendTransaction", [{"from": ADDR0, "to": "0x" + "11" * 20, "type": "0x7f", "gas": "0x5208"}])
     assert r["error"]["code"] == -32602
     # evm_mine with a timestamp beyond uint64 sealed a block no other client could decode
-    head = API.chain.head()
+    head = API.node.head()
     for v in (2**64, 10**300, -1):
         assert _call("evm_mine", [v])["error"]["code"] == -32602
-    assert API.chain.head() == head
+    assert API.node.head() == head
 
 
 def test_strict_json_bodies():

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from client.chainstore import ChainStore
+from client.chain.store import ChainStore
 from client.dev_accounts import DEV_KEYS
 from evm.transactions import Transaction
 from state.db import StateDB

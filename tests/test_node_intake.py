@@ -265,7 +265,7 @@ def test_reads_and_admission_do_not_wait_for_the_chain_thread():
 def test_concurrent_methods_are_node_methods_and_reads():
     """Every method the node runs on its event loop exists, and none of them is one that changes the chain or
     the node's settings (those must stay on the chain thread)."""
-    from client.rpc.eth import CONCURRENT_METHODS
+    from client.rpc.api import CONCURRENT_METHODS
 
     writes = ("evm_", "anvil_", "hardhat_", "eth_sendTransaction", "eth_sign", "personal_", "eth_newFilter",
               "eth_uninstallFilter", "eth_getFilter", "eth_subscribe", "debug_trace", "engine_")
@@ -276,14 +276,14 @@ def test_concurrent_methods_are_node_methods_and_reads():
 
     from client.commands.node_cmd import open_datadir
     from client.genesis import load_genesis
-    from client.rpc.chain import Chain
-    from client.rpc.eth import Api
+    from client.node.node import Node
+    from client.rpc.api import Api
 
     genesis, _ = load_genesis(str(GENESIS))
     with tempfile.TemporaryDirectory() as tmp:
         store = open_datadir(genesis, tmp + "/data")
         try:
-            methods = Api(Chain(store, genesis.config)).methods()
+            methods = Api(Node(store, genesis.config)).methods()
         finally:
             store.close()
     assert CONCURRENT_METHODS <= set(methods), CONCURRENT_METHODS - set(methods)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from eth_hash.auto import keccak
 
-from client.chainstore import ChainStore
+from client.chain.store import ChainStore
 from client.genesis import parse_genesis
-from client.rpc.chain import Chain
-from client.rpc.eth import Api
+from client.node.node import Node
+from client.rpc.api import Api
 from client.rpc.server import Dispatcher
 from state.kv import MemoryStore
 
@@ -83,15 +83,15 @@ def _chain(backend: str, bytecode: str):
     genesis = parse_genesis(json.loads((ROOT / "genesis" / "dev.json").read_text()), "dev.json")
     store = ChainStore(MemoryStore())
     store.init_genesis(genesis, preimages=True)
-    chain = Chain(store, genesis.config, backend, {ADDR0: KEY0})
+    chain = Node(store, genesis.config, backend, {ADDR0: KEY0})
     api = Api(chain)
     d = Dispatcher(api.methods())
     t0 = chain.head().timestamp
-    api.eth_sendTransaction({"from": SENDER, "data": bytecode, "gas": hex(3_000_000)})
+    api.call("eth_sendTransaction", {"from": SENDER, "data": bytecode, "gas": hex(3_000_000)})
     chain.mine(t0 + 12)
-    contract = api.eth_getTransactionReceipt(api.eth_getBlockByNumber("0x1", False)["transactions"][0])[
+    contract = api.call("eth_getTransactionReceipt", api.call("eth_getBlockByNumber", "0x1", False)["transactions"][0])[
         "contractAddress"].lower()
-    tx = api.eth_sendTransaction({"from": SENDER, "to": contract, "value": "0x7", "gas": hex(1_000_000),
+    tx = api.call("eth_sendTransaction", {"from": SENDER, "to": contract, "value": "0x7", "gas": hex(1_000_000),
                                   "data": "0x" + sel("outer(uint256)") + word(5)})
     chain.mine(t0 + 24)
     return api, d, contract, tx
@@ -113,7 +113,7 @@ def call(d: Dispatcher, method: str, *params):
 
 def test_call_tracer_tree(chains):
     api, d, contract, tx = chains["interpreter"]
-    receipt = api.eth_getTransactionReceipt(tx)
+    receipt = api.call("eth_getTransactionReceipt", tx)
     top = call(d, "debug_traceTransaction", tx, {"tracer": "callTracer", "tracerConfig": {"withLog": True}})
     assert top["type"] == "CALL" and top["from"] == SENDER and top["to"] == contract
     assert top["value"] == "0x7" and top["gas"] == hex(1_000_000) and top["gasUsed"] == receipt["gasUsed"]
@@ -158,16 +158,16 @@ def test_prestate_tracer_against_the_chain(chains):
     assert SENDER in pre and contract in pre
     # every account as it was at block 1 (before the transaction of block 2)
     for address, acc in pre.items():
-        assert int(acc["balance"], 16) == int(api.eth_getBalance(address, "0x1"), 16)
-        assert acc.get("nonce", 0) == int(api.eth_getTransactionCount(address, "0x1"), 16)
-        assert acc.get("code", "0x") == api.eth_getCode(address, "0x1")
+        assert int(acc["balance"], 16) == int(api.call("eth_getBalance", address, "0x1"), 16)
+        assert acc.get("nonce", 0) == int(api.call("eth_getTransactionCount", address, "0x1"), 16)
+        assert acc.get("code", "0x") == api.call("eth_getCode", address, "0x1")
         for slot, value in acc.get("storage", {}).items():
-            assert value == api.eth_getStorageAt(address, slot, "0x1")
+            assert value == api.call("eth_getStorageAt", address, slot, "0x1")
     assert "0x" + "00" * 32 in pre[contract]["storage"]  # the counter was read
     diff = call(d, "debug_traceTransaction", tx, {"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}})
     post = diff["post"]
     assert post[SENDER]["nonce"] == pre[SENDER].get("nonce", 0) + 1
-    assert int(post[SENDER]["balance"], 16) == int(api.eth_getBalance(SENDER, "0x2"), 16)
+    assert int(post[SENDER]["balance"], 16) == int(api.call("eth_getBalance", SENDER, "0x2"), 16)
     assert post[contract]["storage"] == {"0x" + "00" * 32: "0x" + word(5)}
     assert int(post[contract]["balance"], 16) == 7
     proxies = [a for a in post if a not in diff["pre"]]  # created: in post only
@@ -185,7 +185,7 @@ def test_4byte_and_noop(chains):
 
 def test_block_variants_and_unknown_tracers(chains):
     api, d, _, tx = chains["interpreter"]
-    block = api.eth_getBlockByNumber("0x2", False)
+    block = api.call("eth_getBlockByNumber", "0x2", False)
     for method, arg in (("debug_traceBlockByNumber", "0x2"), ("debug_traceBlockByHash", block["hash"])):
         out = call(d, method, arg, {"tracer": "callTracer"})
         assert out == [{"txHash": tx, "result": call(d, "debug_traceTransaction", tx, {"tracer": "callTracer"})}]

@@ -5,7 +5,7 @@ import pytest
 from coincurve import PrivateKey
 from eth_hash.auto import keccak
 
-from client.txpool import PoolRules, TxPool, TxPoolError
+from client.node.txpool import PoolRules, TxPool, TxPoolError
 from evm.rules import RULES as FORK_RULES
 from evm.spec import Fork
 from evm.transactions import Transaction

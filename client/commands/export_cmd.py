@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..chainfile import iter_canonical_rlp, open_for_writing
-    from ..chainstore import ChainStore
+    from ..chain.store import ChainStore
     from ..progress import Progress
 
     with ChainStore.open(args.datadir) as store:

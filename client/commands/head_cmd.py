@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..chainstore import ChainStore
+from ..chain.store import ChainStore
 from ..genesis import _Ctx, parse_config
 
 

@@ -21,8 +21,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..chainfile import ChainFile
-    from ..chainstore import ChainStore
-    from ..executor import Chain, InvalidBlock, decode_block
+    from ..chain.store import ChainStore
+    from ..chain.blockchain import Blockchain
+    from ..chain.validation import InvalidBlock, decode_block
     from ..progress import Progress
     from state.trie import MissingNodeError
 
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     imported = known = gas = txs = 0
     start = time.perf_counter()
     with ChainStore.open(args.datadir) as store:
-        chain = Chain(store, backend=args.evm)
+        blockchain = Blockchain(store, backend=args.evm)
         progress = Progress(sum(len(f) for f in files), "import")
         failure = None
         try:
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
                     block = decode_block(raw)
                 except InvalidBlock as exc:
                     raise UserError(f"{path}: block #{i}: {exc}") from None
-                if chain.has_block(block.hash):
+                if blockchain.has_block(block.hash):
                     known += 1
                     progress.advance()
                     continue
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
                     raise UserError(f"{path}: block #{i} is a genesis block 0x{block.hash.hex()} that is not this "
                                     f"datadir's (0x{(store.genesis_hash() or b'').hex()}): another chain")
                 try:
-                    result = chain.import_block(block, len(raw))
+                    result = blockchain.import_block(block, len(raw))
                 except MissingNodeError as exc:
                     raise UserError(f"datadir {args.datadir} misses state data ({exc}): the database is damaged") from None
                 except InvalidBlock as exc:
@@ -65,12 +66,12 @@ def run(args: argparse.Namespace) -> int:
                 f.close()
         if failure:
             print(failure, file=sys.stderr)
-        _summary(imported, known, gas, txs, time.perf_counter() - start, chain)
+        _summary(imported, known, gas, txs, time.perf_counter() - start, blockchain)
     return 1 if failure else 0
 
 
-def _summary(imported: int, known: int, gas: int, txs: int, seconds: float, chain) -> None:
-    head = chain.head()
+def _summary(imported: int, known: int, gas: int, txs: int, seconds: float, blockchain) -> None:
+    head = blockchain.head()
     s = max(seconds, 1e-9)
     print(f"imported {imported} blocks ({txs} txs, {gas} gas), {known} already known, in {seconds:.2f}s: "
           f"{imported / s:.1f} blocks/s, {gas / s / 1e6:.2f} Mgas/s; head {head.number} 0x{head.hash.hex()}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..chainstore import CHAINDATA, ChainStore, remove_datadir
+from ..chain.store import CHAINDATA, ChainStore, remove_datadir
 from ..errors import UserError
 from ..genesis import load_genesis
 from .head_cmd import print_header

@@ -18,7 +18,7 @@ import sys
 import structlog
 
 from . import backend_name
-from ..chainstore import ChainStore, remove_datadir
+from ..chain.store import ChainStore, remove_datadir
 from ..dev_accounts import DEV_KEYS
 from ..errors import UserError
 
@@ -143,31 +143,31 @@ def _loop_factory():
 
 
 async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
-    from ..rpc.chain import Chain
-    from ..rpc.eth import CONCURRENT_METHODS, Api
+    from ..node.node import Node
+    from ..rpc.api import CONCURRENT_METHODS, Api
     from ..rpc.server import Dispatcher, make_app
     from ..rpc.subscriptions import Subscriptions
 
     loop = asyncio.get_running_loop()
     dev_keys = dev_keys_for(genesis.alloc)
-    chain = Chain(store, genesis.config, backend, dev_keys)
+    node = Node(store, genesis.config, backend, dev_keys)
     # under a consensus client (--authrpc.*) the blocks come through the Engine API: no sealing of our own
-    chain.dev.settings.automine = args.block_time == 0 and not args.no_mining and not args.authrpc
-    chain.dev.settings.interval = args.block_time
-    _load_state_file(chain, args.load_state or (args.state_file if args.state_file and
+    node.dev.settings.automine = args.block_time == 0 and not args.no_mining and not args.authrpc
+    node.dev.settings.interval = args.block_time
+    _load_state_file(node, args.load_state or (args.state_file if args.state_file and
                                                 os.path.exists(args.state_file) else None))
-    api = Api(chain)
-    dispatcher = Dispatcher(api.methods(), after=chain.automine, concurrent=CONCURRENT_METHODS,
-                            after_due=chain.automine_due)
+    api = Api(node)
+    dispatcher = Dispatcher(api.methods(), after=node.automine, concurrent=CONCURRENT_METHODS,
+                            after_due=node.automine_due)
     wake = asyncio.Event()
     stop = asyncio.Event()
-    chain.on_mode_change = lambda: loop.call_soon_threadsafe(wake.set)
+    node.on_mode_change = lambda: loop.call_soon_threadsafe(wake.set)
 
-    head = chain.head()
+    head = node.head()
     log.info("chain head", number=head.number, hash="0x" + head.hash.hex(), state_root="0x" + head.state_root.hex(),
              evm=backend)
 
-    subscriptions = Subscriptions(chain)
+    subscriptions = Subscriptions(node)
     common = dict(vhosts=_csv(args.http_vhosts), subscriptions=subscriptions, ws_origins=_csv(args.ws_origins))
     app = make_app(dispatcher, args.max_request_size, cors=_csv(args.http_corsdomain), **common)
     runners = []
@@ -189,14 +189,14 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
         from ..engine.cli import start_authrpc
 
         try:
-            engine = await start_authrpc(args, chain, dispatcher.executor)
+            engine = await start_authrpc(args, node, dispatcher.executor)
         except BaseException:
             for r in runners:
                 await r.cleanup()
             dispatcher.shutdown()
             raise
         runners.append(engine.runner)
-    _print_banner(url, ws_url or _url("ws", args.http_addr, port), chain, genesis, dev_keys)
+    _print_banner(url, ws_url or _url("ws", args.http_addr, port), node, genesis, dev_keys)
     log.info("json-rpc listening", url=url, ws=ws_url or _url("ws", args.http_addr, port))
     if engine is not None:
         print(f"Engine API on {engine.url} (JWT secret {engine.secret_file}); blocks come from the consensus "
@@ -208,7 +208,7 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
 
     def mine_once() -> None:
         try:
-            chain.mine()
+            node.mine()
         except Exception as exc:  # a bug: keep serving; the pool keeps the transactions for the next try
             log.error("mining failed", error=repr(exc), exc_info=True)
 
@@ -216,7 +216,7 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
         """Interval mining (--block-time, evm_setIntervalMining): a block every interval, empty ones too;
         a change of mode wakes the loop to re-read it. Automine happens after each request (Dispatcher)."""
         while not stop.is_set():
-            s = chain.dev.settings
+            s = node.dev.settings
             delay = random.uniform(*s.interval_range) if s.interval_range else s.interval
             wake.clear()
             try:
@@ -239,15 +239,15 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     except asyncio.TimeoutError:
         miner.cancel()
     # raw transactions are answered before their block is sealed: seal what the last ones left pending
-    await loop.run_in_executor(dispatcher.executor, chain.automine)
+    await loop.run_in_executor(dispatcher.executor, node.automine)
     dispatcher.shutdown()
-    _dump_state_file(chain, args.dump_state or args.state_file)
-    head = chain.head()
+    _dump_state_file(node, args.dump_state or args.state_file)
+    head = node.head()
     log.info("stopped", head=head.number, hash="0x" + head.hash.hex())
     return 0
 
 
-def _load_state_file(chain, path: str | None) -> None:
+def _load_state_file(node, path: str | None) -> None:
     if not path:
         return
     from ..rpc import statedump
@@ -259,13 +259,13 @@ def _load_state_file(chain, path: str | None) -> None:
     except OSError as exc:
         raise UserError(f"cannot read state file {path}: {exc.strerror}") from None
     try:
-        n = statedump.load(chain, statedump.parse(raw))
+        n = statedump.load(node, statedump.parse(raw))
     except RpcError as exc:
         raise UserError(f"state file {path}: {exc.message}") from None
     log.info("state loaded", file=path, accounts=n)
 
 
-def _dump_state_file(chain, path: str | None) -> None:
+def _dump_state_file(node, path: str | None) -> None:
     if not path:
         return
     import json
@@ -274,7 +274,7 @@ def _dump_state_file(chain, path: str | None) -> None:
     from ..rpc.errors import RpcError
 
     try:
-        data = statedump.dump(chain)
+        data = statedump.dump(node)
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
             json.dump(data, f, indent=1)
@@ -328,12 +328,12 @@ def _check_forks(genesis) -> None:
         raise UserError(f"the node cannot build this chain's next block: {exc}") from None
 
 
-def _print_banner(url: str, ws_url: str, chain, genesis, dev_keys: dict[bytes, bytes]) -> None:
+def _print_banner(url: str, ws_url: str, node, genesis, dev_keys: dict[bytes, bytes]) -> None:
     from ..rpc.types import checksum
 
     out = sys.stdout
-    head = chain.head()
-    print(f"evm-mlir node: chain id {chain.chain_id}, head block {head.number} (0x{head.hash.hex()})", file=out)
+    head = node.head()
+    print(f"evm-mlir node: chain id {node.chain_id}, head block {head.number} (0x{head.hash.hex()})", file=out)
     print("", file=out)
     if dev_keys:
         print("Available accounts (the test mnemonic's; public keys, for development only)", file=out)

@@ -23,12 +23,12 @@ import structlog
 from evm.rules import ForkRules
 
 from ..blocks import Block
-from ..executor import InvalidBlock
+from ..chain.validation import InvalidBlock
 from ..forks import UnsupportedFork, rules_at
 from common.constants import ZERO_HASH
 from ..rpc import types as T
 from ..rpc.errors import InvalidParams
-from ..txpool import BlobSidecar
+from ..node.txpool import BlobSidecar
 from .builder import PayloadAttributes, PayloadBuilder, blobs_bundle
 from .errors import (INVALID_FORKCHOICE_STATE, INVALID_PAYLOAD_ATTRIBUTES, TOO_LARGE_REQUEST, UNKNOWN_PAYLOAD,
                      UNSUPPORTED_FORK, EngineError)
@@ -72,12 +72,12 @@ def _version() -> str:
 
 
 class EngineApi:
-    def __init__(self, chain: Any) -> None:
-        self.chain = chain  # client.rpc.chain.Chain
-        self.executor = chain.executor
-        self.store = chain.store
-        self.config = chain.config
-        self.builder = PayloadBuilder(chain)
+    def __init__(self, node: Any) -> None:
+        self.node = node  # client.node.node.Node
+        self.blockchain = node.blockchain
+        self.store = node.store
+        self.config = node.config
+        self.builder = PayloadBuilder(node)
         # hash -> (latestValidHash, validationError) of blocks found invalid
         self.invalid: collections.OrderedDict[bytes, tuple[bytes | None, str]] = collections.OrderedDict()
         self.client_version = {"code": CLIENT_CODE, "name": CLIENT_NAME, "version": _version(),
@@ -173,10 +173,10 @@ class EngineApi:
                                                      f"carry {len(actual)}, {len(hashes)} expected, or in another order")
         if p.parent_hash in self.invalid:
             return self._mark_invalid(h, self.invalid[p.parent_hash][0], "links to a previously rejected block")
-        if self.executor.header(p.parent_hash) is None:
+        if self.blockchain.header(p.parent_hash) is None:
             return payload_status(SYNCING)
         try:
-            self.executor.import_block(block, set_head=False)
+            self.blockchain.import_block(block, set_head=False)
         except InvalidBlock as exc:
             return self._mark_invalid(h, p.parent_hash, f"{exc.code}: {exc}")
         log.debug("payload imported", number=block.number, hash="0x" + h.hex(), txs=len(block.transactions),
@@ -228,14 +228,14 @@ class EngineApi:
 
     def _in_chain_of(self, head: Any, block_hash: bytes) -> bool:
         """Whether the stored block `block_hash` is `head` or one of its ancestors."""
-        target = self.executor.header(block_hash)
+        target = self.blockchain.header(block_hash)
         if target is None:
             return False
         cur = head
         while cur.number > target.number:
             if self.store.canonical_hash(cur.number) == cur.hash:  # below here the ancestry is the canonical chain
                 return self.store.canonical_hash(target.number) == block_hash
-            cur = self.executor.header(cur.parent_hash)
+            cur = self.blockchain.header(cur.parent_hash)
             if cur is None:
                 return False
         return cur.hash == block_hash
@@ -257,7 +257,7 @@ class EngineApi:
             return answer(payload_status(INVALID, None, "forkchoice head is the zero hash"))
         if head_hash in self.invalid:
             return answer(payload_status(INVALID, *self.invalid[head_hash]))
-        head = self.executor.header(head_hash)
+        head = self.blockchain.header(head_hash)
         if head is None:
             return answer(payload_status(SYNCING))
         for name, h in (("finalized", finalized), ("safe", safe)):
@@ -271,11 +271,11 @@ class EngineApi:
         current = self.store.head_hash()
         if head_hash != current and self.store.canonical_hash(head.number) == head_hash:
             # an ancestor of the canonical head: the spec lets the head stay and forbids building on it
-            self.executor.move_head(current, set_safe_finalized)
+            self.blockchain.move_head(current, set_safe_finalized)
             return answer(payload_status(VALID, head_hash))
         reorg = current is not None and head_hash != current and head.parent_hash != current
         orphaned = self._orphaned_transactions(current, head) if reorg else []
-        self.executor.move_head(head_hash, set_safe_finalized)
+        self.blockchain.move_head(head_hash, set_safe_finalized)
         if head_hash != current:
             self._reset_pool(orphaned)
             log.info("forkchoice updated", head=head.number, hash="0x" + head_hash.hex(), reorg=reorg,
@@ -290,15 +290,15 @@ class EngineApi:
     def _orphaned_transactions(self, old_hash: bytes, new_head: Any) -> list:
         """Transactions of the blocks a reorg to `new_head` takes off the canonical chain that the new chain
         does not hold (geth puts them back into the pool; so do we)."""
-        old, new = self.executor.header(old_hash), new_head
+        old, new = self.blockchain.header(old_hash), new_head
         leaving, arriving = [], []
         while old is not None and new is not None and old.hash != new.hash:
             if old.number >= new.number:
                 leaving.append(old)
-                old = self.executor.header(old.parent_hash)
+                old = self.blockchain.header(old.parent_hash)
             else:
                 arriving.append(new)
-                new = self.executor.header(new.parent_hash)
+                new = self.blockchain.header(new.parent_hash)
 
         def txs(header) -> list:
             body = self.store.get_body_rlp(header.hash)
@@ -310,16 +310,16 @@ class EngineApi:
     def _reset_pool(self, requeue: list) -> None:
         """After a new head: drop what it included, put the orphaned transactions back (blob transactions
         cannot come back: their blobs left with them)."""
-        from ..txpool import TxPoolError
+        from ..node.txpool import TxPoolError
 
-        chain = self.chain
-        chain.pool.reset(chain.pool_state())
+        node = self.node
+        node.pool.reset(node.pool_state())
         for tx in requeue:
             try:
-                chain.pool.add(tx, chain.pool_state(), chain.next_block_rules())
+                node.pool.add(tx, node.pool_state(), node.next_block_rules())
             except TxPoolError:
                 pass  # already known, or no longer valid on the new chain (nonce used there, ...)
-        chain.tx_seq += bool(requeue)  # payload builds see the pool changed
+        node.tx_seq += bool(requeue)  # payload builds see the pool changed
 
     # -- engine_getPayload ------------------------------------------------------------------------------------
     def _job(self, payload_id: Any, version: int):
@@ -356,7 +356,7 @@ class EngineApi:
     def _body(self, block_hash: bytes | None) -> dict[str, Any] | None:
         if block_hash is None:
             return None
-        header, body = self.executor.header(block_hash), self.store.get_body_rlp(block_hash)
+        header, body = self.blockchain.header(block_hash), self.store.get_body_rlp(block_hash)
         if header is None or body is None:
             return None
         return body_to_json(Block.from_body_rlp(header, body))
@@ -385,7 +385,7 @@ class EngineApi:
             raise EngineError(TOO_LARGE_REQUEST, f"{len(hashes)} blobs requested, at most {MAX_BLOBS_REQUEST}")
         wanted = [T.hash32(h, 0) for h in hashes]
         index: dict[bytes, tuple[BlobSidecar, int]] = {}
-        for tx, sidecar in self.chain.pool.sidecars():
+        for tx, sidecar in self.node.pool.sidecars():
             if isinstance(sidecar, BlobSidecar) and sidecar.version == version:
                 for i, vh in enumerate(tx.blob_versioned_hashes):
                     index.setdefault(vh, (sidecar, i))

@@ -23,9 +23,9 @@ from evm.rules import ForkRules
 from common import rlp
 
 from ..blocks import Block, Withdrawal
-from ..executor import block_rules
-from ..miner import build_dropping_invalid, next_base_fee, select
-from ..txpool import BlobSidecar, effective_tip
+from ..chain.validation import block_rules
+from ..node.miner import build_dropping_invalid, next_base_fee, select
+from ..node.txpool import BlobSidecar, effective_tip
 
 log = structlog.get_logger("engine")
 
@@ -67,15 +67,15 @@ class BuildJob:
 
 
 class PayloadBuilder:
-    def __init__(self, chain: Any) -> None:
-        self.chain = chain  # client.rpc.chain.Chain: the executor, the pool and the config
+    def __init__(self, node: Any) -> None:
+        self.node = node  # client.node.node.Node: the blockchain, the pool and the config
         self.jobs: dict[bytes, BuildJob] = {}
 
     def start(self, parent_hash: bytes, attributes: PayloadAttributes, version: int) -> bytes:
         payload_id = attributes.payload_id(parent_hash, version)
         if payload_id not in self.jobs:
-            parent = self.chain.executor.header(parent_hash)
-            rules = block_rules(self.chain.config, parent.number + 1, attributes.timestamp)
+            parent = self.node.blockchain.header(parent_hash)
+            rules = block_rules(self.node.config, parent.number + 1, attributes.timestamp)
             job = BuildJob(payload_id, parent_hash, attributes, rules)
             self._build(job)
             if len(self.jobs) >= MAX_JOBS:
@@ -86,17 +86,17 @@ class PayloadBuilder:
     def get(self, payload_id: bytes) -> BuildJob | None:
         """The job's best payload: built again first when transactions arrived since the last build."""
         job = self.jobs.get(payload_id)
-        if job is not None and job.built_at_seq != self.chain.tx_seq:
+        if job is not None and job.built_at_seq != self.node.tx_seq:
             self._build(job)
         return job
 
     def _candidates(self, rules: ForkRules, base_fee: int):
         """The pool's executable transactions; a blob transaction without a sidecar of this fork's form is
         left out, with its sender's later ones."""
-        pool = self.chain.pool
+        pool = self.node.pool
         want_version = rules.blob_sidecar_version
         blocked: set[bytes] = set()
-        for sender, tx in pool.ordered(self.chain.pool_state(), base_fee):
+        for sender, tx in pool.ordered(self.node.pool_state(), base_fee):
             if sender in blocked:
                 continue
             if tx.type == 3:
@@ -107,22 +107,22 @@ class PayloadBuilder:
             yield sender, tx
 
     def _build(self, job: BuildJob) -> None:
-        chain = self.chain
+        node = self.node
         started = time.perf_counter()
-        seq = chain.tx_seq
-        parent = chain.executor.header(job.parent_hash)
+        seq = node.tx_seq
+        parent = node.blockchain.header(job.parent_hash)
         attrs = job.attributes
         schedule = job.rules.blob_schedule
-        base_fee = next_base_fee(chain.config, parent)
+        base_fee = next_base_fee(node.config, parent)
         txs = select(self._candidates(job.rules, base_fee), parent.gas_limit,
                      schedule.max_blob_gas if schedule is not None else None)
         block, out, _ = build_dropping_invalid(
-            chain.executor, chain.pool, job.parent_hash, txs, attrs.timestamp, coinbase=attrs.fee_recipient,
+            node.blockchain, node.pool, job.parent_hash, txs, attrs.timestamp, coinbase=attrs.fee_recipient,
             withdrawals=attrs.withdrawals, parent_beacon_block_root=attrs.parent_beacon_block_root or b"\x00" * 32,
             prev_randao=attrs.prev_randao, extra_data=b"evm-mlir", set_head=False, write=False)
         job.block = block
         job.requests = list(out.requests)
-        job.sidecars = [chain.pool.extras[tx.hash] for tx in block.transactions if tx.type == 3]
+        job.sidecars = [node.pool.extras[tx.hash] for tx in block.transactions if tx.type == 3]
         job.value = block_value(block, out.receipts)
         job.built_at_seq = seq
         log.info("payload built", id="0x" + job.payload_id.hex(), number=block.number, txs=len(block.transactions),

@@ -54,12 +54,12 @@ class RunningEngine:
     api: Any
 
 
-async def start_authrpc(args: argparse.Namespace, chain: Any, executor: Any) -> RunningEngine:
+async def start_authrpc(args: argparse.Namespace, node: Any, executor: Any) -> RunningEngine:
     from .auth import load_or_create_secret
     from .server import engine_dispatcher, start_engine_server
 
     secret, secret_file = load_or_create_secret(args.authrpc_jwtsecret, args.datadir)
-    dispatcher, api = engine_dispatcher(chain, executor)
+    dispatcher, api = engine_dispatcher(node, executor)
     vhosts = tuple(v.strip().lower() for v in args.authrpc_vhosts.split(",") if v.strip())
     try:
         runner, url = await start_engine_server(dispatcher, secret, args.authrpc_addr, args.authrpc_port, vhosts)

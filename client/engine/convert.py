@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..blocks import BlockDecodeError, compute_requests_hash
-from ..executor import InvalidBlock, decode_block
+from ..chain.validation import InvalidBlock, decode_block
 from ..fixtures import fixture_config, hex_bytes, load_fixture
 from ..forks import UnsupportedFork, rules_at
 from ..header import EMPTY_REQUESTS_HASH
@@ -56,12 +56,12 @@ def _executed_requests(fixture: dict, backend: str) -> dict[int, list[bytes]]:
     """Block index -> the requests executing it gave (valid blocks only), replaying the test as blocktest does."""
     from ..blocktest import chain_for_fixture
 
-    chain = chain_for_fixture(fixture, backend)
+    blockchain = chain_for_fixture(fixture, backend)
     out: dict[int, list[bytes]] = {}
     for i, b in enumerate(fixture["blocks"]):
         try:
             raw = hex_bytes(b["rlp"])
-            result = chain.import_block(decode_block(raw), len(raw))
+            result = blockchain.import_block(decode_block(raw), len(raw))
         except InvalidBlock:
             continue
         out[i] = result.requests

@@ -23,12 +23,12 @@ ENGINE_BODY_LIMIT = 128 * 1024 * 1024  # geth's engine API request limit: payloa
 ENGINE_RESPONSE_LIMIT = 128 * 1024 * 1024  # getBlobs of 128 blobs is ~34 MB of hex
 
 
-def engine_dispatcher(chain: Any, executor: ThreadPoolExecutor | None = None) -> tuple[Dispatcher, EngineApi]:
+def engine_dispatcher(node: Any, executor: ThreadPoolExecutor | None = None) -> tuple[Dispatcher, EngineApi]:
     """The methods of the auth port: engine_* and the eth_* / net_* / web3_* of the public API."""
-    from ..rpc.eth import Api
+    from ..rpc.api import Api
 
-    engine = EngineApi(chain)
-    return Dispatcher({**Api(chain).methods(), **engine.methods()}, executor), engine
+    engine = EngineApi(node)
+    return Dispatcher({**Api(node).methods(), **engine.methods()}, executor), engine
 
 
 def make_engine_app(dispatcher: Dispatcher, secret: bytes, vhosts: tuple[str, ...] = ("localhost",)) -> web.Application:

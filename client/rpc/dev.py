@@ -8,17 +8,23 @@ Hardhat, whose namespace it is, except where anvil's answer is the documented on
 evm_mine's "0x0"). One unit differs: evm_setIntervalMining takes milliseconds (Hardhat; a [min, max] range
 too), anvil_setIntervalMining seconds (anvil).
 
-The chain-side work is in devchain.py; these methods parse, check and answer.
+The node-side work is in client/node/devchain.py; these methods parse, check and answer.
 """
 from __future__ import annotations
 
 import functools
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import statedump
 from . import types as T
 from .errors import InvalidParams, ServerError
+from .format import block_json
+from .net import CLIENT_VERSION
+
+if TYPE_CHECKING:
+    from ..node.node import Node
+    from .calls import CallsApi
 
 
 MAX_MINE_BLOCKS = 100_000  # each block is sealed for real (about 2 ms an empty one)
@@ -35,10 +41,10 @@ def _returning(fn: Callable[..., Any], value: Any) -> Callable[..., Any]:
 
 
 class DevApi:
-    def __init__(self, api) -> None:
-        self.api = api  # the eth methods (eth.Api): transaction arguments are filled in as they fill them
-        self.chain = api.chain
-        self.dev = api.chain.dev
+    def __init__(self, node: Node, calls: CallsApi) -> None:
+        self.node = node
+        self.calls = calls  # transaction arguments are filled in as eth_sendTransaction fills them
+        self.dev = node.dev
 
     def methods(self) -> dict[str, Callable[..., Any]]:
         # (implementation, anvil name and its answer, Hardhat/evm names and their answer)
@@ -128,7 +134,7 @@ class DevApi:
     def set_automine(self, on: Any) -> None:
         self.dev.settings.automine = T.boolean(on, 0)
         if on:  # what waited in the pool goes now, as anvil and Hardhat do
-            self.chain.pool_dirty = True
+            self.node.pool_dirty = True
         self._mode_changed()
 
     def get_automine(self) -> bool:
@@ -161,8 +167,8 @@ class DevApi:
         return int(seconds) if seconds == int(seconds) else seconds
 
     def _mode_changed(self) -> None:
-        if self.chain.on_mode_change is not None:
-            self.chain.on_mode_change()
+        if self.node.on_mode_change is not None:
+            self.node.on_mode_change()
 
     def set_block_gas_limit(self, limit: Any) -> None:
         n = T.number(limit, 0, 63)
@@ -183,17 +189,18 @@ class DevApi:
         if ts is not None:
             self._check_timestamp(ts)
         for i in range(blocks):
-            self.chain.mine(ts if i == 0 else None)
+            self.node.mine(ts if i == 0 else None)
 
     def mine_detailed(self, options: Any = None) -> list[dict[str, Any]]:
         """evm_mine's work, answering the blocks sealed (with their transactions), as anvil's
         anvil_mine_detailed does."""
-        head = self.chain.head().number
+        head = self.node.head().number
         self.evm_mine(options)
-        return [self.api.eth_getBlockByNumber(hex(n), True) for n in range(head + 1, self.chain.head().number + 1)]
+        return [block_json(self.node, self.node.header_by_number(n), True)
+                for n in range(head + 1, self.node.head().number + 1)]
 
     def _check_timestamp(self, ts: int) -> None:
-        head = self.chain.head()
+        head = self.node.head()
         if ts <= head.timestamp:
             raise ServerError(f"Timestamp error: {ts} is lower than or equal to previous block's timestamp")
 
@@ -208,7 +215,7 @@ class DevApi:
             raise InvalidParams(f"invalid argument 0: at most {MAX_MINE_BLOCKS} blocks at once")
         ts = None
         for i in range(n):
-            mined = self.chain.mine(ts)
+            mined = self.node.mine(ts)
             ts = mined.block.header.timestamp + step if step else mined.block.header.timestamp + 1
 
     # -- state edits ----------------------------------------------------------------------------------------
@@ -257,37 +264,37 @@ class DevApi:
     # -- pool -----------------------------------------------------------------------------------------------
     def drop_transaction(self, tx_hash: Any) -> str | None:
         h = T.hash32(tx_hash, 0)
-        if h not in self.chain.pool:
+        if h not in self.node.pool:
             return None
-        self.chain.pool.remove(h)
+        self.node.pool.remove(h)
         return "0x" + h.hex()
 
     def hardhat_drop_transaction(self, tx_hash: Any) -> bool:
         return self.drop_transaction(tx_hash) is not None
 
     def drop_all_transactions(self) -> None:
-        self.chain.pool.clear()
+        self.node.pool.clear()
 
     def remove_pool_transactions(self, address: Any) -> None:
-        self.chain.pool.drop_sender_from(T.address(address, 0), 0)
+        self.node.pool.drop_sender_from(T.address(address, 0), 0)
 
     def send_unsigned_transaction(self, args: Any) -> str:
         """anvil's eth_sendUnsignedTransaction: sent as `from` without its key (impersonated for this one)."""
         if not isinstance(args, dict) or args.get("from") is None:
             raise InvalidParams("invalid argument 0: expected a transaction object with \"from\"")
         sender = T.address(args["from"], 0)
-        tx = self.api._tx_from_args(args, self.chain.head(), sign=True)
+        tx = self.calls.transaction_from_args(args, self.node.head(), sign=True)
         self.dev.placeholder_sign(tx, sender)
-        return "0x" + self.chain.submit(tx).hex()
+        return "0x" + self.node.submit(tx).hex()
 
     def rollback(self, depth: Any = None) -> None:
         """anvil_rollback: drop the last `depth` blocks (default 1)."""
         n = 1 if depth is None else T.number(depth, 0, 64)
-        head = self.chain.head()
+        head = self.node.head()
         if n > head.number:
             raise ServerError(f"cannot roll back {n} blocks: the head is block {head.number}")
-        self.dev.rewind(self.chain.header_by_number(head.number - n))
-        self.chain.pool.reset(self.chain.pool_state())
+        self.dev.rewind(self.node.header_by_number(head.number - n))
+        self.node.pool.reset(self.node.pool_state())
 
     # -- reset, dumps ---------------------------------------------------------------------------------------
     def reset(self, options: Any = None) -> None:
@@ -298,37 +305,35 @@ class DevApi:
         self.dev.reset()
 
     def dump_state(self, preserve_history: Any = None) -> str:
-        return statedump.dump_bytes(self.chain)
+        return statedump.dump_bytes(self.node)
 
     def load_state(self, blob: Any) -> None:
-        statedump.load(self.chain, statedump.parse(T.data(blob, 0)))
+        statedump.load(self.node, statedump.parse(T.data(blob, 0)))
 
     # -- node information -----------------------------------------------------------------------------------
     def node_info(self) -> dict[str, Any]:
-        head = self.chain.head()
-        rules = self.chain.next_block_rules()
-        fork = self.chain.rules(head).fork
+        head = self.node.head()
+        rules = self.node.next_block_rules()
+        fork = self.node.rules(head).fork
         return {
             "currentBlockNumber": hex(head.number),
             "currentBlockTimestamp": head.timestamp,
             "currentBlockHash": "0x" + head.hash.hex(),
             "hardFork": fork.name.lower(),
             "transactionOrder": "fees",
-            "environment": {"baseFee": rules.base_fee, "chainId": self.chain.chain_id,
+            "environment": {"baseFee": rules.base_fee, "chainId": self.node.chain_id,
                             "gasLimit": rules.gas_limit, "gasPrice": rules.base_fee + 10**9},
             "forkConfig": {"forkUrl": None, "forkBlockNumber": None, "forkRetryBackoff": None},
         }
 
     def metadata(self) -> dict[str, Any]:
-        from .eth import CLIENT_VERSION
-
-        head = self.chain.head()
+        head = self.node.head()
         snaps = {}
         for sid, snap in self.dev.snapshots.items():
-            h = self.chain.header_by_hash(snap.head)
+            h = self.node.header_by_hash(snap.head)
             snaps[str(sid)] = [h.number if h else None, "0x" + snap.head.hex()]
-        return {"clientVersion": CLIENT_VERSION, "chainId": self.chain.chain_id,
-                "instanceId": "0x" + self.chain.genesis_hash.hex(), "latestBlockNumber": head.number,
+        return {"clientVersion": CLIENT_VERSION, "chainId": self.node.chain_id,
+                "instanceId": "0x" + self.node.genesis_hash.hex(), "latestBlockNumber": head.number,
                 "latestBlockHash": "0x" + head.hash.hex(), "forkedNetwork": None, "snapshots": snaps}
 
 

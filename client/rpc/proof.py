@@ -4,20 +4,23 @@ are never pruned). At the head, after dev edits (anvil_setBalance and the like),
 edited state's root, which the next block's header will carry."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.constants import EMPTY_CODE_HASH, EMPTY_ROOT
 
 from . import types as T
 from .errors import InvalidParams
 
+if TYPE_CHECKING:
+    from ..node.node import Node
 
-def eth_get_proof(api, address: Any, keys: Any, block: Any = None) -> dict[str, Any]:
+
+def eth_get_proof(node: Node, address: Any, keys: Any, block: Any = None) -> dict[str, Any]:
     a = T.address(address, 0)
     if not isinstance(keys, list):
         raise InvalidParams("invalid argument 1: expected an array of storage keys")
     slots = [(k, T.storage_key(k, 1)) for k in keys]
-    db = api._state(block, 2)
+    db = node.state(node.resolve(T.block_id(block, 2)))
     acc = db.get_account(a)
     storage_root = acc.storage_root if acc else EMPTY_ROOT
     storage = []

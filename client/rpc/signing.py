@@ -5,7 +5,7 @@ give them."""
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
@@ -13,11 +13,15 @@ from eth_account.messages import encode_defunct
 from . import types as T
 from .errors import InvalidParams, ServerError
 
+if TYPE_CHECKING:
+    from ..node.node import Node
+    from .calls import CallsApi
+
 
 class SigningApi:
-    def __init__(self, api) -> None:
-        self.api = api
-        self.chain = api.chain
+    def __init__(self, node: Node, calls: CallsApi) -> None:
+        self.node = node
+        self.calls = calls
 
     def methods(self) -> dict[str, Callable[..., Any]]:
         return {"eth_sign": self.eth_sign, "personal_sign": self.personal_sign,
@@ -25,10 +29,10 @@ class SigningApi:
                 "eth_signTypedData_v3": self.eth_signTypedData_v4, "eth_signTransaction": self.eth_signTransaction}
 
     def _key(self, address: bytes) -> bytes:
-        key = self.chain.dev_keys.get(address)
+        key = self.node.dev_keys.get(address)
         if key is None:
             # an impersonated account can send (the node does not check its signature) but not sign
-            raise ServerError("unknown account" if not self.chain.dev.is_impersonated(address)
+            raise ServerError("unknown account" if not self.node.dev.is_impersonated(address)
                               else "no key for an impersonated account: it can send transactions, not sign")
         return key
 
@@ -77,6 +81,6 @@ class SigningApi:
         if args.get("from") is None:
             raise ServerError("missing from address")
         key = self._key(T.address(args["from"], 0))
-        tx = self.api._tx_from_args(args, self.chain.head(), sign=True)
+        tx = self.calls.transaction_from_args(args, self.node.head(), sign=True)
         tx.sign(key)
         return "0x" + tx.encode().hex()

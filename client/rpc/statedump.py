@@ -22,9 +22,9 @@ from . import types as T
 from .errors import InvalidParams, ServerError
 
 
-def dump(chain) -> dict[str, Any]:
-    head = chain.head()
-    db: StateDB = chain.state(head)
+def dump(node) -> dict[str, Any]:
+    head = node.head()
+    db: StateDB = node.state(head)
     accounts: dict[str, Any] = {}
     missing = 0
     for hashed, acc in db.iter_accounts():
@@ -44,16 +44,16 @@ def dump(chain) -> dict[str, Any]:
     if missing:
         raise ServerError(f"cannot dump the state: {missing} trie keys without a recorded preimage "
                           "(the datadir was written before the node recorded them)")
-    s = chain.dev.settings
+    s = node.dev.settings
     block = {"number": hex(head.number), "coinbase": T.checksum(s.coinbase), "timestamp": hex(head.timestamp),
              "gas_limit": hex(head.gas_limit), "basefee": hex(head.base_fee_per_gas or 0)}
     return {"block": block, "accounts": accounts, "best_block_number": hex(head.number), "blocks": [],
             "transactions": []}
 
 
-def dump_bytes(chain) -> str:
+def dump_bytes(node) -> str:
     """anvil_dumpState's result: 0x-hex of the gzipped JSON."""
-    raw = json.dumps(dump(chain), separators=(",", ":")).encode()
+    raw = json.dumps(dump(node), separators=(",", ":")).encode()
     return "0x" + gzip.compress(raw, mtime=0).hex()
 
 
@@ -73,7 +73,7 @@ def parse(raw: bytes) -> dict[str, Any]:
     return data
 
 
-def load(chain, data: dict[str, Any]) -> int:
+def load(node, data: dict[str, Any]) -> int:
     """Merge the dump's accounts into the head's state (one write); returns how many accounts."""
     parsed = []
     for addr, acc in data["accounts"].items():
@@ -95,5 +95,5 @@ def load(chain, data: dict[str, Any]) -> int:
             for k, v in slots:
                 state.set_storage(a, k, v)
 
-    chain.dev.edit_state(edit)
+    node.dev.edit_state(edit)
     return len(parsed)

@@ -16,6 +16,8 @@ import structlog
 
 from . import types as T
 from .errors import InvalidParams
+from .format import format_log, format_tx
+from .logs import log_matches, parse_addresses, parse_topics
 
 log = structlog.get_logger("rpc")
 
@@ -31,23 +33,21 @@ class Connection:
 
 
 class Subscriptions:
-    def __init__(self, chain) -> None:
-        self.chain = chain
+    def __init__(self, node) -> None:
+        self.node = node
         self.subs: dict[str, tuple[Connection, str, Any]] = {}  # id -> (connection, kind, params)
-        chain.block_listeners.append(self.on_block)
-        chain.pending_listeners.append(self.on_pending)
+        node.block_listeners.append(self.on_block)
+        node.pending_listeners.append(self.on_pending)
 
     # -- the methods (bound to a connection by the server) --------------------------------------------------
     def subscribe(self, conn: Connection, kind: Any, params: Any = None) -> str:
-        from .eth import _parse_addresses, _parse_topics
-
         if kind == "newHeads":
             spec: Any = None
         elif kind == "logs":
             if params is not None and not isinstance(params, dict):
                 raise InvalidParams("invalid argument 1: expected a filter object")
             params = params or {}
-            spec = (_parse_addresses(params.get("address")), _parse_topics(params.get("topics")))
+            spec = (parse_addresses(params.get("address")), parse_topics(params.get("topics")))
         elif kind == "newPendingTransactions":
             spec = bool(params) if isinstance(params, bool) or params is None else None
             if spec is None:
@@ -79,8 +79,6 @@ class Subscriptions:
         conn.push({"jsonrpc": "2.0", "method": "eth_subscription", "params": {"subscription": sid, "result": result}})
 
     def on_block(self, header, block, receipts) -> None:
-        from .eth import _log_matches, format_log
-
         if not self.subs:
             return
         head_json = None
@@ -94,17 +92,15 @@ class Subscriptions:
                 index = 0
                 for i, receipt in enumerate(receipts):
                     for lg in receipt.logs:
-                        if _log_matches(lg, addresses, topics):
+                        if log_matches(lg, addresses, topics):
                             self._notify(conn, sid, format_log(lg, header, block.transactions[i].hash, i, index))
                         index += 1
 
     def on_pending(self, tx_hash: bytes) -> None:
-        from .eth import format_tx
-
         for sid, (conn, kind, full) in list(self.subs.items()):
             if kind == "newPendingTransactions":
                 if full:
-                    tx = self.chain.pool.get(tx_hash)
+                    tx = self.node.pool.get(tx_hash)
                     self._notify(conn, sid, format_tx(tx) if tx is not None else T.hb(tx_hash))
                 else:
                     self._notify(conn, sid, T.hb(tx_hash))

@@ -107,7 +107,7 @@ def run_ours(case: dict, backend: str = "interpreter") -> Outcome:
     db.commit_alloc(alloc_of(case))
     state = JournaledState(db)
     tx = build_tx(case)
-    # As the block executor does before process_transaction (client/executor.py): a legacy
+    # As the block executor does before process_transaction (client/chain/transition.py): a legacy
     # transaction signed for another chain is invalid.
     if tx.type == 0 and tx.v not in (27, 28) and tx.chain_id != env.chain_id:
         return Outcome(False, note="INVALID_CHAINID")

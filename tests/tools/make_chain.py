@@ -23,9 +23,9 @@ if ROOT not in sys.path:
 from eth_hash.auto import keccak  # noqa: E402
 
 from client.blocks import Withdrawal  # noqa: E402
-from client.chainstore import ChainStore  # noqa: E402
+from client.chain.store import ChainStore  # noqa: E402
 from client.dev_accounts import DEV_KEYS  # noqa: E402
-from client.executor import Chain  # noqa: E402
+from client.chain.blockchain import Blockchain  # noqa: E402
 from client.genesis import load_genesis  # noqa: E402
 from evm.transactions import Authorization, Transaction  # noqa: E402
 from state.kv import MemoryStore  # noqa: E402
@@ -60,7 +60,7 @@ class ChainMaker:
         genesis, _ = load_genesis(genesis_path)
         self.store = ChainStore(MemoryStore())
         self.genesis_header = self.store.init_genesis(genesis)
-        self.chain = Chain(self.store, genesis.config, backend)
+        self.chain = Blockchain(self.store, genesis.config, backend)
         self.head = self.genesis_header.hash
         self.number = 0
         self.nonces = [0] * len(KEYS)

@@ -12,7 +12,7 @@ later blocks (canonical entries, headers, bodies, receipts, transaction lookups)
 one LevelDB write batch; trie nodes stay, as geth's archive nodes keep them. An id is used once; reverting to
 one also forgets the snapshots taken after it.
 
-Runs on the chain worker thread only (server.py), like the rest of `Chain`.
+Runs on the chain worker thread only (server.py), like the rest of `Node`.
 """
 from __future__ import annotations
 
@@ -26,14 +26,14 @@ import structlog
 from state.db import StateDB
 from state.journal import JournaledState
 
-from ..chainstore import BODY_PREFIX, HEADER_PREFIX, NUMBER_PREFIX, RECEIPTS_PREFIX
+from ..chain.store import BODY_PREFIX, HEADER_PREFIX, NUMBER_PREFIX, RECEIPTS_PREFIX
 from ..header import Header
-from .errors import ServerError
+from ..rpc.errors import ServerError
 
 if TYPE_CHECKING:
     from evm.transactions import Transaction
 
-    from .chain import Chain
+    from .node import Node
 
 log = structlog.get_logger("node")
 
@@ -69,11 +69,11 @@ class Snapshot:
 
 
 class DevChain:
-    """The dev-node side of a `Chain` (see module docstring)."""
+    """The dev-node side of a `Node` (see module docstring)."""
 
-    def __init__(self, chain: "Chain") -> None:
-        self.chain = chain
-        self.kv = chain.kv
+    def __init__(self, node: "Node") -> None:
+        self.node = node
+        self.kv = node.kv
         self.settings = DevSettings()
         self.snapshots: dict[int, Snapshot] = {}
         self.next_snapshot_id = 1  # Hardhat's first id is 0x1
@@ -87,21 +87,21 @@ class DevChain:
         return head.state_root
 
     def edited_root(self) -> bytes | None:
-        head = self.chain.head()
+        head = self.node.head()
         root = self.head_root(head)
         return None if root == head.state_root else root
 
     def edit_state(self, edit) -> bytes:
         """Apply `edit(JournaledState)` to the head's state and write it (nodes, code, preimages and the new
         m:devroot in one batch); returns the new root. The pool re-reads nonces and balances."""
-        head = self.chain.head()
+        head = self.node.head()
         db = StateDB(self.kv, self.head_root(head), preimages=True)
         state = JournaledState(db)
         edit(state)
         with self.kv.write_batch() as batch:
             root = state.commit(batch)
             batch.put(DEVROOT_KEY, head.hash + root)
-        self.chain.pool.reset(self.chain.pool_state())
+        self.node.pool.reset(self.node.pool_state())
         return root
 
     def pre_state_root(self, header: Header) -> bytes | None:
@@ -109,7 +109,7 @@ class DevChain:
         root = self.kv.get(PRESTATE_PREFIX + header.hash)
         if root is not None:
             return root
-        parent = self.chain.header_by_hash(header.parent_hash)
+        parent = self.node.header_by_hash(header.parent_hash)
         return parent.state_root if parent is not None else None
 
     def record_pre_state(self, header: Header, root: bytes) -> None:
@@ -141,7 +141,7 @@ class DevChain:
         s.next_base_fee = None
 
     def set_next_timestamp(self, ts: int) -> None:
-        head = self.chain.head()
+        head = self.node.head()
         if ts <= head.timestamp:
             raise ServerError(f"Timestamp error: {ts} is lower than or equal to previous block's timestamp")
         self.settings.next_timestamp = ts
@@ -177,7 +177,7 @@ class DevChain:
     def snapshot(self) -> int:
         sid = self.next_snapshot_id
         self.next_snapshot_id += 1
-        self.snapshots[sid] = Snapshot(self.chain.head().hash, self.edited_root(), self.chain.pool.snapshot(),
+        self.snapshots[sid] = Snapshot(self.node.head().hash, self.edited_root(), self.node.pool.snapshot(),
                                        copy.deepcopy(self.settings))
         return sid
 
@@ -187,23 +187,23 @@ class DevChain:
             return False
         for later in [k for k in self.snapshots if k >= sid]:
             del self.snapshots[later]
-        target = self.chain.header_by_hash(snap.head)
-        if target is None or not self.chain.is_canonical(target):
+        target = self.node.header_by_hash(snap.head)
+        if target is None or not self.node.is_canonical(target):
             raise ServerError("snapshot's block is no longer part of the chain")
         self.rewind(target, snap.devroot)
         self.settings = copy.deepcopy(snap.settings)
-        self.chain.pool.restore(snap.pool, self.chain.pool_state())
+        self.node.pool.restore(snap.pool, self.node.pool_state())
         return True
 
     def rewind(self, target: Header, devroot: bytes | None = None) -> int:
         """Make `target` (a canonical block) the head: the blocks above it go, with their receipts,
         canonical entries and transaction lookups, in one write batch. Returns how many blocks went."""
-        store = self.chain.store
-        head = self.chain.head()
+        store = self.node.store
+        head = self.node.head()
         dropped = [h for h in (store.canonical_hash(n) for n in range(target.number + 1, head.number + 1))
                    if h is not None]
 
-        def drop(batch) -> None:  # beside the executor's move of the head and the canonical index
+        def drop(batch) -> None:  # beside the blockchain's move of the head and the canonical index
             for h in dropped:
                 for prefix in (HEADER_PREFIX, BODY_PREFIX, NUMBER_PREFIX, RECEIPTS_PREFIX, PRESTATE_PREFIX):
                     batch.delete(prefix + h)
@@ -212,8 +212,8 @@ class DevChain:
             else:
                 batch.delete(DEVROOT_KEY)
 
-        self.chain.executor.move_head(target.hash, also=drop)
-        self.chain.forget_blocks(dropped)
+        self.node.blockchain.move_head(target.hash, also=drop)
+        self.node.forget_blocks(dropped)
         if dropped:
             log.info("chain rewound", head=target.number, hash="0x" + target.hash.hex(), dropped=len(dropped))
         return len(dropped)
@@ -221,9 +221,9 @@ class DevChain:
     def reset(self) -> None:
         """anvil_reset / hardhat_reset without forking: back to the genesis block, empty pool, no snapshots;
         the mining mode stays as it is."""
-        genesis = self.chain.header_by_number(0)
+        genesis = self.node.header_by_number(0)
         self.rewind(genesis)
-        self.chain.pool.clear()
+        self.node.pool.clear()
         self.snapshots.clear()
         s = self.settings
         self.settings = DevSettings(automine=s.automine, interval=s.interval, interval_range=s.interval_range)

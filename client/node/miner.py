@@ -1,13 +1,12 @@
-"""Sealing blocks of the local chain from the pool's pending transactions, through the block executor.
+"""Sealing blocks of the local chain from the pool's pending transactions, through the chain (client/chain/).
 
 A post-Merge block as a beacon node would have one built: difficulty 0, nonce 0, a prevRandao derived from
 the parent, no withdrawals, a zero parent beacon block root and the EIP-7685 requests hash; base fee
-(EIP-1559) and excess blob gas (EIP-4844 / EIP-7918) follow from the parent as on mainnet. The executor's
-`Chain.build_block` runs the system calls, the transactions and the requests, fills in every commitment and
+(EIP-1559) and excess blob gas (EIP-4844 / EIP-7918) follow from the parent as on mainnet. `Blockchain.build_block` runs the system calls, the transactions and the requests, fills in every commitment and
 writes the state, the block, its receipts, its transaction lookups and the new head in one write batch.
 
 Choosing the transactions: the pool's executable ones by effective tip (each sender's in nonce order) while
-their gas limits (and blob gas) fit the block. If the executor refuses one (say the sender spent its balance in
+their gas limits (and blob gas) fit the block. If the chain refuses one (say the sender spent its balance in
 an earlier transaction of the block), that transaction and the sender's later ones are dropped and the block
 is built again without them; the pool's own checks make that rare.
 """
@@ -23,10 +22,11 @@ from common.keccak import keccak
 from evm.blobs import GAS_PER_BLOB
 from evm.transactions import Transaction
 
-from .blocks import Block, Receipt
-from .executor import Chain, InvalidBlock, block_rules, expected_base_fee, expected_excess_blob_gas
-from .genesis import ChainConfig
-from .header import Header
+from ..blocks import Block, Receipt
+from ..chain.blockchain import Blockchain
+from ..chain.validation import InvalidBlock, block_rules, expected_base_fee, expected_excess_blob_gas
+from ..genesis import ChainConfig
+from ..header import Header
 
 log = structlog.get_logger("miner")
 
@@ -88,14 +88,14 @@ class BlockSettings:
     pre_state_root: bytes | None = None
 
 
-def build_dropping_invalid(executor: Chain, pool, parent_hash: bytes, txs: list[Transaction], timestamp: int,
+def build_dropping_invalid(blockchain: Blockchain, pool, parent_hash: bytes, txs: list[Transaction], timestamp: int,
                            **build_args) -> tuple[Block, Any, list[tuple[Transaction, str]]]:
-    """`executor.build` on `txs`; a transaction the executor refuses is dropped from the block and the pool with
+    """`blockchain.build` on `txs`; a transaction the chain refuses is dropped from the block and the pool with
     the sender's later ones, and the block built again. Returns (block, execution output, dropped)."""
     dropped: list[tuple[Transaction, str]] = []
     while True:
         try:
-            block, out = executor.build(parent_hash, txs, timestamp, **build_args)
+            block, out = blockchain.build(parent_hash, txs, timestamp, **build_args)
             break
         except InvalidBlock as exc:
             if exc.tx_index is None:
@@ -110,10 +110,10 @@ def build_dropping_invalid(executor: Chain, pool, parent_hash: bytes, txs: list[
     return block, out, dropped
 
 
-def mine(executor: Chain, pool, pool_state_factory: Callable[[], Any], timestamp: int | None = None,
+def mine(blockchain: Blockchain, pool, pool_state_factory: Callable[[], Any], timestamp: int | None = None,
          settings: BlockSettings | None = None) -> Mined:
     """Seal one block from the pool's pending transactions on top of the head; it becomes the new head."""
-    store, config = executor.store, executor.config
+    store, config = blockchain.store, blockchain.config
     settings = settings or BlockSettings()
     parent = store.head_header()
     ts = max(int(time.time()) if timestamp is None else timestamp, parent.timestamp + 1)
@@ -125,7 +125,7 @@ def mine(executor: Chain, pool, pool_state_factory: Callable[[], Any], timestamp
     # the pool keeps taking transactions while the block is built (they wait for the next one)
     txs = select(pool.ordered(pool_state_factory(), base_fee), gas_limit,
                  schedule.max_blob_gas if schedule is not None else None)
-    block, out, dropped = build_dropping_invalid(executor, pool, parent.hash, txs, ts, coinbase=settings.coinbase,
+    block, out, dropped = build_dropping_invalid(blockchain, pool, parent.hash, txs, ts, coinbase=settings.coinbase,
                                                  prev_randao=prev_randao(parent), extra_data=EXTRA_DATA,
                                                  gas_limit=gas_limit, base_fee=base_fee,
                                                  pre_state_root=settings.pre_state_root)

@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Protocol
 
 from evm.blobs import GAS_PER_BLOB
-from evm.processor import intrinsic_gas
+from evm.processor import (
+    InvalidTransaction,
+    check_blobs,
+    check_fee_caps,
+    check_shape,
+    intrinsic_gas,
+    validate_transaction,
+)
 from evm.rules import ForkRules
 from evm.transactions import InvalidSignature, Transaction
 
@@ -102,26 +109,21 @@ class TxPool:
 
     # -- admission -----------------------------------------------------------------------------------------
     def check_alone(self, tx: Transaction, rules: PoolRules, size: int | None = None) -> bytes:
-        """The checks that need neither the pool nor the state (no lock): fork rules, size, fees, chain id,
-        signature, intrinsic gas; returns the sender."""
+        """The checks that need neither the pool nor the state (no lock): the transaction's own rules, written
+        once in evm/processor.py (fork, intrinsic gas, nonce, init code, gas cap, fee caps, blobs, shape), and
+        the pool's (size, the block's gas limit, chain id, signature); returns the sender. The messages are
+        geth's pool's."""
         fork_rules = rules.fork_rules
-        if tx.type not in fork_rules.tx_types:
-            raise TxPoolError("transaction type not supported")
         if size is None:
             size = len(tx.encode())
         if size > TX_MAX_SIZE:
             raise TxPoolError(f"oversized data: transaction size {size}, limit {TX_MAX_SIZE}")
-        limit = fork_rules.max_initcode_size
-        if tx.to is None and limit is not None and len(tx.data) > limit:
-            raise TxPoolError(f"max initcode size exceeded: code size {len(tx.data)}, limit {limit}")
-        if tx.type in (3, 4) and tx.to is None:
-            raise TxPoolError("transaction type cannot create contracts")  # never decoded, kept for safety
         if tx.gas > rules.gas_limit:
             raise TxPoolError("exceeds block gas limit")
-        if fork_rules.tx_gas_cap is not None and tx.gas > fork_rules.tx_gas_cap:
-            raise TxPoolError(f"transaction gas limit too high (cap: {fork_rules.tx_gas_cap}, tx: {tx.gas})")
-        if tx.type >= 2 and tx.max_fee_per_gas < tx.max_priority_fee_per_gas:
-            raise TxPoolError("max priority fee per gas higher than max fee per gas")
+        try:
+            validate_transaction(tx, fork_rules)
+        except InvalidTransaction as exc:
+            raise TxPoolError(_pool_message(exc.code, tx, fork_rules, rules)) from None
         if tx.type == 0 and tx.chain_id is not None and tx.chain_id != rules.chain_id:
             raise TxPoolError(f"invalid chain id for signer: have {tx.chain_id} want {rules.chain_id}")
         if tx.type != 0 and tx.chain_id != rules.chain_id:
@@ -130,20 +132,12 @@ class TxPool:
             sender = tx.recover_sender()
         except InvalidSignature:
             raise TxPoolError("invalid sender") from None
-        gas, floor = intrinsic_gas(tx, fork_rules)
-        if tx.gas < max(gas, floor):
-            raise TxPoolError(f"intrinsic gas too low: gas {tx.gas}, minimum needed {max(gas, floor)}")
-        if tx.type == 3:
-            count = len(tx.blob_versioned_hashes)
-            if count == 0:
-                raise TxPoolError("blobless blob transaction")
-            if count > fork_rules.blob_limit_per_tx:
-                raise TxPoolError(f"too many blobs in transaction: have {count}, permitted {fork_rules.blob_limit_per_tx}")
-            if tx.max_fee_per_blob_gas < rules.blob_base_fee:
-                raise TxPoolError(f"max fee per blob gas less than block blob gas fee: address 0x{sender.hex()} "
-                                  f"blobGasFeeCap: {tx.max_fee_per_blob_gas}, blobBaseFee: {rules.blob_base_fee}")
-        if tx.type == 4 and not tx.authorizations:
-            raise TxPoolError("EIP-7702 transaction with empty auth list")
+        try:
+            check_fee_caps(tx)
+            check_blobs(tx, fork_rules, rules.blob_base_fee)
+            check_shape(tx)
+        except InvalidTransaction as exc:
+            raise TxPoolError(_pool_message(exc.code, tx, fork_rules, rules, sender)) from None
         return sender
 
     def _check_in_pool(self, tx: Transaction, sender: bytes, state: StateView, rules: PoolRules) -> None:
@@ -313,3 +307,34 @@ class TxPool:
         with self.lock:
             return [(self.by_hash[h], x) for h, x in self.extras.items() if h in self.by_hash]
 
+
+def _pool_message(code: str, tx: Transaction, fork_rules: ForkRules, rules: PoolRules, sender: bytes = b"") -> str:
+    """geth's txpool wording for a transaction `evm.processor` refused with `code`."""
+    if code == "TYPE_NOT_SUPPORTED":
+        return "transaction type not supported"
+    if code == "INTRINSIC_GAS_TOO_LOW":
+        gas, floor = intrinsic_gas(tx, fork_rules)
+        return f"intrinsic gas too low: gas {tx.gas}, minimum needed {max(gas, floor)}"
+    if code == "NONCE_IS_MAX":
+        return "nonce has max value"
+    if code == "INITCODE_SIZE_EXCEEDED":
+        return f"max initcode size exceeded: code size {len(tx.data)}, limit {fork_rules.max_initcode_size}"
+    if code == "GAS_LIMIT_EXCEEDS_MAXIMUM":
+        return f"transaction gas limit too high (cap: {fork_rules.tx_gas_cap}, tx: {tx.gas})"
+    if code == "PRIORITY_GREATER_THAN_MAX_FEE_PER_GAS":
+        return "max priority fee per gas higher than max fee per gas"
+    if code == "TYPE_3_TX_ZERO_BLOBS":
+        return "blobless blob transaction"
+    if code == "TYPE_3_TX_BLOB_COUNT_EXCEEDED":
+        return (f"too many blobs in transaction: have {len(tx.blob_versioned_hashes)}, "
+                f"permitted {fork_rules.blob_limit_per_tx}")
+    if code == "TYPE_3_TX_INVALID_BLOB_VERSIONED_HASH":
+        return "invalid blob versioned hash"
+    if code == "INSUFFICIENT_MAX_FEE_PER_BLOB_GAS":
+        return (f"max fee per blob gas less than block blob gas fee: address 0x{sender.hex()} "
+                f"blobGasFeeCap: {tx.max_fee_per_blob_gas}, blobBaseFee: {rules.blob_base_fee}")
+    if code in ("TYPE_3_TX_CONTRACT_CREATION", "TYPE_4_TX_CONTRACT_CREATION"):
+        return "transaction type cannot create contracts"
+    if code == "TYPE_4_EMPTY_AUTHORIZATION_LIST":
+        return "EIP-7702 transaction with empty auth list"
+    return code.lower().replace("_", " ")

@@ -1,5 +1,5 @@
 """The node's view of its chain: block lookup by tag/number/hash, state at a block, message calls,
-transaction submission into the pool. The RPC methods (eth.py) are thin formatting around it.
+transaction submission into the pool, mining. The RPC topics (client/rpc/) are thin formatting around it.
 
 Threads (see server.py): writes (sealing, dev edits, rewinds) run on the single chain worker thread; reads and
 raw-transaction admission run on the event loop at the same time. Reads see committed data only: a block, its
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import time
 from typing import Any
 
 import structlog
@@ -25,11 +24,11 @@ from state.db import NODE_PREFIX, StateDB
 from state.journal import JournaledState
 
 from ..blocks import Block, Receipt
-from ..chainstore import ChainStore
+from ..chain.store import ChainStore
 from ..genesis import ChainConfig
 from ..header import Header
-from ..txpool import PoolRules, TxPool, TxPoolError
-from .errors import ServerError
+from ..rpc.errors import ServerError
+from .txpool import PoolRules, TxPool, TxPoolError
 
 log = structlog.get_logger("node")
 
@@ -71,7 +70,7 @@ class PoolState:
         return acc.balance if acc else 0
 
 
-class Chain:
+class Node:
     def __init__(self, store: ChainStore, config: ChainConfig, backend: str = "interpreter",
                  dev_keys: dict[bytes, bytes] | None = None) -> None:
         self.store = store
@@ -87,11 +86,11 @@ class Chain:
         # hashes of the transactions the pool accepted, numbered (pending-transaction filters)
         self.tx_seq = 0
         self._recent_txs: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=10_000)
-        from ..executor import Chain as Executor
+        from ..chain.blockchain import Blockchain
         from .devchain import DevChain
 
-        self.executor = Executor(store, config, backend)
-        self.executor.db.preimages = True  # anvil_dumpState walks the trie by address
+        self.blockchain = Blockchain(store, config, backend)
+        self.blockchain.db.preimages = True  # anvil_dumpState walks the trie by address
         self.dev = DevChain(self)
         self.pool_dirty = False  # a transaction arrived since the last automine attempt
         self._pool_state: PoolState | None = None
@@ -219,7 +218,7 @@ class Chain:
         return block_hash
 
     def block_env(self, header: Header) -> BlockEnv:
-        from ..executor import block_env
+        from ..chain.transition import block_env
 
         return block_env(self.config, header, self.block_hash_fn(header.number))
 
@@ -254,7 +253,7 @@ class Chain:
 
     # -- the pool --------------------------------------------------------------------------------------------
     def next_block_rules(self) -> PoolRules:
-        from ..miner import next_base_fee, next_excess_blob_gas_for
+        from .miner import next_base_fee, next_excess_blob_gas_for
 
         head = self.head()
         number, timestamp = head.number + 1, self.dev.block_timestamp(head)  # as the miner stamps it
@@ -268,7 +267,7 @@ class Chain:
         settings = self.block_settings()
         base_fee = next_base_fee(self.config, head) if settings.base_fee is None else settings.base_fee
         if settings.gas_limit is not None and settings.base_fee is None:
-            from ..executor import expected_base_fee
+            from ..chain.validation import expected_base_fee
 
             base_fee = expected_base_fee(settings.gas_limit, head)
         excess = next_excess_blob_gas_for(self.config, head, number, timestamp)
@@ -309,7 +308,7 @@ class Chain:
 
     # -- mining ----------------------------------------------------------------------------------------------
     def block_settings(self):
-        from ..miner import BlockSettings
+        from .miner import BlockSettings
 
         s = self.dev.settings
         return BlockSettings(coinbase=s.coinbase, gas_limit=s.gas_limit, base_fee=s.next_base_fee,
@@ -317,13 +316,13 @@ class Chain:
 
     def mine(self, timestamp: int | None = None):
         """Seal one block now (whatever is pending, maybe nothing) with the dev settings; tell listeners."""
-        from ..miner import mine
+        from .miner import mine
 
         head = self.head()
         forced = timestamp if timestamp is not None else self.dev.settings.next_timestamp
         ts = self.dev.block_timestamp(head, timestamp)
         settings = self.block_settings()
-        mined = mine(self.executor, self.pool, self.pool_state, ts, settings)
+        mined = mine(self.blockchain, self.pool, self.pool_state, ts, settings)
         self.remember_block(mined.block, mined.receipts)
         if settings.pre_state_root is not None:  # tracing replays the block on the state it was built on
             self.dev.record_pre_state(mined.block.header, settings.pre_state_root)
@@ -338,8 +337,8 @@ class Chain:
     def pending_header(self) -> Header:
         """The next block as the miner would seal it now, without transactions, on the head's state (edited
         or not): what calls on "pending" run in."""
-        from ..executor import expected_base_fee, expected_excess_blob_gas
-        from ..miner import prev_randao
+        from ..chain.validation import expected_base_fee, expected_excess_blob_gas
+        from .miner import prev_randao
 
         head = self.head()
         s = self.block_settings()

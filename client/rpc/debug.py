@@ -1,4 +1,4 @@
-"""debug_traceTransaction, debug_traceCall, debug_traceBlockByNumber / ByHash with geth's tracers: the struct
+"""The debug topic: debug_traceTransaction, debug_traceCall, debug_traceBlockByNumber / ByHash with geth's tracers: the struct
 logger (EIP-3155 fields; the default), callTracer, prestateTracer, 4byteTracer, noopTracer (evm/tracers.py).
 
 The traced transaction is re-executed on the state it saw: the parent block's state, the block's system
@@ -7,7 +7,7 @@ attached (the interpreter runs it, nested frames included, so every backend give
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from evm.processor import BlockContext, process_transaction
 from evm.tracing import StructLogger, TraceLimitExceeded, Tracer
@@ -15,7 +15,13 @@ from state.journal import JournaledState
 
 from ..header import Header
 from .errors import InvalidParams, ServerError
+from . import types as T
 from .overrides import apply_overrides
+from .topic import Topic
+
+if TYPE_CHECKING:
+    from ..node.node import Node
+    from .calls import CallsApi
 
 MAX_STEPS = 500_000  # a larger trace is refused (its JSON would run into gigabytes)
 TRACERS = ("structLogger", "callTracer", "prestateTracer", "4byteTracer", "noopTracer")
@@ -58,18 +64,18 @@ def make_tracer(options: dict[str, Any]) -> tuple[Tracer, Callable[[], Any]]:
                         "no JavaScript tracers)")
 
 
-def _replay(chain, header: Header, options: dict[str, Any], only: int | None = None) -> list[dict[str, Any]]:
+def _replay(node, header: Header, options: dict[str, Any], only: int | None = None) -> list[dict[str, Any]]:
     """Re-execute `header`'s block on its parent's state; struct logs of transaction `only` (or of all)."""
-    from ..executor import pre_block_calls
+    from ..chain.transition import pre_block_calls
 
     make_tracer(options)  # reject unsupported options before any work
-    root = chain.dev.pre_state_root(header)
+    root = node.dev.pre_state_root(header)
     if root is None:
         raise ServerError("parent block not found")
-    block = chain.block(header)
-    state = JournaledState(chain.state_at(root, header.number - 1))
-    env = chain.block_env(header)
-    pre_block_calls(state, env, header, chain.backend)
+    block = node.block(header)
+    state = JournaledState(node.state_at(root, header.number - 1))
+    env = node.block_env(header)
+    pre_block_calls(state, env, header, node.backend)
     ctx = BlockContext(env)
     out = []
     last = len(block.transactions) - 1 if only is None else only
@@ -77,7 +83,7 @@ def _replay(chain, header: Header, options: dict[str, Any], only: int | None = N
         traced = only is None or i == only
         tracer, result = make_tracer(options) if traced else (None, None)
         try:
-            r = process_transaction(tx, state, ctx, chain.backend, tracer=tracer)
+            r = process_transaction(tx, state, ctx, node.backend, tracer=tracer)
         except TraceLimitExceeded as exc:
             raise ServerError(str(exc)) from None
         ctx.gas_used += r.gas_used
@@ -87,27 +93,66 @@ def _replay(chain, header: Header, options: dict[str, Any], only: int | None = N
     return out
 
 
-def trace_transaction(chain, header: Header, index: int, options: dict[str, Any]) -> dict[str, Any]:
-    return _replay(chain, header, options, only=index)[0]["result"]
+def trace_transaction(node, header: Header, index: int, options: dict[str, Any]) -> dict[str, Any]:
+    return _replay(node, header, options, only=index)[0]["result"]
 
 
-def trace_block(chain, header: Header, options: dict[str, Any]) -> list[dict[str, Any]]:
-    return _replay(chain, header, options)
+def trace_block(node, header: Header, options: dict[str, Any]) -> list[dict[str, Any]]:
+    return _replay(node, header, options)
 
 
-def trace_call(api, args: Any, header: Header, options: dict[str, Any]) -> dict[str, Any]:
+def trace_call(node: Node, calls: CallsApi, args: Any, header: Header, options: dict[str, Any]) -> dict[str, Any]:
     """debug_traceCall: the call as eth_call runs it, traced."""
     tracer, result = make_tracer(options)
     if not isinstance(args, dict):
         raise InvalidParams("invalid argument 0: expected a transaction call object")
-    state = JournaledState(api.chain.state(header))
+    state = JournaledState(node.state(header))
     overrides = options.get("stateOverrides")
     if overrides is not None:
         apply_overrides(state, overrides)
-    tx = api._tx_from_args(args, header, state=state)
+    tx = calls.transaction_from_args(args, header, state=state)
     no_fees = tx.gas_price == 0 and tx.max_fee_per_gas == 0 and tx.max_priority_fee_per_gas == 0
     try:
-        api.chain.simulate(tx, header, no_fees, state=state, tracer=tracer)
+        node.simulate(tx, header, no_fees, state=state, tracer=tracer)
     except TraceLimitExceeded as exc:
         raise ServerError(str(exc)) from None
     return result()
+
+
+class DebugApi(Topic):
+    def __init__(self, node: Node, calls: CallsApi) -> None:
+        super().__init__(node)
+        self.calls = calls  # debug_traceCall fills its transaction in as eth_call does
+
+    def debug_traceCall(self, args: Any, block: Any = None, options: Any = None) -> dict[str, Any]:
+        if options is not None and not isinstance(options, dict):
+            raise InvalidParams("invalid argument 2: expected a trace config object")
+        return trace_call(self.node, self.calls, args, self._call_header(block, 1), options or {})
+
+    def debug_traceBlockByNumber(self, block: Any, options: Any = None) -> list[dict[str, Any]]:
+        if options is not None and not isinstance(options, dict):
+            raise InvalidParams("invalid argument 1: expected a trace config object")
+        header = self._header(block, 0)
+        if header.number == 0:
+            raise ServerError("genesis is not traceable")
+        return trace_block(self.node, header, options or {})
+
+    def debug_traceBlockByHash(self, block_hash: Any, options: Any = None) -> list[dict[str, Any]]:
+        if options is not None and not isinstance(options, dict):
+            raise InvalidParams("invalid argument 1: expected a trace config object")
+        header = self.node.header_by_hash(T.hash32(block_hash, 0))
+        if header is None:
+            raise ServerError(f"block 0x{T.hash32(block_hash, 0).hex()} not found")
+        if header.number == 0:
+            raise ServerError("genesis is not traceable")
+        return trace_block(self.node, header, options or {})
+
+    def debug_traceTransaction(self, tx_hash: Any, options: Any = None) -> dict[str, Any]:
+        h = T.hash32(tx_hash, 0)
+        if options is not None and not isinstance(options, dict):
+            raise InvalidParams("invalid argument 1: expected a trace config object")
+        loc = self.node.tx_location(h)
+        if loc is None:
+            raise ServerError("transaction not found")
+        header, index = loc
+        return trace_transaction(self.node, header, index, options or {})

@@ -13,9 +13,9 @@ from typing import Any
 from state.db import StateDB
 from state.kv import KVStore, LevelDBStore, WriteBatch
 
-from .errors import UserError
-from .genesis import Genesis
-from .header import Header
+from ..errors import UserError
+from ..genesis import Genesis
+from ..header import Header
 
 HEADER_PREFIX = b"h"  # h + block hash -> header RLP
 BODY_PREFIX = b"b"  # b + block hash -> RLP list of the block's items after the header
@@ -189,7 +189,7 @@ class ChainStore:
         if finalized is not None:
             batch.put(FINALIZED_KEY, finalized)
 
-    # -- receipts, transaction lookup, canonical index (written by client.executor.Chain)
+    # -- receipts, transaction lookup, canonical index (written by client.chain.blockchain.Blockchain)
 
     def set_canonical(self, batch: WriteBatch, number: int, block_hash: bytes) -> None:
         batch.put(CANONICAL_PREFIX + _num(number), block_hash)
