@@ -37,6 +37,7 @@ whatever was compiled, marked `*`).
 Usage: python bench/blocks.py [--gas 100M] [-k FAMILY] [--engines a,b,...] [--timeout S] [--json OUT]
                               [--markdown] [PATH ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FIXTURES = ROOT.parent / "shared" / "fixtures" / "benchmark"
 ENGINES = ("interpreter", "tiered-cold", "mlir-cold", "mlir-warm", "tiered-warm", "revm")
-BACKEND = {"interpreter": "interpreter", "tiered-cold": "tiered", "tiered-warm": "tiered",
-           "mlir-cold": "mlir", "mlir-warm": "mlir"}
+BACKEND = {
+    "interpreter": "interpreter",
+    "tiered-cold": "tiered",
+    "tiered-warm": "tiered",
+    "mlir-cold": "mlir",
+    "mlir-warm": "mlir",
+}
 # Families whose blocks use what pyrevm 0.3.7 (Cancun) does not have.
 OSAKA_ONLY = {"clz": "CLZ (EIP-7939) is Osaka", "p256verify": "P256VERIFY (EIP-7951) is Osaka"}
 
@@ -132,8 +138,14 @@ def run_ours(file: str, test: str, backend: str) -> dict:
         reason = f"head 0x{head.hash.hex()} != lastblockhash"
     reason = reason or post_state_mismatch(chain.store.kv, fixture, head.state_root)
     stats = getattr(be, "stats", lambda: {})()
-    return {"ok": not reason, "reason": reason, "seconds": seconds, "gas": sum(r.gas_used for r in results),
-            "txs": sum(r.tx_count for r in results), "stats": stats}
+    return {
+        "ok": not reason,
+        "reason": reason,
+        "seconds": seconds,
+        "gas": sum(r.gas_used for r in results),
+        "txs": sum(r.tx_count for r in results),
+        "stats": stats,
+    }
 
 
 def run_revm(file: str, test: str) -> dict:
@@ -146,10 +158,19 @@ def run_revm(file: str, test: str) -> dict:
     b = lambda v: bytes.fromhex(v[2:])  # noqa: E731
     blocks = fixture["blocks"]
     first = blocks[0]["blockHeader"]
-    env = Env(cfg=CfgEnv(chain_id=h(fixture.get("config", {}).get("chainid", "0x1"))),
-              block=BlockEnv(number=h(first["number"]), coinbase=first["coinbase"], timestamp=h(first["timestamp"]),
-                             difficulty=0, prevrandao=b(first["mixHash"]), basefee=h(first["baseFeePerGas"]),
-                             gas_limit=h(first["gasLimit"]), excess_blob_gas=h(first.get("excessBlobGas", "0x0"))))
+    env = Env(
+        cfg=CfgEnv(chain_id=h(fixture.get("config", {}).get("chainid", "0x1"))),
+        block=BlockEnv(
+            number=h(first["number"]),
+            coinbase=first["coinbase"],
+            timestamp=h(first["timestamp"]),
+            difficulty=0,
+            prevrandao=b(first["mixHash"]),
+            basefee=h(first["baseFeePerGas"]),
+            gas_limit=h(first["gasLimit"]),
+            excess_blob_gas=h(first.get("excessBlobGas", "0x0")),
+        ),
+    )
     evm = EVM(env=env, spec_id="Cancun", gas_limit=h(first["gasLimit"]))
     scratch = EVM(spec_id="Cancun")
     for addr, acc in fixture["pre"].items():
@@ -174,8 +195,17 @@ def run_revm(file: str, test: str) -> dict:
             prev = cum
             if not tx.get("to"):
                 return {"ok": False, "reason": "contract-creating transactions are not run by this revm driver"}
-            calls.append((tx["sender"], tx["to"], b(tx["data"]), h(tx["value"]), h(tx["gasLimit"]),
-                          [b(x) for x in tx.get("blobVersionedHashes", [])], h(tx.get("maxFeePerBlobGas", "0x0"))))
+            calls.append(
+                (
+                    tx["sender"],
+                    tx["to"],
+                    b(tx["data"]),
+                    h(tx["value"]),
+                    h(tx["gasLimit"]),
+                    [b(x) for x in tx.get("blobVersionedHashes", [])],
+                    h(tx.get("maxFeePerBlobGas", "0x0")),
+                )
+            )
     statuses, gas = [], []
     start = time.perf_counter()
     for sender, to, data, value, gas_limit, blob_hashes, blob_fee in calls:
@@ -191,16 +221,27 @@ def run_revm(file: str, test: str) -> dict:
     reason = ""
     # The blocks' loops end in out-of-gas; any other halt (an unknown opcode, ...) is something revm lacks.
     # (The receipts' "status" fields of these fixtures do not match their RLP, so gas is what is compared.)
-    bad = [i for i in range(len(calls)) if gas[i] != want_gas[i]
-           or statuses[i].startswith("Halt") and "OutOfGas" not in statuses[i]]
+    bad = [
+        i
+        for i in range(len(calls))
+        if gas[i] != want_gas[i] or statuses[i].startswith("Halt") and "OutOfGas" not in statuses[i]
+    ]
     if bad:
         i = bad[0]
-        reason = (f"transaction {i}: revm {statuses[i]}, gas {gas[i]} (receipt: gas {want_gas[i]})"
-                  + (f"; {len(bad) - 1} more" if len(bad) > 1 else ""))
+        reason = f"transaction {i}: revm {statuses[i]}, gas {gas[i]} (receipt: gas {want_gas[i]})" + (
+            f"; {len(bad) - 1} more" if len(bad) > 1 else ""
+        )
     from importlib.metadata import version
 
-    return {"ok": not reason, "reason": reason, "seconds": seconds, "gas": sum(g or 0 for g in gas),
-            "txs": len(calls), "version": version("pyrevm"), "pyrevm_module": pyrevm.__name__}
+    return {
+        "ok": not reason,
+        "reason": reason,
+        "seconds": seconds,
+        "gas": sum(g or 0 for g in gas),
+        "txs": len(calls),
+        "version": version("pyrevm"),
+        "pyrevm_module": pyrevm.__name__,
+    }
 
 
 def worker_main(args) -> int:
@@ -224,15 +265,20 @@ def run_engine(engine: str, file: str, test: str, cache: Path | None, timeout: f
         env["EVM_MLIR_CACHE"] = str(cache)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", engine, "--file", file, "--test", test]
     wall = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT, start_new_session=True
+    )
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         proc.communicate()
-        return {"ok": False, "timeout": True, "reason": f"timeout after {timeout:.0f} s",
-                "wall": time.perf_counter() - wall}
+        return {
+            "ok": False,
+            "timeout": True,
+            "reason": f"timeout after {timeout:.0f} s",
+            "wall": time.perf_counter() - wall,
+        }
     _kill_group(proc)  # a tiered compile worker still running must not compete with the next engine
     for line in out.splitlines():
         if line.startswith("RESULT "):
@@ -264,7 +310,7 @@ def osaka_only(fam: str) -> str | None:
 
 def bench_family(n: int, fam: str, file: str, test: str, engines: list[str], timeout: float, tmp: Path) -> dict:
     row = {"family": fam, "file": file, "test": test, "runs": {}}
-    warm = tmp / f"{n}-warm"            # filled by mlir-cold, used by mlir-warm and tiered-warm
+    warm = tmp / f"{n}-warm"  # filled by mlir-cold, used by mlir-warm and tiered-warm
     caches = {"tiered-cold": tmp / f"{n}-tiered-cold", "mlir-cold": warm, "mlir-warm": warm, "tiered-warm": warm}
     for engine in engines:
         cache = caches.get(engine)
@@ -279,8 +325,13 @@ def bench_family(n: int, fam: str, file: str, test: str, engines: list[str], tim
             res["note"] = "partial cache"
         row["runs"][engine] = res
         m = mgas(res)
-        shown = (f"{m:9.1f} Mgas/s" if m is not None else "  timeout" if res.get("timeout")
-                 else f"  {res.get('reason', '')[:70]}")
+        shown = (
+            f"{m:9.1f} Mgas/s"
+            if m is not None
+            else "  timeout"
+            if res.get("timeout")
+            else f"  {res.get('reason', '')[:70]}"
+        )
         print(f"  {fam:48} {engine:12} {shown}  ({res.get('wall', 0):.1f} s wall)", file=sys.stderr, flush=True)
     why = osaka_only(fam)
     if why:
@@ -306,8 +357,14 @@ def table(rows: list[dict]) -> tuple[list[list[str]], dict]:
         revm = m["revm"] if comparable else None
         tc, tw = _ratio(m["tiered-cold"], m["interpreter"]), _ratio(m["tiered-warm"], m["interpreter"])
         wr = _ratio(m["tiered-warm"], revm)
-        for k, v in (("tc", tc), ("tw", tw), ("wr", wr), ("interp", m["interpreter"]), ("mw", m["mlir-warm"]),
-                     ("revm", revm)):
+        for k, v in (
+            ("tc", tc),
+            ("tw", tw),
+            ("wr", wr),
+            ("interp", m["interpreter"]),
+            ("mw", m["mlir-warm"]),
+            ("revm", revm),
+        ):
             if v:
                 cols[k].append(v)
 
@@ -331,23 +388,46 @@ def table(rows: list[dict]) -> tuple[list[list[str]], dict]:
             def ms(e):
                 res = r["runs"].get(e) or {}
                 return f"{res['seconds'] * 1e3:.1f} ms" if res.get("ok") else f(None, engine=e)
-            cells.append([r["family"] + " (0 gas)", ms("interpreter"), ms("tiered-cold"), ms("tiered-warm"),
-                          ms("mlir-warm"), ms("revm"), "", cold_s])
+
+            cells.append(
+                [
+                    r["family"] + " (0 gas)",
+                    ms("interpreter"),
+                    ms("tiered-cold"),
+                    ms("tiered-warm"),
+                    ms("mlir-warm"),
+                    ms("revm"),
+                    "",
+                    cold_s,
+                ]
+            )
             continue
-        cells.append([
-            r["family"], f(m["interpreter"], engine="interpreter"),
-            f(tc, "{:.2f}x", "tiered-cold"), f(tw, "{:.2f}x", "tiered-warm") + star,
-            f(m["mlir-warm"], engine="mlir-warm"),
-            f(revm, engine="revm") if comparable else "n/c",
-            f(wr, "{:.2f}x") if comparable else "n/c",
-            cold_s,
-        ])
+        cells.append(
+            [
+                r["family"],
+                f(m["interpreter"], engine="interpreter"),
+                f(tc, "{:.2f}x", "tiered-cold"),
+                f(tw, "{:.2f}x", "tiered-warm") + star,
+                f(m["mlir-warm"], engine="mlir-warm"),
+                f(revm, engine="revm") if comparable else "n/c",
+                f(wr, "{:.2f}x") if comparable else "n/c",
+                cold_s,
+            ]
+        )
     geo = {k: (math.exp(sum(map(math.log, v)) / len(v)), len(v)) if v else (None, 0) for k, v in cols.items()}
     return cells, geo
 
 
-HEADER = ["family", "interpreter Mgas/s", "tiered cold / interp", "tiered warm / interp", "mlir warm Mgas/s",
-          "revm Mgas/s", "tiered warm / revm", "mlir cold s"]
+HEADER = [
+    "family",
+    "interpreter Mgas/s",
+    "tiered cold / interp",
+    "tiered warm / interp",
+    "mlir warm Mgas/s",
+    "revm Mgas/s",
+    "tiered warm / revm",
+    "mlir cold s",
+]
 
 
 def render(rows: list[dict], markdown: bool) -> str:
@@ -357,8 +437,16 @@ def render(rows: list[dict], markdown: bool) -> str:
         v, n = geo[k]
         return f"{fmt.format(v)} ({n})" if v else "-"
 
-    foot = ["geometric mean (n)", g("interp", "{:,.1f}"), g("tc", "{:.2f}x"), g("tw", "{:.2f}x"), g("mw", "{:,.1f}"),
-            g("revm", "{:,.1f}"), g("wr", "{:.2f}x"), ""]
+    foot = [
+        "geometric mean (n)",
+        g("interp", "{:,.1f}"),
+        g("tc", "{:.2f}x"),
+        g("tw", "{:.2f}x"),
+        g("mw", "{:,.1f}"),
+        g("revm", "{:,.1f}"),
+        g("wr", "{:.2f}x"),
+        "",
+    ]
     lines = []
     if markdown:
         lines.append("| " + " | ".join(HEADER) + " |")
@@ -370,10 +458,17 @@ def render(rows: list[dict], markdown: bool) -> str:
         fmt = lambda c: "  ".join(str(x).ljust(w[0]) if i == 0 else str(x).rjust(w[i]) for i, x in enumerate(c))  # noqa: E731
         lines += [fmt(HEADER), "-" * (sum(w) + 2 * len(w)), *map(fmt, cells), fmt(foot)]
     notes = [f"{r['family']}: revm not comparable: {r['not_comparable']}" for r in rows if r.get("not_comparable")]
-    notes += [f"{r['family']} [{e}]: {res.get('reason')}" for r in rows for e, res in r["runs"].items()
-              if not res.get("ok") and not res.get("timeout") and e != "revm"]
-    notes += [f"{r['family']}: tiered warm ran with a partial cache (mlir-cold did not finish)"
-              for r in rows if r["runs"].get("tiered-warm", {}).get("note")]
+    notes += [
+        f"{r['family']} [{e}]: {res.get('reason')}"
+        for r in rows
+        for e, res in r["runs"].items()
+        if not res.get("ok") and not res.get("timeout") and e != "revm"
+    ]
+    notes += [
+        f"{r['family']}: tiered warm ran with a partial cache (mlir-cold did not finish)"
+        for r in rows
+        if r["runs"].get("tiered-warm", {}).get("note")
+    ]
     return "\n".join(lines + [("- " if markdown else "note: ") + n for n in notes])
 
 
@@ -400,7 +495,7 @@ def main(argv=None) -> int:
     if "mlir-warm" in engines or "tiered-warm" in engines:
         if "mlir-cold" not in engines:
             engines.insert(engines.index("mlir-warm" if "mlir-warm" in engines else "tiered-warm"), "mlir-cold")
-    engines = [e for e in ENGINES if e in engines]   # the cold run fills the warm cache
+    engines = [e for e in ENGINES if e in engines]  # the cold run fills the warm cache
     paths = args.paths or [DEFAULT_FIXTURES]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -417,18 +512,25 @@ def main(argv=None) -> int:
             print(f"[{i + 1}/{len(cases)}] {fam}", file=sys.stderr, flush=True)
             rows.append(bench_family(i, fam, file, test, engines, args.timeout, Path(d)))
     wall = time.perf_counter() - t0
-    print(f"\nbenchmark blocks (gas-value_{args.gas}), {len(rows)} families; Mgas/s = block gas / seconds of block "
-          f"import (ours) or of the transactions' message calls (revm); each engine in a fresh process; "
-          f"see bench/blocks.py's docstring for what each column includes.")
+    print(
+        f"\nbenchmark blocks (gas-value_{args.gas}), {len(rows)} families; Mgas/s = block gas / seconds of block "
+        f"import (ours) or of the transactions' message calls (revm); each engine in a fresh process; "
+        f"see bench/blocks.py's docstring for what each column includes."
+    )
     print(render(rows, args.markdown))
     print(f"total wall time {wall:.0f} s")
     if args.json_out:
         Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
         with open(args.json_out, "w") as fh:
-            json.dump({"gas": args.gas, "engines": engines, "timeout": args.timeout, "wall": wall, "rows": rows}, fh,
-                      indent=1)
-    failed = [r for r in rows for e, res in r["runs"].items()
-              if not res.get("ok") and not res.get("timeout") and e != "revm" and "no warm cache" not in res.get("reason", "")]
+            json.dump(
+                {"gas": args.gas, "engines": engines, "timeout": args.timeout, "wall": wall, "rows": rows}, fh, indent=1
+            )
+    failed = [
+        r
+        for r in rows
+        for e, res in r["runs"].items()
+        if not res.get("ok") and not res.get("timeout") and e != "revm" and "no warm cache" not in res.get("reason", "")
+    ]
     return 1 if failed else 0
 
 

@@ -4,6 +4,7 @@ execution (each a full message call through the shared host; compile excluded).
 
 Usage: python bench/evm_benchmarks.py [-k NAME] [--reps N] [--no-revm]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,6 +41,7 @@ def main(argv=None) -> int:
     evm = None
     if not args.no_revm:
         import pyrevm
+
         evm = pyrevm.EVM()
         evm.set_balance("0x" + CALLER.hex(), 10**20)
     print(f"{'benchmark':36} {'gas':>10} {'ok':>3} {'compile s':>9} {'mlir us':>10} {'revm us':>10} {'x':>6}")
@@ -81,9 +83,11 @@ def main(argv=None) -> int:
                 rv = statistics.median(rts) * 1e6
                 ok = ok and bytes(out) == r.output
             m = statistics.median(times) * 1e6
-            print(f"{name + '/' + iname:36} {GAS - r.gas_left:10d} {'yes' if ok and r.status == 'success' else 'NO':>3} "
-                  f"{compile_s:9.2f} {m:10.1f} {rv if rv is not None else float('nan'):10.1f} "
-                  f"{(rv / m) if rv else float('nan'):6.1f}")
+            print(
+                f"{name + '/' + iname:36} {GAS - r.gas_left:10d} {'yes' if ok and r.status == 'success' else 'NO':>3} "
+                f"{compile_s:9.2f} {m:10.1f} {rv if rv is not None else float('nan'):10.1f} "
+                f"{(rv / m) if rv else float('nan'):6.1f}"
+            )
     return 0
 
 

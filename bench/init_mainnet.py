@@ -5,6 +5,7 @@ script that fills py-trie's HexaryTrie (in-memory dict db) with the same 8,893 a
 usage: bench/init_mainnet.py [--runs N]   — prints both medians and their ratio; target ratio <= 1/3.
 Both processes must report the mainnet state root, so neither side can win by doing less work.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -15,6 +15,7 @@ With --rounds N the two nodes alternate N times and each figure is the median of
 shared: one disturbed run then moves the result less). The Token is bench/contracts/token.vy (compiled with
 vyper, as the compile-time benchmark does).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,11 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, seconds: float = 60)
         if proc.poll() is not None:
             raise SystemExit(f"node_load: {proc.args[0]} exited ({proc.returncode}): {log.read_text()[-2000:]}")
         try:
-            req = urllib.request.Request(url, data=b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}',
-                                         headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                url,
+                data=b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}',
+                headers={"Content-Type": "application/json"},
+            )
             urllib.request.urlopen(req, timeout=2).read()
             return
         except OSError:
@@ -89,8 +93,20 @@ class Server:
 def start_ours(workdir: Path, evm: str | None) -> Server:
     port = _free_port()
     datadir = workdir / f"data-{port}"
-    cmd = [sys.executable, "-m", "client.cli", "node", "--genesis", str(GENESIS), "--datadir", str(datadir),
-           "--http.addr", "127.0.0.1", "--http.port", str(port)] + (["--evm", evm] if evm else [])
+    cmd = [
+        sys.executable,
+        "-m",
+        "client.cli",
+        "node",
+        "--genesis",
+        str(GENESIS),
+        "--datadir",
+        str(datadir),
+        "--http.addr",
+        "127.0.0.1",
+        "--http.port",
+        str(port),
+    ] + (["--evm", evm] if evm else [])
     return Server("evm-mlir", cmd, port, workdir)
 
 
@@ -113,8 +129,9 @@ def ensure_client() -> None:
         return
     if shutil.which("npm") is None:
         raise SystemExit("node_load: npm not found (the load client is an ethers v6 script)")
-    r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline"], cwd=CLIENT,
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline"], cwd=CLIENT, capture_output=True, text=True
+    )
     if r.returncode != 0:
         raise SystemExit(f"node_load: npm ci in {CLIENT} failed: {r.stderr.strip().splitlines()[-1:]}")
 
@@ -130,9 +147,22 @@ def compile_token(workdir: Path) -> Path:
 
 
 def run_client(server: Server, artifact: Path, opts: argparse.Namespace) -> dict:
-    cmd = ["node", str(CLIENT / "load.mjs"), "--url", server.url, "--artifact", str(artifact),
-           "--txs", str(opts.txs), "--calls", str(opts.calls), "--senders", str(opts.senders),
-           "--pid", str(server.proc.pid)]
+    cmd = [
+        "node",
+        str(CLIENT / "load.mjs"),
+        "--url",
+        server.url,
+        "--artifact",
+        str(artifact),
+        "--txs",
+        str(opts.txs),
+        "--calls",
+        str(opts.calls),
+        "--senders",
+        str(opts.senders),
+        "--pid",
+        str(server.proc.pid),
+    ]
     if opts.workloads:
         cmd += ["--workloads", opts.workloads]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
@@ -211,13 +241,17 @@ def details(runs: list[dict], name: str) -> str:
         cpu = f", server CPU {r['server_cpu_s'] * 1000 / n:.2f} ms each" if "server_cpu_s" in r else ""
         if unit == "tx/s":
             p = r["send_latency_ms"]
-            lines.append(f"  {name} {key}: {r['txs']} txs in {r['seconds']:.3f} s ({r['tx_per_s']:.0f} tx/s), "
-                         f"{r['blocks']} blocks, eth_sendRawTransaction p50 {p['p50']:.2f} ms p90 {p['p90']:.2f} ms "
-                         f"p99 {p['p99']:.2f} ms max {p['max']:.2f} ms{cpu}")
+            lines.append(
+                f"  {name} {key}: {r['txs']} txs in {r['seconds']:.3f} s ({r['tx_per_s']:.0f} tx/s), "
+                f"{r['blocks']} blocks, eth_sendRawTransaction p50 {p['p50']:.2f} ms p90 {p['p90']:.2f} ms "
+                f"p99 {p['p99']:.2f} ms max {p['max']:.2f} ms{cpu}"
+            )
         else:
             p = r["latency_ms"]
-            lines.append(f"  {name} {key}: p50 {p['p50']:.3f} ms p90 {p['p90']:.3f} ms p99 {p['p99']:.3f} ms "
-                         f"max {p['max']:.3f} ms{cpu}")
+            lines.append(
+                f"  {name} {key}: p50 {p['p50']:.3f} ms p90 {p['p90']:.3f} ms p99 {p['p99']:.3f} ms "
+                f"max {p['max']:.3f} ms{cpu}"
+            )
     return "\n".join(lines)
 
 
@@ -241,8 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     if opts.only == "anvil" and anvil is None:
         raise SystemExit("node_load: anvil not found (npm ci in bench/ethers on linux-x64, or --anvil PATH)")
     if anvil is None and not opts.no_anvil:
-        print("node_load: anvil not installed (npm ci in bench/ethers, or --anvil PATH): our node only",
-              file=sys.stderr)
+        print(
+            "node_load: anvil not installed (npm ci in bench/ethers, or --anvil PATH): our node only", file=sys.stderr
+        )
     workdir = Path(tempfile.mkdtemp(prefix="evm-mlir-node-load-"))
     ours_runs: list[dict] = []
     anvil_runs: list[dict] = []
@@ -261,15 +296,22 @@ def main(argv: list[str] | None = None) -> int:
         ours_runs, anvil_runs = anvil_runs, []
     text, rows = table(ours_runs, anvil_runs)
     load = os.getloadavg()
-    print(f"\n{opts.txs} transactions per transfer workload ({opts.senders} senders in flight), {opts.calls} calls "
-          f"per latency workload, {opts.rounds} round(s), medians; load average {load[0]:.2f} {load[1]:.2f}")
+    print(
+        f"\n{opts.txs} transactions per transfer workload ({opts.senders} senders in flight), {opts.calls} calls "
+        f"per latency workload, {opts.rounds} round(s), medians; load average {load[0]:.2f} {load[1]:.2f}"
+    )
     print(text)
     print(details(ours_runs, "evm-mlir" if opts.only != "anvil" else "anvil"))
     if anvil_runs:
         print(details(anvil_runs, "anvil"))
     if opts.json:
-        doc = {"rows": rows, "ours": ours_runs, "anvil": anvil_runs, "loadavg": load,
-               "options": {k: v for k, v in vars(opts).items() if k != "json"}}
+        doc = {
+            "rows": rows,
+            "ours": ours_runs,
+            "anvil": anvil_runs,
+            "loadavg": load,
+            "options": {k: v for k, v in vars(opts).items() if k != "json"},
+        }
         Path(opts.json).write_text(json.dumps(doc, indent=1))
     return 0
 

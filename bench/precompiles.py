@@ -12,6 +12,7 @@ interpreter). Inputs: a valid case per precompile from tests/fixtures/precompile
 
 Usage: python bench/precompiles.py [--rounds 5] [--batch-s 0.2] [-k NAME]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,8 +58,13 @@ def spec_input(addr: int, length: int | None) -> tuple[bytes, bytes]:
     cases = json.load(gzip.open(ROOT / "tests" / "fixtures" / "precompiles" / "spec_differential.json.gz"))
     for c in cases:
         e = c["expected"]
-        if (int(c["addr"], 16) == addr and c["fork"] == "Osaka" and e["success"] and e["output"]
-                and (length is None or len(c["data"]) // 2 == length)):
+        if (
+            int(c["addr"], 16) == addr
+            and c["fork"] == "Osaka"
+            and e["success"]
+            and e["output"]
+            and (length is None or len(c["data"]) // 2 == length)
+        ):
             if addr == 5 and len(c["data"]) // 2 > 200:
                 continue
             return bytes.fromhex(c["data"]), bytes.fromhex(e["output"])
@@ -73,8 +79,14 @@ def program(addr: int, in_size: int, out_size: int) -> bytes:
     out_off = (in_size + 31) // 32 * 32
     # [acc=0, n]: n is the 32-byte word that follows the input in calldata
     pro = ops("CALLDATASIZE", 0, 0, "CALLDATACOPY", 0) + push_n(in_size, 4) + ops("CALLDATALOAD")
-    body = (push_n(out_size, 4) + push_n(out_off, 4) + push_n(in_size, 4) + ops(0) + push_n(addr, 2)
-            + ops("GAS", "STATICCALL", "DUP3", "ADD", "SWAP2", "POP"))
+    body = (
+        push_n(out_size, 4)
+        + push_n(out_off, 4)
+        + push_n(in_size, 4)
+        + ops(0)
+        + push_n(addr, 2)
+        + ops("GAS", "STATICCALL", "DUP3", "ADD", "SWAP2", "POP")
+    )
     ret = ops("POP", 0, "MSTORE", 32, 0, "RETURN")
     return loop_program(pro, body, ret)
 
@@ -114,14 +126,16 @@ def main(argv=None) -> int:
         if first["interpreter"][1] != n.to_bytes(32, "big"):
             bad.append(f"{name}: interpreter returned {first['interpreter']} (expected {n} successes)")
         if first["mlir"] != first["interpreter"]:
-            bad.append(f"{name}: mlir {first['mlir'][:1]} gas {first['mlir'][2]} != interpreter's gas {first['interpreter'][2]}")
+            bad.append(
+                f"{name}: mlir {first['mlir'][:1]} gas {first['mlir'][2]} != interpreter's gas {first['interpreter'][2]}"
+            )
         # direct
         reps_d = max(1, int(args.batch_s / max(_time(lambda: fn(data, GAS, Fork.OSAKA)), 1e-7)))
         samples = {"direct": [], "interpreter": [], "mlir": []}
         reps = {k: max(1, int(args.batch_s / max(e.run(name, 1)["us"] / 1e6, 1e-7))) for k, e in engines.items()}
         for rnd in range(args.rounds):
             order = ["direct", "interpreter", "mlir"]
-            order = order[rnd % 3:] + order[:rnd % 3]
+            order = order[rnd % 3 :] + order[: rnd % 3]
             for k in order:
                 if k == "direct":
                     t = CLOCK()
@@ -133,16 +147,22 @@ def main(argv=None) -> int:
         med = {k: min(v) for k, v in samples.items()}  # the least disturbed batch (the machine is shared)
         rows.append((name, len(data), res.gas_used, med))
         print(f"  {name:24} done", file=sys.stderr, flush=True)
-    print("\nµs per precompile call (STATICCALL in a loop, fork Osaka); '- direct' = per-call µs minus the "
-          "precompile function alone")
-    hdr = (f"{'precompile':24} {'in B':>5} {'gas':>7} {'direct':>8} {'interp':>8} {'mlir':>8} "
-           f"{'interp-direct':>13} {'mlir-direct':>11}")
+    print(
+        "\nµs per precompile call (STATICCALL in a loop, fork Osaka); '- direct' = per-call µs minus the "
+        "precompile function alone"
+    )
+    hdr = (
+        f"{'precompile':24} {'in B':>5} {'gas':>7} {'direct':>8} {'interp':>8} {'mlir':>8} "
+        f"{'interp-direct':>13} {'mlir-direct':>11}"
+    )
     print(hdr)
     print("-" * len(hdr))
     for name, size, gas, m in rows:
         d = m["direct"]
-        print(f"{name:24} {size:5d} {gas:7d} {d:8.2f} {m['interpreter']:8.2f} {m['mlir']:8.2f} "
-              f"{m['interpreter'] - d:13.2f} {m['mlir'] - d:11.2f}")
+        print(
+            f"{name:24} {size:5d} {gas:7d} {d:8.2f} {m['interpreter']:8.2f} {m['mlir']:8.2f} "
+            f"{m['interpreter'] - d:13.2f} {m['mlir'] - d:11.2f}"
+        )
     for b in bad:
         print("!!! MISMATCH", b)
     return 1 if bad else 0

@@ -11,6 +11,7 @@ Then one Ray run with a worker killed (SIGKILL) after --kill-after tasks: its co
 
 Usage: python bench/ray_fixtures.py [--fixtures DIR] [--rounds 3] [--evm NAME] [--kill-after 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,9 @@ def comparable(report: Path) -> list:
 
 def run(args: list[str], report: Path, env: dict | None = None) -> tuple[float, str, dict]:
     start = time.monotonic()
-    proc = subprocess.run([*CLI, "--log-json", *args, "--json", str(report)], cwd=ROOT, capture_output=True,
-                          text=True, env=env)
+    proc = subprocess.run(
+        [*CLI, "--log-json", *args, "--json", str(report)], cwd=ROOT, capture_output=True, text=True, env=env
+    )
     seconds = time.monotonic() - start
     stats = next((json.loads(line) for line in proc.stderr.splitlines() if '"ray run"' in line), {})
     if proc.returncode not in (0, 1) or not proc.stdout.strip():
@@ -56,8 +58,13 @@ def run(args: list[str], report: Path, env: dict | None = None) -> tuple[float, 
 
 
 def killed_run(args: list[str], report: Path, kill_after: int) -> tuple[float, str, dict, int]:
-    proc = subprocess.Popen([*CLI, "--log-json", "--verbosity", "debug", *args, "--json", str(report)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*CLI, "--log-json", "--verbosity", "debug", *args, "--json", str(report)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     start = time.monotonic()
     pids, done, killed, stats = {}, 0, 0, {}
     for line in proc.stderr:
@@ -88,7 +95,13 @@ def main() -> None:
     fx = Path(args.fixtures)
     suites = {
         "statetest": ["statetest", "--evm", args.evm, str(fx / "eest" / "state_tests")],
-        "blocktest": ["blocktest", "--evm", args.evm, str(fx / "eest" / "blockchain_tests"), str(fx / "ethereum-tests")],
+        "blocktest": [
+            "blocktest",
+            "--evm",
+            args.evm,
+            str(fx / "eest" / "blockchain_tests"),
+            str(fx / "ethereum-tests"),
+        ],
     }
     tmp = Path(tempfile.mkdtemp(prefix="ray-bench-"))
     try:
@@ -127,17 +140,22 @@ def measure(args: argparse.Namespace, suites: dict[str, list[str]], tmp: Path) -
         print("|---|---|---:|---|---:|---|---|")
         for (suite, name), ts in times.items():
             tasks = extra[(suite, name)].get("tasks", "")
-            print(f"| {suite} | {name} | {statistics.median(ts):.2f} | {min(ts):.2f}-{max(ts):.2f} | {tasks} | "
-                  f"{lines[(suite, name)]} | {'yes' if same[(suite, name)] else 'NO'} |")
+            print(
+                f"| {suite} | {name} | {statistics.median(ts):.2f} | {min(ts):.2f}-{max(ts):.2f} | {tasks} | "
+                f"{lines[(suite, name)]} | {'yes' if same[(suite, name)] else 'NO'} |"
+            )
         suite, base = "statetest", suites["statetest"]
         report = tmp / "killed.json"
-        seconds, last, stats, killed = killed_run([*base, "--ray", cluster.address, "--ray.workers", "2"], report,
-                                                  args.kill_after)
+        seconds, last, stats, killed = killed_run(
+            [*base, "--ray", cluster.address, "--ray.workers", "2"], report, args.kill_after
+        )
         equal = comparable(report) == comparable(tmp / f"{suite}-local --jobs 1.json")
-        print(f"\nkilled run ({suite}, worker pid {killed} killed after {args.kill_after} tasks): {seconds:.2f} s, "
-              f"{last}; workers lost {stats.get('workers_lost')}, tasks resubmitted {stats.get('resubmitted')}, "
-              f"tasks {stats.get('tasks')}, cases {stats.get('cases')}, crashed cases {stats.get('crashed_cases')}; "
-              f"report = local: {'yes' if equal else 'NO'}")
+        print(
+            f"\nkilled run ({suite}, worker pid {killed} killed after {args.kill_after} tasks): {seconds:.2f} s, "
+            f"{last}; workers lost {stats.get('workers_lost')}, tasks resubmitted {stats.get('resubmitted')}, "
+            f"tasks {stats.get('tasks')}, cases {stats.get('cases')}, crashed cases {stats.get('crashed_cases')}; "
+            f"report = local: {'yes' if equal else 'NO'}"
+        )
 
 
 if __name__ == "__main__":

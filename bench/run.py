@@ -13,6 +13,7 @@ Three views of the mlir backend are reported:
 
 Usage: python bench/run.py [--n 1000] [--reps 20000] [--rounds 5] [--json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,10 @@ sys.path.insert(0, str(ROOT))
 
 PROGRAMS = ROOT / "bench" / "programs.json"
 CALLER = bytes.fromhex("1000000000000000000000000000000000000001")
-TARGETS = {"fibonacci": bytes.fromhex("2000000000000000000000000000000000000002"),
-           "factorial": bytes.fromhex("2000000000000000000000000000000000000003")}
+TARGETS = {
+    "fibonacci": bytes.fromhex("2000000000000000000000000000000000000002"),
+    "factorial": bytes.fromhex("2000000000000000000000000000000000000003"),
+}
 GAS = 10_000_000
 
 
@@ -89,7 +92,9 @@ def bench_mlir(progs, n, reps, rounds):
             return execute(msg, state, env, tx, "mlir").output
 
         res[name] = {
-            "output": r.output.hex(), "gas_used": GAS - r.gas_left, "first_call_s": first,
+            "output": r.output.hex(),
+            "gas_used": GAS - r.gas_left,
+            "first_call_s": first,
             "host_us": timeit(via_host, reps, rounds),
             "frame_us": timeit(via_frame, reps, rounds),
             "evm_us": timeit(via_execute, max(reps // 4, 1), rounds),
@@ -99,6 +104,7 @@ def bench_mlir(progs, n, reps, rounds):
 
 def bench_revm(progs, n, reps, rounds):
     import pyrevm
+
     evm = pyrevm.EVM()
     caller = "0x" + CALLER.hex()
     evm.set_balance(caller, 10**20)
@@ -112,8 +118,8 @@ def bench_revm(progs, n, reps, rounds):
 
         def call():
             return evm.message_call(caller, a, calldata=data, gas=GAS)
-        res[name] = {"output": out.hex(), "gas_used_tx": gas_used,
-                     "revm_us": timeit(call, max(reps // 20, 1), rounds)}
+
+        res[name] = {"output": out.hex(), "gas_used_tx": gas_used, "revm_us": timeit(call, max(reps // 20, 1), rounds)}
     return res
 
 
@@ -134,28 +140,43 @@ def main(argv=None) -> int:
         med = {k: statistics.median(m[k]) for k in ("host_us", "frame_us", "evm_us")}
         best = {k: min(m[k]) for k in ("host_us", "frame_us", "evm_us")}
         rv = statistics.median(r["revm_us"])
-        rows.append({"program": name, "n": args.n, "revm_us": rv, "revm_best_us": min(r["revm_us"]),
-                     **{f"mlir_{k}": v for k, v in med.items()},
-                     **{f"mlir_{k}_best": v for k, v in best.items()},
-                     "speedup_host": rv / med["host_us"], "speedup_frame": rv / med["frame_us"],
-                     "speedup_evm": rv / med["evm_us"], "gas_used": m["gas_used"],
-                     "first_call_ms": m["first_call_s"] * 1e3})
+        rows.append(
+            {
+                "program": name,
+                "n": args.n,
+                "revm_us": rv,
+                "revm_best_us": min(r["revm_us"]),
+                **{f"mlir_{k}": v for k, v in med.items()},
+                **{f"mlir_{k}_best": v for k, v in best.items()},
+                "speedup_host": rv / med["host_us"],
+                "speedup_frame": rv / med["frame_us"],
+                "speedup_evm": rv / med["evm_us"],
+                "gas_used": m["gas_used"],
+                "first_call_ms": m["first_call_s"] * 1e3,
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=1))
     else:
         print(f"N = {args.n}; median of {args.rounds} rounds (us per execution; each a full message call)")
-        print(f"{'program':10} {'revm':>8} {'mlir host':>10} {'x':>6} {'mlir frame':>11} {'x':>6} "
-              f"{'evm.execute':>12} {'x':>6}")
+        print(
+            f"{'program':10} {'revm':>8} {'mlir host':>10} {'x':>6} {'mlir frame':>11} {'x':>6} "
+            f"{'evm.execute':>12} {'x':>6}"
+        )
         for row in rows:
-            print(f"{row['program']:10} {row['revm_us']:8.2f} {row['mlir_host_us']:10.2f} {row['speedup_host']:6.1f} "
-                  f"{row['mlir_frame_us']:11.2f} {row['speedup_frame']:6.1f} {row['mlir_evm_us']:12.2f} "
-                  f"{row['speedup_evm']:6.1f}")
+            print(
+                f"{row['program']:10} {row['revm_us']:8.2f} {row['mlir_host_us']:10.2f} {row['speedup_host']:6.1f} "
+                f"{row['mlir_frame_us']:11.2f} {row['speedup_frame']:6.1f} {row['mlir_evm_us']:12.2f} "
+                f"{row['speedup_evm']:6.1f}"
+            )
         print("best of rounds (less sensitive to other load on the machine):")
         for row in rows:
-            print(f"{row['program']:10} {row['revm_best_us']:8.2f} {row['mlir_host_us_best']:10.2f} "
-                  f"{row['revm_best_us'] / row['mlir_host_us_best']:6.1f} {row['mlir_frame_us_best']:11.2f} "
-                  f"{row['revm_best_us'] / row['mlir_frame_us_best']:6.1f} {row['mlir_evm_us_best']:12.2f} "
-                  f"{row['revm_best_us'] / row['mlir_evm_us_best']:6.1f}")
+            print(
+                f"{row['program']:10} {row['revm_best_us']:8.2f} {row['mlir_host_us_best']:10.2f} "
+                f"{row['revm_best_us'] / row['mlir_host_us_best']:6.1f} {row['mlir_frame_us_best']:11.2f} "
+                f"{row['revm_best_us'] / row['mlir_frame_us_best']:6.1f} {row['mlir_evm_us_best']:12.2f} "
+                f"{row['revm_best_us'] / row['mlir_evm_us_best']:6.1f}"
+            )
     return 0
 
 

@@ -18,6 +18,7 @@ round by round; if that interpreter is missing the column says n/a.
 
 Usage: python bench/suite.py [--n 1000] [--rounds 9] [--batch-s 0.15] [-k NAME] [--no-pyevm]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,9 +70,18 @@ def pyevm_worker() -> int:
     from eth.vm.message import Message
 
     state_cls = CancunVM._state_class
-    ctx = ExecutionContext(coinbase=b"\0" * 20, timestamp=1, block_number=1, difficulty=0,
-                           mix_hash=b"\0" * 32, gas_limit=GAS * 2, prev_hashes=(), chain_id=1,
-                           base_fee_per_gas=0, excess_blob_gas=0)
+    ctx = ExecutionContext(
+        coinbase=b"\0" * 20,
+        timestamp=1,
+        block_number=1,
+        difficulty=0,
+        mix_hash=b"\0" * 32,
+        gas_limit=GAS * 2,
+        prev_hashes=(),
+        chain_id=1,
+        base_fee_per_gas=0,
+        excess_blob_gas=0,
+    )
     state = state_cls(AtomicDB(), ctx, BLANK_ROOT_HASH)
     caller = CALLER
     state.set_balance(caller, 10**20)
@@ -87,6 +97,7 @@ def pyevm_worker() -> int:
             state.persist()
             progs[req["name"]] = (addr, code)
             from importlib.metadata import version
+
             out = {"ok": True, "version": version("py-evm")}
         elif req["op"] == "run":
             addr, code = progs[req["name"]]
@@ -98,14 +109,17 @@ def pyevm_worker() -> int:
                 snap = state.snapshot()
                 for a in (caller, addr, *PRECOMPILES):
                     state.mark_address_warm(a)
-                msg = Message(gas=GAS, to=addr, sender=caller, value=0, data=data, code=code,
-                              code_address=addr)
+                msg = Message(gas=GAS, to=addr, sender=caller, value=0, data=data, code=code, code_address=addr)
                 comp = state.computation_class.apply_message(state, msg, tctx)
                 state.revert(snap)
             dt = time.perf_counter() - t
-            out = {"us": dt / reps * 1e6, "output": bytes(comp.output).hex(),
-                   "status": "error" if comp.is_error else "success",
-                   "gas_used": comp.get_gas_used(), "err": repr(comp.error) if comp.is_error else None}
+            out = {
+                "us": dt / reps * 1e6,
+                "output": bytes(comp.output).hex(),
+                "status": "error" if comp.is_error else "success",
+                "gas_used": comp.get_gas_used(),
+                "err": repr(comp.error) if comp.is_error else None,
+            }
         else:
             break
         print(json.dumps(out), flush=True)
@@ -114,8 +128,9 @@ def pyevm_worker() -> int:
 
 class PyEvm:
     def __init__(self, python: str):
-        self.proc = subprocess.Popen([python, __file__, "--pyevm-worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [python, __file__, "--pyevm-worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
 
     def req(self, **kw):
         self.proc.stdin.write(json.dumps(kw) + "\n")
@@ -157,31 +172,62 @@ def workloads(n: int) -> list[dict]:
     word = n.to_bytes(32, "big")
     out = []
     for k in ("factorial", "fibonacci"):
-        out.append({"name": k, "code": bytes.fromhex(progs[k]["code"]), "data": word,
-                    "expect": (progs[k]["examples"].get(str(n)) or "")[2:] or None})
+        out.append(
+            {
+                "name": k,
+                "code": bytes.fromhex(progs[k]["code"]),
+                "data": word,
+                "expect": (progs[k]["examples"].get(str(n)) or "")[2:] or None,
+            }
+        )
     seed = push_n(0x0123456789ABCDEF0FEDCBA9876543210123456789ABCDEF0FEDCBA987654321, 32)
     pro = seed + ops(0, "CALLDATALOAD")
     ret = ops("POP", 0, "MSTORE", 32, 0, "RETURN")
     loops = {
         "keccak256": ops("SWAP1", 0, "MSTORE", 32, 0, "KECCAK256", "SWAP1"),
-        "mstore_mload": ops("DUP2", "DUP2", "ADD", "DUP2", 31, "AND", 5, "SHL", "MSTORE",
-                            "DUP1", 7, "AND", 5, "SHL", "MLOAD", "DUP3", "ADD", "SWAP2", "POP"),
-        "sstore_sload": ops("DUP2", "DUP2", "ADD", "DUP2", 7, "AND", "SSTORE",
-                            "DUP1", 3, "AND", "SLOAD", "DUP3", "ADD", "SWAP2", "POP"),
-        "tstore_tload": ops("DUP2", "DUP2", "ADD", "DUP2", 7, "AND", "TSTORE",
-                            "DUP1", 3, "AND", "TLOAD", "DUP3", "ADD", "SWAP2", "POP"),
-        "staticcall_identity": ops("DUP2", 0, "MSTORE", 32, 32, 32, 0, 4, "GAS", "STATICCALL",
-                                   32, "MLOAD", "ADD", "SWAP2", "POP"),
-        "staticcall_sha256": ops("DUP2", 0, "MSTORE", 32, 32, 32, 0, 2, "GAS", "STATICCALL",
-                                 32, "MLOAD", "ADD", "SWAP2", "POP"),
+        "mstore_mload": ops(
+            "DUP2",
+            "DUP2",
+            "ADD",
+            "DUP2",
+            31,
+            "AND",
+            5,
+            "SHL",
+            "MSTORE",
+            "DUP1",
+            7,
+            "AND",
+            5,
+            "SHL",
+            "MLOAD",
+            "DUP3",
+            "ADD",
+            "SWAP2",
+            "POP",
+        ),
+        "sstore_sload": ops(
+            "DUP2", "DUP2", "ADD", "DUP2", 7, "AND", "SSTORE", "DUP1", 3, "AND", "SLOAD", "DUP3", "ADD", "SWAP2", "POP"
+        ),
+        "tstore_tload": ops(
+            "DUP2", "DUP2", "ADD", "DUP2", 7, "AND", "TSTORE", "DUP1", 3, "AND", "TLOAD", "DUP3", "ADD", "SWAP2", "POP"
+        ),
+        "staticcall_identity": ops(
+            "DUP2", 0, "MSTORE", 32, 32, 32, 0, 4, "GAS", "STATICCALL", 32, "MLOAD", "ADD", "SWAP2", "POP"
+        ),
+        "staticcall_sha256": ops(
+            "DUP2", 0, "MSTORE", 32, 32, 32, 0, 2, "GAS", "STATICCALL", 32, "MLOAD", "ADD", "SWAP2", "POP"
+        ),
         "arith_256": ops("SWAP1")
-        + push_n((1 << 255) - 19, 32) + ops("DUP3", "DUP3", "MULMOD", "ADD")
+        + push_n((1 << 255) - 19, 32)
+        + ops("DUP3", "DUP3", "MULMOD", "ADD")
         + ops(7, "DUP3", "EXP", "XOR")
         + ops(3, "DUP2", "DIV", "ADD")
         + ops("DUP1", 5, "SAR", "XOR")
         + ops("DUP1", 17, "SHL", "XOR", "DUP1", 13, "SHR", "XOR")
         + ops("DUP2", "DUP2", "SDIV", "ADD")
-        + push_n(0x9E3779B97F4A7C15F39CC0605CEDC8341082276BF3A27251F86C6A11D0C18E95, 32) + ops("ADD")
+        + push_n(0x9E3779B97F4A7C15F39CC0605CEDC8341082276BF3A27251F86C6A11D0C18E95, 32)
+        + ops("ADD")
         + ops("SWAP1"),
     }
     for k, body in loops.items():
@@ -198,8 +244,12 @@ def vyper_workload(n: int) -> dict:
             src = Path(d) / "xfer.vy"
             src.write_text(XFER_VY)
             t = time.perf_counter()
-            r = subprocess.run([str(vyper), "-f", "bytecode_runtime,method_identifiers", str(src)],
-                               capture_output=True, text=True, timeout=120)
+            r = subprocess.run(
+                [str(vyper), "-f", "bytecode_runtime,method_identifiers", str(src)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             w["vyper_s"] = time.perf_counter() - t
         if r.returncode != 0:
             raise RuntimeError(r.stderr.strip()[-300:])
@@ -257,8 +307,7 @@ class Ours:
             r = host.execute_message(msg)
             state.revert(snap)
         dt = clock() - t
-        return {"us": dt / reps * 1e6, "output": r.output.hex(), "status": r.status,
-                "gas_used": GAS - r.gas_left}
+        return {"us": dt / reps * 1e6, "output": r.output.hex(), "status": r.status, "gas_used": GAS - r.gas_left}
 
 
 class Revm:
@@ -358,8 +407,10 @@ def main(argv=None) -> int:
             continue
         row = {"name": w["name"], "us": {}, "ok": {}, "note": w.get("skip", "")}
         if "vyper_s" in w and w.get("code") is not None:
-            notes.append(f"{w['name']}: vyper {len(w['code'])}-byte runtime compiled in {w['vyper_s']:.2f} s "
-                         f"(contract source embedded in bench/suite.py)")
+            notes.append(
+                f"{w['name']}: vyper {len(w['code'])}-byte runtime compiled in {w['vyper_s']:.2f} s "
+                f"(contract source embedded in bench/suite.py)"
+            )
         rows.append(row)
         if w.get("code") is None:
             continue
@@ -390,8 +441,10 @@ def main(argv=None) -> int:
                 ok = False
                 gas_note = f" gas {r['gas_used']} != {ref.get('gas_used')}"
             if not ok:
-                msg = (f"!!! MISMATCH {w['name']} [{e}]: {r.get('status')} {r.get('output', r.get('error'))[:80]}"
-                       f" vs interpreter {ref.get('status')} {str(ref.get('output'))[:80]}{gas_note}")
+                msg = (
+                    f"!!! MISMATCH {w['name']} [{e}]: {r.get('status')} {r.get('output', r.get('error'))[:80]}"
+                    f" vs interpreter {ref.get('status')} {str(ref.get('output'))[:80]}{gas_note}"
+                )
                 print(msg, file=sys.stderr)
                 mismatches.append(msg)
             row["ok"][e] = ok
@@ -403,7 +456,7 @@ def main(argv=None) -> int:
             reps[e] = max(1, min(100_000, int(args.batch_s / max(est, 1e-7))))
         samples = {e: [] for e in live}
         for rnd in range(args.rounds):
-            order = live[rnd % len(live):] + live[: rnd % len(live)]
+            order = live[rnd % len(live) :] + live[: rnd % len(live)]
             for e in order:
                 r = engines[e].run(w["name"], reps[e])
                 samples[e].append(r["us"])
@@ -418,15 +471,21 @@ def main(argv=None) -> int:
 
     if "py-evm" in engines:
         engines["py-evm"].w.close()
-        notes.append(f"py-evm {getattr(engines['py-evm'], 'version', '?')} (CancunVM state, apply_message) run in a "
-                     f"worker subprocess under {pyevm_python}")
+        notes.append(
+            f"py-evm {getattr(engines['py-evm'], 'version', '?')} (CancunVM state, apply_message) run in a "
+            f"worker subprocess under {pyevm_python}"
+        )
 
     cols = ["mlir", "interp", "revm", "py-evm"]
-    print(f"\nN = {args.n} iterations per call; us per execution = median over {args.rounds} interleaved rounds "
-          f"of the mean of a batch; each execution a full message call with journal snapshot + revert; "
-          f"fork Cancun.")
-    hdr = (f"{'workload':22} {'gas':>9} {'mlir us':>10} {'interp us':>10} {'revm us':>10} {'py-evm us':>10} "
-           f"{'mlir/revm':>9} {'compile ms':>10}  check")
+    print(
+        f"\nN = {args.n} iterations per call; us per execution = median over {args.rounds} interleaved rounds "
+        f"of the mean of a batch; each execution a full message call with journal snapshot + revert; "
+        f"fork Cancun."
+    )
+    hdr = (
+        f"{'workload':22} {'gas':>9} {'mlir us':>10} {'interp us':>10} {'revm us':>10} {'py-evm us':>10} "
+        f"{'mlir/revm':>9} {'compile ms':>10}  check"
+    )
     print(hdr)
     print("-" * len(hdr))
     for row in rows:
@@ -441,9 +500,13 @@ def main(argv=None) -> int:
         ratio = f"{m / r:9.2f}" if m and r else f"{'n/a':>9}"
         bad = [e for e, ok in row["ok"].items() if not ok]
         check = "ok" if not bad else "MISMATCH: " + ",".join(bad)
-        print(f"{row['name']:22} {row['gas'] or 0:9d} {' '.join(cells)} {ratio} {row.get('compile_ms', 0):10.1f}  {check}")
-    print("mlir/revm < 1 means the mlir backend is faster than revm. gas = execution gas (interpreter); revm's "
-          "transaction gas is compared after removing intrinsic gas and adding back the refund.")
+        print(
+            f"{row['name']:22} {row['gas'] or 0:9d} {' '.join(cells)} {ratio} {row.get('compile_ms', 0):10.1f}  {check}"
+        )
+    print(
+        "mlir/revm < 1 means the mlir backend is faster than revm. gas = execution gas (interpreter); revm's "
+        "transaction gas is compared after removing intrinsic gas and adding back the refund."
+    )
     for n_ in notes:
         print("note:", n_)
     if mismatches:

@@ -8,6 +8,7 @@ Transactions, receipts and withdrawals roots are Merkle-Patricia roots with non-
 with `state.trie.build_root` (the same code that builds state roots). The value stored for a legacy transaction
 or receipt is its RLP; for a typed one the `type || rlp` bytes — as execution-specs' `trie_set` does.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -44,8 +45,10 @@ def _uint(raw, what: str, limit: int = U256_MAX) -> int:
         raise BlockDecodeError(f"{what} has leading zero bytes")
     v = int.from_bytes(raw, "big")
     if v > limit:
-        raise BlockDecodeError(f"{what} overflows {limit.bit_length()} bits",
-                               "RLP_INVALID_FIELD_OVERFLOW_64" if limit == U64_MAX else "RLP_STRUCTURES_ENCODING")
+        raise BlockDecodeError(
+            f"{what} overflows {limit.bit_length()} bits",
+            "RLP_INVALID_FIELD_OVERFLOW_64" if limit == U64_MAX else "RLP_STRUCTURES_ENCODING",
+        )
     return v
 
 
@@ -62,8 +65,9 @@ class Withdrawal:
     amount: int
 
     def encode(self) -> bytes:
-        return enc_list(enc_uint(self.index) + enc_uint(self.validator_index) + enc_bytes(self.address)
-                        + enc_uint(self.amount))
+        return enc_list(
+            enc_uint(self.index) + enc_uint(self.validator_index) + enc_bytes(self.address) + enc_uint(self.amount)
+        )
 
     @classmethod
     def from_rlp_list(cls, item) -> "Withdrawal":
@@ -72,20 +76,27 @@ class Withdrawal:
         index, validator, address, amount = item
         if not isinstance(address, bytes) or len(address) != 20:
             raise BlockDecodeError("withdrawal address must be 20 bytes")
-        return cls(_uint(index, "withdrawal index", U64_MAX), _uint(validator, "withdrawal validator index", U64_MAX),
-                   address, _uint(amount, "withdrawal amount"))
+        return cls(
+            _uint(index, "withdrawal index", U64_MAX),
+            _uint(validator, "withdrawal validator index", U64_MAX),
+            address,
+            _uint(amount, "withdrawal amount"),
+        )
 
     @classmethod
     def from_json(cls, obj) -> "Withdrawal":
         def num(v):
             return v if isinstance(v, int) else int(v, 16)
 
-        return cls(num(obj["index"]), num(obj["validatorIndex"]), bytes.fromhex(obj["address"][2:]),
-                   num(obj["amount"]))
+        return cls(num(obj["index"]), num(obj["validatorIndex"]), bytes.fromhex(obj["address"][2:]), num(obj["amount"]))
 
     def to_json(self) -> dict:
-        return {"index": hex(self.index), "validatorIndex": hex(self.validator_index),
-                "address": "0x" + self.address.hex(), "amount": hex(self.amount)}
+        return {
+            "index": hex(self.index),
+            "validatorIndex": hex(self.validator_index),
+            "address": "0x" + self.address.hex(),
+            "amount": hex(self.amount),
+        }
 
 
 # ---------------------------------------------------------------------------------------------- blooms
@@ -94,8 +105,12 @@ class Withdrawal:
 def bloom_add(bloom: int, entry: bytes) -> int:
     """Set the 3 bits of `entry` in a 2048-bit bloom held as a big-endian integer."""
     h = keccak(entry)
-    return bloom | (1 << (((h[0] << 8) | h[1]) & 0x7FF)) | (1 << (((h[2] << 8) | h[3]) & 0x7FF)) \
+    return (
+        bloom
+        | (1 << (((h[0] << 8) | h[1]) & 0x7FF))
+        | (1 << (((h[2] << 8) | h[3]) & 0x7FF))
         | (1 << (((h[4] << 8) | h[5]) & 0x7FF))
+    )
 
 
 def logs_bloom_int(logs: Iterable[Log]) -> int:
@@ -113,9 +128,12 @@ def logs_bloom(logs: Iterable[Log]) -> bytes:
 
 
 def encode_logs(logs: Iterable[Log]) -> bytes:
-    return enc_list(b"".join(
-        enc_list(enc_bytes(a) + enc_list(b"".join(enc_bytes(t) for t in topics)) + enc_bytes(d))
-        for a, topics, d in logs))
+    return enc_list(
+        b"".join(
+            enc_list(enc_bytes(a) + enc_list(b"".join(enc_bytes(t) for t in topics)) + enc_bytes(d))
+            for a, topics, d in logs
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------------- receipts
@@ -134,8 +152,12 @@ class Receipt:
 
     def encode(self) -> bytes:
         """The encoding stored in the receipts trie (and in the datadir)."""
-        payload = enc_list((b"\x01" if self.succeeded else b"\x80") + enc_uint(self.cumulative_gas_used)
-                           + enc_bytes(self.bloom) + encode_logs(self.logs))
+        payload = enc_list(
+            (b"\x01" if self.succeeded else b"\x80")
+            + enc_uint(self.cumulative_gas_used)
+            + enc_bytes(self.bloom)
+            + encode_logs(self.logs)
+        )
         return payload if self.tx_type == 0 else bytes((self.tx_type,)) + payload
 
     @classmethod
@@ -144,8 +166,13 @@ class Receipt:
         if data[:1] and data[0] < 0xC0:
             tx_type, data = data[0], data[1:]
         status, cumulative, bloom, logs = rlp.decode(data)
-        return cls(tx_type, status == b"\x01", int.from_bytes(cumulative, "big"), bloom,
-                   [(a, tuple(topics), d) for a, topics, d in logs])
+        return cls(
+            tx_type,
+            status == b"\x01",
+            int.from_bytes(cumulative, "big"),
+            bloom,
+            [(a, tuple(topics), d) for a, topics, d in logs],
+        )
 
     @classmethod
     def make(cls, tx_type: int, succeeded: bool, cumulative_gas_used: int, logs: Sequence[Log]) -> "Receipt":
@@ -278,4 +305,3 @@ class Block:
                 raise BlockDecodeError("withdrawals must be a list")
             withdrawals = [Withdrawal.from_rlp_list(w) for w in rest[2]]
         return cls(header, txs, ommers, withdrawals, encodings)
-

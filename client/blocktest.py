@@ -5,6 +5,7 @@ block's `rlp` through `client.chain.blockchain.Blockchain`: a valid block must i
 hash); one with `expectException` must be rejected, and the chain goes on from its parent. At the end the
 head must be `lastblockhash` and the head state must equal `postState` (or have root `postStateHash`).
 """
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,9 @@ def chain_for_fixture(fixture: dict, backend: str, config=None) -> Blockchain:
     with store.kv.write_batch() as batch:
         root = StateDB(store.kv).commit_alloc(alloc_from_fixture(fixture["pre"]), batch)
         if root != genesis.header.state_root:
-            raise AssertionError(f"pre state root 0x{root.hex()} != genesis header's 0x{genesis.header.state_root.hex()}")
+            raise AssertionError(
+                f"pre state root 0x{root.hex()} != genesis header's 0x{genesis.header.state_root.hex()}"
+            )
         h = store.put_block(batch, genesis.header, genesis.body_rlp())
         store.set_head(batch, h)
         batch.put(GENESIS_KEY, h)
@@ -68,7 +71,11 @@ def run_test(fixture: dict, backend: str, config=None) -> tuple[bool, str, dict]
     head = blockchain.head()
     head_hash = head.hash
     if head_hash != hex_bytes(fixture["lastblockhash"]):
-        return False, f"head 0x{head_hash.hex()} (number {head.number}) != lastblockhash {fixture['lastblockhash']}", stats
+        return (
+            False,
+            f"head 0x{head_hash.hex()} (number {head.number}) != lastblockhash {fixture['lastblockhash']}",
+            stats,
+        )
     reason = post_state_mismatch(blockchain.store.kv, fixture, head.state_root)
     return not reason, reason, stats
 

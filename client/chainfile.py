@@ -1,4 +1,5 @@
 """geth's chain-file format: blocks as concatenated RLP, optionally gzip-compressed (name ending in .gz)."""
+
 from __future__ import annotations
 
 import gzip
@@ -18,11 +19,11 @@ def _item_length(data: bytes | memoryview, pos: int) -> int:
         return 1 + b - 0x80
     if b < 0xC0:
         n = b - 0xB7
-        return 1 + n + int.from_bytes(data[pos + 1:pos + 1 + n], "big")
+        return 1 + n + int.from_bytes(data[pos + 1 : pos + 1 + n], "big")
     if b < 0xF8:
         return 1 + b - 0xC0
     n = b - 0xF7
-    return 1 + n + int.from_bytes(data[pos + 1:pos + 1 + n], "big")
+    return 1 + n + int.from_bytes(data[pos + 1 : pos + 1 + n], "big")
 
 
 def block_spans(data, source: str = "chain file") -> list[tuple[int, int]]:
@@ -42,7 +43,7 @@ def block_spans(data, source: str = "chain file") -> list[tuple[int, int]]:
 
 def split_blocks(data: bytes, source: str = "chain file") -> list[bytes]:
     """The top-level RLP items (blocks) of a chain file's bytes."""
-    return [bytes(data[p:p + n]) for p, n in block_spans(data, source)]
+    return [bytes(data[p : p + n]) for p, n in block_spans(data, source)]
 
 
 class ChainFile:
@@ -78,7 +79,7 @@ class ChainFile:
     def __iter__(self) -> Iterator[bytes]:
         data = self._data
         for pos, n in self.spans:
-            yield bytes(data[pos:pos + n])
+            yield bytes(data[pos : pos + n])
 
     def close(self) -> None:
         if self._mmap is not None:

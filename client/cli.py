@@ -1,5 +1,6 @@
 """The one console script, `evm-mlir`. Each subcommand lives in client/commands/<name>.py with
 `add_arguments(parser)` and `run(args) -> int`; modules load lazily so `init` never pays for MLIR."""
+
 from __future__ import annotations
 
 import argparse

@@ -15,6 +15,7 @@ The node's validationError names the reason as execution-spec-tests' exceptions 
 a reason other than the expected one is counted in the stats (`exception_mismatches`) and fails the test only
 with `--strict-exceptions`, as consume-engine's strict exception matching would.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -37,8 +38,9 @@ _server = None  # one event-loop thread per process serves every test's node in 
 
 
 def iter_cases(files: list[Path], substring: str | None, strict: bool = False) -> Iterator[tuple]:
-    for path, name, fixture in select_fixtures(files, substring, ("engineNewPayloads", "genesisBlockHeader", "pre"),
-                                               "blockchain engine test"):
+    for path, name, fixture in select_fixtures(
+        files, substring, ("engineNewPayloads", "genesisBlockHeader", "pre"), "blockchain engine test"
+    ):
         yield path, name, fixture, strict
 
 
@@ -56,8 +58,12 @@ class EngineClient:
 
         self.ids += 1
         body = json.dumps({"jsonrpc": "2.0", "id": self.ids, "method": method, "params": params})
-        self.conn.request("POST", "/", body, {"Content-Type": "application/json",
-                                              "Authorization": "Bearer " + make_token(self.secret)})
+        self.conn.request(
+            "POST",
+            "/",
+            body,
+            {"Content-Type": "application/json", "Authorization": "Bearer " + make_token(self.secret)},
+        )
         resp = self.conn.getresponse()
         text = resp.read()
         if resp.status != 200:
@@ -107,8 +113,10 @@ def drive(client: EngineClient, fixture: dict, genesis_hash: bytes, strict: bool
     fcu_version = payloads[0]["forkchoiceUpdatedVersion"] if payloads else "3"
     zero = "0x" + "00" * 32
     g = "0x" + genesis_hash.hex()
-    r = client.result(f"engine_forkchoiceUpdatedV{fcu_version}",
-                      [{"headBlockHash": g, "safeBlockHash": zero, "finalizedBlockHash": zero}, None])
+    r = client.result(
+        f"engine_forkchoiceUpdatedV{fcu_version}",
+        [{"headBlockHash": g, "safeBlockHash": zero, "finalizedBlockHash": zero}, None],
+    )
     if r["payloadStatus"]["status"] != "VALID":
         return False, f"forkchoiceUpdated to genesis: {r['payloadStatus']}", stats
     got = client.result("eth_getBlockByNumber", ["0x0", False])
@@ -143,21 +151,33 @@ def drive(client: EngineClient, fixture: dict, genesis_hash: bytes, strict: bool
             if not _expected_matches(expected, status["validationError"]):
                 stats["exception_mismatches"] += 1
                 if strict:
-                    return False, (f"payload #{i}: validationError {status['validationError']!r}, "
-                                   f"{expected} expected"), stats
+                    return (
+                        False,
+                        (f"payload #{i}: validationError {status['validationError']!r}, {expected} expected"),
+                        stats,
+                    )
             continue
         if status["status"] != "VALID":
-            return False, f"payload #{i}: status {status['status']} ({status.get('validationError')}), VALID expected", stats
+            return (
+                False,
+                f"payload #{i}: status {status['status']} ({status.get('validationError')}), VALID expected",
+                stats,
+            )
         stats["valid"] += 1
         head = p["params"][0]["blockHash"]
-        r = client.result(f"engine_forkchoiceUpdatedV{p['forkchoiceUpdatedVersion']}",
-                          [{"headBlockHash": head, "safeBlockHash": zero, "finalizedBlockHash": zero}, None])
+        r = client.result(
+            f"engine_forkchoiceUpdatedV{p['forkchoiceUpdatedVersion']}",
+            [{"headBlockHash": head, "safeBlockHash": zero, "finalizedBlockHash": zero}, None],
+        )
         if r["payloadStatus"]["status"] != "VALID":
             return False, f"payload #{i}: forkchoiceUpdated answered {r['payloadStatus']}", stats
     latest = client.result("eth_getBlockByNumber", ["latest", False])
     if latest["hash"] != fixture["lastblockhash"]:
-        return False, f"head {latest['hash']} (number {int(latest['number'], 16)}) != lastblockhash " \
-                      f"{fixture['lastblockhash']}", stats
+        return (
+            False,
+            f"head {latest['hash']} (number {int(latest['number'], 16)}) != lastblockhash {fixture['lastblockhash']}",
+            stats,
+        )
     stats["state_root"] = latest["stateRoot"]
     return True, "", stats
 

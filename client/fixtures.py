@@ -1,5 +1,6 @@
 """What the fixture runners (statetest, blocktest) share: finding and loading fixture files, the
 per-case result, running cases in one process or across worker processes, and the report."""
+
 from __future__ import annotations
 
 import importlib
@@ -99,8 +100,9 @@ def _run_file(runner: str, path: str, filters: tuple, backend: str) -> list[Case
     return [mod.run_one(*case, backend=backend) for case in mod.iter_cases([Path(path)], *filters)]
 
 
-def run_files(runner: str, files: list[Path], filters: tuple, backend: str, jobs: int,
-              label: str, unit: str = "case") -> list[CaseResult]:
+def run_files(
+    runner: str, files: list[Path], filters: tuple, backend: str, jobs: int, label: str, unit: str = "case"
+) -> list[CaseResult]:
     """Run every case of `files` through module `runner` (`iter_cases(files, *filters)` and
     `run_one(*case, backend=...)`); with jobs > 1, one file per task across worker processes.
     Results come in file order either way, so reports are identical for any `jobs`."""
@@ -151,12 +153,24 @@ def report(results: list[CaseResult], report_path: str | None, unit: str = "case
     if report_path:
         fork_key = "fork" if unit == "case" else "network"
         doc = {
-            "summary": {"passed": totals["passed"], "failed": totals["failed"], "skipped": totals["skipped"],
-                        f"per_{fork_key}": {f: dict(c) for f, c in per_fork.items()}, **dict(frames)},
+            "summary": {
+                "passed": totals["passed"],
+                "failed": totals["failed"],
+                "skipped": totals["skipped"],
+                f"per_{fork_key}": {f: dict(c) for f, c in per_fork.items()},
+                **dict(frames),
+            },
             f"{unit}s": [
-                {"test": r.test, "file": r.file, fork_key: r.fork, **({"index": r.index} if unit == "case" else {}),
-                 "status": r.status, "reason": r.reason, "seconds": round(r.seconds, 6),
-                 **({"stats": r.stats} if r.stats else {})}
+                {
+                    "test": r.test,
+                    "file": r.file,
+                    fork_key: r.fork,
+                    **({"index": r.index} if unit == "case" else {}),
+                    "status": r.status,
+                    "reason": r.reason,
+                    "seconds": round(r.seconds, 6),
+                    **({"stats": r.stats} if r.stats else {}),
+                }
                 for r in results
             ],
         }
@@ -174,8 +188,9 @@ def fixture_config(fixture: dict):
     from .forks import network_config
 
     config_json = fixture.get("config") or {}
-    return network_config(fixture.get("network", "?"), hex_int(config_json.get("chainid", "0x1")),
-                          config_json.get("blobSchedule"))
+    return network_config(
+        fixture.get("network", "?"), hex_int(config_json.get("chainid", "0x1")), config_json.get("blobSchedule")
+    )
 
 
 def run_case(path: Path, name: str, fixture: dict, backend: str, run_test) -> CaseResult:
@@ -202,5 +217,6 @@ def run_case(path: Path, name: str, fixture: dict, backend: str, run_test) -> Ca
         ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
     after = frame_counts(backend)
     stats = {**stats, "frames_compiled": after[0] - before[0], "frames_interpreted": after[1] - before[1]}
-    return CaseResult(name, str(path), network, "passed" if ok else "failed", reason,
-                      time.perf_counter() - start, stats=stats)
+    return CaseResult(
+        name, str(path), network, "passed" if ok else "failed", reason, time.perf_counter() - start, stats=stats
+    )

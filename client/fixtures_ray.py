@@ -16,6 +16,7 @@ storage).
 Results stream back in order of completion (the progress bar counts cases) and are put back in file
 and case order at the end, which is the order of a local run.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -57,7 +58,7 @@ class FixtureWorker(PoolWorker):
         first case, end, ... (flat, because Ray resolves object references only in top-level arguments)."""
         out = []
         for k in range(0, len(segments), 4):
-            name, data, start, stop = segments[k:k + 4]
+            name, data, start, stop = segments[k : k + 4]
             source = Path(name) if data is None else FixtureBytes(name, data)
             cases = islice(self.mod.iter_cases([source], *self.filters), start, stop)
             out.append([self.mod.run_one(*case, backend=self.backend) for case in cases])
@@ -108,8 +109,9 @@ class FixtureSource:
     """Hands out the planned tasks, ships file contents, gathers results; splits a task that keeps
     killing its worker into single cases, and reports a single case that does as failed."""
 
-    def __init__(self, ray: Any, mod: Any, files: list[Path], filters: tuple, tasks: list[Task], ship: bool,
-                 progress: Progress) -> None:
+    def __init__(
+        self, ray: Any, mod: Any, files: list[Path], filters: tuple, tasks: list[Task], ship: bool, progress: Progress
+    ) -> None:
         self.ray, self.mod, self.files, self.filters = ray, mod, files, filters
         self.pending = deque(tasks)
         self.ship = ship
@@ -141,8 +143,10 @@ class FixtureSource:
     def _record(self, segment: tuple[int, int, int], results: list[CaseResult]) -> None:
         file_no, start, stop = segment
         if len(results) != stop - start:
-            raise UserError(f"{self.files[file_no]}: cases {start}..{stop - 1} came back as {len(results)} "
-                            "results (did the file change during the run?)")
+            raise UserError(
+                f"{self.files[file_no]}: cases {start}..{stop - 1} came back as {len(results)} "
+                "results (did the file change during the run?)"
+            )
         self.results[segment] = results
         self.progress.advance(len(results), failed=sum(r.status == "failed" for r in results))
         self.open[file_no] -= 1
@@ -170,8 +174,18 @@ class FixtureSource:
         return [r for segment in sorted(self.results) for r in self.results[segment]]
 
 
-def run_files_on_ray(runner: str, files: list[Path], filters: tuple, backend: str, label: str, unit: str, address: str,
-                     workers: int | None = None, ship: bool = True, attempts: int = DEFAULT_ATTEMPTS) -> list[CaseResult]:
+def run_files_on_ray(
+    runner: str,
+    files: list[Path],
+    filters: tuple,
+    backend: str,
+    label: str,
+    unit: str,
+    address: str,
+    workers: int | None = None,
+    ship: bool = True,
+    attempts: int = DEFAULT_ATTEMPTS,
+) -> list[CaseResult]:
     """What `client.fixtures.run_files` returns, computed on the Ray cluster at `address` by
     `workers` actors (default: one per CPU of the cluster)."""
     mod = importlib.import_module(runner)
@@ -187,9 +201,18 @@ def run_files_on_ray(runner: str, files: list[Path], filters: tuple, backend: st
             stats = ActorPool(ray, FixtureWorker, (runner, backend, filters), workers, attempts).run(source)
         finally:
             progress.close()
-        log.info("ray run", address=address, workers=stats.workers, nodes=stats.nodes, tasks=stats.tasks,
-                 cases=total, resubmitted=stats.resubmitted, workers_lost=stats.workers_lost,
-                 crashed_cases=source.crashed_cases, seconds=round(stats.seconds, 2))
+        log.info(
+            "ray run",
+            address=address,
+            workers=stats.workers,
+            nodes=stats.nodes,
+            tasks=stats.tasks,
+            cases=total,
+            resubmitted=stats.resubmitted,
+            workers_lost=stats.workers_lost,
+            crashed_cases=source.crashed_cases,
+            seconds=round(stats.seconds, 2),
+        )
         return source.ordered()
     finally:
         ray.shutdown()

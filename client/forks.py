@@ -5,6 +5,7 @@ config's blob schedule), and the chain configs of the networks fixtures name ("C
 The client runs post-Merge chains, Paris through BPO5. Anything else is an `UnsupportedFork` whose message
 says why in one line: a fork before the Merge, or one this client does not implement (Amsterdam).
 """
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,11 @@ from .genesis import BLOCK_FORKS, TIME_FORKS, ChainConfig, _Ctx, parse_config
 
 TIME_KEYS = dict(TIME_FORKS)  # fork name -> its config key ("Shanghai" -> "shanghaiTime")
 # Names fixtures and configs give forks before the Merge (besides BLOCK_FORKS' own).
-_PRE_MERGE = {name.lower() for name in [name for name, _ in BLOCK_FORKS] + [
-    "Frontier", "DAOFork", "EIP150", "EIP158", "ConstantinopleFix", "MuirGlacier", "ArrowGlacier", "GrayGlacier"]}
+_PRE_MERGE = {
+    name.lower()
+    for name in [name for name, _ in BLOCK_FORKS]
+    + ["Frontier", "DAOFork", "EIP150", "EIP158", "ConstantinopleFix", "MuirGlacier", "ArrowGlacier", "GrayGlacier"]
+}
 _TRANSITION = re.compile(r"([A-Za-z0-9]+?)To([A-Za-z0-9]+)AtTime15k")
 TRANSITION_TIME = 15_000  # execution-spec-tests' transition networks switch at this timestamp
 
@@ -33,8 +37,9 @@ def fork_by_name(name: str) -> Fork:
     except ValueError:
         pass
     if name.lower() in _PRE_MERGE:
-        raise UnsupportedFork(f"fork {name} is before the Merge (this client runs post-Merge chains: Paris "
-                              f"through BPO5)")
+        raise UnsupportedFork(
+            f"fork {name} is before the Merge (this client runs post-Merge chains: Paris through BPO5)"
+        )
     raise UnsupportedFork(f"fork {name} is not implemented by this client (it runs Paris through BPO5)")
 
 
@@ -47,7 +52,8 @@ def rules_for(config: ChainConfig, fork: Fork) -> ForkRules:
         entry = config.blob_schedule.get(fork.title.lower())
         if entry is not None and rules.blob_schedule is not None:
             rules = rules.with_blob_schedule(
-                BlobSchedule(entry["target"], entry["max"], entry["baseFeeUpdateFraction"]))
+                BlobSchedule(entry["target"], entry["max"], entry["baseFeeUpdateFraction"])
+            )
         config.rules_cache[fork] = rules
     return rules
 
@@ -66,7 +72,9 @@ def network_config(network: str, chain_id: int = 1, blob_schedule: dict | None =
     genesis, its successor Y from timestamp 15,000). `blob_schedule` is the fixture's `config.blobSchedule`."""
     m = _TRANSITION.fullmatch(network)
     first, second = (m[1], m[2]) if m else (network, None)
-    if m is None and network.split("To")[0].lower() in _PRE_MERGE:  # a transition before the Merge ("BerlinToLondonAt5")
+    if (
+        m is None and network.split("To")[0].lower() in _PRE_MERGE
+    ):  # a transition before the Merge ("BerlinToLondonAt5")
         first = network.split("To")[0]
     try:
         start = fork_by_name(first)
@@ -78,7 +86,7 @@ def network_config(network: str, chain_id: int = 1, blob_schedule: dict | None =
         raise UnsupportedFork(f"network {network}: {second} is not the fork after {first}")
     raw: dict = {"chainId": chain_id, "terminalTotalDifficulty": 0}
     raw.update({key: 0 for _, key in BLOCK_FORKS})
-    for fork in forks[1:forks.index(start) + 1]:  # Paris has no key: merged at genesis (TTD 0)
+    for fork in forks[1 : forks.index(start) + 1]:  # Paris has no key: merged at genesis (TTD 0)
         raw[TIME_KEYS[fork.title]] = 0
     if switch is not None:
         raw[TIME_KEYS[switch.title]] = TRANSITION_TIME

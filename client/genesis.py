@@ -7,6 +7,7 @@ Prague); a network that predates London (mainnet) has the 15 original fields onl
 
 Everything a user could get wrong raises `UserError` with one line naming the file and the field.
 """
+
 from __future__ import annotations
 
 import json
@@ -160,9 +161,11 @@ class ChainConfig:
         Shanghai on only: the total difficulty that tells is not in the config."""
         if not self.is_london(number):
             return False
-        return (self.terminal_total_difficulty == 0
-                or (self.merge_netsplit_block is not None and number >= self.merge_netsplit_block)
-                or self.is_active("Shanghai", number, timestamp))
+        return (
+            self.terminal_total_difficulty == 0
+            or (self.merge_netsplit_block is not None and number >= self.merge_netsplit_block)
+            or self.is_active("Shanghai", number, timestamp)
+        )
 
     def fork_name(self, number: int, timestamp: int) -> str:
         """Name of the latest fork active at (number, timestamp), blob-parameter-only forks (BPO1...)
@@ -258,8 +261,9 @@ def parse_config(obj: Any, ctx: _Ctx) -> ChainConfig:
                 if prev not in time_forks:
                     raise ctx.fail(f"config.{key}", f"{prev} ({prev_key}) is not enabled, but {name} is")
                 if time_forks[name] < time_forks[prev]:
-                    raise ctx.fail(f"config.{key}", f"{name} at {time_forks[name]} comes before {prev} at "
-                                                    f"{time_forks[prev]}")
+                    raise ctx.fail(
+                        f"config.{key}", f"{name} at {time_forks[name]} comes before {prev} at {time_forks[prev]}"
+                    )
     netsplit = obj.get("mergeNetsplitBlock")
     netsplit = None if netsplit is None else ctx.uint(netsplit, "config.mergeNetsplitBlock", U64_MAX)
     ttd = obj.get("terminalTotalDifficulty")

@@ -4,6 +4,7 @@ Fields added by later forks are None when absent; the RLP list simply stops afte
 (London adds base_fee_per_gas, Shanghai withdrawals_root, Cancun blob_gas_used / excess_blob_gas /
 parent_beacon_block_root, Prague requests_hash; Osaka adds no header field).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -119,8 +120,9 @@ class Header:
                 if raw[:1] == b"\x00":
                     raise HeaderDecodeError(f"header field {name} has leading zero bytes")
                 if len(raw) > (32 if name in _WIDE_INTS else 8):
-                    raise HeaderDecodeError(f"header field {name} does not fit in "
-                                            f"{256 if name in _WIDE_INTS else 64} bits")
+                    raise HeaderDecodeError(
+                        f"header field {name} does not fit in {256 if name in _WIDE_INTS else 64} bits"
+                    )
                 kwargs[name] = int.from_bytes(raw, "big")
             elif kind in _SIZES:
                 if len(raw) != _SIZES[kind]:
@@ -171,4 +173,3 @@ class Header:
 
     def copy(self, **changes: Any) -> "Header":
         return replace(self, **changes)
-

@@ -3,6 +3,7 @@
 CPython's JSON decoder recurses once per nesting level and is only stopped by the interpreter's recursion limit;
 a library that raises that limit (py_ecc and web3 set it to 100,000 on import) turns a body like `[[[[...` into a
 segfault instead of a RecursionError. `loads` refuses anything nested deeper than MAX_DEPTH before decoding."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """structlog set-up: human-readable on a terminal, JSON lines with --log-json; logs go to stderr."""
+
 from __future__ import annotations
 
 import logging
@@ -12,7 +13,9 @@ def configure(json: bool = False, level: str = "info") -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso"),
     ]
-    renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    renderer = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
     structlog.configure(
         processors=processors + [renderer],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),

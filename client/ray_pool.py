@@ -13,6 +13,7 @@ crash; so a case that kills its worker every time costs at most 2 x `attempts` w
 an endless loop. A task's result is taken once, from the one reply that arrived: a run loses nothing
 and counts nothing twice.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,10 @@ def connect(address: str) -> Any:
     except ImportError as exc:  # pragma: no cover - ray is a declared dependency
         raise UserError(f"--ray needs the ray package ({exc}); run `make install`") from None
     if address.startswith("ray://"):
-        raise UserError("Ray Client addresses (ray://) are not supported: run on a node of the cluster "
-                        "with --ray HEAD_HOST:PORT or --ray auto")
+        raise UserError(
+            "Ray Client addresses (ray://) are not supported: run on a node of the cluster "
+            "with --ray HEAD_HOST:PORT or --ray auto"
+        )
     try:
         resolved = canonicalize_bootstrap_address(address)
     except (ConnectionError, ValueError) as exc:
@@ -113,8 +116,11 @@ class PoolWorker:
     def ready(self) -> dict:
         import ray
 
-        return {"pid": os.getpid(), "node": ray.get_runtime_context().get_node_id(),
-                "ip": ray.util.get_node_ip_address()}
+        return {
+            "pid": os.getpid(),
+            "node": ray.get_runtime_context().get_node_id(),
+            "ip": ray.util.get_node_ip_address(),
+        }
 
 
 @dataclass
@@ -151,8 +157,9 @@ class ActorPool:
     """`workers` actors of class `cls` (a PoolWorker with a `run(*task.args)` method), each with
     `depth` tasks in flight so it never waits for the driver between tasks."""
 
-    def __init__(self, ray: Any, cls: type, args: tuple, workers: int, attempts: int = DEFAULT_ATTEMPTS,
-                 depth: int = 2) -> None:
+    def __init__(
+        self, ray: Any, cls: type, args: tuple, workers: int, attempts: int = DEFAULT_ATTEMPTS, depth: int = 2
+    ) -> None:
         if workers < 1:
             raise UserError("the Ray cluster has no CPU for a worker (ray status shows its resources)")
         self.ray = ray
@@ -285,8 +292,14 @@ class ActorPool:
             return
         running, queued = lost[0], lost[1:]
         running.attempts += 1
-        log.warning("ray worker lost", worker=i, task=str(running.key), attempt=running.attempts,
-                    requeued=len(queued) + (running.attempts < self.attempts), error=death_detail(exc))
+        log.warning(
+            "ray worker lost",
+            worker=i,
+            task=str(running.key),
+            attempt=running.attempts,
+            requeued=len(queued) + (running.attempts < self.attempts),
+            error=death_detail(exc),
+        )
         self.retry.extendleft(reversed(queued))
         self.stats.resubmitted += len(queued)
         if running.attempts < self.attempts:
@@ -294,6 +307,9 @@ class ActorPool:
             self.stats.resubmitted += 1
         else:
             self.stats.crashed += 1
-            source.crashed(running, f"its worker process died each of the {running.attempts} times it ran "
-                                    f"(last: {death_detail(exc)}; its stack is in worker-*-PID.err among that node's "
-                                    "Ray session logs)")
+            source.crashed(
+                running,
+                f"its worker process died each of the {running.attempts} times it ran "
+                f"(last: {death_detail(exc)}; its stack is in worker-*-PID.err among that node's "
+                "Ray session logs)",
+            )

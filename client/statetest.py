@@ -3,6 +3,7 @@
 A case passes when the post-state root equals `hash` and the logs hash equals `logs`; a case
 with `expectException` passes when the transaction is rejected (nothing is committed then).
 """
+
 from __future__ import annotations
 
 import time
@@ -29,12 +30,16 @@ def build_transaction(tx: dict, indexes: dict) -> Transaction:
     access_list = ()
     if tx.get("accessLists") is not None:
         entries = tx["accessLists"][d] or []
-        access_list = tuple(
-            (hex_bytes(e["address"]), tuple(hex_int(k) for k in e["storageKeys"])) for e in entries
-        )
+        access_list = tuple((hex_bytes(e["address"]), tuple(hex_int(k) for k in e["storageKeys"])) for e in entries)
     authorizations = tuple(
-        Authorization(hex_int(a["chainId"]), hex_bytes(a["address"]), hex_int(a["nonce"]),
-                      hex_int(a.get("yParity", a.get("v", "0x0"))), hex_int(a["r"]), hex_int(a["s"]))
+        Authorization(
+            hex_int(a["chainId"]),
+            hex_bytes(a["address"]),
+            hex_int(a["nonce"]),
+            hex_int(a.get("yParity", a.get("v", "0x0"))),
+            hex_int(a["r"]),
+            hex_int(a["s"]),
+        )
         for a in tx.get("authorizationList") or ()
     )
     if "authorizationList" in tx:
@@ -123,7 +128,8 @@ def iter_cases(files: list[Path], fork_filter: str | None, substring: str | None
     for path, name, fixture in select_fixtures(files, substring, ("post", "transaction"), "state test"):
         post = fixture["post"]
         if not isinstance(post, dict) or not all(
-                isinstance(cases, list) and all(isinstance(c, dict) for c in cases) for cases in post.values()):
+            isinstance(cases, list) and all(isinstance(c, dict) for c in cases) for cases in post.values()
+        ):
             raise UserError(f"{path}: {name!r}: 'post' must map fork names to lists of cases")
         for fork_name, cases in post.items():
             if fork_filter and fork_name.lower() != fork_filter.lower():
@@ -132,8 +138,7 @@ def iter_cases(files: list[Path], fork_filter: str | None, substring: str | None
                 yield path, name, fixture, fork_name, index, case
 
 
-def run_one(path: Path, name: str, fixture: dict, fork_name: str, index: int, case: dict,
-            backend: str) -> CaseResult:
+def run_one(path: Path, name: str, fixture: dict, fork_name: str, index: int, case: dict, backend: str) -> CaseResult:
     try:
         rules = fixture_rules(fixture, fork_name)
     except UnsupportedFork as exc:
@@ -148,8 +153,9 @@ def run_one(path: Path, name: str, fixture: dict, fork_name: str, index: int, ca
         ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
     after = frame_counts(backend)
     stats = {"frames_compiled": after[0] - before[0], "frames_interpreted": after[1] - before[1]}
-    return CaseResult(name, str(path), fork_name, "passed" if ok else "failed", reason,
-                      time.perf_counter() - start, index, stats)
+    return CaseResult(
+        name, str(path), fork_name, "passed" if ok else "failed", reason, time.perf_counter() - start, index, stats
+    )
 
 
 def crashed(path: Path, name: str, fixture: dict, fork_name: str, index: int, case: dict, reason: str) -> CaseResult:

@@ -1,4 +1,5 @@
 """Protocol constants shared by the EVM, the state and the client, each defined once here."""
+
 from __future__ import annotations
 
 from .keccak import keccak256

@@ -4,6 +4,7 @@ eth_hash's wrapper builds a new hash object per call (about 5 µs); re-using one
 resetting it costs about 1.5 µs, which matters when a genesis hashes ~20,000 addresses and trie nodes.
 Falls back to eth_hash when pycryptodome runs on its ctypes backend.
 """
+
 from __future__ import annotations
 
 import threading

@@ -4,6 +4,7 @@ Ours rather than the `rlp` package on the hot and start-up paths: importing `rlp
 pydantic (over 100 ms), and building the exact bytes by hand is faster for trie nodes and headers.
 Decoding returns nested lists of `bytes`, as `rlp.decode` does, and rejects non-canonical encodings.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -46,7 +47,7 @@ def _item(data: bytes, pos: int, end: int) -> tuple[Any, int]:
         raise DecodingError("unexpected end of RLP data")
     b0 = data[pos]
     if b0 < 0x80:
-        return data[pos:pos + 1], pos + 1
+        return data[pos : pos + 1], pos + 1
     if b0 < 0xB8:
         n = b0 - 0x80
         start = pos + 1
@@ -54,12 +55,12 @@ def _item(data: bytes, pos: int, end: int) -> tuple[Any, int]:
             raise DecodingError("RLP string runs past the end")
         if n == 1 and data[start] < 0x80:
             raise DecodingError("non-canonical RLP: single byte below 0x80 with a length prefix")
-        return data[start:start + n], start + n
+        return data[start : start + n], start + n
     if b0 < 0xC0:
         n, start = _long_length(data, pos, b0 - 0xB7, end)
         if start + n > end:
             raise DecodingError("RLP string runs past the end")
-        return data[start:start + n], start + n
+        return data[start : start + n], start + n
     if b0 < 0xF8:
         n = b0 - 0xC0
         start = pos + 1
@@ -82,7 +83,7 @@ def _long_length(data: bytes, pos: int, ll: int, end: int) -> tuple[int, int]:
         raise DecodingError("RLP length runs past the end")
     if data[pos + 1] == 0:
         raise DecodingError("non-canonical RLP: length with leading zero")
-    n = int.from_bytes(data[pos + 1:start], "big")
+    n = int.from_bytes(data[pos + 1 : start], "big")
     if n < 56:
         raise DecodingError("non-canonical RLP: long form for a short length")
     return n, start

@@ -14,6 +14,7 @@ Depth: nested calls recurse in Python through the host; the host runs every 48th
 thread with a large stack (see evm/host.py), so depth 1024 works from any thread without touching
 the recursion limit.
 """
+
 from __future__ import annotations
 
 import threading
@@ -31,8 +32,14 @@ if TYPE_CHECKING:
 __all__ = ["execute", "BlockEnv", "TxEnv", "ExecutionResult", "Message", "Fork"]
 
 
-def execute(message: Message, state: EvmState, block: BlockEnv, tx: TxEnv, backend: str = "interpreter",
-            tracer: Tracer | None = None) -> ExecutionResult:
+def execute(
+    message: Message,
+    state: EvmState,
+    block: BlockEnv,
+    tx: TxEnv,
+    backend: str = "interpreter",
+    tracer: Tracer | None = None,
+) -> ExecutionResult:
     """Run one top-level message with the named backend (see module docstring). With a `tracer`
     (`evm.tracing.Tracer`: the struct logger, evm.tracers' call/prestate/4byte tracers) every frame runs on
     the interpreter instead, with the tracer's hooks."""

@@ -8,6 +8,7 @@ from `register_backend` for in-process use; the backends of this distribution ar
 when its metadata is missing or stale (running from a source tree, an editable install made
 before an entry point was added).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,8 +20,11 @@ if TYPE_CHECKING:
     from .interfaces import Backend
 
 ENTRY_POINT_GROUP = "evm_mlir.backends"
-_BUILTIN = {"interpreter": "evm.interpreter:InterpreterBackend", "mlir": "evm.compiler:MlirBackend",
-            "tiered": "evm.tiered:TieredBackend"}
+_BUILTIN = {
+    "interpreter": "evm.interpreter:InterpreterBackend",
+    "mlir": "evm.compiler:MlirBackend",
+    "tiered": "evm.tiered:TieredBackend",
+}
 
 _registered: dict[str, Callable[[], Backend]] = {}
 _instances: dict[str, Backend] = {}

@@ -1,5 +1,6 @@
 """EIP-4844 blob gas: pricing and the excess blob gas of a child block (EIP-7918's reserve price from Osaka).
 Which parameters apply (target, max, update fraction; EIP-7691, EIP-7892) is fork rules data (evm/rules.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ They are raised inside a frame (by an instruction or by a host method the instru
 caught by the backend's loop, which turns them into ``ExecutionResult(status="error",
 error=<class name>, gas_left=0)``. They never escape ``evm.execute``.
 """
+
 from __future__ import annotations
 
 

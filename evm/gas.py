@@ -3,6 +3,7 @@
 Static gas per opcode lives in evm/opcodes.py (the one home of those numbers); this module holds what
 depends on operands or state. Every function is pure (no state access) so the compiler can call or inline it too.
 """
+
 from __future__ import annotations
 
 # --- memory, copies, hashing, logs ---------------------------------------------------------------
@@ -61,7 +62,6 @@ def exp_cost(exponent: int) -> int:
 def keccak_cost(size: int) -> int:
     """Dynamic part of KECCAK256 (and of CREATE2's hashing of the init code): 6 per word."""
     return G_KECCAK256_WORD * ((size + 31) >> 5)
-
 
 
 def log_cost(size: int) -> int:

@@ -31,6 +31,7 @@ or relying on the main thread's 8 MiB C stack, every `THREAD_SEGMENT_DEPTH` leve
 runs on a fresh thread with a `THREAD_STACK_SIZE` stack while its parent thread waits (the stack
 is "segmented"; only one thread runs at a time, so the state needs no locking).
 """
+
 from __future__ import annotations
 
 import threading
@@ -106,8 +107,14 @@ class Host:
 
     tracer: Tracer | None = None  # set by evm.execute when tracing: its hooks see every frame
 
-    def __init__(self, state: EvmState, block: BlockEnv, backend: Backend, tx: TxEnv | None = None,
-                 precompiles: Mapping[bytes, Precompile] | None = None) -> None:
+    def __init__(
+        self,
+        state: EvmState,
+        block: BlockEnv,
+        backend: Backend,
+        tx: TxEnv | None = None,
+        precompiles: Mapping[bytes, Precompile] | None = None,
+    ) -> None:
         self.state = state
         self.block = block
         self.tx = TxEnv() if tx is None else tx
@@ -117,8 +124,9 @@ class Host:
         self.fork: Fork = block.rules.evm
         self.backend = backend
         self.backend_name: str = getattr(backend, "name", type(backend).__name__)
-        self.precompiles: Mapping[bytes, Precompile] = precompiles_for(self.fork) if precompiles is None \
-            else precompiles
+        self.precompiles: Mapping[bytes, Precompile] = (
+            precompiles_for(self.fork) if precompiles is None else precompiles
+        )
         self.backend_cache: dict[str, object] = {}
         self._plain_precompiles: Mapping[bytes, Precompile] | None = None
 
@@ -233,8 +241,9 @@ class Host:
             self.tracer.log(frame.target, words, bytes(data))
 
     # ================================================================ compiled code's write-back
-    def write_back(self, address: bytes, slots: Iterable[tuple[int, int, int]], refund: int,
-                   logs: Sequence[Log]) -> None:
+    def write_back(
+        self, address: bytes, slots: Iterable[tuple[int, int, int]], refund: int, logs: Sequence[Log]
+    ) -> None:
         """What compiled code did in its own memory, into the journal (one entry per slot, so a later revert
         undoes them): its LOGs first (in order), then the slots as (transient?, key, value), then the refund
         delta. The static rule was checked when each was made (compiled code defers to the Host there)."""
@@ -261,8 +270,11 @@ class Host:
                 plain = {}
             else:
                 std = precompiles_for(self.fork)
-                plain = {a: fn for a, fn in self.precompiles.items()
-                         if fn is std.get(a) and not is_delegation(self.state.get_code(a))}
+                plain = {
+                    a: fn
+                    for a, fn in self.precompiles.items()
+                    if fn is std.get(a) and not is_delegation(self.state.get_code(a))
+                }
             self._plain_precompiles = plain
         return plain
 
@@ -331,8 +343,9 @@ class Host:
             if kind == DELEGATECALL:
                 tracer.enter("DELEGATECALL", frame.target, to, frame.value, child_gas, bytes(data))
             else:
-                tracer.enter(_CALL_NAMES[kind], frame.target, to, None if kind == STATICCALL else value, child_gas,
-                             bytes(data))
+                tracer.enter(
+                    _CALL_NAMES[kind], frame.target, to, None if kind == STATICCALL else value, child_gas, bytes(data)
+                )
         if transfers and value and state.get_balance(frame.target) < value:
             if tracer is not None:
                 tracer.exit(b"", 0, "insufficient balance for transfer", True)
@@ -343,17 +356,28 @@ class Host:
             return CallOutcome(False, gas_left + child_gas, b"")
 
         if kind == CALL:
-            msg = Message(frame.target, to, value, data, child_gas, code, code_address,
-                          frame.depth + 1, frame.is_static)
+            msg = Message(
+                frame.target, to, value, data, child_gas, code, code_address, frame.depth + 1, frame.is_static
+            )
         elif kind == STATICCALL:
-            msg = Message(frame.target, to, 0, data, child_gas, code, code_address,
-                          frame.depth + 1, True)
+            msg = Message(frame.target, to, 0, data, child_gas, code, code_address, frame.depth + 1, True)
         elif kind == CALLCODE:
-            msg = Message(frame.target, frame.target, value, data, child_gas, code, code_address,
-                          frame.depth + 1, frame.is_static)
+            msg = Message(
+                frame.target, frame.target, value, data, child_gas, code, code_address, frame.depth + 1, frame.is_static
+            )
         elif kind == DELEGATECALL:
-            msg = Message(frame.caller, frame.target, frame.value, data, child_gas, code, code_address,
-                          frame.depth + 1, frame.is_static, should_transfer_value=False)
+            msg = Message(
+                frame.caller,
+                frame.target,
+                frame.value,
+                data,
+                child_gas,
+                code,
+                code_address,
+                frame.depth + 1,
+                frame.is_static,
+                should_transfer_value=False,
+            )
         else:
             raise ValueError(f"unknown call kind 0x{kind:x}")
         if delegated:
@@ -367,8 +391,9 @@ class Host:
         from .tracing import geth_error
 
         assert self.tracer is not None
-        self.tracer.exit(result.output, gas - result.gas_left, geth_error(result.status, result.error),
-                         result.status != "success")
+        self.tracer.exit(
+            result.output, gas - result.gas_left, geth_error(result.status, result.error), result.status != "success"
+        )
 
     # ================================================================ CREATE*
     def create(
@@ -395,13 +420,19 @@ class Host:
             address = create2_address(sender, salt, init_code)
         tracer = self.tracer
         if tracer is not None:
-            tracer.enter("CREATE" if salt is None else "CREATE2", sender, address, value, child_gas,
-                         bytes(init_code))
+            tracer.enter("CREATE" if salt is None else "CREATE2", sender, address, value, child_gas, bytes(init_code))
         if state.get_balance(sender) < value or nonce >= MAX_NONCE or frame.depth + 1 > G.CALL_DEPTH_LIMIT:
             if tracer is not None:
-                tracer.exit(b"", 0, "max call depth exceeded" if frame.depth + 1 > G.CALL_DEPTH_LIMIT else
-                            "insufficient balance for transfer" if nonce < MAX_NONCE else "nonce uint64 overflow",
-                            True)
+                tracer.exit(
+                    b"",
+                    0,
+                    "max call depth exceeded"
+                    if frame.depth + 1 > G.CALL_DEPTH_LIMIT
+                    else "insufficient balance for transfer"
+                    if nonce < MAX_NONCE
+                    else "nonce uint64 overflow",
+                    True,
+                )
             return CallOutcome(False, gas_left + child_gas, b"")
         state.warm_address(address)
         state.increment_nonce(sender)
@@ -409,8 +440,9 @@ class Host:
             if tracer is not None:
                 tracer.exit(b"", child_gas, "contract address collision", True)
             return CallOutcome(False, gas_left, b"")
-        msg = Message(sender, address, value, b"", child_gas, bytes(init_code), address,
-                      frame.depth + 1, False, is_create=True)
+        msg = Message(
+            sender, address, value, b"", child_gas, bytes(init_code), address, frame.depth + 1, False, is_create=True
+        )
         result = self.execute_message(msg)
         if tracer is not None:
             self._trace_exit(result, child_gas)
@@ -517,8 +549,9 @@ class Host:
             state.revert(snap)
             return ExecutionResult("error", b"", 0, error.name)
         state.set_code(address, code)
-        return ExecutionResult("success", b"", result.gas_left - G.code_deposit_cost(len(code)),
-                               created_address=address)
+        return ExecutionResult(
+            "success", b"", result.gas_left - G.code_deposit_cost(len(code)), created_address=address
+        )
 
 
 def _run_on_big_stack(fn: Callable[[Message], _T], message: Message) -> _T:

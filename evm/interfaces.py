@@ -16,6 +16,7 @@ Three sides, each a Protocol:
 
 Nothing but the Host touches an `EvmState` while a frame runs: backends and tracers go through the Host.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,8 +31,19 @@ if TYPE_CHECKING:
     from .tracing import Tracer
 
 __all__ = [
-    "Log", "StateReader", "EvmState", "TransactionState", "BackendStats", "Backend", "FrameHost", "NativeHost",
-    "BlockEnv", "TxEnv", "Message", "ExecutionResult", "CallOutcome",
+    "Log",
+    "StateReader",
+    "EvmState",
+    "TransactionState",
+    "BackendStats",
+    "Backend",
+    "FrameHost",
+    "NativeHost",
+    "BlockEnv",
+    "TxEnv",
+    "Message",
+    "ExecutionResult",
+    "CallOutcome",
 ]
 
 Log = tuple[bytes, tuple[bytes, ...], bytes]
@@ -141,10 +153,12 @@ class FrameHost(Protocol):
     def tstore(self, frame: Message, slot: int, value: int) -> None: ...
     def log(self, frame: Message, topics: Sequence[bytes], data: bytes) -> None: ...
     def selfdestruct(self, frame: Message, beneficiary: bytes, gas_left: int) -> int: ...
-    def call(self, frame: Message, kind: int, gas_left: int, gas: int, to: bytes, value: int,
-             data: bytes) -> CallOutcome: ...
-    def create(self, frame: Message, gas_left: int, value: int, init_code: bytes,
-               salt: int | None = None) -> CallOutcome: ...
+    def call(
+        self, frame: Message, kind: int, gas_left: int, gas: int, to: bytes, value: int, data: bytes
+    ) -> CallOutcome: ...
+    def create(
+        self, frame: Message, gas_left: int, value: int, init_code: bytes, salt: int | None = None
+    ) -> CallOutcome: ...
 
 
 class NativeHost(FrameHost, Protocol):
@@ -159,5 +173,6 @@ class NativeHost(FrameHost, Protocol):
     def is_warm_address(self, address: bytes) -> bool: ...
     def warm_addresses_include(self, addresses: frozenset[bytes]) -> bool: ...
     def plain_precompiles(self) -> Mapping[bytes, Precompile]: ...
-    def write_back(self, address: bytes, slots: Iterable[tuple[int, int, int]], refund: int,
-                   logs: Sequence[Log]) -> None: ...
+    def write_back(
+        self, address: bytes, slots: Iterable[tuple[int, int, int]], refund: int, logs: Sequence[Log]
+    ) -> None: ...

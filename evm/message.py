@@ -1,5 +1,6 @@
 """What crosses the EVM boundary: the block and transaction environments, a message, its result, and what a
 CALL*/CREATE* gives back to the calling frame."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

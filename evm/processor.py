@@ -4,6 +4,7 @@ Follows execution-specs' `process_transaction` / `check_transaction` / `process_
 with fork differences read from the fork's rules (evm/rules.py: EIP-3651 warm coinbase, EIP-3860 initcode,
 EIP-4844 blobs, EIP-7623 calldata floor, EIP-7702 authorizations, EIP-7825 gas cap).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -83,7 +84,9 @@ def validate_transaction(tx: Transaction, rules: ForkRules) -> tuple[int, int]:
         raise InvalidTransaction("TYPE_NOT_SUPPORTED", f"transaction type {tx.type} not supported")
     gas, floor = intrinsic_gas(tx, rules)
     if max(gas, floor) > tx.gas:
-        raise InvalidTransaction("INTRINSIC_GAS_TOO_LOW", f"intrinsic gas too low: have {tx.gas}, want {max(gas, floor)}")
+        raise InvalidTransaction(
+            "INTRINSIC_GAS_TOO_LOW", f"intrinsic gas too low: have {tx.gas}, want {max(gas, floor)}"
+        )
     if tx.nonce >= MAX_NONCE:
         raise InvalidTransaction("NONCE_IS_MAX", "nonce has max value")
     limit = rules.max_initcode_size
@@ -97,8 +100,9 @@ def validate_transaction(tx: Transaction, rules: ForkRules) -> tuple[int, int]:
 def check_fee_caps(tx: Transaction) -> None:
     """EIP-1559: the tip may not exceed the fee cap."""
     if tx.type >= 2 and tx.max_fee_per_gas < tx.max_priority_fee_per_gas:
-        raise InvalidTransaction("PRIORITY_GREATER_THAN_MAX_FEE_PER_GAS",
-                                 "max priority fee per gas higher than max fee per gas")
+        raise InvalidTransaction(
+            "PRIORITY_GREATER_THAN_MAX_FEE_PER_GAS", "max priority fee per gas higher than max fee per gas"
+        )
 
 
 def check_blobs(tx: Transaction, rules: ForkRules, blob_base_fee: int) -> None:
@@ -114,21 +118,26 @@ def check_blobs(tx: Transaction, rules: ForkRules, blob_base_fee: int) -> None:
     if any(h[:1] != bytes([VERSIONED_HASH_VERSION_KZG]) for h in tx.blob_versioned_hashes):
         raise InvalidTransaction("TYPE_3_TX_INVALID_BLOB_VERSIONED_HASH", "invalid blob versioned hash")
     if tx.max_fee_per_blob_gas < blob_base_fee:
-        raise InvalidTransaction("INSUFFICIENT_MAX_FEE_PER_BLOB_GAS",
-                                 f"max fee per blob gas less than block blob gas fee: {tx.max_fee_per_blob_gas} < {blob_base_fee}")
+        raise InvalidTransaction(
+            "INSUFFICIENT_MAX_FEE_PER_BLOB_GAS",
+            f"max fee per blob gas less than block blob gas fee: {tx.max_fee_per_blob_gas} < {blob_base_fee}",
+        )
 
 
 def check_shape(tx: Transaction) -> None:
     """Blob and set-code transactions cannot create contracts; a set-code one carries authorizations."""
     if tx.type in (3, 4) and tx.to is None:
-        raise InvalidTransaction("TYPE_3_TX_CONTRACT_CREATION" if tx.type == 3 else "TYPE_4_TX_CONTRACT_CREATION",
-                                 "transaction type cannot create contracts")
+        raise InvalidTransaction(
+            "TYPE_3_TX_CONTRACT_CREATION" if tx.type == 3 else "TYPE_4_TX_CONTRACT_CREATION",
+            "transaction type cannot create contracts",
+        )
     if tx.type == 4 and not tx.authorizations:
         raise InvalidTransaction("TYPE_4_EMPTY_AUTHORIZATION_LIST", "empty authorization list")
 
 
-def check_transaction(tx: Transaction, state: StateReader, ctx: BlockContext,
-                      skip_account_checks: bool = False) -> tuple[bytes, int, int]:
+def check_transaction(
+    tx: Transaction, state: StateReader, ctx: BlockContext, skip_account_checks: bool = False
+) -> tuple[bytes, int, int]:
     """Checks against the block and the sender's account; returns
     (sender, effective gas price, blob gas used).
     `skip_account_checks` leaves out the nonce and EIP-3607 sender-code checks, as geth does for
@@ -148,14 +157,18 @@ def check_transaction(tx: Transaction, state: StateReader, ctx: BlockContext,
     check_fee_caps(tx)
     if tx.type >= 2:
         if tx.max_fee_per_gas < env.base_fee:
-            raise InvalidTransaction("INSUFFICIENT_MAX_FEE_PER_GAS",
-                                     f"max fee per gas less than block base fee: maxFeePerGas: {tx.max_fee_per_gas}, baseFee: {env.base_fee}")
+            raise InvalidTransaction(
+                "INSUFFICIENT_MAX_FEE_PER_GAS",
+                f"max fee per gas less than block base fee: maxFeePerGas: {tx.max_fee_per_gas}, baseFee: {env.base_fee}",
+            )
         price = min(tx.max_priority_fee_per_gas, tx.max_fee_per_gas - env.base_fee) + env.base_fee
         max_fee = tx.gas * tx.max_fee_per_gas
     else:
         if tx.gas_price < env.base_fee:
-            raise InvalidTransaction("INSUFFICIENT_MAX_FEE_PER_GAS",
-                                     f"gas price less than block base fee: gasPrice: {tx.gas_price}, baseFee: {env.base_fee}")
+            raise InvalidTransaction(
+                "INSUFFICIENT_MAX_FEE_PER_GAS",
+                f"gas price less than block base fee: gasPrice: {tx.gas_price}, baseFee: {env.base_fee}",
+            )
         price = tx.gas_price
         max_fee = tx.gas * tx.gas_price
     check_blobs(tx, rules, env.blob_base_fee)
@@ -165,13 +178,19 @@ def check_transaction(tx: Transaction, state: StateReader, ctx: BlockContext,
     if not skip_account_checks:
         nonce = state.get_nonce(sender)
         if nonce > tx.nonce:
-            raise InvalidTransaction("NONCE_MISMATCH_TOO_LOW", f"nonce too low: address 0x{sender.hex()}, tx: {tx.nonce} state: {nonce}")
+            raise InvalidTransaction(
+                "NONCE_MISMATCH_TOO_LOW", f"nonce too low: address 0x{sender.hex()}, tx: {tx.nonce} state: {nonce}"
+            )
         if nonce < tx.nonce:
-            raise InvalidTransaction("NONCE_MISMATCH_TOO_HIGH", f"nonce too high: address 0x{sender.hex()}, tx: {tx.nonce} state: {nonce}")
+            raise InvalidTransaction(
+                "NONCE_MISMATCH_TOO_HIGH", f"nonce too high: address 0x{sender.hex()}, tx: {tx.nonce} state: {nonce}"
+            )
     balance = state.get_balance(sender)
     if balance < max_fee + tx.value:
-        raise InvalidTransaction("INSUFFICIENT_ACCOUNT_FUNDS",
-                                 f"insufficient funds for gas * price + value: address 0x{sender.hex()} have {balance} want {max_fee + tx.value}")
+        raise InvalidTransaction(
+            "INSUFFICIENT_ACCOUNT_FUNDS",
+            f"insufficient funds for gas * price + value: address 0x{sender.hex()} have {balance} want {max_fee + tx.value}",
+        )
     if not skip_account_checks:
         code = state.get_code(sender)
         # EIP-3607; from Prague an EIP-7702 delegation designator still counts as an EOA
@@ -203,8 +222,14 @@ def _set_delegations(tx: Transaction, state: TransactionState, block: BlockEnv) 
     return refund
 
 
-def process_transaction(tx: Transaction, state: TransactionState, ctx: BlockContext, backend: str = "interpreter",
-                        tracer: Tracer | None = None, skip_account_checks: bool = False) -> TxResult:
+def process_transaction(
+    tx: Transaction,
+    state: TransactionState,
+    ctx: BlockContext,
+    backend: str = "interpreter",
+    tracer: Tracer | None = None,
+    skip_account_checks: bool = False,
+) -> TxResult:
     """Apply one transaction to the journaled state. InvalidTransaction leaves the state untouched.
     With a `tracer` (`evm.tracing.Tracer`) the transaction runs on the interpreter with the tracer's hooks:
     `start` before the gas is bought, the frames' hooks, and `finish` with its output and gas used."""
@@ -242,14 +267,29 @@ def process_transaction(tx: Transaction, state: TransactionState, ctx: BlockCont
     if tx.to is None:
         target = create_address(sender, tx.nonce)
         state.warm_address(target)
-        message = Message(caller=sender, target=target, value=tx.value, data=b"", gas=gas, code=tx.data,
-                          code_address=target, is_create=True)
+        message = Message(
+            caller=sender,
+            target=target,
+            value=tx.value,
+            data=b"",
+            gas=gas,
+            code=tx.data,
+            code_address=target,
+            is_create=True,
+        )
     else:
         state.warm_address(tx.to)
         if tx.authorizations:
             refund += _set_delegations(tx, state, block)
-        message = Message(caller=sender, target=tx.to, value=tx.value, data=tx.data, gas=gas,
-                          code=state.get_code(tx.to), code_address=tx.to)
+        message = Message(
+            caller=sender,
+            target=tx.to,
+            value=tx.value,
+            data=tx.data,
+            gas=gas,
+            code=state.get_code(tx.to),
+            code_address=tx.to,
+        )
     result = execute(message, state, block, tx_env, backend, tracer)
 
     # The journal reverted refunds and logs of a failed top-level frame, so `state.refund` is
@@ -265,9 +305,16 @@ def process_transaction(tx: Transaction, state: TransactionState, ctx: BlockCont
     state.finalize_transaction()
     if tracer is not None:
         tracer.finish(result.output, used, result.status, result.error)
-    return TxResult(used, result.status, result.output, logs, result.error,
-                    result.created_address if tx.to is None and result.status == "success" else None,
-                    blob_gas, refunded)
+    return TxResult(
+        used,
+        result.status,
+        result.output,
+        logs,
+        result.error,
+        result.created_address if tx.to is None and result.status == "success" else None,
+        blob_gas,
+        refunded,
+    )
 
 
 def logs_hash(logs: list[Log]) -> bytes:

@@ -7,6 +7,7 @@ by `ForkRules.evm`, the fork whose instruction set applies.
 Blob parameters are the EIPs' defaults (EIP-4844, EIP-7691, and mainnet's EIP-7892 BPO1/BPO2); a chain
 config's `blobSchedule` replaces them (`with_blob_schedule`), which is how BPO3..BPO5 get theirs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -72,26 +73,44 @@ class ForkRules:
 
 PARIS = ForkRules(Fork.PARIS, Fork.PARIS, tx_types=frozenset({0, 1, 2}))
 SHANGHAI = PARIS.next(
-    Fork.SHANGHAI, evm=Fork.SHANGHAI,  # PUSH0
-    initcode_word_cost=2, max_initcode_size=2 * MAX_CODE_SIZE, warm_coinbase=True, withdrawals=True,
-    header_fields=PARIS.header_fields + ("withdrawals_root",))
+    Fork.SHANGHAI,
+    evm=Fork.SHANGHAI,  # PUSH0
+    initcode_word_cost=2,
+    max_initcode_size=2 * MAX_CODE_SIZE,
+    warm_coinbase=True,
+    withdrawals=True,
+    header_fields=PARIS.header_fields + ("withdrawals_root",),
+)
 CANCUN = SHANGHAI.next(
-    Fork.CANCUN, evm=Fork.CANCUN,  # TLOAD/TSTORE, MCOPY, BLOBHASH, BLOBBASEFEE, point evaluation
-    tx_types=SHANGHAI.tx_types | {3}, selfdestruct_only_new=True,
+    Fork.CANCUN,
+    evm=Fork.CANCUN,  # TLOAD/TSTORE, MCOPY, BLOBHASH, BLOBBASEFEE, point evaluation
+    tx_types=SHANGHAI.tx_types | {3},
+    selfdestruct_only_new=True,
     header_fields=SHANGHAI.header_fields + ("blob_gas_used", "excess_blob_gas", "parent_beacon_block_root"),
     pre_block_calls=((BEACON_ROOTS_ADDRESS, "parent_beacon_block_root"),),
-    blob_schedule=BlobSchedule(3, 6, 3338477))
+    blob_schedule=BlobSchedule(3, 6, 3338477),
+)
 PRAGUE = CANCUN.next(
-    Fork.PRAGUE, evm=Fork.PRAGUE,  # BLS12-381 precompiles
-    tx_types=CANCUN.tx_types | {4}, calldata_floor_cost=10, delegation=True,
+    Fork.PRAGUE,
+    evm=Fork.PRAGUE,  # BLS12-381 precompiles
+    tx_types=CANCUN.tx_types | {4},
+    calldata_floor_cost=10,
+    delegation=True,
     header_fields=CANCUN.header_fields + ("requests_hash",),
     pre_block_calls=CANCUN.pre_block_calls + ((HISTORY_STORAGE_ADDRESS, "parent_hash"),),
-    requests=True, request_calls=((b"\x01", WITHDRAWAL_REQUEST_ADDRESS), (b"\x02", CONSOLIDATION_REQUEST_ADDRESS)),
-    blob_schedule=BlobSchedule(6, 9, 5007716))
+    requests=True,
+    request_calls=((b"\x01", WITHDRAWAL_REQUEST_ADDRESS), (b"\x02", CONSOLIDATION_REQUEST_ADDRESS)),
+    blob_schedule=BlobSchedule(6, 9, 5007716),
+)
 OSAKA = PRAGUE.next(
-    Fork.OSAKA, evm=Fork.OSAKA,  # CLZ, P256VERIFY, MODEXP bounds and pricing
-    tx_gas_cap=2**24, max_block_rlp_size=10_485_760 - 2_097_152, max_blobs_per_tx=6, blob_sidecar_version=1,
-    blob_base_cost=2**13)
+    Fork.OSAKA,
+    evm=Fork.OSAKA,  # CLZ, P256VERIFY, MODEXP bounds and pricing
+    tx_gas_cap=2**24,
+    max_block_rlp_size=10_485_760 - 2_097_152,
+    max_blobs_per_tx=6,
+    blob_sidecar_version=1,
+    blob_base_cost=2**13,
+)
 BPO1 = OSAKA.next(Fork.BPO1, blob_schedule=BlobSchedule(10, 15, 8346193))
 BPO2 = BPO1.next(Fork.BPO2, blob_schedule=BlobSchedule(14, 21, 11684671))
 # BPO3..BPO5 have no parameters of their own: a chain config that schedules one must give them (geth refuses
@@ -100,5 +119,6 @@ BPO3 = BPO2.next(Fork.BPO3)
 BPO4 = BPO3.next(Fork.BPO4)
 BPO5 = BPO4.next(Fork.BPO5)
 
-RULES: dict[Fork, ForkRules] = {r.fork: r for r in (PARIS, SHANGHAI, CANCUN, PRAGUE, OSAKA, BPO1, BPO2, BPO3,
-                                                    BPO4, BPO5)}
+RULES: dict[Fork, ForkRules] = {
+    r.fork: r for r in (PARIS, SHANGHAI, CANCUN, PRAGUE, OSAKA, BPO1, BPO2, BPO3, BPO4, BPO5)
+}

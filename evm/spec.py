@@ -1,5 +1,6 @@
 """The forks a post-Merge chain can be at, in activation order. What each fork changes is data: one
 `ForkRules` per fork in evm/rules.py, which every fork decision reads (never a comparison of ids)."""
+
 from __future__ import annotations
 
 from enum import IntEnum
@@ -33,4 +34,3 @@ class Fork(IntEnum):
     def title(self) -> str:
         """The name geth, the EIPs and the fixtures use: "Paris", "Osaka", "BPO1"."""
         return self.name if self.name.startswith("BPO") else self.name.title()
-

@@ -45,6 +45,7 @@ Tuning (environment, read when the backend is created):
 
 `--evm mlir` still compiles every frame; `--evm interpreter` never compiles.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -69,11 +70,11 @@ log = logging.getLogger("evm.tiered")
 _SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # `python -m evm.tiered` from here
 
 # states of a code record (index 2 of the record list)
-COLD = 0        # interpreted, counting
-QUEUED = 1      # hot, waiting for / being compiled
-COMPILED = 2    # object file ready (disk cache), not yet loaded into the engine by the main thread
-READY = 3       # native entry loaded: frames run compiled
-FAILED = 4      # compile or load failed: interpreted for good
+COLD = 0  # interpreted, counting
+QUEUED = 1  # hot, waiting for / being compiled
+COMPILED = 2  # object file ready (disk cache), not yet loaded into the engine by the main thread
+READY = 3  # native entry loaded: frames run compiled
+FAILED = 4  # compile or load failed: interpreted for good
 
 MODES = ("process", "thread", "sync")
 DEFAULT_CALLS = 2000
@@ -99,39 +100,46 @@ class TieredBackend:
 
     name = "tiered"
 
-    def __init__(self, calls: int | None = None, gas: int | None = None, mode: str | None = None,
-                 disk: bool | None = None, min_txs: int | None = None, disk_txs: int | None = None) -> None:
+    def __init__(
+        self,
+        calls: int | None = None,
+        gas: int | None = None,
+        mode: str | None = None,
+        disk: bool | None = None,
+        min_txs: int | None = None,
+        disk_txs: int | None = None,
+    ) -> None:
         self.calls_threshold = calls if calls is not None else _env_int("EVM_MLIR_TIER_CALLS", DEFAULT_CALLS)
         self.gas_threshold = gas if gas is not None else _env_int("EVM_MLIR_TIER_GAS", DEFAULT_GAS)
         self.min_txs = min_txs if min_txs is not None else _env_int("EVM_MLIR_TIER_MIN_TXS", DEFAULT_MIN_TXS)
-        self._tx = 0                      # top-level messages seen
+        self._tx = 0  # top-level messages seen
         self.mode = mode or os.environ.get("EVM_MLIR_TIER_MODE", "").strip().lower() or "process"
         if self.mode not in MODES:
             log.warning("EVM_MLIR_TIER_MODE=%r is not one of %s; using process", self.mode, MODES)
             self.mode = "process"
         self.use_disk = disk if disk is not None else bool(_env_int("EVM_MLIR_TIER_DISK", 1))
         self.disk_txs = disk_txs if disk_txs is not None else _env_int("EVM_MLIR_TIER_DISK_TXS", DEFAULT_DISK_TXS)
-        self._on_disk: set[str] | None = None   # object files in the disk cache when first looked at
+        self._on_disk: set[str] | None = None  # object files in the disk cache when first looked at
         self.interpreter = InterpreterBackend()
         self._mlir: Backend | None = None  # the "mlir" backend, created on first need
         self._mlir_lock = threading.Lock()
-        self._disk_dir = None             # Path of the disk cache's versioned folder (or False)
-        self._codes: dict = {}            # fork -> {code bytes -> [frames, own gas, state, frame limit, gas limit,
+        self._disk_dir = None  # Path of the disk cache's versioned folder (or False)
+        self._codes: dict = {}  # fork -> {code bytes -> [frames, own gas, state, frame limit, gas limit,
         #                                             last transaction, transactions]}
-        self._child_gas = 0               # gas used by the child frames of the running frame
+        self._child_gas = 0  # gas used by the child frames of the running frame
         self._queue: queue.Queue | None = None
         self._worker: threading.Thread | None = None
         self.worker_command = [sys.executable, "-m", "evm.tiered"]
         self._proc: subprocess.Popen | None = None
-        self._pending: dict[int, tuple] = {}   # request id -> (record, code, fork)
+        self._pending: dict[int, tuple] = {}  # request id -> (record, code, fork)
         self._next_id = 0
         self._proc_lock = threading.Lock()
         self._stopping = False
         # statistics
         self.frames_compiled = 0
         self.frames_interpreted = 0
-        self.contracts_compiled = 0       # compiled by this process (background or sync)
-        self.contracts_from_disk = 0      # cold start from the disk cache
+        self.contracts_compiled = 0  # compiled by this process (background or sync)
+        self.contracts_from_disk = 0  # cold start from the disk cache
         self.compile_errors = 0
         self.compile_seconds = 0.0
 
@@ -144,6 +152,7 @@ class TieredBackend:
                 m = self._mlir
                 if m is None:
                     from .backends import get_backend
+
                     m = self._mlir = get_backend("mlir")
         return m
 
@@ -153,6 +162,7 @@ class TieredBackend:
             d = False
             try:
                 from .compiler.cache import DiskCache
+
                 cache = DiskCache()
                 if cache.enabled:
                     d = cache.dir
@@ -239,8 +249,12 @@ class TieredBackend:
         except Exception as exc:
             rec[2] = FAILED
             self.compile_errors += 1
-            log.warning("tiered: loading compiled code %s failed, interpreting it: %s: %s",
-                        symbol_for(code, fork), type(exc).__name__, exc)
+            log.warning(
+                "tiered: loading compiled code %s failed, interpreting it: %s: %s",
+                symbol_for(code, fork),
+                type(exc).__name__,
+                exc,
+            )
         return rec[2]
 
     # ------------------------------------------------------------------ compilation
@@ -287,6 +301,7 @@ class TieredBackend:
             disk = m.disk
             if disk is not None and disk.enabled:
                 from .compiler.compile import compile_to_object
+
                 obj, sym = compile_to_object(code, fork)
                 disk.store(sym, obj)
                 if not (disk.dir / f"{sym}.o").exists():  # could not write: load it here
@@ -309,16 +324,24 @@ class TieredBackend:
         with self._proc_lock:
             if self._proc is None:
                 try:
-                    self._proc = subprocess.Popen(self.worker_command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                                  bufsize=0, close_fds=True, cwd=_SOURCE_ROOT)
+                    self._proc = subprocess.Popen(
+                        self.worker_command,
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        bufsize=0,
+                        close_fds=True,
+                        cwd=_SOURCE_ROOT,
+                    )
                 except OSError as exc:
                     self._fail(rec, code, fork, f"cannot start the compile worker: {exc}")
                     return
                 self._outq = queue.Queue()
-                threading.Thread(target=self._read_results, args=(self._proc,), name="evm-tiered-reader",
-                                 daemon=True).start()
-                threading.Thread(target=self._write_requests, args=(self._proc, self._outq),
-                                 name="evm-tiered-writer", daemon=True).start()
+                threading.Thread(
+                    target=self._read_results, args=(self._proc,), name="evm-tiered-reader", daemon=True
+                ).start()
+                threading.Thread(
+                    target=self._write_requests, args=(self._proc, self._outq), name="evm-tiered-writer", daemon=True
+                ).start()
                 atexit.register(self.shutdown)
             rid = self._next_id
             self._next_id += 1
@@ -367,8 +390,9 @@ class TieredBackend:
     def _fail(self, rec: list, code: bytes, fork, why: str) -> None:
         rec[2] = FAILED
         self.compile_errors += 1
-        log.warning("tiered: compiling %s (%d bytes) failed, interpreting it: %s",
-                    symbol_for(code, fork), len(code), why)
+        log.warning(
+            "tiered: compiling %s (%d bytes) failed, interpreting it: %s", symbol_for(code, fork), len(code), why
+        )
 
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until every queued compile has finished (tests, benchmarks); True when idle."""
@@ -401,9 +425,14 @@ class TieredBackend:
         self._worker = None
 
     def stats(self) -> BackendStats:
-        return {"frames_compiled": self.frames_compiled, "frames_interpreted": self.frames_interpreted,
-                "contracts_compiled": self.contracts_compiled, "contracts_from_disk": self.contracts_from_disk,
-                "compile_errors": self.compile_errors, "compile_seconds": round(self.compile_seconds, 3)}
+        return {
+            "frames_compiled": self.frames_compiled,
+            "frames_interpreted": self.frames_interpreted,
+            "contracts_compiled": self.contracts_compiled,
+            "contracts_from_disk": self.contracts_from_disk,
+            "compile_errors": self.compile_errors,
+            "compile_seconds": round(self.compile_seconds, 3),
+        }
 
 
 def _worker_main() -> int:

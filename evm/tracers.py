@@ -4,6 +4,7 @@ They follow the rules of go-ethereum's native tracers (eth/tracers/native) so th
 fields left out. They run on the interpreter (`Tracer.backend`), whatever backend the node uses, so a trace is
 the same under every backend.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -26,8 +27,20 @@ def _hb(b: bytes) -> str:
 
 
 class _Frame:
-    __slots__ = ("kind", "sender", "to", "value", "gas", "gas_used", "input", "output", "error", "reason",
-                 "calls", "logs")
+    __slots__ = (
+        "kind",
+        "sender",
+        "to",
+        "value",
+        "gas",
+        "gas_used",
+        "input",
+        "output",
+        "error",
+        "reason",
+        "calls",
+        "logs",
+    )
 
     def __init__(self, kind: str, sender: bytes, to: bytes | None, value: int | None, gas: int, data: bytes):
         self.kind, self.sender, self.to, self.value, self.gas, self.input = kind, sender, to, value, gas, data
@@ -112,8 +125,14 @@ class CallTracer(Tracer):
         if not self.with_log or (self.only_top_call and self.depth > 0):
             return
         top = self.stack[-1]
-        top.logs.append({"address": _hb(address), "topics": [_hb(t) for t in topics], "data": _hb(data),
-                         "position": hex(len(top.calls))})
+        top.logs.append(
+            {
+                "address": _hb(address),
+                "topics": [_hb(t) for t in topics],
+                "data": _hb(data),
+                "position": hex(len(top.calls)),
+            }
+        )
 
     def finish(self, output, gas_used, status, error=None) -> None:
         top = self.stack[0]
@@ -221,7 +240,9 @@ class PrestateTracer(Tracer):
         host = f.host
         if op in (0x54, 0x55) and n >= 1:  # SLOAD SSTORE
             self._slot(f.target, stack[-1], host)
-        elif op in (0x3C, 0x3F, 0x3B, 0x31, 0xFF) and n >= 1:  # EXTCODECOPY EXTCODEHASH EXTCODESIZE BALANCE SELFDESTRUCT
+        elif (
+            op in (0x3C, 0x3F, 0x3B, 0x31, 0xFF) and n >= 1
+        ):  # EXTCODECOPY EXTCODEHASH EXTCODESIZE BALANCE SELFDESTRUCT
             self._account(to_address(stack[-1]), host)
             if op == 0xFF:
                 self.deleted.add(f.target)
@@ -235,7 +256,7 @@ class PrestateTracer(Tracer):
             offset, size, salt = stack[-2], stack[-3], stack[-4]
             if size > 1 << 32 or offset > 1 << 32:
                 return  # cannot run (out of gas): geth's copy fails the same way
-            memory = bytes(f.memory[offset:offset + size])
+            memory = bytes(f.memory[offset : offset + size])
             init = memory + b"\x00" * (size - len(memory))
             address = create2_address(f.target, salt, init)
             self._account(address, host)
@@ -291,8 +312,9 @@ class PrestateTracer(Tracer):
             if acc.get("nonce"):
                 j["nonce"] = acc["nonce"]
             if acc["storage"]:
-                j["storage"] = {_hb(k.to_bytes(32, "big")): _hb(v.to_bytes(32, "big"))
-                                for k, v in sorted(acc["storage"].items())}
+                j["storage"] = {
+                    _hb(k.to_bytes(32, "big")): _hb(v.to_bytes(32, "big")) for k, v in sorted(acc["storage"].items())
+                }
             out[_hb(address)] = j
         return out
 

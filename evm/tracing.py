@@ -23,6 +23,7 @@ print them: gas and gasCost as hex strings) and `StructLog.to_geth()` (an entry 
 `debug_traceTransaction`'s ``structLogs``); `StructLogger.geth_result()` is the whole
 ``debug_traceTransaction`` result and `StructLogger.eip3155_summary()` the final JSON line.
 """
+
 from __future__ import annotations
 
 import json
@@ -154,13 +155,18 @@ class StructLog:
         return d
 
     def to_geth(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"pc": self.pc, "op": self.op_name, "gas": self.gas, "gasCost": self.gas_cost,
-                             "depth": self.depth}
+        d: dict[str, Any] = {
+            "pc": self.pc,
+            "op": self.op_name,
+            "gas": self.gas,
+            "gasCost": self.gas_cost,
+            "depth": self.depth,
+        }
         if self.stack is not None:
             d["stack"] = [hex(v) for v in self.stack]
         if self.memory is not None:
             mem = self.memory
-            d["memory"] = [mem[i:i + 32].hex() for i in range(0, len(mem), 32)]
+            d["memory"] = [mem[i : i + 32].hex() for i in range(0, len(mem), 32)]
         if self.return_data is not None:
             d["returnData"] = "0x" + self.return_data.hex()
         if self.storage is not None:
@@ -225,8 +231,12 @@ class StructLogger(Tracer):
             out.write(line + "\n")
 
     def geth_result(self) -> dict[str, Any]:
-        return {"gas": self.gas_used, "failed": self.status != "success",
-                "returnValue": self.output.hex(), "structLogs": [e.to_geth() for e in self.logs]}
+        return {
+            "gas": self.gas_used,
+            "failed": self.status != "success",
+            "returnValue": self.output.hex(),
+            "structLogs": [e.to_geth() for e in self.logs],
+        }
 
 
 def _traced_loop(f: Frame, table: list[Entry], tracer: StructLogger, depth: int) -> None:
@@ -271,7 +281,7 @@ def _traced_loop(f: Frame, table: list[Entry], tracer: StructLogger, depth: int)
             f.gas = g
             f.pc += 1
             fn(f)
-        except (ExceptionalHalt) as exc:
+        except ExceptionalHalt as exc:
             entry.gas_cost = before - f.gas if f.gas < before else static_gas
             entry.error = exc.name
             raise
@@ -298,8 +308,9 @@ class TracingBackend:
         from .interpreter import instruction_table, run_loop
         from .interpreter.frame import Frame
 
-        return run_loop(Frame(message, host), _traced_loop, instruction_table(host.fork), self.tracer,
-                        message.depth + 1)
+        return run_loop(
+            Frame(message, host), _traced_loop, instruction_table(host.fork), self.tracer, message.depth + 1
+        )
 
 
 def _hooked_loop(f: Frame, table: list[Entry], tracer: Tracer) -> None:

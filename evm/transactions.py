@@ -1,4 +1,5 @@
 """Transactions of types 0-4: fields, RLP encoding, signing hashes and sender recovery."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -83,19 +84,55 @@ class Transaction:
                 return base + [self.chain_id, 0, 0]
             return base
         if t == 1:
-            base = [self.chain_id, self.nonce, self.gas_price, self.gas, self._to_rlp(), self.value, self.data,
-                    self._access_list_rlp()]
+            base = [
+                self.chain_id,
+                self.nonce,
+                self.gas_price,
+                self.gas,
+                self._to_rlp(),
+                self.value,
+                self.data,
+                self._access_list_rlp(),
+            ]
         elif t == 2:
-            base = [self.chain_id, self.nonce, self.max_priority_fee_per_gas, self.max_fee_per_gas, self.gas,
-                    self._to_rlp(), self.value, self.data, self._access_list_rlp()]
+            base = [
+                self.chain_id,
+                self.nonce,
+                self.max_priority_fee_per_gas,
+                self.max_fee_per_gas,
+                self.gas,
+                self._to_rlp(),
+                self.value,
+                self.data,
+                self._access_list_rlp(),
+            ]
         elif t == 3:
-            base = [self.chain_id, self.nonce, self.max_priority_fee_per_gas, self.max_fee_per_gas, self.gas,
-                    self._to_rlp(), self.value, self.data, self._access_list_rlp(), self.max_fee_per_blob_gas,
-                    list(self.blob_versioned_hashes)]
+            base = [
+                self.chain_id,
+                self.nonce,
+                self.max_priority_fee_per_gas,
+                self.max_fee_per_gas,
+                self.gas,
+                self._to_rlp(),
+                self.value,
+                self.data,
+                self._access_list_rlp(),
+                self.max_fee_per_blob_gas,
+                list(self.blob_versioned_hashes),
+            ]
         elif t == 4:
-            base = [self.chain_id, self.nonce, self.max_priority_fee_per_gas, self.max_fee_per_gas, self.gas,
-                    self._to_rlp(), self.value, self.data, self._access_list_rlp(),
-                    [a.fields() for a in self.authorizations]]
+            base = [
+                self.chain_id,
+                self.nonce,
+                self.max_priority_fee_per_gas,
+                self.max_fee_per_gas,
+                self.gas,
+                self._to_rlp(),
+                self.value,
+                self.data,
+                self._access_list_rlp(),
+                [a.fields() for a in self.authorizations],
+            ]
         else:
             raise ValueError(f"unknown transaction type {t}")
         return base + [self.v, self.r, self.s] if signed else base
@@ -111,10 +148,28 @@ class Transaction:
 
     @property
     def hash(self) -> bytes:
-        return memoized_hash(self, (self.type, self.chain_id, self.nonce, self.gas_price,
-                                    self.max_priority_fee_per_gas, self.max_fee_per_gas, self.gas, self.to, self.value,
-                                    self.data, self.access_list, self.max_fee_per_blob_gas, self.blob_versioned_hashes,
-                                    self.authorizations, self.v, self.r, self.s))
+        return memoized_hash(
+            self,
+            (
+                self.type,
+                self.chain_id,
+                self.nonce,
+                self.gas_price,
+                self.max_priority_fee_per_gas,
+                self.max_fee_per_gas,
+                self.gas,
+                self.to,
+                self.value,
+                self.data,
+                self.access_list,
+                self.max_fee_per_blob_gas,
+                self.blob_versioned_hashes,
+                self.authorizations,
+                self.v,
+                self.r,
+                self.s,
+            ),
+        )
 
     # -- signature ----------------------------------------------------------------
     def recover_sender(self) -> bytes:
@@ -226,33 +281,103 @@ def decode_transaction(raw: bytes) -> Transaction:
             nonce, gas_price, gas, to, value, data, v, r, s = f
             v = _int(v)
             chain_id = (v - 35) // 2 if v >= 35 else None
-            return Transaction(0, chain_id, _int(nonce), _int(gas_price), 0, 0, _int(gas), _address_or_none(to),
-                               _int(value), _bytes(data), v=v, r=_int(r), s=_int(s))
+            return Transaction(
+                0,
+                chain_id,
+                _int(nonce),
+                _int(gas_price),
+                0,
+                0,
+                _int(gas),
+                _address_or_none(to),
+                _int(value),
+                _bytes(data),
+                v=v,
+                r=_int(r),
+                s=_int(s),
+            )
         t = raw[0]
         f = _list(rlp.decode(raw[1:]))
         if t == 1:
             chain_id, nonce, gas_price, gas, to, value, data, al, v, r, s = f
-            return Transaction(1, _int(chain_id), _int(nonce), _int(gas_price), 0, 0, _int(gas), _address_or_none(to),
-                               _int(value), _bytes(data), _access_list(al), v=_int(v), r=_int(r), s=_int(s))
+            return Transaction(
+                1,
+                _int(chain_id),
+                _int(nonce),
+                _int(gas_price),
+                0,
+                0,
+                _int(gas),
+                _address_or_none(to),
+                _int(value),
+                _bytes(data),
+                _access_list(al),
+                v=_int(v),
+                r=_int(r),
+                s=_int(s),
+            )
         if t == 2:
             chain_id, nonce, tip, fee, gas, to, value, data, al, v, r, s = f
-            return Transaction(2, _int(chain_id), _int(nonce), 0, _int(tip), _int(fee), _int(gas),
-                               _address_or_none(to), _int(value), _bytes(data), _access_list(al), v=_int(v), r=_int(r),
-                               s=_int(s))
+            return Transaction(
+                2,
+                _int(chain_id),
+                _int(nonce),
+                0,
+                _int(tip),
+                _int(fee),
+                _int(gas),
+                _address_or_none(to),
+                _int(value),
+                _bytes(data),
+                _access_list(al),
+                v=_int(v),
+                r=_int(r),
+                s=_int(s),
+            )
         if t == 3:
             chain_id, nonce, tip, fee, gas, to, value, data, al, blob_fee, hashes, v, r, s = f
             if len(_bytes(to)) != 20:
                 raise ValueError("blob transaction cannot create")
-            return Transaction(3, _int(chain_id), _int(nonce), 0, _int(tip), _int(fee), _int(gas), to, _int(value),
-                               _bytes(data), _access_list(al), _int(blob_fee), _hashes(hashes), v=_int(v), r=_int(r),
-                               s=_int(s))
+            return Transaction(
+                3,
+                _int(chain_id),
+                _int(nonce),
+                0,
+                _int(tip),
+                _int(fee),
+                _int(gas),
+                to,
+                _int(value),
+                _bytes(data),
+                _access_list(al),
+                _int(blob_fee),
+                _hashes(hashes),
+                v=_int(v),
+                r=_int(r),
+                s=_int(s),
+            )
         if t == 4:
             chain_id, nonce, tip, fee, gas, to, value, data, al, auths, v, r, s = f
             if len(_bytes(to)) != 20:
                 raise ValueError("set-code transaction cannot create")
             authorizations = tuple(_authorization(_list(a)) for a in _list(auths))
-            return Transaction(4, _int(chain_id), _int(nonce), 0, _int(tip), _int(fee), _int(gas), to, _int(value),
-                               _bytes(data), _access_list(al), authorizations=authorizations, v=_int(v), r=_int(r), s=_int(s))
+            return Transaction(
+                4,
+                _int(chain_id),
+                _int(nonce),
+                0,
+                _int(tip),
+                _int(fee),
+                _int(gas),
+                to,
+                _int(value),
+                _bytes(data),
+                _access_list(al),
+                authorizations=authorizations,
+                v=_int(v),
+                r=_int(r),
+                s=_int(s),
+            )
     except (ValueError, TypeError) as exc:  # rlpcodec.DecodingError is a ValueError
         raise ValueError(f"malformed transaction: {exc}") from None
     raise ValueError(f"unknown transaction type {raw[0]}")

@@ -1,4 +1,5 @@
 """Account records as the state trie stores them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """The set of state changes one block (or one state test) folds into the StateDB."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

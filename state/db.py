@@ -1,5 +1,6 @@
 """StateDB: the committed world state, a secure Merkle-Patricia trie of accounts (and one per account's
 storage) whose nodes live in a KVStore. See docs/storage.md for the key layout."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -169,6 +170,7 @@ class StateDB:
         """Write the changes' trie nodes and code into `batch` (or straight into the store) and return the
         new root, which also becomes `self.root`."""
         with self._writing(batch) as put:
+
             def sink(h: bytes, enc: bytes) -> None:
                 put(NODE_PREFIX + h, enc)
 

@@ -4,6 +4,7 @@ Every write appends an undo entry to one journal; `snapshot()` is the journal le
 `revert(id)` pops entries back to it, so nested call frames revert exactly. Values read from the
 committed `StateDB` are cached but never journaled (they are the base, not a change).
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -236,8 +237,11 @@ class JournaledState:
             base = self._base.get(address)
             # No committed storage trie: skip the database read.
             # the account is known: read its storage trie without walking the account trie again
-            value = 0 if base is None or base.storage_root == EMPTY_ROOT else \
-                self._db.get_storage_at(base.storage_root, slot)
+            value = (
+                0
+                if base is None or base.storage_root == EMPTY_ROOT
+                else self._db.get_storage_at(base.storage_root, slot)
+            )
             cache[slot] = value
         return value
 

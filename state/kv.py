@@ -3,6 +3,7 @@
 All writes of one unit of work (a genesis, a block) go through one `WriteBatch`, whose `commit()`
 hands them to the store in a single atomic write, so a crash never leaves half of it on disk.
 """
+
 from __future__ import annotations
 
 import os

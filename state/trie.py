@@ -12,6 +12,7 @@ already-encoded child references because that is several times faster than build
 `rlp.encode`. `sink(hash, node_rlp)` receives every node that has to be stored (those of 32 bytes and more,
 plus the root); smaller nodes are embedded in their parent as the yellow paper says.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator
@@ -209,8 +210,9 @@ class Trie:
     one store may share `cache`: threads too, an entry being whole once set).
     """
 
-    def __init__(self, fetch: Callable[[bytes], bytes | None], cache_size: int = 100_000,
-                 cache: dict[bytes, Node] | None = None) -> None:
+    def __init__(
+        self, fetch: Callable[[bytes], bytes | None], cache_size: int = 100_000, cache: dict[bytes, Node] | None = None
+    ) -> None:
         self._fetch = fetch
         self._cache: dict[bytes, Node] = {} if cache is None else cache
         self._cache_size = cache_size
@@ -347,11 +349,11 @@ class Trie:
         if t is Ext:
             ep = node.path
             if path.startswith(ep):
-                child = self._insert(node.child, path[len(ep):], value)
+                child = self._insert(node.child, path[len(ep) :], value)
                 return node if child is node.child else Ext(ep, child)
             cp = _common(ep, path)
             br = Branch([None] * 16, None)
-            rest = ep[cp + 1:]
+            rest = ep[cp + 1 :]
             br.children[int(ep[cp], 16)] = Ext(rest, node.child) if rest else node.child
             _place(br, path[cp:], value)
             return Ext(ep[:cp], br) if cp else br
@@ -378,7 +380,7 @@ class Trie:
             ep = node.path
             if not path.startswith(ep):
                 return node
-            child = self._delete(node.child, path[len(ep):])
+            child = self._delete(node.child, path[len(ep) :])
             if child is node.child:
                 return node
             return self._join(ep, child)

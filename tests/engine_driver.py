@@ -1,5 +1,6 @@
 """A small consensus-client stand-in for the tests: an Engine API node in-process on a chain in memory, and a
 client that talks to it over HTTP with JWT bearer tokens (PyJWT), as a beacon node does."""
+
 from __future__ import annotations
 
 import json
@@ -68,10 +69,20 @@ class EngineNode:
         return self.ok("eth_getBlockByNumber", "latest", False)
 
 
-def attributes(timestamp: int, fee_recipient: str = "0x" + "fe" * 20, randao: str = "0x" + "11" * 32,
-               withdrawals: list | None = None, beacon_root: str = "0x" + "be" * 32) -> dict[str, Any]:
-    return {"timestamp": hex(timestamp), "prevRandao": randao, "suggestedFeeRecipient": fee_recipient,
-            "withdrawals": withdrawals or [], "parentBeaconBlockRoot": beacon_root}
+def attributes(
+    timestamp: int,
+    fee_recipient: str = "0x" + "fe" * 20,
+    randao: str = "0x" + "11" * 32,
+    withdrawals: list | None = None,
+    beacon_root: str = "0x" + "be" * 32,
+) -> dict[str, Any]:
+    return {
+        "timestamp": hex(timestamp),
+        "prevRandao": randao,
+        "suggestedFeeRecipient": fee_recipient,
+        "withdrawals": withdrawals or [],
+        "parentBeaconBlockRoot": beacon_root,
+    }
 
 
 def forkchoice(head: str, safe: str = ZERO32, finalized: str = ZERO32) -> dict[str, str]:

@@ -1,4 +1,5 @@
 """Helpers for the EVM tests: a committed pre-state, one message call, small bytecode builders."""
+
 from __future__ import annotations
 
 import os
@@ -70,10 +71,22 @@ class Run:
         return int.from_bytes(self.result.output, "big")
 
 
-def run(code: bytes | str, data: bytes = b"", *, gas: int = 1_000_000, fork: Fork = Fork.OSAKA,
-        value: int = 0, accounts: dict[bytes, dict] | None = None, state: JournaledState | None = None,
-        static: bool = False, env: BlockEnv | None = None, tx: TxEnv | None = None, warm: bool = True, backend: str | None = None,
-        warm_addresses: tuple[bytes, ...] = ()) -> Run:
+def run(
+    code: bytes | str,
+    data: bytes = b"",
+    *,
+    gas: int = 1_000_000,
+    fork: Fork = Fork.OSAKA,
+    value: int = 0,
+    accounts: dict[bytes, dict] | None = None,
+    state: JournaledState | None = None,
+    static: bool = False,
+    env: BlockEnv | None = None,
+    tx: TxEnv | None = None,
+    warm: bool = True,
+    backend: str | None = None,
+    warm_addresses: tuple[bytes, ...] = (),
+) -> Run:
     """Run `code` as CONTRACT called by SENDER (both warm, like after a transaction's setup).
     The backend defaults to $EVM_TEST_BACKEND (interpreter), so the same tests check the compiler."""
     backend = backend or os.environ.get("EVM_TEST_BACKEND", "interpreter")
@@ -96,8 +109,16 @@ def run(code: bytes | str, data: bytes = b"", *, gas: int = 1_000_000, fork: For
             state.warm_address(env.coinbase)
     for a in warm_addresses:
         state.warm_address(a)
-    msg = Message(caller=SENDER, target=CONTRACT, value=value, data=data, gas=gas, code=code,
-                  code_address=CONTRACT, is_static=static)
+    msg = Message(
+        caller=SENDER,
+        target=CONTRACT,
+        value=value,
+        data=data,
+        gas=gas,
+        code=code,
+        code_address=CONTRACT,
+        is_static=static,
+    )
     return Run(execute(msg, state, env, tx, backend), state, gas)
 
 

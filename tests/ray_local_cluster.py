@@ -10,6 +10,7 @@ machine's alone, reachable only through the free ports picked here.
 
     python -m tests.ray_local_cluster --nodes 2     # prints the address; Ctrl-C or SIGTERM tears it down
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,14 @@ def free_ports(n: int) -> list[int]:
 
 
 class LocalRayCluster:
-    def __init__(self, nodes: int = 2, cpus_per_node: int = 1, object_store_mb: int = 100,
-                 head_cpus: int | None = None, env: dict | None = None) -> None:
+    def __init__(
+        self,
+        nodes: int = 2,
+        cpus_per_node: int = 1,
+        object_store_mb: int = 100,
+        head_cpus: int | None = None,
+        env: dict | None = None,
+    ) -> None:
         self.nodes = nodes
         self.cpus_per_node = cpus_per_node
         self.head_cpus = cpus_per_node if head_cpus is None else head_cpus
@@ -54,8 +61,14 @@ class LocalRayCluster:
         self.address = ""
 
     def _start(self, args: list[str]) -> None:
-        proc = subprocess.Popen([RAY, "start", *args], env=self.env, start_new_session=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [RAY, "start", *args],
+            env=self.env,
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.sessions.append(proc.pid)  # the session leader's pid is the session id of all it spawns
         out, _ = proc.communicate(timeout=120)
         if proc.returncode != 0:
@@ -63,18 +76,32 @@ class LocalRayCluster:
 
     def _node_args(self, cpus: int) -> list[str]:
         node_manager, object_manager, agent, agent_grpc, runtime_env, metrics = free_ports(6)
-        return ["--node-ip-address=127.0.0.1", f"--num-cpus={cpus}", f"--object-store-memory={self.object_store}",
-                f"--node-manager-port={node_manager}", f"--object-manager-port={object_manager}",
-                f"--dashboard-agent-listen-port={agent}", f"--dashboard-agent-grpc-port={agent_grpc}",
-                f"--runtime-env-agent-port={runtime_env}", f"--metrics-export-port={metrics}",
-                "--disable-usage-stats"]
+        return [
+            "--node-ip-address=127.0.0.1",
+            f"--num-cpus={cpus}",
+            f"--object-store-memory={self.object_store}",
+            f"--node-manager-port={node_manager}",
+            f"--object-manager-port={object_manager}",
+            f"--dashboard-agent-listen-port={agent}",
+            f"--dashboard-agent-grpc-port={agent_grpc}",
+            f"--runtime-env-agent-port={runtime_env}",
+            f"--metrics-export-port={metrics}",
+            "--disable-usage-stats",
+        ]
 
     def start(self) -> "LocalRayCluster":
         try:
             port, dashboard = free_ports(2)
-            self._start(["--head", f"--port={port}", "--include-dashboard=false", f"--dashboard-port={dashboard}",
-                         f"--temp-dir={self.temp_dir}",
-                         *self._node_args(self.head_cpus)])
+            self._start(
+                [
+                    "--head",
+                    f"--port={port}",
+                    "--include-dashboard=false",
+                    f"--dashboard-port={dashboard}",
+                    f"--temp-dir={self.temp_dir}",
+                    *self._node_args(self.head_cpus),
+                ]
+            )
             self.address = f"127.0.0.1:{port}"
             for _ in range(self.nodes - 1):
                 self._start([f"--address={self.address}", *self._node_args(self.cpus_per_node)])
@@ -137,8 +164,13 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)  # also when started in the background (SIGINT ignored there)
-    with LocalRayCluster(args.nodes, args.cpus, args.object_store_mb, args.head_cpus,
-                         env={"PYTHONPATH": args.pythonpath} if args.pythonpath else None) as cluster:
+    with LocalRayCluster(
+        args.nodes,
+        args.cpus,
+        args.object_store_mb,
+        args.head_cpus,
+        env={"PYTHONPATH": args.pythonpath} if args.pythonpath else None,
+    ) as cluster:
         print(cluster.address, flush=True)
         try:
             signal.pause()

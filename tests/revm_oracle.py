@@ -3,6 +3,7 @@
 Runs a transaction-level message call in revm and converts our frame-level result into the same
 terms (intrinsic gas added, refund applied) so status, output and gas can be compared exactly.
 """
+
 from __future__ import annotations
 
 from evm.spec import Fork
@@ -26,8 +27,9 @@ def intrinsic(data: bytes) -> int:
     return 21000 + sum(4 if b == 0 else 16 for b in data)
 
 
-def revm_call(code: bytes, data: bytes = b"", *, gas: int, value: int = 0, fork: Fork = Fork.CANCUN,
-              accounts: dict | None = None):
+def revm_call(
+    code: bytes, data: bytes = b"", *, gas: int, value: int = 0, fork: Fork = Fork.CANCUN, accounts: dict | None = None
+):
     """(status, output, gas_used incl. intrinsic, after refund) from revm."""
     evm = pyrevm.EVM(spec_id=SPEC[fork])
     accounts = dict(accounts or {})
@@ -55,11 +57,20 @@ def revm_call(code: bytes, data: bytes = b"", *, gas: int, value: int = 0, fork:
     return status, (bytes(out) if out is not None else None), r.gas_used
 
 
-def ours(code: bytes, data: bytes = b"", *, gas: int, value: int = 0, fork: Fork = Fork.CANCUN,
-         accounts: dict | None = None):
+def ours(
+    code: bytes, data: bytes = b"", *, gas: int, value: int = 0, fork: Fork = Fork.CANCUN, accounts: dict | None = None
+):
     """Our result in revm's terms: (status, output, gas_used incl. intrinsic, after refund)."""
     # pyrevm's set_balance leaves the account warm (loaded into its journal): mirror that
-    r = run(code, data, gas=gas, value=value, fork=fork, accounts=accounts, warm_addresses=tuple(a for a, s in (accounts or {}).items() if s.get("balance")))
+    r = run(
+        code,
+        data,
+        gas=gas,
+        value=value,
+        fork=fork,
+        accounts=accounts,
+        warm_addresses=tuple(a for a, s in (accounts or {}).items() if s.get("balance")),
+    )
     # the transaction would also warm the precompiles and the (zero) coinbase
     total = intrinsic(data) + r.used
     if r.status == "success":

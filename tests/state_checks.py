@@ -1,4 +1,5 @@
 """Checks of a stored state shared by the crash-safety and import tests."""
+
 from __future__ import annotations
 
 from common.constants import EMPTY_ROOT

@@ -2,6 +2,7 @@
 variant of the execution-spec-tests `jumps` family): the interpreter's block imports with the fixture's
 block hash and post state, its Mgas/s is positive, revm runs the same transactions with the receipts'
 gas, and the table comes out with both columns."""
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,25 @@ FIXTURE = ROOT / "tests" / "fixtures" / "benchmark" / "jumps_1M.json"
 
 def test_blocks_benchmark_smoke(tmp_path):
     out = tmp_path / "blocks.json"
-    proc = subprocess.run([sys.executable, "bench/blocks.py", "--gas", "1M", "--engines", "interpreter,revm",
-                           "--timeout", "120", "--json", str(out), str(FIXTURE)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "bench/blocks.py",
+            "--gas",
+            "1M",
+            "--engines",
+            "interpreter,revm",
+            "--timeout",
+            "120",
+            "--json",
+            str(out),
+            str(FIXTURE),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     doc = json.loads(out.read_text())
     [row] = doc["rows"]
@@ -27,7 +44,7 @@ def test_blocks_benchmark_smoke(tmp_path):
     assert interp["ok"], interp
     assert interp["gas"] == 1_000_000 and interp["txs"] == 1
     assert interp["gas"] / interp["seconds"] > 0
-    assert revm["ok"], revm                  # same gas per transaction as the receipts
+    assert revm["ok"], revm  # same gas per transaction as the receipts
     assert revm["gas"] == interp["gas"]
     assert "not_comparable" not in row
     line = next(l for l in proc.stdout.splitlines() if l.startswith("jumps"))
@@ -40,10 +57,15 @@ def test_worker_reports_a_post_state_mismatch(tmp_path):
     [(name, case)] = fixture.items()
     sender = case["blocks"][0]["transactions"][0]["sender"]
     case["postState"][sender]["nonce"] = "0x63"
-    case["blocks"][0].pop("blockHeader")          # the block hash would catch it first
+    case["blocks"][0].pop("blockHeader")  # the block hash would catch it first
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({name: case}))
-    proc = subprocess.run([sys.executable, "bench/blocks.py", "--worker", "interpreter", "--file", str(bad),
-                           "--test", name], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "bench/blocks.py", "--worker", "interpreter", "--file", str(bad), "--test", name],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     res = json.loads(next(l for l in proc.stdout.splitlines() if l.startswith("RESULT "))[7:])
     assert not res["ok"] and "post state" in res["reason"], res

@@ -1,4 +1,5 @@
 """Blocks, withdrawals, receipts, blooms, ordered tries and the requests hash (client/blocks.py)."""
+
 from __future__ import annotations
 
 import glob
@@ -102,7 +103,7 @@ def _reference_bloom(logs) -> bytes:
         for entry in (address, *topics):
             h = keccak(entry)
             for idx in (0, 2, 4):
-                bit = int.from_bytes(h[idx:idx + 2], "big") & 0x7FF
+                bit = int.from_bytes(h[idx : idx + 2], "big") & 0x7FF
                 bit_index = 0x7FF - bit
                 bloom[bit_index // 8] |= 1 << (7 - bit_index % 8)
     return bytes(bloom)

@@ -1,4 +1,5 @@
 """The chain (client/chain/: validation, transition, blockchain): header rules, atomic writes, receipts, reorgs, build_block."""
+
 from __future__ import annotations
 
 import json
@@ -133,7 +134,9 @@ def test_invalid_transaction_rejects_the_block_with_its_code():
 
 
 def test_receipts_and_tx_lookup_are_stored():
-    fixture = _load("ethereum-tests/BlockchainTests/ValidBlocks/bcEIP4844-blobtransactions/blockWithAllTransactionTypes.json")
+    fixture = _load(
+        "ethereum-tests/BlockchainTests/ValidBlocks/bcEIP4844-blobtransactions/blockWithAllTransactionTypes.json"
+    )
     chain = chain_for_fixture(fixture, "interpreter")
     for b in fixture["blocks"]:
         block = decode_block(bytes.fromhex(b["rlp"][2:]))
@@ -157,8 +160,11 @@ def test_side_chain_becomes_canonical():
             chain.import_block(decode_block(bytes.fromhex(b["rlp"][2:])))
         except InvalidBlock:
             pass
-    want = {int(b["blockHeader"]["number"], 16): b["blockHeader"]["hash"]
-            for b in fixture["blocks"] if b.get("chainname") == "B" and "blockHeader" in b}
+    want = {
+        int(b["blockHeader"]["number"], 16): b["blockHeader"]["hash"]
+        for b in fixture["blocks"]
+        if b.get("chainname") == "B" and "blockHeader" in b
+    }
     for n, h in want.items():
         assert "0x" + chain.store.canonical_hash(n).hex() == h
     assert "0x" + chain.store.head_hash().hex() == fixture["lastblockhash"]
@@ -223,8 +229,11 @@ def test_deposit_event_layout():
     data = head + body
     assert len(data) == 576
     assert _extract_deposit(data) == b"".join(fields)
-    for bad in (data[:-1], data[:32] + (161).to_bytes(32, "big") + data[64:],
-                data[:160] + (47).to_bytes(32, "big") + data[192:]):
+    for bad in (
+        data[:-1],
+        data[:32] + (161).to_bytes(32, "big") + data[64:],
+        data[:160] + (47).to_bytes(32, "big") + data[192:],
+    ):
         with pytest.raises(InvalidBlock):
             _extract_deposit(bad)
 

@@ -1,4 +1,5 @@
 """`evm-mlir blocktest` over the vendored blockchain-test sample (EEST and ethereum/tests formats)."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,9 @@ OTHER_FIXTURES = os.path.join(REPO, "tests", "fixtures", "blockchain")  # vendor
 
 
 def cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "client.cli", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "client.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _count_tests(path: str) -> dict[str, int]:
@@ -36,16 +38,32 @@ def test_vendored_sample_passes(tmp_path):
     assert doc["summary"]["failed"] == 0
     networks = {t["network"] for t in doc["tests"] if t["status"] == "passed"}
     # every post-Merge fork and transition, the blob-parameter-only ones included
-    assert {"Paris", "Shanghai", "Cancun", "Prague", "Osaka", "ShanghaiToCancunAtTime15k", "CancunToPragueAtTime15k",
-            "PragueToOsakaAtTime15k", "OsakaToBPO1AtTime15k", "BPO1ToBPO2AtTime15k", "BPO2ToBPO3AtTime15k",
-            "BPO3ToBPO4AtTime15k"} <= networks
+    assert {
+        "Paris",
+        "Shanghai",
+        "Cancun",
+        "Prague",
+        "Osaka",
+        "ShanghaiToCancunAtTime15k",
+        "CancunToPragueAtTime15k",
+        "PragueToOsakaAtTime15k",
+        "OsakaToBPO1AtTime15k",
+        "BPO1ToBPO2AtTime15k",
+        "BPO2ToBPO3AtTime15k",
+        "BPO3ToBPO4AtTime15k",
+    } <= networks
     # invalid blocks were really exercised
     assert sum(t.get("stats", {}).get("rejected", 0) for t in doc["tests"]) >= 10
 
 
 def test_a_network_before_the_merge_is_skipped_with_its_reason(tmp_path):
-    src = json.load(open(os.path.join(FIXTURES, "eest", "blockchain_tests", "paris", "security",
-                                      "test_tx_selfdestruct_balance_bug.json")))
+    src = json.load(
+        open(
+            os.path.join(
+                FIXTURES, "eest", "blockchain_tests", "paris", "security", "test_tx_selfdestruct_balance_bug.json"
+            )
+        )
+    )
     name, test = next(iter(src.items()))
     london = tmp_path / "london.json"
     london.write_text(json.dumps({name: {**test, "network": "London"}}))
@@ -53,8 +71,10 @@ def test_a_network_before_the_merge_is_skipped_with_its_reason(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert lines[-1] == "0 passed, 0 failed, 1 skipped"
-    assert ("SKIP London (1 test): network London: fork London is before the Merge (this client runs post-Merge "
-            "chains: Paris through BPO5)") in lines
+    assert (
+        "SKIP London (1 test): network London: fork London is before the Merge (this client runs post-Merge "
+        "chains: Paris through BPO5)"
+    ) in lines
 
 
 def test_other_vendored_blockchain_fixtures_pass():
@@ -78,8 +98,10 @@ def test_substring_filter_and_failure_reporting(tmp_path):
     assert proc.returncode == 1
     lines = proc.stdout.strip().splitlines()
     assert lines[-1] == "1 passed, 1 failed, 0 skipped"
-    assert any(line.startswith(f"FAIL {name}_corrupted [Cancun]: post state differs") and addr.lower()[2:] in line.lower()
-               for line in lines)
+    assert any(
+        line.startswith(f"FAIL {name}_corrupted [Cancun]: post state differs") and addr.lower()[2:] in line.lower()
+        for line in lines
+    )
     proc = cli("blocktest", "-k", "_corrupted", str(bad))
     assert proc.stdout.strip().splitlines()[-1] == "0 passed, 1 failed, 0 skipped"
 

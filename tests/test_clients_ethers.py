@@ -1,6 +1,7 @@
 """The ethers v6 suite (tests/clients/ethers/): `npm ci` from the committed lock, then node's test runner on the
 Hardhat test-file pattern against a real `evm-mlir node` (HTTP and WebSocket on one port, as anvil serves them).
 The Lock contract (Hardhat's sample, in Vyper) is compiled here and handed over as a JSON artifact."""
+
 from __future__ import annotations
 
 import json
@@ -55,17 +56,32 @@ def test_ethers_suite(tmp_path):
     out = vyper.compile_code(LOCK, output_formats=["abi", "bytecode"])
     artifact = tmp_path / "Lock.json"
     artifact.write_text(json.dumps({"abi": out["abi"], "bytecode": out["bytecode"]}))
-    ci = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline"], cwd=SUITE,
-                        capture_output=True, text=True, timeout=300)
+    ci = subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline"],
+        cwd=SUITE,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ci.returncode == 0, ci.stdout + ci.stderr
     node = NodeProcess(str(tmp_path / "data"))
     node.start()
     try:
-        env = dict(os.environ, EVM_MLIR_URL=node.url, EVM_MLIR_WS=node.url.replace("http://", "ws://"),
-                   LOCK_ARTIFACT=str(artifact))
+        env = dict(
+            os.environ,
+            EVM_MLIR_URL=node.url,
+            EVM_MLIR_WS=node.url.replace("http://", "ws://"),
+            LOCK_ARTIFACT=str(artifact),
+        )
         started = time.perf_counter()
-        run = subprocess.run(["node", "--test", "--test-concurrency=1", "--test-reporter=tap", "suite.test.js"],
-                             cwd=SUITE, env=env, capture_output=True, text=True, timeout=120)
+        run = subprocess.run(
+            ["node", "--test", "--test-concurrency=1", "--test-reporter=tap", "suite.test.js"],
+            cwd=SUITE,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         seconds = time.perf_counter() - started
     finally:
         assert node.stop() == 0

@@ -1,5 +1,6 @@
 """The MLIR backend end to end: the benchmark programs, analysis, call depth 1024, the
 disk cache, backend registry and error results."""
+
 from __future__ import annotations
 
 import json
@@ -70,8 +71,30 @@ def test_dynamic_heights():
 
 def test_call_depth_1024():
     # each frame increments a transient counter and calls itself with all its gas
-    code = ops(0, "TLOAD", 1, "ADD", 0, "TSTORE", 0, 0, 0, 0, 0, "ADDRESS", "GAS", "CALL", "POP",
-               0, "TLOAD", 0, "MSTORE", 32, 0, "RETURN")
+    code = ops(
+        0,
+        "TLOAD",
+        1,
+        "ADD",
+        0,
+        "TSTORE",
+        0,
+        0,
+        0,
+        0,
+        0,
+        "ADDRESS",
+        "GAS",
+        "CALL",
+        "POP",
+        0,
+        "TLOAD",
+        0,
+        "MSTORE",
+        32,
+        0,
+        "RETURN",
+    )
     res = {}
     for backend in ("interpreter", "mlir"):
         r = run(code, backend=backend, gas=2**44)
@@ -81,9 +104,13 @@ def test_call_depth_1024():
 
 
 def test_errors_are_results():
-    for code, err in ((ops("ADD"), "StackUnderflow"), (bytes([0xFE]), "InvalidOpcode"),
-                      (ops(3, "JUMP"), "InvalidJump"), (ops(1, 2**40, "MSTORE"), "OutOfGas"),
-                      (ops(1, 0, "SSTORE"), "WriteInStaticContext")):
+    for code, err in (
+        (ops("ADD"), "StackUnderflow"),
+        (bytes([0xFE]), "InvalidOpcode"),
+        (ops(3, "JUMP"), "InvalidJump"),
+        (ops(1, 2**40, "MSTORE"), "OutOfGas"),
+        (ops(1, 0, "SSTORE"), "WriteInStaticContext"),
+    ):
         r = run(code, backend="mlir", static=True)
         assert (r.status, r.result.error, r.result.gas_left) == ("error", err, 0)
 
@@ -102,13 +129,18 @@ def test_disk_cache_in_new_process(tmp_path):
     ) % (str(Path(__file__).parent), str(tmp_path), PROGRAMS["fibonacci"]["code"])
     outs = []
     for _ in range(2):
-        p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                           cwd=Path(__file__).parent.parent)
+        p = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=Path(__file__).parent.parent,
+        )
         assert p.returncode == 0, p.stderr
         outs.append(json.loads(p.stdout.strip().splitlines()[-1]))
     assert outs[0][0] == outs[1][0] == PROGRAMS["fibonacci"]["examples"]["10"][2:]
-    assert outs[0][1:] == [1, 0]   # compiled in the first process
-    assert outs[1][1:] == [0, 1]   # loaded from disk in the second
+    assert outs[0][1:] == [1, 0]  # compiled in the first process
+    assert outs[1][1:] == [0, 1]  # loaded from disk in the second
 
 
 def test_concurrent_threads():

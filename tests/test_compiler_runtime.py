@@ -1,5 +1,6 @@
 """The compiled backend's native runtime: Keccak-256 against eth_hash on every length around the
 136-byte rate, SHA-256 against hashlib, and the compile tiers."""
+
 from __future__ import annotations
 
 import ctypes

@@ -1,6 +1,7 @@
 """anvil's and Hardhat's test methods on a real `evm-mlir node`, driven with web3.py: snapshots and reverts, time
 travel, mining modes, state edits, impersonation, reset, state dumps, node info. One node serves the module;
 each test leaves the chain as it found it (a snapshot and a revert around it) unless it says otherwise."""
+
 from __future__ import annotations
 
 import gzip
@@ -199,8 +200,9 @@ def test_block_gas_limit_base_fee_and_coinbase(node, w3, fresh):
     coinbase = Web3.to_checksum_address("0x" + "c0" * 20)
     assert ok(node, "anvil_setCoinbase", coinbase) is None
     assert ok(node, "eth_coinbase") == coinbase
-    h = w3.eth.send_transaction({"from": ALICE, "to": STRANGER, "value": 1, "maxFeePerGas": 20 * 10**9,
-                                 "maxPriorityFeePerGas": 10**9})
+    h = w3.eth.send_transaction(
+        {"from": ALICE, "to": STRANGER, "value": 1, "maxFeePerGas": 20 * 10**9, "maxPriorityFeePerGas": 10**9}
+    )
     r = w3.eth.get_transaction_receipt(h)
     block = w3.eth.get_block(r.blockNumber)
     assert block["gasLimit"] == 45_000_000
@@ -362,8 +364,10 @@ def test_dump_state_and_load_state_flags_round_trip(tmp_path):
         w3a.eth.send_transaction({"from": ALICE, "to": STRANGER, "value": 99})
         a.rpc("anvil_setCode", BOB, READ_SLOT0)
         a.rpc("anvil_setStorageAt", BOB, "0x0", "0x" + "00" * 31 + "11")
-        want = {addr: (w3a.eth.get_balance(addr), w3a.eth.get_transaction_count(addr), w3a.eth.get_code(addr))
-                for addr in (ALICE, BOB, STRANGER)}
+        want = {
+            addr: (w3a.eth.get_balance(addr), w3a.eth.get_transaction_count(addr), w3a.eth.get_code(addr))
+            for addr in (ALICE, BOB, STRANGER)
+        }
     finally:
         assert a.stop() == 0
     data = json.loads(dump.read_text())
@@ -373,8 +377,11 @@ def test_dump_state_and_load_state_flags_round_trip(tmp_path):
     try:
         w3b = Web3(Web3.HTTPProvider(b.url))
         for addr, (balance, nonce, code) in want.items():
-            assert (w3b.eth.get_balance(addr), w3b.eth.get_transaction_count(addr), w3b.eth.get_code(addr)) == \
-                   (balance, nonce, code)
+            assert (w3b.eth.get_balance(addr), w3b.eth.get_transaction_count(addr), w3b.eth.get_code(addr)) == (
+                balance,
+                nonce,
+                code,
+            )
         assert w3b.eth.get_storage_at(BOB, 0)[-1] == 0x11
         assert w3b.eth.block_number == 0
         # the whole state is the same: b's dump (genesis + the load) is a's, account by account
@@ -394,8 +401,11 @@ def test_anvil_extras(node, w3, fresh):
     ok(node, "evm_mine")
     assert w3.eth.block_number == start + 2
     raw = ok(node, "eth_getRawTransactionByBlockNumberAndIndex", hex(start + 1), "0x0")
-    assert raw == ok(node, "eth_getRawTransactionByHash", "0x" + bytes(h).hex()) == \
-        ok(node, "debug_getRawTransaction", "0x" + bytes(h).hex())
+    assert (
+        raw
+        == ok(node, "eth_getRawTransactionByHash", "0x" + bytes(h).hex())
+        == ok(node, "debug_getRawTransaction", "0x" + bytes(h).hex())
+    )
     block_hash = "0x" + bytes(w3.eth.get_block(start + 1)["hash"]).hex()
     assert ok(node, "eth_getRawTransactionByBlockHashAndIndex", block_hash, "0x0") == raw
     assert ok(node, "eth_getRawTransactionByBlockHashAndIndex", block_hash, "0x5") is None

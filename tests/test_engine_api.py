@@ -4,6 +4,7 @@ A loop of forkchoiceUpdated with payload attributes, getPayload, newPayload and 
 head; a reorg to a side chain and back; invalid payloads; the spec's error codes for wrong method versions and
 bad forkchoice states; JWT checks (no request without a valid token touches anything); blob bundles checked
 with the KZG library (ckzg)."""
+
 from __future__ import annotations
 
 import time
@@ -14,8 +15,7 @@ from eth_account import Account
 from eth_utils import to_checksum_address
 
 from client.header import Header
-from engine_driver import (KEY0, SECRET, ZERO32, BackgroundEngineServer, EngineNode, attributes, dev_genesis,
-                           forkchoice)
+from engine_driver import KEY0, SECRET, ZERO32, BackgroundEngineServer, EngineNode, attributes, dev_genesis, forkchoice
 
 ALICE = Account.from_key(KEY0)
 
@@ -35,8 +35,16 @@ def node(server):
 
 
 def _transfer(node: EngineNode, nonce: int, to: str, value: int) -> str:
-    tx = {"type": 2, "chainId": 1337, "nonce": nonce, "to": to_checksum_address(to), "value": value, "gas": 21000,
-          "maxFeePerGas": 20 * 10**9, "maxPriorityFeePerGas": 2 * 10**9}
+    tx = {
+        "type": 2,
+        "chainId": 1337,
+        "nonce": nonce,
+        "to": to_checksum_address(to),
+        "value": value,
+        "gas": 21000,
+        "maxFeePerGas": 20 * 10**9,
+        "maxPriorityFeePerGas": 2 * 10**9,
+    }
     raw = ALICE.sign_transaction(tx).raw_transaction
     return node.ok("eth_sendRawTransaction", "0x" + bytes(raw).hex())
 
@@ -84,8 +92,10 @@ def test_consensus_client_loop(node):
         hashes.append(p["blockHash"])
         safe, finalized = hashes[max(0, len(hashes) - 3)], hashes[max(0, len(hashes) - 5)]
         r = node.ok("engine_forkchoiceUpdatedV3", forkchoice(p["blockHash"], safe, finalized), None)
-        assert r == {"payloadStatus": {"status": "VALID", "latestValidHash": p["blockHash"], "validationError": None},
-                     "payloadId": None}
+        assert r == {
+            "payloadStatus": {"status": "VALID", "latestValidHash": p["blockHash"], "validationError": None},
+            "payloadId": None,
+        }
         head = node.head()
         assert head["hash"] == p["blockHash"]
         for h in sent:
@@ -130,14 +140,30 @@ def test_reorg_to_a_side_chain_and_back(node):
     # side chain: B1 (holds the first transfer too), then B2 with a transaction paying dave
     b1p = b1["executionPayload"]
     bob_key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # dev account 1
-    r = node.ok("engine_forkchoiceUpdatedV3", forkchoice(b1p["blockHash"]),
-                attributes(int(b1p["timestamp"], 16) + 12, fee_recipient="0x" + "b2" * 20))
+    r = node.ok(
+        "engine_forkchoiceUpdatedV3",
+        forkchoice(b1p["blockHash"]),
+        attributes(int(b1p["timestamp"], 16) + 12, fee_recipient="0x" + "b2" * 20),
+    )
     assert r["payloadStatus"] == {"status": "VALID", "latestValidHash": b1p["blockHash"], "validationError": None}
     assert node.head()["hash"] == b1p["blockHash"]  # the reorg happened: B1 is the head
     assert int(node.ok("eth_getBalance", carol, "latest"), 16) == 111
-    raw = Account.from_key(bob_key).sign_transaction(
-        {"type": 2, "chainId": 1337, "nonce": 0, "to": to_checksum_address(dave), "value": 5, "gas": 21000,
-         "maxFeePerGas": 20 * 10**9, "maxPriorityFeePerGas": 10**9}).raw_transaction
+    raw = (
+        Account.from_key(bob_key)
+        .sign_transaction(
+            {
+                "type": 2,
+                "chainId": 1337,
+                "nonce": 0,
+                "to": to_checksum_address(dave),
+                "value": 5,
+                "gas": 21000,
+                "maxFeePerGas": 20 * 10**9,
+                "maxPriorityFeePerGas": 10**9,
+            }
+        )
+        .raw_transaction
+    )
     node.ok("eth_sendRawTransaction", "0x" + bytes(raw).hex())
     b2 = node.ok("engine_getPayloadV5", r["payloadId"])  # rebuilt: a transaction arrived since
     b2p = b2["executionPayload"]
@@ -159,8 +185,7 @@ def test_reorg_to_a_side_chain_and_back(node):
     assert int(node.ok("eth_getBalance", dave, "latest"), 16) == 0
     assert node.ok("eth_getBlockByNumber", "safe", False)["hash"] == a1p["blockHash"]
     # forkchoice to an ancestor of the head: the head stays (the spec lets it) and nothing is built
-    r = node.ok("engine_forkchoiceUpdatedV3", forkchoice(a1p["blockHash"]),
-                attributes(int(a1p["timestamp"], 16) + 1))
+    r = node.ok("engine_forkchoiceUpdatedV3", forkchoice(a1p["blockHash"]), attributes(int(a1p["timestamp"], 16) + 1))
     assert r["payloadStatus"]["status"] == "VALID" and r["payloadId"] is None
     assert node.head()["hash"] == a2p["blockHash"]
     # a finalized block off the head's chain: -38002, and nothing moves
@@ -191,8 +216,9 @@ def test_invalid_payloads(node):
     assert s["validationError"].startswith("BlockException.INVALID_STATE_ROOT")
     assert node.ok("engine_newPayloadV4", bad, [], "0x" + root.hex(), []) == s  # the verdict stays
     # its child: INVALID without executing, the same latest valid hash
-    child = _rehash(good, root, parentHash=bad["blockHash"], blockNumber="0x2",
-                    timestamp=hex(int(good["timestamp"], 16) + 12))
+    child = _rehash(
+        good, root, parentHash=bad["blockHash"], blockNumber="0x2", timestamp=hex(int(good["timestamp"], 16) + 12)
+    )
     s2 = node.ok("engine_newPayloadV4", child, [], "0x" + root.hex(), [])
     assert s2["status"] == "INVALID" and s2["latestValidHash"] == genesis["hash"]
     # forkchoiceUpdated to the invalid block: INVALID, the head stays
@@ -212,8 +238,10 @@ def test_invalid_payloads(node):
     orphan = _rehash(good, root, parentHash="0x" + "99" * 32)
     assert node.ok("engine_newPayloadV4", orphan, [], "0x" + root.hex(), [])["status"] == "SYNCING"
     r = node.ok("engine_forkchoiceUpdatedV3", forkchoice("0x" + "98" * 32), None)
-    assert r == {"payloadStatus": {"status": "SYNCING", "latestValidHash": None, "validationError": None},
-                 "payloadId": None}
+    assert r == {
+        "payloadStatus": {"status": "SYNCING", "latestValidHash": None, "validationError": None},
+        "payloadId": None,
+    }
     # the good payload is still VALID after all that
     assert _import(node, built)["status"] == "VALID"
 
@@ -225,8 +253,9 @@ def test_error_codes_of_method_versions_and_params(node):
     built = _propose(node, genesis)
     p = built["executionPayload"]
     root = "0x" + "be" * 32
-    pid = node.ok("engine_forkchoiceUpdatedV3", forkchoice(genesis["hash"]),
-                  attributes(int(genesis["timestamp"], 16) + 12))["payloadId"]
+    pid = node.ok(
+        "engine_forkchoiceUpdatedV3", forkchoice(genesis["hash"]), attributes(int(genesis["timestamp"], 16) + 12)
+    )["payloadId"]
 
     def code(method, *params):
         out = node.call(method, *params)
@@ -249,13 +278,21 @@ def test_error_codes_of_method_versions_and_params(node):
     assert code("engine_getPayloadV5", "0x0102030405060708") == -38001
     assert code("engine_getPayloadV5", "0x0102") == -32602
     ts = int(genesis["timestamp"], 16) + 12
-    assert code("engine_forkchoiceUpdatedV2", forkchoice(genesis["hash"]),
-                {k: v for k, v in attributes(ts).items() if k != "parentBeaconBlockRoot"}) == -38005
+    assert (
+        code(
+            "engine_forkchoiceUpdatedV2",
+            forkchoice(genesis["hash"]),
+            {k: v for k, v in attributes(ts).items() if k != "parentBeaconBlockRoot"},
+        )
+        == -38005
+    )
     no_root = {k: v for k, v in attributes(ts).items() if k != "parentBeaconBlockRoot"}
     assert code("engine_forkchoiceUpdatedV3", forkchoice(genesis["hash"]), no_root) == -32602
     assert code("engine_forkchoiceUpdatedV3", {"headBlockHash": genesis["hash"]}, None) == -32602
-    assert code("engine_forkchoiceUpdatedV3", forkchoice(genesis["hash"]),
-                attributes(int(genesis["timestamp"], 16))) == -38003
+    assert (
+        code("engine_forkchoiceUpdatedV3", forkchoice(genesis["hash"]), attributes(int(genesis["timestamp"], 16)))
+        == -38003
+    )
     assert code("engine_getPayloadBodiesByRangeV1", "0x1", hex(2000)) == -38004
     assert code("engine_getPayloadBodiesByRangeV1", "0x0", "0x1") == -32602
     assert code("engine_getPayloadBodiesByHashV1", [ZERO32] * 1025) == -38004
@@ -265,11 +302,18 @@ def test_error_codes_of_method_versions_and_params(node):
     # the right versions work: V4 takes the Osaka payload
     assert _import(node, built)["status"] == "VALID"
     caps = node.ok("engine_exchangeCapabilities", ["engine_newPayloadV4", "engine_getPayloadV5"])
-    assert {"engine_newPayloadV4", "engine_forkchoiceUpdatedV3", "engine_getPayloadV5", "engine_getBlobsV2",
-            "engine_getPayloadBodiesByRangeV1", "engine_getClientVersionV1"} <= set(caps)
+    assert {
+        "engine_newPayloadV4",
+        "engine_forkchoiceUpdatedV3",
+        "engine_getPayloadV5",
+        "engine_getBlobsV2",
+        "engine_getPayloadBodiesByRangeV1",
+        "engine_getClientVersionV1",
+    } <= set(caps)
     assert "engine_exchangeCapabilities" not in caps
-    (mine,) = node.ok("engine_getClientVersionV1",
-                      {"code": "LH", "name": "Lighthouse", "version": "v8", "commit": "0x12345678"})
+    (mine,) = node.ok(
+        "engine_getClientVersionV1", {"code": "LH", "name": "Lighthouse", "version": "v8", "commit": "0x12345678"}
+    )
     assert mine["name"] == "evm-mlir" and len(mine["code"]) == 2 and len(mine["commit"]) == 10
 
 
@@ -305,8 +349,12 @@ def test_jwt_authentication(node):
     """Without a valid HS256 token (iat within 60 s) the answer is 401 and nothing is done."""
     genesis = node.head()
     built = _propose(node, genesis)
-    fcu = {"jsonrpc": "2.0", "id": 1, "method": "engine_newPayloadV4",
-           "params": [built["executionPayload"], [], "0x" + "be" * 32, []]}
+    fcu = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "engine_newPayloadV4",
+        "params": [built["executionPayload"], [], "0x" + "be" * 32, []],
+    }
     now = int(time.time())
     refused = {
         "no token": "",
@@ -327,8 +375,10 @@ def test_jwt_authentication(node):
     assert node.call("eth_getBlockByHash", built["executionPayload"]["blockHash"], False)["result"] is None
     # within the window either side, with extra claims (id, clv) as consensus clients send them
     assert node.post(fcu, token=_token(id="lighthouse", clv="v8")).status_code == 200
-    r = node.post({"jsonrpc": "2.0", "id": 2, "method": "eth_chainId"},
-                  token=jwt.encode({"iat": now - 50}, SECRET, algorithm="HS256"))
+    r = node.post(
+        {"jsonrpc": "2.0", "id": 2, "method": "eth_chainId"},
+        token=jwt.encode({"iat": now - 50}, SECRET, algorithm="HS256"),
+    )
     assert r.status_code == 200 and r.json()["result"] == hex(1337)
     assert node.call("eth_getBlockByHash", built["executionPayload"]["blockHash"], False)["result"] is not None
 
@@ -350,16 +400,31 @@ def test_paris_and_shanghai_method_versions(server):
     """A chain at Paris until Shanghai's time: V1 methods serve Paris payloads (V2 too, with the V1 structure);
     from Shanghai V2 with withdrawals, and V1 answers -38005."""
     shanghai = 10**10
-    node = EngineNode(dev_genesis(shanghaiTime=shanghai, cancunTime=2 * shanghai, pragueTime=3 * shanghai,
-                                  osakaTime=4 * shanghai), server)
+    node = EngineNode(
+        dev_genesis(shanghaiTime=shanghai, cancunTime=2 * shanghai, pragueTime=3 * shanghai, osakaTime=4 * shanghai),
+        server,
+    )
     try:
         head = node.head()
-        attrs = {"timestamp": hex(int(head["timestamp"], 16) + 12), "prevRandao": "0x" + "44" * 32,
-                 "suggestedFeeRecipient": "0x" + "fe" * 20}
-        assert node.call("engine_forkchoiceUpdatedV3", forkchoice(head["hash"]),
-                         dict(attrs, withdrawals=[], parentBeaconBlockRoot=ZERO32))["error"]["code"] == -38005
-        assert node.call("engine_forkchoiceUpdatedV1", forkchoice(head["hash"]),
-                         dict(attrs, withdrawals=[]))["error"]["code"] == -32602
+        attrs = {
+            "timestamp": hex(int(head["timestamp"], 16) + 12),
+            "prevRandao": "0x" + "44" * 32,
+            "suggestedFeeRecipient": "0x" + "fe" * 20,
+        }
+        assert (
+            node.call(
+                "engine_forkchoiceUpdatedV3",
+                forkchoice(head["hash"]),
+                dict(attrs, withdrawals=[], parentBeaconBlockRoot=ZERO32),
+            )["error"]["code"]
+            == -38005
+        )
+        assert (
+            node.call("engine_forkchoiceUpdatedV1", forkchoice(head["hash"]), dict(attrs, withdrawals=[]))["error"][
+                "code"
+            ]
+            == -32602
+        )
         pid = node.ok("engine_forkchoiceUpdatedV1", forkchoice(head["hash"]), attrs)["payloadId"]
         p = node.ok("engine_getPayloadV1", pid)
         assert "withdrawals" not in p and "blobGasUsed" not in p
@@ -382,8 +447,10 @@ def test_paris_and_shanghai_method_versions(server):
         built = node.ok("engine_getPayloadV2", pid)
         q = built["executionPayload"]
         assert q["withdrawals"] == w and int(built["blockValue"], 16) == 0
-        assert node.call("engine_newPayloadV1", {k: v for k, v in q.items() if k != "withdrawals"})["error"]["code"] \
+        assert (
+            node.call("engine_newPayloadV1", {k: v for k, v in q.items() if k != "withdrawals"})["error"]["code"]
             == -38005
+        )
         assert node.ok("engine_newPayloadV2", q)["status"] == "VALID"
         node.ok("engine_forkchoiceUpdatedV2", forkchoice(q["blockHash"]), None)
         assert int(node.ok("eth_getBalance", "0x" + "55" * 20, "latest"), 16) == 3 * 10**9

@@ -1,6 +1,7 @@
 """Blobs through the Engine API: blob transactions submitted with their sidecars land in the payloads built
 for the consensus client, with a blobs bundle the KZG library (ckzg) verifies: one proof per blob (Cancun's
 getPayloadV3, getBlobsV1), cell proofs from Osaka on (getPayloadV5, getBlobsV2)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -40,9 +41,17 @@ def _blob_tx(kzg, nonce: int, blobs: list[bytes], cell_proofs: bool) -> tuple[st
     """A type-3 transaction in its network form: sidecar version 0 (a proof per blob) or 1 (cell proofs)."""
     commitments = [ckzg.blob_to_kzg_commitment(b, kzg) for b in blobs]
     hashes = [b"\x01" + hashlib.sha256(c).digest()[1:] for c in commitments]
-    tx = Transaction(type=3, chain_id=1337, nonce=nonce, max_priority_fee_per_gas=10**9, max_fee_per_gas=10**11,
-                     gas=21000, to=bytes.fromhex("ab" * 20), max_fee_per_blob_gas=10**10,
-                     blob_versioned_hashes=tuple(hashes)).sign(bytes.fromhex(KEY0[2:]))
+    tx = Transaction(
+        type=3,
+        chain_id=1337,
+        nonce=nonce,
+        max_priority_fee_per_gas=10**9,
+        max_fee_per_gas=10**11,
+        gas=21000,
+        to=bytes.fromhex("ab" * 20),
+        max_fee_per_blob_gas=10**10,
+        blob_versioned_hashes=tuple(hashes),
+    ).sign(bytes.fromhex(KEY0[2:]))
     if cell_proofs:
         proofs = [p for b in blobs for p in ckzg.compute_cells_and_kzg_proofs(b, kzg)[1]]
         wrapper = [tx._payload(True), 1, blobs, commitments, proofs]
@@ -72,13 +81,18 @@ def test_cancun_blobs_bundle_and_get_blobs_v1(server, kzg):
         assert ckzg.verify_blob_kzg_proof(blobs[1], commitment, _b(got[0]["proof"]), kzg)
         assert node.ok("engine_getBlobsV2", [_h(hashes[0])]) is None  # no cell proofs for this sidecar
         head = node.head()
-        pid = node.ok("engine_forkchoiceUpdatedV3", forkchoice(head["hash"]),
-                      attributes(int(head["timestamp"], 16) + 12))["payloadId"]
+        pid = node.ok(
+            "engine_forkchoiceUpdatedV3", forkchoice(head["hash"]), attributes(int(head["timestamp"], 16) + 12)
+        )["payloadId"]
         built = node.ok("engine_getPayloadV3", pid)
         bundle = built["blobsBundle"]
         assert [_b(b) for b in bundle["blobs"]] == blobs and len(bundle["proofs"]) == 2
-        assert ckzg.verify_blob_kzg_proof_batch(b"".join(blobs), b"".join(_b(c) for c in bundle["commitments"]),
-                                                b"".join(_b(p) for p in bundle["proofs"]), kzg)
+        assert ckzg.verify_blob_kzg_proof_batch(
+            b"".join(blobs),
+            b"".join(_b(c) for c in bundle["commitments"]),
+            b"".join(_b(p) for p in bundle["proofs"]),
+            kzg,
+        )
         p = built["executionPayload"]
         assert int(p["blobGasUsed"], 16) == 2 * 2**17
         status = node.ok("engine_newPayloadV3", p, [_h(h) for h in hashes], "0x" + "be" * 32)
@@ -102,8 +116,9 @@ def test_osaka_cell_proofs_bundle_and_get_blobs_v2(server, kzg):
         old, _ = _blob_tx(kzg, 0, [_blob(4)], cell_proofs=False)
         node.ok("eth_sendRawTransaction", old)
         head = node.head()
-        pid = node.ok("engine_forkchoiceUpdatedV3", forkchoice(head["hash"]),
-                      attributes(int(head["timestamp"], 16) + 12))["payloadId"]
+        pid = node.ok(
+            "engine_forkchoiceUpdatedV3", forkchoice(head["hash"]), attributes(int(head["timestamp"], 16) + 12)
+        )["payloadId"]
         assert node.ok("engine_getPayloadV5", pid)["executionPayload"]["transactions"] == []
     finally:
         node.close()
@@ -116,15 +131,17 @@ def test_osaka_cell_proofs_bundle_and_get_blobs_v2(server, kzg):
         assert node.ok("engine_getBlobsV2", [_h(hashes[0]), "0x01" + "00" * 31]) is None  # one missing: null
         assert node.ok("engine_getBlobsV1", [_h(hashes[0])]) == [None]
         head = node.head()
-        pid = node.ok("engine_forkchoiceUpdatedV3", forkchoice(head["hash"]),
-                      attributes(int(head["timestamp"], 16) + 12))["payloadId"]
+        pid = node.ok(
+            "engine_forkchoiceUpdatedV3", forkchoice(head["hash"]), attributes(int(head["timestamp"], 16) + 12)
+        )["payloadId"]
         built = node.ok("engine_getPayloadV5", pid)
         bundle = built["blobsBundle"]
         assert len(bundle["blobs"]) == 1 and len(bundle["proofs"]) == 128
         cells, _ = ckzg.compute_cells_and_kzg_proofs(blobs[0], kzg)
         commitment = _b(bundle["commitments"][0])
-        assert ckzg.verify_cell_kzg_proof_batch([commitment] * 128, list(range(128)), cells,
-                                                [_b(p) for p in bundle["proofs"]], kzg)
+        assert ckzg.verify_cell_kzg_proof_batch(
+            [commitment] * 128, list(range(128)), cells, [_b(p) for p in bundle["proofs"]], kzg
+        )
         p = built["executionPayload"]
         assert node.ok("engine_newPayloadV4", p, [_h(hashes[0])], "0x" + "be" * 32, [])["status"] == "VALID"
         node.ok("engine_forkchoiceUpdatedV3", forkchoice(p["blockHash"]), None)

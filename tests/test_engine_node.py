@@ -1,6 +1,7 @@
 """`evm-mlir node --authrpc.*`: the node process under a (stand-in) consensus client: the JWT secret generated
 into the datadir, 401 without a token, no blocks of its own, blocks through the Engine API, the forkchoice
 state kept across a restart, and start-up errors of the flags."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,9 @@ def _call(url: str, secret: bytes | None, method: str, *params):
     headers = {}
     if secret is not None:
         headers["Authorization"] = "Bearer " + jwt.encode({"iat": int(time.time())}, secret, algorithm="HS256")
-    return requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)},
-                         headers=headers, timeout=60)
+    return requests.post(
+        url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, headers=headers, timeout=60
+    )
 
 
 def _ok(url: str, secret: bytes | None, method: str, *params):
@@ -57,18 +59,35 @@ def test_node_under_a_consensus_client(tmp_path):
         key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
         from eth_account import Account
 
-        raw = Account.from_key(key).sign_transaction(
-            {"type": 2, "chainId": 1337, "nonce": 0, "to": "0x" + "00" * 19 + "42", "value": 9, "gas": 21000,
-             "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9}).raw_transaction
+        raw = (
+            Account.from_key(key)
+            .sign_transaction(
+                {
+                    "type": 2,
+                    "chainId": 1337,
+                    "nonce": 0,
+                    "to": "0x" + "00" * 19 + "42",
+                    "value": 9,
+                    "gas": 21000,
+                    "maxFeePerGas": 10**10,
+                    "maxPriorityFeePerGas": 10**9,
+                }
+            )
+            .raw_transaction
+        )
         tx_hash = _ok(node.url, None, "eth_sendRawTransaction", "0x" + bytes(raw).hex())
         time.sleep(0.5)
         assert _ok(node.url, None, "eth_blockNumber") == "0x0"
         head = _ok(engine, secret, "eth_getBlockByNumber", "latest", False)
         hashes = [head["hash"]]
         for slot in range(3):
-            attrs = {"timestamp": hex(int(head["timestamp"], 16) + 12), "prevRandao": "0x" + "33" * 32,
-                     "suggestedFeeRecipient": "0x" + "fe" * 20, "withdrawals": [],
-                     "parentBeaconBlockRoot": "0x" + "be" * 32}
+            attrs = {
+                "timestamp": hex(int(head["timestamp"], 16) + 12),
+                "prevRandao": "0x" + "33" * 32,
+                "suggestedFeeRecipient": "0x" + "fe" * 20,
+                "withdrawals": [],
+                "parentBeaconBlockRoot": "0x" + "be" * 32,
+            }
             fcs = {"headBlockHash": head["hash"], "safeBlockHash": hashes[0], "finalizedBlockHash": hashes[0]}
             pid = _ok(engine, secret, "engine_forkchoiceUpdatedV3", fcs, attrs)["payloadId"]
             built = _ok(engine, secret, "engine_getPayloadV5", pid)

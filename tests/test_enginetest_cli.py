@@ -1,5 +1,6 @@
 """`evm-mlir enginetest` over the vendored engine fixtures, the converter that made them from the vendored
 blockchain tests, the same results as `evm-mlir blocktest` test by test, and the runner catching wrong answers."""
+
 from __future__ import annotations
 
 import copy
@@ -20,8 +21,9 @@ BLOCKCHAIN = REPO / "tests" / "fixtures" / "blockchain_tests"
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "client.cli", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "client.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
 
 
 def _report(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
@@ -56,8 +58,12 @@ def test_engine_fixtures_pass_with_the_same_results_as_blocktest(tmp_path):
             stats[k] = stats.get(k, 0) + v
     assert stats["valid"] >= 30 and stats["invalid"] >= 8
     assert stats["error_codes"] >= 1 and stats["syncing"] >= 1
-    versions = {p["newPayloadVersion"] for f in ENGINE.rglob("*.json")
-                for t in json.loads(f.read_text()).values() for p in t["engineNewPayloads"]}
+    versions = {
+        p["newPayloadVersion"]
+        for f in ENGINE.rglob("*.json")
+        for t in json.loads(f.read_text()).values()
+        for p in t["engineNewPayloads"]
+    }
     assert {"2", "3", "4"} <= versions
 
 
@@ -101,7 +107,10 @@ def test_runner_catches_wrong_answers():
 
 def test_strict_exceptions_and_bad_input(tmp_path):
     # the blocktest's uncle test: its payload can only be INVALID for its block hash (a payload has no ommers)
-    uncle = ENGINE / "blockchain_tests/ethereum-tests/BlockchainTests/InvalidBlocks/bcMultiChainTest/UncleFromSideChain.json"
+    uncle = (
+        ENGINE
+        / "blockchain_tests/ethereum-tests/BlockchainTests/InvalidBlocks/bcMultiChainTest/UncleFromSideChain.json"
+    )
     assert cli("enginetest", "--evm", "interpreter", str(uncle)).returncode == 0
     proc = cli("enginetest", "--evm", "interpreter", "--strict-exceptions", str(uncle))
     assert proc.returncode == 1
@@ -112,5 +121,6 @@ def test_strict_exceptions_and_bad_input(tmp_path):
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [
         f"error: {not_engine}: 'besuBaseFeeBug_Cancun' is not a blockchain engine test "
-        f"(no engineNewPayloads/genesisBlockHeader/pre)"]
+        f"(no engineNewPayloads/genesisBlockHeader/pre)"
+    ]
     assert "Traceback" not in cli("enginetest", str(tmp_path / "nope.json")).stderr

@@ -1,5 +1,6 @@
 """Fork rules as data (evm/rules.py), the fork a block is at on real and fixture networks (client/forks.py,
 client/genesis.py), and that no fork decision in client/ or evm/ compares fork ids."""
+
 from __future__ import annotations
 
 import re
@@ -28,14 +29,41 @@ def test_each_fork_changes_only_what_it_introduced():
     for prev, fork in zip(forks, forks[1:]):
         a, b = RULES[prev], RULES[fork]
         changed[fork] = {f.name for f in fields(b) if getattr(a, f.name) != getattr(b, f.name)} - {"fork"}
-    assert changed[Fork.SHANGHAI] == {"evm", "initcode_word_cost", "max_initcode_size", "warm_coinbase",
-                                      "withdrawals", "header_fields"}
-    assert changed[Fork.CANCUN] == {"evm", "tx_types", "selfdestruct_only_new", "header_fields", "pre_block_calls",
-                                    "blob_schedule"}
-    assert changed[Fork.PRAGUE] == {"evm", "tx_types", "calldata_floor_cost", "delegation", "header_fields",
-                                    "pre_block_calls", "requests", "request_calls", "blob_schedule"}
-    assert changed[Fork.OSAKA] == {"evm", "tx_gas_cap", "max_block_rlp_size", "max_blobs_per_tx",
-                                   "blob_sidecar_version", "blob_base_cost"}
+    assert changed[Fork.SHANGHAI] == {
+        "evm",
+        "initcode_word_cost",
+        "max_initcode_size",
+        "warm_coinbase",
+        "withdrawals",
+        "header_fields",
+    }
+    assert changed[Fork.CANCUN] == {
+        "evm",
+        "tx_types",
+        "selfdestruct_only_new",
+        "header_fields",
+        "pre_block_calls",
+        "blob_schedule",
+    }
+    assert changed[Fork.PRAGUE] == {
+        "evm",
+        "tx_types",
+        "calldata_floor_cost",
+        "delegation",
+        "header_fields",
+        "pre_block_calls",
+        "requests",
+        "request_calls",
+        "blob_schedule",
+    }
+    assert changed[Fork.OSAKA] == {
+        "evm",
+        "tx_gas_cap",
+        "max_block_rlp_size",
+        "max_blobs_per_tx",
+        "blob_sidecar_version",
+        "blob_base_cost",
+    }
     # the blob-parameter-only forks change the blob schedule and nothing else (BPO3.. only from a chain config)
     assert changed[Fork.BPO1] == changed[Fork.BPO2] == {"blob_schedule"}
     assert changed[Fork.BPO3] == changed[Fork.BPO4] == changed[Fork.BPO5] == set()
@@ -66,16 +94,25 @@ def test_env_carries_its_forks_rules():
 
 # (network, timestamp, fork, blob schedule) at the activation times geth and reth hold
 SCHEDULES = [
-    ("mainnet", 1681338455, "Shanghai", None), ("mainnet", 1710338135, "Cancun", CANCUN_BLOBS),
-    ("mainnet", 1746612311, "Prague", PRAGUE_BLOBS), ("mainnet", 1764798551, "Osaka", PRAGUE_BLOBS),
-    ("mainnet", 1765290070, "Osaka", PRAGUE_BLOBS), ("mainnet", 1765290071, "BPO1", BPO1_BLOBS),
+    ("mainnet", 1681338455, "Shanghai", None),
+    ("mainnet", 1710338135, "Cancun", CANCUN_BLOBS),
+    ("mainnet", 1746612311, "Prague", PRAGUE_BLOBS),
+    ("mainnet", 1764798551, "Osaka", PRAGUE_BLOBS),
+    ("mainnet", 1765290070, "Osaka", PRAGUE_BLOBS),
+    ("mainnet", 1765290071, "BPO1", BPO1_BLOBS),
     ("mainnet", 1767747671, "BPO2", BPO2_BLOBS),
-    ("sepolia", 1741159776, "Prague", PRAGUE_BLOBS), ("sepolia", 1760427360, "Osaka", PRAGUE_BLOBS),
-    ("sepolia", 1761017184, "BPO1", BPO1_BLOBS), ("sepolia", 1761607008, "BPO2", BPO2_BLOBS),
-    ("holesky", 1695902101, "Paris", None), ("holesky", 1759308480, "Osaka", PRAGUE_BLOBS),
-    ("holesky", 1759800000, "BPO1", BPO1_BLOBS), ("holesky", 1760389824, "BPO2", BPO2_BLOBS),
-    ("hoodi", 1742999831, "Cancun", CANCUN_BLOBS), ("hoodi", 1742999832, "Prague", PRAGUE_BLOBS),
-    ("hoodi", 1761677592, "Osaka", PRAGUE_BLOBS), ("hoodi", 1762365720, "BPO1", BPO1_BLOBS),
+    ("sepolia", 1741159776, "Prague", PRAGUE_BLOBS),
+    ("sepolia", 1760427360, "Osaka", PRAGUE_BLOBS),
+    ("sepolia", 1761017184, "BPO1", BPO1_BLOBS),
+    ("sepolia", 1761607008, "BPO2", BPO2_BLOBS),
+    ("holesky", 1695902101, "Paris", None),
+    ("holesky", 1759308480, "Osaka", PRAGUE_BLOBS),
+    ("holesky", 1759800000, "BPO1", BPO1_BLOBS),
+    ("holesky", 1760389824, "BPO2", BPO2_BLOBS),
+    ("hoodi", 1742999831, "Cancun", CANCUN_BLOBS),
+    ("hoodi", 1742999832, "Prague", PRAGUE_BLOBS),
+    ("hoodi", 1761677592, "Osaka", PRAGUE_BLOBS),
+    ("hoodi", 1762365720, "BPO1", BPO1_BLOBS),
     ("hoodi", 1762955544, "BPO2", BPO2_BLOBS),
 ]
 _GENESIS: dict = {}
@@ -109,14 +146,22 @@ def test_before_the_merge_is_refused_in_one_line():
     assert _config("mainnet").fork_name(17_000_000, 1681338454) == "London"
 
 
-@pytest.mark.parametrize("network,first,second", [
-    ("Paris", "Paris", "Paris"), ("ParisToShanghaiAtTime15k", "Paris", "Shanghai"),
-    ("PragueToOsakaAtTime15k", "Prague", "Osaka"), ("OsakaToBPO1AtTime15k", "Osaka", "BPO1"),
-    ("BPO1ToBPO2AtTime15k", "BPO1", "BPO2"), ("BPO3ToBPO4AtTime15k", "BPO3", "BPO4"),
-])
+@pytest.mark.parametrize(
+    "network,first,second",
+    [
+        ("Paris", "Paris", "Paris"),
+        ("ParisToShanghaiAtTime15k", "Paris", "Shanghai"),
+        ("PragueToOsakaAtTime15k", "Prague", "Osaka"),
+        ("OsakaToBPO1AtTime15k", "Osaka", "BPO1"),
+        ("BPO1ToBPO2AtTime15k", "BPO1", "BPO2"),
+        ("BPO3ToBPO4AtTime15k", "BPO3", "BPO4"),
+    ],
+)
 def test_fixture_networks(network, first, second):
-    schedule = {"BPO3": {"target": "0x15", "max": "0x20", "baseFeeUpdateFraction": "0x013a7aa1"},
-                "BPO4": {"target": "0x0e", "max": "0x15", "baseFeeUpdateFraction": "0xd1a66e"}}
+    schedule = {
+        "BPO3": {"target": "0x15", "max": "0x20", "baseFeeUpdateFraction": "0x013a7aa1"},
+        "BPO4": {"target": "0x0e", "max": "0x15", "baseFeeUpdateFraction": "0xd1a66e"},
+    }
     config = network_config(network, 1, schedule)
     assert config.fork_name(1, 14_999) == first and config.fork_name(1, 15_000) == second
     if second == "BPO4":  # a fixture's own blob parameters replace the defaults
@@ -124,34 +169,53 @@ def test_fixture_networks(network, first, second):
         assert rules_at(config, 1, 0).blob_schedule == BlobSchedule(21, 32, 20609697)
 
 
-@pytest.mark.parametrize("network,reason", [
-    ("London", "network London: fork London is before the Merge"),
-    ("BerlinToLondonAt5", "network BerlinToLondonAt5: fork Berlin is before the Merge"),
-    ("Amsterdam", "network Amsterdam: fork Amsterdam is not implemented by this client"),
-    ("CancunToOsakaAtTime15k", "network CancunToOsakaAtTime15k: Osaka is not the fork after Cancun"),
-])
+@pytest.mark.parametrize(
+    "network,reason",
+    [
+        ("London", "network London: fork London is before the Merge"),
+        ("BerlinToLondonAt5", "network BerlinToLondonAt5: fork Berlin is before the Merge"),
+        ("Amsterdam", "network Amsterdam: fork Amsterdam is not implemented by this client"),
+        ("CancunToOsakaAtTime15k", "network CancunToOsakaAtTime15k: Osaka is not the fork after Cancun"),
+    ],
+)
 def test_networks_this_client_does_not_run(network, reason):
     with pytest.raises(UnsupportedFork, match="^" + re.escape(reason)):
         network_config(network)
 
 
 def _raw(**extra) -> dict:
-    raw = {"chainId": 1, "londonBlock": 0, "terminalTotalDifficulty": 0, "shanghaiTime": 0, "cancunTime": 0,
-           "pragueTime": 0, "osakaTime": 0}
+    raw = {
+        "chainId": 1,
+        "londonBlock": 0,
+        "terminalTotalDifficulty": 0,
+        "shanghaiTime": 0,
+        "cancunTime": 0,
+        "pragueTime": 0,
+        "osakaTime": 0,
+    }
     raw.update(extra)
     return raw
 
 
-@pytest.mark.parametrize("extra,message", [
-    ({"bpo2Time": 10}, "config.bpo2Time: BPO1 (bpo1Time) is not enabled, but BPO2 is"),
-    ({"bpo1Time": 20, "bpo2Time": 10}, "config.bpo2Time: BPO2 at 10 comes before BPO1 at 20"),
-    ({"bpo1Time": 1, "bpo2Time": 2, "bpo3Time": 3},
-     "config.bpo3Time: BPO3 is scheduled but config.blobSchedule has no bpo3 entry"),
-    ({"blobSchedule": {"bpo1": {"target": 9, "max": 6, "baseFeeUpdateFraction": 1}}},
-     "config.blobSchedule.bpo1: target 9 above max 6"),
-    ({"blobSchedule": {"osaka": {"target": 1, "max": 2, "baseFeeUpdateFraction": 0}}},
-     "config.blobSchedule.osaka.baseFeeUpdateFraction: must not be 0"),
-])
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        ({"bpo2Time": 10}, "config.bpo2Time: BPO1 (bpo1Time) is not enabled, but BPO2 is"),
+        ({"bpo1Time": 20, "bpo2Time": 10}, "config.bpo2Time: BPO2 at 10 comes before BPO1 at 20"),
+        (
+            {"bpo1Time": 1, "bpo2Time": 2, "bpo3Time": 3},
+            "config.bpo3Time: BPO3 is scheduled but config.blobSchedule has no bpo3 entry",
+        ),
+        (
+            {"blobSchedule": {"bpo1": {"target": 9, "max": 6, "baseFeeUpdateFraction": 1}}},
+            "config.blobSchedule.bpo1: target 9 above max 6",
+        ),
+        (
+            {"blobSchedule": {"osaka": {"target": 1, "max": 2, "baseFeeUpdateFraction": 0}}},
+            "config.blobSchedule.osaka.baseFeeUpdateFraction: must not be 0",
+        ),
+    ],
+)
 def test_bad_fork_schedules_are_one_line(extra, message):
     with pytest.raises(UserError) as err:
         parse_config(_raw(**extra), _Ctx("g.json"))
@@ -166,8 +230,9 @@ def test_a_scheduled_fork_this_client_lacks_is_refused_when_reached():
 
 
 def test_rules_keep_the_chains_blob_schedule():
-    config = parse_config(_raw(bpo1Time=5, blobSchedule={"bpo1": {"target": 1, "max": 2,
-                                                                  "baseFeeUpdateFraction": 3}}), _Ctx("g"))
+    config = parse_config(
+        _raw(bpo1Time=5, blobSchedule={"bpo1": {"target": 1, "max": 2, "baseFeeUpdateFraction": 3}}), _Ctx("g")
+    )
     assert rules_at(config, 1, 5).blob_schedule == BlobSchedule(1, 2, 3)
     assert rules_at(config, 1, 5) is rules_at(config, 2, 6)  # built once per chain and fork
     assert rules_at(config, 1, 4).blob_schedule == PRAGUE_BLOBS  # Osaka's default (as Prague's)

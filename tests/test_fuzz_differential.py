@@ -3,6 +3,7 @@
 interpreter, the mlir backend when it loads, and the executable spec when installed; all must
 agree on validity, status, output, gas used, logs and state root, and nothing may crash.
 Also checks that the harness does catch a deliberately broken backend."""
+
 from __future__ import annotations
 
 import random
@@ -28,12 +29,15 @@ def test_short_differential_campaign():
     for i in range(CASES):
         campaign.run_case(SEED, i)
     s = campaign.summary()
-    print(f"fuzz: {s['cases']} cases, {s['programs']} programs, runs {s['runs_per_backend']}, "
-          f"skipped backends {skipped}, oracle errors {s['oracle_errors']}")
+    print(
+        f"fuzz: {s['cases']} cases, {s['programs']} programs, runs {s['runs_per_backend']}, "
+        f"skipped backends {skipped}, oracle errors {s['oracle_errors']}"
+    )
     assert s["crashes"] == 0, campaign.crashes[:1]
     assert s["hangs"] == 0, campaign.crashes[:1]
-    assert s["divergences"] == 0, [(d["index"], d["backend"], d["fields"], d["ours"], d["expected"])
-                                   for d in campaign.divergences[:3]]
+    assert s["divergences"] == 0, [
+        (d["index"], d["backend"], d["fields"], d["ours"], d["expected"]) for d in campaign.divergences[:3]
+    ]
     # the generator reaches every transaction type and a mix of outcomes
     for t in range(5):
         assert s["stats"].get(f"type{t}", 0) > 0
@@ -79,8 +83,17 @@ def test_harness_catches_a_broken_backend(mutation):
 def test_spec_runner_agrees_on_simple_transfer_and_rejects_bad_nonce():
     rng = random.Random(5)
     case = gen_case(rng, "Osaka")
-    case["tx"].update(type=2, to="0x" + "ab" * 20, data="", value=1, max_fee_per_gas=10**9,
-                      max_priority_fee_per_gas=1, gas=21000, access_list=[], chain_id=1)
+    case["tx"].update(
+        type=2,
+        to="0x" + "ab" * 20,
+        data="",
+        value=1,
+        max_fee_per_gas=10**9,
+        max_priority_fee_per_gas=1,
+        gas=21000,
+        access_list=[],
+        chain_id=1,
+    )
     case["tx"].pop("authorizations", None)
     case["tx"].pop("blob_hashes", None)
     case["env"]["base_fee"] = 7

@@ -7,6 +7,7 @@
   harness (`{"case", "expected"}`), replayed the same way.
 * explicit tests for findings that are easier to state directly.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,16 @@ def test_corpus_and_regressions(backend):
     for name, e in ENTRIES:
         got = run_ours(e["case"], backend).describe()
         if got != e["expected"]:
-            bad.append((name, {k: (got.get(k), e["expected"].get(k)) for k in e["expected"] if got.get(k) != e["expected"].get(k)}))
+            bad.append(
+                (
+                    name,
+                    {
+                        k: (got.get(k), e["expected"].get(k))
+                        for k in e["expected"]
+                        if got.get(k) != e["expected"].get(k)
+                    },
+                )
+            )
     assert not bad, bad[:3]
 
 

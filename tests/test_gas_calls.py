@@ -1,5 +1,6 @@
 """EIP-2929 warm/cold account access, CALL value/new-account costs, the stipend and the 63/64
 rule (EIP-150)."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,22 +24,27 @@ def test_precompiles_and_own_address_are_warm():
 def test_access_is_reverted_with_the_frame():
     # the child warms OTHER then reverts: OTHER is cold again for the parent
     child = ops(OTHER, "BALANCE", 0, 0, "REVERT")
-    code = ops(0, 0, 0, 0, addr(0x55), 50_000, "STATICCALL", "POP", "GAS", OTHER, "BALANCE", "POP", "GAS", "SWAP1", "SUB") \
-        + ops(0, "MSTORE", 32, 0, "RETURN")
+    code = ops(
+        0, 0, 0, 0, addr(0x55), 50_000, "STATICCALL", "POP", "GAS", OTHER, "BALANCE", "POP", "GAS", "SWAP1", "SUB"
+    ) + ops(0, "MSTORE", 32, 0, "RETURN")
     r = run(code, accounts={addr(0x55): {"code": child}})
     assert r.word == 3 + 2600 + 2 + 2  # PUSH20, cold BALANCE, POP, GAS
 
 
-@pytest.mark.parametrize("value,target,extra", [
-    (0, OTHER, 0),
-    (1, OTHER, 9000),  # value
-    (1, addr(0x77), 9000 + 25000),  # value to a dead account: new account
-    (0, addr(0x77), 0),  # no value: no new-account cost
-])
+@pytest.mark.parametrize(
+    "value,target,extra",
+    [
+        (0, OTHER, 0),
+        (1, OTHER, 9000),  # value
+        (1, addr(0x77), 9000 + 25000),  # value to a dead account: new account
+        (0, addr(0x77), 0),  # no value: no new-account cost
+    ],
+)
 def test_call_costs(value, target, extra):
     accounts = {CONTRACT: {"balance": 10}, OTHER: {"code": b"\x00", "balance": 1}}
-    code = ops("GAS", 0, 0, 0, 0, value, target, 10_000, "CALL", "POP", "GAS", "SWAP1", "SUB") \
-        + ops(0, "MSTORE", 32, 0, "RETURN")
+    code = ops("GAS", 0, 0, 0, 0, value, target, 10_000, "CALL", "POP", "GAS", "SWAP1", "SUB") + ops(
+        0, "MSTORE", 32, 0, "RETURN"
+    )
     r = run(code, accounts=accounts)
     pushes = 4 * 2 + (3 if value else 2) + 3 + 3
     stipend = 2300 if value else 0  # given to the child on top, and returned unused

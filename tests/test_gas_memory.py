@@ -1,5 +1,6 @@
 """Memory expansion, copy, hashing, log and init-code costs (evm.gas) and how the interpreter
 charges them."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,9 @@ from evm import gas as G
 from evm_helpers import ops, run
 
 
-@pytest.mark.parametrize("size,cost", [(0, 0), (1, 3), (32, 3), (33, 6), (64, 6), (22 * 32, 66),
-                                       (23 * 32, 70), (1024 * 32, 3 * 1024 + 2048)])
+@pytest.mark.parametrize(
+    "size,cost", [(0, 0), (1, 3), (32, 3), (33, 6), (64, 6), (22 * 32, 66), (23 * 32, 70), (1024 * 32, 3 * 1024 + 2048)]
+)
 def test_memory_cost(size, cost):
     assert G.memory_cost(size) == cost
 
@@ -60,7 +62,13 @@ def test_log_gas():
 
 
 def test_huge_sizes_run_out_of_gas_without_allocating():
-    for code in (ops(2**255, 0, "KECCAK256"), ops(2**64, 0, 0, "CALLDATACOPY"), ops(2**200, 0, "LOG0"),
-                 ops(2**255, 2**255, 2**255, "MCOPY"), ops(2**64, 0, "RETURN"), ops(2**64, 0, "REVERT")):
+    for code in (
+        ops(2**255, 0, "KECCAK256"),
+        ops(2**64, 0, 0, "CALLDATACOPY"),
+        ops(2**200, 0, "LOG0"),
+        ops(2**255, 2**255, 2**255, "MCOPY"),
+        ops(2**64, 0, "RETURN"),
+        ops(2**64, 0, "REVERT"),
+    ):
         r = run(code, gas=10**9)
         assert r.status == "error" and r.result.error == "OutOfGas"

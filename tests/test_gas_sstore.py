@@ -1,4 +1,5 @@
 """SSTORE gas and refunds: EIP-2200 as amended by EIP-2929 (cold slots) and EIP-3529 (refunds)."""
+
 from __future__ import annotations
 
 import pytest
@@ -34,7 +35,9 @@ def test_eip3529_table(code, used, refund, original):
     accounts = {CONTRACT: {"storage": {0: original}}} if original else None
     from evm_helpers import make_state
 
-    state = make_state({**(accounts or {}), CONTRACT: {"code": bytes.fromhex(code), "storage": {0: original} if original else {}}})
+    state = make_state(
+        {**(accounts or {}), CONTRACT: {"code": bytes.fromhex(code), "storage": {0: original} if original else {}}}
+    )
     state.warm_slot(CONTRACT, 0)
     r = run(code, state=state)
     assert r.status == "success"
@@ -65,10 +68,19 @@ def test_refund_is_reverted_with_the_frame():
     assert r.status == "revert" and r.state.refund == 0
 
 
-@pytest.mark.parametrize("original,current,new,cost,refund", [
-    (0, 0, 0, 100, 0), (0, 0, 1, 20000, 0), (1, 1, 0, 2900, 4800), (1, 1, 2, 2900, 0),
-    (1, 0, 1, 100, -4800 + 2800), (0, 1, 0, 100, 19900), (1, 2, 1, 100, 2800), (1, 2, 0, 100, 4800),
-])
+@pytest.mark.parametrize(
+    "original,current,new,cost,refund",
+    [
+        (0, 0, 0, 100, 0),
+        (0, 0, 1, 20000, 0),
+        (1, 1, 0, 2900, 4800),
+        (1, 1, 2, 2900, 0),
+        (1, 0, 1, 100, -4800 + 2800),
+        (0, 1, 0, 100, 19900),
+        (1, 2, 1, 100, 2800),
+        (1, 2, 0, 100, 4800),
+    ],
+)
 def test_sstore_cost_function(original, current, new, cost, refund):
     assert G.sstore_cost(original, current, new, cold=False) == (cost, refund)
     assert G.sstore_cost(original, current, new, cold=True) == (cost + 2100, refund)

@@ -1,4 +1,5 @@
 """Genesis conformance on the vendored blockchain fixtures (the full public set: tests/tools/check_genesis_fixtures.py)."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,9 @@ def test_genesis_of_every_vendored_blockchain_test():
 
 
 def test_checker_detects_a_wrong_root():
-    path = os.path.join(FIXTURES, "ethereum-tests", "BlockchainTests", "ValidBlocks", "bcExample", "shanghaiExample.json")
+    path = os.path.join(
+        FIXTURES, "ethereum-tests", "BlockchainTests", "ValidBlocks", "bcExample", "shanghaiExample.json"
+    )
     name, test = next(iter(json.load(open(path)).items()))
     addr = next(iter(test["pre"]))
     test["pre"][addr]["balance"] = hex(int(test["pre"][addr]["balance"], 16) + 1)

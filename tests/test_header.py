@@ -1,4 +1,5 @@
 """Block header RLP: round trips for each fork's field set, strict decoding, fixture headers."""
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,21 @@ def _headers():
     yield base
     yield base.copy(base_fee_per_gas=7)
     yield base.copy(base_fee_per_gas=7, withdrawals_root=b"\x01" * 32)
-    yield base.copy(base_fee_per_gas=7, withdrawals_root=b"\x01" * 32, blob_gas_used=131072, excess_blob_gas=0,
-                    parent_beacon_block_root=b"\x02" * 32)
-    yield base.copy(base_fee_per_gas=7, withdrawals_root=b"\x01" * 32, blob_gas_used=0, excess_blob_gas=5,
-                    parent_beacon_block_root=b"\x02" * 32, requests_hash=EMPTY_REQUESTS_HASH)
+    yield base.copy(
+        base_fee_per_gas=7,
+        withdrawals_root=b"\x01" * 32,
+        blob_gas_used=131072,
+        excess_blob_gas=0,
+        parent_beacon_block_root=b"\x02" * 32,
+    )
+    yield base.copy(
+        base_fee_per_gas=7,
+        withdrawals_root=b"\x01" * 32,
+        blob_gas_used=0,
+        excess_blob_gas=5,
+        parent_beacon_block_root=b"\x02" * 32,
+        requests_hash=EMPTY_REQUESTS_HASH,
+    )
 
 
 @pytest.mark.parametrize("header", list(_headers()))
@@ -29,8 +41,15 @@ def test_roundtrip(header):
     assert Header.decode(enc) == header
     assert len(rlp.decode(enc)) == 15 + sum(
         getattr(header, f) is not None
-        for f in ("base_fee_per_gas", "withdrawals_root", "blob_gas_used", "excess_blob_gas",
-                  "parent_beacon_block_root", "requests_hash"))
+        for f in (
+            "base_fee_per_gas",
+            "withdrawals_root",
+            "blob_gas_used",
+            "excess_blob_gas",
+            "parent_beacon_block_root",
+            "requests_hash",
+        )
+    )
     assert Header.from_json(header.to_json()) == header
     assert Header.from_json(header.to_json(rpc=False)) == header
 

@@ -1,4 +1,5 @@
 """`evm-mlir import` / `export`: geth chain files, resumability, rejection, and SIGKILL at several moments."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,9 @@ DEV_GENESIS = os.path.join(REPO, "genesis", "dev.json")
 
 
 def cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "client.cli", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "client.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def genesis_from_fixture(test: dict) -> dict:
@@ -35,8 +37,21 @@ def genesis_from_fixture(test: dict) -> dict:
     raw = network_config(test["network"], int(config.get("chainid", "0x1"), 16), config.get("blobSchedule")).raw
     g = test["genesisBlockHeader"]
     out = {"config": raw, "alloc": test["pre"]}
-    for key in ("nonce", "timestamp", "extraData", "gasLimit", "difficulty", "mixHash", "coinbase", "baseFeePerGas",
-                "excessBlobGas", "blobGasUsed", "number", "gasUsed", "parentHash"):
+    for key in (
+        "nonce",
+        "timestamp",
+        "extraData",
+        "gasLimit",
+        "difficulty",
+        "mixHash",
+        "coinbase",
+        "baseFeePerGas",
+        "excessBlobGas",
+        "blobGasUsed",
+        "number",
+        "gasUsed",
+        "parentHash",
+    ):
         if key in g:
             out[key] = g[key]
     return out
@@ -72,8 +87,11 @@ def test_import_export_round_trip(tmp_path, fixture_chain):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     n = len(test["blocks"])
     last = proc.stdout.strip().splitlines()[-1]
-    assert re.match(rf"imported {n} blocks \(\d+ txs, \d+ gas\), 0 already known, in [\d.]+s: [\d.]+ blocks/s, "
-                    rf"[\d.]+ Mgas/s; head {n} {test['lastblockhash']}$", last), last
+    assert re.match(
+        rf"imported {n} blocks \(\d+ txs, \d+ gas\), 0 already known, in [\d.]+s: [\d.]+ blocks/s, "
+        rf"[\d.]+ Mgas/s; head {n} {test['lastblockhash']}$",
+        last,
+    ), last
     assert _head(datadir) == (n, test["lastblockhash"])
     # resumable: everything is known now
     proc = cli("import", "--datadir", datadir, chain)
@@ -100,12 +118,15 @@ def test_import_export_round_trip(tmp_path, fixture_chain):
 EEST = os.path.join(FIXTURES, "eest", "blockchain_tests")
 
 
-@pytest.mark.parametrize("rel,network,fork", [
-    ("paris/eip7610_create_collision/test_init_collision_create_tx.json", "Paris", "Paris"),
-    ("shanghai/eip3855_push0/test_push0_contracts.json", "Shanghai", "Shanghai"),
-    ("osaka/eip7918_blob_reserve_price/test_reserve_price_at_transition.json", "OsakaToBPO1AtTime15k", "BPO1"),
-    ("osaka/eip7918_blob_reserve_price/test_reserve_price_at_transition.json", "BPO2ToBPO3AtTime15k", "BPO3"),
-])
+@pytest.mark.parametrize(
+    "rel,network,fork",
+    [
+        ("paris/eip7610_create_collision/test_init_collision_create_tx.json", "Paris", "Paris"),
+        ("shanghai/eip3855_push0/test_push0_contracts.json", "Shanghai", "Shanghai"),
+        ("osaka/eip7918_blob_reserve_price/test_reserve_price_at_transition.json", "OsakaToBPO1AtTime15k", "BPO1"),
+        ("osaka/eip7918_blob_reserve_price/test_reserve_price_at_transition.json", "BPO2ToBPO3AtTime15k", "BPO3"),
+    ],
+)
 def test_import_follows_the_chains_fork_schedule(tmp_path, rel, network, fork):
     """A chain from a genesis file with the network's schedule (and blob parameters) imports across its forks,
     blob-parameter-only ones included, and head names the fork the head is at."""
@@ -161,7 +182,7 @@ def _check_consistent(datadir: str, headers: dict[str, Block], order: list[str])
         assert h in headers, f"head {h} is not a block of the chain"
         assert headers[h].header.state_root == head.state_root
         assert_state_complete(StateDB(store.kv, head.state_root), head.state_root)
-        for later in order[head.number + 1:]:
+        for later in order[head.number + 1 :]:
             assert store.get_header(bytes.fromhex(later[2:])) is None
             assert store.get_receipts(bytes.fromhex(later[2:])) is None
         for n in range(head.number + 1):
@@ -200,8 +221,12 @@ def test_sigkill_during_import_leaves_a_consistent_datadir(tmp_path):
     startup = max(total - loop, 0.2)
 
     def kill_after(delay: float) -> int:
-        p = subprocess.Popen([sys.executable, "-m", "client.cli", "import", "--datadir", datadir, chain_file],
-                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = subprocess.Popen(
+            [sys.executable, "-m", "client.cli", "import", "--datadir", datadir, chain_file],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         p.send_signal(signal.SIGKILL)
         p.wait(timeout=60)

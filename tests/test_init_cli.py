@@ -1,4 +1,5 @@
 """`evm-mlir init` / `head`: known genesis hashes, reopening, idempotence, and clean failures."""
+
 from __future__ import annotations
 
 import json
@@ -14,14 +15,22 @@ GENESIS = os.path.join(REPO, "genesis")
 
 # the networks' published genesis block hashes and state roots
 KNOWN = {
-    "mainnet": ("0xd4e56740f876aef8c010b86a40d5f56745a118d0906a34e69aec8c0db1cb8fa3",
-                "0xd7f8974fb5ac78d9ac099b9ad5018bedc2ce0a72dad1827a1709da30580f0544"),
-    "sepolia": ("0x25a5cc106eea7138acab33231d7160d69cb777ee0c2c553fcddf5138993e6dd9",
-                "0x5eb6e371a698b8d68f665192350ffcecbbbf322916f4b51bd79bb6887da3f494"),
-    "holesky": ("0xb5f7f912443c940f21fd611f12828d75b534364ed9e95ca4e307729a4661bde4",
-                "0x69d8c9d72f6fa4ad42d4702b433707212f90db395eb54dc20bc85de253788783"),
-    "hoodi": ("0xbbe312868b376a3001692a646dd2d7d1e4406380dfd86b98aa8a34d1557c971b",
-              "0xda87d7f5f91c51508791bbcbd4aa5baf04917830b86985eeb9ad3d5bfb657576"),
+    "mainnet": (
+        "0xd4e56740f876aef8c010b86a40d5f56745a118d0906a34e69aec8c0db1cb8fa3",
+        "0xd7f8974fb5ac78d9ac099b9ad5018bedc2ce0a72dad1827a1709da30580f0544",
+    ),
+    "sepolia": (
+        "0x25a5cc106eea7138acab33231d7160d69cb777ee0c2c553fcddf5138993e6dd9",
+        "0x5eb6e371a698b8d68f665192350ffcecbbbf322916f4b51bd79bb6887da3f494",
+    ),
+    "holesky": (
+        "0xb5f7f912443c940f21fd611f12828d75b534364ed9e95ca4e307729a4661bde4",
+        "0x69d8c9d72f6fa4ad42d4702b433707212f90db395eb54dc20bc85de253788783",
+    ),
+    "hoodi": (
+        "0xbbe312868b376a3001692a646dd2d7d1e4406380dfd86b98aa8a34d1557c971b",
+        "0xda87d7f5f91c51508791bbcbd4aa5baf04917830b86985eeb9ad3d5bfb657576",
+    ),
 }
 
 
@@ -31,7 +40,9 @@ GENESIS_FORK = {"mainnet": "Frontier", "sepolia": "London", "holesky": "Paris", 
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "client.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "client.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
 
 
 def _one_error_line(proc: subprocess.CompletedProcess) -> str:
@@ -100,11 +111,24 @@ def test_dev_genesis(tmp_path):
         acc = state.get_account(bytes.fromhex("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266"))
         assert acc.balance == 10_000 * 10**18 and acc.nonce == 0
         # the system contracts carry the same code as in the EEST Prague fixtures' pre-state
-        fixture = os.path.join(REPO, "tests", "fixtures", "blockchain", "eest", "blockchain_tests", "prague",
-                               "eip7251_consolidations", "test_eip_7251.json")
+        fixture = os.path.join(
+            REPO,
+            "tests",
+            "fixtures",
+            "blockchain",
+            "eest",
+            "blockchain_tests",
+            "prague",
+            "eip7251_consolidations",
+            "test_eip_7251.json",
+        )
         pre = {k.lower(): v for k, v in next(iter(json.load(open(fixture)).values()))["pre"].items()}
-        for addr in ("0x000F3df6D732807Ef1319fB7B8bB8522d0Beac02", "0x0000F90827F1C53a10cb7A02335B175320002935",
-                     "0x00000961Ef480Eb55e80D19ad83579A64c007002", "0x0000BBdDc7CE488642fb579F8B00f3a590007251"):
+        for addr in (
+            "0x000F3df6D732807Ef1319fB7B8bB8522d0Beac02",
+            "0x0000F90827F1C53a10cb7A02335B175320002935",
+            "0x00000961Ef480Eb55e80D19ad83579A64c007002",
+            "0x0000BBdDc7CE488642fb579F8B00f3a590007251",
+        ):
             acc = state.get_account(bytes.fromhex(addr[2:]))
             code = bytes.fromhex(pre[addr.lower()]["code"][2:])
             assert acc.nonce == 1 and acc.code_hash == keccak(code)

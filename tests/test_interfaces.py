@@ -1,6 +1,7 @@
 """The EVM's typed boundary (evm/interfaces.py): the Host, the journaled state and every backend have what the
 Protocols promise; nothing outside evm/host.py reaches the state of a frame; the static-context rule is checked
 in one place; SSTORE is priced by one function, whose table form agrees with it on every case."""
+
 from __future__ import annotations
 
 import inspect
@@ -86,8 +87,13 @@ def _evm_sources():
 
 
 def test_only_the_host_reaches_the_state_of_a_frame():
-    offenders = [(rel, n + 1, line.strip()) for rel, text in _evm_sources() if rel != "evm/host.py"
-                 for n, line in enumerate(text.splitlines()) if re.search(r"\bhost\.state\b|\bf\.state\b", line)]
+    offenders = [
+        (rel, n + 1, line.strip())
+        for rel, text in _evm_sources()
+        if rel != "evm/host.py"
+        for n, line in enumerate(text.splitlines())
+        if re.search(r"\bhost\.state\b|\bf\.state\b", line)
+    ]
     assert offenders == []
 
 
@@ -111,9 +117,13 @@ def test_writes_of_a_static_frame_raise_in_the_host():
     host = Host(state, BlockEnv(Fork.OSAKA), get_backend("interpreter"), TxEnv())
     a = b"\x01" * 20
     frame = Message(a, a, 0, b"", 100_000, b"\x00", a, is_static=True)
-    for write in (lambda: host.sstore(frame, 1, 2, 50_000), lambda: host.tstore(frame, 1, 2),
-                  lambda: host.log(frame, [b"\x00" * 32], b"x"), lambda: host.selfdestruct(frame, a, 50_000),
-                  lambda: host.create(frame, 50_000, 0, b"")):
+    for write in (
+        lambda: host.sstore(frame, 1, 2, 50_000),
+        lambda: host.tstore(frame, 1, 2),
+        lambda: host.log(frame, [b"\x00" * 32], b"x"),
+        lambda: host.selfdestruct(frame, a, 50_000),
+        lambda: host.create(frame, 50_000, 0, b""),
+    ):
         with pytest.raises(WriteInStaticContext):
             write()
     assert state.get_storage(a, 1) == 0 and state.get_transient(a, 1) == 0 and not state.logs
@@ -135,8 +145,13 @@ def test_sstore_table_is_sstore_cost_on_every_case():
 def test_sstore_table_rows():
     # EIP-2200 / EIP-3529's named cases: no-op, fresh set, reset, clear with refund, restore
     warm = {
-        (0, 0, 0): (100, 0), (0, 0, 1): (20000, 0), (1, 1, 2): (2900, 0), (1, 1, 0): (2900, 4800),
-        (1, 0, 1): (100, -4800 + 2800), (0, 1, 0): (100, 19900), (1, 2, 1): (100, 2800),
+        (0, 0, 0): (100, 0),
+        (0, 0, 1): (20000, 0),
+        (1, 1, 2): (2900, 0),
+        (1, 1, 0): (2900, 4800),
+        (1, 0, 1): (100, -4800 + 2800),
+        (0, 1, 0): (100, 19900),
+        (1, 2, 1): (100, 2800),
     }
     for (o, c, n), cost in warm.items():
         assert G.SSTORE_TABLE[G.sstore_case(o, c, n, False)] == cost

@@ -1,5 +1,6 @@
 """The benchmark programs (bench/programs.json of the project's revm comparison), the
 `evm-mlir run` command and the backend registry."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,18 @@ from evm_helpers import run
 PROGRAMS = json.loads((Path(__file__).parent / "fixtures" / "bench_programs.json").read_text())
 
 
-@pytest.mark.parametrize("name,n", [("factorial", 57), ("factorial", 10), ("factorial", 0), ("fibonacci", 10),
-                                    ("fibonacci", 1000), ("fibonacci", 0), ("factorial", 1000)])
+@pytest.mark.parametrize(
+    "name,n",
+    [
+        ("factorial", 57),
+        ("factorial", 10),
+        ("factorial", 0),
+        ("fibonacci", 10),
+        ("fibonacci", 1000),
+        ("fibonacci", 0),
+        ("factorial", 1000),
+    ],
+)
 def test_bench_programs(name, n):
     prog = PROGRAMS[name]
     r = run(prog["code"], n.to_bytes(32, "big"), gas=10_000_000)
@@ -28,7 +39,10 @@ def test_bench_programs(name, n):
 
 def test_cli_run_json(capsys):
     prog = PROGRAMS["fibonacci"]
-    assert main(["run", "--code", prog["code"], "--input", (1000).to_bytes(32, "big").hex(), "--json", "--repeat", "3"]) == 0
+    assert (
+        main(["run", "--code", prog["code"], "--input", (1000).to_bytes(32, "big").hex(), "--json", "--repeat", "3"])
+        == 0
+    )
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out == {"status": "success", "output": prog["examples"]["1000"], "gasUsed": 63051, "error": None}
 
@@ -46,9 +60,17 @@ def test_cli_run_hex_and_errors(capsys):
     assert doc["error"] == "InvalidOpcode" and doc["gasUsed"] == 100
 
 
-@pytest.mark.parametrize("argv", [["--code", "zz"], ["--code", "123"], ["--code", "00", "--input", "0xg0"],
-                                  ["--code", "00", "--fork", "Frontier"], ["--code", "00", "--evm", "nope"],
-                                  ["--code", "00", "--repeat", "0"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--code", "zz"],
+        ["--code", "123"],
+        ["--code", "00", "--input", "0xg0"],
+        ["--code", "00", "--fork", "Frontier"],
+        ["--code", "00", "--evm", "nope"],
+        ["--code", "00", "--repeat", "0"],
+    ],
+)
 def test_cli_run_user_errors(argv, capsys):
     assert main(["run", *argv]) == 1
     assert capsys.readouterr().err.startswith("error: ")

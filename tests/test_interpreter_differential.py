@@ -1,5 +1,6 @@
 """Differential tests against revm (pyrevm, the `bench` extra): status, output and gas of the
 interpreter must match exactly, on hand-picked programs and on generated ones."""
+
 from __future__ import annotations
 
 import random
@@ -13,8 +14,26 @@ from revm_oracle import ours, pyrevm, revm_call
 
 pytestmark = pytest.mark.skipif(pyrevm is None, reason="pyrevm not installed")
 
-VALUES = [0, 1, 2, 3, 7, 31, 32, 255, 256, 2**64 - 1, 2**128, 2**255 - 1, 2**255, 2**255 + 1,
-          2**256 - 2, 2**256 - 1, 0xDEADBEEF, 0x8000000000000000000000000000000000000000000000000000000000000080]
+VALUES = [
+    0,
+    1,
+    2,
+    3,
+    7,
+    31,
+    32,
+    255,
+    256,
+    2**64 - 1,
+    2**128,
+    2**255 - 1,
+    2**255,
+    2**255 + 1,
+    2**256 - 2,
+    2**256 - 1,
+    0xDEADBEEF,
+    0x8000000000000000000000000000000000000000000000000000000000000080,
+]
 
 
 def check(code: bytes, data: bytes = b"", *, gas: int = 200_000, value: int = 0, accounts=None, fork=Fork.CANCUN):
@@ -27,8 +46,32 @@ def check(code: bytes, data: bytes = b"", *, gas: int = 200_000, value: int = 0,
     return got
 
 
-@pytest.mark.parametrize("opname", ["ADD", "MUL", "SUB", "DIV", "SDIV", "MOD", "SMOD", "EXP", "SIGNEXTEND",
-                                    "LT", "GT", "SLT", "SGT", "EQ", "AND", "OR", "XOR", "BYTE", "SHL", "SHR", "SAR"])
+@pytest.mark.parametrize(
+    "opname",
+    [
+        "ADD",
+        "MUL",
+        "SUB",
+        "DIV",
+        "SDIV",
+        "MOD",
+        "SMOD",
+        "EXP",
+        "SIGNEXTEND",
+        "LT",
+        "GT",
+        "SLT",
+        "SGT",
+        "EQ",
+        "AND",
+        "OR",
+        "XOR",
+        "BYTE",
+        "SHL",
+        "SHR",
+        "SAR",
+    ],
+)
 def test_binary_ops(opname):
     check(table_program(opname, 2, VALUES), gas=5_000_000)
 
@@ -59,16 +102,83 @@ MEMORY_PROGRAMS = {
     "returndatacopy_oob": ops(1, 0, 0, "RETURNDATACOPY"),
     "returndatacopy_empty_ok": ops(0, 0, 0, "RETURNDATACOPY", "RETURNDATASIZE", 0, "MSTORE", 32, 0, "RETURN"),
     "pc_gas_msize": ops("PC", "GAS", "MSIZE", 0, "MSTORE", 0, "MSTORE", 32, "MSTORE", 96, 0, "RETURN"),
-    "env": ops("ADDRESS", "CALLER", "CALLVALUE", "CALLDATASIZE", "CODESIZE", "ORIGIN", "GASPRICE", "SELFBALANCE",
-               0, "MSTORE", 32, "MSTORE", 64, "MSTORE", 96, "MSTORE", 128, "MSTORE", 160, "MSTORE",
-               192, "MSTORE", 224, "MSTORE", 256, 0, "RETURN"),
-    "balance_cold_warm": ops(OTHER, "BALANCE", OTHER, "BALANCE", "ADD", 0xDEAD, "EXTCODESIZE", 0xBEEF, "EXTCODEHASH",
-                             CONTRACT, "EXTCODEHASH", 0, "MSTORE", 32, "MSTORE", 64, "MSTORE", 96, "MSTORE", 128, 0, "RETURN"),
+    "env": ops(
+        "ADDRESS",
+        "CALLER",
+        "CALLVALUE",
+        "CALLDATASIZE",
+        "CODESIZE",
+        "ORIGIN",
+        "GASPRICE",
+        "SELFBALANCE",
+        0,
+        "MSTORE",
+        32,
+        "MSTORE",
+        64,
+        "MSTORE",
+        96,
+        "MSTORE",
+        128,
+        "MSTORE",
+        160,
+        "MSTORE",
+        192,
+        "MSTORE",
+        224,
+        "MSTORE",
+        256,
+        0,
+        "RETURN",
+    ),
+    "balance_cold_warm": ops(
+        OTHER,
+        "BALANCE",
+        OTHER,
+        "BALANCE",
+        "ADD",
+        0xDEAD,
+        "EXTCODESIZE",
+        0xBEEF,
+        "EXTCODEHASH",
+        CONTRACT,
+        "EXTCODEHASH",
+        0,
+        "MSTORE",
+        32,
+        "MSTORE",
+        64,
+        "MSTORE",
+        96,
+        "MSTORE",
+        128,
+        0,
+        "RETURN",
+    ),
     "extcodecopy": ops(CONTRACT, 50, 2, 10, "EXTCODECOPY", OTHER, 10, 0, 90, "EXTCODECOPY", 128, 0, "RETURN"),
     "log": ops(0xAA, 0, "MSTORE", 1, 2, 3, 4, 40, 0, "LOG4", 7, 3, 1, "LOG0", 5, 6, 0, "LOG2"),
     "tstore_tload": ops(7, 1, "TSTORE", 1, "TLOAD", 2, "TLOAD", 0, "MSTORE", 32, "MSTORE", 64, 0, "RETURN"),
-    "jumps": ops(6, "JUMP", "INVALID", "INVALID", "JUMPDEST", 1, 12, "JUMPI", "INVALID", "JUMPDEST",
-                 0, 0, "JUMPI", 42, 0, "MSTORE", 32, 0, "RETURN"),
+    "jumps": ops(
+        6,
+        "JUMP",
+        "INVALID",
+        "INVALID",
+        "JUMPDEST",
+        1,
+        12,
+        "JUMPI",
+        "INVALID",
+        "JUMPDEST",
+        0,
+        0,
+        "JUMPI",
+        42,
+        0,
+        "MSTORE",
+        32,
+        0,
+        "RETURN",
+    ),
     "bad_jump_into_push": bytes.fromhex("6003565b"),
     "invalid_opcode": bytes.fromhex("0c"),
     "stack_underflow": ops("ADD"),
@@ -123,7 +233,9 @@ CALL_PROGRAMS = {
     "call_value_existing": ops(64, 0, 0, 0, 7, OTHER, 50_000, "CALL", 0, "MSTORE", 96, 0, "RETURN"),
     "call_value_new_account": ops(0, 0, 0, 0, 7, 0x5555, 50_000, "CALL", 0, "MSTORE", 32, 0, "RETURN"),
     "call_no_value_new_account": ops(0, 0, 0, 0, 0, 0x5555, 50_000, "CALL", 0, "MSTORE", 32, 0, "RETURN"),
-    "call_insufficient_balance": ops(0, 0, 0, 0, 10**30, OTHER, 50_000, "CALL", "GAS", 32, "MSTORE", 0, "MSTORE", 64, 0, "RETURN"),
+    "call_insufficient_balance": ops(
+        0, 0, 0, 0, 10**30, OTHER, 50_000, "CALL", "GAS", 32, "MSTORE", 0, "MSTORE", 64, 0, "RETURN"
+    ),
     "call_all_gas": ops(96, 0, 0, 0, 0, OTHER, "GAS", "CALL", "RETURNDATASIZE", 0, "MSTORE", 32, 0, "RETURN"),
     "staticcall": ops(96, 0, 0, 0, OTHER, 50_000, "STATICCALL", 0, "MSTORE", 96, 0, "RETURN"),
     "delegatecall": ops(96, 0, 0, 0, OTHER, 50_000, "DELEGATECALL", 0, "MSTORE", 96, 0, "RETURN"),
@@ -151,8 +263,30 @@ def test_staticcall_violation_in_child():
 def test_child_revert_returns_gas_and_data():
     child = ops(0xABCD, 0, "MSTORE", 2, 30, "REVERT")
     accounts = {OTHER: {"code": child}}
-    check(ops(0, 0, 0, 0, 0, OTHER, 50_000, "CALL", "RETURNDATASIZE", 0, 0, "RETURNDATACOPY",
-              0, "MLOAD", 32, "MSTORE", 64, 0, "RETURN"), accounts=accounts)
+    check(
+        ops(
+            0,
+            0,
+            0,
+            0,
+            0,
+            OTHER,
+            50_000,
+            "CALL",
+            "RETURNDATASIZE",
+            0,
+            0,
+            "RETURNDATACOPY",
+            0,
+            "MLOAD",
+            32,
+            "MSTORE",
+            64,
+            0,
+            "RETURN",
+        ),
+        accounts=accounts,
+    )
 
 
 def _initcode(runtime: bytes) -> bytes:
@@ -169,21 +303,26 @@ def _initcode(runtime: bytes) -> bytes:
 def _create_program(initcode: bytes, create2: bool, value: int = 0) -> bytes:
     code = b""
     for i in range(0, len(initcode), 32):
-        code += push_n(int.from_bytes(initcode[i:i + 32].ljust(32, b"\0"), "big"), 32) + ops(i, "MSTORE")
+        code += push_n(int.from_bytes(initcode[i : i + 32].ljust(32, b"\0"), "big"), 32) + ops(i, "MSTORE")
     if create2:
         code += ops(0x5A17, len(initcode), 0, value, "CREATE2")
     else:
         code += ops(len(initcode), 0, value, "CREATE")
-    return code + ops("DUP1", "EXTCODESIZE", "SWAP1", 0, "MSTORE", 32, "MSTORE",
-                      "RETURNDATASIZE", 64, "MSTORE", 96, 0, "RETURN")
+    return code + ops(
+        "DUP1", "EXTCODESIZE", "SWAP1", 0, "MSTORE", 32, "MSTORE", "RETURNDATASIZE", 64, "MSTORE", 96, 0, "RETURN"
+    )
 
 
 @pytest.mark.parametrize("fork", [Fork.SHANGHAI, Fork.CANCUN])
 @pytest.mark.parametrize("create2", [False, True])
 @pytest.mark.parametrize("runtime", [b"", bytes.fromhex("600160005260206000f3"), b"\xef\x00", b"\xfe" * 100])
 def test_create(create2, runtime, fork):
-    check(_create_program(_initcode(runtime), create2, value=3), accounts={CONTRACT: {"balance": 10}}, gas=1_000_000,
-          fork=fork)
+    check(
+        _create_program(_initcode(runtime), create2, value=3),
+        accounts={CONTRACT: {"balance": 10}},
+        gas=1_000_000,
+        fork=fork,
+    )
 
 
 def test_create_reverting_initcode():
@@ -194,7 +333,7 @@ def test_create_reverting_initcode():
 def test_create_collision_via_create2_twice():
     init = _initcode(b"\x00")
     prog = _create_program(init, True)
-    body = prog[:-len(ops(96, 0, "RETURN"))]
+    body = prog[: -len(ops(96, 0, "RETURN"))]
     # the second CREATE2 with the same salt collides
     prog2 = body + ops(0x5A17, len(init), 0, 0, "CREATE2", 128, "MSTORE", 160, 0, "RETURN")
     check(prog2, gas=1_000_000)
@@ -209,9 +348,43 @@ def test_selfdestruct_to_other(fork):
 
 
 # ------------------------------------------------------------------ generated programs
-PURE = ["ADD", "MUL", "SUB", "DIV", "SDIV", "MOD", "SMOD", "ADDMOD", "MULMOD", "EXP", "SIGNEXTEND", "LT", "GT",
-        "SLT", "SGT", "EQ", "ISZERO", "AND", "OR", "XOR", "NOT", "BYTE", "SHL", "SHR", "SAR", "POP",
-        "DUP1", "DUP2", "DUP3", "SWAP1", "SWAP2", "SWAP3", "MSIZE", "GAS", "PC"]
+PURE = [
+    "ADD",
+    "MUL",
+    "SUB",
+    "DIV",
+    "SDIV",
+    "MOD",
+    "SMOD",
+    "ADDMOD",
+    "MULMOD",
+    "EXP",
+    "SIGNEXTEND",
+    "LT",
+    "GT",
+    "SLT",
+    "SGT",
+    "EQ",
+    "ISZERO",
+    "AND",
+    "OR",
+    "XOR",
+    "NOT",
+    "BYTE",
+    "SHL",
+    "SHR",
+    "SAR",
+    "POP",
+    "DUP1",
+    "DUP2",
+    "DUP3",
+    "SWAP1",
+    "SWAP2",
+    "SWAP3",
+    "MSIZE",
+    "GAS",
+    "PC",
+]
 
 
 def _random_program(rng: random.Random) -> bytes:
@@ -237,7 +410,9 @@ def _random_program(rng: random.Random) -> bytes:
             code += ops("SWAP1", 255, "AND", "SWAP1")  # bound the size
         code += bytes([BY_NAME[name]])
         depth += info.outputs - info.inputs
-    code += ops("MSIZE") + ops(0, "MSTORE", "MSIZE", 0, "RETURN") if depth == 0 else ops(0, "MSTORE", "MSIZE", 0, "RETURN")
+    code += (
+        ops("MSIZE") + ops(0, "MSTORE", "MSIZE", 0, "RETURN") if depth == 0 else ops(0, "MSTORE", "MSIZE", 0, "RETURN")
+    )
     return code
 
 

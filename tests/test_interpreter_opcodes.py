@@ -1,4 +1,5 @@
 """Interpreter, by category: hand-written bytecode with expected results (no oracle needed)."""
+
 from __future__ import annotations
 
 import pytest
@@ -42,31 +43,34 @@ def test_table_stack_and_gas():
 
 
 # ------------------------------------------------------------------ arithmetic
-@pytest.mark.parametrize("items,expected", [
-    ((M, 1, "ADD"), 0),
-    ((3, 2, "SUB"), M),  # 2 - 3
-    ((2**255, 2, "MUL"), 0),
-    ((0, 7, "DIV"), 0),
-    ((3, 7, "DIV"), 2),
-    ((NEG1, 2**255, "SDIV"), 2**255),  # -2**255 / -1 overflows to itself
-    ((2, NEG1 - 6, "SDIV"), NEG1 - 2),  # -7 / 2 = -3
-    ((0, 5, "MOD"), 0),
-    ((3, NEG1 - 6, "SMOD"), NEG1),  # -7 % 3 = -1 (sign of dividend)
-    ((NEG1 - 2, 7, "SMOD"), 1),  # 7 % -3 = 1
-    ((10, 5, 7, "ADDMOD"), 2),
-    ((8, M, M, "ADDMOD"), (2 * M) % 8),
-    ((0, 5, 7, "MULMOD"), 0),
-    ((12, M, M, "MULMOD"), (M * M) % 12),
-    ((10, 2, "EXP"), 1024),
-    ((256, 2, "EXP"), 0),
-    ((0, 0, "EXP"), 1),
-    ((0xFF, 0, "SIGNEXTEND"), NEG1),
-    ((0x7F, 0, "SIGNEXTEND"), 0x7F),
-    ((0x12FF80, 0, "SIGNEXTEND"), M - 0x7F),
-    ((0x1280, 1, "SIGNEXTEND"), 0x1280),
-    ((0xABCD, 31, "SIGNEXTEND"), 0xABCD),
-    ((0xABCD, 2**200, "SIGNEXTEND"), 0xABCD),
-])
+@pytest.mark.parametrize(
+    "items,expected",
+    [
+        ((M, 1, "ADD"), 0),
+        ((3, 2, "SUB"), M),  # 2 - 3
+        ((2**255, 2, "MUL"), 0),
+        ((0, 7, "DIV"), 0),
+        ((3, 7, "DIV"), 2),
+        ((NEG1, 2**255, "SDIV"), 2**255),  # -2**255 / -1 overflows to itself
+        ((2, NEG1 - 6, "SDIV"), NEG1 - 2),  # -7 / 2 = -3
+        ((0, 5, "MOD"), 0),
+        ((3, NEG1 - 6, "SMOD"), NEG1),  # -7 % 3 = -1 (sign of dividend)
+        ((NEG1 - 2, 7, "SMOD"), 1),  # 7 % -3 = 1
+        ((10, 5, 7, "ADDMOD"), 2),
+        ((8, M, M, "ADDMOD"), (2 * M) % 8),
+        ((0, 5, 7, "MULMOD"), 0),
+        ((12, M, M, "MULMOD"), (M * M) % 12),
+        ((10, 2, "EXP"), 1024),
+        ((256, 2, "EXP"), 0),
+        ((0, 0, "EXP"), 1),
+        ((0xFF, 0, "SIGNEXTEND"), NEG1),
+        ((0x7F, 0, "SIGNEXTEND"), 0x7F),
+        ((0x12FF80, 0, "SIGNEXTEND"), M - 0x7F),
+        ((0x1280, 1, "SIGNEXTEND"), 0x1280),
+        ((0xABCD, 31, "SIGNEXTEND"), 0xABCD),
+        ((0xABCD, 2**200, "SIGNEXTEND"), 0xABCD),
+    ],
+)
 def test_arithmetic(items, expected):
     assert word(*items) == expected
 
@@ -78,16 +82,40 @@ def test_exp_gas():
 
 
 # ------------------------------------------------------------------ comparison / bitwise
-@pytest.mark.parametrize("items,expected", [
-    ((2, 1, "LT"), 1), ((1, 2, "LT"), 0), ((1, 2, "GT"), 1),
-    ((1, NEG1, "SLT"), 1), ((NEG1, 1, "SGT"), 1), ((NEG1, 1, "SLT"), 0),
-    ((5, 5, "EQ"), 1), ((0, "ISZERO"), 1), ((7, "ISZERO"), 0),
-    ((0xF0, 0x3C, "AND"), 0x30), ((0xF0, 0x0F, "OR"), 0xFF), ((0xFF, 0x0F, "XOR"), 0xF0), ((0, "NOT"), M),
-    ((0xAB << 248, 0, "BYTE"), 0xAB), ((0xAB, 31, "BYTE"), 0xAB), ((M, 32, "BYTE"), 0),
-    ((1, 255, "SHL"), 2**255), ((1, 256, "SHL"), 0), ((2**255, 255, "SHR"), 1), ((M, 2**100, "SHR"), 0),
-    ((2**255, 254, "SAR"), M - 1), ((2**255, 300, "SAR"), M), ((2**254, 300, "SAR"), 0), ((0x80, 4, "SAR"), 8),
-    ((0, "CLZ"), 256), ((1, "CLZ"), 255), ((2**255, "CLZ"), 0), ((M, "CLZ"), 0), ((2**200 + 5, "CLZ"), 55),
-])
+@pytest.mark.parametrize(
+    "items,expected",
+    [
+        ((2, 1, "LT"), 1),
+        ((1, 2, "LT"), 0),
+        ((1, 2, "GT"), 1),
+        ((1, NEG1, "SLT"), 1),
+        ((NEG1, 1, "SGT"), 1),
+        ((NEG1, 1, "SLT"), 0),
+        ((5, 5, "EQ"), 1),
+        ((0, "ISZERO"), 1),
+        ((7, "ISZERO"), 0),
+        ((0xF0, 0x3C, "AND"), 0x30),
+        ((0xF0, 0x0F, "OR"), 0xFF),
+        ((0xFF, 0x0F, "XOR"), 0xF0),
+        ((0, "NOT"), M),
+        ((0xAB << 248, 0, "BYTE"), 0xAB),
+        ((0xAB, 31, "BYTE"), 0xAB),
+        ((M, 32, "BYTE"), 0),
+        ((1, 255, "SHL"), 2**255),
+        ((1, 256, "SHL"), 0),
+        ((2**255, 255, "SHR"), 1),
+        ((M, 2**100, "SHR"), 0),
+        ((2**255, 254, "SAR"), M - 1),
+        ((2**255, 300, "SAR"), M),
+        ((2**254, 300, "SAR"), 0),
+        ((0x80, 4, "SAR"), 8),
+        ((0, "CLZ"), 256),
+        ((1, "CLZ"), 255),
+        ((2**255, "CLZ"), 0),
+        ((M, "CLZ"), 0),
+        ((2**200 + 5, "CLZ"), 55),
+    ],
+)
 def test_comparison_bitwise(items, expected):
     assert word(*items) == expected
 
@@ -158,12 +186,30 @@ def test_environment():
 
 
 def test_block_environment():
-    env = BlockEnv(fork=Fork.OSAKA, chain_id=5, coinbase=b"\x0c" * 20, number=1000, timestamp=1234, gas_limit=99,
-                   prev_randao=b"\x01" * 32, base_fee=7, blob_base_fee=3, block_hash=lambda n: n.to_bytes(32, "big"))
+    env = BlockEnv(
+        fork=Fork.OSAKA,
+        chain_id=5,
+        coinbase=b"\x0c" * 20,
+        number=1000,
+        timestamp=1234,
+        gas_limit=99,
+        prev_randao=b"\x01" * 32,
+        base_fee=7,
+        blob_base_fee=3,
+        block_hash=lambda n: n.to_bytes(32, "big"),
+    )
     tx = TxEnv(gas_price=11, blob_hashes=(b"\x01" + b"\x22" * 31,))
-    for name, expected in [("CHAINID", 5), ("COINBASE", int.from_bytes(b"\x0c" * 20, "big")), ("NUMBER", 1000),
-                           ("TIMESTAMP", 1234), ("GASLIMIT", 99), ("PREVRANDAO", int.from_bytes(b"\x01" * 32, "big")),
-                           ("BASEFEE", 7), ("BLOBBASEFEE", 3), ("GASPRICE", 11)]:
+    for name, expected in [
+        ("CHAINID", 5),
+        ("COINBASE", int.from_bytes(b"\x0c" * 20, "big")),
+        ("NUMBER", 1000),
+        ("TIMESTAMP", 1234),
+        ("GASLIMIT", 99),
+        ("PREVRANDAO", int.from_bytes(b"\x01" * 32, "big")),
+        ("BASEFEE", 7),
+        ("BLOBBASEFEE", 3),
+        ("GASPRICE", 11),
+    ]:
         assert run(compute(name), env=env, tx=tx).word == expected, name
     assert run(compute(0, "BLOBHASH"), env=env, tx=tx).word == int.from_bytes(b"\x01" + b"\x22" * 31, "big")
     assert run(compute(1, "BLOBHASH"), env=env, tx=tx).word == 0
@@ -201,8 +247,7 @@ def test_gas_opcode():
 # ------------------------------------------------------------------ logs and storage
 def test_logs():
     r = run(ops(0xAA, 0, "MSTORE", 1, 2, 32, 0, "LOG2"))
-    assert r.state.logs == [(CONTRACT, ((2).to_bytes(32, "big"), (1).to_bytes(32, "big")),
-                             (0xAA).to_bytes(32, "big"))]
+    assert r.state.logs == [(CONTRACT, ((2).to_bytes(32, "big"), (1).to_bytes(32, "big")), (0xAA).to_bytes(32, "big"))]
     assert r.used == 3 + 2 + 6 + 3 + 3 + 3 + 2 + 375 * 3 + 8 * 32
     r = run(ops(0, 0, "LOG0"), static=True)
     assert r.result.error == "WriteInStaticContext" and r.state.logs == []
@@ -220,16 +265,19 @@ def test_storage_and_transient():
 
 
 # ------------------------------------------------------------------ errors are results
-@pytest.mark.parametrize("code,error", [
-    (ops("ADD"), "StackUnderflow"),
-    (ops(1) + b"\x80" * 1024, "StackOverflow"),
-    (ops(1, "JUMP"), "InvalidJump"),
-    (bytes.fromhex("fe"), "InvalidOpcode"),
-    (bytes.fromhex("0c"), "InvalidOpcode"),
-    (ops(1, 1, 0, "RETURNDATACOPY"), "ReturnDataOutOfBounds"),
-    (ops(0, 1, 0, "RETURNDATACOPY"), "ReturnDataOutOfBounds"),  # offset past the end even for size 0
-    (ops(1, 2**255, "MSTORE"), "OutOfGas"),
-])
+@pytest.mark.parametrize(
+    "code,error",
+    [
+        (ops("ADD"), "StackUnderflow"),
+        (ops(1) + b"\x80" * 1024, "StackOverflow"),
+        (ops(1, "JUMP"), "InvalidJump"),
+        (bytes.fromhex("fe"), "InvalidOpcode"),
+        (bytes.fromhex("0c"), "InvalidOpcode"),
+        (ops(1, 1, 0, "RETURNDATACOPY"), "ReturnDataOutOfBounds"),
+        (ops(0, 1, 0, "RETURNDATACOPY"), "ReturnDataOutOfBounds"),  # offset past the end even for size 0
+        (ops(1, 2**255, "MSTORE"), "OutOfGas"),
+    ],
+)
 def test_errors_are_results(code, error):
     r = run(code)
     assert r.status == "error" and r.result.error == error and r.result.gas_left == 0 and r.output == b""

@@ -1,4 +1,5 @@
 """Calls, creation, self-destruct, EIP-7702 delegation and call depth, through the shared host."""
+
 from __future__ import annotations
 
 import threading
@@ -30,7 +31,7 @@ def store_code(code: bytes) -> bytes:
     """Code that writes `code` to memory at 0 (for CREATE / CREATE2 from memory)."""
     out = b""
     for i in range(0, len(code), 32):
-        out += push_n(int.from_bytes(code[i:i + 32].ljust(32, b"\0"), "big"), 32) + ops(i, "MSTORE")
+        out += push_n(int.from_bytes(code[i : i + 32].ljust(32, b"\0"), "big"), 32) + ops(i, "MSTORE")
     return out
 
 
@@ -55,8 +56,9 @@ def test_call_insufficient_balance_fails_softly_and_returns_gas():
 
 def test_child_revert_rolls_back_only_the_child():
     callee = ops(1, 1, "SSTORE", 0xAB, 0, "MSTORE", 32, 0, "REVERT")
-    code = ops(5, 0, "SSTORE", 32, 0, 0, 0, 0, OTHER, 100_000, "CALL", "RETURNDATASIZE") + \
-        ops(64, "MSTORE", 32, "MSTORE", 96, 0, "RETURN")
+    code = ops(5, 0, "SSTORE", 32, 0, 0, 0, 0, OTHER, 100_000, "CALL", "RETURNDATASIZE") + ops(
+        64, "MSTORE", 32, "MSTORE", 96, 0, "RETURN"
+    )
     r = run(code, accounts={OTHER: {"code": callee}})
     assert r.status == "success"
     assert r.output[:32] == (0xAB).to_bytes(32, "big")
@@ -85,8 +87,14 @@ def test_static_context_violations():
     assert run(code, accounts={OTHER: {"code": writer}}).word == 0
     reader = compute(0, "SLOAD")
     assert run(code, accounts={OTHER: {"code": reader}}).word == 1
-    for bad in (ops(0, 0, 0, 0, 1, OTHER, 1000, "CALL"), ops(0, 0, 0, "CREATE"), ops(0, 0, 0, 0, "CREATE2"),
-                ops(OTHER, "SELFDESTRUCT"), ops(1, 1, "TSTORE"), ops(0, 0, "LOG0")):
+    for bad in (
+        ops(0, 0, 0, 0, 1, OTHER, 1000, "CALL"),
+        ops(0, 0, 0, "CREATE"),
+        ops(0, 0, 0, 0, "CREATE2"),
+        ops(OTHER, "SELFDESTRUCT"),
+        ops(1, 1, "TSTORE"),
+        ops(0, 0, "LOG0"),
+    ):
         assert run(bad, static=True, accounts={CONTRACT: {"balance": 5}}).result.error == "WriteInStaticContext", bad
     # CALL without value is fine in a static frame
     assert run(ops(0, 0, 0, 0, 0, OTHER, 1000, "CALL"), static=True).status == "success"
@@ -105,8 +113,9 @@ def test_failing_precompile_consumes_its_gas():
 
 
 # ------------------------------------------------------------------ depth
-RECURSE = ops(0, "CALLDATALOAD", "DUP1", 0, "SSTORE", 1, "ADD", 0, "MSTORE",
-              0, 0, 32, 0, 0, "ADDRESS", "GAS", "CALL", "STOP")
+RECURSE = ops(
+    0, "CALLDATALOAD", "DUP1", 0, "SSTORE", 1, "ADD", 0, "MSTORE", 0, 0, 32, 0, 0, "ADDRESS", "GAS", "CALL", "STOP"
+)
 
 
 def test_depth_1024_is_reached_and_not_exceeded():
@@ -155,15 +164,25 @@ def test_create2_address_and_collision():
 def test_create_collision_with_storage_only_eip7610():
     init = initcode_for(b"\x00")
     target = create2_address(CONTRACT, 1, init)
-    code = store_code(init) + ops(1, len(init), 0, 0, "CREATE2", "GAS") + ops(32, "MSTORE", 0, "MSTORE", 64, 0, "RETURN")
+    code = (
+        store_code(init) + ops(1, len(init), 0, 0, "CREATE2", "GAS") + ops(32, "MSTORE", 0, "MSTORE", 64, 0, "RETURN")
+    )
     r = run(code, accounts={target: {"storage": {1: 1}}}, gas=1_000_000)
     assert r.output[:32] == bytes(32)
     # the gas given to the create (all but 1/64) is consumed by the collision
     assert int.from_bytes(r.output[32:], "big") < 1_000_000 // 60
 
 
-@pytest.mark.parametrize("runtime,ok", [(b"\xef", False), (b"\xef\x00\x00", False), (b"\xfe\xef", True),
-                                        (b"\x00" * 24576, True), (b"\x00" * 24577, False)])
+@pytest.mark.parametrize(
+    "runtime,ok",
+    [
+        (b"\xef", False),
+        (b"\xef\x00\x00", False),
+        (b"\xfe\xef", True),
+        (b"\x00" * 24576, True),
+        (b"\x00" * 24577, False),
+    ],
+)
 def test_create_deposit_rules(runtime, ok):
     n = len(runtime)
     init = ops(n, 0, "RETURN") if runtime[:1] != b"\xef" and set(runtime) == {0} else initcode_for(runtime)
@@ -200,8 +219,16 @@ def test_top_level_create():
     state = make_state({SENDER: {"balance": 10**18}})
     target = create_address(SENDER, 0)
     runtime = compute(7)
-    msg = Message(caller=SENDER, target=target, value=3, data=b"", gas=1_000_000, code=initcode_for(runtime),
-                  code_address=target, is_create=True)
+    msg = Message(
+        caller=SENDER,
+        target=target,
+        value=3,
+        data=b"",
+        gas=1_000_000,
+        code=initcode_for(runtime),
+        code_address=target,
+        is_create=True,
+    )
     r = execute(msg, state, BlockEnv(fork=Fork.OSAKA), TxEnv())
     assert r.status == "success" and r.created_address == target
     assert state.get_code(target) == runtime and state.get_balance(target) == 3 and state.get_nonce(target) == 1
@@ -235,8 +262,12 @@ def test_selfdestruct_to_self_cancun_keeps_balance():
 def test_selfdestruct_of_contract_created_in_same_tx():
     runtime = ops(OTHER, "SELFDESTRUCT")
     init = initcode_for(runtime)
-    code = store_code(init) + ops(len(init), 0, 9, "CREATE", "DUP1", 0, "MSTORE") + \
-        ops(0, 0, 0, 0, 0, "DUP6", 100_000, "CALL") + ops(32, 0, "RETURN")  # call it: it selfdestructs
+    code = (
+        store_code(init)
+        + ops(len(init), 0, 9, "CREATE", "DUP1", 0, "MSTORE")
+        + ops(0, 0, 0, 0, 0, "DUP6", 100_000, "CALL")
+        + ops(32, 0, "RETURN")
+    )  # call it: it selfdestructs
     r = run(code, accounts={CONTRACT: {"balance": 10}}, gas=1_000_000)
     new = r.output[12:32]
     s = r.state
@@ -273,8 +304,9 @@ def test_extcode_sees_the_designator():
 def test_delegation_to_precompile_runs_no_code():
     eoa = addr(0xE0A)
     accounts = {eoa: {"code": DESIGNATOR + addr(4), "balance": 1}}  # identity precompile
-    code = ops(0x99, 0, "MSTORE", 32, 0, 32, 0, 0, eoa, 100_000, "CALL", "RETURNDATASIZE") + \
-        ops(0, "MSTORE", 32, "MSTORE", 64, 0, "RETURN")
+    code = ops(0x99, 0, "MSTORE", 32, 0, 32, 0, 0, eoa, 100_000, "CALL", "RETURNDATASIZE") + ops(
+        0, "MSTORE", 32, "MSTORE", 64, 0, "RETURN"
+    )
     r = run(code, accounts=accounts, fork=Fork.PRAGUE)
     assert int.from_bytes(r.output[32:], "big") == 1 and int.from_bytes(r.output[:32], "big") == 0
 
@@ -283,7 +315,6 @@ def test_top_level_call_to_delegated_account():
     eoa = addr(0xE0A)
     impl = addr(0x1111)
     state = make_state({eoa: {"code": DESIGNATOR + impl, "balance": 1}, impl: {"code": compute(77)}})
-    msg = Message(caller=SENDER, target=eoa, value=0, data=b"", gas=100_000, code=DESIGNATOR + impl,
-                  code_address=eoa)
+    msg = Message(caller=SENDER, target=eoa, value=0, data=b"", gas=100_000, code=DESIGNATOR + impl, code_address=eoa)
     r = execute(msg, state, BlockEnv(fork=Fork.PRAGUE), TxEnv())
     assert r.status == "success" and int.from_bytes(r.output, "big") == 77

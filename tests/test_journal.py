@@ -1,5 +1,6 @@
 """The journaled state against a plain-dict model: every operation, nested snapshots and reverts,
 then the committed root against a root built from scratch."""
+
 from __future__ import annotations
 
 import copy

@@ -1,4 +1,5 @@
 """The fast keccak256 agrees with eth_hash, for any input and from several threads at once."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """KV stores: a write batch is all or nothing, and reads see pending writes only through the batch."""
+
 from __future__ import annotations
 
 import pytest

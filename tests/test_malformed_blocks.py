@@ -8,6 +8,7 @@
 - `evm-mlir import` on garbage, truncated and mutated chain files: exit 0, or exit 1 with one `error: ...` line on
   stderr and no traceback; the datadir stays consistent and holds nothing beyond the last good block.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -38,8 +39,12 @@ N = int(os.environ.get("HYP_N", 0))  # more examples, not derandomized, to hunt 
 
 
 def _settings(n: int):
-    return settings(max_examples=N or n, deadline=None, derandomize=not N,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    return settings(
+        max_examples=N or n,
+        deadline=None,
+        derandomize=not N,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 def _fixture_blocks() -> list[bytes]:
@@ -94,6 +99,7 @@ def _decode_everything(data: bytes) -> None:
 
 # -- byte-level -----------------------------------------------------------------------------------------------
 
+
 @st.composite
 def mutated_block_bytes(draw) -> bytes:
     data = bytearray(draw(st.sampled_from(REAL_BLOCKS)))
@@ -107,7 +113,7 @@ def mutated_block_bytes(draw) -> bytes:
         elif kind == "insert":
             data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
         elif kind == "delete":
-            del data[pos:pos + draw(st.integers(1, 64))]
+            del data[pos : pos + draw(st.integers(1, 64))]
         elif kind == "prefix" and data:  # the RLP length prefixes are where decoders go wrong
             data[pos] = draw(st.sampled_from([0x00, 0x7F, 0x80, 0x81, 0xB7, 0xB8, 0xBF, 0xC0, 0xF7, 0xF8, 0xFF]))
         elif kind == "length" and len(data) > 3:
@@ -129,10 +135,29 @@ def test_random_bytes(data):
 
 # -- structure-level: valid RLP, wrong shape ------------------------------------------------------------------
 
-_leaf = st.one_of(st.sampled_from([b"", b"\x00", b"\x01", b"\x00\x01", b"\x7f", b"\x80", b"\xff" * 8, b"\xff" * 9,
-                                   b"\x01" * 20, b"\x01" * 32, b"\x01" * 33, b"\x01" * 256, b"\x02\xc0", b"\x05\xc0",
-                                   b"\x04" + rlp.encode([b""] * 13), b"\x03" + rlp.encode([[b""] * 14])]),
-                  st.binary(max_size=70))
+_leaf = st.one_of(
+    st.sampled_from(
+        [
+            b"",
+            b"\x00",
+            b"\x01",
+            b"\x00\x01",
+            b"\x7f",
+            b"\x80",
+            b"\xff" * 8,
+            b"\xff" * 9,
+            b"\x01" * 20,
+            b"\x01" * 32,
+            b"\x01" * 33,
+            b"\x01" * 256,
+            b"\x02\xc0",
+            b"\x05\xc0",
+            b"\x04" + rlp.encode([b""] * 13),
+            b"\x03" + rlp.encode([[b""] * 14]),
+        ]
+    ),
+    st.binary(max_size=70),
+)
 rlp_items = st.recursive(_leaf, lambda inner: st.lists(inner, max_size=6), max_leaves=30)
 
 
@@ -196,6 +221,7 @@ def test_real_blocks_decode():
 
 
 # -- evm-mlir import ------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
@@ -272,14 +298,14 @@ def mutated_chain_file(draw) -> bytes:
     kind = draw(st.sampled_from(["truncate-file", "flip", "garbage-after", "swap", "drop", "structure"]))
     if kind == "truncate-file":
         data = b"".join(blocks)
-        return data[:draw(st.integers(0, len(data) - 1))]
+        return data[: draw(st.integers(0, len(data) - 1))]
     if kind == "flip":
         b = bytearray(blocks[k])
         for _ in range(draw(st.integers(1, 3))):
             b[draw(st.integers(0, len(b) - 1))] = draw(st.integers(0, 255))
         blocks[k] = bytes(b)
     elif kind == "garbage-after":
-        return b"".join(blocks[:k + 1]) + draw(st.binary(min_size=1, max_size=40))
+        return b"".join(blocks[: k + 1]) + draw(st.binary(min_size=1, max_size=40))
     elif kind == "swap" and k + 1 < len(blocks):
         blocks[k], blocks[k + 1] = blocks[k + 1], blocks[k]
     elif kind == "drop":
@@ -300,17 +326,23 @@ def test_import_of_mutated_chain_files(template, content):
     _check(code, err)
 
 
-@pytest.mark.parametrize("name,content", [
-    ("empty", b""),
-    ("not RLP", b"\x01\x02\x03"),
-    ("a list announcing more than the file holds", b"\xf9\xff\xff" + b"\x00" * 10),
-    ("a 2^64-byte list", b"\xff" + b"\xff" * 8),
-    ("text", b"hello world\n"),
-    ("a list of garbage", rlp.encode([b"x", b"y", b"z"])),
-    ("truncated last block", b"".join(DEV_CHAIN)[:-5]),
-    ("trailing garbage", b"".join(DEV_CHAIN) + b"\x00"),
-    ("undecodable third block", b"".join(DEV_CHAIN[:2]) + rlp.encode([[b""] * 15, [], []]) + b"".join(DEV_CHAIN[3:])),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("empty", b""),
+        ("not RLP", b"\x01\x02\x03"),
+        ("a list announcing more than the file holds", b"\xf9\xff\xff" + b"\x00" * 10),
+        ("a 2^64-byte list", b"\xff" + b"\xff" * 8),
+        ("text", b"hello world\n"),
+        ("a list of garbage", rlp.encode([b"x", b"y", b"z"])),
+        ("truncated last block", b"".join(DEV_CHAIN)[:-5]),
+        ("trailing garbage", b"".join(DEV_CHAIN) + b"\x00"),
+        (
+            "undecodable third block",
+            b"".join(DEV_CHAIN[:2]) + rlp.encode([[b""] * 15, [], []]) + b"".join(DEV_CHAIN[3:]),
+        ),
+    ],
+)
 def test_import_garbage_files(template, name, content):
     code, err, head = _import(template, content)
     assert code == (0 if name == "empty" else 1), name  # an empty file is an empty chain (as geth)

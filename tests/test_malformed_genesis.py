@@ -5,6 +5,7 @@ shows no traceback, and leaves no datadir behind.
 
 Most examples run `client.cli.main` in-process (an escaping exception fails the test: that would be a traceback);
 a few go through the real console script to check the process-level contract."""
+
 from __future__ import annotations
 
 import contextlib
@@ -26,32 +27,92 @@ from client import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = json.loads((ROOT / "genesis" / "dev.json").read_text())
-SETTINGS = settings(max_examples=int(os.environ.get("HYP_N", 60)), deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=not os.environ.get("HYP_N"))
+SETTINGS = settings(
+    max_examples=int(os.environ.get("HYP_N", 60)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=not os.environ.get("HYP_N"),
+)
 
 # -- strategies ---------------------------------------------------------------------------------------------
 
 _scalars = st.one_of(
-    st.none(), st.booleans(),
+    st.none(),
+    st.booleans(),
     st.integers(min_value=-(2**300), max_value=2**300),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=20),
-    st.sampled_from(["", "0x", "0X", "0x0", "0x00", "0xg", "0x-1", "-1", "0x1_0", " 0x1", "0x 1", "1e3", "0x" + "f" * 65,
-                     "0x" + "f" * 64, "0x" + "ab" * 20, "0x" + "ab" * 33, "0x" + "ab" * 19 + "a", "ab" * 20, "12345678901234567890123",
-                     "0x" + "1" * 200, "99999999999999999999999999999999999999999999999999999999999999999999999999999999"]),
+    st.sampled_from(
+        [
+            "",
+            "0x",
+            "0X",
+            "0x0",
+            "0x00",
+            "0xg",
+            "0x-1",
+            "-1",
+            "0x1_0",
+            " 0x1",
+            "0x 1",
+            "1e3",
+            "0x" + "f" * 65,
+            "0x" + "f" * 64,
+            "0x" + "ab" * 20,
+            "0x" + "ab" * 33,
+            "0x" + "ab" * 19 + "a",
+            "ab" * 20,
+            "12345678901234567890123",
+            "0x" + "1" * 200,
+            "99999999999999999999999999999999999999999999999999999999999999999999999999999999",
+        ]
+    ),
 )
-json_values = st.recursive(_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                              st.dictionaries(st.text(max_size=12), inner, max_size=4)),
-                           max_leaves=12)
+json_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    max_leaves=12,
+)
 
 _ADDRESS = next(iter(DEV["alloc"]))
 # every place of the dev genesis a user could get wrong
-_PATHS = ([("config",), ("alloc",)] + [("config", k) for k in DEV["config"]] + [("config", "blobSchedule", "cancun"),
-          ("config", "blobSchedule", "cancun", "max"), ("config", "depositContractAddress"), ("config", "bpo1Time")]
-          + [(k,) for k in ("nonce", "timestamp", "extraData", "gasLimit", "difficulty", "mixHash", "mixhash", "coinbase",
-                            "number", "gasUsed", "parentHash", "baseFeePerGas", "excessBlobGas", "blobGasUsed")]
-          + [("alloc", _ADDRESS, k) for k in ("balance", "nonce", "code", "storage")] + [("alloc", _ADDRESS),
-          ("alloc", "0x" + "ab" * 20), ("alloc", "not an address"), ("alloc", _ADDRESS, "storage", "0x01"),
-          ("alloc", _ADDRESS, "storage", "0x" + "f" * 65)])
+_PATHS = (
+    [("config",), ("alloc",)]
+    + [("config", k) for k in DEV["config"]]
+    + [
+        ("config", "blobSchedule", "cancun"),
+        ("config", "blobSchedule", "cancun", "max"),
+        ("config", "depositContractAddress"),
+        ("config", "bpo1Time"),
+    ]
+    + [
+        (k,)
+        for k in (
+            "nonce",
+            "timestamp",
+            "extraData",
+            "gasLimit",
+            "difficulty",
+            "mixHash",
+            "mixhash",
+            "coinbase",
+            "number",
+            "gasUsed",
+            "parentHash",
+            "baseFeePerGas",
+            "excessBlobGas",
+            "blobGasUsed",
+        )
+    ]
+    + [("alloc", _ADDRESS, k) for k in ("balance", "nonce", "code", "storage")]
+    + [
+        ("alloc", _ADDRESS),
+        ("alloc", "0x" + "ab" * 20),
+        ("alloc", "not an address"),
+        ("alloc", _ADDRESS, "storage", "0x01"),
+        ("alloc", _ADDRESS, "storage", "0x" + "f" * 65),
+    ]
+)
 
 
 def _set(doc: dict, path: tuple, value, delete: bool) -> dict:
@@ -78,6 +139,7 @@ def mutated_dev_genesis(draw) -> dict:
 
 
 # -- running init -------------------------------------------------------------------------------------------
+
 
 def _init_in_process(content: bytes) -> None:
     tmp = tempfile.mkdtemp(prefix="evm-mlir-genesis-")
@@ -129,7 +191,7 @@ def test_random_bytes(raw):
 def test_truncated_or_corrupted_dev_genesis(cut, junk):
     text = json.dumps(DEV, indent=1).encode()
     _init_in_process(text[:cut])
-    _init_in_process(text[:cut] + junk + text[cut + len(junk):])
+    _init_in_process(text[:cut] + junk + text[cut + len(junk) :])
 
 
 # Found by the tests above (each was a traceback before the fix in client/genesis.py):
@@ -137,11 +199,14 @@ REGRESSIONS = {
     "deep nesting (RecursionError in json)": b"[" * 100_000 + b"]" * 100_000,
     "an integer of 5000 digits (ValueError in json)": b'{"config":{"chainId":' + b"9" * 5000 + b'},"alloc":{}}',
     "Cancun without Shanghai (header with a hole)": json.dumps(
-        {"config": {"chainId": 1, "londonBlock": 0, "cancunTime": 0}, "alloc": {}}).encode(),
-    "Osaka without Prague": json.dumps({"config": {"chainId": 1, "londonBlock": 0, "shanghaiTime": 0, "cancunTime": 0,
-                                                   "osakaTime": 0}, "alloc": {}}).encode(),
-    "Prague before Cancun": json.dumps({"config": {"chainId": 1, "londonBlock": 0, "shanghaiTime": 0, "cancunTime": 10,
-                                                   "pragueTime": 5}, "alloc": {}}).encode(),
+        {"config": {"chainId": 1, "londonBlock": 0, "cancunTime": 0}, "alloc": {}}
+    ).encode(),
+    "Osaka without Prague": json.dumps(
+        {"config": {"chainId": 1, "londonBlock": 0, "shanghaiTime": 0, "cancunTime": 0, "osakaTime": 0}, "alloc": {}}
+    ).encode(),
+    "Prague before Cancun": json.dumps(
+        {"config": {"chainId": 1, "londonBlock": 0, "shanghaiTime": 0, "cancunTime": 10, "pragueTime": 5}, "alloc": {}}
+    ).encode(),
 }
 
 
@@ -150,13 +215,24 @@ def test_regressions(name):
     _init_in_process(REGRESSIONS[name])
 
 
-@pytest.mark.parametrize("content", [REGRESSIONS["deep nesting (RecursionError in json)"],
-                                     b"\xff\xfe{\x00", json.dumps({**DEV, "gasLimit": -1}).encode()])
+@pytest.mark.parametrize(
+    "content",
+    [
+        REGRESSIONS["deep nesting (RecursionError in json)"],
+        b"\xff\xfe{\x00",
+        json.dumps({**DEV, "gasLimit": -1}).encode(),
+    ],
+)
 def test_console_script_one_line_exit_1(tmp_path, content):
     path = tmp_path / "g.json"
     path.write_bytes(content)
-    p = subprocess.run([sys.executable, "-m", "client.cli", "init", "--genesis", str(path), "--datadir",
-                        str(tmp_path / "dd")], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "-m", "client.cli", "init", "--genesis", str(path), "--datadir", str(tmp_path / "dd")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert p.returncode == 1
     assert len(p.stderr.splitlines()) == 1 and p.stderr.startswith("error: ") and "Traceback" not in p.stderr
     assert not (tmp_path / "dd").exists()

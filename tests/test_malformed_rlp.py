@@ -1,6 +1,7 @@
 """Malformed transaction RLP (property tests): `evm.transactions.decode_transaction` raises only
 ValueError, never another exception, and what it accepts is a well-formed Transaction (it
 re-encodes, and its fields have the types the processor relies on)."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,9 @@ from hypothesis import strategies as st
 from evm.transactions import Authorization, Transaction, decode_transaction
 
 N = int(os.environ.get("HYP_N", 0))  # HYP_N=3000: more examples, not derandomized, to hunt
-SETTINGS = settings(max_examples=N or 400, deadline=None, derandomize=not N,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=N or 400, deadline=None, derandomize=not N, suppress_health_check=[HealthCheck.too_slow]
+)
 
 KEY = b"\x42" * 32
 
@@ -27,8 +29,9 @@ def _samples() -> list[bytes]:
         Transaction(1, 1, 2, 10, 0, 0, 30000, to, 0, b"", al),
         Transaction(2, 1, 3, 0, 1, 10, 30000, to, 0, b"\xff" * 40, al),
         Transaction(3, 1, 4, 0, 1, 10, 30000, to, 0, b"", al, 7, (b"\x01" + b"\x33" * 31,)),
-        Transaction(4, 1, 5, 0, 1, 10, 30000, to, 0, b"", al,
-                    authorizations=(Authorization(1, b"\x44" * 20, 0, 1, 5, 6),)),
+        Transaction(
+            4, 1, 5, 0, 1, 10, 30000, to, 0, b"", al, authorizations=(Authorization(1, b"\x44" * 20, 0, 1, 5, 6),)
+        ),
     ]
     return [t.sign(KEY).encode() for t in txs]
 
@@ -44,8 +47,18 @@ def check(raw: bytes) -> None:
     # accepted: a well-formed transaction
     assert isinstance(tx, Transaction)
     assert tx.type in (0, 1, 2, 3, 4)
-    for name in ("nonce", "gas_price", "max_priority_fee_per_gas", "max_fee_per_gas", "gas", "value",
-                 "max_fee_per_blob_gas", "v", "r", "s"):
+    for name in (
+        "nonce",
+        "gas_price",
+        "max_priority_fee_per_gas",
+        "max_fee_per_gas",
+        "gas",
+        "value",
+        "max_fee_per_blob_gas",
+        "v",
+        "r",
+        "s",
+    ):
         assert isinstance(getattr(tx, name), int), name
     assert tx.to is None or (isinstance(tx.to, bytes) and len(tx.to) == 20)
     assert isinstance(tx.data, bytes)
@@ -86,7 +99,7 @@ def test_mutated_valid_encodings(i, data):
         elif kind == "insert":
             raw[pos:pos] = data.draw(st.binary(min_size=1, max_size=8))
         elif kind == "delete":
-            del raw[pos:pos + data.draw(st.integers(1, 8))]
+            del raw[pos : pos + data.draw(st.integers(1, 8))]
         else:
             raw[0] = data.draw(st.integers(0, 255))
     check(bytes(raw))
@@ -94,8 +107,14 @@ def test_mutated_valid_encodings(i, data):
 
 # RLP structures of the right shape but with wrong element types (lists where bytes are
 # expected and vice versa), wrong lengths and non-canonical integers.
-_leaf = st.one_of(st.binary(max_size=40), st.just(b""), st.just(b"\x00"), st.just(b"\x00\x01"),
-                  st.just(b"\x11" * 20), st.just(b"\x01" + b"\x33" * 31))
+_leaf = st.one_of(
+    st.binary(max_size=40),
+    st.just(b""),
+    st.just(b"\x00"),
+    st.just(b"\x00\x01"),
+    st.just(b"\x11" * 20),
+    st.just(b"\x01" + b"\x33" * 31),
+)
 _item = st.recursive(_leaf, lambda inner: st.lists(inner, max_size=6), max_leaves=20)
 
 
@@ -133,13 +152,27 @@ def test_regressions_lists_where_bytes_belong_are_rejected():
     blob = rlp.decode(SAMPLES[4][1:])
     setcode = rlp.decode(SAMPLES[5][1:])
     bad = []
-    f = list(legacy); f[5] = []; bad.append(rlp.encode(f))  # data = []
-    f = list(legacy); f[0] = []; bad.append(rlp.encode(f))  # nonce = []
-    f = list(blob); f[10] = [b"\x01" * 5]; bad.append(b"\x03" + rlp.encode(f))  # 5-byte blob hash
-    f = list(blob); f[10] = [[b"\x01" * 32]]; bad.append(b"\x03" + rlp.encode(f))  # list as blob hash
-    f = list(setcode); f[9] = [[f[9][0][0], b"\x44" * 19] + f[9][0][2:]]; bad.append(b"\x04" + rlp.encode(f))
-    f = list(setcode); f[9] = [f[9][0][:5]]; bad.append(b"\x04" + rlp.encode(f))  # 5-field authorization
-    f = list(setcode); f[8] = [[b"\x22" * 20, b"\x01" * 32]]; bad.append(b"\x04" + rlp.encode(f))  # slots not a list
+    f = list(legacy)
+    f[5] = []
+    bad.append(rlp.encode(f))  # data = []
+    f = list(legacy)
+    f[0] = []
+    bad.append(rlp.encode(f))  # nonce = []
+    f = list(blob)
+    f[10] = [b"\x01" * 5]
+    bad.append(b"\x03" + rlp.encode(f))  # 5-byte blob hash
+    f = list(blob)
+    f[10] = [[b"\x01" * 32]]
+    bad.append(b"\x03" + rlp.encode(f))  # list as blob hash
+    f = list(setcode)
+    f[9] = [[f[9][0][0], b"\x44" * 19] + f[9][0][2:]]
+    bad.append(b"\x04" + rlp.encode(f))
+    f = list(setcode)
+    f[9] = [f[9][0][:5]]
+    bad.append(b"\x04" + rlp.encode(f))  # 5-field authorization
+    f = list(setcode)
+    f[8] = [[b"\x22" * 20, b"\x01" * 32]]
+    bad.append(b"\x04" + rlp.encode(f))  # slots not a list
     for raw in bad:
         with pytest.raises(ValueError):
             decode_transaction(raw)

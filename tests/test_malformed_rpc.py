@@ -10,6 +10,7 @@ UTF-8, wrong content types, oversize bodies and batches: always an HTTP answer (
 right code; 413/415 for size and content type, as geth), never a 500 or a dropped connection, and the node keeps
 answering.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -40,9 +41,12 @@ N = int(os.environ.get("HYP_N", 0))  # HYP_N=3000: more examples, not derandomiz
 
 
 def _settings(n: int):
-    return settings(max_examples=N or n, deadline=None, derandomize=not N,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.function_scoped_fixture])
+    return settings(
+        max_examples=N or n,
+        deadline=None,
+        derandomize=not N,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+    )
 
 
 def _make_api() -> tuple[Api, Dispatcher, dict]:
@@ -53,8 +57,16 @@ def _make_api() -> tuple[Api, Dispatcher, dict]:
     d = Dispatcher(api.methods())
     # a block with a transaction and a log-emitting contract, so lookups find something
     deploy = bytes.fromhex("6a6000600060006000a0600052600b6015f3")  # runtime: PUSH0 x4... LOG0-ish (any code)
-    tx = Transaction(type=2, chain_id=1337, nonce=0, max_priority_fee_per_gas=10**9, max_fee_per_gas=10**10,
-                     gas=100_000, to=None, data=deploy).sign(KEY0)
+    tx = Transaction(
+        type=2,
+        chain_id=1337,
+        nonce=0,
+        max_priority_fee_per_gas=10**9,
+        max_fee_per_gas=10**10,
+        gas=100_000,
+        to=None,
+        data=deploy,
+    ).sign(KEY0)
     api.call("eth_sendRawTransaction", "0x" + tx.encode().hex())
     mined = api.node.mine()
     known = {"block": "0x" + mined.block.hash.hex(), "tx": "0x" + tx.hash.hex()}
@@ -66,21 +78,99 @@ METHODS = sorted(API.methods())
 
 # -- strategies ------------------------------------------------------------------------------------------------
 
-_hexes = st.sampled_from([
-    "0x", "0x0", "0x00", "0x1", "0x01", "0xzz", "1", "-1", "0x-1", "0x+1", "0x1_0", "0x 1", " 0x1", "0X1", "0x1 ",
-    "0x" + "f" * 16, "0x" + "f" * 17, "0x" + "f" * 64, "0x" + "f" * 65, "0x" + "f" * 2000, "0x" + "ab" * 20,
-    "0x" + "ab" * 32, "0x" + "ab" * 21, "0x" + "ab" * 19 + "a", ADDR0, "latest", "pending", "earliest", "safe",
-    "finalized", "Latest", KNOWN["block"], KNOWN["tx"], "0x" + "00" * 32, "\u0661", "0x\u0661", "0x\x00",
-])
-_scalars = st.one_of(_hexes, st.none(), st.booleans(), st.integers(-(2**300), 2**300),
-                     st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=10))
-_KEYS = ["from", "to", "gas", "gasPrice", "maxFeePerGas", "maxPriorityFeePerGas", "value", "data", "input", "nonce",
-         "accessList", "authorizationList", "blobVersionedHashes", "type", "maxFeePerBlobGas", "chainId", "address",
-         "topics", "fromBlock", "toBlock", "blockHash", "blockNumber", "storageKeys", "yParity", "r", "s", "balance",
-         "code", "state", "stateDiff", "tracer", "disableStack", "enableMemory", "enableReturnData", "x"]
-json_values = st.recursive(_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=5), inner, max_size=5)),
-    max_leaves=10)
+_hexes = st.sampled_from(
+    [
+        "0x",
+        "0x0",
+        "0x00",
+        "0x1",
+        "0x01",
+        "0xzz",
+        "1",
+        "-1",
+        "0x-1",
+        "0x+1",
+        "0x1_0",
+        "0x 1",
+        " 0x1",
+        "0X1",
+        "0x1 ",
+        "0x" + "f" * 16,
+        "0x" + "f" * 17,
+        "0x" + "f" * 64,
+        "0x" + "f" * 65,
+        "0x" + "f" * 2000,
+        "0x" + "ab" * 20,
+        "0x" + "ab" * 32,
+        "0x" + "ab" * 21,
+        "0x" + "ab" * 19 + "a",
+        ADDR0,
+        "latest",
+        "pending",
+        "earliest",
+        "safe",
+        "finalized",
+        "Latest",
+        KNOWN["block"],
+        KNOWN["tx"],
+        "0x" + "00" * 32,
+        "\u0661",
+        "0x\u0661",
+        "0x\x00",
+    ]
+)
+_scalars = st.one_of(
+    _hexes,
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**300), 2**300),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=10),
+)
+_KEYS = [
+    "from",
+    "to",
+    "gas",
+    "gasPrice",
+    "maxFeePerGas",
+    "maxPriorityFeePerGas",
+    "value",
+    "data",
+    "input",
+    "nonce",
+    "accessList",
+    "authorizationList",
+    "blobVersionedHashes",
+    "type",
+    "maxFeePerBlobGas",
+    "chainId",
+    "address",
+    "topics",
+    "fromBlock",
+    "toBlock",
+    "blockHash",
+    "blockNumber",
+    "storageKeys",
+    "yParity",
+    "r",
+    "s",
+    "balance",
+    "code",
+    "state",
+    "stateDiff",
+    "tracer",
+    "disableStack",
+    "enableMemory",
+    "enableReturnData",
+    "x",
+]
+json_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=5), inner, max_size=5)
+    ),
+    max_leaves=10,
+)
 
 
 def _check_response(resp, id_=1) -> None:
@@ -117,28 +207,82 @@ def test_every_method_wrong_counts(method):
         _call(method, [v] * max(required, 1))
 
 
-_tx_values = st.one_of(json_values, st.sampled_from([
-    "0x0", "0x1", "0x5208", "0x2", "0x3", "0x4", "0x7f", "0x" + "f" * 64, "0x" + "ff" * 70, "0x60006000f3", [],
-    [{"address": "0x" + "11" * 20, "storageKeys": ["0x" + "00" * 32]}],
-    [{"chainId": "0x539", "address": "0x" + "11" * 20, "nonce": "0x0", "yParity": "0x1", "r": "0x1", "s": "0x1"}]]))
+_tx_values = st.one_of(
+    json_values,
+    st.sampled_from(
+        [
+            "0x0",
+            "0x1",
+            "0x5208",
+            "0x2",
+            "0x3",
+            "0x4",
+            "0x7f",
+            "0x" + "f" * 64,
+            "0x" + "ff" * 70,
+            "0x60006000f3",
+            [],
+            [{"address": "0x" + "11" * 20, "storageKeys": ["0x" + "00" * 32]}],
+            [
+                {
+                    "chainId": "0x539",
+                    "address": "0x" + "11" * 20,
+                    "nonce": "0x0",
+                    "yParity": "0x1",
+                    "r": "0x1",
+                    "s": "0x1",
+                }
+            ],
+        ]
+    ),
+)
 tx_objects = st.fixed_dictionaries(
-    {"from": st.sampled_from([ADDR0, "0x" + "22" * 20]),
-     "to": st.sampled_from([None, "0x" + "11" * 20, "0x" + "00" * 19 + "01", "0x" + "00" * 19 + "0a"])},
-    optional={k: _tx_values for k in ("gas", "gasPrice", "maxFeePerGas", "maxPriorityFeePerGas", "value", "data",
-                                      "input", "nonce", "accessList", "authorizationList", "blobVersionedHashes",
-                                      "type", "maxFeePerBlobGas", "chainId")})
-overrides = st.dictionaries(st.sampled_from(["0x" + "11" * 20, ADDR0, "0x12", "x"]),
-                            st.one_of(json_values, st.fixed_dictionaries({}, optional={
-                                k: json_values | st.just("0x1") for k in ("balance", "nonce", "code", "state",
-                                                                          "stateDiff")})), max_size=2)
-filters = st.fixed_dictionaries({}, optional={k: json_values for k in ("address", "topics", "fromBlock", "toBlock",
-                                                                       "blockHash")})
+    {
+        "from": st.sampled_from([ADDR0, "0x" + "22" * 20]),
+        "to": st.sampled_from([None, "0x" + "11" * 20, "0x" + "00" * 19 + "01", "0x" + "00" * 19 + "0a"]),
+    },
+    optional={
+        k: _tx_values
+        for k in (
+            "gas",
+            "gasPrice",
+            "maxFeePerGas",
+            "maxPriorityFeePerGas",
+            "value",
+            "data",
+            "input",
+            "nonce",
+            "accessList",
+            "authorizationList",
+            "blobVersionedHashes",
+            "type",
+            "maxFeePerBlobGas",
+            "chainId",
+        )
+    },
+)
+overrides = st.dictionaries(
+    st.sampled_from(["0x" + "11" * 20, ADDR0, "0x12", "x"]),
+    st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {}, optional={k: json_values | st.just("0x1") for k in ("balance", "nonce", "code", "state", "stateDiff")}
+        ),
+    ),
+    max_size=2,
+)
+filters = st.fixed_dictionaries(
+    {}, optional={k: json_values for k in ("address", "topics", "fromBlock", "toBlock", "blockHash")}
+)
 
 
 @_settings(150)
-@given(st.sampled_from(["eth_call", "eth_estimateGas", "eth_createAccessList", "debug_traceCall",
-                        "eth_sendTransaction"]), tx_objects, st.sampled_from(["latest", "0x0", "0x1", None]),
-       overrides | json_values)
+@given(
+    st.sampled_from(["eth_call", "eth_estimateGas", "eth_createAccessList", "debug_traceCall", "eth_sendTransaction"]),
+    tx_objects,
+    st.sampled_from(["latest", "0x0", "0x1", None]),
+    overrides | json_values,
+)
 def test_transaction_objects(method, tx, block, extra):
     params = {"eth_sendTransaction": [tx], "eth_createAccessList": [tx, block]}.get(method, [tx, block, extra])
     _call(method, params)
@@ -150,14 +294,33 @@ def test_filters(method, flt):
     _call(method, [flt])
 
 
-_SIGNED = [Transaction(type=t, chain_id=1337, nonce=50 + t, gas=50_000, to=b"\x11" * 20, value=1,
-                       gas_price=10**10 if t < 2 else 0, max_fee_per_gas=10**10, max_priority_fee_per_gas=1).sign(KEY0).encode()
-           for t in (0, 1, 2)]
+_SIGNED = [
+    Transaction(
+        type=t,
+        chain_id=1337,
+        nonce=50 + t,
+        gas=50_000,
+        to=b"\x11" * 20,
+        value=1,
+        gas_price=10**10 if t < 2 else 0,
+        max_fee_per_gas=10**10,
+        max_priority_fee_per_gas=1,
+    )
+    .sign(KEY0)
+    .encode()
+    for t in (0, 1, 2)
+]
 
 
 @_settings(150)
-@given(st.sampled_from(_SIGNED), st.lists(st.tuples(st.sampled_from(["flip", "cut", "insert"]), st.integers(0, 10**6),
-                                                    st.integers(0, 255)), min_size=1, max_size=4))
+@given(
+    st.sampled_from(_SIGNED),
+    st.lists(
+        st.tuples(st.sampled_from(["flip", "cut", "insert"]), st.integers(0, 10**6), st.integers(0, 255)),
+        min_size=1,
+        max_size=4,
+    ),
+)
 def test_mutated_raw_transactions(raw, edits):
     data = bytearray(raw)
     for op, pos, byte in edits:
@@ -208,21 +371,29 @@ def test_deep_nesting_with_a_raised_recursion_limit():
     import subprocess
     import sys
 
-    code = ("import sys; sys.setrecursionlimit(100000)\n"
-            "from client.rpc.server import parse_body\n"
-            "from client.genesis import load_genesis\n"
-            "from client.errors import UserError\n"
-            "try:\n    parse_body(b'[' * 200000)\nexcept ValueError:\n    print('rpc ok')\n"
-            "open(sys.argv[1], 'wb').write(b'{\"a\":' * 200000)\n"
-            "try:\n    load_genesis(sys.argv[1])\nexcept UserError as e:\n    print('genesis ok', e)\n")
+    code = (
+        "import sys; sys.setrecursionlimit(100000)\n"
+        "from client.rpc.server import parse_body\n"
+        "from client.genesis import load_genesis\n"
+        "from client.errors import UserError\n"
+        "try:\n    parse_body(b'[' * 200000)\nexcept ValueError:\n    print('rpc ok')\n"
+        "open(sys.argv[1], 'wb').write(b'{\"a\":' * 200000)\n"
+        "try:\n    load_genesis(sys.argv[1])\nexcept UserError as e:\n    print('genesis ok', e)\n"
+    )
     with tempfile.TemporaryDirectory() as d:
-        p = subprocess.run([sys.executable, "-c", code, os.path.join(d, "g.json")], cwd=ROOT, capture_output=True,
-                           text=True, timeout=60)
+        p = subprocess.run(
+            [sys.executable, "-c", code, os.path.join(d, "g.json")],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout.splitlines()[0] == "rpc ok" and "nested too deeply" in p.stdout.splitlines()[1]
 
 
 # -- over HTTP, against the real node --------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def node():
@@ -283,9 +454,14 @@ BODIES = {
     "1e400 id": (b'{"jsonrpc":"2.0","id":1e400,"method":"eth_chainId"}', -32700),
     "deep array": (b"[" * 100_000 + b"]" * 100_000, -32700),
     "deep object": (b'{"a":' * 50_000 + b"1" + b"}" * 50_000, -32700),
-    "deep params": (b'{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[' + b"[" * 400 + b"]" * 400 + b"]}", -32602),
-    "params nested 600 deep": (b'{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[' + b"[" * 600 + b"]" * 600
-                               + b"]}", -32700),
+    "deep params": (
+        b'{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[' + b"[" * 400 + b"]" * 400 + b"]}",
+        -32602,
+    ),
+    "params nested 600 deep": (
+        b'{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[' + b"[" * 600 + b"]" * 600 + b"]}",
+        -32700,
+    ),
     "null": (b"null", -32600),
     "number": (b"5", -32600),
     "string": (b'"x"', -32600),
@@ -296,10 +472,14 @@ BODIES = {
     "params a string": (b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":"x"}', -32600),
     "unknown method": (b'{"jsonrpc":"2.0","id":1,"method":"eth_nope","params":[]}', -32601),
     "empty batch": (b"[]", -32600),
-    "batch of 1001": (json.dumps([{"jsonrpc": "2.0", "id": i, "method": "eth_chainId"} for i in range(1001)]).encode(),
-                      -32600),
-    "huge quantity": (b'{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x' + b"f" * 4000
-                      + b'",false]}', -32602),
+    "batch of 1001": (
+        json.dumps([{"jsonrpc": "2.0", "id": i, "method": "eth_chainId"} for i in range(1001)]).encode(),
+        -32600,
+    ),
+    "huge quantity": (
+        b'{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x' + b"f" * 4000 + b'",false]}',
+        -32602,
+    ),
 }
 
 
@@ -336,17 +516,26 @@ def test_http_content_types_and_sizes(node):
     assert _rpc_answer(*h.post(big))["result"].startswith("0x")
 
 
-@settings(max_examples=N or 120, deadline=None, derandomize=not N,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(body=st.one_of(
-    st.binary(max_size=200),
-    json_values.map(lambda v: json.dumps(v).encode()),
-    st.tuples(st.sampled_from(METHODS), st.lists(json_values, max_size=4), json_values).map(
-        lambda t: json.dumps({"jsonrpc": "2.0", "id": t[2], "method": t[0], "params": t[1]}).encode()),
-    st.lists(st.tuples(st.sampled_from(METHODS), st.lists(json_values, max_size=3)), min_size=1, max_size=5).map(
-        lambda items: json.dumps([{"jsonrpc": "2.0", "id": i, "method": m, "params": p}
-                                  for i, (m, p) in enumerate(items)]).encode()),
-))
+@settings(
+    max_examples=N or 120,
+    deadline=None,
+    derandomize=not N,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    body=st.one_of(
+        st.binary(max_size=200),
+        json_values.map(lambda v: json.dumps(v).encode()),
+        st.tuples(st.sampled_from(METHODS), st.lists(json_values, max_size=4), json_values).map(
+            lambda t: json.dumps({"jsonrpc": "2.0", "id": t[2], "method": t[0], "params": t[1]}).encode()
+        ),
+        st.lists(st.tuples(st.sampled_from(METHODS), st.lists(json_values, max_size=3)), min_size=1, max_size=5).map(
+            lambda items: json.dumps(
+                [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(items)]
+            ).encode()
+        ),
+    )
+)
 def test_http_random_bodies(node, body):
     if b"evm_mine" in body:
         return  # sealing blocks at random timestamps is fine but slow; evm_mine is covered in-process

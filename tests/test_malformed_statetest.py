@@ -3,6 +3,7 @@ holds -- broken JSON, the wrong shapes, missing or mistyped fields -- the comman
 status 1 and explains itself on one line; never a traceback. Runs the CLI's `main` in-process
 (the same code path as the console script, without a process start per example) plus a few
 real subprocess runs."""
+
 from __future__ import annotations
 
 import contextlib
@@ -20,14 +21,25 @@ from hypothesis import strategies as st
 from client.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "tests" / "fixtures" / "state_tests" / "cancun" / "eip7516_blobgasfee" / "test_blobbasefee_before_fork.json"
+SAMPLE = (
+    ROOT / "tests" / "fixtures" / "state_tests" / "cancun" / "eip7516_blobgasfee" / "test_blobbasefee_before_fork.json"
+)
 N = int(os.environ.get("HYP_N", 0))  # HYP_N=3000: more examples, not derandomized, to hunt
-SETTINGS = settings(max_examples=N or 150, deadline=None, derandomize=not N,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=N or 150,
+    deadline=None,
+    derandomize=not N,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 _json = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.text(max_size=12),
-              st.sampled_from(["0x", "0x00", "0xzz", "0x" + "11" * 20, "0x" + "ff" * 32, "Cancun", "Osaka"])),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.text(max_size=12),
+        st.sampled_from(["0x", "0x00", "0xzz", "0x" + "11" * 20, "0x" + "ff" * 32, "Cancun", "Osaka"]),
+    ),
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
     max_leaves=12,
 )
@@ -111,13 +123,24 @@ def test_mutated_real_fixture(tmp_path_factory, edits):
 
 def test_subprocess_bad_json_and_bad_shape(tmp_path):
     # the 'post' shapes are regressions: they used to escape as AttributeError / TypeError
-    for content in ["{", '{"t": 5}', '{"t": {"post": [], "transaction": 1}}', "[1, 2]",
-                    '{"t": {"post": null, "transaction": {}}}', '{"t": {"post": {"Cancun": 3}, "transaction": {}}}',
-                    '{"t": {"post": {"Cancun": [7]}, "transaction": {}}}']:
+    for content in [
+        "{",
+        '{"t": 5}',
+        '{"t": {"post": [], "transaction": 1}}',
+        "[1, 2]",
+        '{"t": {"post": null, "transaction": {}}}',
+        '{"t": {"post": {"Cancun": 3}, "transaction": {}}}',
+        '{"t": {"post": {"Cancun": [7]}, "transaction": {}}}',
+    ]:
         path = tmp_path / "t.json"
         path.write_text(content)
-        p = subprocess.run([sys.executable, "-m", "client.cli", "statetest", str(path)], cwd=ROOT,
-                           capture_output=True, text=True, timeout=120)
+        p = subprocess.run(
+            [sys.executable, "-m", "client.cli", "statetest", str(path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert p.returncode == 1, (content, p.stdout, p.stderr)
         assert "Traceback" not in p.stdout + p.stderr
         assert len(p.stderr.strip().splitlines()) <= 1, p.stderr

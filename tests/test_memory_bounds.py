@@ -1,6 +1,7 @@
 """Resource bounds (issue 8): memory expansion to huge offsets or sizes is an out-of-gas result --
 never a MemoryError, a crash or a huge allocation -- on every backend that loads. Each memory-
 touching instruction is tried with offsets and sizes far past what any gas can pay for."""
+
 from __future__ import annotations
 
 import pytest
@@ -49,7 +50,9 @@ def test_huge_memory_is_out_of_gas(backend, gas):
     for x in HUGE:
         for name, code in programs(x).items():
             try:
-                r = run(code, gas=gas, backend=backend, accounts={OTHER: {"code": ops(1, 0, "MSTORE", 32, 0, "RETURN")}})
+                r = run(
+                    code, gas=gas, backend=backend, accounts={OTHER: {"code": ops(1, 0, "MSTORE", 32, 0, "RETURN")}}
+                )
             except MemoryError:
                 failures.append((name, hex(x), "MemoryError"))
                 continue
@@ -61,8 +64,13 @@ def test_huge_memory_is_out_of_gas(backend, gas):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_huge_offset_with_zero_size_costs_nothing(backend):
     for x in HUGE:
-        for code in (ops(0, x, "KECCAK256"), ops(0, 0, x, "CALLDATACOPY"), ops(0, x, "RETURN"),
-                     ops(0, x, x, "MCOPY"), ops(0, x, 0, 0, 0, OTHER, "GAS", "CALL")):
+        for code in (
+            ops(0, x, "KECCAK256"),
+            ops(0, 0, x, "CALLDATACOPY"),
+            ops(0, x, "RETURN"),
+            ops(0, x, x, "MCOPY"),
+            ops(0, x, 0, 0, 0, OTHER, "GAS", "CALL"),
+        ):
             r = run(code, gas=100_000, backend=backend)
             assert r.status == "success", (code.hex(), r.result)
 

@@ -16,6 +16,7 @@ must agree on everything observable:
 Programs are built with `asm`: `ops` plus labels (":name" is a JUMPDEST, "@name" pushes its
 offset), so loops and dispatchers can be written inline.
 """
+
 from __future__ import annotations
 
 import copy
@@ -33,8 +34,8 @@ from evm_helpers import CONTRACT, addr, ops, push_n, run
 
 # ---------------------------------------------------------------------------------------------
 # addresses of the scenarios (CONTRACT holds the entry code)
-P = addr(0x5050)          # the "parent" contract (dispatcher, below)
-D = addr(0xD0D0)          # delegate code
+P = addr(0x5050)  # the "parent" contract (dispatcher, below)
+D = addr(0xD0D0)  # delegate code
 C_REENTER = addr(0xC001)  # calls P back (re-entrancy)
 C_REENTER_REVERT = addr(0xC002)
 C_WRITE_REVERT = addr(0xC003)
@@ -47,10 +48,10 @@ C_ENV = addr(0xC009)
 Q = addr(0xA1A1)
 R = addr(0xA2A2)
 BEN = addr(0xBEBE)
-X = 0x77                  # P's slot written natively around calls
+X = 0x77  # P's slot written natively around calls
 Y = 0x78
 
-ST_MAX = 384              # evm/compiler/layout.py ST_MAX: live entries of the native slot cache
+ST_MAX = 384  # evm/compiler/layout.py ST_MAX: live entries of the native slot cache
 
 
 class Raw(bytes):
@@ -60,6 +61,7 @@ class Raw(bytes):
 def asm(*items) -> bytes:
     """ops(*items) with labels: ":name" is a JUMPDEST at that point, "@name" a PUSH2 of its
     offset (from the start of this code: Raw(...) pieces go before loops, not separate asm)."""
+
     def enc(it, labels: dict[str, int]) -> bytes:
         if isinstance(it, Raw):
             return bytes(it)
@@ -111,7 +113,7 @@ def driver(*steps, prefix: bytes = b"", suffix: bytes = b"", end: str = "RETURN"
         rec = OUT + RECORD * n
         n += 1
         for i in range(0, len(data), 32):
-            code += push_n(int.from_bytes(data[i:i + 32].ljust(32, b"\0"), "big"), 32) + ops(0x1000 + i, "MSTORE")
+            code += push_n(int.from_bytes(data[i : i + 32].ljust(32, b"\0"), "big"), 32) + ops(0x1000 + i, "MSTORE")
         code += ops(0x180, rec + 0x40, len(data), 0x1000)
         if kind in ("CALL", "CALLCODE"):
             code += ops(value)
@@ -126,36 +128,207 @@ def driver(*steps, prefix: bytes = b"", suffix: bytes = b"", end: str = "RETURN"
 # 1 DELEGATECALL, 2 STATICCALL), word 2 = target, words 3.. = the callee's calldata.
 def p_code() -> bytes:
     return asm(
-        0, "CALLDATALOAD", "DUP1", 1, "EQ", "@reenter", "JUMPI",
-        "DUP1", 2, "EQ", "@read", "JUMPI", "POP",
+        0,
+        "CALLDATALOAD",
+        "DUP1",
+        1,
+        "EQ",
+        "@reenter",
+        "JUMPI",
+        "DUP1",
+        2,
+        "EQ",
+        "@read",
+        "JUMPI",
+        "POP",
         # main: native writes before the call (X cached by the SLOAD, then written natively)
-        X, "SLOAD", "POP", 11, X, "SSTORE", 0xAA, 7, "TSTORE", 0xAB, 7, "TSTORE",
-        topic("p-before"), 0, 0, "LOG1",
-        96, "CALLDATASIZE", "SUB", 96, 0x200, "CALLDATACOPY",
-        32, "CALLDATALOAD", 1, "EQ", "@dcall", "JUMPI",
-        32, "CALLDATALOAD", 2, "EQ", "@scall", "JUMPI",
-        0x80, 0x20, 96, "CALLDATASIZE", "SUB", 0x200, 0, 64, "CALLDATALOAD", "GAS", "CALL", "@after", "JUMP",
-        ":dcall", 0x80, 0x20, 96, "CALLDATASIZE", "SUB", 0x200, 64, "CALLDATALOAD", "GAS", "DELEGATECALL",
-        "@after", "JUMP",
-        ":scall", 0x80, 0x20, 96, "CALLDATASIZE", "SUB", 0x200, 64, "CALLDATALOAD", "GAS", "STATICCALL",
+        X,
+        "SLOAD",
+        "POP",
+        11,
+        X,
+        "SSTORE",
+        0xAA,
+        7,
+        "TSTORE",
+        0xAB,
+        7,
+        "TSTORE",
+        topic("p-before"),
+        0,
+        0,
+        "LOG1",
+        96,
+        "CALLDATASIZE",
+        "SUB",
+        96,
+        0x200,
+        "CALLDATACOPY",
+        32,
+        "CALLDATALOAD",
+        1,
+        "EQ",
+        "@dcall",
+        "JUMPI",
+        32,
+        "CALLDATALOAD",
+        2,
+        "EQ",
+        "@scall",
+        "JUMPI",
+        0x80,
+        0x20,
+        96,
+        "CALLDATASIZE",
+        "SUB",
+        0x200,
+        0,
+        64,
+        "CALLDATALOAD",
+        "GAS",
+        "CALL",
+        "@after",
+        "JUMP",
+        ":dcall",
+        0x80,
+        0x20,
+        96,
+        "CALLDATASIZE",
+        "SUB",
+        0x200,
+        64,
+        "CALLDATALOAD",
+        "GAS",
+        "DELEGATECALL",
+        "@after",
+        "JUMP",
+        ":scall",
+        0x80,
+        0x20,
+        96,
+        "CALLDATASIZE",
+        "SUB",
+        0x200,
+        64,
+        "CALLDATALOAD",
+        "GAS",
+        "STATICCALL",
         ":after",
-        0, "MSTORE", "RETURNDATASIZE", 0xA0, "MSTORE",
-        X, "SLOAD", 0xC0, "MSTORE", 7, "TLOAD", 0xE0, "MSTORE", 9, "TLOAD", 0x100, "MSTORE",
-        X, "SLOAD", 1, "ADD", X, "SSTORE", X, "SLOAD", 0x120, "MSTORE",
-        X, "SLOAD", 1, "ADD", X, "SSTORE",   # a second native write after the call
-        1234, Y, "SSTORE", 0xCC, 7, "TSTORE",
-        "GAS", 0x140, "MSTORE",
-        topic("p-after"), 0x40, 0, "LOG1",
-        0, "CALLDATALOAD", 3, "EQ", "@rev", "JUMPI",
-        0x160, 0, "RETURN",
-        ":rev", 0x160, 0, "REVERT",
-        ":reenter", "POP",
-        X, "SLOAD", 0, "MSTORE", X, "SLOAD", 10, "MUL", 2, "ADD", X, "SSTORE",
-        7, "TLOAD", 0x20, "MSTORE", 0xBB, 9, "TSTORE", topic("p-reentered"), 0x20, 0, "LOG1",
-        X, "SLOAD", 0x40, "MSTORE", "CALLER", 0x60, "MSTORE", 0x80, 0, "RETURN",
-        ":read", "POP",
-        X, "SLOAD", 0, "MSTORE", Y, "SLOAD", 0x20, "MSTORE", 7, "TLOAD", 0x40, "MSTORE",
-        9, "TLOAD", 0x60, "MSTORE", 0x80, 0, "RETURN",
+        0,
+        "MSTORE",
+        "RETURNDATASIZE",
+        0xA0,
+        "MSTORE",
+        X,
+        "SLOAD",
+        0xC0,
+        "MSTORE",
+        7,
+        "TLOAD",
+        0xE0,
+        "MSTORE",
+        9,
+        "TLOAD",
+        0x100,
+        "MSTORE",
+        X,
+        "SLOAD",
+        1,
+        "ADD",
+        X,
+        "SSTORE",
+        X,
+        "SLOAD",
+        0x120,
+        "MSTORE",
+        X,
+        "SLOAD",
+        1,
+        "ADD",
+        X,
+        "SSTORE",  # a second native write after the call
+        1234,
+        Y,
+        "SSTORE",
+        0xCC,
+        7,
+        "TSTORE",
+        "GAS",
+        0x140,
+        "MSTORE",
+        topic("p-after"),
+        0x40,
+        0,
+        "LOG1",
+        0,
+        "CALLDATALOAD",
+        3,
+        "EQ",
+        "@rev",
+        "JUMPI",
+        0x160,
+        0,
+        "RETURN",
+        ":rev",
+        0x160,
+        0,
+        "REVERT",
+        ":reenter",
+        "POP",
+        X,
+        "SLOAD",
+        0,
+        "MSTORE",
+        X,
+        "SLOAD",
+        10,
+        "MUL",
+        2,
+        "ADD",
+        X,
+        "SSTORE",
+        7,
+        "TLOAD",
+        0x20,
+        "MSTORE",
+        0xBB,
+        9,
+        "TSTORE",
+        topic("p-reentered"),
+        0x20,
+        0,
+        "LOG1",
+        X,
+        "SLOAD",
+        0x40,
+        "MSTORE",
+        "CALLER",
+        0x60,
+        "MSTORE",
+        0x80,
+        0,
+        "RETURN",
+        ":read",
+        "POP",
+        X,
+        "SLOAD",
+        0,
+        "MSTORE",
+        Y,
+        "SLOAD",
+        0x20,
+        "MSTORE",
+        7,
+        "TLOAD",
+        0x40,
+        "MSTORE",
+        9,
+        "TLOAD",
+        0x60,
+        "MSTORE",
+        0x80,
+        0,
+        "RETURN",
     )
 
 
@@ -167,36 +340,183 @@ P_READ = words(2)
 P_REENTER = words(1)
 
 # D (delegate code): reads and writes X of the frame's account, transient 7/9, CALLER, CALLVALUE, ADDRESS
-D_CODE = ops(X, "SLOAD", 0, "MSTORE", X, "SLOAD", 100, "ADD", X, "SSTORE", 7, "TLOAD", 0x20, "MSTORE",
-             0xDD, 9, "TSTORE", topic("delegate"), 0x20, 0, "LOG1", "CALLER", 0x40, "MSTORE",
-             "CALLVALUE", 0x60, "MSTORE", "ADDRESS", 0x80, "MSTORE", X, "SLOAD", 0xA0, "MSTORE",
-             0xC0, 0, "RETURN")
+D_CODE = ops(
+    X,
+    "SLOAD",
+    0,
+    "MSTORE",
+    X,
+    "SLOAD",
+    100,
+    "ADD",
+    X,
+    "SSTORE",
+    7,
+    "TLOAD",
+    0x20,
+    "MSTORE",
+    0xDD,
+    9,
+    "TSTORE",
+    topic("delegate"),
+    0x20,
+    0,
+    "LOG1",
+    "CALLER",
+    0x40,
+    "MSTORE",
+    "CALLVALUE",
+    0x60,
+    "MSTORE",
+    "ADDRESS",
+    0x80,
+    "MSTORE",
+    X,
+    "SLOAD",
+    0xA0,
+    "MSTORE",
+    0xC0,
+    0,
+    "RETURN",
+)
 
 
 def c_reenter(revert: bool = False) -> bytes:
     """CALL P back (mode 1, re-entered); with `revert`, also write its own slot, transient slot
     and a LOG, then revert with P's answer."""
     tail = ops(5, 1, "SSTORE", 6, 3, "TSTORE", topic("c-then-revert"), 0, 0, "LOG1") if revert else b""
-    return (ops(1, 0, "MSTORE", 0x80, 0x100, 32, 0, 0, P, "GAS", "CALL", 0xE0, "MSTORE")
-            + tail + ops(0xA0, 0xE0, "REVERT" if revert else "RETURN"))
+    return (
+        ops(1, 0, "MSTORE", 0x80, 0x100, 32, 0, 0, P, "GAS", "CALL", 0xE0, "MSTORE")
+        + tail
+        + ops(0xA0, 0xE0, "REVERT" if revert else "RETURN")
+    )
 
 
-C_WRITE_REVERT_CODE = ops(1, "SLOAD", "POP", 5, 1, "SSTORE", 6, 2, "SSTORE", 7, 2, "SSTORE", 0x99, 4, "TSTORE",
-                          0x42, 0, "MSTORE", topic("c1"), topic("c2"), 32, 0, "LOG2", 32, 0, "REVERT")
-C_WRITE_OK_CODE = ops(1, "SLOAD", "POP", 5, 1, "SSTORE", 6, 2, "SSTORE", 0x99, 4, "TSTORE",
-                      0x43, 0, "MSTORE", topic("ok1"), 32, 0, "LOG1", topic("ok2"), 0, 0, "LOG1", 32, 0, "RETURN")
-C_DELEGATE_CODE = ops(3, X, "SSTORE", 0xC0, 0, 0, 0, D, "GAS", "DELEGATECALL", 0xC0, "MSTORE",
-                      X, "SLOAD", 0xE0, "MSTORE", 0x100, 0, "RETURN")
+C_WRITE_REVERT_CODE = ops(
+    1,
+    "SLOAD",
+    "POP",
+    5,
+    1,
+    "SSTORE",
+    6,
+    2,
+    "SSTORE",
+    7,
+    2,
+    "SSTORE",
+    0x99,
+    4,
+    "TSTORE",
+    0x42,
+    0,
+    "MSTORE",
+    topic("c1"),
+    topic("c2"),
+    32,
+    0,
+    "LOG2",
+    32,
+    0,
+    "REVERT",
+)
+C_WRITE_OK_CODE = ops(
+    1,
+    "SLOAD",
+    "POP",
+    5,
+    1,
+    "SSTORE",
+    6,
+    2,
+    "SSTORE",
+    0x99,
+    4,
+    "TSTORE",
+    0x43,
+    0,
+    "MSTORE",
+    topic("ok1"),
+    32,
+    0,
+    "LOG1",
+    topic("ok2"),
+    0,
+    0,
+    "LOG1",
+    32,
+    0,
+    "RETURN",
+)
+C_DELEGATE_CODE = ops(
+    3,
+    X,
+    "SSTORE",
+    0xC0,
+    0,
+    0,
+    0,
+    D,
+    "GAS",
+    "DELEGATECALL",
+    0xC0,
+    "MSTORE",
+    X,
+    "SLOAD",
+    0xE0,
+    "MSTORE",
+    0x100,
+    0,
+    "RETURN",
+)
 # a static re-entry into P: mode 1 writes (fails), mode 2 reads (succeeds)
-C_STATIC_P_CODE = ops(1, 0, "MSTORE", 0x80, 0x100, 32, 0, P, "GAS", "STATICCALL", 0x180, "MSTORE",
-                      2, 0, "MSTORE", 0x80, 0x100, 32, 0, P, "GAS", "STATICCALL", 0x1A0, "MSTORE",
-                      0xC0, 0x100, "RETURN")
-C_LOG2_CODE = ops(0x1111, 0, "MSTORE", topic("child-1"), 32, 0, "LOG1", 7, topic("child-2"), 5, 25, "LOG2",
-                  "STOP")
+C_STATIC_P_CODE = ops(
+    1,
+    0,
+    "MSTORE",
+    0x80,
+    0x100,
+    32,
+    0,
+    P,
+    "GAS",
+    "STATICCALL",
+    0x180,
+    "MSTORE",
+    2,
+    0,
+    "MSTORE",
+    0x80,
+    0x100,
+    32,
+    0,
+    P,
+    "GAS",
+    "STATICCALL",
+    0x1A0,
+    "MSTORE",
+    0xC0,
+    0x100,
+    "RETURN",
+)
+C_LOG2_CODE = ops(0x1111, 0, "MSTORE", topic("child-1"), 32, 0, "LOG1", 7, topic("child-2"), 5, 25, "LOG2", "STOP")
 C_LOG_REVERT_CODE = ops(0x2222, 0, "MSTORE", topic("child-reverted"), 32, 0, "LOG1", 1, 9, "SSTORE", 0, 0, "REVERT")
 
-ENV_OPS = ("ADDRESS", "CALLER", "CALLVALUE", "ORIGIN", "GASPRICE", "COINBASE", "TIMESTAMP", "NUMBER",
-           "PREVRANDAO", "GASLIMIT", "CHAINID", "BASEFEE", "BLOBBASEFEE")
+ENV_OPS = (
+    "ADDRESS",
+    "CALLER",
+    "CALLVALUE",
+    "ORIGIN",
+    "GASPRICE",
+    "COINBASE",
+    "TIMESTAMP",
+    "NUMBER",
+    "PREVRANDAO",
+    "GASLIMIT",
+    "CHAINID",
+    "BASEFEE",
+    "BLOBBASEFEE",
+)
 
 
 def env_dump(base: int) -> bytes:
@@ -205,8 +525,24 @@ def env_dump(base: int) -> bytes:
 
 C_ENV_CODE = env_dump(0) + ops(32 * len(ENV_OPS), 0, "RETURN")
 # Q/R: call C_ENV (with value 1) and pass its answer back: C_ENV at the same depth, different callers
-QR_CODE = ops(0x1A0, 0, 0, 0, 1, C_ENV, "GAS", "CALL", "POP", "RETURNDATASIZE", 0, 0, "RETURNDATACOPY",
-              "RETURNDATASIZE", 0, "RETURN")
+QR_CODE = ops(
+    0x1A0,
+    0,
+    0,
+    0,
+    1,
+    C_ENV,
+    "GAS",
+    "CALL",
+    "POP",
+    "RETURNDATASIZE",
+    0,
+    0,
+    "RETURNDATACOPY",
+    "RETURNDATASIZE",
+    0,
+    "RETURN",
+)
 
 
 def world(extra: dict | None = None) -> dict:
@@ -253,7 +589,10 @@ def observe(backend: str, code: bytes, data: bytes, accounts: dict, **kw) -> dic
     r = run(code, data, backend=backend, accounts=copy.deepcopy(accounts), **kw)
     st = r.state
     obs = {
-        "status": r.status, "error": r.result.error, "output": r.output.hex(), "gas_left": r.result.gas_left,
+        "status": r.status,
+        "error": r.result.error,
+        "output": r.output.hex(),
+        "gas_left": r.result.gas_left,
         "refund": st.refund,
         "logs": [(a.hex(), [t.hex() for t in ts], d.hex()) for a, ts, d in st.logs],
         "storage": {a.hex(): dict(sorted(s.items())) for a, s in sorted(st.changes().storage.items())},
@@ -269,8 +608,17 @@ def _diff(a: dict, b: dict) -> dict:
     return {k: (a[k], b[k]) for k in a if a[k] != b[k]}
 
 
-def check_message(code: bytes, data: bytes = b"", accounts: dict | None = None, *, gas: int = 5_000_000,
-                  fork: Fork = Fork.OSAKA, value: int = 0, static: bool = False, mix: bool = True) -> dict:
+def check_message(
+    code: bytes,
+    data: bytes = b"",
+    accounts: dict | None = None,
+    *,
+    gas: int = 5_000_000,
+    fork: Fork = Fork.OSAKA,
+    value: int = 0,
+    static: bool = False,
+    mix: bool = True,
+) -> dict:
     """The message on the interpreter, mlir, and the tiered backend (all compiled; with `mix`,
     also the entry interpreted with compiled callees and the reverse); returns the interpreter's
     observation."""
@@ -282,8 +630,12 @@ def check_message(code: bytes, data: bytes = b"", accounts: dict | None = None, 
         assert got == ref, (backend, _diff(ref, got))
     if mix:
         # frames of compiled and interpreted code interleaved: mutated code is interpreted
-        sides = {"entry": (lambda a: False, True), "callees": (lambda a: a != CONTRACT, False),
-                 "P": (lambda a: a == P, False), "all but P": (lambda a: a not in (P, CONTRACT), True)}
+        sides = {
+            "entry": (lambda a: False, True),
+            "callees": (lambda a: a != CONTRACT, False),
+            "P": (lambda a: a == P, False),
+            "all but P": (lambda a: a not in (P, CONTRACT), True),
+        }
         for side, (which, entry_mutated) in sides.items():
             accs = _mutated(accounts, which)
             entry = code + _MIX_SUFFIX if entry_mutated else code
@@ -297,28 +649,57 @@ def check_message(code: bytes, data: bytes = b"", accounts: dict | None = None, 
 # transaction level
 KEY = "23" * 32
 TX_SENDER = address_of(bytes.fromhex(KEY))
-_ENV = {"coinbase": "0xc001000000000000000000000000000000000001", "number": 5000, "timestamp": 1700000000,
-        "gas_limit": 60_000_000, "base_fee": 7, "prev_randao": "0x" + "5e" * 32, "excess_blob_gas": 0,
-        "chain_id": 1}
+_ENV = {
+    "coinbase": "0xc001000000000000000000000000000000000001",
+    "number": 5000,
+    "timestamp": 1700000000,
+    "gas_limit": 60_000_000,
+    "base_fee": 7,
+    "prev_randao": "0x" + "5e" * 32,
+    "excess_blob_gas": 0,
+    "chain_id": 1,
+}
 HAVE_SPEC = spec_available()
 
 
-def tx_case(code: bytes, data: bytes, accounts: dict, gas: int, value: int, fork: str,
-            access_list: list | None = None) -> dict:
+def tx_case(
+    code: bytes, data: bytes, accounts: dict, gas: int, value: int, fork: str, access_list: list | None = None
+) -> dict:
     accounts = {**accounts, CONTRACT: {**accounts.get(CONTRACT, {}), "code": code}}
     pre = {"0x" + TX_SENDER.hex(): {"nonce": 0, "balance": 10**20, "code": "", "storage": {}}}
     for a, s in accounts.items():
-        pre["0x" + a.hex()] = {"nonce": 1 if s.get("code") else 0, "balance": s.get("balance", 0),
-                               "code": s.get("code", b"").hex(),
-                               "storage": {hex(k): hex(v) for k, v in s.get("storage", {}).items() if v}}
-    tx = {"type": 2, "nonce": 0, "gas": gas, "to": "0x" + CONTRACT.hex(), "value": value, "data": data.hex(),
-          "chain_id": 1, "max_fee_per_gas": 10, "max_priority_fee_per_gas": 1,
-          "access_list": [("0x" + a.hex(), slots) for a, slots in (access_list or [])]}
+        pre["0x" + a.hex()] = {
+            "nonce": 1 if s.get("code") else 0,
+            "balance": s.get("balance", 0),
+            "code": s.get("code", b"").hex(),
+            "storage": {hex(k): hex(v) for k, v in s.get("storage", {}).items() if v},
+        }
+    tx = {
+        "type": 2,
+        "nonce": 0,
+        "gas": gas,
+        "to": "0x" + CONTRACT.hex(),
+        "value": value,
+        "data": data.hex(),
+        "chain_id": 1,
+        "max_fee_per_gas": 10,
+        "max_priority_fee_per_gas": 1,
+        "access_list": [("0x" + a.hex(), slots) for a, slots in (access_list or [])],
+    }
     return {"fork": fork, "env": dict(_ENV), "pre": pre, "tx": tx, "key": KEY}
 
 
-def check_tx(code: bytes, data: bytes = b"", accounts: dict | None = None, *, gas: int = 5_000_000,
-             value: int = 0, fork: str = "Osaka", spec: bool = True, access_list: list | None = None) -> Outcome:
+def check_tx(
+    code: bytes,
+    data: bytes = b"",
+    accounts: dict | None = None,
+    *,
+    gas: int = 5_000_000,
+    value: int = 0,
+    fork: str = "Osaka",
+    spec: bool = True,
+    access_list: list | None = None,
+) -> Outcome:
     """The whole transaction on interpreter, mlir and tiered (and the executable spec): status,
     output, gas used after the refund, logs and state root."""
     case = tx_case(code, data, accounts if accounts is not None else world(), gas, value, fork, access_list)
@@ -333,8 +714,16 @@ def check_tx(code: bytes, data: bytes = b"", accounts: dict | None = None, *, ga
     return ref
 
 
-def check_both(code: bytes, data: bytes = b"", accounts: dict | None = None, *, gas: int = 5_000_000,
-               value: int = 0, spec: bool = True, mix: bool = True) -> dict:
+def check_both(
+    code: bytes,
+    data: bytes = b"",
+    accounts: dict | None = None,
+    *,
+    gas: int = 5_000_000,
+    value: int = 0,
+    spec: bool = True,
+    mix: bool = True,
+) -> dict:
     check_tx(code, data, accounts, gas=gas, value=value, spec=spec)
     return check_message(code, data, accounts, gas=gas, value=value, mix=mix)
 
@@ -342,12 +731,12 @@ def check_both(code: bytes, data: bytes = b"", accounts: dict | None = None, *, 
 def rec(obs: dict, i: int) -> tuple[int, int, bytes]:
     """(success, RETURNDATASIZE, return data) of the driver's i-th call."""
     out = bytes.fromhex(obs["output"])
-    r = out[RECORD * i:RECORD * (i + 1)]
+    r = out[RECORD * i : RECORD * (i + 1)]
     return int.from_bytes(r[:32], "big"), int.from_bytes(r[32:64], "big"), r[0x40:0x1C0]
 
 
 def word_at(b: bytes, i: int) -> int:
-    return int.from_bytes(b[32 * i:32 * i + 32], "big")
+    return int.from_bytes(b[32 * i : 32 * i + 32], "big")
 
 
 # =============================================================================================
@@ -387,6 +776,7 @@ def test_sstore_eip2200_table_one_frame(monkeypatch):
     # original 0: pyrevm's insert_account_storage of many slots does not give revm those
     # originals (the interpreter, mlir and the executable spec agree on the full table above)
     from revm_oracle import ours, pyrevm, revm_call
+
     if pyrevm is not None:
         monkeypatch.setenv("EVM_TEST_BACKEND", "mlir")
         zero, _ = sstore_table(origs=(0,))
@@ -406,9 +796,46 @@ def test_sstore_table_twice_in_one_tx():
 
 # =============================================================================================
 # writes, then REVERT or an exceptional halt in the same frame
-WRITES = ops(1, "SLOAD", "POP", 0x10, 1, "SSTORE", 0x11, 1, "SSTORE", 0x12, 2, "SSTORE", 0, 2, "SSTORE",
-             0x13, 2, "SSTORE", 0xAA, 3, "TSTORE", 0xAB, 3, "TSTORE", 0x44, 0, "MSTORE",
-             topic("w"), 32, 0, "LOG1", 1, "SLOAD", 3, "TLOAD", "ADD", 0, "MSTORE")
+WRITES = ops(
+    1,
+    "SLOAD",
+    "POP",
+    0x10,
+    1,
+    "SSTORE",
+    0x11,
+    1,
+    "SSTORE",
+    0x12,
+    2,
+    "SSTORE",
+    0,
+    2,
+    "SSTORE",
+    0x13,
+    2,
+    "SSTORE",
+    0xAA,
+    3,
+    "TSTORE",
+    0xAB,
+    3,
+    "TSTORE",
+    0x44,
+    0,
+    "MSTORE",
+    topic("w"),
+    32,
+    0,
+    "LOG1",
+    1,
+    "SLOAD",
+    3,
+    "TLOAD",
+    "ADD",
+    0,
+    "MSTORE",
+)
 ENDINGS = {
     "stop": ops("STOP"),
     "return": ops(32, 0, "RETURN"),
@@ -426,13 +853,18 @@ ENDINGS = {
 def test_writes_then_halt(ending):
     body = WRITES + ENDINGS[ending]
     child = addr(0xE2E2)
-    accounts = world({child: {"code": body, "storage": {1: 1, 2: 2}},
-                        CONTRACT: {"balance": 10**18, "storage": {1: 1, 2: 2}}})
+    accounts = world(
+        {child: {"code": body, "storage": {1: 1, 2: 2}}, CONTRACT: {"balance": 10**18, "storage": {1: 1, 2: 2}}}
+    )
     # as the transaction's own frame, and as a child whose parent wrote the same slots natively
     check_both(body, accounts=accounts, spec=ending in ("revert", "invalid"))
     parent_writes = ops(1, "SLOAD", "POP", 0x20, 1, "SSTORE", 0x21, 3, "TSTORE", topic("parent"), 0, 0, "LOG1")
-    drv = driver(call("CALL", child), ops(1, "SLOAD", 0x1800, "MSTORE", 3, "TLOAD", 0x1820, "MSTORE"),
-                 prefix=parent_writes, suffix=ops(0x40, 0x1800, "LOG0"))
+    drv = driver(
+        call("CALL", child),
+        ops(1, "SLOAD", 0x1800, "MSTORE", 3, "TLOAD", 0x1820, "MSTORE"),
+        prefix=parent_writes,
+        suffix=ops(0x40, 0x1800, "LOG0"),
+    )
     obs = check_both(drv, accounts=accounts, spec=ending in ("revert", "stop"))
     assert rec(obs, 0)[0] == (1 if ending in ("stop", "return") else 0)
 
@@ -456,9 +888,35 @@ def _sweep(items: list, child_storage: dict) -> set[int]:
     child = addr(0xE3E3)
     accounts = world({child: {"code": ops(*items, "STOP"), "storage": child_storage}})
     before = _gas_before_each_instruction(items, {CONTRACT: {"code": b"", "storage": child_storage}})
-    drv = ops(1, "SLOAD", "POP", 7, 1, "SSTORE",  # the parent's own native write must survive
-              0, 0, 0, 0, 0, child, 0, "CALLDATALOAD", "CALL", 0x100, "MSTORE", "GAS", 0x120, "MSTORE",
-              1, "SLOAD", 0x140, "MSTORE", 0x60, 0x100, "RETURN")
+    drv = ops(
+        1,
+        "SLOAD",
+        "POP",
+        7,
+        1,
+        "SSTORE",  # the parent's own native write must survive
+        0,
+        0,
+        0,
+        0,
+        0,
+        child,
+        0,
+        "CALLDATALOAD",
+        "CALL",
+        0x100,
+        "MSTORE",
+        "GAS",
+        0x120,
+        "MSTORE",
+        1,
+        "SLOAD",
+        0x140,
+        "MSTORE",
+        0x60,
+        0x100,
+        "RETURN",
+    )
     budgets = {0, before[-1], before[-1] + 1}
     for k in range(len(items)):
         cost = before[k + 1] - before[k]
@@ -474,10 +932,71 @@ def _sweep(items: list, child_storage: dict) -> set[int]:
     return seen
 
 
-WRITE_ITEMS = [1, "SLOAD", "POP", 0x10, 1, "SSTORE", 0x11, 1, "SSTORE", 1, 1, "SSTORE", 0x12, 2, "SSTORE",
-               0, 2, "SSTORE", 0x13, 2, "SSTORE", 2, 2, "SSTORE", 2, 2, "SSTORE", 0, 4, "SSTORE", 4, "SLOAD",
-               0xAA, 3, "TSTORE", 0xAB, 3, "TSTORE", 0x44, 0, "MSTORE", topic("w"), 32, 0, "LOG1",
-               1, "SLOAD", 3, "TLOAD", "ADD", 0, "MSTORE", 0, 0, "LOG0", 5, "SLOAD", 1, 5, "SSTORE", 0, 5, "SSTORE"]
+WRITE_ITEMS = [
+    1,
+    "SLOAD",
+    "POP",
+    0x10,
+    1,
+    "SSTORE",
+    0x11,
+    1,
+    "SSTORE",
+    1,
+    1,
+    "SSTORE",
+    0x12,
+    2,
+    "SSTORE",
+    0,
+    2,
+    "SSTORE",
+    0x13,
+    2,
+    "SSTORE",
+    2,
+    2,
+    "SSTORE",
+    2,
+    2,
+    "SSTORE",
+    0,
+    4,
+    "SSTORE",
+    4,
+    "SLOAD",
+    0xAA,
+    3,
+    "TSTORE",
+    0xAB,
+    3,
+    "TSTORE",
+    0x44,
+    0,
+    "MSTORE",
+    topic("w"),
+    32,
+    0,
+    "LOG1",
+    1,
+    "SLOAD",
+    3,
+    "TLOAD",
+    "ADD",
+    0,
+    "MSTORE",
+    0,
+    0,
+    "LOG0",
+    5,
+    "SLOAD",
+    1,
+    5,
+    "SSTORE",
+    0,
+    5,
+    "SSTORE",
+]
 
 
 def test_out_of_gas_at_every_point_of_the_writes():
@@ -495,15 +1014,15 @@ def test_sstore_sentry_on_a_cached_slot(new):
 # =============================================================================================
 # native writes around calls: re-entrancy, DELEGATECALL, reverting children
 AROUND_CALLS = {
-    "reenter": p_main(0, C_REENTER),                       # a child calls P back
+    "reenter": p_main(0, C_REENTER),  # a child calls P back
     "reenter_then_child_reverts": p_main(0, C_REENTER_REVERT),
-    "call_self": p_main(0, P, P_REENTER),                  # P calls itself directly
+    "call_self": p_main(0, P, P_REENTER),  # P calls itself directly
     "delegatecall_writes_parent_storage": p_main(1, D),
     "child_delegatecalls": p_main(0, C_DELEGATE),
     "child_writes_then_reverts": p_main(0, C_WRITE_REVERT),
     "child_writes_ok": p_main(0, C_WRITE_OK),
     "static_reentry": p_main(0, C_STATIC_P),
-    "staticcall_self_writes": p_main(2, P, P_REENTER),     # fails: SSTORE in a static frame
+    "staticcall_self_writes": p_main(2, P, P_REENTER),  # fails: SSTORE in a static frame
     "staticcall_self_reads": p_main(2, P, P_READ),
 }
 
@@ -535,12 +1054,12 @@ def test_reentrancy_values():
     # P main: [0] success of the call to C, [1..4] C's return: the success of its call to P,
     # then the re-entered P's answer: X it read, transient 7, X after its write
     assert word_at(out, 0) == 1 and word_at(out, 1) == 1
-    assert word_at(out, 2) == 11                 # the re-entered P reads the parent's native write
-    assert word_at(out, 3) == 0xAB               # ... and its native transient write
-    assert word_at(out, 4) == 112                # X = 11 * 10 + 2 after the re-entered write
+    assert word_at(out, 2) == 11  # the re-entered P reads the parent's native write
+    assert word_at(out, 3) == 0xAB  # ... and its native transient write
+    assert word_at(out, 4) == 112  # X = 11 * 10 + 2 after the re-entered write
     assert word_at(out, 6) == 112 and word_at(out, 8) == 0xBB  # what the parent sees after the call
     read = rec(obs, 1)[2]
-    assert word_at(read, 0) == 114               # 112, +1, +1 in the parent after the call
+    assert word_at(read, 0) == 114  # 112, +1, +1 in the parent after the call
     assert word_at(read, 1) == 1234
 
 
@@ -550,15 +1069,88 @@ def many_slots_code(n: int, transient: bool) -> bytes:
     load, store = ("TLOAD", "TSTORE") if transient else ("SLOAD", "SSTORE")
     return asm(
         # early slots read first (cached), then writes to n slots, each value i + 0x1000
-        0, ":pre", "DUP1", load, "POP", 1, "ADD", "DUP1", 50, "GT", "@pre", "JUMPI", "POP",
-        0, ":w", "DUP1", 0x1000, "ADD", "DUP2", store, 1, "ADD", "DUP1", n, "GT", "@w", "JUMPI", "POP",
+        0,
+        ":pre",
+        "DUP1",
+        load,
+        "POP",
+        1,
+        "ADD",
+        "DUP1",
+        50,
+        "GT",
+        "@pre",
+        "JUMPI",
+        "POP",
+        0,
+        ":w",
+        "DUP1",
+        0x1000,
+        "ADD",
+        "DUP2",
+        store,
+        1,
+        "ADD",
+        "DUP1",
+        n,
+        "GT",
+        "@w",
+        "JUMPI",
+        "POP",
         # re-read every slot (early ones interleaved: slot i and i/8), summing
-        0, 0, ":r", "DUP2", load, "ADD", "DUP2", 3, "SHR", load, "ADD",
-        "SWAP1", 1, "ADD", "SWAP1", "DUP2", n, "GT", "@r", "JUMPI", 0, "MSTORE", "POP",
+        0,
+        0,
+        ":r",
+        "DUP2",
+        load,
+        "ADD",
+        "DUP2",
+        3,
+        "SHR",
+        load,
+        "ADD",
+        "SWAP1",
+        1,
+        "ADD",
+        "SWAP1",
+        "DUP2",
+        n,
+        "GT",
+        "@r",
+        "JUMPI",
+        0,
+        "MSTORE",
+        "POP",
         # rewrite early slots (restore / clear: refunds) and a late one, then read them back
-        0, ":z", 0, "DUP2", store, 7, "ADD", "DUP1", 100, "GT", "@z", "JUMPI", "POP",
-        n - 1, load, 5, load, 14, load, "ADD", "ADD", 32, "MSTORE",
-        "GAS", 64, "MSTORE", 96, 0, "RETURN",
+        0,
+        ":z",
+        0,
+        "DUP2",
+        store,
+        7,
+        "ADD",
+        "DUP1",
+        100,
+        "GT",
+        "@z",
+        "JUMPI",
+        "POP",
+        n - 1,
+        load,
+        5,
+        load,
+        14,
+        load,
+        "ADD",
+        "ADD",
+        32,
+        "MSTORE",
+        "GAS",
+        64,
+        "MSTORE",
+        96,
+        0,
+        "RETURN",
     )
 
 
@@ -584,15 +1176,21 @@ def test_more_slots_than_the_cache(transient, n):
 def test_transient_across_frames():
     # P writes 7 natively, the re-entered P reads it and writes 9, a static re-entry reads both,
     # a reverting child's writes (its own account) vanish, DELEGATECALL reads/writes P's
-    drv = driver(call("CALL", P, p_main(0, C_REENTER)), call("CALL", P, P_READ),
-                 call("CALL", P, p_main(1, D)), call("CALL", P, P_READ),
-                 call("CALL", P, p_main(0, C_REENTER_REVERT)), call("CALL", P, P_READ),
-                 call("CALL", C_REENTER_REVERT), call("STATICCALL", P, P_READ))
+    drv = driver(
+        call("CALL", P, p_main(0, C_REENTER)),
+        call("CALL", P, P_READ),
+        call("CALL", P, p_main(1, D)),
+        call("CALL", P, P_READ),
+        call("CALL", P, p_main(0, C_REENTER_REVERT)),
+        call("CALL", P, P_READ),
+        call("CALL", C_REENTER_REVERT),
+        call("STATICCALL", P, P_READ),
+    )
     obs = check_both(drv, gas=5_000_000)
     read = rec(obs, 1)[2]
     assert word_at(read, 2) == 0xCC and word_at(read, 3) == 0xBB
     read = rec(obs, 3)[2]
-    assert word_at(read, 3) == 0xDD           # written by D in P's context
+    assert word_at(read, 3) == 0xDD  # written by D in P's context
     # the re-entered P's 9 := 0xBB was undone with the reverting child: 0xDD stays
     assert word_at(rec(obs, 5)[2], 3) == 0xDD
     assert {(a, k) for a, k, _ in obs["transient"]} >= {(P.hex(), 7), (P.hex(), 9)}
@@ -606,8 +1204,8 @@ def test_transient_child_revert_and_tload_after():
     accounts = world({child: {"code": child_code}})
     obs = check_both(driver(call("CALL", P, p_main(0, child)), call("CALL", P, P_READ)), accounts=accounts)
     out = rec(obs, 0)[2]
-    assert word_at(out, 0) == 0                 # the child reverted
-    assert word_at(out, 6) == 11 and word_at(out, 8) == 0   # X and transient 9 as before the call
+    assert word_at(out, 0) == 0  # the child reverted
+    assert word_at(out, 6) == 11 and word_at(out, 8) == 0  # X and transient 9 as before the call
 
 
 # =============================================================================================
@@ -630,12 +1228,17 @@ STATIC_BODIES = {
 @pytest.mark.parametrize("name", sorted(STATIC_BODIES))
 def test_staticcall_into(name):
     target = addr(0xE7E7)
-    accounts = world({target: {"code": STATIC_BODIES[name], "storage": {1: 6}, "balance": 5},
-                        addr(0xF0F0): {"code": WRITES + ops("STOP"), "storage": {1: 1}}})
+    accounts = world(
+        {
+            target: {"code": STATIC_BODIES[name], "storage": {1: 6}, "balance": 5},
+            addr(0xF0F0): {"code": WRITES + ops("STOP"), "storage": {1: 1}},
+        }
+    )
     gas = 2500 if name == "sstore_low_gas" else None
     prefix = ops(0x66, 1, "TSTORE")  # the caller's transient slot 1 (a different account)
-    drv = driver(call("STATICCALL", target, gas=gas), call("STATICCALL", target, gas=30_000),
-                 call("CALL", target), prefix=prefix)
+    drv = driver(
+        call("STATICCALL", target, gas=gas), call("STATICCALL", target, gas=30_000), call("CALL", target), prefix=prefix
+    )
     obs = check_both(drv, accounts=accounts, spec=name in ("sstore_cached", "log2", "read", "nested_call_writes"))
     ok, _, out = rec(obs, 0)
     if name == "read":
@@ -659,8 +1262,27 @@ def test_static_top_level_frames():
 # LOG ordering and data
 def fill_memory(n_words: int) -> list:
     """asm items: memory word i = i * 0x0101..01 + 7 (a loop)."""
-    return [0, ":f", "DUP1", Raw(push_n(int("01" * 32, 16), 32)), "MUL", 7, "ADD", "DUP2", 5, "SHL", "MSTORE",
-            1, "ADD", "DUP1", n_words, "GT", "@f", "JUMPI", "POP"]
+    return [
+        0,
+        ":f",
+        "DUP1",
+        Raw(push_n(int("01" * 32, 16), 32)),
+        "MUL",
+        7,
+        "ADD",
+        "DUP2",
+        5,
+        "SHL",
+        "MSTORE",
+        1,
+        "ADD",
+        "DUP1",
+        n_words,
+        "GT",
+        "@f",
+        "JUMPI",
+        "POP",
+    ]
 
 
 def test_log_ordering_across_frames():
@@ -678,8 +1300,22 @@ def test_log_ordering_across_frames():
     )
     obs = check_both(drv)
     names = [bytes.fromhex(ts[0]).rstrip(b"\0").decode(errors="replace") if ts else "" for _, ts, _ in obs["logs"]]
-    assert names == ["t-1", "child-1", "child-2", "t-2", "t-3", "p-before", "p-reentered", "p-after",
-                     "p-before", "p-after", "p-before", "delegate", "p-after", "t-4"]
+    assert names == [
+        "t-1",
+        "child-1",
+        "child-2",
+        "t-2",
+        "t-3",
+        "p-before",
+        "p-reentered",
+        "p-after",
+        "p-before",
+        "p-after",
+        "p-before",
+        "delegate",
+        "p-after",
+        "t-4",
+    ]
 
 
 def test_log_data_sizes_and_topics():
@@ -698,22 +1334,50 @@ def test_log_data_sizes_and_topics():
     # the same logs from a child that succeeds, then from one that reverts
     child = addr(0xE8E8)
     accounts = world({child: {"code": body + ops("STOP")}, addr(0xE9E9): {"code": body + ops(0, 0, "REVERT")}})
-    check_both(driver(call("CALL", child), call("CALL", addr(0xE9E9)), call("CALL", child)), accounts=accounts,
-               gas=3_000_000)
+    check_both(
+        driver(call("CALL", child), call("CALL", addr(0xE9E9)), call("CALL", child)), accounts=accounts, gas=3_000_000
+    )
 
 
 def test_many_logs_in_one_frame():
     n = 2100
     code = asm(
-        *fill_memory(4), 0, ":l", 0xABC, "DUP2", 40, "DUP4", 63, "AND", "LOG2", 1, "ADD", "DUP1", n, "GT", "@l", "JUMPI",
-        "POP", topic("last"), 0, 0, "LOG1")
+        *fill_memory(4),
+        0,
+        ":l",
+        0xABC,
+        "DUP2",
+        40,
+        "DUP4",
+        63,
+        "AND",
+        "LOG2",
+        1,
+        "ADD",
+        "DUP1",
+        n,
+        "GT",
+        "@l",
+        "JUMPI",
+        "POP",
+        topic("last"),
+        0,
+        0,
+        "LOG1",
+    )
     obs = check_both(code, gas=8_000_000)
     assert len(obs["logs"]) == n + 1
     # a child logging n times, then the parent logging; and a child logging n times then reverting
     child, rev = addr(0xEAEA), addr(0xEBEB)
     accounts = world({child: {"code": code}, rev: {"code": code + ops(0, 0, "REVERT")}})
-    obs = check_both(driver(call("CALL", child), ops(topic("mid"), 0, 0, "LOG1"), call("CALL", rev),
-                            call("CALL", child, gas=200_000)), accounts=accounts, gas=16_000_000, spec=False)
+    obs = check_both(
+        driver(
+            call("CALL", child), ops(topic("mid"), 0, 0, "LOG1"), call("CALL", rev), call("CALL", child, gas=200_000)
+        ),
+        accounts=accounts,
+        gas=16_000_000,
+        spec=False,
+    )
     assert len(obs["logs"]) == n + 2
 
 
@@ -722,9 +1386,45 @@ def test_many_logs_in_one_frame():
 def _init_code(runtime: bytes, revert: bool) -> bytes:
     # init code whose CODECOPY offset is fixed up by trying lengths (PUSH sizes vary)
     for guess in range(0, 4096):
-        body = ops(1, "SLOAD", "POP", 0x11, 1, "SSTORE", 0x12, 2, "SSTORE", 0, 2, "SSTORE", 0x13, 2, "SSTORE",
-                   0x77, 5, "TSTORE", 0x33, 0, "MSTORE", topic("init"), 32, 0, "LOG1", "ADDRESS", 6, "SSTORE",
-                   "CALLER", 7, "SSTORE", "CALLVALUE", 8, "SSTORE", 6, "SLOAD", "POP")
+        body = ops(
+            1,
+            "SLOAD",
+            "POP",
+            0x11,
+            1,
+            "SSTORE",
+            0x12,
+            2,
+            "SSTORE",
+            0,
+            2,
+            "SSTORE",
+            0x13,
+            2,
+            "SSTORE",
+            0x77,
+            5,
+            "TSTORE",
+            0x33,
+            0,
+            "MSTORE",
+            topic("init"),
+            32,
+            0,
+            "LOG1",
+            "ADDRESS",
+            6,
+            "SSTORE",
+            "CALLER",
+            7,
+            "SSTORE",
+            "CALLVALUE",
+            8,
+            "SSTORE",
+            6,
+            "SLOAD",
+            "POP",
+        )
         code = body + ops(len(runtime), guess, 0, "CODECOPY", len(runtime), 0, "REVERT" if revert else "RETURN")
         if len(code) == guess:
             return code + runtime
@@ -740,7 +1440,7 @@ def test_create_with_native_writes(salted):
     code = b""
     for i, init in enumerate((ok, bad, ok)):
         for j in range(0, len(init), 32):
-            code += push_n(int.from_bytes(init[j:j + 32].ljust(32, b"\0"), "big"), 32) + ops(0x3000 + j, "MSTORE")
+            code += push_n(int.from_bytes(init[j : j + 32].ljust(32, b"\0"), "big"), 32) + ops(0x3000 + j, "MSTORE")
         if salted:
             code += ops(i, len(init), 0x3000, 5, "CREATE2")
         else:
@@ -758,16 +1458,42 @@ def test_create_with_native_writes(salted):
 # =============================================================================================
 # environment words
 def env_program() -> bytes:
-    return (asm(Raw(env_dump(0)), Raw(ops(0x1A0, 0x200, 0, 0, 7, C_ENV, "GAS", "CALL", 0x6E0, "MSTORE")),
-                Raw(env_dump(0x400)),
-                # read in a loop: the cached words
-                0, 0, ":l", "CALLER", "ADD", "CALLVALUE", "ADD", "ADDRESS", "ADD", "ORIGIN", "ADD",
-                "SWAP1", 1, "ADD", "SWAP1", "DUP2", 10, "GT", "@l", "JUMPI", 0x700, "MSTORE", "POP")
-            + ops(0xC0, 0x720, 0, 0, D, "GAS", "DELEGATECALL", "POP")  # D reads CALLER/CALLVALUE/ADDRESS
-            + ops(0x1A0, 0x800, 0, 0, 0, Q, "GAS", "CALL", "POP", 0x1A0, 0xA00, 0, 0, 0, R, "GAS", "CALL", "POP")
-            + ops(0x1A0, 0xC00, 0, 0, 0, C_ENV, "GAS", "CALLCODE", "POP")
-            + env_dump(0xE00)
-            + ops(0x1000, 0, "RETURN"))
+    return (
+        asm(
+            Raw(env_dump(0)),
+            Raw(ops(0x1A0, 0x200, 0, 0, 7, C_ENV, "GAS", "CALL", 0x6E0, "MSTORE")),
+            Raw(env_dump(0x400)),
+            # read in a loop: the cached words
+            0,
+            0,
+            ":l",
+            "CALLER",
+            "ADD",
+            "CALLVALUE",
+            "ADD",
+            "ADDRESS",
+            "ADD",
+            "ORIGIN",
+            "ADD",
+            "SWAP1",
+            1,
+            "ADD",
+            "SWAP1",
+            "DUP2",
+            10,
+            "GT",
+            "@l",
+            "JUMPI",
+            0x700,
+            "MSTORE",
+            "POP",
+        )
+        + ops(0xC0, 0x720, 0, 0, D, "GAS", "DELEGATECALL", "POP")  # D reads CALLER/CALLVALUE/ADDRESS
+        + ops(0x1A0, 0x800, 0, 0, 0, Q, "GAS", "CALL", "POP", 0x1A0, 0xA00, 0, 0, 0, R, "GAS", "CALL", "POP")
+        + ops(0x1A0, 0xC00, 0, 0, 0, C_ENV, "GAS", "CALLCODE", "POP")
+        + env_dump(0xE00)
+        + ops(0x1000, 0, "RETURN")
+    )
 
 
 def test_environment_words_per_frame():
@@ -775,15 +1501,15 @@ def test_environment_words_per_frame():
     obs = check_both(code, value=3)
     out = bytes.fromhex(obs["output"])
     n = len(ENV_OPS)
-    parent, child, again = (out[b:b + 32 * n] for b in (0, 0x200, 0x400))
+    parent, child, again = (out[b : b + 32 * n] for b in (0, 0x200, 0x400))
     assert parent == again
     assert word_at(child, 0) == int.from_bytes(C_ENV, "big") and word_at(child, 1) == int.from_bytes(CONTRACT, "big")
     assert word_at(child, 2) == 7 and word_at(parent, 2) == 3
     d = out[0x720:0x7E0]
     assert word_at(d, 2) == word_at(parent, 1) and word_at(d, 3) == 3 and word_at(d, 4) == word_at(parent, 0)
-    q, r = out[0x800:0x800 + 32 * n], out[0xA00:0xA00 + 32 * n]
+    q, r = out[0x800 : 0x800 + 32 * n], out[0xA00 : 0xA00 + 32 * n]
     assert word_at(q, 1) == int.from_bytes(Q, "big") and word_at(r, 1) == int.from_bytes(R, "big")
-    assert out[0xE00:0xE00 + 32 * n] == parent
+    assert out[0xE00 : 0xE00 + 32 * n] == parent
 
 
 def test_environment_words_static_and_message():
@@ -795,8 +1521,26 @@ def test_environment_words_static_and_message():
 # =============================================================================================
 # SELFDESTRUCT after native writes (Cancun+: the account stays unless created in the tx)
 def test_selfdestruct_after_native_writes():
-    sd = ops(1, "SLOAD", "POP", 0x21, 1, "SSTORE", 0x22, 2, "SSTORE", 0x5, 3, "TSTORE", topic("bye"), 0, 0, "LOG1",
-             BEN, "SELFDESTRUCT")
+    sd = ops(
+        1,
+        "SLOAD",
+        "POP",
+        0x21,
+        1,
+        "SSTORE",
+        0x22,
+        2,
+        "SSTORE",
+        0x5,
+        3,
+        "TSTORE",
+        topic("bye"),
+        0,
+        0,
+        "LOG1",
+        BEN,
+        "SELFDESTRUCT",
+    )
     sd_rev = addr(0xECEC)
     victim = addr(0xEDED)
     # a child writing, self-destructing; another doing the same then its parent reverting
@@ -832,46 +1576,140 @@ def recursive_code(n: int) -> bytes:
     there; else (below depth n) call itself at d + 1 with the flag (a reverting sibling), then at
     d + 1 without it, then read/write slot d again (its cache was flushed by the calls)."""
     return asm(
-        0, "CALLDATALOAD",                                   # [d]
-        "DUP1", "SLOAD", "POP", "DUP1", 1, "ADD", "DUP2", "SSTORE",
-        "DUP1", 7, "ADD", "DUP2", "TSTORE", "DUP1", 0, 0, "LOG1",
-        32, "CALLDATALOAD", "@rev", "JUMPI",
-        "DUP1", n, "GT", "ISZERO", "@leaf", "JUMPI",
-        "DUP1", 1, "ADD", 0, "MSTORE", 1, 32, "MSTORE", 0, 0, 64, 0, 0, "ADDRESS", "GAS", "CALL", "POP",
-        0, 32, "MSTORE", 0x20, 0x60, 64, 0, 0, "ADDRESS", "GAS", "CALL", 0x40, "MSTORE",
+        0,
+        "CALLDATALOAD",  # [d]
+        "DUP1",
+        "SLOAD",
+        "POP",
+        "DUP1",
+        1,
+        "ADD",
+        "DUP2",
+        "SSTORE",
+        "DUP1",
+        7,
+        "ADD",
+        "DUP2",
+        "TSTORE",
+        "DUP1",
+        0,
+        0,
+        "LOG1",
+        32,
+        "CALLDATALOAD",
+        "@rev",
+        "JUMPI",
+        "DUP1",
+        n,
+        "GT",
+        "ISZERO",
+        "@leaf",
+        "JUMPI",
+        "DUP1",
+        1,
+        "ADD",
+        0,
+        "MSTORE",
+        1,
+        32,
+        "MSTORE",
+        0,
+        0,
+        64,
+        0,
+        0,
+        "ADDRESS",
+        "GAS",
+        "CALL",
+        "POP",
+        0,
+        32,
+        "MSTORE",
+        0x20,
+        0x60,
+        64,
+        0,
+        0,
+        "ADDRESS",
+        "GAS",
+        "CALL",
+        0x40,
+        "MSTORE",
         ":leaf",
-        "DUP1", "SLOAD", 100, "ADD", "DUP2", "SSTORE", "DUP1", "TLOAD", 0x80, "MSTORE",
-        "DUP1", 1, "ADD", "TLOAD", 0xA0, "MSTORE",            # the sibling's write is gone, the child's is there
-        0xC0, 0x20, "RETURN", ":rev", 0, 0, "REVERT")
+        "DUP1",
+        "SLOAD",
+        100,
+        "ADD",
+        "DUP2",
+        "SSTORE",
+        "DUP1",
+        "TLOAD",
+        0x80,
+        "MSTORE",
+        "DUP1",
+        1,
+        "ADD",
+        "TLOAD",
+        0xA0,
+        "MSTORE",  # the sibling's write is gone, the child's is there
+        0xC0,
+        0x20,
+        "RETURN",
+        ":rev",
+        0,
+        0,
+        "REVERT",
+    )
 
 
 def test_deep_recursion_with_native_writes():
     rec_addr = addr(0xDEE9)
     accounts = world({rec_addr: {"code": recursive_code(110), "storage": {5: 5, 50: 50}}})
-    obs = check_both(driver(call("CALL", rec_addr, words(0, 0)), call("CALL", rec_addr, words(95, 0))),
-                     accounts=accounts, gas=16_000_000, spec=False)
+    obs = check_both(
+        driver(call("CALL", rec_addr, words(0, 0)), call("CALL", rec_addr, words(95, 0))),
+        accounts=accounts,
+        gas=16_000_000,
+        spec=False,
+    )
     assert rec(obs, 0)[0] == 1 and len(obs["logs"]) == 111 + 16
-    assert word_at(rec(obs, 0)[2], 1) == 1        # level 1 succeeded
+    assert word_at(rec(obs, 0)[2], 1) == 1  # level 1 succeeded
 
 
 # =============================================================================================
 # CREATE whose init frame succeeds natively but the creation fails afterwards (code deposit)
 def test_create_fails_after_the_init_frame():
-    writes = ops(1, "SLOAD", "POP", 0x11, 1, "SSTORE", 0x77, 5, "TSTORE", 0x33, 0, "MSTORE", topic("init"), 32, 0,
-                 "LOG1")
+    writes = ops(
+        1, "SLOAD", "POP", 0x11, 1, "SSTORE", 0x77, 5, "TSTORE", 0x33, 0, "MSTORE", topic("init"), 32, 0, "LOG1"
+    )
     inits = {
         "ef_prefix": writes + ops(0xEF, 0, "MSTORE8", 1, 0, "RETURN"),
         "too_large": writes + ops(24577, 0, "RETURN"),
-        "deposit_oog": writes + ops(1000, 0, "RETURN"),       # 200,000 gas of deposit
+        "deposit_oog": writes + ops(1000, 0, "RETURN"),  # 200,000 gas of deposit
         "ok": writes + ops(1, 0, "RETURN"),
     }
     steps = []
     for name, init in inits.items():
         code = b""
         for j in range(0, len(init), 32):
-            code += push_n(int.from_bytes(init[j:j + 32].ljust(32, b"\0"), "big"), 32) + ops(0x3000 + j, "MSTORE")
-        code += ops(len(init), 0x3000, 0, "CREATE", 0, "MSTORE", "RETURNDATASIZE", 32, "MSTORE",
-                    topic("after"), 0, 0, "LOG1", 64, 0, "RETURN")
+            code += push_n(int.from_bytes(init[j : j + 32].ljust(32, b"\0"), "big"), 32) + ops(0x3000 + j, "MSTORE")
+        code += ops(
+            len(init),
+            0x3000,
+            0,
+            "CREATE",
+            0,
+            "MSTORE",
+            "RETURNDATASIZE",
+            32,
+            "MSTORE",
+            topic("after"),
+            0,
+            0,
+            "LOG1",
+            64,
+            0,
+            "RETURN",
+        )
         creator = addr(0xCC00 + len(steps))
         # a failed creation consumes all its gas: every creator gets a bounded amount
         steps.append((creator, code, 150_000 if name == "deposit_oog" else 400_000))
@@ -909,10 +1747,19 @@ def run_block(case: dict, datas: list[bytes], backend: str) -> list:
     fork = Fork.from_name(case["fork"])
     e = case["env"]
     schedule = RULES[fork].blob_schedule
-    env = BlockEnv(fork=fork, chain_id=e["chain_id"], coinbase=bytes.fromhex(e["coinbase"][2:]), number=e["number"],
-              timestamp=e["timestamp"], gas_limit=e["gas_limit"], prev_randao=bytes.fromhex(e["prev_randao"][2:]),
-              base_fee=e["base_fee"], excess_blob_gas=e["excess_blob_gas"],
-              blob_base_fee=blob_base_fee(e["excess_blob_gas"], schedule), block_hash=lambda n: None)
+    env = BlockEnv(
+        fork=fork,
+        chain_id=e["chain_id"],
+        coinbase=bytes.fromhex(e["coinbase"][2:]),
+        number=e["number"],
+        timestamp=e["timestamp"],
+        gas_limit=e["gas_limit"],
+        prev_randao=bytes.fromhex(e["prev_randao"][2:]),
+        base_fee=e["base_fee"],
+        excess_blob_gas=e["excess_blob_gas"],
+        blob_base_fee=blob_base_fee(e["excess_blob_gas"], schedule),
+        block_hash=lambda n: None,
+    )
     db = StateDB(MemoryStore())
     db.commit_alloc(alloc_of(case))
     state = JournaledState(db)
@@ -934,9 +1781,15 @@ def test_two_transactions_in_one_block():
     code, pre = sstore_table()
     child = addr(0xE1E1)
     accounts = world({child: {"code": code, "storage": pre}})
-    drv = asm(0, "CALLDATALOAD", "@table", "JUMPI",
-              Raw(driver(call("CALL", P, p_main(0, C_REENTER)), call("CALL", P, P_READ))),
-              ":table", Raw(driver(call("CALL", child))))
+    drv = asm(
+        0,
+        "CALLDATALOAD",
+        "@table",
+        "JUMPI",
+        Raw(driver(call("CALL", P, p_main(0, C_REENTER)), call("CALL", P, P_READ))),
+        ":table",
+        Raw(driver(call("CALL", child))),
+    )
     case = tx_case(drv, b"", accounts, 8_000_000, 0, "Osaka")
     datas = [words(0), words(0), words(1), words(1)]
     ref = run_block(case, datas, "interpreter")
@@ -955,10 +1808,42 @@ def test_precompile_calls_between_native_writes(kind, end):
     for pc in (4, 2):
         pc_call.append(call(kind, addr(pc), words(0xABCDEF, pc)))
     value_call = [call("CALL", addr(4), words(1, 2), value=1)] if kind == "CALL" else []  # the Python path
-    writes = [ops(1, "SLOAD", "POP", 0x10 + i, 1, "SSTORE", 0x20 + i, 2, "TSTORE", topic(f"pc-{i}"), 0, 0, "LOG1",
-                  1, "SLOAD", 2, "TLOAD", "ADD", 0x1800 + 32 * i, "MSTORE") for i in range(4)]
-    drv = driver(writes[0], pc_call[0], writes[1], pc_call[1], writes[2], *value_call, writes[3],
-                 suffix=ops(0x80, 0x1800, "LOG0"), end=end)
+    writes = [
+        ops(
+            1,
+            "SLOAD",
+            "POP",
+            0x10 + i,
+            1,
+            "SSTORE",
+            0x20 + i,
+            2,
+            "TSTORE",
+            topic(f"pc-{i}"),
+            0,
+            0,
+            "LOG1",
+            1,
+            "SLOAD",
+            2,
+            "TLOAD",
+            "ADD",
+            0x1800 + 32 * i,
+            "MSTORE",
+        )
+        for i in range(4)
+    ]
+    drv = driver(
+        writes[0],
+        pc_call[0],
+        writes[1],
+        pc_call[1],
+        writes[2],
+        *value_call,
+        writes[3],
+        suffix=ops(0x80, 0x1800, "LOG0"),
+        end=end,
+    )
     child = addr(0xE0E0)
     accounts = world({child: {"code": drv, "storage": {1: 1}, "balance": 10}})
     obs = check_both(driver(call("CALL", child), call("CALL", child)), accounts=accounts)
@@ -994,8 +1879,9 @@ def random_segment(rng, depth: int, max_depth: int) -> bytes:
             code += ops(v, k, "TSTORE")
         elif r < 0.7:
             n = rng.randrange(5)
-            code += ops(*[rng.choice(_VALS) for _ in range(n)], rng.choice((0, 1, 33, 300, 1500)), rng.randrange(64),
-                        f"LOG{n}")
+            code += ops(
+                *[rng.choice(_VALS) for _ in range(n)], rng.choice((0, 1, 33, 300, 1500)), rng.randrange(64), f"LOG{n}"
+            )
         elif r < 0.75:
             code += ops(rng.choice(ENV_OPS)) + keep()
         elif r < 0.9 and depth < max_depth:
@@ -1041,18 +1927,24 @@ def test_random_native_host_programs(seed):
 # counter is checked at those exits; found by test_random_native_host_programs' generator, seed
 # 1409 at gas 30000). Extra cases: a bad static JUMPI target, a dynamic jump past 2**32, an
 # undefined opcode, and stack underflow at the entry of the next block.
-@pytest.mark.parametrize("name,code,gas", [pytest.param(*c, id=c[0]) for c in [
-    ("arithmetic_then_invalid", ops(1, 2, "ADD", 3, "MUL", "POP") + b"\xfe", 5),
-    ("tstore_then_invalid", ops(1, 3, "TSTORE") + b"\xfe", 50),
-    ("cached_sload_then_invalid", ops(3, "SLOAD", "POP", "JUMPDEST", 3, "SLOAD", "POP") + b"\xfe", 2110),
-    ("cached_caller_then_invalid", ops("CALLER", "POP", "JUMPDEST", "CALLER", "POP") + b"\xfe", 5),
-    ("tstore_then_bad_jump", ops(1, 3, "TSTORE", 0, "JUMP"), 50),
-    ("bad_static_jumpi", ops(1, 2, "ADD", "POP", 1, 3, "JUMPI"), 18),
-    ("huge_dynamic_jump", ops(1, 2, "ADD", "POP", "CALLDATASIZE", "NOT", "JUMP"), 14),
-    ("undefined_opcode", ops(1, 2, "ADD", "POP") + b"\x0c", 8),
-    ("underflow_after_jumpdest", ops(1, 2, "ADD", "POP", "JUMPDEST", "ADD"), 9),
-    ("enough_gas_still_invalid", ops(1, 2, "ADD", "POP") + b"\xfe", 100),
-    ]])
+@pytest.mark.parametrize(
+    "name,code,gas",
+    [
+        pytest.param(*c, id=c[0])
+        for c in [
+            ("arithmetic_then_invalid", ops(1, 2, "ADD", 3, "MUL", "POP") + b"\xfe", 5),
+            ("tstore_then_invalid", ops(1, 3, "TSTORE") + b"\xfe", 50),
+            ("cached_sload_then_invalid", ops(3, "SLOAD", "POP", "JUMPDEST", 3, "SLOAD", "POP") + b"\xfe", 2110),
+            ("cached_caller_then_invalid", ops("CALLER", "POP", "JUMPDEST", "CALLER", "POP") + b"\xfe", 5),
+            ("tstore_then_bad_jump", ops(1, 3, "TSTORE", 0, "JUMP"), 50),
+            ("bad_static_jumpi", ops(1, 2, "ADD", "POP", 1, 3, "JUMPI"), 18),
+            ("huge_dynamic_jump", ops(1, 2, "ADD", "POP", "CALLDATASIZE", "NOT", "JUMP"), 14),
+            ("undefined_opcode", ops(1, 2, "ADD", "POP") + b"\x0c", 8),
+            ("underflow_after_jumpdest", ops(1, 2, "ADD", "POP", "JUMPDEST", "ADD"), 9),
+            ("enough_gas_still_invalid", ops(1, 2, "ADD", "POP") + b"\xfe", 100),
+        ]
+    ],
+)
 def test_error_name_when_gas_runs_out_before_an_error_exit(name, code, gas):
     a = run(code, backend="interpreter", gas=gas).result
     b = run(code, backend="mlir", gas=gas).result

@@ -1,4 +1,5 @@
 """The RPC methods and the dispatcher in-process, on a chain in memory (no HTTP, no subprocess)."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,14 @@ def api():
 def test_state_of_a_block_whose_trie_is_gone_is_reported(api):
     chain = api.node
     head = chain.head()
-    orphan = Header(parent_hash=head.hash, number=1, state_root=b"\x42" * 32, gas_limit=head.gas_limit,
-                    timestamp=head.timestamp + 1, base_fee_per_gas=head.base_fee_per_gas)
+    orphan = Header(
+        parent_hash=head.hash,
+        number=1,
+        state_root=b"\x42" * 32,
+        gas_limit=head.gas_limit,
+        timestamp=head.timestamp + 1,
+        base_fee_per_gas=head.base_fee_per_gas,
+    )
     with chain.kv.write_batch() as batch:
         chain.store.put_block(batch, orphan, b"\xc0")  # canonical block 1 with a state root never written
     with pytest.raises(RpcError) as exc:
@@ -46,14 +53,29 @@ def test_state_of_a_block_whose_trie_is_gone_is_reported(api):
 def test_dispatch_mine_and_query_in_process(api):
     d = Dispatcher(api.methods())
     try:
-        tx = Transaction(type=2, chain_id=1337, nonce=0, max_priority_fee_per_gas=10**9, max_fee_per_gas=10**10,
-                         gas=21000, to=b"\x01" * 20, value=7).sign(KEY0)
-        out = d.handle([
-            {"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": ["0x" + tx.encode().hex()]},
-            {"jsonrpc": "2.0", "id": 2, "method": "eth_getTransactionCount", "params": ["0x" + ADDR0.hex(), "pending"]},
-            {"jsonrpc": "2.0", "id": 3, "method": "eth_getBalance"},
-            {"jsonrpc": "2.0", "id": 4, "method": "nope_nope", "params": []},
-        ])
+        tx = Transaction(
+            type=2,
+            chain_id=1337,
+            nonce=0,
+            max_priority_fee_per_gas=10**9,
+            max_fee_per_gas=10**10,
+            gas=21000,
+            to=b"\x01" * 20,
+            value=7,
+        ).sign(KEY0)
+        out = d.handle(
+            [
+                {"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": ["0x" + tx.encode().hex()]},
+                {
+                    "jsonrpc": "2.0",
+                    "id": 2,
+                    "method": "eth_getTransactionCount",
+                    "params": ["0x" + ADDR0.hex(), "pending"],
+                },
+                {"jsonrpc": "2.0", "id": 3, "method": "eth_getBalance"},
+                {"jsonrpc": "2.0", "id": 4, "method": "nope_nope", "params": []},
+            ]
+        )
         assert out[0]["result"] == "0x" + tx.hash.hex()
         assert out[1]["result"] == "0x1"
         assert out[2]["error"] == {"code": -32602, "message": "missing value for required argument 0"}
@@ -79,13 +101,32 @@ def test_miner_drops_a_transaction_the_executor_refuses(api):
     pool = api.node.pool
     poor_key = b"\x07" * 32
     poor = keccak(PrivateKey(poor_key).public_key.format(compressed=False)[1:])[12:]
-    bad = [Transaction(type=2, chain_id=1337, nonce=n, max_priority_fee_per_gas=10**9, max_fee_per_gas=10**10,
-                       gas=21000, to=b"\x02" * 20, value=1).sign(poor_key) for n in (0, 1)]
+    bad = [
+        Transaction(
+            type=2,
+            chain_id=1337,
+            nonce=n,
+            max_priority_fee_per_gas=10**9,
+            max_fee_per_gas=10**10,
+            gas=21000,
+            to=b"\x02" * 20,
+            value=1,
+        ).sign(poor_key)
+        for n in (0, 1)
+    ]
     for t in bad:  # not through pool.add: the poor sender could not pass its checks
         pool.by_sender.setdefault(poor, {})[t.nonce] = t
         pool.by_hash[t.hash] = t
-    good = Transaction(type=2, chain_id=1337, nonce=0, max_priority_fee_per_gas=10**9, max_fee_per_gas=10**10,
-                       gas=21000, to=b"\x01" * 20, value=7).sign(KEY0)
+    good = Transaction(
+        type=2,
+        chain_id=1337,
+        nonce=0,
+        max_priority_fee_per_gas=10**9,
+        max_fee_per_gas=10**10,
+        gas=21000,
+        to=b"\x01" * 20,
+        value=7,
+    ).sign(KEY0)
     api.node.submit(good)
     mined = api.node.mine()
     assert [t.hash for t in mined.block.transactions] == [good.hash]

@@ -8,6 +8,7 @@ transaction whose receipt the client had seen is still in its block (nothing rep
 the node restarts on the same datadir and the chain continues. At the end the whole chain is exported and imported
 into a fresh datadir with `evm-mlir import`, which re-executes and re-validates every block.
 """
+
 from __future__ import annotations
 
 import os
@@ -55,18 +56,34 @@ class Streamer(threading.Thread):
                 for i, key in enumerate(KEYS):
                     k += 1
                     to = (self.tag << 32 | k).to_bytes(20, "big")  # a fresh account each time
-                    tx = Transaction(type=2, chain_id=1337, nonce=self.nonces[i], max_priority_fee_per_gas=10**9,
-                                     max_fee_per_gas=100 * 10**9, gas=21_000, to=to, value=1 + k).sign(key)
-                    batch.append({"jsonrpc": "2.0", "id": len(batch), "method": "eth_sendRawTransaction",
-                                  "params": ["0x" + tx.encode().hex()]})
+                    tx = Transaction(
+                        type=2,
+                        chain_id=1337,
+                        nonce=self.nonces[i],
+                        max_priority_fee_per_gas=10**9,
+                        max_fee_per_gas=100 * 10**9,
+                        gas=21_000,
+                        to=to,
+                        value=1 + k,
+                    ).sign(key)
+                    batch.append(
+                        {
+                            "jsonrpc": "2.0",
+                            "id": len(batch),
+                            "method": "eth_sendRawTransaction",
+                            "params": ["0x" + tx.encode().hex()],
+                        }
+                    )
                     self.outstanding.append(tx.hash)
                 for r in self.post(batch):
                     assert "result" in r, r
                 for i in range(len(KEYS)):
                     self.nonces[i] += 1
                 self.sent += len(batch)
-                polls = [{"jsonrpc": "2.0", "id": j, "method": "eth_getTransactionReceipt", "params": ["0x" + h.hex()]}
-                         for j, h in enumerate(self.outstanding)]
+                polls = [
+                    {"jsonrpc": "2.0", "id": j, "method": "eth_getTransactionReceipt", "params": ["0x" + h.hex()]}
+                    for j, h in enumerate(self.outstanding)
+                ]
                 still = []
                 for h, r in zip(self.outstanding, sorted(self.post(polls), key=lambda r: r["id"])):
                     rec = r.get("result")
@@ -118,8 +135,11 @@ def _nonces(url: str) -> list[int]:
     out = []
     for key in KEYS:
         a = keccak(PrivateKey(key).public_key.format(compressed=False)[1:])[12:]
-        r = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionCount",
-                                     "params": ["0x" + a.hex(), "latest"]}, timeout=30).json()
+        r = requests.post(
+            url,
+            json={"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionCount", "params": ["0x" + a.hex(), "latest"]},
+            timeout=30,
+        ).json()
         out.append(int(r["result"], 16))
     return out
 
@@ -171,13 +191,27 @@ def test_sigkill_while_mining(tmp_path):
     # every block is valid: a fresh datadir imports the exported chain (re-executing every block)
     chain = str(tmp_path / "chain.rlp")
     cli = [sys.executable, "-m", "client.cli"]
-    p = subprocess.run(cli + ["export", "--datadir", datadir, chain, "--from", "1"], cwd=ROOT, capture_output=True,
-                       text=True, timeout=120)
+    p = subprocess.run(
+        cli + ["export", "--datadir", datadir, chain, "--from", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     fresh = str(tmp_path / "fresh")
-    assert subprocess.run(cli + ["init", "--genesis", str(GENESIS), "--datadir", fresh], cwd=ROOT,
-                          capture_output=True, timeout=120).returncode == 0
-    p = subprocess.run(cli + ["import", "--evm", "interpreter", "--datadir", fresh, chain], cwd=ROOT,
-                       capture_output=True, text=True, timeout=120)
+    assert (
+        subprocess.run(
+            cli + ["init", "--genesis", str(GENESIS), "--datadir", fresh], cwd=ROOT, capture_output=True, timeout=120
+        ).returncode
+        == 0
+    )
+    p = subprocess.run(
+        cli + ["import", "--evm", "interpreter", "--datadir", fresh, chain],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     assert f"head {final} " in p.stdout

@@ -6,6 +6,7 @@ nothing is mined that was not sent, each sender's nonces follow one another thro
 receipt agrees with its block. And, without a node: the dispatcher answers reads and admits transactions on the
 event loop while the chain thread is busy (a read never waits for a block being sealed).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,9 @@ class Rpc:
         self.session, self.url = session, url
 
     async def call(self, method: str, *params):
-        async with self.session.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method,
-                                                     "params": list(params)}) as r:
+        async with self.session.post(
+            self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
+        ) as r:
             assert r.status == 200, (method, r.status)
             return await r.json()
 
@@ -59,9 +61,17 @@ def _transactions(nonces: dict[str, int]) -> list[tuple[str, int, Transaction]]:
         for k in range(PER_SENDER):
             nonce = nonces[who] + k
             to = bytes([0xCC, i]) + nonce.to_bytes(18, "big")
-            tx = Transaction(type=0 if k % 4 == 0 else 2, chain_id=CHAIN_ID, nonce=nonce, gas_price=50 * 10**9,
-                             max_priority_fee_per_gas=10**9, max_fee_per_gas=50 * 10**9, gas=21_000, to=to,
-                             value=1000 + k).sign(key)
+            tx = Transaction(
+                type=0 if k % 4 == 0 else 2,
+                chain_id=CHAIN_ID,
+                nonce=nonce,
+                gas_price=50 * 10**9,
+                max_priority_fee_per_gas=10**9,
+                max_fee_per_gas=50 * 10**9,
+                gas=21_000,
+                to=to,
+                value=1000 + k,
+            ).sign(key)
             out.append((who, nonce, tx))
     return out
 
@@ -135,8 +145,11 @@ async def _burst(url: str) -> None:
                 order.setdefault(tx["from"].lower(), []).append(int(tx["nonce"], 16))
                 r = receipts.get(h)
                 assert r is not None, f"block {n} holds 0x{h} that was not sent"
-                assert (r["blockNumber"], r["blockHash"], int(r["transactionIndex"], 16)) == \
-                    (block["number"], block["hash"], i)
+                assert (r["blockNumber"], r["blockHash"], int(r["transactionIndex"], 16)) == (
+                    block["number"],
+                    block["hash"],
+                    i,
+                )
                 assert r["status"] == "0x1" and r["from"].lower() == sent[h][0]
                 cumulative += int(r["gasUsed"], 16)
                 assert int(r["cumulativeGasUsed"], 16) == cumulative
@@ -153,8 +166,10 @@ async def _burst(url: str) -> None:
             assert balance == tx.value
         status = await rpc.result("txpool_status")
         assert status == {"pending": "0x0", "queued": "0x0"}
-        print(f"\n{len(txs)} transactions ({len(sends)} sends) from {len(SENDERS)} senders in flight at once: "
-              f"sealed in {head - first_block} blocks")
+        print(
+            f"\n{len(txs)} transactions ({len(sends)} sends) from {len(SENDERS)} senders in flight at once: "
+            f"sealed in {head - first_block} blocks"
+        )
 
 
 def test_concurrent_raw_transactions_from_several_senders(node):
@@ -172,8 +187,16 @@ async def _own_writes(url: str) -> None:
         for k in range(12):
             to = b"\xdd" * 19 + bytes([k])
             before = int(await rpc.result("eth_getBalance", "0x" + to.hex(), "latest"), 16)
-            tx = Transaction(type=2, chain_id=CHAIN_ID, nonce=nonce + k, max_priority_fee_per_gas=10**9,
-                             max_fee_per_gas=50 * 10**9, gas=21_000, to=to, value=5).sign(key)
+            tx = Transaction(
+                type=2,
+                chain_id=CHAIN_ID,
+                nonce=nonce + k,
+                max_priority_fee_per_gas=10**9,
+                max_fee_per_gas=50 * 10**9,
+                gas=21_000,
+                to=to,
+                value=5,
+            ).sign(key)
             assert await rpc.result("eth_sendRawTransaction", "0x" + tx.encode().hex()) == "0x" + tx.hash.hex()
             if k % 3 == 0:
                 receipt = await rpc.result("eth_getTransactionReceipt", "0x" + tx.hash.hex())
@@ -210,10 +233,18 @@ def test_reads_and_admission_do_not_wait_for_the_chain_thread():
             pending["dirty"] = False
             events.append("after")
 
-    d = Dispatcher({"slow_write": seal, "eth_blockNumber": lambda: "0x1", "admit": admit, "other": lambda: "x",
-                    "admit_conn": lambda: admit() and "answered"},
-                   after=after, concurrent=frozenset({"eth_blockNumber", "admit", "admit_conn"}),
-                   after_due=lambda: pending["dirty"])
+    d = Dispatcher(
+        {
+            "slow_write": seal,
+            "eth_blockNumber": lambda: "0x1",
+            "admit": admit,
+            "other": lambda: "x",
+            "admit_conn": lambda: admit() and "answered",
+        },
+        after=after,
+        concurrent=frozenset({"eth_blockNumber", "admit", "admit_conn"}),
+        after_due=lambda: pending["dirty"],
+    )
 
     def req(method: str) -> dict:
         return {"jsonrpc": "2.0", "id": 1, "method": method, "params": []}
@@ -267,8 +298,20 @@ def test_concurrent_methods_are_node_methods_and_reads():
     the node's settings (those must stay on the chain thread)."""
     from client.rpc.api import CONCURRENT_METHODS
 
-    writes = ("evm_", "anvil_", "hardhat_", "eth_sendTransaction", "eth_sign", "personal_", "eth_newFilter",
-              "eth_uninstallFilter", "eth_getFilter", "eth_subscribe", "debug_trace", "engine_")
+    writes = (
+        "evm_",
+        "anvil_",
+        "hardhat_",
+        "eth_sendTransaction",
+        "eth_sign",
+        "personal_",
+        "eth_newFilter",
+        "eth_uninstallFilter",
+        "eth_getFilter",
+        "eth_subscribe",
+        "debug_trace",
+        "engine_",
+    )
     assert not [m for m in CONCURRENT_METHODS if m.startswith(writes)]
     from test_node_rpc import GENESIS
 

@@ -1,4 +1,5 @@
 """The node process: interval mining, clean shutdown on SIGINT, JSON logs, and start-up errors."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,9 @@ from test_node_rpc import GENESIS, ROOT, NodeProcess, _command
 
 
 def _rpc(url: str, method: str, *params):
-    return requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)},
-                         timeout=30).json()
+    return requests.post(
+        url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=30
+    ).json()
 
 
 def test_block_time_mines_empty_blocks_and_sigint_stops(tmp_path):
@@ -50,9 +52,25 @@ def test_json_logs_and_startup_errors(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        p = subprocess.run(_command() + ["--log-json", "node", "--genesis", str(GENESIS), "--datadir", str(datadir),
-                                         "--http.port", str(port), "--evm", "interpreter"],
-                           capture_output=True, text=True, cwd=ROOT, timeout=60)
+        p = subprocess.run(
+            _command()
+            + [
+                "--log-json",
+                "node",
+                "--genesis",
+                str(GENESIS),
+                "--datadir",
+                str(datadir),
+                "--http.port",
+                str(port),
+                "--evm",
+                "interpreter",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
     assert p.returncode == 1
     assert p.stderr.strip().splitlines()[-1].startswith(f"error: cannot listen on 127.0.0.1:{port}")
     # the logs before the error are JSON lines
@@ -64,19 +82,41 @@ def test_json_logs_and_startup_errors(tmp_path):
     other_path = tmp_path / "other.json"
     other_path.write_text(json.dumps(other))
     cmd = ["--http.port", "0", "--evm", "interpreter"]
-    p = subprocess.run(_command() + ["node", "--genesis", str(other_path), "--datadir", str(datadir)] + cmd,
-                       capture_output=True, text=True, cwd=ROOT, timeout=60)
+    p = subprocess.run(
+        _command() + ["node", "--genesis", str(other_path), "--datadir", str(datadir)] + cmd,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert p.returncode == 1 and "holds another chain" in p.stderr
     other = json.loads(GENESIS.read_text())
     other["config"]["chainId"] = 7777
     other_path.write_text(json.dumps(other))
-    p = subprocess.run(_command() + ["node", "--genesis", str(other_path), "--datadir", str(datadir)] + cmd,
-                       capture_output=True, text=True, cwd=ROOT, timeout=60)
+    p = subprocess.run(
+        _command() + ["node", "--genesis", str(other_path), "--datadir", str(datadir)] + cmd,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert p.returncode == 1 and "holds chain id 1337" in p.stderr
-    p = subprocess.run(_command() + ["node", "--genesis", str(GENESIS), "--datadir", str(datadir), "--evm", "nope"],
-                       capture_output=True, text=True, cwd=ROOT, timeout=60)
+    p = subprocess.run(
+        _command() + ["node", "--genesis", str(GENESIS), "--datadir", str(datadir), "--evm", "nope"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert p.returncode == 1 and "unknown EVM backend" in p.stderr
-    p = subprocess.run(_command() + ["node", "--genesis", str(ROOT / "genesis" / "mainnet.json"), "--datadir",
-                                     str(tmp_path / "mainnet")] + cmd, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    p = subprocess.run(
+        _command()
+        + ["node", "--genesis", str(ROOT / "genesis" / "mainnet.json"), "--datadir", str(tmp_path / "mainnet")]
+        + cmd,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert p.returncode == 1 and "block 1: fork Frontier is before the Merge" in p.stderr
     assert not (tmp_path / "mainnet").exists()

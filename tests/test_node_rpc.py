@@ -1,6 +1,7 @@
 """Integration tests: the real `evm-mlir node` process on a free loopback port, driven with web3.py and raw
 HTTP. One node serves the whole module (tests run in file order and build on each other's chain); the last
 test restarts it on the same datadir."""
+
 from __future__ import annotations
 
 import os
@@ -64,9 +65,25 @@ class NodeProcess:
     def start(self) -> None:
         self.stderr = open(os.path.join(os.path.dirname(self.datadir), "node.log"), "ab")
         self.proc = subprocess.Popen(
-            _command() + ["node", "--genesis", str(GENESIS), "--datadir", self.datadir, "--http.addr", "127.0.0.1",
-                          "--http.port", "0"] + (["--evm", EVM] if EVM else []) + self.extra,
-            stdout=subprocess.PIPE, stderr=self.stderr, text=True, cwd=ROOT)
+            _command()
+            + [
+                "node",
+                "--genesis",
+                str(GENESIS),
+                "--datadir",
+                self.datadir,
+                "--http.addr",
+                "127.0.0.1",
+                "--http.port",
+                "0",
+            ]
+            + (["--evm", EVM] if EVM else [])
+            + self.extra,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+            cwd=ROOT,
+        )
         lines = []
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -97,13 +114,15 @@ class NodeProcess:
         return code
 
     def rpc(self, method: str, *params):
-        r = requests.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)},
-                          timeout=30)
+        r = requests.post(
+            self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=30
+        )
         return r.json()
 
 
 def node_fixture(extra: list[str] | None = None):
     """A module-scoped fixture: one node on a fresh datadir for the whole module, stopped at its end."""
+
     @pytest.fixture(scope="module")
     def node():
         tmp = tempfile.mkdtemp(prefix="evm-mlir-node-")
@@ -144,7 +163,9 @@ def _send(w3, acct, **tx):
     tx.setdefault("maxFeePerGas", 10 * 10**9)
     tx.setdefault("maxPriorityFeePerGas", 10**9)
     if "gas" not in tx:
-        tx["gas"] = w3.eth.estimate_gas({k: v for k, v in tx.items() if k in ("to", "value", "data")} | {"from": acct.address})
+        tx["gas"] = w3.eth.estimate_gas(
+            {k: v for k, v in tx.items() if k in ("to", "value", "data")} | {"from": acct.address}
+        )
     signed = acct.sign_transaction(tx)
     h = w3.eth.send_raw_transaction(signed.raw_transaction)
     return w3.eth.wait_for_transaction_receipt(h, timeout=30)
@@ -205,10 +226,12 @@ def test_contract_deploy_call_and_logs(node, w3, compiled):
     abi, bytecode = compiled
     acct = Account.from_key(KEY0)
     factory = w3.eth.contract(abi=abi, bytecode=bytecode)
-    deploy = factory.constructor(7).build_transaction({"from": acct.address, "nonce": w3.eth.get_transaction_count(acct.address),
-                                                      "chainId": 1337})
+    deploy = factory.constructor(7).build_transaction(
+        {"from": acct.address, "nonce": w3.eth.get_transaction_count(acct.address), "chainId": 1337}
+    )
     receipt = w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(acct.sign_transaction(deploy).raw_transaction), timeout=30)
+        w3.eth.send_raw_transaction(acct.sign_transaction(deploy).raw_transaction), timeout=30
+    )
     assert receipt.status == 1 and receipt.contractAddress
     c = w3.eth.contract(address=receipt.contractAddress, abi=abi)
     assert c.functions.value().call() == 7
@@ -228,13 +251,18 @@ def test_contract_deploy_call_and_logs(node, w3, compiled):
     topic = w3.keccak(text="Stored(address,uint256)")
     all_logs = w3.eth.get_logs({"fromBlock": 0, "toBlock": "latest", "address": c.address})
     assert [int(lg["data"].hex(), 16) for lg in all_logs] == [42, 99]
-    by_sender = w3.eth.get_logs({"fromBlock": 0, "address": c.address,
-                                 "topics": [topic, "0x" + "00" * 12 + other.address[2:].lower()]})
+    by_sender = w3.eth.get_logs(
+        {"fromBlock": 0, "address": c.address, "topics": [topic, "0x" + "00" * 12 + other.address[2:].lower()]}
+    )
     assert len(by_sender) == 1 and by_sender[0]["blockNumber"] == r2.blockNumber
-    either = w3.eth.get_logs({"fromBlock": 0, "topics": [topic, ["0x" + "00" * 12 + a[2:].lower()
-                                                                 for a in (acct.address, other.address)]]})
+    either = w3.eth.get_logs(
+        {"fromBlock": 0, "topics": [topic, ["0x" + "00" * 12 + a[2:].lower() for a in (acct.address, other.address)]]}
+    )
     assert len(either) == 2
-    assert w3.eth.get_logs({"fromBlock": r2.blockNumber, "toBlock": r2.blockNumber})[0]["transactionHash"] == r2.transactionHash
+    assert (
+        w3.eth.get_logs({"fromBlock": r2.blockNumber, "toBlock": r2.blockNumber})[0]["transactionHash"]
+        == r2.transactionHash
+    )
     assert w3.eth.get_logs({"blockHash": r1.blockHash})[0]["logIndex"] == 0
     assert w3.eth.get_logs({"fromBlock": 0, "address": Web3.to_checksum_address("0x" + "11" * 20)}) == []
     assert w3.eth.get_logs({"fromBlock": 0, "topics": [None, None, topic]}) == []
@@ -274,7 +302,10 @@ def test_filters(node, w3):
     assert [e.args.value for e in events.get_all_entries()] == [8]
     assert w3.eth.uninstall_filter(blocks.filter_id) is True
     assert w3.eth.uninstall_filter(blocks.filter_id) is False
-    assert node.rpc("eth_getFilterChanges", blocks.filter_id)["error"] == {"code": -32000, "message": "filter not found"}
+    assert node.rpc("eth_getFilterChanges", blocks.filter_id)["error"] == {
+        "code": -32000,
+        "message": "filter not found",
+    }
 
 
 def test_revert(node, w3):
@@ -312,11 +343,15 @@ def test_estimate_gas_and_access_list(node, w3):
     resp = node.rpc("eth_estimateGas", {"from": acct.address, "to": c.address, "data": data2, "gas": hex(est2 - 1000)})
     assert resp["error"] == {"code": -32000, "message": f"gas required exceeds allowance ({est2 - 1000})"}
     # a legacy transaction signed by the node gets a gas price of base fee + tip
-    h = node.rpc("eth_sendTransaction", {"from": acct.address, "to": STATE["to"], "value": "0x1", "type": "0x0"})["result"]
+    h = node.rpc("eth_sendTransaction", {"from": acct.address, "to": STATE["to"], "value": "0x1", "type": "0x0"})[
+        "result"
+    ]
     legacy = w3.eth.wait_for_transaction_receipt(h, timeout=30)
     assert legacy.status == 1 and legacy.type == 0
-    al = node.rpc("eth_createAccessList", {"from": acct.address, "to": c.address,
-                                           "data": c.functions.store(5)._encode_transaction_data()})["result"]
+    al = node.rpc(
+        "eth_createAccessList",
+        {"from": acct.address, "to": c.address, "data": c.functions.store(5)._encode_transaction_data()},
+    )["result"]
     assert int(al["gasUsed"], 16) > 21000
     assert al["accessList"] == [{"address": c.address, "storageKeys": ["0x" + "00" * 32]}]
 
@@ -336,11 +371,18 @@ def test_fee_history_and_trace(node, w3):
     assert block_traces[0]["result"] == trace
     assert node.rpc("debug_traceBlockByHash", "0x" + bytes(r.blockHash).hex())["result"] == block_traces
     c = STATE["contract"]
-    call = node.rpc("debug_traceCall", {"to": c.address, "data": c.functions.value()._encode_transaction_data()},
-                    "latest", {"disableStack": True})["result"]
+    call = node.rpc(
+        "debug_traceCall",
+        {"to": c.address, "data": c.functions.value()._encode_transaction_data()},
+        "latest",
+        {"disableStack": True},
+    )["result"]
     assert call["failed"] is False and int(call["returnValue"], 16) == c.functions.value().call()
     assert any(s["op"] == "SLOAD" for s in call["structLogs"])
-    assert node.rpc("debug_traceCall", {"to": c.address}, "latest", {"tracer": "{step: function() {}}"})["error"]["code"] == -32602
+    assert (
+        node.rpc("debug_traceCall", {"to": c.address}, "latest", {"tracer": "{step: function() {}}"})["error"]["code"]
+        == -32602
+    )
 
 
 def test_more_queries(node, w3):
@@ -359,8 +401,12 @@ def test_more_queries(node, w3):
     assert int(bal, 16) == w3.eth.get_balance(STATE["to"], r.blockNumber)
     # eth_call with a state override: replace the contract's slot 0 (value)
     data = c.functions.value()._encode_transaction_data()
-    out = node.rpc("eth_call", {"to": c.address, "data": data}, "latest",
-                   {c.address: {"stateDiff": {"0x" + "00" * 32: "0x" + (555).to_bytes(32, "big").hex()}}})["result"]
+    out = node.rpc(
+        "eth_call",
+        {"to": c.address, "data": data},
+        "latest",
+        {c.address: {"stateDiff": {"0x" + "00" * 32: "0x" + (555).to_bytes(32, "big").hex()}}},
+    )["result"]
     assert int(out, 16) == 555
     assert c.functions.value().call() != 555
     # a call to a contract's missing function reverts without data
@@ -369,8 +415,11 @@ def test_more_queries(node, w3):
     # the trace of a reverted transaction
     acct = Account.from_key(KEY0)
     failed = _send(w3, acct, to=c.address, data=c.functions.store(13)._encode_transaction_data(), gas=80_000)
-    trace = node.rpc("debug_traceTransaction", "0x" + bytes(failed.transactionHash).hex(),
-                     {"enableMemory": True, "disableStack": True})["result"]
+    trace = node.rpc(
+        "debug_traceTransaction",
+        "0x" + bytes(failed.transactionHash).hex(),
+        {"enableMemory": True, "disableStack": True},
+    )["result"]
     assert trace["failed"] is True and trace["structLogs"][-1]["op"] == "REVERT"
     assert trace["returnValue"].startswith("08c379a0")
     assert "stack" not in trace["structLogs"][0] and "memory" in trace["structLogs"][-1]
@@ -380,11 +429,20 @@ def test_more_queries(node, w3):
 def test_txpool_rules(node, w3):
     poor = Account.create()
     acct = Account.from_key(KEY0)
-    base = {"chainId": 1337, "to": STATE["to"], "value": 1, "gas": 21000, "maxFeePerGas": 10 * 10**9,
-            "maxPriorityFeePerGas": 10**9}
+    base = {
+        "chainId": 1337,
+        "to": STATE["to"],
+        "value": 1,
+        "gas": 21000,
+        "maxFeePerGas": 10 * 10**9,
+        "maxPriorityFeePerGas": 10**9,
+    }
 
     def send(account, **tx):
-        return node.rpc("eth_sendRawTransaction", "0x" + account.sign_transaction({**base, **tx}).raw_transaction.hex().removeprefix("0x"))
+        return node.rpc(
+            "eth_sendRawTransaction",
+            "0x" + account.sign_transaction({**base, **tx}).raw_transaction.hex().removeprefix("0x"),
+        )
 
     nonce = w3.eth.get_transaction_count(acct.address)
     err = send(acct, nonce=nonce - 1)["error"]
@@ -423,18 +481,32 @@ def _blob_tx(key: str, nonce: int, count: int) -> str:
 
     commitment = b"\xc0" + bytes(47)
     versioned = b"\x01" + hashlib.sha256(commitment).digest()[1:]
-    tx = Transaction(type=3, chain_id=1337, nonce=nonce, max_priority_fee_per_gas=10**9, max_fee_per_gas=10 * 10**9,
-                     gas=21000, to=bytes.fromhex("ab" * 20), max_fee_per_blob_gas=10**9,
-                     blob_versioned_hashes=(versioned,) * count).sign(bytes.fromhex(key[2:]))
+    tx = Transaction(
+        type=3,
+        chain_id=1337,
+        nonce=nonce,
+        max_priority_fee_per_gas=10**9,
+        max_fee_per_gas=10 * 10**9,
+        gas=21000,
+        to=bytes.fromhex("ab" * 20),
+        max_fee_per_blob_gas=10**9,
+        blob_versioned_hashes=(versioned,) * count,
+    ).sign(bytes.fromhex(key[2:]))
     wrapper = [tx._payload(True), [bytes(131072)] * count, [commitment] * count, [commitment] * count]
     return "0x" + (b"\x03" + rlp.encode(wrapper)).hex()
 
 
 def test_blob_transactions(node, w3):
     a0, a1 = Account.from_key(KEY0), Account.from_key(KEY1)
-    body = [{"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [raw]}
-            for i, raw in enumerate([_blob_tx(KEY0, w3.eth.get_transaction_count(a0.address), 6),
-                                     _blob_tx(KEY1, w3.eth.get_transaction_count(a1.address), 1)])]
+    body = [
+        {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [raw]}
+        for i, raw in enumerate(
+            [
+                _blob_tx(KEY0, w3.eth.get_transaction_count(a0.address), 6),
+                _blob_tx(KEY1, w3.eth.get_transaction_count(a1.address), 1),
+            ]
+        )
+    ]
     out = requests.post(node.url, json=body, timeout=60).json()
     hashes = [r["result"] for r in sorted(out, key=lambda r: r["id"])]
     receipts = [w3.eth.wait_for_transaction_receipt(h, timeout=30) for h in hashes]
@@ -463,8 +535,15 @@ def test_set_code_transaction(node, w3):
     eoa = Account.create()
     payer = Account.from_key(KEY1)
     auth = Account.sign_authorization({"chainId": 1337, "address": c.address, "nonce": 0}, eoa.key)
-    receipt = _send(w3, payer, type=4, to=eoa.address, gas=200_000, authorizationList=[auth],
-                    data=c.functions.store(31)._encode_transaction_data())
+    receipt = _send(
+        w3,
+        payer,
+        type=4,
+        to=eoa.address,
+        gas=200_000,
+        authorizationList=[auth],
+        data=c.functions.store(31)._encode_transaction_data(),
+    )
     assert receipt.status == 1
     assert w3.eth.get_code(eoa.address) == b"\xef\x01\x00" + bytes.fromhex(c.address[2:])
     assert w3.eth.get_storage_at(eoa.address, 0) == (31).to_bytes(32, "big")
@@ -477,17 +556,48 @@ def test_many_transactions_fill_blocks(node, w3):
     key = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"  # dev account 2
     acct = Account.from_key(key)
     nonce = w3.eth.get_transaction_count(acct.address)
-    big = [acct.sign_transaction({"chainId": 1337, "nonce": nonce + i, "to": STATE["to"], "value": 1, "gas": 10_000_000,
-                                  "maxFeePerGas": 10 * 10**9, "maxPriorityFeePerGas": 10**9})
-           for i in range(4)]
-    small = [Account.from_key(KEY1).sign_transaction(
-        {"chainId": 1337, "nonce": w3.eth.get_transaction_count(Account.from_key(KEY1).address) + i, "to": STATE["to"],
-         "value": 1, "gas": 21000, "maxFeePerGas": 10 * 10**9, "maxPriorityFeePerGas": 2 * 10**9}) for i in range(20)]
-    body = [{"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction",
-             "params": ["0x" + t.raw_transaction.hex().removeprefix("0x")]} for i, t in enumerate(big + small)]
+    big = [
+        acct.sign_transaction(
+            {
+                "chainId": 1337,
+                "nonce": nonce + i,
+                "to": STATE["to"],
+                "value": 1,
+                "gas": 10_000_000,
+                "maxFeePerGas": 10 * 10**9,
+                "maxPriorityFeePerGas": 10**9,
+            }
+        )
+        for i in range(4)
+    ]
+    small = [
+        Account.from_key(KEY1).sign_transaction(
+            {
+                "chainId": 1337,
+                "nonce": w3.eth.get_transaction_count(Account.from_key(KEY1).address) + i,
+                "to": STATE["to"],
+                "value": 1,
+                "gas": 21000,
+                "maxFeePerGas": 10 * 10**9,
+                "maxPriorityFeePerGas": 2 * 10**9,
+            }
+        )
+        for i in range(20)
+    ]
+    body = [
+        {
+            "jsonrpc": "2.0",
+            "id": i,
+            "method": "eth_sendRawTransaction",
+            "params": ["0x" + t.raw_transaction.hex().removeprefix("0x")],
+        }
+        for i, t in enumerate(big + small)
+    ]
     out = requests.post(node.url, json=body, timeout=60).json()
     assert all("result" in r for r in out), out
-    receipts = [w3.eth.wait_for_transaction_receipt(r["result"], timeout=30) for r in sorted(out, key=lambda r: r["id"])]
+    receipts = [
+        w3.eth.wait_for_transaction_receipt(r["result"], timeout=30) for r in sorted(out, key=lambda r: r["id"])
+    ]
     assert all(r.status == 1 for r in receipts)
     first = receipts[0].blockNumber
     # the small ones pay a higher tip and go first; the block's gas limit (30M, counted by the transactions'
@@ -550,12 +660,14 @@ def test_malformed_requests(node):
     ok_body = '{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}'
     r = requests.post(node.url, data=ok_body, headers={"Content-Type": "text/plain"}, timeout=30)
     assert r.status_code == 415
-    r = requests.post(node.url, data=ok_body, headers={"Content-Type": "application/json", "Host": "evil.example"},
-                      timeout=30)
+    r = requests.post(
+        node.url, data=ok_body, headers={"Content-Type": "application/json", "Host": "evil.example"}, timeout=30
+    )
     assert r.status_code == 403
     port = node.url.rsplit(":", 1)[1]
-    r = requests.post(node.url, data=ok_body, headers={"Content-Type": "application/json", "Host": f"localhost:{port}"},
-                      timeout=30)
+    r = requests.post(
+        node.url, data=ok_body, headers={"Content-Type": "application/json", "Host": f"localhost:{port}"}, timeout=30
+    )
     assert r.json()["result"] == "0x539"
     assert requests.options(node.url, headers={"Origin": "http://evil.example"}, timeout=30).status_code == 403
     # anvil's evm_mine seals a block on demand

@@ -1,6 +1,7 @@
 """Signing with the dev keys (personal_sign, eth_sign, eth_signTypedData_v4, eth_signTransaction) and eth_getProof
 (EIP-1186), on a real node with web3.py. Signatures are checked by recovering the signer; proofs are checked
 against the blocks' state roots with py-trie's verifier (HexaryTrie.get_from_proof), not with our trie."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,18 +20,33 @@ BOB = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 STORE = "0x" + "34600035" + "55" + "00"  # CALLVALUE PUSH1 0 CALLDATALOAD SSTORE STOP
 TYPED = {
     "types": {
-        "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                         {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
+        "EIP712Domain": [
+            {"name": "name", "type": "string"},
+            {"name": "version", "type": "string"},
+            {"name": "chainId", "type": "uint256"},
+            {"name": "verifyingContract", "type": "address"},
+        ],
         "Person": [{"name": "name", "type": "string"}, {"name": "wallet", "type": "address"}],
-        "Mail": [{"name": "from", "type": "Person"}, {"name": "to", "type": "Person"},
-                 {"name": "contents", "type": "string"}, {"name": "tags", "type": "string[]"}],
+        "Mail": [
+            {"name": "from", "type": "Person"},
+            {"name": "to", "type": "Person"},
+            {"name": "contents", "type": "string"},
+            {"name": "tags", "type": "string[]"},
+        ],
     },
     "primaryType": "Mail",
-    "domain": {"name": "Ether Mail", "version": "1", "chainId": 1337,
-               "verifyingContract": "0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC"},
-    "message": {"from": {"name": "Cow", "wallet": "0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826"},
-                "to": {"name": "Bob", "wallet": "0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB"},
-                "contents": "Hello, Bob!", "tags": ["a", "b"]},
+    "domain": {
+        "name": "Ether Mail",
+        "version": "1",
+        "chainId": 1337,
+        "verifyingContract": "0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC",
+    },
+    "message": {
+        "from": {"name": "Cow", "wallet": "0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826"},
+        "to": {"name": "Bob", "wallet": "0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB"},
+        "contents": "Hello, Bob!",
+        "tags": ["a", "b"],
+    },
 }
 
 
@@ -108,8 +124,15 @@ def test_get_proof_verified_against_state_roots(node, w3):
     contract = r.contractAddress
     blocks = []
     for slot, value in ((1, 11), (2, 22), (1, 33)):
-        h = w3.eth.send_transaction({"from": ALICE, "to": contract, "value": value, "gas": 100_000,
-                                     "data": "0x" + slot.to_bytes(32, "big").hex()})
+        h = w3.eth.send_transaction(
+            {
+                "from": ALICE,
+                "to": contract,
+                "value": value,
+                "gas": 100_000,
+                "data": "0x" + slot.to_bytes(32, "big").hex(),
+            }
+        )
         blocks.append(w3.eth.wait_for_transaction_receipt(h, timeout=30).blockNumber)
     keys = ["0x1", "0x" + "00" * 31 + "02", "0x7"]  # a short key, a full one, an empty slot
     for n, want in zip(blocks, ({1: 11}, {1: 11, 2: 22}, {1: 33, 2: 22})):

@@ -2,6 +2,7 @@
 with its reason, a static call, a create, logs with withLog, onlyTopCall), prestateTracer (and diffMode, checked
 against the chain's own state before and after), 4byteTracer, noopTracer; debug_traceTransaction, debug_traceCall
 and the block variants; the same results whichever backend the chain runs (tracing runs the interpreter)."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 KEY0 = bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
 ADDR0 = bytes.fromhex("f39fd6e51aad88f6f4ce6ab8827279cfffb92266")
 SENDER = "0x" + ADDR0.hex()
-SOURCE = '''
+SOURCE = """
 # pragma version ^0.4.0
 event Ping:
     who: indexed(address)
@@ -58,7 +59,7 @@ def outer(n: uint256) -> uint256:
     v: uint256 = staticcall Self(self).peek()
     proxy: address = create_minimal_proxy_to(self)
     return r + v
-'''
+"""
 BACKENDS = ("interpreter", "mlir")
 
 
@@ -90,9 +91,18 @@ def _chain(backend: str, bytecode: str):
     api.call("eth_sendTransaction", {"from": SENDER, "data": bytecode, "gas": hex(3_000_000)})
     chain.mine(t0 + 12)
     contract = api.call("eth_getTransactionReceipt", api.call("eth_getBlockByNumber", "0x1", False)["transactions"][0])[
-        "contractAddress"].lower()
-    tx = api.call("eth_sendTransaction", {"from": SENDER, "to": contract, "value": "0x7", "gas": hex(1_000_000),
-                                  "data": "0x" + sel("outer(uint256)") + word(5)})
+        "contractAddress"
+    ].lower()
+    tx = api.call(
+        "eth_sendTransaction",
+        {
+            "from": SENDER,
+            "to": contract,
+            "value": "0x7",
+            "gas": hex(1_000_000),
+            "data": "0x" + sel("outer(uint256)") + word(5),
+        },
+    )
     chain.mine(t0 + 24)
     return api, d, contract, tx
 
@@ -144,11 +154,21 @@ def test_call_tracer_tree(chains):
 
 def test_call_tracer_on_a_call_and_a_revert(chains):
     api, d, contract, _ = chains["interpreter"]
-    res = call(d, "debug_traceCall", {"from": SENDER, "to": contract, "data": "0x" + sel("fail()")}, "latest",
-               {"tracer": "callTracer"})
+    res = call(
+        d,
+        "debug_traceCall",
+        {"from": SENDER, "to": contract, "data": "0x" + sel("fail()")},
+        "latest",
+        {"tracer": "callTracer"},
+    )
     assert res["error"] == "execution reverted" and res["revertReason"] == "nope" and res["type"] == "CALL"
-    created = call(d, "debug_traceCall", {"from": SENDER, "data": "0x600a600c600039600a6000f3" + "00" * 10},
-                   "latest", {"tracer": "callTracer"})
+    created = call(
+        d,
+        "debug_traceCall",
+        {"from": SENDER, "data": "0x600a600c600039600a6000f3" + "00" * 10},
+        "latest",
+        {"tracer": "callTracer"},
+    )
     assert created["type"] == "CREATE" and len(created["to"]) == 42
 
 
@@ -178,8 +198,11 @@ def test_prestate_tracer_against_the_chain(chains):
 def test_4byte_and_noop(chains):
     _, d, contract, tx = chains["interpreter"]
     assert call(d, "debug_traceTransaction", tx, {"tracer": "4byteTracer"}) == {
-        f"0x{sel('outer(uint256)')}-32": 1, f"0x{sel('ping(uint256)')}-32": 1, f"0x{sel('fail()')}-0": 1,
-        f"0x{sel('peek()')}-0": 1}
+        f"0x{sel('outer(uint256)')}-32": 1,
+        f"0x{sel('ping(uint256)')}-32": 1,
+        f"0x{sel('fail()')}-0": 1,
+        f"0x{sel('peek()')}-0": 1,
+    }
     assert call(d, "debug_traceTransaction", tx, {"tracer": "noopTracer"}) == {}
 
 
@@ -189,21 +212,39 @@ def test_block_variants_and_unknown_tracers(chains):
     for method, arg in (("debug_traceBlockByNumber", "0x2"), ("debug_traceBlockByHash", block["hash"])):
         out = call(d, method, arg, {"tracer": "callTracer"})
         assert out == [{"txHash": tx, "result": call(d, "debug_traceTransaction", tx, {"tracer": "callTracer"})}]
-    for bad in ({"tracer": "jsTracer"}, {"tracer": "callTracer", "tracerConfig": {"onlyTopCall": "yes"}},
-                {"tracer": "prestateTracer", "tracerConfig": []}):
+    for bad in (
+        {"tracer": "jsTracer"},
+        {"tracer": "callTracer", "tracerConfig": {"onlyTopCall": "yes"}},
+        {"tracer": "prestateTracer", "tracerConfig": []},
+    ):
         resp = d.call_one({"jsonrpc": "2.0", "id": 1, "method": "debug_traceTransaction", "params": [tx, bad]})
         assert resp["error"]["code"] == -32602
 
 
-@pytest.mark.parametrize("options", [
-    {}, {"tracer": "callTracer", "tracerConfig": {"withLog": True}}, {"tracer": "prestateTracer"},
-    {"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}}, {"tracer": "4byteTracer"}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"tracer": "callTracer", "tracerConfig": {"withLog": True}},
+        {"tracer": "prestateTracer"},
+        {"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}},
+        {"tracer": "4byteTracer"},
+    ],
+)
 def test_every_backend_gives_the_same_traces(chains, options):
     results = []
     for backend in BACKENDS:
         api, d, contract, tx = chains[backend]
-        results.append((call(d, "debug_traceBlockByNumber", "0x2", options),
-                        call(d, "debug_traceCall", {"from": SENDER, "to": contract,
-                                                    "data": "0x" + sel("outer(uint256)") + word(2)},
-                             "latest", options)))
+        results.append(
+            (
+                call(d, "debug_traceBlockByNumber", "0x2", options),
+                call(
+                    d,
+                    "debug_traceCall",
+                    {"from": SENDER, "to": contract, "data": "0x" + sel("outer(uint256)") + word(2)},
+                    "latest",
+                    options,
+                ),
+            )
+        )
     assert all(r == results[0] for r in results[1:])

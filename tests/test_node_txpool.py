@@ -1,4 +1,5 @@
 """The transaction pool on its own: admission rules with geth's messages, replacement, ordering."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,8 +30,17 @@ class View:
 
 
 def tx(key=0, nonce=0, fee=100, tip=5, gas=21000, value=0, **kw) -> Transaction:
-    return Transaction(type=2, chain_id=kw.pop("chain_id", 1337), nonce=nonce, max_fee_per_gas=fee,
-                       max_priority_fee_per_gas=tip, gas=gas, to=TO, value=value, **kw).sign(KEYS[key])
+    return Transaction(
+        type=2,
+        chain_id=kw.pop("chain_id", 1337),
+        nonce=nonce,
+        max_fee_per_gas=fee,
+        max_priority_fee_per_gas=tip,
+        gas=gas,
+        to=TO,
+        value=value,
+        **kw,
+    ).sign(KEYS[key])
 
 
 def refused(pool, t, view=None, rules=RULES) -> str:

@@ -1,6 +1,7 @@
 """JSON-RPC over WebSocket on a real node, with web3.py's WebSocketProvider: the HTTP port upgrades (as anvil's
 does), `--ws --ws.port` serves a port of its own (geth's flags); eth_subscribe for newHeads, logs (address and
 topic filters) and newPendingTransactions; eth_unsubscribe; browser origins refused unless allowed."""
+
 from __future__ import annotations
 
 import asyncio
@@ -86,16 +87,25 @@ def test_subscriptions_on_the_ws_port(node):
 def test_raw_websocket_requests_batches_errors(node):
     async def go() -> None:
         async with websockets.connect(node.ws_url) as ws:
-            await ws.send(json.dumps([{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"},
-                                      {"jsonrpc": "2.0", "id": 2, "method": "nope"}]))
+            await ws.send(
+                json.dumps(
+                    [
+                        {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"},
+                        {"jsonrpc": "2.0", "id": 2, "method": "nope"},
+                    ]
+                )
+            )
             out = json.loads(await ws.recv())
             assert out[0]["result"] == "0x539" and out[1]["error"]["code"] == -32601
             await ws.send("{not json")
             assert json.loads(await ws.recv())["error"]["code"] == -32700
             await ws.send(json.dumps({"jsonrpc": "2.0", "id": 3, "method": "eth_subscribe", "params": ["bogus"]}))
             assert json.loads(await ws.recv())["error"]["code"] == -32602
-            await ws.send(json.dumps({"jsonrpc": "2.0", "id": 4, "method": "eth_subscribe",
-                                      "params": ["newPendingTransactions", True]}))
+            await ws.send(
+                json.dumps(
+                    {"jsonrpc": "2.0", "id": 4, "method": "eth_subscribe", "params": ["newPendingTransactions", True]}
+                )
+            )
             sid = json.loads(await ws.recv())["result"]
             h = Web3(Web3.HTTPProvider(node.url)).eth.send_transaction({"from": BOB, "to": ALICE, "value": 1})
             note = json.loads(await asyncio.wait_for(ws.recv(), 10))

@@ -5,6 +5,7 @@ the bytes written to memory, the caller's gas, logs and state, for every call ki
 exactly enough and one short, on valid and invalid inputs (the spec cases of
 tests/fixtures/precompiles/spec_differential.json.gz, whose expected results are also checked here).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -32,6 +33,8 @@ def check_message(code: bytes, gas: int = 5_000_000) -> dict:
     got = observe("mlir", code, b"", world(), gas=gas, fork=Fork.OSAKA, value=0, static=False)
     assert got == ref, _diff(ref, got)
     return ref
+
+
 CASES = json.load(gzip.open(ROOT / "tests" / "fixtures" / "precompiles" / "spec_differential.json.gz"))
 OSAKA = [a for a in precompiles_for(Fork.OSAKA)]
 
@@ -58,28 +61,30 @@ def test_precompile_calls_match_the_interpreter(address):
             steps.append(call(kind, to, data, gas=gas if e["success"] else int(c["gas"])))
             expect.append((1 if e["success"] else 0, bytes.fromhex(e["output"])))
         if e["success"]:
-            steps.append(call("STATICCALL", to, data, gas=gas - 1))      # one short: halts
+            steps.append(call("STATICCALL", to, data, gas=gas - 1))  # one short: halts
             expect.append((0, b""))
-            steps.append(call("STATICCALL", to, data))                   # all the gas there is
+            steps.append(call("STATICCALL", to, data))  # all the gas there is
             expect.append((1, bytes.fromhex(e["output"])))
     code = driver(*steps)
     obs = check_message(code, gas=30_000_000)
     for i, (ok, out) in enumerate(expect):
         success, size, data = rec(obs, i)
         assert (success, size) == (ok, len(out)), (i, success, size)
-        assert data[:len(out)] == out[:0x180], i
+        assert data[: len(out)] == out[:0x180], i
 
 
 @pytest.mark.parametrize("address", [2, 3, 4, 5, 9])
 def test_overlapping_and_short_output_ranges(address):
     """The output written over the input, into a range shorter than the output, and past the
     memory the input used; RETURNDATACOPY of the whole return data afterwards."""
-    data = {5: bytes.fromhex("%064x%064x%064x" % (1, 1, 1)) + b"\x03\x05\x07",
-            9: bytes.fromhex(next(c["data"] for c in CASES if c["addr"] == "0x9" and c["expected"]["success"]))}
+    data = {
+        5: bytes.fromhex("%064x%064x%064x" % (1, 1, 1)) + b"\x03\x05\x07",
+        9: bytes.fromhex(next(c["data"] for c in CASES if c["addr"] == "0x9" and c["expected"]["success"])),
+    }
     inp = data.get(address, bytes(range(70)))
     code = b""
     for i in range(0, len(inp), 32):
-        code += ops(int.from_bytes(inp[i:i + 32].ljust(32, b"\0"), "big"), i, "MSTORE")
+        code += ops(int.from_bytes(inp[i : i + 32].ljust(32, b"\0"), "big"), i, "MSTORE")
     for out_off, out_size in ((0, 32), (5, 7), (0, 0), (len(inp) + 100, 64)):
         code += ops(out_size, out_off, len(inp), 0, address, "GAS", "STATICCALL", 0x900 + out_off, "MSTORE")
         code += ops("RETURNDATASIZE", 0, 0xA00, "RETURNDATACOPY")
@@ -123,10 +128,10 @@ def test_without_libcrypto():
         "    code = ops(n, 0, 0, 'CODECOPY', 64, 0, n, 0, a, 'GAS', 'STATICCALL', 64, 0, 'RETURN')\n"
         "    r = [run(code, backend=b) for b in ('interpreter', 'mlir')]\n"
         "    assert (r[0].output, r[0].result.gas_left) == (r[1].output, r[1].result.gas_left), (a, n)\n"
-        "print('ok')\n")
+        "print('ok')\n"
+    )
     env = {**os.environ, "EVM_MLIR_LIBCRYPTO": "0"}
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
@@ -144,8 +149,38 @@ def test_which_calls_leave_native_code(monkeypatch):
 
     monkeypatch.setattr(Host, "call", counting)
     for a in [int.from_bytes(x, "big") for x in OSAKA]:
-        code = ops(32, 0, 0, 0, a, "GAS", "STATICCALL", 32, 0, 0, 0, 0, a, "GAS", "CALL", "ADD",
-                   32, 0, 0, 0, 1, a, "GAS", "CALL", "ADD", 0, "MSTORE", 32, 0, "RETURN")
+        code = ops(
+            32,
+            0,
+            0,
+            0,
+            a,
+            "GAS",
+            "STATICCALL",
+            32,
+            0,
+            0,
+            0,
+            0,
+            a,
+            "GAS",
+            "CALL",
+            "ADD",
+            32,
+            0,
+            0,
+            0,
+            1,
+            a,
+            "GAS",
+            "CALL",
+            "ADD",
+            0,
+            "MSTORE",
+            32,
+            0,
+            "RETURN",
+        )
         calls.clear()
         run(code, backend="mlir", accounts={CONTRACT: {"balance": 10}})
         assert calls == [a], (hex(a), calls)

@@ -1,4 +1,5 @@
 """ecrecover, sha256, ripemd160, identity, modexp, blake2f: known vectors + cross-checks."""
+
 from __future__ import annotations
 
 import hashlib
@@ -30,6 +31,7 @@ def w(n: int) -> bytes:
 
 # --- registry -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "fork,expected",
     [
@@ -52,6 +54,7 @@ def test_registry_per_fork(fork, expected):
 
 
 # --- ecrecover ------------------------------------------------------------------------------
+
 
 def _sign(msg_hash: bytes, key: PrivateKey) -> tuple[int, bytes]:
     sig = key.sign_recoverable(msg_hash, hasher=None)
@@ -115,6 +118,7 @@ def test_ecrecover_short_input_is_zero_padded_and_gas():
 
 # --- hashes ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("data", [b"", b"abc", b"\x00" * 32, b"\xff" * 33, bytes(range(256)) * 3])
 def test_hashes(data):
     nw = (len(data) + 31) // 32
@@ -138,6 +142,7 @@ def test_hash_gas_boundary(fn, base, per):
 
 
 # --- modexp ---------------------------------------------------------------------------------
+
 
 def modexp(data: bytes, gas: int, fork: Fork) -> PrecompileResult:
     """MODEXP as the fork's precompile table has it (Osaka's replaces the EIP-2565 one)."""
@@ -200,7 +205,7 @@ def test_modexp_osaka_upper_bound(which):
 @pytest.mark.parametrize(
     "b,e,m,head,prague,osaka",
     [
-        (1, 1, 1, 0, 200, 500),          # minimum prices
+        (1, 1, 1, 0, 200, 500),  # minimum prices
         (32, 32, 32, 2**255, 1360, 4080),  # complexity 16, 255 iterations
         (64, 32, 64, 2**255, 5440, 32640),  # 8 words: 64 (vs 2*64=128) * 255
         (1, 64, 1, 1, 200, 16 * 512),  # exp > 32 bytes: 8*32 (vs 16*32) iterations
@@ -218,11 +223,16 @@ def test_modexp_gas_formulas(b, e, m, head, prague, osaka):
 def test_modexp_matches_pow(base, exp, mod):
     res = modexp(mx(base, exp, mod), 10**9, Fork.CANCUN)
     m = int.from_bytes(mod, "big")
-    expected = b"\x00" * len(mod) if m == 0 else pow(int.from_bytes(base, "big"), int.from_bytes(exp, "big"), m).to_bytes(len(mod), "big")
+    expected = (
+        b"\x00" * len(mod)
+        if m == 0
+        else pow(int.from_bytes(base, "big"), int.from_bytes(exp, "big"), m).to_bytes(len(mod), "big")
+    )
     assert res.success and res.output == expected
 
 
 # --- blake2f --------------------------------------------------------------------------------
+
 
 def _blake2f_input(rounds: int, msg: bytes, final: int = 1) -> bytes:
     """F parameters that make one compression equal BLAKE2b-512(msg) for |msg| <= 128."""
@@ -256,7 +266,9 @@ def test_blake2f_eip152_vectors():
     assert res.output.hex().startswith("08c9bcf367e6096a3ba7ca8485ae67bb2bf894fe72f36e3cf1361d5f3af54fa5")
 
 
-@pytest.mark.parametrize("data", [b"", EIP152_INPUT_ABC[:-1], EIP152_INPUT_ABC + b"\x00", EIP152_INPUT_ABC[:-1] + b"\x02"])
+@pytest.mark.parametrize(
+    "data", [b"", EIP152_INPUT_ABC[:-1], EIP152_INPUT_ABC + b"\x00", EIP152_INPUT_ABC[:-1] + b"\x02"]
+)
 def test_blake2f_invalid(data):
     assert blake2f(data, 100, Fork.PARIS) == PrecompileResult(False, b"", 100)
 

@@ -1,5 +1,6 @@
 """EIP-2537 BLS12-381 precompiles: arkworks results cross-checked against py_ecc, plus encodings,
 subgroup rules and gas."""
+
 from __future__ import annotations
 
 import random
@@ -10,7 +11,17 @@ from py_ecc.optimized_bls12_381 import optimized_curve as C
 
 from evm.precompiles import PrecompileResult
 from evm.precompiles.bls12_381 import (
-    G1_K_DISCOUNT, G2_K_DISCOUNT, P, R, g1_add, g1_msm, g2_add, g2_msm, map_fp2_to_g2, map_fp_to_g1, pairing,
+    G1_K_DISCOUNT,
+    G2_K_DISCOUNT,
+    P,
+    R,
+    g1_add,
+    g1_msm,
+    g2_add,
+    g2_msm,
+    map_fp2_to_g2,
+    map_fp_to_g1,
+    pairing,
 )
 from evm.spec import Fork
 
@@ -80,6 +91,7 @@ def g2_outside_subgroup() -> bytes:
 
 # --- ADD --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seed", range(4))
 def test_add_matches_py_ecc(seed):
     rnd = random.Random(seed)
@@ -126,6 +138,7 @@ def test_add_rejects_bad_input():
 
 # --- MSM --------------------------------------------------------------------------------------
 
+
 def test_msm_gas_tables():
     assert G1_K_DISCOUNT[0] == 1000 and G2_K_DISCOUNT[0] == 1000 and len(G1_K_DISCOUNT) == 128
     assert G1_K_DISCOUNT[-1] == 519 and G2_K_DISCOUNT[-1] == 524
@@ -167,6 +180,7 @@ def test_msm_requires_subgroup_and_length():
 
 # --- pairing ----------------------------------------------------------------------------------
 
+
 def test_pairing():
     a, b = 12345, 67890
     ok_input = enc1(g1_mul(a)) + enc2(g2_mul(b)) + enc1(C.neg(g1_mul(a * b))) + G2
@@ -188,6 +202,7 @@ def test_pairing_rejects_invalid():
 
 
 # --- map to curve -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("u", [0, 1, 2**380 + 12345, P - 1])
 def test_map_fp_to_g1_matches_py_ecc(u):

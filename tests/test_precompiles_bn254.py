@@ -1,4 +1,5 @@
 """alt_bn128 ECADD / ECMUL / ECPAIRING: the native backend against py_ecc and known vectors."""
+
 from __future__ import annotations
 
 import random
@@ -69,7 +70,9 @@ def test_add_identities_and_padding():
     assert bn254_add(G1_BYTES + G1_BYTES + b"\xff" * 50, 150, Fork.PARIS).success  # extra input ignored
 
 
-@pytest.mark.parametrize("k,expected", [(0, b"\x00" * 64), (1, G1_BYTES), (N, b"\x00" * 64), (N + 1, G1_BYTES), (2**256 - 1, None)])
+@pytest.mark.parametrize(
+    "k,expected", [(0, b"\x00" * 64), (1, G1_BYTES), (N, b"\x00" * 64), (N + 1, G1_BYTES), (2**256 - 1, None)]
+)
 def test_mul_scalars(k, expected):
     res = bn254_mul(G1_BYTES + w(k), 6000, Fork.PARIS)
     assert res.success and res.gas_used == 6000
@@ -146,7 +149,7 @@ def _fq2_sqrt(a):
 def _twist_point_outside_subgroup() -> bytes:
     for t in range(1, 200):
         x = C.FQ2([t, 1])
-        y = _fq2_sqrt(x ** 3 + C.b2)
+        y = _fq2_sqrt(x**3 + C.b2)
         if y is None:
             continue
         pt = (x, y, C.FQ2.one())

@@ -6,6 +6,7 @@ EVM below runs that contract with our precompiles and compares the resulting sto
 fixture's post state. The vectors are distilled from the fixtures by
 ``tests/fixtures/precompiles/make_vectors.py`` into ``vectors.json.gz``.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -37,8 +38,9 @@ def _mem_cost(words: int) -> int:
 class MiniEVM:
     """Just enough EVM (gas-accurate for the opcodes it knows) for precompile-calling contracts."""
 
-    def __init__(self, fork: Fork, code: bytes, calldata: bytes, gas: int, storage: dict[int, int],
-                 value: int, warm: set[bytes]):
+    def __init__(
+        self, fork: Fork, code: bytes, calldata: bytes, gas: int, storage: dict[int, int], value: int, warm: set[bytes]
+    ):
         self.fork, self.code, self.calldata, self.gas = fork, code, calldata, gas
         self.storage, self.original = dict(storage), dict(storage)
         self.value, self.warm, self.warm_slots = value, set(warm), set()
@@ -87,7 +89,7 @@ class MiniEVM:
         self.use(passed)
         if value:
             passed += 2300
-        data = bytes(self.mem[a_off:a_off + a_size])
+        data = bytes(self.mem[a_off : a_off + a_size])
         fn = self.precompiles.get(address)
         if fn is None:
             if not is_precompile(address, self.fork) and address in self.code_accounts:
@@ -101,7 +103,7 @@ class MiniEVM:
             self.ret = res.output if res.success else b""
         self.gas += left
         out = self.ret[:r_size]
-        self.mem[r_off:r_off + len(out)] = out
+        self.mem[r_off : r_off + len(out)] = out
         self.stack.append(success)
 
     def run(self) -> None:
@@ -119,10 +121,11 @@ class MiniEVM:
             if 0x60 <= op <= 0x7F:
                 n = op - 0x5F
                 self.use(3)
-                st.append(int.from_bytes(code[pc:pc + n].ljust(n, b"\x00"), "big"))
+                st.append(int.from_bytes(code[pc : pc + n].ljust(n, b"\x00"), "big"))
                 pc += n
             elif op == 0x5F:
-                self.use(2); st.append(0)
+                self.use(2)
+                st.append(0)
             elif 0x80 <= op <= 0x8F:
                 self.use(3)
                 if len(st) < op - 0x7F:
@@ -139,16 +142,28 @@ class MiniEVM:
             elif op in (0x01, 0x03, 0x10, 0x11, 0x14, 0x16, 0x17, 0x18):
                 self.use(3)
                 a, b = self.pop(), self.pop()
-                st.append({0x01: (a + b) & M256, 0x03: (a - b) & M256, 0x10: int(a < b), 0x11: int(a > b),
-                           0x14: int(a == b), 0x16: a & b, 0x17: a | b, 0x18: a ^ b}[op])
+                st.append(
+                    {
+                        0x01: (a + b) & M256,
+                        0x03: (a - b) & M256,
+                        0x10: int(a < b),
+                        0x11: int(a > b),
+                        0x14: int(a == b),
+                        0x16: a & b,
+                        0x17: a | b,
+                        0x18: a ^ b,
+                    }[op]
+                )
             elif op in (0x02, 0x04, 0x06):
                 self.use(5)
                 a, b = self.pop(), self.pop()
                 st.append((a * b) & M256 if op == 0x02 else 0 if b == 0 else (a // b if op == 0x04 else a % b))
             elif op == 0x15:
-                self.use(3); st.append(int(self.pop() == 0))
+                self.use(3)
+                st.append(int(self.pop() == 0))
             elif op == 0x19:
-                self.use(3); st.append(M256 ^ self.pop())
+                self.use(3)
+                st.append(M256 ^ self.pop())
             elif op in (0x1B, 0x1C):
                 self.use(3)
                 s, v = self.pop(), self.pop()
@@ -157,17 +172,24 @@ class MiniEVM:
                 off, size = self.pop(), self.pop()
                 self.use(30 + 6 * ((size + 31) // 32))
                 self.expand(off, size)
-                st.append(int.from_bytes(keccak(bytes(self.mem[off:off + size])), "big"))
+                st.append(int.from_bytes(keccak(bytes(self.mem[off : off + size])), "big"))
             elif op == 0x34:
-                self.use(2); st.append(self.value)
+                self.use(2)
+                st.append(self.value)
             elif op == 0x35:
                 self.use(3)
                 off = self.pop()
-                st.append(int.from_bytes(self.calldata[off:off + 32].ljust(32, b"\x00"), "big") if off < len(self.calldata) else 0)
+                st.append(
+                    int.from_bytes(self.calldata[off : off + 32].ljust(32, b"\x00"), "big")
+                    if off < len(self.calldata)
+                    else 0
+                )
             elif op == 0x36:
-                self.use(2); st.append(len(self.calldata))
+                self.use(2)
+                st.append(len(self.calldata))
             elif op == 0x3D:
-                self.use(2); st.append(len(self.ret))
+                self.use(2)
+                st.append(len(self.ret))
             elif op in (0x37, 0x3E):
                 d, s, n = self.pop(), self.pop(), self.pop()
                 self.use(3 + 3 * ((n + 31) // 32))
@@ -175,20 +197,21 @@ class MiniEVM:
                 if op == 0x3E and s + n > len(src):
                     raise Halt("returndata out of bounds")
                 self.expand(d, n)
-                self.mem[d:d + n] = (src[s:s + n] if s < len(src) else b"").ljust(n, b"\x00")
+                self.mem[d : d + n] = (src[s : s + n] if s < len(src) else b"").ljust(n, b"\x00")
             elif op == 0x50:
-                self.use(2); self.pop()
+                self.use(2)
+                self.pop()
             elif op == 0x51:
                 self.use(3)
                 off = self.pop()
                 self.expand(off, 32)
-                st.append(int.from_bytes(self.mem[off:off + 32], "big"))
+                st.append(int.from_bytes(self.mem[off : off + 32], "big"))
             elif op in (0x52, 0x53):
                 self.use(3)
                 off, v = self.pop(), self.pop()
                 if op == 0x52:
                     self.expand(off, 32)
-                    self.mem[off:off + 32] = v.to_bytes(32, "big")
+                    self.mem[off : off + 32] = v.to_bytes(32, "big")
                 else:
                     self.expand(off, 1)
                     self.mem[off] = v & 0xFF
@@ -221,11 +244,14 @@ class MiniEVM:
             elif op == 0x5B:
                 self.use(1)
             elif op == 0x58:
-                self.use(2); st.append(pc - 1)
+                self.use(2)
+                st.append(pc - 1)
             elif op == 0x59:
-                self.use(2); st.append(len(self.mem))
+                self.use(2)
+                st.append(len(self.mem))
             elif op == 0x5A:
-                self.use(2); st.append(self.gas)
+                self.use(2)
+                st.append(self.gas)
             elif op in (0xF1, 0xF2, 0xF4, 0xFA):
                 self.call(op)
             elif op in (0xF3, 0xFD):

@@ -1,5 +1,6 @@
 """P256VERIFY (EIP-7951) against a textbook implementation of the EIP's algorithm, and KZG point
 evaluation (EIP-4844) on fixture inputs, tampered inputs and point-encoding edge cases."""
+
 from __future__ import annotations
 
 import gzip
@@ -32,6 +33,7 @@ def w(n: int) -> bytes:
 
 # --- reference P-256 arithmetic (affine, slow, obviously per the EIP) ---------------------------
 
+
 def _add(p1, p2):
     if p1 is None:
         return p2
@@ -60,7 +62,7 @@ def _mul(k, pt):
 def reference_verify(data: bytes) -> bool:
     if len(data) != 160:
         return False
-    h, r, s, qx, qy = (int.from_bytes(data[i:i + 32], "big") for i in range(0, 160, 32))
+    h, r, s, qx, qy = (int.from_bytes(data[i : i + 32], "big") for i in range(0, 160, 32))
     if not (0 < r < N and 0 < s < N and qx < P and qy < P) or (qx, qy) == (0, 0):
         return False
     if (qy * qy - qx**3 - A * qx - B) % P:
@@ -90,7 +92,7 @@ def test_p256_valid_signatures(seed):
 
 
 def _mutations(data: bytes):
-    h, r, s, qx, qy = (int.from_bytes(data[i:i + 32], "big") for i in range(0, 160, 32))
+    h, r, s, qx, qy = (int.from_bytes(data[i : i + 32], "big") for i in range(0, 160, 32))
     pack = lambda *v: b"".join(w(x) for x in v)  # noqa: E731
     yield "r0", pack(h, 0, s, qx, qy)
     yield "s0", pack(h, r, 0, qx, qy)
@@ -180,7 +182,9 @@ def test_kzg_tampered_inputs_fail():
     vh, z, y, c, pi = data[:32], data[32:64], data[64:96], data[96:144], data[144:]
     z_int, y_int = int.from_bytes(z, "big"), int.from_bytes(y, "big")
     bad = [
-        data[:-1], data + b"\x00", b"",
+        data[:-1],
+        data + b"\x00",
+        b"",
         b"\x02" + vh[1:] + data[32:],  # wrong version byte
         vh + w((z_int + 1) % BLS_MODULUS) + y + c + pi,
         vh + z + w((y_int + 1) % BLS_MODULUS) + c + pi,
@@ -207,10 +211,18 @@ def _py_ecc_validate(b: bytes) -> bool:
 def _encodings() -> list[bytes]:
     c = NONTRIVIAL[96:144]
     out = [
-        G1_POINT_AT_INFINITY, c, bytes([c[0] ^ 0x20]) + c[1:],
-        b"\x40" + b"\x00" * 47, b"\xe0" + b"\x00" * 47, b"\xc0" + b"\x00" * 46 + b"\x01",
-        b"\x00" * 48, bytes([c[0] & 0x7F]) + c[1:],  # uncompressed flag
-        b"\x9a" + bytes.fromhex("0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab"),  # x = p
+        G1_POINT_AT_INFINITY,
+        c,
+        bytes([c[0] ^ 0x20]) + c[1:],
+        b"\x40" + b"\x00" * 47,
+        b"\xe0" + b"\x00" * 47,
+        b"\xc0" + b"\x00" * 46 + b"\x01",
+        b"\x00" * 48,
+        bytes([c[0] & 0x7F]) + c[1:],  # uncompressed flag
+        b"\x9a"
+        + bytes.fromhex(
+            "0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab"
+        ),  # x = p
     ]
     for x in range(1, 40):  # small x: on curve but (almost surely) outside G1, or not on curve
         out.append(bytes([0x80 | 0]) + x.to_bytes(47, "big"))

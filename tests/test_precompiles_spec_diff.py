@@ -1,6 +1,7 @@
 """Replay of inputs whose results were computed by ethereum/execution-specs 2.20.0 (the executable
 spec, py_ecc based) — see tests/fixtures/precompiles/gen_spec_cases.py. Every precompile of every
 fork, valid and mutated inputs, gas at and just below the price."""
+
 from __future__ import annotations
 
 import collections
@@ -48,5 +49,7 @@ def test_accepts_bytes_like_input(convert):
         fn = precompiles_for(fork)[int(c["addr"], 16).to_bytes(20, "big")]
         res = fn(convert(bytes.fromhex(c["data"])), c["gas"], fork)
         assert type(res.output) is bytes
-        assert (res.success, res.output.hex(), res.gas_used) == tuple(c["expected"][k] for k in ("success", "output", "gas_used"))
+        assert (res.success, res.output.hex(), res.gas_used) == tuple(
+            c["expected"][k] for k in ("success", "output", "gas_used")
+        )
     assert len(seen) == 18

@@ -9,6 +9,7 @@ The cluster's processes (and the CLI's) get tests/ray_plugins on PYTHONPATH: tes
 a real entry-point plugin (`crashy`, `gasleak`), since nothing registered in this process reaches a
 Ray worker.
 """
+
 from __future__ import annotations
 
 import io
@@ -40,8 +41,14 @@ ENV.pop("RAY_ADDRESS", None)
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "client.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, env=env or ENV)
+    return subprocess.run(
+        [sys.executable, "-m", "client.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env or ENV,
+    )
 
 
 def without_timings(report: Path) -> str:
@@ -112,19 +119,22 @@ def test_a_crashing_task_is_split_then_its_case_reported():
     from client import statetest
     from client.fixtures_ray import FixtureSource
 
-    paths = [STATE / "static" / "state_tests" / "stMemoryTest" / "mload_dejavu.json",
-             STATE / "static" / "state_tests" / "stChainId" / "chainId.json"]
+    paths = [
+        STATE / "static" / "state_tests" / "stMemoryTest" / "mload_dejavu.json",
+        STATE / "static" / "state_tests" / "stChainId" / "chainId.json",
+    ]
     counts = [sum(1 for _ in statetest.iter_cases([p], None, None)) for p in paths]
     task = Task(((0, 0, counts[0]), (1, 0, counts[1])), (), sum(counts))
-    source = FixtureSource(None, statetest, paths, (None, None), [task], ship=False,
-                           progress=Progress(sum(counts), enabled=False))
+    source = FixtureSource(
+        None, statetest, paths, (None, None), [task], ship=False, progress=Progress(sum(counts), enabled=False)
+    )
     source.crashed(source.next_task(), "boom")
     singles = [source.next_task() for _ in range(sum(counts))]
     assert [t.key for t in singles] == [((f, i, i + 1),) for f in (0, 1) for i in range(counts[f])]
     assert source.next_task() is None
     source.crashed(singles[0], "boom")
     for t in singles[1:]:
-        (f, i, _), = t.key
+        ((f, i, _),) = t.key
         source.done(t, [[CaseResult("t", str(paths[f]), "Cancun", "passed", index=i)]])
     results = source.ordered()
     assert results[0].status == "failed" and results[0].reason == "crashed: boom" and results[0].file == str(paths[0])
@@ -141,7 +151,9 @@ def test_a_fuzz_stream_resumes_after_a_crashing_chunk():
         return c
 
     campaign = Campaign(["interpreter"], False, None, 0)
-    source = StreamSource(campaign, [Stream("s.0", 0, 10)], chunk=4, deadline=None, progress=Progress(10, enabled=False))
+    source = StreamSource(
+        campaign, [Stream("s.0", 0, 10)], chunk=4, deadline=None, progress=Progress(10, enabled=False)
+    )
     chunk = source.next_task()
     assert chunk.args == ("s.0", 0, 4, None) and source.next_task() is None  # one chunk per stream at a time
     source.crashed(chunk, "died")
@@ -164,15 +176,18 @@ def test_a_fuzz_stream_resumes_after_a_crashing_chunk():
 
 
 def test_a_dead_workers_detail_comes_from_rays_message():
-    msg = ("The actor died unexpectedly before finishing this task.\n\tclass_name: FixtureWorker\n\tactor_id: ab\n"
-           "\tpid: 4242\n\tip: 10.0.0.7\nThe actor is dead because its worker process has died. Worker exit type: "
-           "SYSTEM_ERROR. Some common causes include: ...")
+    msg = (
+        "The actor died unexpectedly before finishing this task.\n\tclass_name: FixtureWorker\n\tactor_id: ab\n"
+        "\tpid: 4242\n\tip: 10.0.0.7\nThe actor is dead because its worker process has died. Worker exit type: "
+        "SYSTEM_ERROR. Some common causes include: ..."
+    )
     detail = death_detail(RuntimeError(msg))
     assert detail.startswith("pid 4242 on 10.0.0.7; The actor is dead") and "common causes" not in detail
 
 
-@pytest.mark.parametrize("address,needle", [("127.0.0.1:1", "no Ray cluster answers at"),
-                                            ("ray://10.0.0.1:10001", "not supported")])
+@pytest.mark.parametrize(
+    "address,needle", [("127.0.0.1:1", "no Ray cluster answers at"), ("ray://10.0.0.1:10001", "not supported")]
+)
 def test_an_unreachable_cluster_is_one_clear_line(address, needle):
     start = time.monotonic()
     with pytest.raises(UserError, match=needle):
@@ -208,8 +223,17 @@ def local_state_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path
 
 def test_statetest_on_ray_is_the_local_run(cluster, local_state_run, tmp_path):
     local, local_report = local_state_run
-    ray = cli("--log-json", "statetest", "--evm", "interpreter", "--ray", cluster.address,
-              "--json", str(tmp_path / "ray.json"), str(STATE))
+    ray = cli(
+        "--log-json",
+        "statetest",
+        "--evm",
+        "interpreter",
+        "--ray",
+        cluster.address,
+        "--json",
+        str(tmp_path / "ray.json"),
+        str(STATE),
+    )
     assert ray.returncode == 0, ray.stderr[-3000:]
     assert ray.stdout == local.stdout  # failures, per-fork counts, closing line
     assert without_timings(tmp_path / "ray.json") == without_timings(local_report)
@@ -222,8 +246,15 @@ def test_blocktest_on_ray_auto_is_the_local_run(cluster, tmp_path):
     """Default (tiered) backend: which frames ran compiled depends on how warm each worker is, as
     with --jobs, so those counts are left out with the timings."""
     local = cli("blocktest", "--jobs", "1", "--json", str(tmp_path / "local.json"), str(BLOCKS))
-    ray = cli("blocktest", "--ray", "auto", "--json", str(tmp_path / "ray.json"), str(BLOCKS),
-              env={**ENV, "RAY_ADDRESS": cluster.address})
+    ray = cli(
+        "blocktest",
+        "--ray",
+        "auto",
+        "--json",
+        str(tmp_path / "ray.json"),
+        str(BLOCKS),
+        env={**ENV, "RAY_ADDRESS": cluster.address},
+    )
     assert local.returncode == ray.returncode == 0, ray.stderr[-3000:]
 
     def strip(doc: dict) -> dict:
@@ -233,17 +264,39 @@ def test_blocktest_on_ray_auto_is_the_local_run(cluster, tmp_path):
             t.pop("seconds")
         return doc
 
-    assert strip(json.loads((tmp_path / "ray.json").read_text())) == strip(json.loads((tmp_path / "local.json").read_text()))
+    assert strip(json.loads((tmp_path / "ray.json").read_text())) == strip(
+        json.loads((tmp_path / "local.json").read_text())
+    )
     frames = re.compile(r"^frames: .*\n", re.M)
     assert frames.sub("", ray.stdout) == frames.sub("", local.stdout)
 
 
 def test_a_worker_killed_mid_run_loses_nothing(cluster, local_state_run, tmp_path):
     local, local_report = local_state_run
-    proc = subprocess.Popen([sys.executable, "-m", "client.cli", "--log-json", "--verbosity", "debug", "statetest",
-                             "--evm", "interpreter", "--ray", cluster.address, "--ray.paths",
-                             "--json", str(tmp_path / "ray.json"), str(STATE)],
-                            cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "client.cli",
+            "--log-json",
+            "--verbosity",
+            "debug",
+            "statetest",
+            "--evm",
+            "interpreter",
+            "--ray",
+            cluster.address,
+            "--ray.paths",
+            "--json",
+            str(tmp_path / "ray.json"),
+            str(STATE),
+        ],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     pids, killed, events = {}, None, []
     watchdog = threading.Timer(300, proc.kill)  # a hung run fails the test instead of hanging it
     watchdog.start()
@@ -281,8 +334,19 @@ def test_a_case_that_kills_its_worker_every_time_is_a_failed_case(cluster, tmp_p
     crashing["transaction"]["data"] = ["0xdeadbeef"]  # the `crashy` backend dies on this calldata
     (folder / "b.json").write_text(json.dumps({name: test, name + "_crash": crashing}))
     local = cli("statetest", "--evm", "interpreter", "--jobs", "1", "--json", str(tmp_path / "local.json"), str(folder))
-    ray = cli("--log-json", "statetest", "--evm", "crashy", "--ray", cluster.address, "--ray.attempts", "2",
-              "--json", str(tmp_path / "ray.json"), str(folder))
+    ray = cli(
+        "--log-json",
+        "statetest",
+        "--evm",
+        "crashy",
+        "--ray",
+        cluster.address,
+        "--ray.attempts",
+        "2",
+        "--json",
+        str(tmp_path / "ray.json"),
+        str(folder),
+    )
     assert ray.returncode == 1, ray.stderr[-3000:]
     assert f"FAIL {name}_crash [Cancun #0]: crashed: its worker process died each of the 2 times it ran" in ray.stdout
     stats = ray_run_stats(ray.stderr)
@@ -309,10 +373,33 @@ def test_fuzzing_on_ray_gathers_divergences_with_reproducers(cluster, tmp_path):
     finally:
         sys.path.remove(str(PLUGINS))
     findings = tmp_path / "findings"
-    proc = subprocess.run([sys.executable, "-m", "tests.fuzz.harness", "--ray", cluster.address, "--cases", "16",
-                           "--seed", "ray-test", "--no-spec", "--backends", "interpreter,gasleak", "--ray.chunk", "4",
-                           "--save-dir", str(findings), "--json", str(tmp_path / "fuzz.json")],
-                          cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.fuzz.harness",
+            "--ray",
+            cluster.address,
+            "--cases",
+            "16",
+            "--seed",
+            "ray-test",
+            "--no-spec",
+            "--backends",
+            "interpreter,gasleak",
+            "--ray.chunk",
+            "4",
+            "--save-dir",
+            str(findings),
+            "--json",
+            str(tmp_path / "fuzz.json"),
+        ],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     summary = json.loads((tmp_path / "fuzz.json").read_text())
     assert proc.returncode == 1, proc.stderr[-3000:]  # the leaking backend diverges
     assert summary["streams"] == {"ray-test.0": 8, "ray-test.1": 8} and summary["cases"] == 16
@@ -327,8 +414,10 @@ def test_fuzzing_on_ray_gathers_divergences_with_reproducers(cluster, tmp_path):
     saved = sorted(findings.glob("divergence-*.json"))
     assert len(saved) == summary["divergences"]
     record = json.loads(saved[0].read_text())
-    assert record["reproduce"] == (f"python -m tests.fuzz.harness --seed {record['seed']} --start {record['index']} "
-                                   "--cases 1 --backends interpreter,gasleak --no-spec")
+    assert record["reproduce"] == (
+        f"python -m tests.fuzz.harness --seed {record['seed']} --start {record['index']} "
+        "--cases 1 --backends interpreter,gasleak --no-spec"
+    )
     again = Campaign(["interpreter", "gasleak"], False, None, 60)
     again.run_case(record["seed"], record["index"])
     assert again.stats["divergences"] == 1

@@ -7,6 +7,7 @@
 - The largest contracts compile within bounded time and memory through `evm-mlir run --evm mlir` (a subprocess
   per case; figures for every shape in docs/reliability.md; `python tests/test_resource_bounds.py` measures them).
 """
+
 from __future__ import annotations
 
 import json
@@ -31,16 +32,28 @@ HUGE = (2**32, 2**64 - 1, 2**256 - 1)
 def _memory_cases():
     for o in HUGE:
         yield from [
-            ("MSTORE", ops(1, o, "MSTORE")), ("MSTORE8", ops(1, o, "MSTORE8")), ("MLOAD", ops(o, "MLOAD")),
-            ("CALLDATACOPY dst", ops(1, 0, o, "CALLDATACOPY")), ("CALLDATACOPY size", ops(o, 0, 0, "CALLDATACOPY")),
-            ("CODECOPY", ops(1, 0, o, "CODECOPY")), ("EXTCODECOPY", ops(1, 0, o, 1, "EXTCODECOPY")),
-            ("MCOPY dst", ops(1, 0, o, "MCOPY")), ("MCOPY src", ops(1, o, 0, "MCOPY")), ("MCOPY size", ops(o, 0, 0, "MCOPY")),
-            ("KECCAK256 offset", ops(1, o, "KECCAK256")), ("KECCAK256 size", ops(o, 0, "KECCAK256")),
-            ("LOG0", ops(1, o, "LOG0")), ("LOG4 size", ops(9, 9, 9, 9, o, 0, "LOG4")),
-            ("RETURN", ops(1, o, "RETURN")), ("RETURN size", ops(o, 0, "RETURN")), ("REVERT", ops(1, o, "REVERT")),
-            ("CREATE", ops(1, o, 0, "CREATE")), ("CREATE size", ops(o, 0, 0, "CREATE")),
+            ("MSTORE", ops(1, o, "MSTORE")),
+            ("MSTORE8", ops(1, o, "MSTORE8")),
+            ("MLOAD", ops(o, "MLOAD")),
+            ("CALLDATACOPY dst", ops(1, 0, o, "CALLDATACOPY")),
+            ("CALLDATACOPY size", ops(o, 0, 0, "CALLDATACOPY")),
+            ("CODECOPY", ops(1, 0, o, "CODECOPY")),
+            ("EXTCODECOPY", ops(1, 0, o, 1, "EXTCODECOPY")),
+            ("MCOPY dst", ops(1, 0, o, "MCOPY")),
+            ("MCOPY src", ops(1, o, 0, "MCOPY")),
+            ("MCOPY size", ops(o, 0, 0, "MCOPY")),
+            ("KECCAK256 offset", ops(1, o, "KECCAK256")),
+            ("KECCAK256 size", ops(o, 0, "KECCAK256")),
+            ("LOG0", ops(1, o, "LOG0")),
+            ("LOG4 size", ops(9, 9, 9, 9, o, 0, "LOG4")),
+            ("RETURN", ops(1, o, "RETURN")),
+            ("RETURN size", ops(o, 0, "RETURN")),
+            ("REVERT", ops(1, o, "REVERT")),
+            ("CREATE", ops(1, o, 0, "CREATE")),
+            ("CREATE size", ops(o, 0, 0, "CREATE")),
             ("CREATE2", ops(0, 1, o, 0, "CREATE2")),
-            ("CALL args", ops(0, 0, 1, o, 0, 1, "GAS", "CALL")), ("CALL ret", ops(1, o, 0, 0, 0, 1, "GAS", "CALL")),
+            ("CALL args", ops(0, 0, 1, o, 0, 1, "GAS", "CALL")),
+            ("CALL ret", ops(1, o, 0, 0, 0, 1, "GAS", "CALL")),
             ("RETURNDATACOPY size", ops(o, 0, 0, "RETURNDATACOPY")),
         ]
 
@@ -55,8 +68,11 @@ def test_huge_memory_is_out_of_gas(backend, gas):
             bad.append((name, r.status, r.result.error, r.result.gas_left))
         # a zero size at a huge offset expands nothing
     for o in HUGE:
-        r = run(ops(0, 0, o, "RETURNDATACOPY", 0, o, "KECCAK256", 0, o, "LOG0", 0, o, "RETURN"), gas=100_000,
-                backend=backend)
+        r = run(
+            ops(0, 0, o, "RETURNDATACOPY", 0, o, "KECCAK256", 0, o, "LOG0", 0, o, "RETURN"),
+            gas=100_000,
+            backend=backend,
+        )
         assert r.status == "success", (o, r.result.error)
     assert not bad, bad
 
@@ -79,8 +95,13 @@ print(json.dumps(out))
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_memory_the_machine_has_not_got_is_out_of_gas(backend):
     """Before the fix: MemoryError in the interpreter, a segfault in the compiled code (realloc's NULL)."""
-    p = subprocess.run([sys.executable, "-c", _UNDER_RLIMIT, str(ROOT / "tests"), backend], capture_output=True,
-                       text=True, timeout=300, cwd=ROOT)
+    p = subprocess.run(
+        [sys.executable, "-c", _UNDER_RLIMIT, str(ROOT / "tests"), backend],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert p.returncode == 0, (p.returncode, p.stderr[-2000:])
     for status, error, gas_left in json.loads(p.stdout.splitlines()[-1]):
         assert (status, error, gas_left) == ("error", "OutOfGas", 0)
@@ -134,11 +155,13 @@ def shape(name: str, size: int) -> bytes:
     raise ValueError(name)
 
 
-_RUN_AND_REPORT_RSS = ("import resource, sys\n"
-                       "from client.cli import main\n"
-                       "rc = main(sys.argv[1:])\n"
-                       "print('peak-rss-kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-                       "sys.exit(rc)\n")
+_RUN_AND_REPORT_RSS = (
+    "import resource, sys\n"
+    "from client.cli import main\n"
+    "rc = main(sys.argv[1:])\n"
+    "print('peak-rss-kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(rc)\n"
+)
 
 
 def measure(code: bytes, timeout: float, cache_dir: str) -> dict:
@@ -153,8 +176,13 @@ def measure(code: bytes, timeout: float, cache_dir: str) -> dict:
         return {"seconds": time.monotonic() - start, "timeout": True, "rc": None, "rss_mib": None}
     seconds = time.monotonic() - start
     rss = [int(line.split()[1]) // 1024 for line in p.stderr.splitlines() if line.startswith("peak-rss-kib")]
-    return {"seconds": seconds, "timeout": False, "rc": p.returncode, "rss_mib": rss[0] if rss else None,
-            "result": json.loads(p.stdout.splitlines()[-1]) if p.returncode == 0 else p.stderr[-500:]}
+    return {
+        "seconds": seconds,
+        "timeout": False,
+        "rc": p.returncode,
+        "rss_mib": rss[0] if rss else None,
+        "result": json.loads(p.stdout.splitlines()[-1]) if p.returncode == 0 else p.stderr[-500:],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -177,10 +205,16 @@ def warm_cache(tmp_path_factory):
     return d
 
 
-@pytest.mark.parametrize("name,size", [
-    ("push1_add", MAX_CODE), ("push32", MAX_INITCODE), ("static_jumps", MAX_CODE), ("jumpdest", MAX_CODE),
-    ("dyn_jumps", MAX_CODE),
-])
+@pytest.mark.parametrize(
+    "name,size",
+    [
+        ("push1_add", MAX_CODE),
+        ("push32", MAX_INITCODE),
+        ("static_jumps", MAX_CODE),
+        ("jumpdest", MAX_CODE),
+        ("dyn_jumps", MAX_CODE),
+    ],
+)
 def test_large_contract_compiles_in_bounded_time_and_memory(warm_cache, name, size):
     r = measure(shape(name, size), 120, warm_cache)
     assert not r["timeout"], f"{name} {size} bytes: no result in {r['seconds']:.0f} s"
@@ -202,5 +236,8 @@ if __name__ == "__main__":  # the table of docs/reliability.md
     for name in a.shapes.split(","):
         for size in map(int, a.sizes.split(",")):
             r = measure(shape(name, size), a.timeout, cache)
-            print(f"{name:13} {size:6} bytes: {r['seconds']:7.1f} s{' (timeout)' if r['timeout'] else ''}, "
-                  f"peak RSS {r['rss_mib']} MiB, {r.get('result')}", flush=True)
+            print(
+                f"{name:13} {size:6} bytes: {r['seconds']:7.1f} s{' (timeout)' if r['timeout'] else ''}, "
+                f"peak RSS {r['rss_mib']} MiB, {r.get('result')}",
+                flush=True,
+            )

@@ -1,4 +1,5 @@
 """Our RLP codec gives the rlp package's bytes and decodings, and refuses non-canonical input."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,7 +19,9 @@ def test_same_as_rlp_package(x):
     assert rlpcodec.decode(enc) == rlp.decode(enc)
 
 
-@pytest.mark.parametrize("bad", [b"\x81\x01", b"\xb8\x01a", b"\x82a", b"\xc2\x01", b"\x01\x02", b"", b"\xb9\x00\x40" + b"a" * 64])
+@pytest.mark.parametrize(
+    "bad", [b"\x81\x01", b"\xb8\x01a", b"\x82a", b"\xc2\x01", b"\x01\x02", b"", b"\xb9\x00\x40" + b"a" * 64]
+)
 def test_rejects_malformed(bad):
     with pytest.raises(rlpcodec.DecodingError):
         rlpcodec.decode(bad)

@@ -7,6 +7,7 @@ one receipt (none lost, none mined twice, nothing mined that was not sent), each
 order in the chain, and every read must have been answered without error throughout. The figures (requests/s,
 transactions/s) are printed (`pytest -s`) and recorded in docs/reliability.md.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,9 @@ class Client:
 
     def call(self, method: str, *params, expect_error: bool = False):
         start = time.monotonic()
-        r = self.session.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)},
-                              timeout=30)
+        r = self.session.post(
+            self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=30
+        )
         self.max_latency = max(self.max_latency, time.monotonic() - start)
         self.requests += 1
         assert r.status_code == 200, (method, r.status_code, r.text[:200])
@@ -85,9 +87,17 @@ def _run_load(node: NodeProcess) -> None:
         try:
             while not stop.is_set():
                 to = bytes([0xAA, index]) + nonce.to_bytes(18, "big")
-                tx = Transaction(type=2 if nonce % 3 else 0, chain_id=1337, nonce=nonce, gas_price=100 * 10**9,
-                                 max_priority_fee_per_gas=10**9, max_fee_per_gas=100 * 10**9, gas=21_000, to=to,
-                                 value=nonce + 1).sign(key)
+                tx = Transaction(
+                    type=2 if nonce % 3 else 0,
+                    chain_id=1337,
+                    nonce=nonce,
+                    gas_price=100 * 10**9,
+                    max_priority_fee_per_gas=10**9,
+                    max_fee_per_gas=100 * 10**9,
+                    gas=21_000,
+                    to=to,
+                    value=nonce + 1,
+                ).sign(key)
                 h = c.call("eth_sendRawTransaction", "0x" + tx.encode().hex())
                 assert h == "0x" + tx.hash.hex(), (h, c.errors[-1:])
                 with lock:
@@ -102,8 +112,11 @@ def _run_load(node: NodeProcess) -> None:
         who = _address(KEYS[i % len(KEYS)])
         try:
             while not stop.is_set():
-                c.call("eth_call", {"from": who, "to": "0x000000000000000000000000000000000000000" + "4",
-                                    "data": "0x" + "ab" * 64}, "latest")  # the identity precompile
+                c.call(
+                    "eth_call",
+                    {"from": who, "to": "0x000000000000000000000000000000000000000" + "4", "data": "0x" + "ab" * 64},
+                    "latest",
+                )  # the identity precompile
                 c.call("eth_getBalance", who, "latest")
                 c.call("eth_blockNumber")
         except BaseException as exc:  # noqa: BLE001
@@ -114,25 +127,34 @@ def _run_load(node: NodeProcess) -> None:
         clients.append(c)
         big = "0x" + "00" * (3 * 1024 * 1024)  # 6 MiB of hex: over the default 5 MiB body limit
         try:
-            r = requests.post(node.url, data=b'{"jsonrpc":"2.0","id":1,"method":"web3_sha3","params":["'
-                              + big.encode() + b'"]}', headers={"Content-Type": "application/json"}, timeout=30)
+            r = requests.post(
+                node.url,
+                data=b'{"jsonrpc":"2.0","id":1,"method":"web3_sha3","params":["' + big.encode() + b'"]}',
+                headers={"Content-Type": "application/json"},
+                timeout=30,
+            )
             assert r.status_code == 413
             c.requests += 1
             while not stop.is_set():
                 assert c.call("eth_getBalance", "0x1234", "latest", expect_error=True)["code"] == -32602
                 assert c.call("eth_sendRawTransaction", "0xc0", expect_error=True)["code"] == -32000
                 assert c.call("eth_getBlockByNumber", "0x-1", False, expect_error=True)["code"] == -32602
-                r = c.session.post(node.url, json=[{"jsonrpc": "2.0", "id": i, "method": "eth_chainId"}
-                                                   for i in range(1001)], timeout=30)
+                r = c.session.post(
+                    node.url,
+                    json=[{"jsonrpc": "2.0", "id": i, "method": "eth_chainId"} for i in range(1001)],
+                    timeout=30,
+                )
                 assert r.json()["error"]["code"] == -32600
                 c.requests += 1
                 time.sleep(0.2)
         except BaseException as exc:  # noqa: BLE001
             failures.append(repr(exc))
 
-    threads = ([threading.Thread(target=sender, args=(k, i)) for i, k in enumerate(KEYS)]
-               + [threading.Thread(target=reader, args=(i,)) for i in range(READERS)]
-               + [threading.Thread(target=prober)])
+    threads = (
+        [threading.Thread(target=sender, args=(k, i)) for i, k in enumerate(KEYS)]
+        + [threading.Thread(target=reader, args=(i,)) for i in range(READERS)]
+        + [threading.Thread(target=prober)]
+    )
     start = time.monotonic()
     for t in threads:
         t.start()
@@ -155,9 +177,15 @@ def _run_load(node: NodeProcess) -> None:
     while pending and time.monotonic() < deadline:
         hashes = sorted(pending)
         for i in range(0, len(hashes), 500):
-            chunk = hashes[i:i + 500]
-            out = c.session.post(node.url, json=[{"jsonrpc": "2.0", "id": j, "method": "eth_getTransactionReceipt",
-                                                  "params": [h]} for j, h in enumerate(chunk)], timeout=60).json()
+            chunk = hashes[i : i + 500]
+            out = c.session.post(
+                node.url,
+                json=[
+                    {"jsonrpc": "2.0", "id": j, "method": "eth_getTransactionReceipt", "params": [h]}
+                    for j, h in enumerate(chunk)
+                ],
+                timeout=60,
+            ).json()
             for resp in out:
                 if resp.get("result"):
                     receipts[chunk[resp["id"]]] = resp["result"]
@@ -183,8 +211,10 @@ def _run_load(node: NodeProcess) -> None:
         assert nonces == list(range(nonces[0], nonces[0] + len(nonces))), f"nonces of {who} out of order"
     for h, (who, nonce) in sent.items():
         assert receipts[h]["from"].lower() == who
-    print(f"\nload: {len(threads)} client threads for {load_time:.1f} s: {total_requests} requests "
-          f"({total_requests / load_time:.0f} requests/s), {len(sent)} transactions sent, all {len(sent)} mined in "
-          f"{head} blocks within {all_mined:.1f} s ({len(sent) / all_mined:.0f} tx/s), 0 lost, 0 mined twice; "
-          f"slowest answer {max_latency * 1000:.0f} ms")
+    print(
+        f"\nload: {len(threads)} client threads for {load_time:.1f} s: {total_requests} requests "
+        f"({total_requests / load_time:.0f} requests/s), {len(sent)} transactions sent, all {len(sent)} mined in "
+        f"{head} blocks within {all_mined:.1f} s ({len(sent) / all_mined:.0f} tx/s), 0 lost, 0 mined twice; "
+        f"slowest answer {max_latency * 1000:.0f} ms"
+    )
     assert len(sent) >= 50

@@ -1,4 +1,5 @@
 """StateDB.apply on an existing state gives the same root as building the resulting alloc from scratch."""
+
 from __future__ import annotations
 
 import random
@@ -17,7 +18,10 @@ def _random_alloc(rnd: random.Random, n: int) -> dict:
     alloc = {}
     for _ in range(n):
         code = rnd.randbytes(rnd.choice([0, 0, 5, 40]))
-        storage = {rnd.randrange(2**256 if rnd.random() < 0.3 else 50): rnd.randrange(1, 2**256) for _ in range(rnd.choice([0, 0, 3, 20]))}
+        storage = {
+            rnd.randrange(2**256 if rnd.random() < 0.3 else 50): rnd.randrange(1, 2**256)
+            for _ in range(rnd.choice([0, 0, 3, 20]))
+        }
         alloc[rnd.randbytes(20)] = (rnd.randrange(5), rnd.randrange(10**24), code, storage)
     return alloc
 
@@ -120,7 +124,12 @@ def test_apply_into_uncommitted_batch_is_readable_then_atomic():
     before = dict(kv.data)
     batch = kv.write_batch()
     code = b"\x60\x01"
-    db.apply(StateChanges(accounts={b: Account(0, 9, code_hash=keccak(code))}, storage={b: {3: 4}}, codes={keccak(code): code}), batch)
+    db.apply(
+        StateChanges(
+            accounts={b: Account(0, 9, code_hash=keccak(code))}, storage={b: {3: 4}}, codes={keccak(code): code}
+        ),
+        batch,
+    )
     assert kv.data == before  # nothing reached the store yet
     assert db.get_account(b).balance == 9 and db.get_storage(b, 3) == 4 and db.get_code(keccak(code)) == code
     batch.commit()

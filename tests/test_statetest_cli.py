@@ -1,4 +1,5 @@
 """The state-test runner through the real CLI: the vendored sample passes, bad input is one line."""
+
 from __future__ import annotations
 
 import json
@@ -32,11 +33,17 @@ def test_vendored_sample_passes(tmp_path, backend):
     assert {c["fork"] for c in doc["cases"] if c["status"] == "passed"} == post_merge
     # only forks before the Merge are skipped, and the run says why
     assert {c["fork"] for c in doc["cases"] if c["status"] == "skipped"} == {"Berlin", "London"}
-    assert any(line.startswith("SKIP London (") and "fork London is before the Merge" in line
-               for line in proc.stdout.splitlines())
+    assert any(
+        line.startswith("SKIP London (") and "fork London is before the Merge" in line
+        for line in proc.stdout.splitlines()
+    )
     # Every frame ran on the backend asked for: the compiled backend never falls back to the interpreter.
     compiled, interpreted = doc["summary"]["frames_compiled"], doc["summary"]["frames_interpreted"]
-    assert (compiled, interpreted > 0) == (0, True) if backend == "interpreter" else (compiled > 0, interpreted) == (True, 0)
+    assert (
+        (compiled, interpreted > 0) == (0, True)
+        if backend == "interpreter"
+        else (compiled > 0, interpreted) == (True, 0)
+    )
 
 
 def test_a_wrong_expectation_fails_with_exit_1(tmp_path):
@@ -53,8 +60,10 @@ def test_a_wrong_expectation_fails_with_exit_1(tmp_path):
     assert proc.stdout.strip().splitlines()[-1].endswith(f"failed, 0 skipped")
 
 
-@pytest.mark.parametrize("content,needle", [("{not json", "invalid JSON"), ("[1, 2]", "not a fixture file"),
-                                            ('{"x": {"env": {}}}', "is not a state test")])
+@pytest.mark.parametrize(
+    "content,needle",
+    [("{not json", "invalid JSON"), ("[1, 2]", "not a fixture file"), ('{"x": {"env": {}}}', "is not a state test")],
+)
 def test_bad_fixture_is_one_clear_line(tmp_path, content, needle):
     bad = tmp_path / "bad.json"
     bad.write_text(content)
@@ -68,8 +77,9 @@ def test_bad_fixture_is_one_clear_line(tmp_path, content, needle):
 def test_a_fork_before_the_merge_is_refused_in_one_line():
     proc = run_cli("statetest", "--fork", "London", str(SAMPLE))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip() == ("error: --fork: fork London is before the Merge (this client runs post-Merge "
-                                   "chains: Paris through BPO5)")
+    assert proc.stderr.strip() == (
+        "error: --fork: fork London is before the Merge (this client runs post-Merge chains: Paris through BPO5)"
+    )
     proc = run_cli("statetest", "--fork", "merge", "-k", "collision", str(SAMPLE))  # Paris by its other name
     assert proc.returncode == 0 and proc.stdout.strip().splitlines()[-1] == "6 passed, 0 failed, 0 skipped"
 

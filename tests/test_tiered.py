@@ -1,4 +1,5 @@
 """The tiered backend (evm/tiered.py): cold code interpreted, hot code compiled, identical results."""
+
 from __future__ import annotations
 
 import json
@@ -20,24 +21,33 @@ SAMPLE = ROOT / "tests" / "fixtures" / "state_tests"
 
 # i = 0; while i < n: i += 1; sum += i*i ; SSTORE(0, sum); return sum   (n = calldata word 0)
 LOOP = bytes.fromhex(
-    "5f"            # 0  PUSH0            sum
-    "5f"            # 1  PUSH0            i
-    "5b"            # 2  JUMPDEST         [sum, i]
-    "80"            # 3  DUP1
-    "5f35"          # 4  PUSH0 CALLDATALOAD
-    "11"            # 6  GT  n > i
-    "15"            # 7  ISZERO
-    "6018"          # 8  PUSH1 0x18
-    "57"            # 10 JUMPI -> end
-    "6001" "01"     # 11 PUSH1 1 ADD      i+1
-    "80" "80" "02"  # 14 DUP1 DUP1 MUL    (i+1)^2
-    "82" "01"       # 17 DUP3 ADD         sum + (i+1)^2
-    "91" "50"       # 19 SWAP2 POP        [sum', i+1]
-    "6002" "56"     # 21 PUSH1 2 JUMP
-    "5b"            # 24 JUMPDEST
-    "50"            # 25 POP              [sum]
-    "80" "5f" "55"  # 26 DUP1 PUSH0 SSTORE
-    "5f52" "60205ff3"  # MSTORE(0, sum) RETURN(0, 32)
+    "5f"  # 0  PUSH0            sum
+    "5f"  # 1  PUSH0            i
+    "5b"  # 2  JUMPDEST         [sum, i]
+    "80"  # 3  DUP1
+    "5f35"  # 4  PUSH0 CALLDATALOAD
+    "11"  # 6  GT  n > i
+    "15"  # 7  ISZERO
+    "6018"  # 8  PUSH1 0x18
+    "57"  # 10 JUMPI -> end
+    "6001"
+    "01"  # 11 PUSH1 1 ADD      i+1
+    "80"
+    "80"
+    "02"  # 14 DUP1 DUP1 MUL    (i+1)^2
+    "82"
+    "01"  # 17 DUP3 ADD         sum + (i+1)^2
+    "91"
+    "50"  # 19 SWAP2 POP        [sum', i+1]
+    "6002"
+    "56"  # 21 PUSH1 2 JUMP
+    "5b"  # 24 JUMPDEST
+    "50"  # 25 POP              [sum]
+    "80"
+    "5f"
+    "55"  # 26 DUP1 PUSH0 SSTORE
+    "5f52"
+    "60205ff3"  # MSTORE(0, sum) RETURN(0, 32)
 )
 
 
@@ -64,8 +74,12 @@ def tiered():
 
 
 def same(a, b):
-    assert (a.status, a.output, a.result.gas_left, a.result.error) == (b.status, b.output, b.result.gas_left,
-                                                                        b.result.error)
+    assert (a.status, a.output, a.result.gas_left, a.result.error) == (
+        b.status,
+        b.output,
+        b.result.gas_left,
+        b.result.error,
+    )
     assert a.state.get_storage(CONTRACT, 0) == b.state.get_storage(CONTRACT, 0)
 
 
@@ -95,7 +109,7 @@ def test_hot_by_gas_and_background_compile(tiered, mode):
 def test_disk_cached_code_runs_compiled_at_once(tiered):
     code = LOOP + b"\x67" + os.urandom(8) + b"\x00"  # never seen before: not in the disk cache yet
     first = tiered(calls=1, gas=10**15, mode="sync")
-    run(code, word(5), backend="tiered_test")           # interpreted, then compiled into the disk cache
+    run(code, word(5), backend="tiered_test")  # interpreted, then compiled into the disk cache
     assert first.stats()["contracts_compiled"] == 1
     again = tiered(calls=10**9, gas=10**15, mode="sync", disk_txs=1)  # a "new process": nothing in memory
     same(run(code, word(7), backend="tiered_test"), run(code, word(7), backend="interpreter"))
@@ -112,8 +126,32 @@ def test_disk_cached_code_runs_compiled_at_once(tiered):
 def test_compiled_and_interpreted_frames_mix_in_one_transaction(tiered):
     """A cold caller (interpreted) CALLs the hot LOOP (compiled) at OTHER, then stores the result."""
     tb = tiered(calls=2, gas=10**15, mode="sync", disk=False)
-    caller = ops(40, 0, "MSTORE", 32, 0, 32, 0, 0, OTHER, "GAS", "CALL",
-                 0, "MLOAD", 1, "SSTORE", 1, "SSTORE", 0, "MLOAD", 0, "MSTORE", 32, 0, "RETURN")
+    caller = ops(
+        40,
+        0,
+        "MSTORE",
+        32,
+        0,
+        32,
+        0,
+        0,
+        OTHER,
+        "GAS",
+        "CALL",
+        0,
+        "MLOAD",
+        1,
+        "SSTORE",
+        1,
+        "SSTORE",
+        0,
+        "MLOAD",
+        0,
+        "MSTORE",
+        32,
+        0,
+        "RETURN",
+    )
     accounts = {OTHER: {"code": LOOP}}
     for i in range(2):  # LOOP alone, twice: hot, compiled
         run(LOOP, word(3), backend="tiered_test")
@@ -162,20 +200,44 @@ def test_background_compile_error_falls_back_to_the_interpreter(tiered, monkeypa
 
 def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
     import os
-    return subprocess.run([sys.executable, "-m", "client.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=1200, env={**os.environ, **env})
+
+    return subprocess.run(
+        [sys.executable, "-m", "client.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env={**os.environ, **env},
+    )
 
 
-@pytest.mark.parametrize("thresholds", [{}, {"EVM_MLIR_TIER_CALLS": "8", "EVM_MLIR_TIER_GAS": "300000",
-                                         "EVM_MLIR_TIER_MIN_TXS": "1", "EVM_MLIR_TIER_MODE": "sync"}],
-                         ids=["default", "low-thresholds"])
+@pytest.mark.parametrize(
+    "thresholds",
+    [
+        {},
+        {
+            "EVM_MLIR_TIER_CALLS": "8",
+            "EVM_MLIR_TIER_GAS": "300000",
+            "EVM_MLIR_TIER_MIN_TXS": "1",
+            "EVM_MLIR_TIER_MODE": "sync",
+        },
+    ],
+    ids=["default", "low-thresholds"],
+)
 def test_vendored_state_tests_pass_with_tiered(tmp_path, thresholds):
     """Through the CLI (tiered is the default --evm): 0 failed. With low thresholds, many codes get
     compiled in the middle of the run (synchronously: a background compile would mostly finish after
     the last case of its test), so compiled and interpreted frames mix in many cases."""
     report = tmp_path / "r.json"
-    proc = cli("statetest", "--jobs", "1", "--json", str(report), str(SAMPLE),
-               env={"EVM_MLIR_CACHE": str(tmp_path / "cache"), **thresholds})
+    proc = cli(
+        "statetest",
+        "--jobs",
+        "1",
+        "--json",
+        str(report),
+        str(SAMPLE),
+        env={"EVM_MLIR_CACHE": str(tmp_path / "cache"), **thresholds},
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     last = proc.stdout.strip().splitlines()[-1]
     passed, failed, skipped = (int(part.split()[0]) for part in last.split(", "))

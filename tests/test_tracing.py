@@ -1,6 +1,7 @@
 """EIP-3155 / geth struct-log tracing (evm/tracing.py): exact logs of known programs, nested
 depth, CALL costs, errors, transaction processing with a tracer, `evm-mlir run --trace`, and that
 a traced run computes exactly what the untraced one does."""
+
 from __future__ import annotations
 
 import json
@@ -64,8 +65,18 @@ def test_eip3155_line_format():
     tracer, result = traced(bytes.fromhex("600160020100"))
     tracer.finish(result.output, GAS - result.gas_left, result.status, result.error)
     lines = [json.loads(x) for x in tracer.eip3155_lines()]
-    assert lines[2] == {"pc": 4, "op": 1, "gas": hex(GAS - 6), "gasCost": "0x3", "memSize": 0,
-                        "stack": ["0x1", "0x2"], "returnData": "0x", "depth": 1, "refund": 0, "opName": "ADD"}
+    assert lines[2] == {
+        "pc": 4,
+        "op": 1,
+        "gas": hex(GAS - 6),
+        "gasCost": "0x3",
+        "memSize": 0,
+        "stack": ["0x1", "0x2"],
+        "returnData": "0x",
+        "depth": 1,
+        "refund": 0,
+        "opName": "ADD",
+    }
     assert lines[-1] == {"output": "", "gasUsed": "0x9"}
 
 
@@ -80,8 +91,17 @@ def test_memory_and_geth_format():
     geth = tracer.geth_result()
     assert geth["failed"] is False and geth["returnValue"] == (0xFF).to_bytes(32, "big").hex()
     assert geth["structLogs"][-1]["memory"] == [(0xFF).to_bytes(32, "big").hex()]
-    assert geth["structLogs"][0] == {"pc": 0, "op": "PUSH1", "gas": GAS, "gasCost": 3, "depth": 1, "stack": [],
-                                     "memory": [], "returnData": "0x", "refund": 0}
+    assert geth["structLogs"][0] == {
+        "pc": 0,
+        "op": "PUSH1",
+        "gas": GAS,
+        "gasCost": 3,
+        "depth": 1,
+        "stack": [],
+        "memory": [],
+        "returnData": "0x",
+        "refund": 0,
+    }
 
 
 def test_storage_in_geth_entries():
@@ -103,7 +123,7 @@ def test_nested_calls_increase_depth_and_call_cost_is_the_allocation():
     assert result.status == "success"
     depths = [(e.depth, e.op_name) for e in tracer.logs]
     call_i = depths.index((1, "CALL"))
-    assert depths[call_i + 1:call_i + 3] == [(2, "PUSH1"), (2, "STOP")]
+    assert depths[call_i + 1 : call_i + 3] == [(2, "PUSH1"), (2, "STOP")]
     assert depths[call_i + 3] == (1, "POP") or depths[call_i + 3] == (1, "STOP")
     call = tracer.logs[call_i]
     # warm 100 + cold 2500 + 5000 given to the child (as geth: the allocation, not the net cost)
@@ -149,8 +169,12 @@ def test_errors_are_recorded():
     # static out of gas: the cost recorded is the static gas
     tracer, result = traced(ops(1, 2, "ADD"), gas=7)
     assert result.status == "error"
-    assert (tracer.logs[-1].op_name, tracer.logs[-1].error, tracer.logs[-1].gas, tracer.logs[-1].gas_cost) == \
-        ("ADD", "OutOfGas", 1, 3)
+    assert (tracer.logs[-1].op_name, tracer.logs[-1].error, tracer.logs[-1].gas, tracer.logs[-1].gas_cost) == (
+        "ADD",
+        "OutOfGas",
+        1,
+        3,
+    )
     # invalid opcode
     tracer, _ = traced(bytes([0xFE]))
     assert tracer.logs[-1].error == "InvalidOpcode"
@@ -190,8 +214,36 @@ def _random_program(rng: random.Random) -> bytes:
         elif r < 0.5:
             out += bytes([0x52])  # MSTORE
         else:
-            out.append(rng.choice([0x01, 0x02, 0x03, 0x04, 0x10, 0x14, 0x16, 0x19, 0x1B, 0x50, 0x51, 0x54, 0x55,
-                                   0x59, 0x5A, 0x5B, 0x80, 0x81, 0x90, 0x20, 0x56, 0x57, 0xF3, 0xFD]))
+            out.append(
+                rng.choice(
+                    [
+                        0x01,
+                        0x02,
+                        0x03,
+                        0x04,
+                        0x10,
+                        0x14,
+                        0x16,
+                        0x19,
+                        0x1B,
+                        0x50,
+                        0x51,
+                        0x54,
+                        0x55,
+                        0x59,
+                        0x5A,
+                        0x5B,
+                        0x80,
+                        0x81,
+                        0x90,
+                        0x20,
+                        0x56,
+                        0x57,
+                        0xF3,
+                        0xFD,
+                    ]
+                )
+            )
     return bytes(out)
 
 
@@ -202,13 +254,18 @@ def test_traced_run_computes_what_the_untraced_run_does():
         s1 = make_state({SENDER: {"balance": 10**20}, CONTRACT: {"code": code}})
         s2 = make_state({SENDER: {"balance": 10**20}, CONTRACT: {"code": code}})
         env, tx = BlockEnv(fork=Fork.OSAKA), TxEnv(origin=SENDER)
-        m = lambda: Message(caller=SENDER, target=CONTRACT, value=0, data=b"", gas=50_000, code=code,
-                            code_address=CONTRACT)
+        m = lambda: Message(
+            caller=SENDER, target=CONTRACT, value=0, data=b"", gas=50_000, code=code, code_address=CONTRACT
+        )
         plain = execute(m(), s1, env, tx)
         tracer = StructLogger()
         traced_res = execute(m(), s2, env, tx, "interpreter", tracer)
-        assert (plain.status, plain.output, plain.gas_left, plain.error) == \
-            (traced_res.status, traced_res.output, traced_res.gas_left, traced_res.error), code.hex()
+        assert (plain.status, plain.output, plain.gas_left, plain.error) == (
+            traced_res.status,
+            traced_res.output,
+            traced_res.gas_left,
+            traced_res.error,
+        ), code.hex()
         assert s1.commit() == s2.commit()
         assert tracer.logs and tracer.logs[0].pc == 0
 
@@ -233,8 +290,9 @@ def test_process_transaction_with_tracer_any_backend():
     for backend in ("interpreter", "mlir"):
         state = make_state({sender: {"balance": 10**18}, CONTRACT: {"code": code}})
         env = BlockEnv(fork=Fork.OSAKA, chain_id=1, base_fee=7)
-        tx = Transaction(type=2, chain_id=1, nonce=0, max_priority_fee_per_gas=1, max_fee_per_gas=10,
-                         gas=100_000, to=CONTRACT).sign(key)
+        tx = Transaction(
+            type=2, chain_id=1, nonce=0, max_priority_fee_per_gas=1, max_fee_per_gas=10, gas=100_000, to=CONTRACT
+        ).sign(key)
         tracer = StructLogger()
         result = process_transaction(tx, state, BlockContext(env), backend, tracer=tracer)
         assert result.status == "success"
@@ -247,8 +305,12 @@ def test_process_transaction_with_tracer_any_backend():
 
 
 def test_run_cli_trace_prints_eip3155_lines_to_stderr():
-    p = subprocess.run([sys.executable, "-m", "client.cli", "run", "--code", "6001600201", "--gas", "100", "--trace"],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "client.cli", "run", "--code", "6001600201", "--gas", "100", "--trace"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "0x"
     lines = [json.loads(x) for x in p.stderr.strip().splitlines()]

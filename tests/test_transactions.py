@@ -1,4 +1,5 @@
 """Transaction codec and sender recovery against the signed transactions of the vendored state tests."""
+
 from __future__ import annotations
 
 import json
@@ -43,10 +44,19 @@ def test_decode_reencode_and_recover_every_vendored_transaction():
 def test_sign_then_recover_roundtrip():
     key = bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
     for t in range(5):
-        tx = Transaction(type=t, chain_id=1337, nonce=3, gas_price=10, max_fee_per_gas=10, gas=50000,
-                         to=b"\x11" * 20, value=5, data=b"\x01\x00",
-                         blob_versioned_hashes=(b"\x01" + b"\x00" * 31,) if t == 3 else (),
-                         authorizations=(Authorization(1337, b"\x22" * 20, 0, 0, 1, 1),) if t == 4 else ())
+        tx = Transaction(
+            type=t,
+            chain_id=1337,
+            nonce=3,
+            gas_price=10,
+            max_fee_per_gas=10,
+            gas=50000,
+            to=b"\x11" * 20,
+            value=5,
+            data=b"\x01\x00",
+            blob_versioned_hashes=(b"\x01" + b"\x00" * 31,) if t == 3 else (),
+            authorizations=(Authorization(1337, b"\x22" * 20, 0, 0, 1, 1),) if t == 4 else (),
+        )
         tx.sign(key)
         again = decode_transaction(tx.encode())
         assert again.recover_sender() == bytes.fromhex("f39fd6e51aad88f6f4ce6ab8827279cfffb92266")
@@ -54,8 +64,7 @@ def test_sign_then_recover_roundtrip():
 
 
 def test_intrinsic_gas_and_calldata_floor():
-    tx = Transaction(type=2, gas=100000, to=b"\x01" * 20, data=b"\x00\x01\x02",
-                     access_list=((b"\x02" * 20, (1, 2)),))
+    tx = Transaction(type=2, gas=100000, to=b"\x01" * 20, data=b"\x00\x01\x02", access_list=((b"\x02" * 20, (1, 2)),))
     gas, floor = intrinsic_gas(tx, RULES[Fork.PRAGUE])
     assert gas == 21000 + 4 + 16 * 2 + 2400 + 2 * 1900
     assert floor == 21000 + 10 * (1 + 4 * 2)
@@ -64,8 +73,9 @@ def test_intrinsic_gas_and_calldata_floor():
     assert intrinsic_gas(create, RULES[Fork.PARIS])[0] == 21000 + 32000 + 33 * 16
 
 
-@pytest.mark.parametrize("fork,gas,ok", [(Fork.PRAGUE, 2**24 + 1, True), (Fork.OSAKA, 2**24 + 1, False),
-                                         (Fork.OSAKA, 2**24, True)])
+@pytest.mark.parametrize(
+    "fork,gas,ok", [(Fork.PRAGUE, 2**24 + 1, True), (Fork.OSAKA, 2**24 + 1, False), (Fork.OSAKA, 2**24, True)]
+)
 def test_eip7825_gas_cap(fork, gas, ok):
     tx = Transaction(type=2, gas=gas, to=b"\x01" * 20)
     if ok:

@@ -1,4 +1,5 @@
 """Our trie against py-trie's HexaryTrie: same roots from the bulk builder and from incremental updates."""
+
 from __future__ import annotations
 
 import rlp
@@ -52,7 +53,7 @@ def test_incremental_matches_py_trie(initial, ops, chunk):
         ref[k] = v
     assert root == ref.root_hash
     for i in range(0, len(ops), chunk):
-        part = ops[i:i + chunk]
+        part = ops[i : i + chunk]
         root = trie.update(root, [(k.hex(), v) for k, v in part], store.__setitem__)
         for k, v in part:
             if v is None:

@@ -5,6 +5,7 @@ transaction lookups and the new canonical head in ONE write batch; a block that 
 `build` makes a block the same way from transactions (the miner, the Engine API's payloads), `move_head`
 moves the canonical head (forkchoice, rewinds).
 """
+
 from __future__ import annotations
 
 import time
@@ -21,8 +22,16 @@ from ..genesis import ChainConfig, _Ctx, parse_config
 from ..header import Header
 from .store import TX_LOOKUP_PREFIX, ChainStore
 from .transition import BlockOutput, apply_body
-from .validation import InvalidBlock, block_rules, check_output, expected_base_fee, expected_excess_blob_gas, \
-    validate_body, validate_header
+from .validation import (
+    InvalidBlock,
+    block_rules,
+    check_output,
+    expected_base_fee,
+    expected_excess_blob_gas,
+    validate_body,
+    validate_header,
+)
+
 
 @dataclass
 class ImportResult:
@@ -96,39 +105,82 @@ class Blockchain:
         header = block.header
         parent = self.header(header.parent_hash)
         if parent is None:
-            raise InvalidBlock("UNKNOWN_PARENT_ZERO" if header.parent_hash == b"\x00" * 32 else "UNKNOWN_PARENT",
-                               f"parent 0x{header.parent_hash.hex()} of block {header.number} is not known")
+            raise InvalidBlock(
+                "UNKNOWN_PARENT_ZERO" if header.parent_hash == b"\x00" * 32 else "UNKNOWN_PARENT",
+                f"parent 0x{header.parent_hash.hex()} of block {header.number} is not known",
+            )
         rules = validate_header(header, parent, self.config)
         validate_body(block, rules, encoded_size)
 
         db = self.db
         db.root = parent.state_root
         state = JournaledState(db)
-        out = apply_body(block, rules, self.config, state, self._block_hash_fn(header.parent_hash, header.number),
-                         self.backend)
+        out = apply_body(
+            block, rules, self.config, state, self._block_hash_fn(header.parent_hash, header.number), self.backend
+        )
         check_output(block, rules, out)
 
         block_hash = self._commit_block(state, db, parent, block, out.receipts, set_head, expect_root=True)
-        return ImportResult(block_hash, header.number, out.gas_used, len(block.transactions),
-                            time.perf_counter() - start, out.receipts, out.requests)
+        return ImportResult(
+            block_hash,
+            header.number,
+            out.gas_used,
+            len(block.transactions),
+            time.perf_counter() - start,
+            out.receipts,
+            out.requests,
+        )
 
-    def build_block(self, parent_hash: bytes, transactions: list, timestamp: int, coinbase: bytes = b"\x00" * 20,
-                    withdrawals: list | None = None, parent_beacon_block_root: bytes = b"\x00" * 32,
-                    prev_randao: bytes = b"\x00" * 32, extra_data: bytes = b"", gas_limit: int | None = None,
-                    set_head: bool = True, base_fee: int | None = None, pre_state_root: bytes | None = None) -> Block:
+    def build_block(
+        self,
+        parent_hash: bytes,
+        transactions: list,
+        timestamp: int,
+        coinbase: bytes = b"\x00" * 20,
+        withdrawals: list | None = None,
+        parent_beacon_block_root: bytes = b"\x00" * 32,
+        prev_randao: bytes = b"\x00" * 32,
+        extra_data: bytes = b"",
+        gas_limit: int | None = None,
+        set_head: bool = True,
+        base_fee: int | None = None,
+        pre_state_root: bytes | None = None,
+    ) -> Block:
         """Build a block on `parent_hash` from already-valid transactions (any invalid one raises InvalidBlock),
         fill in every header commitment, and write it like an imported block. For dev chains and tests:
         `base_fee` overrides EIP-1559's (anvil_setNextBlockBaseFeePerGas) and `pre_state_root` starts from
         a state other than the parent's (a dev node's head state edited by anvil_setBalance and the like)."""
-        return self.build(parent_hash, transactions, timestamp, coinbase, withdrawals, parent_beacon_block_root,
-                          prev_randao, extra_data, gas_limit, set_head=set_head, base_fee=base_fee,
-                          pre_state_root=pre_state_root)[0]
+        return self.build(
+            parent_hash,
+            transactions,
+            timestamp,
+            coinbase,
+            withdrawals,
+            parent_beacon_block_root,
+            prev_randao,
+            extra_data,
+            gas_limit,
+            set_head=set_head,
+            base_fee=base_fee,
+            pre_state_root=pre_state_root,
+        )[0]
 
-    def build(self, parent_hash: bytes, transactions: list, timestamp: int, coinbase: bytes = b"\x00" * 20,
-              withdrawals: list | None = None, parent_beacon_block_root: bytes = b"\x00" * 32,
-              prev_randao: bytes = b"\x00" * 32, extra_data: bytes = b"", gas_limit: int | None = None,
-              set_head: bool = True, base_fee: int | None = None, pre_state_root: bytes | None = None,
-              write: bool = True) -> tuple[Block, BlockOutput]:
+    def build(
+        self,
+        parent_hash: bytes,
+        transactions: list,
+        timestamp: int,
+        coinbase: bytes = b"\x00" * 20,
+        withdrawals: list | None = None,
+        parent_beacon_block_root: bytes = b"\x00" * 32,
+        prev_randao: bytes = b"\x00" * 32,
+        extra_data: bytes = b"",
+        gas_limit: int | None = None,
+        set_head: bool = True,
+        base_fee: int | None = None,
+        pre_state_root: bytes | None = None,
+        write: bool = True,
+    ) -> tuple[Block, BlockOutput]:
         """build_block, also returning the execution output (receipts, requests); with `write=False` nothing is
         written (the state root is computed in memory): a payload built for a consensus client is stored only
         when it comes back through newPayload."""
@@ -138,9 +190,16 @@ class Blockchain:
         number = parent.number + 1
         rules = block_rules(self.config, number, timestamp)
         gas_limit = parent.gas_limit if gas_limit is None else gas_limit
-        header = Header(parent_hash=parent_hash, coinbase=coinbase, number=number, gas_limit=gas_limit,
-                        timestamp=timestamp, extra_data=extra_data, mix_hash=prev_randao,
-                        base_fee_per_gas=expected_base_fee(gas_limit, parent) if base_fee is None else base_fee)
+        header = Header(
+            parent_hash=parent_hash,
+            coinbase=coinbase,
+            number=number,
+            gas_limit=gas_limit,
+            timestamp=timestamp,
+            extra_data=extra_data,
+            mix_hash=prev_randao,
+            base_fee_per_gas=expected_base_fee(gas_limit, parent) if base_fee is None else base_fee,
+        )
         withdrawals = list(withdrawals or []) if rules.withdrawals else None
         if rules.blob_schedule is not None:
             header.blob_gas_used = 0
@@ -168,8 +227,9 @@ class Blockchain:
             header.state_root = db.compute_root(state.changes())
         return block, out
 
-    def _commit_block(self, state, db, parent: Header, block: Block, receipts: list[Receipt], set_head: bool,
-                      expect_root: bool) -> bytes:
+    def _commit_block(
+        self, state, db, parent: Header, block: Block, receipts: list[Receipt], set_head: bool, expect_root: bool
+    ) -> bytes:
         """The block, its state changes and (with set_head) the new head in ONE write batch; on any
         failure nothing is written and the state database goes back to the parent's root. With
         `expect_root` the computed root must equal the header's; otherwise it is filled in (sealing)."""
@@ -180,8 +240,9 @@ class Blockchain:
             if not expect_root:
                 header.state_root = root
             elif root != header.state_root:
-                raise InvalidBlock("INVALID_STATE_ROOT",
-                                   f"state root 0x{root.hex()} != header 0x{header.state_root.hex()}")
+                raise InvalidBlock(
+                    "INVALID_STATE_ROOT", f"state root 0x{root.hex()} != header 0x{header.state_root.hex()}"
+                )
             block_hash = self.write_block(batch, block, receipts, set_head)
             batch.commit()
         except BaseException:

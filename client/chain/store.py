@@ -3,6 +3,7 @@
 Headers and bodies by hash, the canonical number -> hash index, the head pointer, the genesis hash and the
 chain config. `init_genesis` writes the genesis state, block and head in one write batch.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,7 @@ def _list_payload(data: bytes) -> bytes:
         raise ValueError("not an RLP list")
     if first <= 0xF7:
         return data[1:]
-    return data[1 + first - 0xF7:]
+    return data[1 + first - 0xF7 :]
 
 
 class ChainStore:

@@ -4,6 +4,7 @@ withdrawals (EIP-4895), and the requests after them (EIP-6110 deposits from the 
 system calls; EIP-7685). What it gives (receipts, gas used, bloom, requests) is checked against the header by
 `validation.check_output` or, when a block is built, fills the header in.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -47,8 +48,9 @@ class BlockOutput:
         return compute_requests_hash(self.requests)
 
 
-def system_call(state: JournaledState, block: BlockEnv, target: bytes, data: bytes, backend: str,
-                checked: bool) -> bytes:
+def system_call(
+    state: JournaledState, block: BlockEnv, target: bytes, data: bytes, backend: str, checked: bool
+) -> bytes:
     """execution-specs `process_(un)checked_system_transaction`: a call from SYSTEM_ADDRESS with 30M gas, no
     value, no fees, nothing pre-warmed, fresh transient storage; self-destructs are not applied. A checked call
     fails the block when the target has no code or the call does not succeed. Returns the output."""
@@ -61,13 +63,23 @@ def system_call(state: JournaledState, block: BlockEnv, target: bytes, data: byt
         return b""
     state.begin_transaction()
     tx = TxEnv(origin=SYSTEM_ADDRESS, gas_price=block.base_fee)
-    message = Message(caller=SYSTEM_ADDRESS, target=target, value=0, data=data, gas=SYSTEM_TRANSACTION_GAS,
-                      code=code, code_address=target, should_transfer_value=False)
+    message = Message(
+        caller=SYSTEM_ADDRESS,
+        target=target,
+        value=0,
+        data=data,
+        gas=SYSTEM_TRANSACTION_GAS,
+        code=code,
+        code_address=target,
+        should_transfer_value=False,
+    )
     result = execute(message, state, block, tx, backend)
     state.finalize_transaction(delete_selfdestructed=False)  # the spec drops a system call's accounts_to_delete
     if checked and result.status != "success":
-        raise InvalidBlock("SYSTEM_CONTRACT_CALL_FAILED",
-                           f"system contract 0x{target.hex()} call failed: {result.status} {result.error or ''}")
+        raise InvalidBlock(
+            "SYSTEM_CONTRACT_CALL_FAILED",
+            f"system contract 0x{target.hex()} call failed: {result.status} {result.error or ''}",
+        )
     return result.output
 
 
@@ -78,25 +90,36 @@ def _extract_deposit(data: bytes) -> bytes:
     layout = ((160, 48), (256, 32), (320, 8), (384, 96), (512, 8))
     out = b""
     for i, (offset, size) in enumerate(layout):
-        if int.from_bytes(data[32 * i:32 * i + 32], "big") != offset:
+        if int.from_bytes(data[32 * i : 32 * i + 32], "big") != offset:
             raise InvalidBlock("INVALID_DEPOSIT_EVENT_LAYOUT", "invalid offset in deposit log")
-        if int.from_bytes(data[offset:offset + 32], "big") != size:
+        if int.from_bytes(data[offset : offset + 32], "big") != size:
             raise InvalidBlock("INVALID_DEPOSIT_EVENT_LAYOUT", "invalid size in deposit log")
-        out += data[offset + 32:offset + 32 + size]
+        out += data[offset + 32 : offset + 32 + size]
     return out
 
 
-def block_env(config: ChainConfig, header: Header, block_hash: Callable[[int], bytes | None],
-              rules: ForkRules | None = None) -> BlockEnv:
+def block_env(
+    config: ChainConfig, header: Header, block_hash: Callable[[int], bytes | None], rules: ForkRules | None = None
+) -> BlockEnv:
     """The environment a block's transactions run in (also for eth_call and tracing on top of a block)."""
     if rules is None:
         rules = block_rules(config, header.number, header.timestamp)
     excess = header.excess_blob_gas or 0
     schedule = rules.blob_schedule
-    return BlockEnv(fork=rules.fork, rules=rules, chain_id=config.chain_id, coinbase=header.coinbase,
-               number=header.number, timestamp=header.timestamp, gas_limit=header.gas_limit,
-               prev_randao=header.mix_hash, base_fee=header.base_fee_per_gas or 0, excess_blob_gas=excess,
-               blob_base_fee=blob_base_fee(excess, schedule) if schedule is not None else 0, block_hash=block_hash)
+    return BlockEnv(
+        fork=rules.fork,
+        rules=rules,
+        chain_id=config.chain_id,
+        coinbase=header.coinbase,
+        number=header.number,
+        timestamp=header.timestamp,
+        gas_limit=header.gas_limit,
+        prev_randao=header.mix_hash,
+        base_fee=header.base_fee_per_gas or 0,
+        excess_blob_gas=excess,
+        blob_base_fee=blob_base_fee(excess, schedule) if schedule is not None else 0,
+        block_hash=block_hash,
+    )
 
 
 def pre_block_calls(state: JournaledState, block: BlockEnv, header: Header, backend: str) -> None:
@@ -106,8 +129,14 @@ def pre_block_calls(state: JournaledState, block: BlockEnv, header: Header, back
         system_call(state, block, target, getattr(header, field_name), backend, checked=False)
 
 
-def apply_body(block: Block, rules: ForkRules, config: ChainConfig, state: JournaledState,
-               block_hash: Callable[[int], bytes | None], backend: str = "interpreter") -> BlockOutput:
+def apply_body(
+    block: Block,
+    rules: ForkRules,
+    config: ChainConfig,
+    state: JournaledState,
+    block_hash: Callable[[int], bytes | None],
+    backend: str = "interpreter",
+) -> BlockOutput:
     """execution-specs `apply_body`: system calls, transactions, withdrawals, requests. Raises InvalidBlock
     for an invalid transaction or a failed checked system call."""
     header = block.header
@@ -149,5 +178,3 @@ def apply_body(block: Block, rules: ForkRules, config: ChainConfig, state: Journ
             if data:
                 out.requests.append(request_type + data)
     return out
-
-

@@ -6,6 +6,7 @@ size) is read from the block's `ForkRules` (evm/rules.py, client/forks.py).
 A rejected block raises `InvalidBlock`; its `code` names the reason as execution-spec-tests'
 `BlockException`/`TransactionException` do.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -28,7 +29,6 @@ GAS_LIMIT_ADJUSTMENT_FACTOR = 1024
 GAS_LIMIT_MINIMUM = 5000
 MAX_EXTRA_DATA = 32
 MAX_GAS_LIMIT = 2**63 - 1  # as geth and the other clients cap it (execution-specs does not)
-
 
 
 class InvalidBlock(Exception):
@@ -72,8 +72,9 @@ def check_gas_limit(gas_limit: int, parent_gas_limit: int) -> bool:
 def expected_excess_blob_gas(rules: ForkRules, parent: Header) -> int:
     """Excess blob gas of a block under `rules` (EIP-4844, EIP-7918 from Osaka, the block's own fork's blob
     schedule); a parent from before Cancun counts as zero excess and zero used."""
-    return next_excess_blob_gas(rules, parent.excess_blob_gas or 0, parent.blob_gas_used or 0,
-                                parent.base_fee_per_gas or 0)
+    return next_excess_blob_gas(
+        rules, parent.excess_blob_gas or 0, parent.blob_gas_used or 0, parent.base_fee_per_gas or 0
+    )
 
 
 def _check_shape(header: Header, rules: ForkRules) -> None:
@@ -81,8 +82,10 @@ def _check_shape(header: Header, rules: ForkRules) -> None:
     for name in OPTIONAL_FIELDS:
         present = name in rules.header_fields
         if (getattr(header, name) is not None) != present:
-            raise InvalidBlock("INCORRECT_BLOCK_FORMAT",
-                               f"header field {name} {'missing' if present else 'not allowed'} in {rules.name}")
+            raise InvalidBlock(
+                "INCORRECT_BLOCK_FORMAT",
+                f"header field {name} {'missing' if present else 'not allowed'} in {rules.name}",
+            )
     if rules.blob_schedule is not None and (header.blob_gas_used > U64_MAX or header.excess_blob_gas > U64_MAX):
         raise InvalidBlock("RLP_INVALID_FIELD_OVERFLOW_64", "blob gas field overflows 64 bits")
 
@@ -107,8 +110,9 @@ def validate_header(header: Header, parent: Header, config: ChainConfig) -> Fork
     if header.base_fee_per_gas != want:
         raise InvalidBlock("INVALID_BASEFEE_PER_GAS", f"base fee {header.base_fee_per_gas} != {want}")
     if header.timestamp <= parent.timestamp:
-        raise InvalidBlock("INVALID_BLOCK_TIMESTAMP_OLDER_THAN_PARENT",
-                           f"timestamp {header.timestamp} <= parent's {parent.timestamp}")
+        raise InvalidBlock(
+            "INVALID_BLOCK_TIMESTAMP_OLDER_THAN_PARENT", f"timestamp {header.timestamp} <= parent's {parent.timestamp}"
+        )
     if header.number != parent.number + 1:
         raise InvalidBlock("INVALID_BLOCK_NUMBER", f"number {header.number} != parent's + 1 ({parent.number + 1})")
     if len(header.extra_data) > MAX_EXTRA_DATA:
@@ -132,17 +136,23 @@ def validate_body(block: Block, rules: ForkRules, encoded_size: int | None = Non
     if block.ommers:
         raise InvalidBlock("IMPORT_IMPOSSIBLE_UNCLES_OVER_PARIS", "ommers not allowed after the Merge")
     if (block.withdrawals is not None) != rules.withdrawals:
-        raise InvalidBlock("RLP_WITHDRAWALS_NOT_READ" if block.withdrawals is None else "INCORRECT_BLOCK_FORMAT",
-                           "withdrawals list " + ("missing" if block.withdrawals is None else "not allowed"))
+        raise InvalidBlock(
+            "RLP_WITHDRAWALS_NOT_READ" if block.withdrawals is None else "INCORRECT_BLOCK_FORMAT",
+            "withdrawals list " + ("missing" if block.withdrawals is None else "not allowed"),
+        )
     root = block.transactions_root()
     if root != block.header.transactions_root:
-        raise InvalidBlock("INVALID_TRANSACTIONS_ROOT",
-                           f"transactions root 0x{root.hex()} != header 0x{block.header.transactions_root.hex()}")
+        raise InvalidBlock(
+            "INVALID_TRANSACTIONS_ROOT",
+            f"transactions root 0x{root.hex()} != header 0x{block.header.transactions_root.hex()}",
+        )
     if rules.withdrawals:
         root = block.withdrawals_root()
         if root != block.header.withdrawals_root:
-            raise InvalidBlock("INVALID_WITHDRAWALS_ROOT",
-                               f"withdrawals root 0x{root.hex()} != header 0x{block.header.withdrawals_root.hex()}")
+            raise InvalidBlock(
+                "INVALID_WITHDRAWALS_ROOT",
+                f"withdrawals root 0x{root.hex()} != header 0x{block.header.withdrawals_root.hex()}",
+            )
 
 
 def check_output(block: Block, rules: ForkRules, out: BlockOutput) -> None:
@@ -158,8 +168,9 @@ def check_output(block: Block, rules: ForkRules, out: BlockOutput) -> None:
     if out.logs_bloom != h.logs_bloom:
         raise InvalidBlock("INVALID_LOG_BLOOM", "logs bloom differs from the header's")
     if rules.requests and out.requests_hash != h.requests_hash:
-        raise InvalidBlock("INVALID_REQUESTS",
-                           f"requests hash 0x{out.requests_hash.hex()} != header 0x{h.requests_hash.hex()}")
+        raise InvalidBlock(
+            "INVALID_REQUESTS", f"requests hash 0x{out.requests_hash.hex()} != header 0x{h.requests_hash.hex()}"
+        )
 
 
 def decode_block(raw: bytes) -> Block:

@@ -1,4 +1,5 @@
 """Subcommands of `evm-mlir` (one module each) and what they share."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,12 +11,17 @@ from ..errors import UserError
 def add_runner_arguments(p: argparse.ArgumentParser, what: str) -> None:
     """The flags blocktest and enginetest share; `what` names the fixtures PATH holds."""
     p.add_argument("paths", nargs="+", metavar="PATH", help=f"{what} JSON files or folders")
-    p.add_argument("--evm", default=None, metavar="NAME",
-                   help="EVM backend (default: tiered when available, else interpreter)")
+    p.add_argument(
+        "--evm", default=None, metavar="NAME", help="EVM backend (default: tiered when available, else interpreter)"
+    )
     p.add_argument("-k", dest="substring", help="run only tests whose name contains SUBSTRING")
     p.add_argument("--json", dest="report", metavar="REPORT", help="write a JSON report of every test here")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="worker processes (default: all cores); results and reports are identical for any N")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes (default: all cores); results and reports are identical for any N",
+    )
 
 
 def backend_name(name: str | None) -> str:
@@ -33,17 +39,35 @@ def backend_name(name: str | None) -> str:
 
 def add_ray_arguments(p: argparse.ArgumentParser, unit: str) -> None:
     """The --ray flags of statetest and blocktest (docs/cluster.md); `unit` names what they count."""
-    p.add_argument("--ray", metavar="ADDRESS",
-                   help="run on the Ray cluster whose head is at ADDRESS (HOST:PORT, or auto for the cluster "
-                        "running on this machine): same selection, results and report as a local run")
-    p.add_argument("--ray.workers", dest="ray_workers", type=int, default=None, metavar="N",
-                   help="Ray workers (actors, one CPU each; default: every CPU of the cluster)")
-    p.add_argument("--ray.paths", dest="ray_paths", action="store_true",
-                   help="send workers fixture paths instead of file contents (every node sees the files at the "
-                        "same paths, e.g. shared storage)")
-    p.add_argument("--ray.attempts", dest="ray_attempts", type=int, default=None, metavar="N",
-                   help=f"times a {unit} may be running when its worker dies before it is reported as a crash "
-                        "(default 3)")
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run on the Ray cluster whose head is at ADDRESS (HOST:PORT, or auto for the cluster "
+        "running on this machine): same selection, results and report as a local run",
+    )
+    p.add_argument(
+        "--ray.workers",
+        dest="ray_workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Ray workers (actors, one CPU each; default: every CPU of the cluster)",
+    )
+    p.add_argument(
+        "--ray.paths",
+        dest="ray_paths",
+        action="store_true",
+        help="send workers fixture paths instead of file contents (every node sees the files at the "
+        "same paths, e.g. shared storage)",
+    )
+    p.add_argument(
+        "--ray.attempts",
+        dest="ray_attempts",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"times a {unit} may be running when its worker dies before it is reported as a crash (default 3)",
+    )
 
 
 def run_fixture_files(args, runner: str, filters: tuple, label: str, unit: str) -> list:
@@ -61,5 +85,15 @@ def run_fixture_files(args, runner: str, filters: tuple, label: str, unit: str) 
     attempts = DEFAULT_ATTEMPTS if args.ray_attempts is None else args.ray_attempts
     if attempts < 1:
         raise UserError("--ray.attempts must be at least 1")
-    return run_files_on_ray(runner, files, filters, args.evm, label, unit, args.ray, args.ray_workers,
-                            ship=not args.ray_paths, attempts=attempts)
+    return run_files_on_ray(
+        runner,
+        files,
+        filters,
+        args.evm,
+        label,
+        unit,
+        args.ray,
+        args.ray_workers,
+        ship=not args.ray_paths,
+        attempts=attempts,
+    )

@@ -1,6 +1,7 @@
 """`evm-mlir blocktest`: run blockchain-test fixtures (EEST `blockchain_tests`, ethereum/tests `BlockchainTests`)
 and report per test: progress bar, failures named, per-network counts, last line `N passed, M failed, K skipped`,
 exit status 1 when anything failed."""
+
 from __future__ import annotations
 
 import argparse

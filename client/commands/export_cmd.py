@@ -1,6 +1,7 @@
 """`evm-mlir export --datadir DIR FILE [--from N] [--to M]`: write canonical blocks N..M (default: genesis to
 head) as a chain file in geth's format (concatenated block RLP; gzip if FILE ends in .gz). The file appears
 under its name only when complete."""
+
 from __future__ import annotations
 
 import argparse

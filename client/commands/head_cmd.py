@@ -1,4 +1,5 @@
 """`evm-mlir head --datadir DIR`: print the canonical head block of a datadir and the fork it is at."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,16 @@ def print_header(header, label: str, as_json: bool, fork: str) -> None:
     """A block's number, hash, state root and fork (the latest active at it, as geth names forks): one JSON
     line, or three lines for people (`init`, `head`)."""
     if as_json:
-        print(json.dumps({"number": header.number, "hash": "0x" + header.hash.hex(),
-                          "stateRoot": "0x" + header.state_root.hex(), "fork": fork}))
+        print(
+            json.dumps(
+                {
+                    "number": header.number,
+                    "hash": "0x" + header.hash.hex(),
+                    "stateRoot": "0x" + header.state_root.hex(),
+                    "fork": fork,
+                }
+            )
+        )
     else:
         print(f"{label} block {header.number} hash 0x{header.hash.hex()}")
         print(f"state root 0x{header.state_root.hex()}")

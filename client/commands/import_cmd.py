@@ -2,6 +2,7 @@
 RLP, gzip if the name ends in .gz). Every block is validated and executed; a block, its state and the new head
 are written in one atomic batch, so an interrupted import (even SIGKILL) leaves the datadir at a block of the
 chain and a new import carries on: blocks already known are skipped."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,9 @@ from ..errors import UserError
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="chain files (concatenated block RLP, .gz allowed)")
     p.add_argument("--datadir", required=True, metavar="DIR", help="an initialised data directory")
-    p.add_argument("--evm", default=None, metavar="NAME",
-                   help="EVM backend (default: tiered when available, else interpreter)")
+    p.add_argument(
+        "--evm", default=None, metavar="NAME", help="EVM backend (default: tiered when available, else interpreter)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,14 +49,20 @@ def run(args: argparse.Namespace) -> int:
                     progress.advance()
                     continue
                 if block.number == 0:
-                    raise UserError(f"{path}: block #{i} is a genesis block 0x{block.hash.hex()} that is not this "
-                                    f"datadir's (0x{(store.genesis_hash() or b'').hex()}): another chain")
+                    raise UserError(
+                        f"{path}: block #{i} is a genesis block 0x{block.hash.hex()} that is not this "
+                        f"datadir's (0x{(store.genesis_hash() or b'').hex()}): another chain"
+                    )
                 try:
                     result = blockchain.import_block(block, len(raw))
                 except MissingNodeError as exc:
-                    raise UserError(f"datadir {args.datadir} misses state data ({exc}): the database is damaged") from None
+                    raise UserError(
+                        f"datadir {args.datadir} misses state data ({exc}): the database is damaged"
+                    ) from None
                 except InvalidBlock as exc:
-                    failure = f"error: {path}: block {block.number} (0x{block.hash.hex()}) is invalid: {exc.code}: {exc}"
+                    failure = (
+                        f"error: {path}: block {block.number} (0x{block.hash.hex()}) is invalid: {exc.code}: {exc}"
+                    )
                     break
                 imported += 1
                 gas += result.gas_used
@@ -73,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
 def _summary(imported: int, known: int, gas: int, txs: int, seconds: float, blockchain) -> None:
     head = blockchain.head()
     s = max(seconds, 1e-9)
-    print(f"imported {imported} blocks ({txs} txs, {gas} gas), {known} already known, in {seconds:.2f}s: "
-          f"{imported / s:.1f} blocks/s, {gas / s / 1e6:.2f} Mgas/s; head {head.number} 0x{head.hash.hex()}")
+    print(
+        f"imported {imported} blocks ({txs} txs, {gas} gas), {known} already known, in {seconds:.2f}s: "
+        f"{imported / s:.1f} blocks/s, {gas / s / 1e6:.2f} Mgas/s; head {head.number} 0x{head.hash.hex()}"
+    )
     sys.stdout.flush()

@@ -4,6 +4,7 @@ Idempotent for the same genesis; a different genesis on an initialised datadir i
 fails, a datadir this run created is removed again, so a failed init leaves nothing half-written.
 Light on purpose: nothing from evm/ (nor MLIR) is imported.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -6,6 +6,7 @@ stored in LevelDB. With `--block-time 0` a block is sealed as soon as transactio
 every N seconds (empty blocks included). SIGTERM and SIGINT stop the server, let the block in progress
 finish (its write batch is atomic either way) and close the database.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,39 +29,107 @@ log = structlog.get_logger("node")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--genesis", required=True, metavar="FILE", help="genesis file (geth JSON format)")
     parser.add_argument("--datadir", required=True, metavar="DIR", help="data directory (initialised on first start)")
-    parser.add_argument("--http.addr", dest="http_addr", default="127.0.0.1", metavar="ADDR",
-                        help="interface to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
-    parser.add_argument("--http.port", dest="http_port", type=int, default=8545, metavar="PORT",
-                        help="JSON-RPC port (default 8545; 0 picks a free one)")
-    parser.add_argument("--evm", default=None, metavar="NAME",
-                        help="EVM backend (default: tiered when available, else interpreter)")
-    parser.add_argument("--block-time", dest="block_time", type=float, default=0.0, metavar="SECONDS",
-                        help="0 (default): seal a block as soon as transactions are pending; N > 0: every N seconds")
-    parser.add_argument("--http.vhosts", dest="http_vhosts", default="localhost", metavar="NAMES",
-                        help="comma-separated host names accepted in the Host header (IP addresses always are; "
-                             "'*' for any; default localhost)")
-    parser.add_argument("--http.corsdomain", dest="http_corsdomain", default="", metavar="ORIGINS",
-                        help="comma-separated browser origins allowed to call the node ('*' for any; default none)")
-    parser.add_argument("--ws", action="store_true",
-                        help="serve JSON-RPC over WebSocket on --ws.addr:--ws.port too (the HTTP port always "
-                             "upgrades to WebSocket, as anvil's does)")
-    parser.add_argument("--ws.addr", dest="ws_addr", default="127.0.0.1", metavar="ADDR",
-                        help="WebSocket interface (default 127.0.0.1)")
-    parser.add_argument("--ws.port", dest="ws_port", type=int, default=8546, metavar="PORT",
-                        help="WebSocket port (default 8546; 0 picks a free one)")
-    parser.add_argument("--ws.origins", dest="ws_origins", default="", metavar="ORIGINS",
-                        help="comma-separated browser origins allowed to open a WebSocket ('*' for any; default "
-                             "none: only clients that send no Origin, i.e. not web pages)")
-    parser.add_argument("--no-mining", dest="no_mining", action="store_true",
-                        help="no automine: transactions wait until evm_mine / anvil_mine (anvil's --no-mining)")
-    parser.add_argument("--load-state", dest="load_state", default=None, metavar="FILE",
-                        help="merge a state dump (anvil's JSON, as --dump-state writes it) into the head at start")
-    parser.add_argument("--dump-state", dest="dump_state", default=None, metavar="FILE",
-                        help="write the head's whole state to FILE (anvil's JSON) when the node stops")
-    parser.add_argument("--state", dest="state_file", default=None, metavar="FILE",
-                        help="both: load FILE at start if it exists, dump to it at exit (anvil's --state)")
-    parser.add_argument("--max-request-size", dest="max_request_size", type=int, default=5 * 1024 * 1024,
-                        metavar="BYTES", help="largest HTTP request body accepted (default 5 MiB)")
+    parser.add_argument(
+        "--http.addr",
+        dest="http_addr",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="interface to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
+    )
+    parser.add_argument(
+        "--http.port",
+        dest="http_port",
+        type=int,
+        default=8545,
+        metavar="PORT",
+        help="JSON-RPC port (default 8545; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--evm", default=None, metavar="NAME", help="EVM backend (default: tiered when available, else interpreter)"
+    )
+    parser.add_argument(
+        "--block-time",
+        dest="block_time",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="0 (default): seal a block as soon as transactions are pending; N > 0: every N seconds",
+    )
+    parser.add_argument(
+        "--http.vhosts",
+        dest="http_vhosts",
+        default="localhost",
+        metavar="NAMES",
+        help="comma-separated host names accepted in the Host header (IP addresses always are; "
+        "'*' for any; default localhost)",
+    )
+    parser.add_argument(
+        "--http.corsdomain",
+        dest="http_corsdomain",
+        default="",
+        metavar="ORIGINS",
+        help="comma-separated browser origins allowed to call the node ('*' for any; default none)",
+    )
+    parser.add_argument(
+        "--ws",
+        action="store_true",
+        help="serve JSON-RPC over WebSocket on --ws.addr:--ws.port too (the HTTP port always "
+        "upgrades to WebSocket, as anvil's does)",
+    )
+    parser.add_argument(
+        "--ws.addr", dest="ws_addr", default="127.0.0.1", metavar="ADDR", help="WebSocket interface (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--ws.port",
+        dest="ws_port",
+        type=int,
+        default=8546,
+        metavar="PORT",
+        help="WebSocket port (default 8546; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--ws.origins",
+        dest="ws_origins",
+        default="",
+        metavar="ORIGINS",
+        help="comma-separated browser origins allowed to open a WebSocket ('*' for any; default "
+        "none: only clients that send no Origin, i.e. not web pages)",
+    )
+    parser.add_argument(
+        "--no-mining",
+        dest="no_mining",
+        action="store_true",
+        help="no automine: transactions wait until evm_mine / anvil_mine (anvil's --no-mining)",
+    )
+    parser.add_argument(
+        "--load-state",
+        dest="load_state",
+        default=None,
+        metavar="FILE",
+        help="merge a state dump (anvil's JSON, as --dump-state writes it) into the head at start",
+    )
+    parser.add_argument(
+        "--dump-state",
+        dest="dump_state",
+        default=None,
+        metavar="FILE",
+        help="write the head's whole state to FILE (anvil's JSON) when the node stops",
+    )
+    parser.add_argument(
+        "--state",
+        dest="state_file",
+        default=None,
+        metavar="FILE",
+        help="both: load FILE at start if it exists, dump to it at exit (anvil's --state)",
+    )
+    parser.add_argument(
+        "--max-request-size",
+        dest="max_request_size",
+        type=int,
+        default=5 * 1024 * 1024,
+        metavar="BYTES",
+        help="largest HTTP request body accepted (default 5 MiB)",
+    )
     from ..engine.cli import add_authrpc_arguments
 
     add_authrpc_arguments(parser)
@@ -97,12 +166,16 @@ def open_datadir(genesis, datadir: str) -> ChainStore:
         else:
             expected = genesis.header(genesis.state_root()).hash
             if expected != known:
-                raise UserError(f"datadir {datadir} holds another chain (genesis 0x{known.hex()}, "
-                                f"this file gives 0x{expected.hex()})")
+                raise UserError(
+                    f"datadir {datadir} holds another chain (genesis 0x{known.hex()}, "
+                    f"this file gives 0x{expected.hex()})"
+                )
             stored = store.config() or {}
             if stored.get("chainId") is not None and stored.get("chainId") != genesis.config.chain_id:
-                raise UserError(f"datadir {datadir} holds chain id {stored.get('chainId')}, "
-                                f"this genesis file says {genesis.config.chain_id}")
+                raise UserError(
+                    f"datadir {datadir} holds chain id {stored.get('chainId')}, "
+                    f"this genesis file says {genesis.config.chain_id}"
+                )
     except BaseException:
         store.close()
         if not existed:
@@ -154,18 +227,25 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     # under a consensus client (--authrpc.*) the blocks come through the Engine API: no sealing of our own
     node.dev.settings.automine = args.block_time == 0 and not args.no_mining and not args.authrpc
     node.dev.settings.interval = args.block_time
-    _load_state_file(node, args.load_state or (args.state_file if args.state_file and
-                                                os.path.exists(args.state_file) else None))
+    _load_state_file(
+        node, args.load_state or (args.state_file if args.state_file and os.path.exists(args.state_file) else None)
+    )
     api = Api(node)
-    dispatcher = Dispatcher(api.methods(), after=node.automine, concurrent=CONCURRENT_METHODS,
-                            after_due=node.automine_due)
+    dispatcher = Dispatcher(
+        api.methods(), after=node.automine, concurrent=CONCURRENT_METHODS, after_due=node.automine_due
+    )
     wake = asyncio.Event()
     stop = asyncio.Event()
     node.on_mode_change = lambda: loop.call_soon_threadsafe(wake.set)
 
     head = node.head()
-    log.info("chain head", number=head.number, hash="0x" + head.hash.hex(), state_root="0x" + head.state_root.hex(),
-             evm=backend)
+    log.info(
+        "chain head",
+        number=head.number,
+        hash="0x" + head.hash.hex(),
+        state_root="0x" + head.state_root.hex(),
+        evm=backend,
+    )
 
     subscriptions = Subscriptions(node)
     common = dict(vhosts=_csv(args.http_vhosts), subscriptions=subscriptions, ws_origins=_csv(args.ws_origins))
@@ -199,8 +279,11 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     _print_banner(url, ws_url or _url("ws", args.http_addr, port), node, genesis, dev_keys)
     log.info("json-rpc listening", url=url, ws=ws_url or _url("ws", args.http_addr, port))
     if engine is not None:
-        print(f"Engine API on {engine.url} (JWT secret {engine.secret_file}); blocks come from the consensus "
-              f"client", file=sys.stdout, flush=True)
+        print(
+            f"Engine API on {engine.url} (JWT secret {engine.secret_file}); blocks come from the consensus client",
+            file=sys.stdout,
+            flush=True,
+        )
         log.info("engine api listening", url=engine.url, jwtsecret=engine.secret_file)
 
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -3,6 +3,7 @@
 {"status", "output", "gasUsed", "error"}. --trace prints the struct logs of the (first) run to
 stderr as EIP-3155 JSON lines, then a summary line {"output", "gasUsed", "error"}. --repeat N runs the same call N times in one process,
 each a full message call (snapshot, run, revert), e.g. to time a backend."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,12 +21,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", default="", metavar="HEX", help="call data")
     p.add_argument("--gas", type=int, default=10_000_000_000, help="gas given to the call (default 1e10)")
     p.add_argument("--value", type=int, default=0, help="wei sent with the call (the sender is funded)")
-    p.add_argument("--fork", default="Osaka", help="Paris, Shanghai, Cancun, Prague, Osaka or BPO1..BPO5 (default Osaka)")
+    p.add_argument(
+        "--fork", default="Osaka", help="Paris, Shanghai, Cancun, Prague, Osaka or BPO1..BPO5 (default Osaka)"
+    )
     p.add_argument("--evm", default="interpreter", metavar="NAME", help="EVM backend (default interpreter)")
     p.add_argument("--repeat", type=int, default=1, metavar="N", help="run the call N times (default 1)")
     p.add_argument("--json", action="store_true", help="print one JSON line instead of the hex output")
-    p.add_argument("--trace", action="store_true",
-                   help="print EIP-3155 struct logs (JSON lines) of the first run to stderr")
+    p.add_argument(
+        "--trace", action="store_true", help="print EIP-3155 struct logs (JSON lines) of the first run to stderr"
+    )
     p.add_argument("--trace.memory", dest="trace_memory", action="store_true", help="include memory in --trace")
 
 
@@ -88,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
 
     result = None
     for i in range(args.repeat):
-        message = Message(caller=SENDER, target=RECEIVER, value=args.value, data=data, gas=args.gas,
-                          code=code, code_address=RECEIVER)
+        message = Message(
+            caller=SENDER, target=RECEIVER, value=args.value, data=data, gas=args.gas, code=code, code_address=RECEIVER
+        )
         snap = state.snapshot()
         tracer = None
         if args.trace and i == 0:
@@ -105,8 +110,16 @@ def run(args: argparse.Namespace) -> int:
 
     assert result is not None
     if args.json:
-        print(json.dumps({"status": result.status, "output": "0x" + result.output.hex(),
-                          "gasUsed": args.gas - result.gas_left, "error": result.error}))
+        print(
+            json.dumps(
+                {
+                    "status": result.status,
+                    "output": "0x" + result.output.hex(),
+                    "gasUsed": args.gas - result.gas_left,
+                    "error": result.error,
+                }
+            )
+        )
     else:
         if result.status != "success":
             print(f"{result.status}: {result.error or 'execution reverted'}", file=sys.stderr)

@@ -1,4 +1,5 @@
 """`evm-mlir statetest`: run state-test fixtures and report per case."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,8 +14,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fork", help="run only this fork (Paris, Shanghai, Cancun, Prague, Osaka, BPO1..BPO5)")
     p.add_argument("-k", dest="substring", help="run only tests whose name contains SUBSTRING")
     p.add_argument("--json", dest="report", metavar="REPORT", help="write a JSON report of every case here")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="worker processes (default: all cores); results and reports are identical for any N")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes (default: all cores); results and reports are identical for any N",
+    )
     add_ray_arguments(p, "case")
 
 

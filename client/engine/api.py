@@ -11,6 +11,7 @@ starts payload builds. A payload whose parent is unknown is SYNCING: this node h
 Blocks found INVALID are remembered, so the answer stays INVALID (with the same latestValidHash) and their
 descendants are INVALID too.
 """
+
 from __future__ import annotations
 
 import collections
@@ -30,10 +31,24 @@ from ..rpc import types as T
 from ..rpc.errors import InvalidParams
 from ..node.txpool import BlobSidecar
 from .builder import PayloadAttributes, PayloadBuilder, blobs_bundle
-from .errors import (INVALID_FORKCHOICE_STATE, INVALID_PAYLOAD_ATTRIBUTES, TOO_LARGE_REQUEST, UNKNOWN_PAYLOAD,
-                     UNSUPPORTED_FORK, EngineError)
-from .payload import SERVES, ExecutionPayload, block_from_payload, body_to_json, parse_payload, parse_requests, \
-    parse_withdrawals, payload_to_json
+from .errors import (
+    INVALID_FORKCHOICE_STATE,
+    INVALID_PAYLOAD_ATTRIBUTES,
+    TOO_LARGE_REQUEST,
+    UNKNOWN_PAYLOAD,
+    UNSUPPORTED_FORK,
+    EngineError,
+)
+from .payload import (
+    SERVES,
+    ExecutionPayload,
+    block_from_payload,
+    body_to_json,
+    parse_payload,
+    parse_requests,
+    parse_withdrawals,
+    payload_to_json,
+)
 
 log = structlog.get_logger("engine")
 
@@ -46,15 +61,22 @@ CLIENT_NAME = "evm-mlir"
 
 
 def payload_status(status: str, latest_valid: bytes | None = None, error: str | None = None) -> dict[str, Any]:
-    return {"status": status, "latestValidHash": None if latest_valid is None else T.hb(latest_valid),
-            "validationError": error}
+    return {
+        "status": status,
+        "latestValidHash": None if latest_valid is None else T.hb(latest_valid),
+        "validationError": error,
+    }
 
 
 def _client_commit() -> str:
     """First 4 bytes of the checkout's git commit, 0x00000000 when not run from a checkout."""
     try:
-        out = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "HEAD"],
-                             capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         if out.returncode == 0 and len(out.stdout.strip()) >= 8:
             return "0x" + out.stdout.strip()[:8]
     except (OSError, subprocess.SubprocessError):
@@ -80,8 +102,12 @@ class EngineApi:
         self.builder = PayloadBuilder(node)
         # hash -> (latestValidHash, validationError) of blocks found invalid
         self.invalid: collections.OrderedDict[bytes, tuple[bytes | None, str]] = collections.OrderedDict()
-        self.client_version = {"code": CLIENT_CODE, "name": CLIENT_NAME, "version": _version(),
-                               "commit": _client_commit()}
+        self.client_version = {
+            "code": CLIENT_CODE,
+            "name": CLIENT_NAME,
+            "version": _version(),
+            "commit": _client_commit(),
+        }
 
     def methods(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in dir(self) if name.startswith("engine_")}
@@ -131,14 +157,16 @@ class EngineApi:
             raise InvalidParams("parentBeaconBlockRoot is required")
         return p, [T.hash32(h, 1) for h in hashes], T.hash32(beacon_root, 2)
 
-    def engine_newPayloadV3(self, payload: Any, expected_blob_versioned_hashes: Any,
-                            parent_beacon_block_root: Any) -> dict[str, Any]:
+    def engine_newPayloadV3(
+        self, payload: Any, expected_blob_versioned_hashes: Any, parent_beacon_block_root: Any
+    ) -> dict[str, Any]:
         p, hashes, root = self._v3_params(payload, expected_blob_versioned_hashes, parent_beacon_block_root)
         self._require_fork(self._fork(p.timestamp), "engine_newPayloadV3")
         return self._new_payload(p, hashes, root, None)
 
-    def engine_newPayloadV4(self, payload: Any, expected_blob_versioned_hashes: Any, parent_beacon_block_root: Any,
-                            execution_requests: Any) -> dict[str, Any]:
+    def engine_newPayloadV4(
+        self, payload: Any, expected_blob_versioned_hashes: Any, parent_beacon_block_root: Any, execution_requests: Any
+    ) -> dict[str, Any]:
         p, hashes, root = self._v3_params(payload, expected_blob_versioned_hashes, parent_beacon_block_root)
         if execution_requests is None:
             raise InvalidParams("executionRequests is required")
@@ -153,8 +181,14 @@ class EngineApi:
         log.info("invalid payload", hash="0x" + block_hash.hex(), error=error)
         return payload_status(INVALID, latest_valid, error)
 
-    def _new_payload(self, p: ExecutionPayload, hashes: list[bytes] | None, beacon_root: bytes | None,
-                     requests: list[bytes] | None, bad_hash_status: str = INVALID) -> dict[str, Any]:
+    def _new_payload(
+        self,
+        p: ExecutionPayload,
+        hashes: list[bytes] | None,
+        beacon_root: bytes | None,
+        requests: list[bytes] | None,
+        bad_hash_status: str = INVALID,
+    ) -> dict[str, Any]:
         h = p.block_hash
         if self.store.block_number(h) is not None:
             return payload_status(VALID, h)  # every stored block was validated
@@ -169,8 +203,12 @@ class EngineApi:
         if hashes is not None:
             actual = [vh for tx in block.transactions if tx.type == 3 for vh in tx.blob_versioned_hashes]
             if actual != hashes:
-                return payload_status(INVALID, None, f"invalid blob versioned hashes: the payload's transactions "
-                                                     f"carry {len(actual)}, {len(hashes)} expected, or in another order")
+                return payload_status(
+                    INVALID,
+                    None,
+                    f"invalid blob versioned hashes: the payload's transactions "
+                    f"carry {len(actual)}, {len(hashes)} expected, or in another order",
+                )
         if p.parent_hash in self.invalid:
             return self._mark_invalid(h, self.invalid[p.parent_hash][0], "links to a previously rejected block")
         if self.blockchain.header(p.parent_hash) is None:
@@ -179,8 +217,13 @@ class EngineApi:
             self.blockchain.import_block(block, set_head=False)
         except InvalidBlock as exc:
             return self._mark_invalid(h, p.parent_hash, f"{exc.code}: {exc}")
-        log.debug("payload imported", number=block.number, hash="0x" + h.hex(), txs=len(block.transactions),
-                 gas_used=block.header.gas_used)
+        log.debug(
+            "payload imported",
+            number=block.number,
+            hash="0x" + h.hex(),
+            txs=len(block.transactions),
+            gas_used=block.header.gas_used,
+        )
         return payload_status(VALID, h)
 
     # -- engine_forkchoiceUpdated -----------------------------------------------------------------------------
@@ -200,8 +243,9 @@ class EngineApi:
         for name in ("timestamp", "prevRandao", "suggestedFeeRecipient"):
             if obj.get(name) is None:
                 raise InvalidParams(f"missing required field '{name}' for PayloadAttributes")
-        attrs = PayloadAttributes(T.quantity(obj["timestamp"], None, 64), T.hash32(obj["prevRandao"]),
-                                  T.address(obj["suggestedFeeRecipient"]))
+        attrs = PayloadAttributes(
+            T.quantity(obj["timestamp"], None, 64), T.hash32(obj["prevRandao"]), T.address(obj["suggestedFeeRecipient"])
+        )
         has_withdrawals = obj.get("withdrawals") is not None
         has_root = obj.get("parentBeaconBlockRoot") is not None
         rules = self._fork(attrs.timestamp)
@@ -246,8 +290,9 @@ class EngineApi:
         for name in ("headBlockHash", "safeBlockHash", "finalizedBlockHash"):
             if state.get(name) is None:
                 raise InvalidParams(f"missing required field '{name}' for ForkchoiceStateV1")
-        head_hash, safe, finalized = (T.hash32(state[n], 0) for n in
-                                      ("headBlockHash", "safeBlockHash", "finalizedBlockHash"))
+        head_hash, safe, finalized = (
+            T.hash32(state[n], 0) for n in ("headBlockHash", "safeBlockHash", "finalizedBlockHash")
+        )
         attrs = self._parse_attributes(version, attributes) if attributes is not None else None
 
         def answer(status: dict[str, Any], payload_id: bytes | None = None) -> dict[str, Any]:
@@ -265,8 +310,9 @@ class EngineApi:
                 raise EngineError(INVALID_FORKCHOICE_STATE, f"{name} block 0x{h.hex()} is not in the head's chain")
 
         def set_safe_finalized(batch) -> None:
-            self.store.set_safe_finalized(batch, None if safe == ZERO_HASH else safe,
-                                          None if finalized == ZERO_HASH else finalized)
+            self.store.set_safe_finalized(
+                batch, None if safe == ZERO_HASH else safe, None if finalized == ZERO_HASH else finalized
+            )
 
         current = self.store.head_hash()
         if head_hash != current and self.store.canonical_hash(head.number) == head_hash:
@@ -278,13 +324,15 @@ class EngineApi:
         self.blockchain.move_head(head_hash, set_safe_finalized)
         if head_hash != current:
             self._reset_pool(orphaned)
-            log.info("forkchoice updated", head=head.number, hash="0x" + head_hash.hex(), reorg=reorg,
-                     requeued=len(orphaned))
+            log.info(
+                "forkchoice updated", head=head.number, hash="0x" + head_hash.hex(), reorg=reorg, requeued=len(orphaned)
+            )
         if attrs is None:
             return answer(payload_status(VALID, head_hash))
         if attrs.timestamp <= head.timestamp:
-            raise EngineError(INVALID_PAYLOAD_ATTRIBUTES,
-                              f"timestamp {attrs.timestamp} not after the head's {head.timestamp}")
+            raise EngineError(
+                INVALID_PAYLOAD_ATTRIBUTES, f"timestamp {attrs.timestamp} not after the head's {head.timestamp}"
+            )
         return answer(payload_status(VALID, head_hash), self.builder.start(head_hash, attrs, version))
 
     def _orphaned_transactions(self, old_hash: bytes, new_head: Any) -> list:
@@ -334,12 +382,18 @@ class EngineApi:
 
     def engine_getPayloadV2(self, payload_id: Any) -> dict[str, Any]:
         job = self._job(payload_id, 2)
-        return {"executionPayload": payload_to_json(job.block, 2 if job.rules.withdrawals else 1),
-                "blockValue": T.hx(job.value)}
+        return {
+            "executionPayload": payload_to_json(job.block, 2 if job.rules.withdrawals else 1),
+            "blockValue": T.hx(job.value),
+        }
 
     def _payload_v3(self, job) -> dict[str, Any]:
-        return {"executionPayload": payload_to_json(job.block, 3), "blockValue": T.hx(job.value),
-                "blobsBundle": blobs_bundle(job.sidecars), "shouldOverrideBuilder": False}
+        return {
+            "executionPayload": payload_to_json(job.block, 3),
+            "blockValue": T.hx(job.value),
+            "blobsBundle": blobs_bundle(job.sidecars),
+            "shouldOverrideBuilder": False,
+        }
 
     def engine_getPayloadV3(self, payload_id: Any) -> dict[str, Any]:
         return self._payload_v3(self._job(payload_id, 3))
@@ -393,8 +447,10 @@ class EngineApi:
 
     def engine_getBlobsV1(self, hashes: Any) -> list[dict[str, str] | None]:
         """BlobAndProofV1 of each versioned hash the pool holds (sidecars with one proof per blob), else null."""
-        return [None if hit is None else {"blob": T.hb(hit[0].blobs[hit[1]]), "proof": T.hb(hit[0].proofs[hit[1]])}
-                for hit in self._blob_lookup(hashes, 0)]
+        return [
+            None if hit is None else {"blob": T.hb(hit[0].blobs[hit[1]]), "proof": T.hb(hit[0].proofs[hit[1]])}
+            for hit in self._blob_lookup(hashes, 0)
+        ]
 
     def engine_getBlobsV2(self, hashes: Any) -> list[dict[str, Any]] | None:
         """BlobAndProofV2 (cell proofs) of every hash, or null when the pool lacks any of them."""
@@ -405,7 +461,7 @@ class EngineApi:
             return None
         out = []
         for sidecar, i in hits:
-            proofs = sidecar.proofs[i * CELLS_PER_EXT_BLOB:(i + 1) * CELLS_PER_EXT_BLOB]
+            proofs = sidecar.proofs[i * CELLS_PER_EXT_BLOB : (i + 1) * CELLS_PER_EXT_BLOB]
             out.append({"blob": T.hb(sidecar.blobs[i]), "proofs": [T.hb(p) for p in proofs]})
         return out
 
@@ -418,6 +474,8 @@ class EngineApi:
     def engine_getClientVersionV1(self, client_version: Any) -> list[dict[str, str]]:
         if not isinstance(client_version, dict):
             raise InvalidParams("invalid argument 0: expected a ClientVersionV1 object")
-        log.info("consensus client", **{k: str(v) for k, v in client_version.items() if k in
-                                         ("code", "name", "version", "commit")})
+        log.info(
+            "consensus client",
+            **{k: str(v) for k, v in client_version.items() if k in ("code", "name", "version", "commit")},
+        )
         return [dict(self.client_version)]

@@ -5,6 +5,7 @@ creates it when none is given, as geth does (`<datadir>/jwtsecret`). Every reque
 `Authorization: Bearer <token>`: an HS256 token (no other algorithm is accepted, `none` least of all) whose `iat`
 claim is within 60 seconds of the server's clock. The token is checked with PyJWT, never by hand.
 """
+
 from __future__ import annotations
 
 import os
@@ -69,8 +70,12 @@ def check_authorization(header: str | None, secret: bytes, now: float | None = N
         return "missing token"
     try:
         # iat is checked against our window below, not by PyJWT (which only refuses iat in the future)
-        claims = jwt.decode(token.strip(), secret, algorithms=["HS256"],
-                            options={"require": ["iat"], "verify_iat": False, "verify_exp": True})
+        claims = jwt.decode(
+            token.strip(),
+            secret,
+            algorithms=["HS256"],
+            options={"require": ["iat"], "verify_iat": False, "verify_exp": True},
+        )
     except jwt.MissingRequiredClaimError:
         return "token has no iat claim"
     except jwt.InvalidSignatureError:

@@ -10,6 +10,7 @@ through engine_newPayload, like any other block. A blob transaction goes into a 
 (the pool keeps the sidecar it was submitted with) in the form the payload's fork hands out: one KZG proof per
 blob before Osaka, cell proofs from Osaka on.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -114,19 +115,38 @@ class PayloadBuilder:
         attrs = job.attributes
         schedule = job.rules.blob_schedule
         base_fee = next_base_fee(node.config, parent)
-        txs = select(self._candidates(job.rules, base_fee), parent.gas_limit,
-                     schedule.max_blob_gas if schedule is not None else None)
+        txs = select(
+            self._candidates(job.rules, base_fee),
+            parent.gas_limit,
+            schedule.max_blob_gas if schedule is not None else None,
+        )
         block, out, _ = build_dropping_invalid(
-            node.blockchain, node.pool, job.parent_hash, txs, attrs.timestamp, coinbase=attrs.fee_recipient,
-            withdrawals=attrs.withdrawals, parent_beacon_block_root=attrs.parent_beacon_block_root or b"\x00" * 32,
-            prev_randao=attrs.prev_randao, extra_data=b"evm-mlir", set_head=False, write=False)
+            node.blockchain,
+            node.pool,
+            job.parent_hash,
+            txs,
+            attrs.timestamp,
+            coinbase=attrs.fee_recipient,
+            withdrawals=attrs.withdrawals,
+            parent_beacon_block_root=attrs.parent_beacon_block_root or b"\x00" * 32,
+            prev_randao=attrs.prev_randao,
+            extra_data=b"evm-mlir",
+            set_head=False,
+            write=False,
+        )
         job.block = block
         job.requests = list(out.requests)
         job.sidecars = [node.pool.extras[tx.hash] for tx in block.transactions if tx.type == 3]
         job.value = block_value(block, out.receipts)
         job.built_at_seq = seq
-        log.info("payload built", id="0x" + job.payload_id.hex(), number=block.number, txs=len(block.transactions),
-                 gas_used=block.header.gas_used, ms=round((time.perf_counter() - started) * 1000, 1))
+        log.info(
+            "payload built",
+            id="0x" + job.payload_id.hex(),
+            number=block.number,
+            txs=len(block.transactions),
+            gas_used=block.header.gas_used,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
 
 
 def block_value(block: Block, receipts: list) -> int:

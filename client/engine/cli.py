@@ -1,4 +1,5 @@
 """The node's `--authrpc.*` flags (geth's names and defaults) and starting the Engine API server with them."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,16 +13,39 @@ AUTHRPC_FLAGS = ("authrpc_addr", "authrpc_port", "authrpc_jwtsecret", "authrpc_v
 
 
 def add_authrpc_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("Engine API (served when any --authrpc.* flag is given; the node then builds "
-                                  "no blocks of its own: a consensus client drives it)")
-    g.add_argument("--authrpc.addr", dest="authrpc_addr", default=None, metavar="ADDR",
-                   help="interface of the authenticated Engine API (default 127.0.0.1)")
-    g.add_argument("--authrpc.port", dest="authrpc_port", type=int, default=None, metavar="PORT",
-                   help=f"Engine API port (default {DEFAULT_PORT}; 0 picks a free one)")
-    g.add_argument("--authrpc.jwtsecret", dest="authrpc_jwtsecret", default=None, metavar="FILE",
-                   help="file holding the 32-byte hex JWT secret (default: DATADIR/jwtsecret, created if missing)")
-    g.add_argument("--authrpc.vhosts", dest="authrpc_vhosts", default=None, metavar="NAMES",
-                   help="host names accepted by the Engine API (default localhost; '*' for any)")
+    g = parser.add_argument_group(
+        "Engine API (served when any --authrpc.* flag is given; the node then builds "
+        "no blocks of its own: a consensus client drives it)"
+    )
+    g.add_argument(
+        "--authrpc.addr",
+        dest="authrpc_addr",
+        default=None,
+        metavar="ADDR",
+        help="interface of the authenticated Engine API (default 127.0.0.1)",
+    )
+    g.add_argument(
+        "--authrpc.port",
+        dest="authrpc_port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help=f"Engine API port (default {DEFAULT_PORT}; 0 picks a free one)",
+    )
+    g.add_argument(
+        "--authrpc.jwtsecret",
+        dest="authrpc_jwtsecret",
+        default=None,
+        metavar="FILE",
+        help="file holding the 32-byte hex JWT secret (default: DATADIR/jwtsecret, created if missing)",
+    )
+    g.add_argument(
+        "--authrpc.vhosts",
+        dest="authrpc_vhosts",
+        default=None,
+        metavar="NAMES",
+        help="host names accepted by the Engine API (default localhost; '*' for any)",
+    )
 
 
 def check_authrpc_arguments(args: argparse.Namespace) -> None:
@@ -38,8 +62,10 @@ def check_authrpc_arguments(args: argparse.Namespace) -> None:
     if args.authrpc_vhosts is None:
         args.authrpc_vhosts = "localhost"
     if getattr(args, "block_time", 0):
-        raise UserError("--block-time seals blocks of the node's own; under a consensus client (--authrpc.*) "
-                        "the blocks come through the Engine API")
+        raise UserError(
+            "--block-time seals blocks of the node's own; under a consensus client (--authrpc.*) "
+            "the blocks come through the Engine API"
+        )
     if args.authrpc_jwtsecret is not None:
         from .auth import read_secret
 

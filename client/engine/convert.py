@@ -22,6 +22,7 @@ What a payload cannot carry, and how it is handled:
   commits to other requests) the payload carries the executed ones and its hash cannot match: it is still
   INVALID, for its hash; `_info.requestsNotRecovered` lists those blocks.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,8 +92,9 @@ def convert_test(fixture: dict, backend: str = "interpreter") -> dict[str, Any]:
         new_version, fcu_version = method_versions(rules.fork)
         params: list[Any] = [block_payload_json(block)]
         if new_version >= 3:
-            params.append(["0x" + vh.hex() for tx in block.transactions if tx.type == 3
-                           for vh in tx.blob_versioned_hashes])
+            params.append(
+                ["0x" + vh.hex() for tx in block.transactions if tx.type == 3 for vh in tx.blob_versioned_hashes]
+            )
             params.append(None if h.parent_beacon_block_root is None else "0x" + h.parent_beacon_block_root.hex())
         if new_version >= 4:
             requests: list[bytes] = []
@@ -103,8 +105,11 @@ def convert_test(fixture: dict, backend: str = "interpreter") -> dict[str, Any]:
                 if compute_requests_hash(requests) != h.requests_hash:
                     not_recovered.append(i)
             params.append(["0x" + r.hex() for r in requests])
-        entry: dict[str, Any] = {"params": params, "newPayloadVersion": str(new_version),
-                                 "forkchoiceUpdatedVersion": str(fcu_version)}
+        entry: dict[str, Any] = {
+            "params": params,
+            "newPayloadVersion": str(new_version),
+            "forkchoiceUpdatedVersion": str(fcu_version),
+        }
         if expected:
             entry["validationError"] = expected
             if _structure_error(block, rules, new_version):
@@ -114,8 +119,11 @@ def convert_test(fixture: dict, backend: str = "interpreter") -> dict[str, Any]:
         known.add(h.hash)
         payloads.append(entry)
     out: dict[str, Any] = {
-        "network": fixture["network"], "genesisBlockHeader": fixture["genesisBlockHeader"], "pre": fixture["pre"],
-        "lastblockhash": fixture["lastblockhash"], "config": {"network": fixture["network"], **config_json},
+        "network": fixture["network"],
+        "genesisBlockHeader": fixture["genesisBlockHeader"],
+        "pre": fixture["pre"],
+        "lastblockhash": fixture["lastblockhash"],
+        "config": {"network": fixture["network"], **config_json},
         "engineNewPayloads": payloads,
     }
     for key in ("postState", "postStateHash"):
@@ -171,8 +179,11 @@ def main(argv: list[str] | None = None) -> int:
             dest.write_text(json.dumps(converted, indent=1) + "\n")
             tests += len(converted)
             files_written += 1
-    print(f"{tests} tests converted into {files_written} files under {out_dir}; {len(left_out)} left out "
-          f"(networks this client does not run)", file=sys.stderr)
+    print(
+        f"{tests} tests converted into {files_written} files under {out_dir}; {len(left_out)} left out "
+        f"(networks this client does not run)",
+        file=sys.stderr,
+    )
     return 0
 
 

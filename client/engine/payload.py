@@ -5,6 +5,7 @@ nonce 0) and with the trie roots left to the receiver: the execution client rebu
 payload (plus the parent beacon block root and the execution requests of newPayloadV3/V4), and the block hash
 of that header must equal the payload's `blockHash`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,7 +18,6 @@ from ..blocks import Block, Withdrawal, compute_requests_hash, ordered_trie_root
 from ..header import Header
 from ..rpc import types as T
 from ..rpc.errors import InvalidParams
-
 
 
 @dataclass(slots=True)
@@ -50,16 +50,27 @@ class ExecutionPayload:
     def header(self, parent_beacon_block_root: bytes | None = None, requests: list[bytes] | None = None) -> Header:
         """The execution block header this payload stands for (EIP-3675 constants, computed trie roots)."""
         return Header(
-            parent_hash=self.parent_hash, coinbase=self.fee_recipient, state_root=self.state_root,
-            transactions_root=ordered_trie_root(self.transactions), receipts_root=self.receipts_root,
-            logs_bloom=self.logs_bloom, number=self.number, gas_limit=self.gas_limit, gas_used=self.gas_used,
-            timestamp=self.timestamp, extra_data=self.extra_data, mix_hash=self.prev_randao,
+            parent_hash=self.parent_hash,
+            coinbase=self.fee_recipient,
+            state_root=self.state_root,
+            transactions_root=ordered_trie_root(self.transactions),
+            receipts_root=self.receipts_root,
+            logs_bloom=self.logs_bloom,
+            number=self.number,
+            gas_limit=self.gas_limit,
+            gas_used=self.gas_used,
+            timestamp=self.timestamp,
+            extra_data=self.extra_data,
+            mix_hash=self.prev_randao,
             base_fee_per_gas=self.base_fee_per_gas,
-            withdrawals_root=None if self.withdrawals is None else
-            ordered_trie_root([w.encode() for w in self.withdrawals]),
-            blob_gas_used=self.blob_gas_used, excess_blob_gas=self.excess_blob_gas,
+            withdrawals_root=None
+            if self.withdrawals is None
+            else ordered_trie_root([w.encode() for w in self.withdrawals]),
+            blob_gas_used=self.blob_gas_used,
+            excess_blob_gas=self.excess_blob_gas,
             parent_beacon_block_root=parent_beacon_block_root,
-            requests_hash=None if requests is None else compute_requests_hash(requests))
+            requests_hash=None if requests is None else compute_requests_hash(requests),
+        )
 
     def decode_transactions(self) -> list[Transaction]:
         """ValueError naming the first transaction that does not decode."""
@@ -91,8 +102,14 @@ def parse_withdrawals(value: Any, where: str = "withdrawals") -> list[Withdrawal
     for w in value:
         if not isinstance(w, dict):
             raise InvalidParams(f"{where}: a withdrawal must be an object")
-        out.append(Withdrawal(_field(w, "index", "quantity"), _field(w, "validatorIndex", "quantity"),
-                              _field(w, "address", "data", 20), _field(w, "amount", "quantity")))
+        out.append(
+            Withdrawal(
+                _field(w, "index", "quantity"),
+                _field(w, "validatorIndex", "quantity"),
+                _field(w, "address", "data", 20),
+                _field(w, "amount", "quantity"),
+            )
+        )
     return out
 
 
@@ -111,13 +128,21 @@ def parse_payload(obj: Any) -> ExecutionPayload:
             raise InvalidParams(f"transaction {i}: {exc.message}") from None
     extra = _field(obj, "extraData", "data")
     payload = ExecutionPayload(
-        parent_hash=_field(obj, "parentHash", "data", 32), fee_recipient=_field(obj, "feeRecipient", "data", 20),
-        state_root=_field(obj, "stateRoot", "data", 32), receipts_root=_field(obj, "receiptsRoot", "data", 32),
-        logs_bloom=_field(obj, "logsBloom", "data", 256), prev_randao=_field(obj, "prevRandao", "data", 32),
-        number=_field(obj, "blockNumber", "quantity"), gas_limit=_field(obj, "gasLimit", "quantity"),
-        gas_used=_field(obj, "gasUsed", "quantity"), timestamp=_field(obj, "timestamp", "quantity"),
-        extra_data=extra, base_fee_per_gas=_field(obj, "baseFeePerGas", "quantity", bits=256),
-        block_hash=_field(obj, "blockHash", "data", 32), transactions=raw_txs)
+        parent_hash=_field(obj, "parentHash", "data", 32),
+        fee_recipient=_field(obj, "feeRecipient", "data", 20),
+        state_root=_field(obj, "stateRoot", "data", 32),
+        receipts_root=_field(obj, "receiptsRoot", "data", 32),
+        logs_bloom=_field(obj, "logsBloom", "data", 256),
+        prev_randao=_field(obj, "prevRandao", "data", 32),
+        number=_field(obj, "blockNumber", "quantity"),
+        gas_limit=_field(obj, "gasLimit", "quantity"),
+        gas_used=_field(obj, "gasUsed", "quantity"),
+        timestamp=_field(obj, "timestamp", "quantity"),
+        extra_data=extra,
+        base_fee_per_gas=_field(obj, "baseFeePerGas", "quantity", bits=256),
+        block_hash=_field(obj, "blockHash", "data", 32),
+        transactions=raw_txs,
+    )
     if obj.get("withdrawals") is not None:
         payload.withdrawals = parse_withdrawals(obj["withdrawals"])
     if obj.get("blobGasUsed") is not None:
@@ -135,11 +160,19 @@ def payload_to_json(block: Block, version: int) -> dict[str, Any]:
     """The block as ExecutionPayloadV`version` (1: no withdrawals, 2: withdrawals, 3: blob gas fields)."""
     h = block.header
     out: dict[str, Any] = {
-        "parentHash": T.hb(h.parent_hash), "feeRecipient": T.hb(h.coinbase), "stateRoot": T.hb(h.state_root),
-        "receiptsRoot": T.hb(h.receipts_root), "logsBloom": T.hb(h.logs_bloom), "prevRandao": T.hb(h.mix_hash),
-        "blockNumber": T.hx(h.number), "gasLimit": T.hx(h.gas_limit), "gasUsed": T.hx(h.gas_used),
-        "timestamp": T.hx(h.timestamp), "extraData": T.hb(h.extra_data),
-        "baseFeePerGas": T.hx(h.base_fee_per_gas or 0), "blockHash": T.hb(block.hash),
+        "parentHash": T.hb(h.parent_hash),
+        "feeRecipient": T.hb(h.coinbase),
+        "stateRoot": T.hb(h.state_root),
+        "receiptsRoot": T.hb(h.receipts_root),
+        "logsBloom": T.hb(h.logs_bloom),
+        "prevRandao": T.hb(h.mix_hash),
+        "blockNumber": T.hx(h.number),
+        "gasLimit": T.hx(h.gas_limit),
+        "gasUsed": T.hx(h.gas_used),
+        "timestamp": T.hx(h.timestamp),
+        "extraData": T.hb(h.extra_data),
+        "baseFeePerGas": T.hx(h.base_fee_per_gas or 0),
+        "blockHash": T.hb(block.hash),
         "transactions": [T.hb(e) for e in block.encoded_transactions()],
     }
     if version >= 2:
@@ -152,8 +185,10 @@ def payload_to_json(block: Block, version: int) -> dict[str, Any]:
 
 def body_to_json(block: Block) -> dict[str, Any]:
     """ExecutionPayloadBodyV1: transactions, and withdrawals (null before Shanghai)."""
-    return {"transactions": [T.hb(e) for e in block.encoded_transactions()],
-            "withdrawals": None if block.withdrawals is None else [w.to_json() for w in block.withdrawals]}
+    return {
+        "transactions": [T.hb(e) for e in block.encoded_transactions()],
+        "withdrawals": None if block.withdrawals is None else [w.to_json() for w in block.withdrawals],
+    }
 
 
 def parse_requests(value: Any) -> list[bytes]:
@@ -175,8 +210,9 @@ def parse_requests(value: Any) -> list[bytes]:
     return out
 
 
-def block_from_payload(payload: ExecutionPayload, parent_beacon_block_root: bytes | None,
-                       requests: list[bytes] | None) -> tuple[Block | None, str | None]:
+def block_from_payload(
+    payload: ExecutionPayload, parent_beacon_block_root: bytes | None, requests: list[bytes] | None
+) -> tuple[Block | None, str | None]:
     """(block, None), or (None, why) when the block hash does not match or a transaction does not decode."""
     header = payload.header(parent_beacon_block_root, requests)
     computed = header.hash
@@ -192,7 +228,7 @@ def block_from_payload(payload: ExecutionPayload, parent_beacon_block_root: byte
 def _forks(first: Fork, last: Fork | None = None) -> frozenset[Fork]:
     """`first` through `last` (through the newest fork when None), in activation order."""
     forks = list(Fork)
-    return frozenset(forks[forks.index(first):None if last is None else forks.index(last) + 1])
+    return frozenset(forks[forks.index(first) : None if last is None else forks.index(last) + 1])
 
 
 # The forks whose payloads each method version serves (execution-apis src/engine/{paris,...,osaka}.md); a
@@ -216,6 +252,7 @@ SERVES: dict[str, frozenset[Fork]] = {
 def method_versions(fork: Fork) -> tuple[int, int]:
     """(engine_newPayload version, engine_forkchoiceUpdated version) a consensus client uses for `fork`'s blocks,
     the first version that serves it: Paris V1/V1, Shanghai V2/V2, Cancun V3/V3, Prague and later V4/V3."""
+
     def first(method: str) -> int:
         return min(v for v in range(1, 10) if fork in SERVES.get(f"{method}V{v}", ()))
 

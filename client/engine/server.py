@@ -5,6 +5,7 @@ It serves the engine_* methods and, as geth's auth port does, the eth_* ones a c
 without one the answer is HTTP 401 before the body is read. Method calls run on the node's single chain thread,
 shared with the public JSON-RPC server, so the chain sees one caller at a time.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,12 +36,14 @@ def make_engine_app(dispatcher: Dispatcher, secret: bytes, vhosts: tuple[str, ..
     def authenticate(request: web.Request) -> str | None:
         return check_authorization(request.headers.get("Authorization"), secret)
 
-    return make_app(dispatcher, ENGINE_BODY_LIMIT, vhosts=vhosts, authenticate=authenticate,
-                    max_response_size=ENGINE_RESPONSE_LIMIT)
+    return make_app(
+        dispatcher, ENGINE_BODY_LIMIT, vhosts=vhosts, authenticate=authenticate, max_response_size=ENGINE_RESPONSE_LIMIT
+    )
 
 
-async def start_engine_server(dispatcher: Dispatcher, secret: bytes, addr: str, port: int,
-                              vhosts: tuple[str, ...] = ("localhost",)) -> tuple[web.AppRunner, str]:
+async def start_engine_server(
+    dispatcher: Dispatcher, secret: bytes, addr: str, port: int, vhosts: tuple[str, ...] = ("localhost",)
+) -> tuple[web.AppRunner, str]:
     """Listen on addr:port (0 picks a free port); returns the runner (to clean up) and the URL."""
     runner = web.AppRunner(make_engine_app(dispatcher, secret, vhosts), access_log=None, handle_signals=False)
     await runner.setup()

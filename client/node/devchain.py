@@ -14,6 +14,7 @@ one also forgets the snapshots taken after it.
 
 Runs on the chain worker thread only (server.py), like the rest of `Node`.
 """
+
 from __future__ import annotations
 
 import copy
@@ -156,8 +157,7 @@ class DevChain:
         from common.keccak import keccak
 
         n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-        tx.v = 27 if tx.type == 0 and tx.chain_id is None else (
-            35 + 2 * tx.chain_id if tx.type == 0 else 0)
+        tx.v = 27 if tx.type == 0 and tx.chain_id is None else (35 + 2 * tx.chain_id if tx.type == 0 else 0)
         tx.r = int.from_bytes(keccak(sender + tx.signing_hash()), "big") % (n - 1) + 1
         tx.s = PLACEHOLDER_S
         tx.sender = sender
@@ -177,8 +177,9 @@ class DevChain:
     def snapshot(self) -> int:
         sid = self.next_snapshot_id
         self.next_snapshot_id += 1
-        self.snapshots[sid] = Snapshot(self.node.head().hash, self.edited_root(), self.node.pool.snapshot(),
-                                       copy.deepcopy(self.settings))
+        self.snapshots[sid] = Snapshot(
+            self.node.head().hash, self.edited_root(), self.node.pool.snapshot(), copy.deepcopy(self.settings)
+        )
         return sid
 
     def revert(self, sid: int) -> bool:
@@ -200,8 +201,9 @@ class DevChain:
         canonical entries and transaction lookups, in one write batch. Returns how many blocks went."""
         store = self.node.store
         head = self.node.head()
-        dropped = [h for h in (store.canonical_hash(n) for n in range(target.number + 1, head.number + 1))
-                   if h is not None]
+        dropped = [
+            h for h in (store.canonical_hash(n) for n in range(target.number + 1, head.number + 1)) if h is not None
+        ]
 
         def drop(batch) -> None:  # beside the blockchain's move of the head and the canonical index
             for h in dropped:

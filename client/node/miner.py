@@ -10,6 +10,7 @@ their gas limits (and blob gas) fit the block. If the chain refuses one (say the
 an earlier transaction of the block), that transaction and the sender's later ones are dropped and the block
 is built again without them; the pool's own checks make that rare.
 """
+
 from __future__ import annotations
 
 import time
@@ -88,8 +89,9 @@ class BlockSettings:
     pre_state_root: bytes | None = None
 
 
-def build_dropping_invalid(blockchain: Blockchain, pool, parent_hash: bytes, txs: list[Transaction], timestamp: int,
-                           **build_args) -> tuple[Block, Any, list[tuple[Transaction, str]]]:
+def build_dropping_invalid(
+    blockchain: Blockchain, pool, parent_hash: bytes, txs: list[Transaction], timestamp: int, **build_args
+) -> tuple[Block, Any, list[tuple[Transaction, str]]]:
     """`blockchain.build` on `txs`; a transaction the chain refuses is dropped from the block and the pool with
     the sender's later ones, and the block built again. Returns (block, execution output, dropped)."""
     dropped: list[tuple[Transaction, str]] = []
@@ -110,8 +112,13 @@ def build_dropping_invalid(blockchain: Blockchain, pool, parent_hash: bytes, txs
     return block, out, dropped
 
 
-def mine(blockchain: Blockchain, pool, pool_state_factory: Callable[[], Any], timestamp: int | None = None,
-         settings: BlockSettings | None = None) -> Mined:
+def mine(
+    blockchain: Blockchain,
+    pool,
+    pool_state_factory: Callable[[], Any],
+    timestamp: int | None = None,
+    settings: BlockSettings | None = None,
+) -> Mined:
     """Seal one block from the pool's pending transactions on top of the head; it becomes the new head."""
     store, config = blockchain.store, blockchain.config
     settings = settings or BlockSettings()
@@ -123,18 +130,35 @@ def mine(blockchain: Blockchain, pool, pool_state_factory: Callable[[], Any], ti
     base_fee = expected_base_fee(gas_limit, parent) if settings.base_fee is None else settings.base_fee
     started = time.perf_counter()
     # the pool keeps taking transactions while the block is built (they wait for the next one)
-    txs = select(pool.ordered(pool_state_factory(), base_fee), gas_limit,
-                 schedule.max_blob_gas if schedule is not None else None)
-    block, out, dropped = build_dropping_invalid(blockchain, pool, parent.hash, txs, ts, coinbase=settings.coinbase,
-                                                 prev_randao=prev_randao(parent), extra_data=EXTRA_DATA,
-                                                 gas_limit=gas_limit, base_fee=base_fee,
-                                                 pre_state_root=settings.pre_state_root)
+    txs = select(
+        pool.ordered(pool_state_factory(), base_fee), gas_limit, schedule.max_blob_gas if schedule is not None else None
+    )
+    block, out, dropped = build_dropping_invalid(
+        blockchain,
+        pool,
+        parent.hash,
+        txs,
+        ts,
+        coinbase=settings.coinbase,
+        prev_randao=prev_randao(parent),
+        extra_data=EXTRA_DATA,
+        gas_limit=gas_limit,
+        base_fee=base_fee,
+        pre_state_root=settings.pre_state_root,
+    )
     with pool.lock:  # admissions see the pool without what the new head included
         for tx in block.transactions:
             pool.remove(tx.hash)
         pool.reset(pool_state_factory())
     h = block.header
     receipts = out.receipts
-    log.info("block mined", number=h.number, hash="0x" + h.hash.hex(), txs=len(block.transactions),
-             gas_used=h.gas_used, base_fee=h.base_fee_per_gas, ms=round((time.perf_counter() - started) * 1000, 1))
+    log.info(
+        "block mined",
+        number=h.number,
+        hash="0x" + h.hash.hex(),
+        txs=len(block.transactions),
+        gas_used=h.gas_used,
+        base_fee=h.base_fee_per_gas,
+        ms=round((time.perf_counter() - started) * 1000, 1),
+    )
     return Mined(block, receipts, dropped)

@@ -6,6 +6,7 @@ raw-transaction admission run on the event loop at the same time. Reads see comm
 state, receipts and the head pointer land in one LevelDB batch, and the state trie is persistent (a root read
 while a block is sealed stays whole). The pool has its own lock (txpool.py).
 """
+
 from __future__ import annotations
 
 import collections
@@ -71,8 +72,13 @@ class PoolState:
 
 
 class Node:
-    def __init__(self, store: ChainStore, config: ChainConfig, backend: str = "interpreter",
-                 dev_keys: dict[bytes, bytes] | None = None) -> None:
+    def __init__(
+        self,
+        store: ChainStore,
+        config: ChainConfig,
+        backend: str = "interpreter",
+        dev_keys: dict[bytes, bytes] | None = None,
+    ) -> None:
         self.store = store
         self.kv = store.kv
         self.config = config
@@ -231,8 +237,14 @@ class Node:
         cap = self.rules(header).tx_gas_cap
         return header.gas_limit if cap is None else min(header.gas_limit, cap)
 
-    def simulate(self, tx: Transaction, header: Header, no_base_fee: bool,
-                 state: JournaledState | None = None, tracer: Any = None) -> tuple[TxResult, JournaledState]:
+    def simulate(
+        self,
+        tx: Transaction,
+        header: Header,
+        no_base_fee: bool,
+        state: JournaledState | None = None,
+        tracer: Any = None,
+    ) -> tuple[TxResult, JournaledState]:
         """Run `tx` (sender in `tx.sender`, nonce filled in) on top of `header`'s state; nothing is kept.
         InvalidTransaction becomes a -32000 error with geth's message."""
         if state is None:
@@ -272,8 +284,13 @@ class Node:
             base_fee = expected_base_fee(settings.gas_limit, head)
         excess = next_excess_blob_gas_for(self.config, head, number, timestamp)
         gas_limit = head.gas_limit if settings.gas_limit is None else settings.gas_limit
-        out = PoolRules(chain_id=self.chain_id, fork_rules=rules, base_fee=base_fee, gas_limit=gas_limit,
-                        blob_base_fee=blob_base_fee(excess, schedule) if schedule else 1)
+        out = PoolRules(
+            chain_id=self.chain_id,
+            fork_rules=rules,
+            base_fee=base_fee,
+            gas_limit=gas_limit,
+            blob_base_fee=blob_base_fee(excess, schedule) if schedule else 1,
+        )
         self._rules = (key, out)
         return out
 
@@ -311,8 +328,9 @@ class Node:
         from .miner import BlockSettings
 
         s = self.dev.settings
-        return BlockSettings(coinbase=s.coinbase, gas_limit=s.gas_limit, base_fee=s.next_base_fee,
-                             pre_state_root=self.dev.edited_root())
+        return BlockSettings(
+            coinbase=s.coinbase, gas_limit=s.gas_limit, base_fee=s.next_base_fee, pre_state_root=self.dev.edited_root()
+        )
 
     def mine(self, timestamp: int | None = None):
         """Seal one block now (whatever is pending, maybe nothing) with the dev settings; tell listeners."""
@@ -345,9 +363,16 @@ class Node:
         number, ts = head.number + 1, self.dev.block_timestamp(head)
         rules = rules_of(self.config, number, ts)
         gas_limit = head.gas_limit if s.gas_limit is None else s.gas_limit
-        header = Header(parent_hash=head.hash, coinbase=s.coinbase, number=number, gas_limit=gas_limit,
-                        timestamp=ts, mix_hash=prev_randao(head), state_root=self.dev.head_root(head),
-                        base_fee_per_gas=expected_base_fee(gas_limit, head) if s.base_fee is None else s.base_fee)
+        header = Header(
+            parent_hash=head.hash,
+            coinbase=s.coinbase,
+            number=number,
+            gas_limit=gas_limit,
+            timestamp=ts,
+            mix_hash=prev_randao(head),
+            state_root=self.dev.head_root(head),
+            base_fee_per_gas=expected_base_fee(gas_limit, head) if s.base_fee is None else s.base_fee,
+        )
         if rules.withdrawals:
             header.withdrawals_root = EMPTY_ROOT
         if rules.blob_schedule is not None:
@@ -394,4 +419,3 @@ def _remember(cache: dict, key: bytes, value: Any, size: int) -> None:
         except (RuntimeError, StopIteration):  # another thread changed it meanwhile: it stays bounded anyway
             pass
     cache[key] = value
-

@@ -14,6 +14,7 @@ that need no pool (signature recovery, intrinsic gas, fork rules) run unlocked; 
 one entry holds `lock` (re-entrant: a caller that needs one view across calls, as the miner's selection and its
 update after a block, holds it around them).
 """
+
 from __future__ import annotations
 
 import threading
@@ -151,9 +152,11 @@ class TxPool:
             raise TxPoolError(f"nonce too high: next nonce {state_nonce}, tx nonce {tx.nonce}")
         if _fee_cap(tx) < rules.base_fee:
             what = "max fee per gas" if tx.type >= 2 else "gas price"
-            raise TxPoolError(f"{what} less than block base fee: address 0x{sender.hex()}, "
-                              f"{'maxFeePerGas' if tx.type >= 2 else 'gasPrice'}: {_fee_cap(tx)}, "
-                              f"baseFee: {rules.base_fee}")
+            raise TxPoolError(
+                f"{what} less than block base fee: address 0x{sender.hex()}, "
+                f"{'maxFeePerGas' if tx.type >= 2 else 'gasPrice'}: {_fee_cap(tx)}, "
+                f"baseFee: {rules.base_fee}"
+            )
         balance = state.balance(sender)
         # The sender must afford this one and every pending one before it (geth checks the spend of the
         # whole nonce run, minus a transaction this one replaces).
@@ -161,8 +164,10 @@ class TxPool:
         spent = sum(max_cost(t) for n, t in own.items() if state_nonce <= n < tx.nonce)
         need = max_cost(tx)
         if balance < need + spent:
-            raise TxPoolError(f"insufficient funds for gas * price + value: balance {balance}, tx cost {need}, "
-                              f"overshot {need + spent - balance}")
+            raise TxPoolError(
+                f"insufficient funds for gas * price + value: balance {balance}, tx cost {need}, "
+                f"overshot {need + spent - balance}"
+            )
         old = own.get(tx.nonce)
         if old is not None:
             bump = 100 + self.price_bump
@@ -171,8 +176,14 @@ class TxPool:
         elif len(self.by_hash) >= self.max_size:
             raise TxPoolError("txpool is full")
 
-    def add(self, tx: Transaction, state: StateView | Callable[[], StateView], rules: PoolRules,
-            size: int | None = None, extra: object = None) -> bytes:
+    def add(
+        self,
+        tx: Transaction,
+        state: StateView | Callable[[], StateView],
+        rules: PoolRules,
+        size: int | None = None,
+        extra: object = None,
+    ) -> bytes:
         """Validate and insert; returns the transaction hash. TxPoolError if refused. `state` may be a function
         giving the head's view, called under the lock (so the view and the pool belong to one head)."""
         sender = self.check_alone(tx, rules, size)
@@ -259,8 +270,9 @@ class TxPool:
             order = {h: i for i, h in enumerate(self.by_hash)}
         heads = {s: 0 for s in runs}
         while heads:
-            best = max(heads, key=lambda s: (effective_tip(runs[s][heads[s]], base_fee),
-                                             -order[runs[s][heads[s]].hash]))
+            best = max(
+                heads, key=lambda s: (effective_tip(runs[s][heads[s]], base_fee), -order[runs[s][heads[s]].hash])
+            )
             i = heads[best]
             yield best, runs[best][i]
             if i + 1 < len(runs[best]):
@@ -326,13 +338,17 @@ def _pool_message(code: str, tx: Transaction, fork_rules: ForkRules, rules: Pool
     if code == "TYPE_3_TX_ZERO_BLOBS":
         return "blobless blob transaction"
     if code == "TYPE_3_TX_BLOB_COUNT_EXCEEDED":
-        return (f"too many blobs in transaction: have {len(tx.blob_versioned_hashes)}, "
-                f"permitted {fork_rules.blob_limit_per_tx}")
+        return (
+            f"too many blobs in transaction: have {len(tx.blob_versioned_hashes)}, "
+            f"permitted {fork_rules.blob_limit_per_tx}"
+        )
     if code == "TYPE_3_TX_INVALID_BLOB_VERSIONED_HASH":
         return "invalid blob versioned hash"
     if code == "INSUFFICIENT_MAX_FEE_PER_BLOB_GAS":
-        return (f"max fee per blob gas less than block blob gas fee: address 0x{sender.hex()} "
-                f"blobGasFeeCap: {tx.max_fee_per_blob_gas}, blobBaseFee: {rules.blob_base_fee}")
+        return (
+            f"max fee per blob gas less than block blob gas fee: address 0x{sender.hex()} "
+            f"blobGasFeeCap: {tx.max_fee_per_blob_gas}, blobBaseFee: {rules.blob_base_fee}"
+        )
     if code in ("TYPE_3_TX_CONTRACT_CREATION", "TYPE_4_TX_CONTRACT_CREATION"):
         return "transaction type cannot create contracts"
     if code == "TYPE_4_EMPTY_AUTHORIZATION_LIST":

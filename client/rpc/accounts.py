@@ -1,4 +1,5 @@
 """Account state at a block: balance, nonce, code, storage slots, the trie entry (and its proof: proof.py)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,9 +20,12 @@ class AccountsApi(Topic):
     def eth_getAccount(self, address: Any, block: Any = None) -> dict[str, str]:
         """The account's trie entry (geth's and anvil's eth_getAccount): nonce, balance, codeHash, storageRoot."""
         acc = self._state(block, 1).get_account(T.address(address, 0))
-        return {"nonce": _hx(acc.nonce if acc else 0), "balance": _hx(acc.balance if acc else 0),
-                "codeHash": _hb(acc.code_hash if acc else EMPTY_CODE_HASH),
-                "storageRoot": _hb(acc.storage_root if acc else EMPTY_ROOT)}
+        return {
+            "nonce": _hx(acc.nonce if acc else 0),
+            "balance": _hx(acc.balance if acc else 0),
+            "codeHash": _hb(acc.code_hash if acc else EMPTY_CODE_HASH),
+            "storageRoot": _hb(acc.storage_root if acc else EMPTY_ROOT),
+        }
 
     def eth_getTransactionCount(self, address: Any, block: Any = None) -> str:
         a = T.address(address, 0)

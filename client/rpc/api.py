@@ -3,6 +3,7 @@
 (tracing), dev.py (anvil, Hardhat, evm_* test methods), signing.py. Parameters are parsed as geth does
 (types.py) and results shaped as geth gives them (format.py), so web3.py / ethers / curl scripts work unchanged.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
@@ -29,21 +30,56 @@ MODULES = ("anvil", "debug", "eth", "evm", "hardhat", "net", "personal", "rpc", 
 # data only (blocks, receipts, lookups and the head land in one write batch; a state root read stays whole) or
 # admit a raw transaction (the pool locks itself). Everything else (dev methods, filters, eth_sendTransaction,
 # tracing, signing) runs on the chain thread, one at a time.
-CONCURRENT_METHODS = frozenset({
-    "web3_clientVersion", "web3_sha3", "net_version", "net_listening", "net_peerCount", "rpc_modules",
-    "eth_chainId", "eth_networkId", "eth_blockNumber", "eth_syncing", "eth_mining", "eth_hashrate",
-    "eth_coinbase", "eth_accounts", "eth_gasPrice", "eth_maxPriorityFeePerGas", "eth_blobBaseFee",
-    "eth_feeHistory", "eth_getBalance", "eth_getAccount", "eth_getTransactionCount", "eth_getCode",
-    "eth_getStorageAt", "eth_getProof", "eth_getBlockByNumber", "eth_getBlockByHash",
-    "eth_getBlockTransactionCountByNumber", "eth_getBlockTransactionCountByHash", "eth_getUncleCountByBlockNumber",
-    "eth_getUncleCountByBlockHash", "eth_getUncleByBlockNumberAndIndex", "eth_getUncleByBlockHashAndIndex",
-    "eth_getBlockReceipts", "eth_getTransactionByHash", "eth_getTransactionByBlockNumberAndIndex",
-    "eth_getTransactionByBlockHashAndIndex", "eth_getRawTransactionByHash", "debug_getRawTransaction",
-    "eth_getRawTransactionByBlockNumberAndIndex", "eth_getRawTransactionByBlockHashAndIndex",
-    "eth_getTransactionReceipt", "eth_call", "eth_estimateGas", "eth_createAccessList", "eth_getLogs",
-    "eth_sendRawTransaction",
-})
-
+CONCURRENT_METHODS = frozenset(
+    {
+        "web3_clientVersion",
+        "web3_sha3",
+        "net_version",
+        "net_listening",
+        "net_peerCount",
+        "rpc_modules",
+        "eth_chainId",
+        "eth_networkId",
+        "eth_blockNumber",
+        "eth_syncing",
+        "eth_mining",
+        "eth_hashrate",
+        "eth_coinbase",
+        "eth_accounts",
+        "eth_gasPrice",
+        "eth_maxPriorityFeePerGas",
+        "eth_blobBaseFee",
+        "eth_feeHistory",
+        "eth_getBalance",
+        "eth_getAccount",
+        "eth_getTransactionCount",
+        "eth_getCode",
+        "eth_getStorageAt",
+        "eth_getProof",
+        "eth_getBlockByNumber",
+        "eth_getBlockByHash",
+        "eth_getBlockTransactionCountByNumber",
+        "eth_getBlockTransactionCountByHash",
+        "eth_getUncleCountByBlockNumber",
+        "eth_getUncleCountByBlockHash",
+        "eth_getUncleByBlockNumberAndIndex",
+        "eth_getUncleByBlockHashAndIndex",
+        "eth_getBlockReceipts",
+        "eth_getTransactionByHash",
+        "eth_getTransactionByBlockNumberAndIndex",
+        "eth_getTransactionByBlockHashAndIndex",
+        "eth_getRawTransactionByHash",
+        "debug_getRawTransaction",
+        "eth_getRawTransactionByBlockNumberAndIndex",
+        "eth_getRawTransactionByBlockHashAndIndex",
+        "eth_getTransactionReceipt",
+        "eth_call",
+        "eth_estimateGas",
+        "eth_createAccessList",
+        "eth_getLogs",
+        "eth_sendRawTransaction",
+    }
+)
 
 
 class Api:
@@ -54,8 +90,17 @@ class Api:
         self.calls = CallsApi(node)
         self.net = NetApi(node)
         self.logs = LogsApi(node)  # keeps the installed filters
-        self.topics = (self.net, AccountsApi(node), BlocksApi(node), TransactionsApi(node, self.calls), self.calls,
-                       FeesApi(node), self.logs, PoolApi(node), DebugApi(node, self.calls))
+        self.topics = (
+            self.net,
+            AccountsApi(node),
+            BlocksApi(node),
+            TransactionsApi(node, self.calls),
+            self.calls,
+            FeesApi(node),
+            self.logs,
+            PoolApi(node),
+            DebugApi(node, self.calls),
+        )
         self.dev = DevApi(node, self.calls)
         self.signing = SigningApi(node, self.calls)
 

@@ -1,5 +1,6 @@
 """Blocks: the head's number, blocks by number or hash, their transaction counts and receipts, uncles (none after
 the Merge)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,6 +1,7 @@
 """Message calls on a block's state, nothing kept: eth_call, eth_estimateGas (geth's search), eth_createAccessList;
 and geth's TransactionArgs (`transaction_from_args`), which eth_sendTransaction, eth_signTransaction, the dev
 methods and debug_traceCall fill their transactions in with."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,10 +24,17 @@ GAS_ESTIMATE_ERROR_RATIO = 0.015  # geth's estimateGasErrorRatio
 
 
 class CallsApi(Topic):
-    def transaction_from_args(self, args: dict, header: Header, sign: bool = False,
-                      state: JournaledState | None = None, gas_cap: int | None = None) -> Transaction:
+    def transaction_from_args(
+        self,
+        args: dict,
+        header: Header,
+        sign: bool = False,
+        state: JournaledState | None = None,
+        gas_cap: int | None = None,
+    ) -> Transaction:
         """A Transaction from geth's TransactionArgs. For calls the sender goes in `tx.sender` (no
         signature); for eth_sendTransaction missing fields are filled in as geth does."""
+
         def opt(name: str, parse=T.quantity):
             v = args.get(name)
             return None if v is None else parse(v, 0)
@@ -35,8 +43,9 @@ class CallsApi(Topic):
         to = opt("to", T.address)
         data_in, input_in = args.get("data"), args.get("input")
         if data_in is not None and input_in is not None and data_in != input_in:
-            raise InvalidParams('both "data" and "input" are set and not equal. Please use "input" to pass '
-                                'transaction call data')
+            raise InvalidParams(
+                'both "data" and "input" are set and not equal. Please use "input" to pass transaction call data'
+            )
         payload = T.data(input_in if input_in is not None else data_in, 0) if (input_in or data_in) is not None else b""
         value = opt("value") or 0
         gas_price, max_fee, tip = opt("gasPrice"), opt("maxFeePerGas"), opt("maxPriorityFeePerGas")
@@ -81,11 +90,22 @@ class CallsApi(Topic):
                 nonce = self.node.pool.next_nonce(sender, st.nonce(sender))
         else:
             nonce = state.get_nonce(sender) if state is not None else 0
-        tx = Transaction(type=tx_type, chain_id=chain_id, nonce=nonce, gas_price=gas_price or 0,
-                         max_priority_fee_per_gas=tip or 0, max_fee_per_gas=max_fee or 0, gas=0, to=to,
-                         value=value, data=payload, access_list=access_list,
-                         max_fee_per_blob_gas=opt("maxFeePerBlobGas") or 0, blob_versioned_hashes=blob_hashes,
-                         authorizations=auths)
+        tx = Transaction(
+            type=tx_type,
+            chain_id=chain_id,
+            nonce=nonce,
+            gas_price=gas_price or 0,
+            max_priority_fee_per_gas=tip or 0,
+            max_fee_per_gas=max_fee or 0,
+            gas=0,
+            to=to,
+            value=value,
+            data=payload,
+            access_list=access_list,
+            max_fee_per_blob_gas=opt("maxFeePerBlobGas") or 0,
+            blob_versioned_hashes=blob_hashes,
+            authorizations=auths,
+        )
         gas = gas_cap if gas_cap is not None else opt("gas")
         if gas is None:
             if sign:
@@ -99,8 +119,9 @@ class CallsApi(Topic):
             tx.sender = sender
         return tx
 
-    def _run_call(self, args: Any, header: Header, gas: int | None = None, overrides: Any = None,
-                  access_list: tuple | None = None):
+    def _run_call(
+        self, args: Any, header: Header, gas: int | None = None, overrides: Any = None, access_list: tuple | None = None
+    ):
         if not isinstance(args, dict):
             raise InvalidParams("invalid argument 0: expected a transaction call object")
         state = JournaledState(self.node.state(header))
@@ -232,8 +253,10 @@ class CallsApi(Topic):
                 break
             access = new
         out: dict[str, Any] = {
-            "accessList": [{"address": T.checksum(a), "storageKeys": ["0x" + s.to_bytes(32, "big").hex() for s in ss]}
-                           for a, ss in access],
+            "accessList": [
+                {"address": T.checksum(a), "storageKeys": ["0x" + s.to_bytes(32, "big").hex() for s in ss]}
+                for a, ss in access
+            ],
             "gasUsed": _hx(result.gas_used),
         }
         if result.status == "revert":
@@ -262,7 +285,14 @@ def _parse_authorizations(v: Any) -> tuple:
     for a in v:
         if not isinstance(a, dict):
             raise InvalidParams("invalid argument 0: authorization must be an object")
-        out.append(Authorization(T.quantity(a.get("chainId"), 0), T.address(a.get("address"), 0),
-                                 T.quantity(a.get("nonce"), 0, 64), T.quantity(a.get("yParity"), 0, 8),
-                                 T.quantity(a.get("r"), 0), T.quantity(a.get("s"), 0)))
+        out.append(
+            Authorization(
+                T.quantity(a.get("chainId"), 0),
+                T.address(a.get("address"), 0),
+                T.quantity(a.get("nonce"), 0, 64),
+                T.quantity(a.get("yParity"), 0, 8),
+                T.quantity(a.get("r"), 0),
+                T.quantity(a.get("s"), 0),
+            )
+        )
     return tuple(out)

@@ -5,6 +5,7 @@ The traced transaction is re-executed on the state it saw: the parent block's st
 calls, the block's earlier transactions (with the node's backend, untraced), then this one with the tracer
 attached (the interpreter runs it, nested frames included, so every backend gives the same trace).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
@@ -45,9 +46,13 @@ def make_tracer(options: dict[str, Any]) -> tuple[Tracer, Callable[[], Any]]:
     if not isinstance(config, dict):
         raise InvalidParams("invalid tracerConfig: expected an object")
     if name in (None, "", "structLogger"):
-        t = StructLogger(memory=bool(options.get("enableMemory")), stack=not options.get("disableStack"),
-                         storage=not options.get("disableStorage"),
-                         return_data=bool(options.get("enableReturnData")), limit=MAX_STEPS)
+        t = StructLogger(
+            memory=bool(options.get("enableMemory")),
+            stack=not options.get("disableStack"),
+            storage=not options.get("disableStorage"),
+            return_data=bool(options.get("enableReturnData")),
+            limit=MAX_STEPS,
+        )
         return t, t.geth_result
     if name == "callTracer":
         c = CallTracer(_flag(config, "onlyTopCall"), _flag(config, "withLog"))
@@ -60,8 +65,9 @@ def make_tracer(options: dict[str, Any]) -> tuple[Tracer, Callable[[], Any]]:
         return f, f.result
     if name == "noopTracer":
         return Tracer(), dict
-    raise InvalidParams(f"tracer {name!r} is not supported (native tracers: {', '.join(TRACERS)}; "
-                        "no JavaScript tracers)")
+    raise InvalidParams(
+        f"tracer {name!r} is not supported (native tracers: {', '.join(TRACERS)}; no JavaScript tracers)"
+    )
 
 
 def _replay(node, header: Header, options: dict[str, Any], only: int | None = None) -> list[dict[str, Any]]:
@@ -79,7 +85,7 @@ def _replay(node, header: Header, options: dict[str, Any], only: int | None = No
     ctx = BlockContext(env)
     out = []
     last = len(block.transactions) - 1 if only is None else only
-    for i, tx in enumerate(block.transactions[:last + 1]):
+    for i, tx in enumerate(block.transactions[: last + 1]):
         traced = only is None or i == only
         tracer, result = make_tracer(options) if traced else (None, None)
         try:

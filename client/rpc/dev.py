@@ -10,6 +10,7 @@ too), anvil_setIntervalMining seconds (anvil).
 
 The node-side work is in client/node/devchain.py; these methods parse, check and answer.
 """
+
 from __future__ import annotations
 
 import functools
@@ -32,6 +33,7 @@ MAX_MINE_BLOCKS = 100_000  # each block is sealed for real (about 2 ms an empty 
 
 def _returning(fn: Callable[..., Any], value: Any) -> Callable[..., Any]:
     """`fn` with its parameters (the dispatcher reads them), answering `value`."""
+
     @functools.wraps(fn)
     def wrapper(*args: Any) -> Any:
         fn(*args)
@@ -78,14 +80,20 @@ class DevApi:
         both(self.set_nonce, "anvil_setNonce", null, ("hardhat_setNonce", "evm_setAccountNonce"), true)
         both(self.set_storage_at, "anvil_setStorageAt", true, ("hardhat_setStorageAt",), true)
         both(self.impersonate, "anvil_impersonateAccount", null, ("hardhat_impersonateAccount",), true)
-        both(self.stop_impersonating, "anvil_stopImpersonatingAccount", null,
-             ("hardhat_stopImpersonatingAccount",), true)
+        both(
+            self.stop_impersonating, "anvil_stopImpersonatingAccount", null, ("hardhat_stopImpersonatingAccount",), true
+        )
         both(self.auto_impersonate, "anvil_autoImpersonateAccount", null, ("hardhat_autoImpersonateAccount",), true)
         both(self.reset, "anvil_reset", null, ("hardhat_reset",), true)
         both(self.dump_state, "anvil_dumpState", _SAME, ("hardhat_dumpState",), _SAME)
         both(self.load_state, "anvil_loadState", true, ("hardhat_loadState",), true)
-        both(self.set_next_base_fee, "anvil_setNextBlockBaseFeePerGas", null,
-             ("hardhat_setNextBlockBaseFeePerGas",), true)
+        both(
+            self.set_next_base_fee,
+            "anvil_setNextBlockBaseFeePerGas",
+            null,
+            ("hardhat_setNextBlockBaseFeePerGas",),
+            true,
+        )
         both(self.set_coinbase, "anvil_setCoinbase", null, ("hardhat_setCoinbase",), true)
         both(self.drop_transaction, "anvil_dropTransaction", _SAME, (), _SAME)
         m["hardhat_dropTransaction"] = self.hardhat_drop_transaction
@@ -196,8 +204,10 @@ class DevApi:
         anvil_mine_detailed does."""
         head = self.node.head().number
         self.evm_mine(options)
-        return [block_json(self.node, self.node.header_by_number(n), True)
-                for n in range(head + 1, self.node.head().number + 1)]
+        return [
+            block_json(self.node, self.node.header_by_number(n), True)
+            for n in range(head + 1, self.node.head().number + 1)
+        ]
 
     def _check_timestamp(self, ts: int) -> None:
         head = self.node.head()
@@ -281,7 +291,7 @@ class DevApi:
     def send_unsigned_transaction(self, args: Any) -> str:
         """anvil's eth_sendUnsignedTransaction: sent as `from` without its key (impersonated for this one)."""
         if not isinstance(args, dict) or args.get("from") is None:
-            raise InvalidParams("invalid argument 0: expected a transaction object with \"from\"")
+            raise InvalidParams('invalid argument 0: expected a transaction object with "from"')
         sender = T.address(args["from"], 0)
         tx = self.calls.transaction_from_args(args, self.node.head(), sign=True)
         self.dev.placeholder_sign(tx, sender)
@@ -299,7 +309,7 @@ class DevApi:
     # -- reset, dumps ---------------------------------------------------------------------------------------
     def reset(self, options: Any = None) -> None:
         if isinstance(options, dict) and any(options.get(k) for k in ("forking", "jsonRpcUrl", "blockNumber")):
-            raise InvalidParams("forking is not supported by this node (reset without \"forking\" only)")
+            raise InvalidParams('forking is not supported by this node (reset without "forking" only)')
         if options is not None and not isinstance(options, dict):
             raise InvalidParams("invalid argument 0: expected a reset options object")
         self.dev.reset()
@@ -321,8 +331,12 @@ class DevApi:
             "currentBlockHash": "0x" + head.hash.hex(),
             "hardFork": fork.name.lower(),
             "transactionOrder": "fees",
-            "environment": {"baseFee": rules.base_fee, "chainId": self.node.chain_id,
-                            "gasLimit": rules.gas_limit, "gasPrice": rules.base_fee + 10**9},
+            "environment": {
+                "baseFee": rules.base_fee,
+                "chainId": self.node.chain_id,
+                "gasLimit": rules.gas_limit,
+                "gasPrice": rules.base_fee + 10**9,
+            },
             "forkConfig": {"forkUrl": None, "forkBlockNumber": None, "forkRetryBackoff": None},
         }
 
@@ -332,9 +346,15 @@ class DevApi:
         for sid, snap in self.dev.snapshots.items():
             h = self.node.header_by_hash(snap.head)
             snaps[str(sid)] = [h.number if h else None, "0x" + snap.head.hex()]
-        return {"clientVersion": CLIENT_VERSION, "chainId": self.node.chain_id,
-                "instanceId": "0x" + self.node.genesis_hash.hex(), "latestBlockNumber": head.number,
-                "latestBlockHash": "0x" + head.hash.hex(), "forkedNetwork": None, "snapshots": snaps}
+        return {
+            "clientVersion": CLIENT_VERSION,
+            "chainId": self.node.chain_id,
+            "instanceId": "0x" + self.node.genesis_hash.hex(),
+            "latestBlockNumber": head.number,
+            "latestBlockHash": "0x" + head.hash.hex(),
+            "forkedNetwork": None,
+            "snapshots": snaps,
+        }
 
 
 _SAME = object()  # answer what the implementation returns

@@ -1,4 +1,5 @@
 """JSON-RPC errors with geth's codes and messages."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -11,6 +11,7 @@ request waits for the one before it). The first request that is anything else ha
 bytes it holds, to aiohttp's own protocol for good: errors (413, 415, 403, 400...), CORS, WebSocket and the rest
 keep aiohttp's behaviour. `tests/test_node_fasthttp.py` checks both paths give the same answers.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,8 +40,7 @@ class FastRpcConfig:
 
 
 class FastRpc(asyncio.Protocol):
-    def __init__(self, config: FastRpcConfig, aiohttp_protocol: Callable[[], asyncio.Protocol],
-                 live: set) -> None:
+    def __init__(self, config: FastRpcConfig, aiohttp_protocol: Callable[[], asyncio.Protocol], live: set) -> None:
         self.config = config
         self.aiohttp_protocol = aiohttp_protocol
         self.live = live
@@ -104,8 +104,8 @@ class FastRpc(asyncio.Protocol):
         start = end + 4
         if len(self.buf) < start + length:
             return  # the body is still coming
-        body = bytes(self.buf[start:start + length])
-        del self.buf[:start + length]
+        body = bytes(self.buf[start : start + length])
+        del self.buf[: start + length]
         self.busy = True
         self.task = asyncio.get_running_loop().create_task(self._answer(body))  # held: the loop keeps weak refs
 
@@ -198,10 +198,10 @@ class FastSite:
         await asyncio.sleep(0)
 
 
-async def serve(config: FastRpcConfig, aiohttp_protocol: Callable[[], asyncio.Protocol], addr: str,
-                port: int) -> FastSite:
+async def serve(
+    config: FastRpcConfig, aiohttp_protocol: Callable[[], asyncio.Protocol], addr: str, port: int
+) -> FastSite:
     live: set = set()
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: FastRpc(config, aiohttp_protocol, live), addr, port,
-                                      reuse_address=True)
+    server = await loop.create_server(lambda: FastRpc(config, aiohttp_protocol, live), addr, port, reuse_address=True)
     return FastSite(server, live)

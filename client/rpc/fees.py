@@ -1,5 +1,6 @@
 """Fees: gas price and priority fee suggestions (a simplified geth gas price oracle), the blob base fee, fee
 history."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -55,8 +56,9 @@ class FeesApi(Topic):
         n = min(n, 1024)
         last = self.node.resolve(T.block_id(newest, 1))
         if percentiles is not None:
-            if not isinstance(percentiles, list) or any(not isinstance(p, (int, float)) or isinstance(p, bool)
-                                                        for p in percentiles):
+            if not isinstance(percentiles, list) or any(
+                not isinstance(p, (int, float)) or isinstance(p, bool) for p in percentiles
+            ):
                 raise InvalidParams("invalid argument 2: expected an array of numbers")
             if any(p < 0 or p > 100 for p in percentiles) or any(b < a for a, b in zip(percentiles, percentiles[1:])):
                 raise InvalidParams(f"invalid reward percentile: {percentiles}")
@@ -73,12 +75,19 @@ class FeesApi(Topic):
             if percentiles is not None:
                 rewards.append(self._rewards(header, percentiles))
         base_fees.append(_hx(next_base_fee(self.node.config, header)))
-        nxt = Header(number=header.number + 1, timestamp=header.timestamp + 1,
-                     excess_blob_gas=next_excess_blob_gas_for(self.node.config, header, header.number + 1,
-                                                              header.timestamp + 1))
+        nxt = Header(
+            number=header.number + 1,
+            timestamp=header.timestamp + 1,
+            excess_blob_gas=next_excess_blob_gas_for(self.node.config, header, header.number + 1, header.timestamp + 1),
+        )
         blob_fees.append(_hx(self.node.blob_base_fee(nxt)))
-        out = {"oldestBlock": _hx(oldest), "baseFeePerGas": base_fees, "gasUsedRatio": ratios,
-               "baseFeePerBlobGas": blob_fees, "blobGasUsedRatio": blob_ratios}
+        out = {
+            "oldestBlock": _hx(oldest),
+            "baseFeePerGas": base_fees,
+            "gasUsedRatio": ratios,
+            "baseFeePerBlobGas": blob_fees,
+            "blobGasUsedRatio": blob_ratios,
+        }
         if percentiles is not None:
             out["reward"] = rewards
         return out

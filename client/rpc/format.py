@@ -1,5 +1,6 @@
 """Results shaped as geth gives them: transactions, logs, blocks and receipts (shared by the blocks, transactions,
 logs and subscription topics)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -53,8 +54,10 @@ def format_tx(tx: Transaction, header: Header | None = None, index: int | None =
     if tx.chain_id is not None:
         out["chainId"] = _hx(tx.chain_id)
     if tx.type >= 1:
-        out["accessList"] = [{"address": T.checksum(a), "storageKeys": ["0x" + s.to_bytes(32, "big").hex() for s in slots]}
-                             for a, slots in tx.access_list]
+        out["accessList"] = [
+            {"address": T.checksum(a), "storageKeys": ["0x" + s.to_bytes(32, "big").hex() for s in slots]}
+            for a, slots in tx.access_list
+        ]
         out["yParity"] = _hx(tx.v)
     if tx.type >= 2:
         out["maxFeePerGas"] = _hx(tx.max_fee_per_gas)
@@ -64,8 +67,16 @@ def format_tx(tx: Transaction, header: Header | None = None, index: int | None =
         out["blobVersionedHashes"] = [_hb(h) for h in tx.blob_versioned_hashes]
     if tx.type == 4:
         out["authorizationList"] = [
-            {"chainId": _hx(a.chain_id), "address": T.checksum(a.address), "nonce": _hx(a.nonce),
-             "yParity": _hx(a.y_parity), "r": _hx(a.r), "s": _hx(a.s)} for a in tx.authorizations]
+            {
+                "chainId": _hx(a.chain_id),
+                "address": T.checksum(a.address),
+                "nonce": _hx(a.nonce),
+                "yParity": _hx(a.y_parity),
+                "r": _hx(a.r),
+                "s": _hx(a.s),
+            }
+            for a in tx.authorizations
+        ]
     return out
 
 
@@ -85,7 +96,6 @@ def format_log(log: tuple, header: Header, tx_hash: bytes, tx_index: int, log_in
     }
 
 
-
 def block_json(node: Node, header: Header, full: bool) -> dict[str, Any]:
     block = node.block(header)
     out = header.to_json(rpc=True)
@@ -102,8 +112,9 @@ def block_json(node: Node, header: Header, full: bool) -> dict[str, Any]:
     return out
 
 
-def receipt_json(node: Node, header: Header, txs: list[Transaction], receipts: list[Receipt], i: int,
-             first_log_index: int) -> dict[str, Any]:
+def receipt_json(
+    node: Node, header: Header, txs: list[Transaction], receipts: list[Receipt], i: int, first_log_index: int
+) -> dict[str, Any]:
     tx, r = txs[i], receipts[i]
     prev = receipts[i - 1].cumulative_gas_used if i else 0
     sender = tx.recover_sender()

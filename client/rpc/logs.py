@@ -1,5 +1,6 @@
 """Logs and filters: eth_getLogs, log/block/pending-transaction filters polled with eth_getFilterChanges (idle ones
 expire after 5 minutes, as in geth); the criteria parsing and matching subscriptions share."""
+
 from __future__ import annotations
 
 import os
@@ -25,12 +26,18 @@ class LogsApi(Topic):
     def _log_criteria(self, flt: Any) -> dict[str, Any]:
         if not isinstance(flt, dict):
             raise InvalidParams("invalid argument 0: expected a filter object")
-        crit = {"addresses": parse_addresses(flt.get("address")), "topics": parse_topics(flt.get("topics")),
-                "blockHash": None, "fromBlock": None, "toBlock": None}
+        crit = {
+            "addresses": parse_addresses(flt.get("address")),
+            "topics": parse_topics(flt.get("topics")),
+            "blockHash": None,
+            "fromBlock": None,
+            "toBlock": None,
+        }
         if flt.get("blockHash") is not None:
             if flt.get("fromBlock") is not None or flt.get("toBlock") is not None:
-                raise InvalidParams("invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock, "
-                                    "choose one or the other")
+                raise InvalidParams(
+                    "invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other"
+                )
             crit["blockHash"] = T.hash32(flt["blockHash"], 0)
         else:
             crit["fromBlock"] = T.block_id(flt.get("fromBlock"), 0)

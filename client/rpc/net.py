@@ -1,5 +1,6 @@
 """web3_*, net_* and what the node says of itself: client version, chain id, sync and mining status, coinbase,
 accounts."""
+
 from __future__ import annotations
 
 import platform

@@ -1,5 +1,6 @@
 """State overrides (geth's StateOverride) applied to a call's copy of the state: eth_call, eth_estimateGas,
 debug_traceCall."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """txpool_status, txpool_content, txpool_inspect: the pool as geth shows it."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -2,6 +2,7 @@
 state root, read from the node's own trie (state/trie.py) at any block whose state is kept (all of them: nodes
 are never pruned). At the head, after dev edits (anvil_setBalance and the like), the proof is against the
 edited state's root, which the next block's header will carry."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -26,8 +27,9 @@ def eth_get_proof(node: Node, address: Any, keys: Any, block: Any = None) -> dic
     storage = []
     for given, slot in slots:
         value = db.get_storage_at(storage_root, slot)
-        storage.append({"key": given, "value": hex(value),
-                        "proof": ["0x" + n.hex() for n in db.storage_proof(storage_root, slot)]})
+        storage.append(
+            {"key": given, "value": hex(value), "proof": ["0x" + n.hex() for n in db.storage_proof(storage_root, slot)]}
+        )
     return {
         "address": T.checksum(a),
         "accountProof": ["0x" + n.hex() for n in db.account_proof(a)],

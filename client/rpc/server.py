@@ -11,6 +11,7 @@ pool already sealed by it, so a burst goes into a few blocks (group commit). A b
 answered on the loop; any other batch is one job on the chain thread (its transactions reach the pool
 together and the miner seals them in one block).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,8 +28,15 @@ import structlog
 from aiohttp import web
 
 from .. import jsonsafe
-from .errors import (INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, InvalidParams,
-                     RpcError)
+from .errors import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    InvalidParams,
+    RpcError,
+)
 
 log = structlog.get_logger("rpc")
 
@@ -47,9 +55,14 @@ def _error(id_: Any, code: int, message: str, data: Any = None) -> dict[str, Any
 class Dispatcher:
     """Maps method names to callables taking the positional params; knows nothing of HTTP."""
 
-    def __init__(self, methods: dict[str, Callable[..., Any]], after: Callable[[], None] | None = None,
-                 executor: ThreadPoolExecutor | None = None, concurrent: frozenset[str] = frozenset(),
-                 after_due: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        methods: dict[str, Callable[..., Any]],
+        after: Callable[[], None] | None = None,
+        executor: ThreadPoolExecutor | None = None,
+        concurrent: frozenset[str] = frozenset(),
+        after_due: Callable[[], bool] | None = None,
+    ) -> None:
         self.methods = methods
         self.arity = {name: _arity(fn) for name, fn in methods.items()}
         self.concurrent = concurrent  # methods run on the event loop (see the module docstring)
@@ -99,8 +112,12 @@ class Dispatcher:
             log.error("rpc method failed", method=method, error=repr(exc), exc_info=True)
             resp = _error(id_, INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}")
         if _debug_logging():
-            log.debug("rpc", method=method, ms=round((time.perf_counter() - started) * 1000, 2),
-                      error=resp.get("error", {}).get("message"))
+            log.debug(
+                "rpc",
+                method=method,
+                ms=round((time.perf_counter() - started) * 1000, 2),
+                error=resp.get("error", {}).get("message"),
+            )
         return None if is_notification else resp
 
     def handle(self, body: Any) -> Any:
@@ -165,8 +182,9 @@ class Dispatcher:
                 await job
             else:
                 self._sealing[session] = job
-                job.add_done_callback(lambda j, s=session: self._sealing.pop(s, None)
-                                      if self._sealing.get(s) is j else None)
+                job.add_done_callback(
+                    lambda j, s=session: self._sealing.pop(s, None) if self._sealing.get(s) is j else None
+                )
         return out
 
     def _after_job(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future:
@@ -279,11 +297,17 @@ def _host_allowed(host_header: str | None, vhosts: tuple[str, ...]) -> bool:
     return host.lower() in vhosts
 
 
-def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE,
-             vhosts: tuple[str, ...] = ("localhost",), cors: tuple[str, ...] = (), subscriptions: Any = None,
-             ws_origins: tuple[str, ...] = (), http: bool = True,
-             authenticate: Callable[[web.Request], str | None] | None = None,
-             max_response_size: int = MAX_RESPONSE_SIZE) -> web.Application:
+def make_app(
+    dispatcher: Dispatcher,
+    max_request_size: int = MAX_REQUEST_SIZE,
+    vhosts: tuple[str, ...] = ("localhost",),
+    cors: tuple[str, ...] = (),
+    subscriptions: Any = None,
+    ws_origins: tuple[str, ...] = (),
+    http: bool = True,
+    authenticate: Callable[[web.Request], str | None] | None = None,
+    max_response_size: int = MAX_RESPONSE_SIZE,
+) -> web.Application:
     """POST / answers JSON-RPC; GET / is a health check, or a WebSocket when the request asks for the upgrade
     (anvil serves both on one port; `http=False` makes a WebSocket-only app for --ws.port). Like geth: a request
     body must be declared as JSON (so a web page cannot post to the node without a CORS preflight), Host names
@@ -303,10 +327,13 @@ def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE,
         if not origin or not cors:
             return {}
         if "*" in cors or origin in cors:
-            return {"Access-Control-Allow-Origin": "*" if "*" in cors else origin,
-                    "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
-                    "Access-Control-Allow-Headers": "Content-Type", "Access-Control-Max-Age": "600",
-                    "Vary": "Origin"}
+            return {
+                "Access-Control-Allow-Origin": "*" if "*" in cors else origin,
+                "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
+                "Access-Control-Allow-Headers": "Content-Type",
+                "Access-Control-Max-Age": "600",
+                "Vary": "Origin",
+            }
         return {}
 
     @web.middleware
@@ -325,7 +352,9 @@ def make_app(dispatcher: Dispatcher, max_request_size: int = MAX_REQUEST_SIZE,
         if request.content_type not in JSON_CONTENT_TYPES:
             return web.Response(status=415, text="invalid content type, only application/json is supported\n")
         if request.content_length is not None and request.content_length > max_request_size:
-            return web.Response(status=413, text=f"content length too large ({request.content_length}>{max_request_size})\n")
+            return web.Response(
+                status=413, text=f"content length too large ({request.content_length}>{max_request_size})\n"
+            )
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:

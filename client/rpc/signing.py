@@ -2,6 +2,7 @@
 (EIP-191), eth_signTypedData_v4 (EIP-712, eth-account's encoder), eth_signTransaction (filled in as
 eth_sendTransaction fills it, signed, not sent). Signatures are r ‖ s ‖ v with v 27 or 28, as geth and anvil
 give them."""
+
 from __future__ import annotations
 
 import json
@@ -24,16 +25,24 @@ class SigningApi:
         self.calls = calls
 
     def methods(self) -> dict[str, Callable[..., Any]]:
-        return {"eth_sign": self.eth_sign, "personal_sign": self.personal_sign,
-                "eth_signTypedData_v4": self.eth_signTypedData_v4, "eth_signTypedData": self.eth_signTypedData_v4,
-                "eth_signTypedData_v3": self.eth_signTypedData_v4, "eth_signTransaction": self.eth_signTransaction}
+        return {
+            "eth_sign": self.eth_sign,
+            "personal_sign": self.personal_sign,
+            "eth_signTypedData_v4": self.eth_signTypedData_v4,
+            "eth_signTypedData": self.eth_signTypedData_v4,
+            "eth_signTypedData_v3": self.eth_signTypedData_v4,
+            "eth_signTransaction": self.eth_signTransaction,
+        }
 
     def _key(self, address: bytes) -> bytes:
         key = self.node.dev_keys.get(address)
         if key is None:
             # an impersonated account can send (the node does not check its signature) but not sign
-            raise ServerError("unknown account" if not self.node.dev.is_impersonated(address)
-                              else "no key for an impersonated account: it can send transactions, not sign")
+            raise ServerError(
+                "unknown account"
+                if not self.node.dev.is_impersonated(address)
+                else "no key for an impersonated account: it can send transactions, not sign"
+            )
         return key
 
     def _sign_191(self, address: bytes, message: bytes) -> str:
@@ -65,8 +74,7 @@ class SigningApi:
             except ValueError:
                 raise InvalidParams("invalid argument 1: typed data is not JSON") from None
         if not isinstance(typed, dict) or not isinstance(typed.get("types"), dict) or "primaryType" not in typed:
-            raise InvalidParams("invalid argument 1: expected EIP-712 typed data (types, primaryType, domain, "
-                                "message)")
+            raise InvalidParams("invalid argument 1: expected EIP-712 typed data (types, primaryType, domain, message)")
         key = self._key(a)
         try:
             signed = Account.sign_typed_data(key, full_message=typed)

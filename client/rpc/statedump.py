@@ -9,6 +9,7 @@ the slots listed, on top of the head's state (anvil does the same).
 The state trie keys are hashes: walking it needs the addresses and slots behind them, which the node records
 as it writes state (StateDB's preimages). A datadir made before it recorded them cannot be dumped whole.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -39,16 +40,32 @@ def dump(node) -> dict[str, Any]:
                 missing += 1
                 continue
             storage["0x" + slot.hex()] = "0x" + value.to_bytes(32, "big").hex()
-        accounts[T.checksum(address)] = {"nonce": acc.nonce, "balance": hex(acc.balance),
-                                         "code": "0x" + db.get_code(acc.code_hash).hex(), "storage": storage}
+        accounts[T.checksum(address)] = {
+            "nonce": acc.nonce,
+            "balance": hex(acc.balance),
+            "code": "0x" + db.get_code(acc.code_hash).hex(),
+            "storage": storage,
+        }
     if missing:
-        raise ServerError(f"cannot dump the state: {missing} trie keys without a recorded preimage "
-                          "(the datadir was written before the node recorded them)")
+        raise ServerError(
+            f"cannot dump the state: {missing} trie keys without a recorded preimage "
+            "(the datadir was written before the node recorded them)"
+        )
     s = node.dev.settings
-    block = {"number": hex(head.number), "coinbase": T.checksum(s.coinbase), "timestamp": hex(head.timestamp),
-             "gas_limit": hex(head.gas_limit), "basefee": hex(head.base_fee_per_gas or 0)}
-    return {"block": block, "accounts": accounts, "best_block_number": hex(head.number), "blocks": [],
-            "transactions": []}
+    block = {
+        "number": hex(head.number),
+        "coinbase": T.checksum(s.coinbase),
+        "timestamp": hex(head.timestamp),
+        "gas_limit": hex(head.gas_limit),
+        "basefee": hex(head.base_fee_per_gas or 0),
+    }
+    return {
+        "block": block,
+        "accounts": accounts,
+        "best_block_number": hex(head.number),
+        "blocks": [],
+        "transactions": [],
+    }
 
 
 def dump_bytes(node) -> str:
@@ -69,7 +86,7 @@ def parse(raw: bytes) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidParams(f"invalid state: not JSON ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("accounts"), dict):
-        raise InvalidParams("invalid state: expected an object with an \"accounts\" object")
+        raise InvalidParams('invalid state: expected an object with an "accounts" object')
     return data
 
 
@@ -83,9 +100,15 @@ def load(node, data: dict[str, Any]) -> int:
         storage = acc.get("storage") or {}
         if not isinstance(storage, dict):
             raise InvalidParams(f"invalid state: storage of {addr} is not an object")
-        parsed.append((a, T.number(acc.get("nonce", 0), None, 64), T.number(acc.get("balance", 0)),
-                       T.data(acc.get("code") or "0x"),
-                       [(T.number(k), T.number(v)) for k, v in storage.items()]))
+        parsed.append(
+            (
+                a,
+                T.number(acc.get("nonce", 0), None, 64),
+                T.number(acc.get("balance", 0)),
+                T.data(acc.get("code") or "0x"),
+                [(T.number(k), T.number(v)) for k, v in storage.items()],
+            )
+        )
 
     def edit(state: JournaledState) -> None:
         for a, nonce, balance, code, slots in parsed:

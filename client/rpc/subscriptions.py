@@ -7,6 +7,7 @@ thread and change the table entry by entry, and the events iterate over a copy o
 notification goes to its connection through `Connection.push`, which hands it to the event loop (the socket is
 the loop's). A connection whose reader falls more than MAX_BACKLOG messages behind is closed, as geth does.
 """
+
 from __future__ import annotations
 
 import os

@@ -2,6 +2,7 @@
 The topics are modules of this package (as ethrex splits its RPC): net.py (web3, net, node info), accounts.py,
 blocks.py, transactions.py, calls.py, fees.py, logs.py (logs and filters), pool.py, debug.py, dev.py, signing.py;
 api.py puts them together."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
@@ -24,8 +25,11 @@ class Topic:
         self.node = node
 
     def methods(self) -> dict[str, Callable[..., Any]]:
-        return {name: getattr(self, name) for name in dir(type(self))
-                if name.split("_", 1)[0] in NAMESPACES and callable(getattr(self, name))}
+        return {
+            name: getattr(self, name)
+            for name in dir(type(self))
+            if name.split("_", 1)[0] in NAMESPACES and callable(getattr(self, name))
+        }
 
     def _call_header(self, v: Any, i: int, default: str = "latest") -> Header:
         """The block a call runs on: "pending" (eth_estimateGas's default, as in Hardhat and anvil) is the next

@@ -1,5 +1,6 @@
 """Transactions: by hash or position (decoded or raw), receipts, and sending: raw transactions (blob ones in their
 network form, with their sidecar) and eth_sendTransaction for the dev accounts and impersonated ones."""
+
 from __future__ import annotations
 
 from hashlib import sha256
@@ -152,10 +153,14 @@ def _sidecar(items: list, count: int) -> BlobSidecar:
     if version not in (0, 1):
         raise ServerError(f"invalid blob sidecar: unknown version {version}")
     per_blob = CELLS_PER_EXT_BLOB if version == 1 else 1
-    if not (isinstance(blobs, list) and isinstance(proofs, list)) or len(blobs) != count \
-            or len(proofs) != count * per_blob:
+    if (
+        not (isinstance(blobs, list) and isinstance(proofs, list))
+        or len(blobs) != count
+        or len(proofs) != count * per_blob
+    ):
         raise ServerError("invalid blob sidecar: blob or proof count does not match the versioned hashes")
-    if any(not isinstance(b, bytes) or len(b) != BYTES_PER_BLOB for b in blobs) \
-            or any(not isinstance(x, bytes) or len(x) != 48 for x in list(commitments) + list(proofs)):
+    if any(not isinstance(b, bytes) or len(b) != BYTES_PER_BLOB for b in blobs) or any(
+        not isinstance(x, bytes) or len(x) != 48 for x in list(commitments) + list(proofs)
+    ):
         raise ServerError("invalid blob sidecar: wrong blob, commitment or proof size")
     return BlobSidecar(version, tuple(blobs), tuple(commitments), tuple(proofs))

@@ -1,4 +1,5 @@
 """Parsing JSON-RPC parameters (geth's strictness and messages) and formatting results."""
+
 from __future__ import annotations
 
 import functools
@@ -11,6 +12,8 @@ from .errors import InvalidParams
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
 
 BLOCK_TAGS = ("latest", "pending", "earliest", "safe", "finalized")
+
+
 def _arg(i: int | None, msg: str) -> InvalidParams:
     return InvalidParams(f"invalid argument {i}: {msg}" if i is not None else msg)
 
@@ -23,7 +26,7 @@ def quantity(v: Any, i: int | None = None, bits: int = 256) -> int:
         raise _arg(i, "hex string without 0x prefix")
     digits = v[2:]
     if not digits:
-        raise _arg(i, "hex string \"0x\"")
+        raise _arg(i, 'hex string "0x"')
     if len(digits) > 1 and digits[0] == "0":
         raise _arg(i, "hex number with leading zero digits")
     if not _HEX_DIGITS.fullmatch(digits):
@@ -98,6 +101,7 @@ def boolean(v: Any, i: int | None = None) -> bool:
 
 
 # -- formatting -------------------------------------------------------------------------------------------
+
 
 def hx(n: int) -> str:
     return hex(n)

@@ -4,6 +4,7 @@ Each text (or binary) message is a request or a batch, answered in order on the 
 requests are. A writer task sends answers and notifications from one queue, so a subscription's id always goes
 out before its first notification. Closing the socket drops its subscriptions.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,8 +48,10 @@ def websocket_handler(dispatcher, subscriptions, max_message_size: int, origins:
         conn = Connection(push)
         extra = {}
         if subscriptions is not None:
-            extra = {"eth_subscribe": functools.partial(subscriptions.subscribe, conn),
-                     "eth_unsubscribe": functools.partial(subscriptions.unsubscribe, conn)}
+            extra = {
+                "eth_subscribe": functools.partial(subscriptions.subscribe, conn),
+                "eth_unsubscribe": functools.partial(subscriptions.unsubscribe, conn),
+            }
         d = dispatcher.bind(extra)
 
         async def writer() -> None:

@@ -14,6 +14,7 @@ Exceptional halts are exceptions inside the loop; `run_frame` converts them into
 Nested calls are executed by the host (`evm.host.Host.call/create`), which calls back into
 `run_frame` for the child frame.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
@@ -34,8 +35,20 @@ if TYPE_CHECKING:
 __all__ = ["InterpreterBackend", "instruction_table", "run_loop", "Entry", "INSTRUCTIONS"]
 
 INSTRUCTIONS: dict[int, Callable[[Frame], None]] = {}
-for _module in (arithmetic, comparison, bitwise, keccak, environment, block, stack_ops, memory,
-                storage, control_flow, log, system):
+for _module in (
+    arithmetic,
+    comparison,
+    bitwise,
+    keccak,
+    environment,
+    block,
+    stack_ops,
+    memory,
+    storage,
+    control_flow,
+    log,
+    system,
+):
     for _code, _fn in _module.INSTRUCTIONS.items():
         assert _code not in INSTRUCTIONS, hex(_code)
         INSTRUCTIONS[_code] = _fn
@@ -52,8 +65,9 @@ def instruction_table(fork: Fork) -> list[Entry]:
         for op in range(256):
             info = opcode_info(op, fork)
             if info.valid:
-                table.append((INSTRUCTIONS[op], info.gas, info.inputs,
-                              STACK_LIMIT - max(0, info.outputs - info.inputs)))
+                table.append(
+                    (INSTRUCTIONS[op], info.gas, info.inputs, STACK_LIMIT - max(0, info.outputs - info.inputs))
+                )
             else:
                 table.append((system.invalid, 0, 0, STACK_LIMIT))
         _TABLES[fork] = table

@@ -1,4 +1,5 @@
 """Arithmetic: ADD .. SIGNEXTEND (0x01-0x0b). Words are ints in 0 .. 2**256-1."""
+
 from __future__ import annotations
 
 from ..gas import exp_cost
@@ -104,6 +105,15 @@ def signextend(f: Frame) -> None:
 
 
 INSTRUCTIONS = {
-    0x01: add, 0x02: mul, 0x03: sub, 0x04: div, 0x05: sdiv, 0x06: mod, 0x07: smod,
-    0x08: addmod, 0x09: mulmod, 0x0A: exp, 0x0B: signextend,
+    0x01: add,
+    0x02: mul,
+    0x03: sub,
+    0x04: div,
+    0x05: sdiv,
+    0x06: mod,
+    0x07: smod,
+    0x08: addmod,
+    0x09: mulmod,
+    0x0A: exp,
+    0x0B: signextend,
 }

@@ -1,4 +1,5 @@
 """Bitwise: AND, OR, XOR, NOT, BYTE, SHL, SHR, SAR (0x16-0x1d) and CLZ (0x1e, Osaka, EIP-7939)."""
+
 from __future__ import annotations
 
 from .frame import UINT_MAX, Frame
@@ -64,6 +65,13 @@ def clz(f: Frame) -> None:
 
 
 INSTRUCTIONS = {
-    0x16: and_, 0x17: or_, 0x18: xor, 0x19: not_, 0x1A: byte, 0x1B: shl, 0x1C: shr, 0x1D: sar,
+    0x16: and_,
+    0x17: or_,
+    0x18: xor,
+    0x19: not_,
+    0x1A: byte,
+    0x1B: shl,
+    0x1C: shr,
+    0x1D: sar,
     0x1E: clz,
 }

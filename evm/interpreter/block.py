@@ -1,5 +1,6 @@
 """Block information: BLOCKHASH .. CHAINID (0x40-0x46). (SELFBALANCE, BASEFEE, BLOBHASH and
 BLOBBASEFEE, also in the 0x40 range, live in environment.py as in execution-specs.)"""
+
 from __future__ import annotations
 
 from .frame import Frame
@@ -35,6 +36,11 @@ def chainid(f: Frame) -> None:
 
 
 INSTRUCTIONS = {
-    0x40: blockhash, 0x41: coinbase, 0x42: timestamp, 0x43: number, 0x44: prevrandao,
-    0x45: gaslimit, 0x46: chainid,
+    0x40: blockhash,
+    0x41: coinbase,
+    0x42: timestamp,
+    0x43: number,
+    0x44: prevrandao,
+    0x45: gaslimit,
+    0x46: chainid,
 }

@@ -1,4 +1,5 @@
 """Comparison: LT, GT, SLT, SGT, EQ, ISZERO (0x10-0x15)."""
+
 from __future__ import annotations
 
 from .frame import Frame

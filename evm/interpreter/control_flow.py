@@ -1,4 +1,5 @@
 """Control flow: STOP, JUMP, JUMPI, PC, GAS, JUMPDEST (0x00, 0x56-0x58, 0x5a, 0x5b)."""
+
 from __future__ import annotations
 
 from ..errors import InvalidJump

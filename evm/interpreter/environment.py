@@ -1,6 +1,7 @@
 """Environment: ADDRESS .. EXTCODEHASH (0x30-0x3f), SELFBALANCE (0x47), BASEFEE (0x48),
 BLOBHASH (0x49), BLOBBASEFEE (0x4a). Account reads go through the host, which warms the address
 and returns the EIP-2929 cold surcharge (the warm 100 is static gas)."""
+
 from __future__ import annotations
 
 from ..errors import ReturnDataOutOfBounds
@@ -44,7 +45,7 @@ def _copy(f: Frame, source: bytes, mem_offset: int, src_offset: int, size: int) 
     use_gas(f, copy_cost(size))
     extend_memory(f, mem_offset, size)
     if size:
-        f.memory[mem_offset:mem_offset + size] = read_padded(source, src_offset, size)
+        f.memory[mem_offset : mem_offset + size] = read_padded(source, src_offset, size)
 
 
 def calldatacopy(f: Frame) -> None:
@@ -101,7 +102,7 @@ def returndatacopy(f: Frame) -> None:
     if src_offset + size > len(f.return_data):  # EIP-211: even for size 0
         raise ReturnDataOutOfBounds()
     if size:
-        f.memory[mem_offset:mem_offset + size] = f.return_data[src_offset:src_offset + size]
+        f.memory[mem_offset : mem_offset + size] = f.return_data[src_offset : src_offset + size]
 
 
 def extcodehash(f: Frame) -> None:
@@ -130,9 +131,24 @@ def blobbasefee(f: Frame) -> None:
 
 
 INSTRUCTIONS = {
-    0x30: address, 0x31: balance, 0x32: origin, 0x33: caller, 0x34: callvalue,
-    0x35: calldataload, 0x36: calldatasize, 0x37: calldatacopy, 0x38: codesize, 0x39: codecopy,
-    0x3A: gasprice, 0x3B: extcodesize, 0x3C: extcodecopy, 0x3D: returndatasize,
-    0x3E: returndatacopy, 0x3F: extcodehash,
-    0x47: selfbalance, 0x48: basefee, 0x49: blobhash, 0x4A: blobbasefee,
+    0x30: address,
+    0x31: balance,
+    0x32: origin,
+    0x33: caller,
+    0x34: callvalue,
+    0x35: calldataload,
+    0x36: calldatasize,
+    0x37: calldatacopy,
+    0x38: codesize,
+    0x39: codecopy,
+    0x3A: gasprice,
+    0x3B: extcodesize,
+    0x3C: extcodecopy,
+    0x3D: returndatasize,
+    0x3E: returndatacopy,
+    0x3F: extcodehash,
+    0x47: selfbalance,
+    0x48: basefee,
+    0x49: blobhash,
+    0x4A: blobbasefee,
 }

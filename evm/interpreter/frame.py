@@ -8,6 +8,7 @@ ends the frame by raising `Halt` (STOP, RETURN, SELFDESTRUCT), `evm.errors.Rever
 (`evm.interfaces.FrameHost`), which journals them and reverts them if the frame does not succeed; the frame
 never sees the state itself.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -45,8 +46,21 @@ class Halt(Exception):
 
 class Frame:
     __slots__ = (
-        "message", "host", "block", "tx", "fork", "target", "code", "code_size", "jumpdests",
-        "stack", "memory", "pc", "gas", "return_data", "output",
+        "message",
+        "host",
+        "block",
+        "tx",
+        "fork",
+        "target",
+        "code",
+        "code_size",
+        "jumpdests",
+        "stack",
+        "memory",
+        "pc",
+        "gas",
+        "return_data",
+        "output",
     )
 
     def __init__(self, message: Message, host: FrameHost) -> None:
@@ -106,14 +120,14 @@ def read_memory(f: Frame, offset: int, size: int) -> bytes:
     """Bytes of memory (call extend_memory first)."""
     if size == 0:
         return b""
-    return bytes(f.memory[offset:offset + size])
+    return bytes(f.memory[offset : offset + size])
 
 
 def read_padded(buffer: bytes, start: int, size: int) -> bytes:
     """buffer[start:start+size], right-padded with zeros (CALLDATALOAD/*COPY semantics)."""
     if size == 0:
         return b""
-    chunk = buffer[start:start + size] if start < len(buffer) else b""
+    chunk = buffer[start : start + size] if start < len(buffer) else b""
     if len(chunk) < size:
         chunk = bytes(chunk) + bytes(size - len(chunk))
     return chunk

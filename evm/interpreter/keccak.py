@@ -1,4 +1,5 @@
 """KECCAK256 (0x20)."""
+
 from __future__ import annotations
 
 from common.keccak import keccak

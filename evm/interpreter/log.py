@@ -1,4 +1,5 @@
 """Logging: LOG0 .. LOG4 (0xa0-0xa4). Static gas (375 + 375 per topic) is in the opcode table."""
+
 from __future__ import annotations
 
 from ..gas import log_cost

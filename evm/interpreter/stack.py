@@ -1,5 +1,6 @@
 """Stack: POP (0x50), PUSH0 (0x5f, Shanghai, EIP-3855), PUSH1..PUSH32, DUP1..DUP16,
 SWAP1..SWAP16. Heights are checked by the loop before an instruction runs."""
+
 from __future__ import annotations
 
 from .frame import Frame
@@ -16,7 +17,7 @@ def push0(f: Frame) -> None:
 def _make_push(n: int):
     def push(f: Frame) -> None:
         pc = f.pc
-        f.stack.append(int.from_bytes(f.code[pc:pc + n], "big"))  # code is zero-padded
+        f.stack.append(int.from_bytes(f.code[pc : pc + n], "big"))  # code is zero-padded
         f.pc = pc + n
 
     push.__name__ = push.__qualname__ = f"push{n}"

@@ -1,6 +1,7 @@
 """Storage: SLOAD, SSTORE (0x54, 0x55) and transient storage TLOAD, TSTORE (0x5c, 0x5d, Cancun,
 EIP-1153). The SSTORE gas/refund rules (EIP-2200/2929/3529) live in evm.gas, the static-context rule in the
 host."""
+
 from __future__ import annotations
 
 from .frame import Frame, use_gas

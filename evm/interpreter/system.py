@@ -1,6 +1,7 @@
 """System: CREATE, CALL, CALLCODE, RETURN, DELEGATECALL, CREATE2, STATICCALL, REVERT, INVALID,
 SELFDESTRUCT (0xf0-0xff). The frame pays memory expansion (and CREATE's init-code/hash words);
 the host does the rest of the gas rules and runs the child frame."""
+
 from __future__ import annotations
 
 from ..errors import InvalidOpcode, Revert
@@ -52,7 +53,7 @@ def _call(f: Frame, kind: int, has_value: bool) -> None:
     f.return_data = output
     if out_size and output:
         n = min(out_size, len(output))
-        f.memory[out_offset:out_offset + n] = output[:n]
+        f.memory[out_offset : out_offset + n] = output[:n]
     s.append(1 if out.success else 0)
 
 
@@ -102,6 +103,14 @@ def selfdestruct(f: Frame) -> None:
 
 
 INSTRUCTIONS = {
-    0xF0: create, 0xF1: call, 0xF2: callcode, 0xF3: return_, 0xF4: delegatecall, 0xF5: create2,
-    0xFA: staticcall, 0xFD: revert, 0xFE: invalid, 0xFF: selfdestruct,
+    0xF0: create,
+    0xF1: call,
+    0xF2: callcode,
+    0xF3: return_,
+    0xF4: delegatecall,
+    0xF5: create2,
+    0xFA: staticcall,
+    0xFD: revert,
+    0xFE: invalid,
+    0xFF: selfdestruct,
 }

@@ -5,6 +5,7 @@ Every precompile is a callable ``(data: bytes, gas: int, fork: Fork) -> Precompi
 On insufficient gas or invalid input it returns ``success=False`` with ``gas_used == gas``
 (a failing precompile consumes all the gas it was given) and empty output.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ def read(data: bytes, start: int, size: int) -> bytes:
     """``data[start:start+size]`` right-padded with zeros (the EVM's buffer read)."""
     if size <= 0:
         return b""
-    chunk = data[start:start + size] if start < len(data) else b""
+    chunk = data[start : start + size] if start < len(data) else b""
     return chunk + b"\x00" * (size - len(chunk))
 
 

@@ -5,6 +5,7 @@ promotes to registers; the 8 G mixes of a round are unrolled at IR-build time, t
 schedule row is read from a constant SIGMA table. ``load()`` returns ``None`` when the JIT is not
 available, and the caller falls back to pure Python.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -15,8 +16,16 @@ from llvmlite import ir
 
 from evm.precompiles.blake2f import IV, SIGMA
 
-_MIX = ((0, 4, 8, 12), (1, 5, 9, 13), (2, 6, 10, 14), (3, 7, 11, 15),
-        (0, 5, 10, 15), (1, 6, 11, 12), (2, 7, 8, 13), (3, 4, 9, 14))
+_MIX = (
+    (0, 4, 8, 12),
+    (1, 5, 9, 13),
+    (2, 6, 10, 14),
+    (3, 7, 11, 15),
+    (0, 5, 10, 15),
+    (1, 6, 11, 12),
+    (2, 7, 8, 13),
+    (3, 4, 9, 14),
+)
 _engine = None  # keeps the JIT (and so the function's code) alive
 
 

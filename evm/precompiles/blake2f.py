@@ -4,6 +4,7 @@
 the same function to native code with llvmlite (``_blake2f_native``, ~20 ns per round) and uses
 that; if the JIT is unavailable it falls back to ``compress``.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -17,8 +18,14 @@ INPUT_LENGTH = 213
 M64 = 0xFFFFFFFFFFFFFFFF
 
 IV = (
-    0x6A09E667F3BCC908, 0xBB67AE8584CAA73B, 0x3C6EF372FE94F82B, 0xA54FF53A5F1D36F1,
-    0x510E527FADE682D1, 0x9B05688C2B3E6C1F, 0x1F83D9ABFB41BD6B, 0x5BE0CD19137E2179,
+    0x6A09E667F3BCC908,
+    0xBB67AE8584CAA73B,
+    0x3C6EF372FE94F82B,
+    0xA54FF53A5F1D36F1,
+    0x510E527FADE682D1,
+    0x9B05688C2B3E6C1F,
+    0x1F83D9ABFB41BD6B,
+    0x5BE0CD19137E2179,
 )
 
 SIGMA = (
@@ -69,8 +76,14 @@ def compress(rounds: int, h: tuple[int, ...], m: tuple[int, ...], t0: int, t1: i
         v2, v7, v8, v13 = g(v2, v7, v8, v13, m[s[12]], m[s[13]])
         v3, v4, v9, v14 = g(v3, v4, v9, v14, m[s[14]], m[s[15]])
     return (
-        h[0] ^ v0 ^ v8, h[1] ^ v1 ^ v9, h[2] ^ v2 ^ v10, h[3] ^ v3 ^ v11,
-        h[4] ^ v4 ^ v12, h[5] ^ v5 ^ v13, h[6] ^ v6 ^ v14, h[7] ^ v7 ^ v15,
+        h[0] ^ v0 ^ v8,
+        h[1] ^ v1 ^ v9,
+        h[2] ^ v2 ^ v10,
+        h[3] ^ v3 ^ v11,
+        h[4] ^ v4 ^ v12,
+        h[5] ^ v5 ^ v13,
+        h[6] ^ v6 ^ v14,
+        h[7] ^ v7 ^ v15,
     )
 
 

@@ -4,6 +4,7 @@ Backed by herumi's mcl (the ``mclbn256`` wheel ships it; we call its C API throu
 re-initialise it on the BN_SNARK1 curve, which is Ethereum's alt_bn128). If mcl cannot be loaded
 we fall back to py_ecc, which is correct but ~1000x slower for pairings.
 """
+
 from __future__ import annotations
 
 from ctypes import addressof, c_char_p, c_void_p, create_string_buffer
@@ -44,7 +45,13 @@ class _Mcl:
             raise RuntimeError("mcl: cannot initialise BN_SNARK1")
         lib.mclBn_verifyOrderG1(0)  # we check subgroup membership explicitly where required
         lib.mclBn_verifyOrderG2(0)
-        self.lib, self.G1, self.G2, self.GT, self.Fr = lib, m.mclBnG1_bytes, m.mclBnG2_bytes, m.mclBnGT_bytes, m.mclBnFr_bytes
+        self.lib, self.G1, self.G2, self.GT, self.Fr = (
+            lib,
+            m.mclBnG1_bytes,
+            m.mclBnG2_bytes,
+            m.mclBnGT_bytes,
+            m.mclBnFr_bytes,
+        )
 
     def g1(self, b: bytes):
         x, y = _fp(b[:32]), _fp(b[32:64])
@@ -188,7 +195,7 @@ def bn254_pairing(data: bytes, gas: int, fork: Fork) -> PrecompileResult:
         return fail(gas)
     if k == 0:
         return ok((1).to_bytes(32, "big"), cost)
-    pairs = [(data[i:i + 64], data[i + 64:i + 192]) for i in range(0, len(data), 192)]
+    pairs = [(data[i : i + 64], data[i + 64 : i + 192]) for i in range(0, len(data), 192)]
     try:
         return ok((1 if backend.pairing_check(pairs) else 0).to_bytes(32, "big"), cost)
     except InvalidPoint:

@@ -1,4 +1,5 @@
 """0x01 ECRECOVER (secp256k1 public-key recovery, backed by coincurve/libsecp256k1)."""
+
 from __future__ import annotations
 
 from coincurve import PublicKey

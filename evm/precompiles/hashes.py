@@ -1,4 +1,5 @@
 """0x02 SHA256, 0x03 RIPEMD160, 0x04 IDENTITY (hashlib; RIPEMD160 falls back to pycryptodome)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -9,6 +9,7 @@ of the consensus spec's ``verify_kzg_proof_impl`` with arkworks:
 Commitment and proof decoding follows ``validate_kzg_g1``: the compressed infinity point, or a
 valid compressed G1 point in the r-order subgroup (arkworks' checked decoder).
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,6 +1,7 @@
 """0x05 MODEXP: EIP-198 with EIP-2565 pricing (`modexp`); Osaka's `modexp_osaka` adds EIP-7823
 (1024-byte input bounds) and EIP-7883 (repricing); the precompile table picks one per fork.
 Arithmetic is CPython's ``pow``."""
+
 from __future__ import annotations
 
 from evm.precompiles import PrecompileResult, fail, ok, read

@@ -1,5 +1,6 @@
 """0x100 P256VERIFY (EIP-7951, Osaka): secp256r1 ECDSA verification, backed by `cryptography`
 (OpenSSL). Invalid input never halts: it costs the flat gas and returns empty output."""
+
 from __future__ import annotations
 
 from cryptography.exceptions import InvalidSignature
@@ -38,5 +39,5 @@ def p256verify(data: bytes, gas: int, fork: Fork) -> PrecompileResult:
         return fail(gas)
     if len(data) != 160:
         return ok(b"", GAS)
-    ints = [int.from_bytes(data[i:i + 32], "big") for i in range(32, 160, 32)]
+    ints = [int.from_bytes(data[i : i + 32], "big") for i in range(32, 160, 32)]
     return ok(SUCCESS if verify(data[:32], *ints) else b"", GAS)

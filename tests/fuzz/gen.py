@@ -13,6 +13,7 @@ environment reads, conditional and unconditional jumps to real JUMPDESTs), endin
 RETURN, REVERT, SELFDESTRUCT or an invalid opcode. Results are often stored (SSTORE/MSTORE) so
 that a wrong value shows up in the state root or the output.
 """
+
 from __future__ import annotations
 
 import random
@@ -36,15 +37,76 @@ def precompiles(fork: str) -> list[int]:
     return ps
 
 
-WORDS = [0, 1, 2, 3, 7, 31, 32, 33, 63, 64, 255, 256, 2**63, 2**64 - 1, 2**128, 2**255 - 1, 2**255,
-         2**256 - 2, 2**256 - 1, 0x1234567890ABCDEF]
+WORDS = [
+    0,
+    1,
+    2,
+    3,
+    7,
+    31,
+    32,
+    33,
+    63,
+    64,
+    255,
+    256,
+    2**63,
+    2**64 - 1,
+    2**128,
+    2**255 - 1,
+    2**255,
+    2**256 - 2,
+    2**256 - 1,
+    0x1234567890ABCDEF,
+]
 
-BINARY = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0A, 0x0B, 0x10, 0x11, 0x12, 0x13, 0x14,
-          0x16, 0x17, 0x18, 0x1A, 0x1B, 0x1C, 0x1D]
+BINARY = [
+    0x01,
+    0x02,
+    0x03,
+    0x04,
+    0x05,
+    0x06,
+    0x07,
+    0x0A,
+    0x0B,
+    0x10,
+    0x11,
+    0x12,
+    0x13,
+    0x14,
+    0x16,
+    0x17,
+    0x18,
+    0x1A,
+    0x1B,
+    0x1C,
+    0x1D,
+]
 TERNARY = [0x08, 0x09]
 UNARY = [0x15, 0x19]
-NULLARY = [0x30, 0x32, 0x33, 0x34, 0x36, 0x38, 0x3A, 0x3D, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47,
-           0x48, 0x4A, 0x58, 0x59, 0x5A]
+NULLARY = [
+    0x30,
+    0x32,
+    0x33,
+    0x34,
+    0x36,
+    0x38,
+    0x3A,
+    0x3D,
+    0x41,
+    0x42,
+    0x43,
+    0x44,
+    0x45,
+    0x46,
+    0x47,
+    0x48,
+    0x4A,
+    0x58,
+    0x59,
+    0x5A,
+]
 ADDR_UNARY = [0x31, 0x3B, 0x3F]  # BALANCE, EXTCODESIZE, EXTCODEHASH
 
 
@@ -52,9 +114,56 @@ LOOP_SLOT = 0xC0FFEE
 RESULTS_BASE = 0x1000  # memory area of stored results (other snippets use lower offsets)
 DIGEST_SLOT = 0xD16E57
 # opcodes that need no particular operands to be interesting in random sequences
-RAW_POOL = [0x00, 0x01, 0x02, 0x03, 0x10, 0x15, 0x19, 0x1B, 0x1D, 0x30, 0x33, 0x34, 0x35, 0x36, 0x3D, 0x3E,
-            0x43, 0x47, 0x50, 0x51, 0x52, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5A, 0x5B, 0x5C, 0x5D,
-            0x5F, 0x60, 0x61, 0x7F, 0x80, 0x81, 0x8F, 0x90, 0x9F, 0xA0, 0xF0, 0xF1, 0xF3, 0xFA, 0xFD, 0xFE, 0xFF]
+RAW_POOL = [
+    0x00,
+    0x01,
+    0x02,
+    0x03,
+    0x10,
+    0x15,
+    0x19,
+    0x1B,
+    0x1D,
+    0x30,
+    0x33,
+    0x34,
+    0x35,
+    0x36,
+    0x3D,
+    0x3E,
+    0x43,
+    0x47,
+    0x50,
+    0x51,
+    0x52,
+    0x54,
+    0x55,
+    0x56,
+    0x57,
+    0x58,
+    0x59,
+    0x5A,
+    0x5B,
+    0x5C,
+    0x5D,
+    0x5F,
+    0x60,
+    0x61,
+    0x7F,
+    0x80,
+    0x81,
+    0x8F,
+    0x90,
+    0x9F,
+    0xA0,
+    0xF0,
+    0xF1,
+    0xF3,
+    0xFA,
+    0xFD,
+    0xFE,
+    0xFF,
+]
 
 
 def push(v: int) -> bytes:
@@ -91,7 +200,7 @@ class Program:
         for block, off, target in self.fixups:
             dest = starts[target] if target < len(starts) else pos  # past the end: invalid jump
             p = starts[block] + off
-            out[p:p + 2] = dest.to_bytes(2, "big")
+            out[p : p + 2] = dest.to_bytes(2, "big")
         return bytes(out)
 
 
@@ -320,7 +429,7 @@ class Gen:
         # MSTORE the init code 32 bytes at a time at memory 0x400..
         base = 0x400
         for i in range(0, len(init), 32):
-            chunk = init[i:i + 32].ljust(32, b"\x00")
+            chunk = init[i : i + 32].ljust(32, b"\x00")
             if any(chunk):
                 b += push(int.from_bytes(chunk, "big")) + push(base + i) + b"\x52"
         two = r.random() < 0.5
@@ -397,8 +506,14 @@ AUTH_KEYS = [bytes([0xA0 + i]) * 32 for i in range(2)]
 def _sign_auth(key: bytes, chain_id: int, address: bytes, nonce: int) -> dict:
     digest = keccak(b"\x05" + rlp.encode([chain_id, address, nonce]))
     sig = PrivateKey(key).sign_recoverable(digest, hasher=None)
-    return {"chain_id": chain_id, "address": "0x" + address.hex(), "nonce": nonce, "y_parity": sig[64],
-            "r": int.from_bytes(sig[:32], "big"), "s": int.from_bytes(sig[32:64], "big")}
+    return {
+        "chain_id": chain_id,
+        "address": "0x" + address.hex(),
+        "nonce": nonce,
+        "y_parity": sig[64],
+        "r": int.from_bytes(sig[:32], "big"),
+        "s": int.from_bytes(sig[32:64], "big"),
+    }
 
 
 def address_of(key: bytes) -> bytes:
@@ -417,12 +532,17 @@ def gen_case(rng: random.Random, fork: str | None = None) -> dict:
     pre: dict[str, dict] = {}
     sender_nonce = rng.choice([0, 0, 1, 5])
     sender_balance = 10**20 if rng.random() < 0.9 else rng.choice([10**16, 3 * 10**5])
-    pre["0x" + sender.hex()] = {"nonce": sender_nonce, "balance": sender_balance,
-                                "code": "", "storage": {}}
+    pre["0x" + sender.hex()] = {"nonce": sender_nonce, "balance": sender_balance, "code": "", "storage": {}}
     for c in CONTRACTS[: rng.randrange(1, 5)]:
-        storage = {hex(s): hex(rng.choice([1, 2, 2**256 - 1])) for s in rng.sample([0, 1, 2, 3, 4], rng.randrange(0, 3))}
-        pre["0x" + c.hex()] = {"nonce": rng.choice([0, 1]), "balance": rng.choice([0, 1, 10**18]),
-                               "code": g.program().hex(), "storage": storage}
+        storage = {
+            hex(s): hex(rng.choice([1, 2, 2**256 - 1])) for s in rng.sample([0, 1, 2, 3, 4], rng.randrange(0, 3))
+        }
+        pre["0x" + c.hex()] = {
+            "nonce": rng.choice([0, 1]),
+            "balance": rng.choice([0, 1, 10**18]),
+            "code": g.program().hex(),
+            "storage": storage,
+        }
     for e in EOAS[: rng.randrange(0, 3)]:
         pre["0x" + e.hex()] = {"nonce": 0, "balance": rng.choice([0, 1, 10**18]), "code": "", "storage": {}}
     for k in auth_keys:
@@ -430,8 +550,12 @@ def gen_case(rng: random.Random, fork: str | None = None) -> dict:
             code = ""
             if rng.random() < 0.4:  # already delegated (EIP-7702 designator) to one of the contracts
                 code = "ef0100" + rng.choice(CONTRACTS).hex()
-            pre["0x" + address_of(k).hex()] = {"nonce": rng.choice([0, 1]), "balance": rng.choice([0, 10**18]),
-                                                "code": code, "storage": {}}
+            pre["0x" + address_of(k).hex()] = {
+                "nonce": rng.choice([0, 1]),
+                "balance": rng.choice([0, 10**18]),
+                "code": code,
+                "storage": {},
+            }
     number = rng.choice([1000, 300, 5000])
     env = {
         "coinbase": "0x" + rng.choice([b"\xcb" * 20, CONTRACTS[0], EOAS[0], sender]).hex(),
@@ -465,9 +589,15 @@ def gen_case(rng: random.Random, fork: str | None = None) -> dict:
         gas = env["gas_limit"] + rng.choice([0, 1])  # at / over the block gas limit
     if fork == "Osaka" and rng.random() < 0.02:
         gas = 2**24 + 1  # EIP-7825 cap
-    tx: dict = {"type": ttype, "nonce": sender_nonce if rng.random() < 0.97 else sender_nonce + 1,
-                "gas": gas, "to": to_hex, "value": rng.choice([0, 0, 1, 10**15]), "data": data.hex(),
-                "chain_id": 1 if rng.random() < 0.98 else 2}
+    tx: dict = {
+        "type": ttype,
+        "nonce": sender_nonce if rng.random() < 0.97 else sender_nonce + 1,
+        "gas": gas,
+        "to": to_hex,
+        "value": rng.choice([0, 0, 1, 10**15]),
+        "data": data.hex(),
+        "chain_id": 1 if rng.random() < 0.98 else 2,
+    }
     price = env["base_fee"] + rng.choice([0, 1, 10])
     if rng.random() < 0.02:
         price = max(0, env["base_fee"] - 1)
@@ -477,7 +607,9 @@ def gen_case(rng: random.Random, fork: str | None = None) -> dict:
             tx["chain_id"] = None  # pre-EIP-155 signature
     else:
         tx["max_fee_per_gas"] = price
-        tx["max_priority_fee_per_gas"] = rng.choice([0, min(1, price), price] + ([price + 1] if rng.random() < 0.05 else []))
+        tx["max_priority_fee_per_gas"] = rng.choice(
+            [0, min(1, price), price] + ([price + 1] if rng.random() < 0.05 else [])
+        )
     if ttype >= 1:
         al = []
         for _ in range(rng.randrange(0, 3)):

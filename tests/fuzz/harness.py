@@ -16,6 +16,7 @@ of ours diverged, crashed or hung.
 With --ray the campaign spreads over a Ray cluster (tests/fuzz/ray_campaign.py): worker k of N runs
 the seed stream "SEED.k" (cases SEED.k:0, SEED.k:1, ...) in chunks, and the findings come back here.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -101,8 +102,16 @@ class Campaign:
         return f"python -m tests.fuzz.harness --seed {seed} --start {index} --cases 1 --backends {','.join(names)}{no_spec}"
 
     def _save(self, kind: str, seed, index: int, case: dict, detail: dict) -> None:
-        self.keep({"kind": kind, "seed": seed, "index": index,
-                   "reproduce": self.reproducer(seed, index, detail.get("backend")), "case": case, **detail})
+        self.keep(
+            {
+                "kind": kind,
+                "seed": seed,
+                "index": index,
+                "reproduce": self.reproducer(seed, index, detail.get("backend")),
+                "case": case,
+                **detail,
+            }
+        )
 
     def keep(self, record: dict) -> None:
         """Count a finding and save it under save_dir."""
@@ -138,8 +147,13 @@ class Campaign:
                 self._save("hang", seed, index, case, {"backend": name})
                 self.stats["hangs"] += 1
             except Exception as exc:  # anything escaping our code is a crash
-                self._save("crash", seed, index, case, {"backend": name, "error": f"{type(exc).__name__}: {exc}",
-                                                        "traceback": traceback.format_exc()})
+                self._save(
+                    "crash",
+                    seed,
+                    index,
+                    case,
+                    {"backend": name, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()},
+                )
                 self.stats["crashes"] += 1
         reference_name, reference = None, None
         if self.use_spec:
@@ -164,10 +178,21 @@ class Campaign:
             if fields:
                 self.stats["divergences"] += 1
                 self.stats[f"divergences_{name}"] += 1
-                self._save("divergence", seed, index, case, {
-                    "backend": name, "against": reference_name, "fields": fields,
-                    "ours": outcome.describe(), "ours_note": outcome.note,
-                    "expected": reference.describe(), "expected_note": reference.note})
+                self._save(
+                    "divergence",
+                    seed,
+                    index,
+                    case,
+                    {
+                        "backend": name,
+                        "against": reference_name,
+                        "fields": fields,
+                        "ours": outcome.describe(),
+                        "ours_note": outcome.note,
+                        "expected": reference.describe(),
+                        "expected_note": reference.note,
+                    },
+                )
 
     def absorb(self, other: "Campaign") -> None:
         """Add the counts and findings of `other` (a chunk run elsewhere); its findings are saved here."""
@@ -226,15 +251,36 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--case-timeout", type=float, default=60.0, help="seconds before a case counts as a hang")
     p.add_argument("--json", dest="report", help="write the summary here")
     p.add_argument("--record-corpus", metavar="PATH", help="write a corpus of --cases cases with the spec's outcomes")
-    p.add_argument("--ray", metavar="ADDRESS", help="run on the Ray cluster at ADDRESS (HOST:PORT or auto), "
-                                                    "one seed stream per worker")
-    p.add_argument("--ray.workers", dest="ray_workers", type=int, default=None, metavar="N",
-                   help="Ray workers (default: every CPU of the cluster)")
-    p.add_argument("--ray.chunk", dest="ray_chunk", type=int, default=25, metavar="N",
-                   help="cases per task (what a worker's death costs in reruns; default 25)")
-    p.add_argument("--ray.attempts", dest="ray_attempts", type=int, default=3, metavar="N",
-                   help="times a chunk may be running when its worker dies before it is split, and a case "
-                        "before it is recorded as a worker crash (default 3)")
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run on the Ray cluster at ADDRESS (HOST:PORT or auto), one seed stream per worker",
+    )
+    p.add_argument(
+        "--ray.workers",
+        dest="ray_workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Ray workers (default: every CPU of the cluster)",
+    )
+    p.add_argument(
+        "--ray.chunk",
+        dest="ray_chunk",
+        type=int,
+        default=25,
+        metavar="N",
+        help="cases per task (what a worker's death costs in reruns; default 25)",
+    )
+    p.add_argument(
+        "--ray.attempts",
+        dest="ray_attempts",
+        type=int,
+        default=3,
+        metavar="N",
+        help="times a chunk may be running when its worker dies before it is split, and a case "
+        "before it is recorded as a worker crash (default 3)",
+    )
     p.add_argument("--log-json", action="store_true", help="logs (stderr) as JSON lines")
     p.add_argument("--verbosity", default="info", choices=["debug", "info", "warning", "error"])
     args = p.parse_args(argv)
@@ -273,15 +319,24 @@ def main(argv: list[str] | None = None) -> int:
             i += 1
     summary = campaign.summary()
     summary.update(extra)
-    summary.update(seed=args.seed, seconds=round(time.monotonic() - start, 1), backends=backends,
-                   skipped_backends=skipped, oracle="ethereum-execution (spec)" if use_spec else "interpreter")
+    summary.update(
+        seed=args.seed,
+        seconds=round(time.monotonic() - start, 1),
+        backends=backends,
+        skipped_backends=skipped,
+        oracle="ethereum-execution (spec)" if use_spec else "interpreter",
+    )
     print(json.dumps(summary, indent=1))
     for d in campaign.divergences[:20]:
-        print(f"DIVERGENCE seed={d['seed']} index={d['index']} {d['backend']} vs {d['against']}: {d['fields']}",
-              file=sys.stderr)
+        print(
+            f"DIVERGENCE seed={d['seed']} index={d['index']} {d['backend']} vs {d['against']}: {d['fields']}",
+            file=sys.stderr,
+        )
     for c in campaign.crashes[:20]:
-        print(f"{c['kind'].upper()} seed={c['seed']} index={c['index']} {c['backend']}: {c.get('error', '')}",
-              file=sys.stderr)
+        print(
+            f"{c['kind'].upper()} seed={c['seed']} index={c['index']} {c['backend']}: {c.get('error', '')}",
+            file=sys.stderr,
+        )
     for record in (campaign.divergences + campaign.crashes)[:20]:
         print(f"  reproduce: {record['reproduce']}", file=sys.stderr)
     if args.report:

@@ -14,6 +14,7 @@ stops at it; with --cases, the cases are shared out between the streams.
 Workers import this package from the repository: every node of the cluster needs the same checkout at
 the same path (docs/cluster.md).
 """
+
 from __future__ import annotations
 
 import time
@@ -58,8 +59,9 @@ class Stream:
 
 
 class StreamSource:
-    def __init__(self, campaign: Campaign, streams: list[Stream], chunk: int, deadline: float | None,
-                 progress: Progress) -> None:
+    def __init__(
+        self, campaign: Campaign, streams: list[Stream], chunk: int, deadline: float | None, progress: Progress
+    ) -> None:
         self.campaign = campaign
         self.streams = streams
         self.chunk = max(1, chunk)
@@ -114,8 +116,17 @@ class StreamSource:
         c = self.campaign
         c.stats["cases"] += 1
         c.stats["crashes"] += 1
-        c.keep({"kind": "worker-crash", "seed": s.seed, "index": start, "backend": "all",
-                "reproduce": c.reproducer(s.seed, start), "error": error, "case": case_for(s.seed, start)})
+        c.keep(
+            {
+                "kind": "worker-crash",
+                "seed": s.seed,
+                "index": start,
+                "backend": "all",
+                "reproduce": c.reproducer(s.seed, start),
+                "error": error,
+                "case": case_for(s.seed, start),
+            }
+        )
         self.progress.advance(1, failed=1)
         if s.singles:
             self._single_back(s)
@@ -139,16 +150,30 @@ def run_on_ray(campaign: Campaign, args) -> dict:
         progress = Progress(args.cases, "fuzz", unit="case")
         source = StreamSource(campaign, streams, args.ray_chunk, deadline, progress)
         try:
-            stats = ActorPool(ray, FuzzWorker, (campaign.backends, campaign.use_spec, campaign.case_timeout),
-                              workers, attempts=args.ray_attempts, depth=1).run(source)
+            stats = ActorPool(
+                ray,
+                FuzzWorker,
+                (campaign.backends, campaign.use_spec, campaign.case_timeout),
+                workers,
+                attempts=args.ray_attempts,
+                depth=1,
+            ).run(source)
         finally:
             progress.close()
         # findings came in order of completion: list them by stream and case
         campaign.divergences.sort(key=lambda r: (str(r["seed"]), r["index"]))
         campaign.crashes.sort(key=lambda r: (str(r["seed"]), r["index"]))
-        return {"streams": {s.seed: s.next - args.start for s in streams},
-                "ray": {"address": args.ray, "workers": stats.workers, "nodes": stats.nodes, "tasks": stats.tasks,
-                        "resubmitted": stats.resubmitted, "workers_lost": stats.workers_lost,
-                        "worker_crashes": stats.crashed}}
+        return {
+            "streams": {s.seed: s.next - args.start for s in streams},
+            "ray": {
+                "address": args.ray,
+                "workers": stats.workers,
+                "nodes": stats.nodes,
+                "tasks": stats.tasks,
+                "resubmitted": stats.resubmitted,
+                "workers_lost": stats.workers_lost,
+                "worker_crashes": stats.crashed,
+            },
+        }
     finally:
         ray.shutdown()

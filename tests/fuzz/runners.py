@@ -1,6 +1,7 @@
 """Run one fuzz case (tests/fuzz/gen.py) through our transaction processor with a named backend,
 or through the executable spec (ethereum-execution, a test-only dependency), and reduce the result
 to a comparable `Outcome`: validity, status, output, gas used, logs and post-state root."""
+
 from __future__ import annotations
 
 import importlib
@@ -29,9 +30,14 @@ class Outcome:
     def describe(self) -> dict:
         if not self.valid:
             return {"valid": False}
-        return {"valid": True, "status": self.status, "output": self.output.hex(), "gas_used": self.gas_used,
-                "logs": [[a.hex(), [t.hex() for t in ts], d.hex()] for a, ts, d in self.logs],
-                "root": self.root.hex()}
+        return {
+            "valid": True,
+            "status": self.status,
+            "output": self.output.hex(),
+            "gas_used": self.gas_used,
+            "logs": [[a.hex(), [t.hex() for t in ts], d.hex()] for a, ts, d in self.logs],
+            "root": self.root.hex(),
+        }
 
 
 def diff(a: Outcome, b: Outcome) -> list[str]:
@@ -68,14 +74,23 @@ def build_tx(case: dict):
 
     t = case["tx"]
     tx = Transaction(
-        type=t["type"], chain_id=t.get("chain_id"), nonce=t["nonce"], gas_price=t.get("gas_price", 0),
-        max_priority_fee_per_gas=t.get("max_priority_fee_per_gas", 0), max_fee_per_gas=t.get("max_fee_per_gas", 0),
-        gas=t["gas"], to=_b(t["to"]) if t.get("to") else None, value=t["value"], data=_b(t["data"]),
+        type=t["type"],
+        chain_id=t.get("chain_id"),
+        nonce=t["nonce"],
+        gas_price=t.get("gas_price", 0),
+        max_priority_fee_per_gas=t.get("max_priority_fee_per_gas", 0),
+        max_fee_per_gas=t.get("max_fee_per_gas", 0),
+        gas=t["gas"],
+        to=_b(t["to"]) if t.get("to") else None,
+        value=t["value"],
+        data=_b(t["data"]),
         access_list=tuple((_b(a), tuple(slots)) for a, slots in t.get("access_list", ())),
         max_fee_per_blob_gas=t.get("max_fee_per_blob_gas", 0),
         blob_versioned_hashes=tuple(_b(h) for h in t.get("blob_hashes", ())),
-        authorizations=tuple(Authorization(a["chain_id"], _b(a["address"]), a["nonce"], a["y_parity"], a["r"], a["s"])
-                             for a in t.get("authorizations", ())),
+        authorizations=tuple(
+            Authorization(a["chain_id"], _b(a["address"]), a["nonce"], a["y_parity"], a["r"], a["s"])
+            for a in t.get("authorizations", ())
+        ),
     )
     if tx.type != 0 and tx.chain_id is None:
         tx.chain_id = 1
@@ -98,11 +113,19 @@ def run_ours(case: dict, backend: str = "interpreter") -> Outcome:
     number = e["number"]
     hashes = block_hashes(number)
     first = number - len(hashes)
-    env = BlockEnv(fork=fork, chain_id=e["chain_id"], coinbase=_b(e["coinbase"]), number=number,
-              timestamp=e["timestamp"], gas_limit=e["gas_limit"], prev_randao=_b(e["prev_randao"]),
-              base_fee=e["base_fee"], excess_blob_gas=e["excess_blob_gas"],
-              blob_base_fee=blob_base_fee(e["excess_blob_gas"], schedule),
-              block_hash=lambda n: hashes[n - first] if first <= n < number else None)
+    env = BlockEnv(
+        fork=fork,
+        chain_id=e["chain_id"],
+        coinbase=_b(e["coinbase"]),
+        number=number,
+        timestamp=e["timestamp"],
+        gas_limit=e["gas_limit"],
+        prev_randao=_b(e["prev_randao"]),
+        base_fee=e["base_fee"],
+        excess_blob_gas=e["excess_blob_gas"],
+        blob_base_fee=blob_base_fee(e["excess_blob_gas"], schedule),
+        block_hash=lambda n: hashes[n - first] if first <= n < number else None,
+    )
     db = StateDB(MemoryStore())
     db.commit_alloc(alloc_of(case))
     state = JournaledState(db)
@@ -137,8 +160,10 @@ def _spec(fork: str):
     hit = _SPEC_CACHE.get(fork)
     if hit is None:
         name = fork.lower()
-        mods = tuple(importlib.import_module(f"ethereum.forks.{name}.{m}")
-                     for m in ("fork", "vm", "state", "fork_types", "transactions", "vm.interpreter"))
+        mods = tuple(
+            importlib.import_module(f"ethereum.forks.{name}.{m}")
+            for m in ("fork", "vm", "state", "fork_types", "transactions", "vm.interpreter")
+        )
         hit = _SPEC_CACHE[fork] = mods
     return hit
 
@@ -157,11 +182,19 @@ def run_spec(case: dict) -> Outcome:
         for k, v in storage.items():
             st.set_storage(state, a, Bytes32(k.to_bytes(32, "big")), U256(v))
     e = case["env"]
-    kw = dict(chain_id=U64(e["chain_id"]), state=state, block_gas_limit=Uint(e["gas_limit"]),
-              block_hashes=[Bytes32(h) for h in block_hashes(e["number"])], coinbase=Bytes20(_b(e["coinbase"])),
-              number=Uint(e["number"]), base_fee_per_gas=Uint(e["base_fee"]), time=U256(e["timestamp"]),
-              prev_randao=Bytes32(_b(e["prev_randao"])), excess_blob_gas=U64(e["excess_blob_gas"]),
-              parent_beacon_block_root=Bytes32(b"\x00" * 32))
+    kw = dict(
+        chain_id=U64(e["chain_id"]),
+        state=state,
+        block_gas_limit=Uint(e["gas_limit"]),
+        block_hashes=[Bytes32(h) for h in block_hashes(e["number"])],
+        coinbase=Bytes20(_b(e["coinbase"])),
+        number=Uint(e["number"]),
+        base_fee_per_gas=Uint(e["base_fee"]),
+        time=U256(e["timestamp"]),
+        prev_randao=Bytes32(_b(e["prev_randao"])),
+        excess_blob_gas=U64(e["excess_blob_gas"]),
+        parent_beacon_block_root=Bytes32(b"\x00" * 32),
+    )
     fields = vm.BlockEnvironment.__dataclass_fields__
     block_env = vm.BlockEnvironment(**{k: v for k, v in kw.items() if k in fields})
     block_output = vm.BlockOutput()
@@ -184,6 +217,7 @@ def run_spec(case: dict) -> Outcome:
             if message.depth == 0:
                 top.append(evm)
             return evm
+
         return inner
 
     fork_mod.process_message_call = capture

@@ -8,6 +8,7 @@ Ray worker.
 - `gasleak`: the interpreter, except that an outermost frame that succeeds returns one gas fewer
   than it should: the fuzz harness must report it as a divergence.
 """
+
 from __future__ import annotations
 
 import os

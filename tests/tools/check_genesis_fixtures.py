@@ -8,6 +8,7 @@ For every test with a `genesisBlockHeader`: the state root of `pre` (built from 
 usage: check_genesis_fixtures.py PATH...   (files or directories, searched recursively for *.json)
 Exit status 0 when every checked test passes, 1 otherwise. State-test files are skipped (counted).
 """
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ print the per-network figures and what the payloads exercised (docs/engine.md).
 
     .venv/bin/python tests/tools/engine_vs_blocktest.py [--evm NAME] [--jobs N] [SRC...]
 """
+
 from __future__ import annotations
 
 import argparse

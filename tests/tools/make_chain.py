@@ -10,6 +10,7 @@ a LOG1), and two withdrawals.
     evm-mlir init --genesis genesis/dev.json --datadir /tmp/dd
     evm-mlir import --datadir /tmp/dd /tmp/chain.rlp
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,9 +36,9 @@ CHAIN_ID = 1337
 KEYS = [bytes.fromhex(k) for k in DEV_KEYS]  # the accounts genesis/dev.json funds
 
 # n = calldata[0]; do { mem[0] = keccak(mem[0:32]); } while (--n); slot0 += 1
-LOOP_RUNTIME = bytes.fromhex("600035" "5b" "60206000206000526001900380600357" "50" "600054600101600055" "00")
+LOOP_RUNTIME = bytes.fromhex("6000355b602060002060005260019003806003575060005460010160005500")
 # sstore(calldata[0], calldata[32]); log1(topic = calldata[0])
-WRITER_RUNTIME = bytes.fromhex("602035600035556000356000600" "0a1" "00")
+WRITER_RUNTIME = bytes.fromhex("6020356000355560003560006000a100")
 
 
 def contract_address(sender: bytes, nonce: int) -> bytes:
@@ -125,15 +126,22 @@ class ChainMaker:
         addr = b"\x00" * 20
         digest = keccak(b"\x05" + rlp.encode([CHAIN_ID, addr, nonce]))
         sig = PrivateKey(KEYS[i]).sign_recoverable(digest, hasher=None)
-        return Authorization(CHAIN_ID, addr, nonce, sig[64], int.from_bytes(sig[:32], "big"),
-                             int.from_bytes(sig[32:64], "big"))
+        return Authorization(
+            CHAIN_ID, addr, nonce, sig[64], int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:64], "big")
+        )
 
     def add_block(self, txs: list[Transaction]) -> bytes:
         n = self.number + 1
         withdrawals = [Withdrawal(2 * n + j, j, keccak(b"validator" + _word(j))[12:], 10**6 + n) for j in range(2)]
-        block = self.chain.build_block(self.head, txs, timestamp=12 * n, coinbase=self.senders[9],
-                                       withdrawals=withdrawals, parent_beacon_block_root=keccak(_word(n)),
-                                       prev_randao=keccak(b"randao" + _word(n)))
+        block = self.chain.build_block(
+            self.head,
+            txs,
+            timestamp=12 * n,
+            coinbase=self.senders[9],
+            withdrawals=withdrawals,
+            parent_beacon_block_root=keccak(_word(n)),
+            prev_randao=keccak(b"randao" + _word(n)),
+        )
         self.head = block.hash
         self.number = n
         raw = block.encode()
@@ -142,8 +150,10 @@ class ChainMaker:
 
     def make(self, blocks: int, txs_per_block: int) -> list[bytes]:
         if self.number == 0 and blocks > 0:
-            deploy = [self._tx(0, type=2, to=None, data=initcode(LOOP_RUNTIME), gas=200_000, **self._fee(2)),
-                      self._tx(0, type=2, to=None, data=initcode(WRITER_RUNTIME), gas=200_000, **self._fee(2))]
+            deploy = [
+                self._tx(0, type=2, to=None, data=initcode(LOOP_RUNTIME), gas=200_000, **self._fee(2)),
+                self._tx(0, type=2, to=None, data=initcode(WRITER_RUNTIME), gas=200_000, **self._fee(2)),
+            ]
             self.add_block(deploy)
             blocks -= 1
         k = 0

@@ -3,6 +3,7 @@ public set, plus the smallest file of every category folder and files of every p
 
 Usage: python tests/tools/select_state_sample.py SRC_DIR DEST_DIR
 """
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,15 @@ from pathlib import Path
 
 # One small file from each precompile family's folder is added on top of the opcode cover.
 PRECOMPILE_DIRS = [
-    "stPreCompiledContracts2", "stZeroKnowledge", "stZeroKnowledge2", "eip2537_bls_12_381_precompiles",
-    "eip7951_p256verify_precompiles", "eip7823_modexp_upper_bounds", "eip7883_modexp_gas_increase",
-    "eip4844_blobs", "stPreCompiledContracts",
+    "stPreCompiledContracts2",
+    "stZeroKnowledge",
+    "stZeroKnowledge2",
+    "eip2537_bls_12_381_precompiles",
+    "eip7951_p256verify_precompiles",
+    "eip7823_modexp_upper_bounds",
+    "eip7883_modexp_gas_increase",
+    "eip4844_blobs",
+    "stPreCompiledContracts",
 ]
 
 
@@ -48,7 +55,7 @@ def main(src: str, dest: str) -> None:
     chosen: list[Path] = []
     remaining = set(universe)
     while remaining:
-        best = max(files, key=lambda f: (len(cover[f] & remaining) / (f.stat().st_size ** 0.5)))
+        best = max(files, key=lambda f: len(cover[f] & remaining) / (f.stat().st_size ** 0.5))
         if not cover[best] & remaining:
             break
         chosen.append(best)
@@ -68,7 +75,9 @@ def main(src: str, dest: str) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(f, target)
         total += f.stat().st_size
-    print(f"{len(set(chosen))} files, {total / 1e6:.1f} MB, opcodes covered {len(universe)}: missing {sorted(remaining)}")
+    print(
+        f"{len(set(chosen))} files, {total / 1e6:.1f} MB, opcodes covered {len(universe)}: missing {sorted(remaining)}"
+    )
 
 
 if __name__ == "__main__":
