@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench bench-blocks bench-node fuzz clean
+.PHONY: install run test lint bench bench-blocks bench-node fuzz clean
 
 FUZZ_SECONDS ?= 300
 FUZZ_SEED    ?= $(shell date +%s)
@@ -14,7 +14,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml tests/fuzz/requirements-oracle.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m pip install -q -e '.[test,bench,lint]'
 	$(PY) -m pip install -q --no-deps -r tests/fuzz/requirements-oracle.txt || echo "warning: fuzz oracle (ethereum-execution) not installed; fuzzing compares against the interpreter only"
 	touch $(STAMP)
 
@@ -23,6 +23,13 @@ run: install
 
 test: install
 	$(PY) -m pytest tests
+
+# ruff (lint and format, pyproject.toml [tool.ruff]) and mypy (strict on common/, state/, evm/; the compiler
+# joins with its rework), as .ci/run runs them before the tests
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # Differential fuzzing campaign (interpreter, mlir, executable spec): FUZZ_SECONDS, FUZZ_SEED;
 # RAY=HOST:PORT (or auto) spreads it over a Ray cluster, one seed stream per worker (docs/cluster.md).

@@ -107,7 +107,6 @@ def run_ours(file: str, test: str, backend: str) -> dict:
     from client.chain.validation import decode_block
     from client.fixtures import hex_bytes
     from evm.backends import get_backend
-
     from evm.precompiles import precompiles_for
     from evm.spec import Fork
 

@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    from evm.compiler.compile import CompileStats, compile_to_object, symbol_for
+    from evm.compiler.compile import CompileStats, compile_to_object
     from evm.compiler.runtime import get_jit
     from evm.spec import Fork
 

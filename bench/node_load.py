@@ -21,11 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -232,7 +230,7 @@ def table(ours: list[dict], anvil: list[dict]) -> tuple[str, list[dict]]:
 
 def details(runs: list[dict], name: str) -> str:
     lines = []
-    for key, title, unit in WORKLOADS:
+    for key, _title, unit in WORKLOADS:
         f = figure(runs, key)
         if f is None:
             continue

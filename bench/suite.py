@@ -63,8 +63,8 @@ def run(n: uint256) -> uint256:
 # ------------------------------------------------------------------------------------------ py-evm worker
 def pyevm_worker() -> int:
     """Runs under py-evm's own venv: reads JSON requests on stdin, answers one JSON line each."""
-    from eth.db.atomic import AtomicDB
     from eth.constants import BLANK_ROOT_HASH
+    from eth.db.atomic import AtomicDB
     from eth.vm.execution_context import ExecutionContext
     from eth.vm.forks.cancun import CancunVM
     from eth.vm.message import Message

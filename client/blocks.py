@@ -11,15 +11,14 @@ or receipt is its RLP; for a typed one the `type || rlp` bytes — as execution-
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from hashlib import sha256
-from typing import Iterable, Sequence
 
-from common.keccak import keccak
-from common.constants import EMPTY_OMMERS_HASH, EMPTY_ROOT, U64_MAX
-
-from evm.transactions import Transaction, decode_transaction
 from common import rlp
+from common.constants import EMPTY_OMMERS_HASH, EMPTY_ROOT, U64_MAX
+from common.keccak import keccak
+from evm.transactions import Transaction, decode_transaction
 from state.trie import build_root, enc_bytes, enc_list, enc_uint
 
 from .header import Header, HeaderDecodeError
@@ -70,7 +69,7 @@ class Withdrawal:
         )
 
     @classmethod
-    def from_rlp_list(cls, item) -> "Withdrawal":
+    def from_rlp_list(cls, item) -> Withdrawal:
         if not isinstance(item, list) or len(item) != 4:
             raise BlockDecodeError("withdrawal must be a list of 4 items")
         index, validator, address, amount = item
@@ -84,7 +83,7 @@ class Withdrawal:
         )
 
     @classmethod
-    def from_json(cls, obj) -> "Withdrawal":
+    def from_json(cls, obj) -> Withdrawal:
         def num(v):
             return v if isinstance(v, int) else int(v, 16)
 
@@ -161,7 +160,7 @@ class Receipt:
         return payload if self.tx_type == 0 else bytes((self.tx_type,)) + payload
 
     @classmethod
-    def decode(cls, data: bytes) -> "Receipt":
+    def decode(cls, data: bytes) -> Receipt:
         tx_type = 0
         if data[:1] and data[0] < 0xC0:
             tx_type, data = data[0], data[1:]
@@ -175,7 +174,7 @@ class Receipt:
         )
 
     @classmethod
-    def make(cls, tx_type: int, succeeded: bool, cumulative_gas_used: int, logs: Sequence[Log]) -> "Receipt":
+    def make(cls, tx_type: int, succeeded: bool, cumulative_gas_used: int, logs: Sequence[Log]) -> Receipt:
         return cls(tx_type, succeeded, cumulative_gas_used, logs_bloom(logs), list(logs))
 
 
@@ -253,7 +252,7 @@ class Block:
         return enc_list(self.header.encode() + self._body_payload())
 
     @classmethod
-    def decode(cls, data: bytes) -> "Block":
+    def decode(cls, data: bytes) -> Block:
         try:
             items = rlp.decode(data)
         except (rlp.DecodingError, ValueError, IndexError) as exc:
@@ -268,11 +267,11 @@ class Block:
         return cls.from_parts(header, items[1:])
 
     @classmethod
-    def from_body_rlp(cls, header: Header, body: bytes) -> "Block":
+    def from_body_rlp(cls, header: Header, body: bytes) -> Block:
         return cls.from_parts(header, rlp.decode(body))
 
     @classmethod
-    def from_parts(cls, header: Header, rest: list) -> "Block":
+    def from_parts(cls, header: Header, rest: list) -> Block:
         if len(rest) not in (2, 3):
             raise BlockDecodeError(f"a block has 3 or 4 items, got {len(rest) + 1}")
         tx_items, ommer_items = rest[0], rest[1]

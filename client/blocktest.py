@@ -9,16 +9,16 @@ head must be `lastblockhash` and the head state must equal `postState` (or have 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from state.db import StateDB, alloc_from_fixture, state_root_of_alloc
 from state.kv import MemoryStore
 
-from .chain.store import CONFIG_KEY, ChainStore, GENESIS_KEY
-from .fixtures import CaseResult, fixture_config, hex_bytes, run_case, select_fixtures
 from .chain.blockchain import Blockchain
+from .chain.store import CONFIG_KEY, GENESIS_KEY, ChainStore
 from .chain.validation import InvalidBlock, decode_block
+from .fixtures import CaseResult, fixture_config, hex_bytes, run_case, select_fixtures
 
 
 def iter_cases(files: list[Path], substring: str | None) -> Iterator[tuple[Path, str, dict]]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import gzip
 import mmap
 import os
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from .errors import UserError
 
@@ -52,7 +53,8 @@ class ChainFile:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._mmap = None
+        self._mmap: mmap.mmap | None = None
+        self._data: bytes | mmap.mmap
         try:
             if path.endswith(".gz"):
                 with gzip.open(path, "rb") as fh:

@@ -21,8 +21,9 @@ from __future__ import annotations
 import http.client
 import json
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlparse
 
 from state.db import StateDB, alloc_from_fixture
@@ -30,7 +31,7 @@ from state.kv import MemoryStore
 
 from .blocks import Block
 from .blocktest import post_state_mismatch
-from .chain.store import CONFIG_KEY, ChainStore, GENESIS_KEY
+from .chain.store import CONFIG_KEY, GENESIS_KEY, ChainStore
 from .fixtures import CaseResult, fixture_config, hex_bytes, run_case, select_fixtures
 from .header import Header
 
@@ -49,7 +50,7 @@ class EngineClient:
 
     def __init__(self, url: str, secret: bytes) -> None:
         u = urlparse(url)
-        self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=300)
+        self.conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port, timeout=300)
         self.secret = secret
         self.ids = 0
 
@@ -196,7 +197,7 @@ def run_test(fixture: dict, backend: str, strict: bool = False) -> tuple[bool, s
     runner, url = _server.serve(dispatcher, secret)
     client = EngineClient(url, secret)
     try:
-        ok, reason, stats = drive(client, fixture, store.genesis_hash(), strict)
+        ok, reason, stats = drive(client, fixture, node.genesis_hash, strict)
         if ok:
             reason = post_state_mismatch(store.kv, fixture, hex_bytes(stats.pop("state_root")))
             ok = not reason

@@ -145,7 +145,7 @@ def report(results: list[CaseResult], report_path: str | None, unit: str = "case
     for (fork, reason), n in sorted(skipped.items()):
         print(f"SKIP {fork} ({n} {unit}{'s' if n != 1 else ''}): {reason}")
     totals = Counter(r.status for r in results)
-    frames = Counter()
+    frames: Counter[str] = Counter()
     for r in results:
         frames.update(r.stats)
     if frames:

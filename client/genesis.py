@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from state.db import alloc_root
 from common.constants import EMPTY_ROOT, U64_MAX, ZERO_HASH
+from state.db import alloc_root
 
 from . import jsonsafe
 from .errors import UserError

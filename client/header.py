@@ -7,8 +7,9 @@ parent_beacon_block_root, Prague requests_hash; Osaka adds no header field).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 from common import rlp
 from common.constants import EMPTY_OMMERS_HASH, EMPTY_ROOT, ZERO_ADDRESS, ZERO_HASH
@@ -108,7 +109,7 @@ class Header:
         return memoized_hash(self, tuple([getattr(self, name) for name in _NAMES]))
 
     @classmethod
-    def from_rlp_list(cls, items: list) -> "Header":
+    def from_rlp_list(cls, items: list) -> Header:
         """From the decoded RLP list (e.g. an element of a block's RLP); checks sizes and canonical ints."""
         if not isinstance(items, list) or not _MANDATORY <= len(items) <= len(_FIELDS):
             raise HeaderDecodeError(f"header must be a list of {_MANDATORY}..{len(_FIELDS)} items")
@@ -133,7 +134,7 @@ class Header:
         return cls(**kwargs)
 
     @classmethod
-    def decode(cls, data: bytes) -> "Header":
+    def decode(cls, data: bytes) -> Header:
         try:
             items = rlp.decode(data)
         except rlp.DecodingError as exc:
@@ -143,7 +144,7 @@ class Header:
     # -- JSON (fixtures and JSON-RPC)
 
     @classmethod
-    def from_json(cls, obj: Mapping[str, Any]) -> "Header":
+    def from_json(cls, obj: Mapping[str, Any]) -> Header:
         """From fixture (`uncleHash`, `transactionsTrie`, ...) or JSON-RPC (`sha3Uncles`, `miner`, ...) names;
         fields absent from `obj` keep their defaults (None for later forks' fields)."""
         kwargs: dict[str, Any] = {}
@@ -171,5 +172,5 @@ class Header:
         out["hash"] = "0x" + self.hash.hex()
         return out
 
-    def copy(self, **changes: Any) -> "Header":
+    def copy(self, **changes: Any) -> Header:
         return replace(self, **changes)

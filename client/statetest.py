@@ -7,8 +7,8 @@ with `expectException` passes when the transaction is rejected (nothing is commi
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from evm.backends import frame_counts
 from evm.blobs import blob_base_fee
@@ -27,7 +27,7 @@ from .forks import UnsupportedFork, fork_by_name, network_config, rules_for
 
 def build_transaction(tx: dict, indexes: dict) -> Transaction:
     d, g, v = indexes["data"], indexes["gas"], indexes["value"]
-    access_list = ()
+    access_list: tuple[tuple[bytes, tuple[int, ...]], ...] = ()
     if tx.get("accessLists") is not None:
         entries = tx["accessLists"][d] or []
         access_list = tuple((hex_bytes(e["address"]), tuple(hex_int(k) for k in e["storageKeys"])) for e in entries)

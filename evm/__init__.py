@@ -44,9 +44,9 @@ def execute(
     (`evm.tracing.Tracer`: the struct logger, evm.tracers' call/prestate/4byte tracers) every frame runs on
     the interpreter instead, with the tracer's hooks."""
     if tracer is not None:  # its backend: the tracing interpreter (struct logs) or the plain one with hooks
-        host = Host(state, block, tracer.backend(), tx)
-        host.tracer = tracer
-        return host.execute_top_level(message)
+        traced = Host(state, block, tracer.backend(), tx)
+        traced.tracer = tracer
+        return traced.execute_top_level(message)
     # A Host holds nothing of one message and a BlockEnv is frozen, so the next message on the same state,
     # block and backend (the transactions of a block, a benchmark loop) reuses it, as revm reuses its Evm.
     engine = get_backend(backend)

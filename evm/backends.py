@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, Callable, cast
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from .interfaces import Backend

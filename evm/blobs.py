@@ -51,6 +51,8 @@ def next_excess_blob_gas(rules: ForkRules, parent_excess: int, parent_used: int,
     """Excess blob gas of a block under `rules` (its own fork's, with the blob schedule in force at its
     timestamp) from its parent header's fields."""
     schedule = rules.blob_schedule
+    if schedule is None:  # before Cancun: no blobs
+        return 0
     if parent_excess + parent_used < schedule.target_blob_gas:
         return 0
     if rules.blob_base_cost is not None:

@@ -35,13 +35,12 @@ is "segmented"; only one thread runs at a time, so the state needs no locking).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from common import rlp
-from common.keccak import keccak
 from common.constants import EMPTY_CODE_HASH, MAX_NONCE
-
+from common.keccak import keccak
 
 from . import gas as G
 from .errors import (
@@ -576,4 +575,5 @@ def _run_on_big_stack(fn: Callable[[Message], _T], message: Message) -> _T:
     ok, value = box[0]
     if not ok:
         raise value
-    return value
+    result: _T = value
+    return result

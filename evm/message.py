@@ -3,8 +3,8 @@ CALL*/CREATE* gives back to the calling frame."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .rules import RULES, ForkRules
 from .spec import Fork

@@ -18,6 +18,7 @@ An opcode not in the table, or used before the fork that introduced it, is INVAL
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .spec import Fork
 
@@ -44,13 +45,13 @@ class OpInfo:
 OPCODES: dict[int, OpInfo] = {}
 
 
-def _op(code: int, name: str, inputs: int, outputs: int, gas: int, since: Fork = Fork.PARIS, **kw) -> None:
+def _op(code: int, name: str, inputs: int, outputs: int, gas: int, since: Fork = Fork.PARIS, **kw: Any) -> None:
     assert code not in OPCODES, hex(code)
     OPCODES[code] = OpInfo(code, name, inputs, outputs, gas, since, **kw)
 
 
 P, S, C, O = Fork.PARIS, Fork.SHANGHAI, Fork.CANCUN, Fork.OSAKA
-DYN = {"dynamic_gas": True}
+DYN: dict[str, Any] = {"dynamic_gas": True}
 
 # 0x00s: stop and arithmetic
 _op(0x00, "STOP", 0, 0, 0, terminates=True)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from common import rlp
-from common.keccak import keccak
 from common.constants import MAX_NONCE
+from common.keccak import keccak
 
 from .blobs import GAS_PER_BLOB, VERSIONED_HASH_VERSION_KZG
 from .host import DELEGATION_PREFIX, create_address, is_delegation

@@ -11,6 +11,7 @@ config's `blobSchedule` replaces them (`with_blob_schedule`), which is how BPO3.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from .blobs import BlobSchedule
 from .gas import MAX_CODE_SIZE
@@ -49,7 +50,7 @@ class ForkRules:
     blob_sidecar_version: int = 0  # EIP-7594: version 1 sidecars carry cell proofs instead of blob proofs
     blob_base_cost: int | None = None  # EIP-7918 reserve price (execution gas per blob gas unit)
 
-    def next(self, fork: Fork, **changes) -> ForkRules:
+    def next(self, fork: Fork, **changes: Any) -> ForkRules:
         """The rules of `fork`: these with `changes`."""
         return replace(self, fork=fork, **changes)
 

@@ -20,7 +20,7 @@ class Fork(IntEnum):
     BPO5 = 9
 
     @classmethod
-    def from_name(cls, name: str) -> "Fork":
+    def from_name(cls, name: str) -> Fork:
         """A fork by name, any case ("Merge" is Paris, as older fixtures call it)."""
         key = name.upper()
         if key == "MERGE":

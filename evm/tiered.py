@@ -56,15 +56,22 @@ import subprocess
 import sys
 import threading
 import time
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from .compiler.cache import symbol_for
 from .interpreter import InterpreterBackend
 from .message import ExecutionResult, Message
 
 if TYPE_CHECKING:
-    from .interfaces import Backend, BackendStats, NativeHost
+    from pathlib import Path
+
+    from .compiler.backend import MlirBackend
+    from .interfaces import BackendStats, NativeHost
+    from .spec import Fork
+
+# A code's record: [frames, own gas, state, frame limit, gas limit, last transaction, transactions, on disk]
+Record = list[Any]
+Job = tuple[Record, bytes, "Fork"]
 
 log = logging.getLogger("evm.tiered")
 _SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # `python -m evm.tiered` from here
@@ -121,17 +128,17 @@ class TieredBackend:
         self.disk_txs = disk_txs if disk_txs is not None else _env_int("EVM_MLIR_TIER_DISK_TXS", DEFAULT_DISK_TXS)
         self._on_disk: set[str] | None = None  # object files in the disk cache when first looked at
         self.interpreter = InterpreterBackend()
-        self._mlir: Backend | None = None  # the "mlir" backend, created on first need
+        self._mlir: MlirBackend | None = None  # the "mlir" backend, created on first need
         self._mlir_lock = threading.Lock()
-        self._disk_dir = None  # Path of the disk cache's versioned folder (or False)
-        self._codes: dict = {}  # fork -> {code bytes -> [frames, own gas, state, frame limit, gas limit,
-        #                                             last transaction, transactions]}
+        self._disk_dir: Path | bool | None = None  # Path of the disk cache's versioned folder (or False)
+        self._codes: dict[Fork, dict[bytes, Record]] = {}  # fork -> {code bytes -> its Record}
         self._child_gas = 0  # gas used by the child frames of the running frame
-        self._queue: queue.Queue | None = None
+        self._queue: queue.Queue[Job | None] | None = None
         self._worker: threading.Thread | None = None
         self.worker_command = [sys.executable, "-m", "evm.tiered"]
-        self._proc: subprocess.Popen | None = None
-        self._pending: dict[int, tuple] = {}  # request id -> (record, code, fork)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._outq: queue.Queue[bytes | None] = queue.Queue()  # lines for the worker process
+        self._pending: dict[int, Job] = {}  # request id -> (record, code, fork)
         self._next_id = 0
         self._proc_lock = threading.Lock()
         self._stopping = False
@@ -144,7 +151,7 @@ class TieredBackend:
         self.compile_seconds = 0.0
 
     # ------------------------------------------------------------------ the mlir backend
-    def mlir(self) -> Backend:
+    def mlir(self) -> MlirBackend:
         """The shared "mlir" backend instance (created, and its JIT initialised, once)."""
         m = self._mlir
         if m is None:
@@ -153,10 +160,10 @@ class TieredBackend:
                 if m is None:
                     from .backends import get_backend
 
-                    m = self._mlir = get_backend("mlir")
+                    m = self._mlir = cast("MlirBackend", get_backend("mlir"))
         return m
 
-    def _disk_path(self, symbol: str):
+    def _disk_path(self, symbol: str) -> Path | None:
         d = self._disk_dir
         if d is None:
             d = False
@@ -169,7 +176,7 @@ class TieredBackend:
             except Exception as exc:  # no llvmlite / unusable cache: no worker process, no cold start
                 log.warning("tiered: disk cache unavailable: %s", exc)
             self._disk_dir = d
-        if d is False:
+        if d is False or d is True or d is None:
             return None
         return d / f"{symbol}.o"
 
@@ -199,7 +206,7 @@ class TieredBackend:
         if state == READY:
             self.frames_compiled += 1
             saved = self._child_gas
-            result = self._mlir.run_frame(message, host)
+            result = self.mlir().run_frame(message, host)
             self._child_gas = saved + message.gas - result.gas_left
             return result
         self.frames_interpreted += 1
@@ -220,7 +227,7 @@ class TieredBackend:
         self._child_gas = saved + used
         return result
 
-    def _first_sight(self, code, fork) -> list:
+    def _first_sight(self, code: bytes, fork: Fork) -> Record:
         code = bytes(code)
         scale = max(1, len(code) // SIZE_UNIT)  # compile time grows with the code's size
         on_disk = self.use_disk and symbol_for(code, fork) in self._disk_objects()
@@ -241,7 +248,7 @@ class TieredBackend:
                     pass
         return self._on_disk
 
-    def _activate(self, rec: list, code: bytes, fork) -> int:
+    def _activate(self, rec: Record, code: bytes, fork: Fork) -> int:
         """Load the compiled object of `code` (disk cache) into the engine: READY, or FAILED."""
         try:
             self.mlir().entry(code, fork)
@@ -255,10 +262,11 @@ class TieredBackend:
                 type(exc).__name__,
                 exc,
             )
-        return rec[2]
+        state: int = rec[2]
+        return state
 
     # ------------------------------------------------------------------ compilation
-    def _hot(self, rec: list, code: bytes, fork) -> None:
+    def _hot(self, rec: Record, code: bytes, fork: Fork) -> None:
         rec[2] = QUEUED
         path = self._disk_path(symbol_for(code, fork)) if self.use_disk else None
         if path is not None and path.exists():  # compiled meanwhile by another process
@@ -272,15 +280,15 @@ class TieredBackend:
             if rec[2] == COMPILED:
                 self._activate(rec, code, fork)
             return
-        if self._worker is None:
-            self._queue = queue.Queue()
-            self._worker = threading.Thread(target=self._work, name="evm-tiered-compiler", daemon=True)
+        q = self._queue
+        if self._worker is None or q is None:
+            q = self._queue = queue.Queue()
+            self._worker = threading.Thread(target=self._work, args=(q,), name="evm-tiered-compiler", daemon=True)
             self._worker.start()
             atexit.register(self.shutdown)
-        self._queue.put((rec, code, fork))
+        q.put((rec, code, fork))
 
-    def _work(self) -> None:
-        q = self._queue
+    def _work(self, q: queue.Queue[Job | None]) -> None:
         while True:
             item = q.get()
             if item is None or self._stopping:
@@ -291,7 +299,7 @@ class TieredBackend:
             finally:
                 q.task_done()
 
-    def _compile(self, rec: list, code: bytes, fork) -> None:
+    def _compile(self, rec: Record, code: bytes, fork: Fork) -> None:
         """Compile `code` into the disk cache (state COMPILED: the main thread loads it at its
         next frame) or, without a usable disk cache, straight into the engine (READY)."""
         t = time.perf_counter()
@@ -320,7 +328,7 @@ class TieredBackend:
             self.compile_seconds += time.perf_counter() - t
 
     # worker process ------------------------------------------------------------------------
-    def _submit(self, rec: list, code: bytes, fork) -> None:
+    def _submit(self, rec: Record, code: bytes, fork: Fork) -> None:
         with self._proc_lock:
             if self._proc is None:
                 try:
@@ -348,23 +356,26 @@ class TieredBackend:
             self._pending[rid] = (rec, code, fork)
             self._outq.put(f"{rid} {int(fork)} {code.hex()}\n".encode())
 
-    def _write_requests(self, proc: subprocess.Popen, outq: queue.Queue) -> None:
+    def _write_requests(self, proc: subprocess.Popen[bytes], outq: queue.Queue[bytes | None]) -> None:
         """Writer thread (a full pipe must never block the frame that made a code hot)."""
+        stdin = proc.stdin
+        assert stdin is not None  # started with stdin=PIPE
         while True:
             line = outq.get()
             if line is None:
                 break
             try:
-                proc.stdin.write(line)
+                stdin.write(line)
             except (OSError, ValueError):  # the worker is gone: the reader fails what is pending
                 break
         try:
-            proc.stdin.close()
+            stdin.close()
         except OSError:
             pass
 
-    def _read_results(self, proc: subprocess.Popen) -> None:
+    def _read_results(self, proc: subprocess.Popen[bytes]) -> None:
         """Reader thread: one line per finished compile, `<id> ok <seconds>` or `<id> err <text>`."""
+        assert proc.stdout is not None  # started with stdout=PIPE
         for line in proc.stdout:
             rid, _, rest = line.decode(errors="replace").strip().partition(" ")
             status, _, detail = rest.partition(" ")
@@ -387,7 +398,7 @@ class TieredBackend:
         for rec, code, fork in pending.values():
             self._fail(rec, code, fork, f"compile worker exited with status {rc}")
 
-    def _fail(self, rec: list, code: bytes, fork, why: str) -> None:
+    def _fail(self, rec: Record, code: bytes, fork: Fork, why: str) -> None:
         rec[2] = FAILED
         self.compile_errors += 1
         log.warning(
@@ -410,10 +421,10 @@ class TieredBackend:
         current compile). Registered with atexit."""
         if self._proc is not None:
             self._outq.put(None)  # the writer closes the worker's stdin
-        if self._worker is None:
+        q = self._queue
+        if self._worker is None or q is None:
             return
         self._stopping = True
-        q = self._queue
         try:
             while True:
                 q.get_nowait()

@@ -107,12 +107,12 @@ class CallTracer(Tracer):
         to = tx.to if tx.to is not None else create_address(sender, tx.nonce)
         self.stack = [_Frame("CALL" if tx.to is not None else "CREATE", sender, to, tx.value, tx.gas, tx.data)]
 
-    def enter(self, kind, sender, to, value, gas, data) -> None:
+    def enter(self, kind: str, sender: bytes, to: bytes | None, value: int | None, gas: int, data: bytes) -> None:
         self.depth += 1
         if not self.only_top_call:
             self.stack.append(_Frame(kind, sender, to, value, gas, data))
 
-    def exit(self, output, gas_used, error, reverted) -> None:
+    def exit(self, output: bytes, gas_used: int, error: str | None, reverted: bool) -> None:
         self.depth -= 1
         if self.only_top_call or len(self.stack) <= 1:
             return
@@ -121,7 +121,7 @@ class CallTracer(Tracer):
         frame.done(output, error, reverted)
         self.stack[-1].calls.append(frame)
 
-    def log(self, address, topics, data) -> None:
+    def log(self, address: bytes, topics: tuple[bytes, ...], data: bytes) -> None:
         if not self.with_log or (self.only_top_call and self.depth > 0):
             return
         top = self.stack[-1]
@@ -134,7 +134,7 @@ class CallTracer(Tracer):
             }
         )
 
-    def finish(self, output, gas_used, status, error=None) -> None:
+    def finish(self, output: bytes, gas_used: int, status: str, error: str | None = None) -> None:
         top = self.stack[0]
         top.gas_used = gas_used
         top.done(output, geth_error(status, error), status != "success")
@@ -165,7 +165,7 @@ class FourByteTracer(Tracer):
         if tx.to is not None:
             self._store("CALL", tx.to, tx.data)
 
-    def enter(self, kind, sender, to, value, gas, data) -> None:
+    def enter(self, kind: str, sender: bytes, to: bytes | None, value: int | None, gas: int, data: bytes) -> None:
         self._store(kind, to, data)
 
     def result(self) -> dict[str, int]:
@@ -262,7 +262,7 @@ class PrestateTracer(Tracer):
             self._account(address, host)
             self.created.add(address)
 
-    def finish(self, output, gas_used, status, error=None) -> None:
+    def finish(self, output: bytes, gas_used: int, status: str, error: str | None = None) -> None:
         if self.diff_mode:
             self._diff()
         for address in self.created:

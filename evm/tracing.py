@@ -27,10 +27,9 @@ print them: gas and gasCost as hex strings) and `StructLog.to_geth()` (an entry 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, Iterator
-
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from .errors import ExceptionalHalt, OutOfGas, StackOverflow, StackUnderflow
 from .message import BlockEnv, ExecutionResult, Message
@@ -200,7 +199,7 @@ class StructLogger(Tracer):
     _seen_storage: dict[bytes, dict[int, int]] = field(default_factory=dict)
 
     # -- hooks -------------------------------------------------------------------------------
-    def backend(self) -> "TracingBackend":
+    def backend(self) -> TracingBackend:
         return TracingBackend(self)
 
     def child_returned(self, gas_left: int) -> None:

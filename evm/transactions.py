@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from coincurve import PublicKey
 
@@ -29,7 +30,7 @@ class Authorization:
     r: int
     s: int
 
-    def fields(self) -> list:
+    def fields(self) -> list[object]:
         return [self.chain_id, self.address, self.nonce, self.y_parity, self.r, self.s]
 
     def authority(self) -> bytes:
@@ -64,17 +65,17 @@ class Transaction:
     # Sent by a dev node for an impersonated account (anvil_impersonateAccount): the signature is a
     # placeholder, `sender` says who sent it, and EIP-3607 does not stop a contract's address.
     impersonated: bool = field(default=False, compare=False)
-    # (the fields, the hash) when last hashed (state.keccak.memoized_hash)
-    _hashed: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    # (the fields, the hash) when last hashed (common.keccak.memoized_hash)
+    _hashed: tuple[tuple[object, ...], bytes] | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- encoding -----------------------------------------------------------------
-    def _access_list_rlp(self) -> list:
+    def _access_list_rlp(self) -> list[Any]:
         return [[addr, [slot.to_bytes(32, "big") for slot in slots]] for addr, slots in self.access_list]
 
     def _to_rlp(self) -> bytes:
         return b"" if self.to is None else self.to
 
-    def _payload(self, signed: bool) -> list:
+    def _payload(self, signed: bool) -> list[Any]:
         t = self.type
         if t == 0:
             base = [self.nonce, self.gas_price, self.gas, self._to_rlp(), self.value, self.data]
@@ -191,7 +192,7 @@ class Transaction:
         self.sender = recover_address(self.signing_hash(), y, self.r, self.s)
         return self.sender
 
-    def sign(self, private_key: bytes) -> "Transaction":
+    def sign(self, private_key: bytes) -> Transaction:
         from coincurve import PrivateKey
 
         sig = PrivateKey(private_key).sign_recoverable(self.signing_hash(), hasher=None)
@@ -216,14 +217,14 @@ def recover_address(digest: bytes, y_parity: int, r: int, s: int) -> bytes:
     return keccak(public.format(compressed=False)[1:])[12:]
 
 
-def _bytes(b) -> bytes:
+def _bytes(b: Any) -> bytes:
     """A byte-string field (a list where bytes belong is malformed)."""
     if type(b) is not bytes:
         raise ValueError("expected a byte string, got a list")
     return b
 
 
-def _list(x) -> list:
+def _list(x: Any) -> list[Any]:
     if type(x) is not list:
         raise ValueError("expected a list, got a byte string")
     return x
@@ -235,10 +236,10 @@ def _int(b: bytes) -> int:
     return int.from_bytes(b, "big")
 
 
-def _address(b) -> bytes:
+def _address(b: Any) -> bytes:
     if len(_bytes(b)) != 20:
         raise ValueError("bad address length")
-    return b
+    return bytes(b)
 
 
 def _address_or_none(b: bytes) -> bytes | None:
@@ -247,7 +248,7 @@ def _address_or_none(b: bytes) -> bytes | None:
     return _address(b)
 
 
-def _access_list(items: list) -> AccessList:
+def _access_list(items: Any) -> AccessList:
     out = []
     for entry in _list(items):
         addr, slots = _list(entry)
@@ -257,13 +258,13 @@ def _access_list(items: list) -> AccessList:
     return tuple(out)
 
 
-def _hashes(items: list) -> tuple[bytes, ...]:
+def _hashes(items: Any) -> tuple[bytes, ...]:
     if any(len(_bytes(h)) != 32 for h in _list(items)):
         raise ValueError("bad blob versioned hash")
     return tuple(items)
 
 
-def _authorization(a: list) -> Authorization:
+def _authorization(a: Any) -> Authorization:
     if len(a) != 6:
         raise ValueError("authorization must have 6 fields")
     return Authorization(_int(a[0]), _address(a[1]), _int(a[2]), _int(a[3]), _int(a[4]), _int(a[5]))

@@ -21,7 +21,7 @@ class Account:
         return rlp.encode([self.nonce, self.balance, self.storage_root, self.code_hash])
 
     @classmethod
-    def decode(cls, data: bytes) -> "Account":
+    def decode(cls, data: bytes) -> Account:
         nonce, balance, root, code_hash = rlp.decode(data)
         return cls(int.from_bytes(nonce, "big"), int.from_bytes(balance, "big"), root, code_hash)
 

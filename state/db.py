@@ -3,16 +3,17 @@ storage) whose nodes live in a KVStore. See docs/storage.md for the key layout."
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Iterator, Mapping
+from typing import Any
 
 from common.constants import EMPTY_CODE_HASH, EMPTY_ROOT
+from common.keccak import keccak
 
 from .account import Account
 from .changes import StateChanges
-from common.keccak import keccak
 from .kv import KVStore, WriteBatch
-from .trie import MissingNodeError, Sink, Trie, build_root, enc_list, enc_uint
+from .trie import MissingNodeError, Node, Sink, Trie, build_root, enc_list, enc_uint
 
 NODE_PREFIX = b"n"  # n + keccak(node rlp) -> node rlp (account and storage tries share it)
 CODE_PREFIX = b"c"  # c + keccak(code) -> code
@@ -20,8 +21,6 @@ PREIMAGE_PREFIX = b"P"  # P + keccak(address or slot) -> address (20 bytes) or s
 
 # An allocation as tests and genesis give it: address -> (nonce, balance, code, {slot: value})
 Alloc = Mapping[bytes, tuple[int, int, bytes, Mapping[int, int]]]
-
-_KEEP = object()
 
 
 def _slot_path(slot: int) -> str:
@@ -59,14 +58,14 @@ def state_root_of_alloc(alloc: Alloc) -> bytes:
     return alloc_root(alloc)
 
 
-def _hex_int(s) -> int:
+def _hex_int(s: int | str) -> int:
     if isinstance(s, int):
         return s
     s = s.strip()
     return int(s, 16) if s[:2] in ("0x", "0X") else int(s)
 
 
-def alloc_from_fixture(pre: Mapping[str, Mapping]) -> dict[bytes, tuple[int, int, bytes, dict[int, int]]]:
+def alloc_from_fixture(pre: Mapping[str, Mapping[str, Any]]) -> dict[bytes, tuple[int, int, bytes, dict[int, int]]]:
     """A fixture's `pre`/`postState` JSON ({"0x..": {nonce, balance, code, storage}}) as an Alloc.
 
     Fixtures are trusted input; user-supplied genesis files go through client.genesis's strict parser.
@@ -100,11 +99,11 @@ class StateDB:
         self._pending: list[WriteBatch] = []
         # one decoded-node cache and one code cache per store: a node makes a StateDB per request and per
         # block, and decoding the same upper trie nodes again each time cost more than the request's own work
-        caches = getattr(kv, "state_caches", None)
+        caches: tuple[dict[bytes, Node], dict[bytes, bytes]] | None = getattr(kv, "state_caches", None)
         if caches is None:
             caches = ({}, {})  # decoded trie nodes, code (both by hash)
             try:
-                kv.state_caches = caches
+                kv.state_caches = caches  # type: ignore[attr-defined]  # kept on the store when it takes it
             except AttributeError:  # a store that takes no attributes: caches of this StateDB's own
                 pass
         self.trie = Trie(self._fetch_node, cache=caches[0])
@@ -182,17 +181,16 @@ class StateDB:
         return self.root
 
     @contextmanager
-    def _writing(self, batch: WriteBatch | None) -> Iterator:
+    def _writing(self, batch: WriteBatch | None) -> Iterator[Callable[[bytes, bytes], None]]:
         """`put` of `batch` (the caller commits it; reads see it meanwhile) or of a batch of our own,
         committed when the block ends without an exception."""
-        own = batch is None
-        if own:
-            batch = self.kv.write_batch()
+        if batch is None:
+            own = self.kv.write_batch()
+            yield own.put
+            own.commit()
         else:
             self._pending.append(batch)
-        yield batch.put
-        if own:
-            batch.commit()
+            yield batch.put
 
     def compute_root(self, changes: StateChanges) -> bytes:
         """The root `apply(changes)` would give, writing nothing and leaving `root` as it is."""
@@ -203,13 +201,13 @@ class StateDB:
         addresses = set(changes.accounts) | set(changes.storage) | changes.storage_cleared
         for address in addresses:
             path = keccak(address).hex()
-            new = changes.accounts.get(address, _KEEP)
-            if new is None:
+            if address in changes.accounts and changes.accounts[address] is None:
                 updates.append((path, None))
                 continue
             data = self.trie.get(self.root, path)
             old = Account.decode(data) if data else None
-            if new is _KEEP:
+            new = changes.accounts.get(address)
+            if new is None:  # only its storage changed
                 if old is None:
                     continue  # storage of an account that does not exist: nothing holds it
                 new = old
@@ -226,7 +224,9 @@ class StateDB:
         return self.trie.update(self.root, updates, sink)
 
     @staticmethod
-    def _put_preimages(put, addresses, storages) -> None:
+    def _put_preimages(
+        put: Callable[[bytes, bytes], None], addresses: Iterable[bytes], storages: Iterable[tuple[bytes, Iterable[int]]]
+    ) -> None:
         for address in addresses:
             put(PREIMAGE_PREFIX + keccak(address), address)
         for _, slots in storages:

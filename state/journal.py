@@ -7,13 +7,18 @@ committed `StateDB` are cached but never journaled (they are the base, not a cha
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from common.constants import EMPTY_CODE_HASH, EMPTY_ROOT
 from common.keccak import keccak
 
 from .account import Account
 from .changes import StateChanges
+
+if TYPE_CHECKING:
+    from .db import StateDB
+    from .kv import WriteBatch
 
 Log = tuple[bytes, tuple[bytes, ...], bytes]
 
@@ -28,7 +33,7 @@ class _Acc:
         self.balance = balance
         self.code_hash = code_hash
 
-    def copy(self) -> "_Acc":
+    def copy(self) -> _Acc:
         return _Acc(self.nonce, self.balance, self.code_hash)
 
     def is_empty(self) -> bool:
@@ -39,7 +44,7 @@ _MISSING: Any = object()
 
 
 class JournaledState:
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: StateDB) -> None:
         self._db = db
         self._reset_caches()
         self._reset_transaction()
@@ -57,7 +62,7 @@ class JournaledState:
         self._cleared: set[bytes] = set()
         self._dirty: set[bytes] = set()
         self._codes: dict[bytes, bytes] = {}
-        self._journal: list[tuple[Callable[..., None], tuple]] = []
+        self._journal: list[tuple[Callable[..., object], tuple[Any, ...]]] = []
 
     def _reset_transaction(self) -> None:
         self._transient: dict[tuple[bytes, int], int] = {}
@@ -298,7 +303,7 @@ class JournaledState:
     def is_warm_address(self, address: bytes) -> bool:
         return address in self._warm_addresses
 
-    def warm_addresses_include(self, addresses: frozenset) -> bool:
+    def warm_addresses_include(self, addresses: frozenset[bytes]) -> bool:
         """Whether every one of `addresses` is warm (one set operation)."""
         return addresses <= self._warm_addresses
 
@@ -324,11 +329,11 @@ class JournaledState:
     def _set_refund(self, value: int) -> None:
         self.refund = value
 
-    def add_log(self, address: bytes, topics: tuple[bytes, ...] | list[bytes], data: bytes) -> None:
+    def add_log(self, address: bytes, topics: Sequence[bytes], data: bytes) -> None:
         self.logs.append((address, tuple(topics), bytes(data)))
         self._journal.append((self.logs.pop, ()))
 
-    def add_logs(self, entries: list[tuple[bytes, tuple[bytes, ...], bytes]]) -> None:
+    def add_logs(self, entries: Sequence[Log]) -> None:
         """Several logs in order, as (address, topics, data) with bytes topics; one journal entry."""
         self._journal.append((self._truncate_logs, (len(self.logs),)))
         self.logs.extend(entries)
@@ -394,7 +399,7 @@ class JournaledState:
                 changes.codes[acc.code_hash] = self._codes[acc.code_hash]
         return changes
 
-    def commit(self, batch: Any = None) -> bytes:
+    def commit(self, batch: WriteBatch | None = None) -> bytes:
         """Fold every change into the StateDB; returns the new state root."""
         root = self._db.apply(self.changes(), batch)
         self._reset_caches()

@@ -7,7 +7,7 @@ hands them to the store in a single atomic write, so a crash never leaves half o
 from __future__ import annotations
 
 import os
-from typing import Iterator, Protocol
+from typing import Protocol
 
 _DELETED = None
 
@@ -16,7 +16,7 @@ class KVStore(Protocol):
     def get(self, key: bytes) -> bytes | None: ...
     def put(self, key: bytes, value: bytes) -> None: ...
     def delete(self, key: bytes) -> None: ...
-    def write_batch(self) -> "WriteBatch": ...
+    def write_batch(self) -> WriteBatch: ...
     def close(self) -> None: ...
 
 
@@ -28,7 +28,7 @@ class WriteBatch:
 
     __slots__ = ("_store", "ops", "committed", "discarded")
 
-    def __init__(self, store: "_BaseStore") -> None:
+    def __init__(self, store: _BaseStore) -> None:
         self._store = store
         # key -> value, or None for a delete; a dict so the last write of a key wins, as in LevelDB
         self.ops: dict[bytes, bytes | None] = {}
@@ -65,10 +65,10 @@ class WriteBatch:
         if self.committed or self.discarded:
             raise RuntimeError("write batch already committed or discarded")
 
-    def __enter__(self) -> "WriteBatch":
+    def __enter__(self) -> WriteBatch:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
             self.commit()
         else:
@@ -76,6 +76,9 @@ class WriteBatch:
 
 
 class _BaseStore:
+    def get(self, key: bytes) -> bytes | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
     def write_batch(self) -> WriteBatch:
         return WriteBatch(self)
 
@@ -113,7 +116,7 @@ class MemoryStore(_BaseStore):
 class LevelDBStore(_BaseStore):
     """LevelDB through plyvel; a batch commit is one plyvel write batch (atomic, all or nothing)."""
 
-    def __init__(self, path: str | os.PathLike, create_if_missing: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], create_if_missing: bool = True) -> None:
         import plyvel  # imported here so the memory store does not need the C extension
 
         self.path = os.fspath(path)
@@ -123,7 +126,8 @@ class LevelDBStore(_BaseStore):
         self._db = plyvel.DB(self.path, create_if_missing=create_if_missing)
 
     def get(self, key: bytes) -> bytes | None:
-        return self._db.get(key)
+        value: bytes | None = self._db.get(key)
+        return value
 
     def put(self, key: bytes, value: bytes) -> None:
         self._db.put(key, value)
@@ -144,8 +148,8 @@ class LevelDBStore(_BaseStore):
         if not self._db.closed:
             self._db.close()
 
-    def __enter__(self) -> "LevelDBStore":
+    def __enter__(self) -> LevelDBStore:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

@@ -15,7 +15,8 @@ plus the root); smaller nodes are embedded in their parent as the yellow paper s
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from common import rlp as rlpcodec
 from common.constants import EMPTY_ROOT
@@ -73,7 +74,7 @@ def _unhp(b: bytes) -> tuple[str, bool]:
     return (h[1:] if flag & 1 else h[2:]), bool(flag & 2)
 
 
-def _place(br: "Branch", rest: str, value: bytes) -> None:
+def _place(br: Branch, rest: str, value: bytes) -> None:
     """Put a key remainder into a freshly built branch: its value if the key ends here, else a leaf."""
     if rest:
         br.children[int(rest[0], 16)] = Leaf(rest[1:], value)
@@ -163,7 +164,7 @@ class Leaf:
 class Ext:
     __slots__ = ("path", "child", "ref")
 
-    def __init__(self, path: str, child: "Child") -> None:
+    def __init__(self, path: str, child: Child) -> None:
         self.path = path
         self.child = child
         self.ref: bytes | None = None
@@ -172,7 +173,7 @@ class Ext:
 class Branch:
     __slots__ = ("children", "value", "ref")
 
-    def __init__(self, children: list, value: bytes | None) -> None:
+    def __init__(self, children: list[Child], value: bytes | None) -> None:
         self.children = children
         self.value = value
         self.ref: bytes | None = None
@@ -184,7 +185,7 @@ Node = Leaf | Ext | Branch
 Child = Node | bytes | None
 
 
-def _decode_struct(item: list) -> Node:
+def _decode_struct(item: list[Any]) -> Node:
     if len(item) == 17:
         return Branch([_child_of(x) for x in item[:16]], item[16] or None)
     path, leaf = _unhp(item[0])
@@ -193,7 +194,7 @@ def _decode_struct(item: list) -> Node:
     return Ext(path, _child_of(item[1]))
 
 
-def _child_of(x) -> Child:
+def _child_of(x: Any) -> Child:
     if isinstance(x, list):
         node = _decode_struct(x)
         node.ref = rlpcodec.encode(x)
@@ -247,12 +248,11 @@ class Trie:
         while True:
             if node is None:
                 return None
-            if type(node) is bytes:
+            if isinstance(node, bytes):
                 node = self.load(node)
-            t = type(node)
-            if t is Leaf:
+            if isinstance(node, Leaf):
                 return node.value if node.path == path[pos:] else None
-            if t is Ext:
+            if isinstance(node, Ext):
                 if not path.startswith(node.path, pos):
                     return None
                 pos += len(node.path)
@@ -272,12 +272,11 @@ class Trie:
             prefix, node = stack.pop()
             if node is None:
                 continue
-            if type(node) is bytes:
+            if isinstance(node, bytes):
                 node = self.load(node)
-            t = type(node)
-            if t is Leaf:
+            if isinstance(node, Leaf):
                 yield prefix + node.path, node.value
-            elif t is Ext:
+            elif isinstance(node, Ext):
                 stack.append((prefix + node.path, node.child))
             else:
                 for i in range(15, -1, -1):
@@ -335,10 +334,9 @@ class Trie:
     def _insert(self, node: Child, path: str, value: bytes) -> Node:
         if node is None:
             return Leaf(path, value)
-        if type(node) is bytes:
+        if isinstance(node, bytes):
             node = self.load(node)
-        t = type(node)
-        if t is Leaf:
+        if isinstance(node, Leaf):
             if node.path == path:
                 return node if node.value == value else Leaf(path, value)
             cp = _common(node.path, path)
@@ -346,7 +344,7 @@ class Trie:
             _place(br, node.path[cp:], node.value)
             _place(br, path[cp:], value)
             return Ext(path[:cp], br) if cp else br
-        if t is Ext:
+        if isinstance(node, Ext):
             ep = node.path
             if path.startswith(ep):
                 child = self._insert(node.child, path[len(ep) :], value)
@@ -371,12 +369,11 @@ class Trie:
     def _delete(self, node: Child, path: str) -> Node | None:
         if node is None:
             return None
-        if type(node) is bytes:
+        if isinstance(node, bytes):
             node = self.load(node)
-        t = type(node)
-        if t is Leaf:
+        if isinstance(node, Leaf):
             return None if node.path == path else node
-        if t is Ext:
+        if isinstance(node, Ext):
             ep = node.path
             if not path.startswith(ep):
                 return node
@@ -401,16 +398,15 @@ class Trie:
         """An extension `prefix` over `child`, merged so no extension points at a leaf or an extension."""
         if child is None:
             return None
-        if type(child) is bytes:
+        if isinstance(child, bytes):
             child = self.load(child)
-        t = type(child)
-        if t is Leaf:
+        if isinstance(child, Leaf):
             return Leaf(prefix + child.path, child.value)
-        if t is Ext:
+        if isinstance(child, Ext):
             return Ext(prefix + child.path, child.child)
         return Ext(prefix, child)
 
-    def _normalize(self, children: list, value: bytes | None) -> Node | None:
+    def _normalize(self, children: list[Child], value: bytes | None) -> Node | None:
         """A branch left with one item after a delete collapses into a leaf or an extension."""
         live = [i for i in range(16) if children[i] is not None]
         if len(live) + (value is not None) >= 2:
@@ -425,7 +421,7 @@ class Trie:
     def _ref(self, node: Child, sink: Sink) -> bytes:
         if node is None:
             return _BLANK_REF
-        if type(node) is bytes:
+        if isinstance(node, bytes):
             return b"\xa0" + node
         r = node.ref
         if r is None:
@@ -436,17 +432,16 @@ class Trie:
         return r
 
     def _encode(self, node: Node, sink: Sink) -> bytes:
-        t = type(node)
-        if t is Leaf:
+        if isinstance(node, Leaf):
             return enc_list(enc_bytes(_hp(node.path, True)) + enc_bytes(node.value))
-        if t is Ext:
+        if isinstance(node, Ext):
             return enc_list(enc_bytes(_hp(node.path, False)) + self._ref(node.child, sink))
         return enc_list(b"".join([self._ref(c, sink) for c in node.children]) + enc_bytes(node.value or b""))
 
     def _root(self, node: Child, sink: Sink) -> bytes:
         if node is None:
             return EMPTY_ROOT
-        if type(node) is bytes:
+        if isinstance(node, bytes):
             return node
         r = self._ref(node, sink)
         if len(r) == 33 and r[0] == 0xA0:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from eth_hash.auto import keccak
 
-from evm import execute
-from evm.precompiles import precompiles_for
-from evm.message import BlockEnv, ExecutionResult, Message, TxEnv
-from evm.spec import Fork
 from common.constants import EMPTY_CODE_HASH, EMPTY_ROOT
+from evm import execute
+from evm.message import BlockEnv, ExecutionResult, Message, TxEnv
+from evm.precompiles import precompiles_for
+from evm.spec import Fork
 from state.account import Account
 from state.changes import StateChanges
 from state.db import StateDB

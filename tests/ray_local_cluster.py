@@ -89,7 +89,7 @@ class LocalRayCluster:
             "--disable-usage-stats",
         ]
 
-    def start(self) -> "LocalRayCluster":
+    def start(self) -> LocalRayCluster:
         try:
             port, dashboard = free_ports(2)
             self._start(
@@ -143,7 +143,7 @@ class LocalRayCluster:
                 out.append(int(entry.name))
         return out
 
-    def __enter__(self) -> "LocalRayCluster":
+    def __enter__(self) -> LocalRayCluster:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -6,9 +6,9 @@ terms (intrinsic gas added, refund applied) so status, output and gas can be com
 
 from __future__ import annotations
 
-from evm.spec import Fork
-
 from evm_helpers import CONTRACT, SENDER, run
+
+from evm.spec import Fork
 
 try:
     import pyrevm

@@ -9,7 +9,6 @@ import pytest
 
 from client.blocks import Block, Receipt, ordered_trie_root
 from client.blocktest import chain_for_fixture, run_test
-from client.chain.blockchain import Blockchain
 from client.chain.validation import (
     InvalidBlock,
     check_gas_limit,

@@ -9,12 +9,10 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
-
 from test_node_rpc import NodeProcess
 
 SUITE = Path(__file__).resolve().parent / "clients" / "ethers"

@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from evm_helpers import ops, run
 
 from evm.backends import available_backends, get_backend
 from evm.compiler.analysis import DYNAMIC, analyze, valid_jumpdests
 from evm.spec import Fork
-
-from evm_helpers import CONTRACT, ops, run
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROGRAMS = json.loads((FIXTURES / "bench_programs.json").read_text())

@@ -6,11 +6,10 @@ from __future__ import annotations
 import random
 
 import pytest
+from evm_helpers import CONTRACT, OTHER, SENDER, ops, push_n, run, table_program
 
 from evm.opcodes import opcode_info
 from evm.spec import Fork
-
-from evm_helpers import CONTRACT, OTHER, SENDER, ops, push_n, run, table_program
 
 VALUES = [0, 1, 2, 3, 7, 8, 31, 32, 33, 64, 255, 256, 1024, 2**64 - 1, 2**128, 2**255 - 1, 2**255,
           2**255 + 1, 2**256 - 2, 2**256 - 1, 0xDEADBEEF, 2**32, 2**32 - 1]

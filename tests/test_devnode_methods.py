@@ -9,9 +9,8 @@ import json
 import time
 
 import pytest
-from web3 import Web3
-
 from test_node_rpc import NodeProcess, node_fixture
+from web3 import Web3
 
 ALICE = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 BOB = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"

@@ -11,11 +11,11 @@ import time
 
 import jwt
 import pytest
+from engine_driver import KEY0, SECRET, ZERO32, BackgroundEngineServer, EngineNode, attributes, dev_genesis, forkchoice
 from eth_account import Account
 from eth_utils import to_checksum_address
 
 from client.header import Header
-from engine_driver import KEY0, SECRET, ZERO32, BackgroundEngineServer, EngineNode, attributes, dev_genesis, forkchoice
 
 ALICE = Account.from_key(KEY0)
 

@@ -9,8 +9,8 @@ import hashlib
 import ckzg
 import pytest
 import rlp
-
 from engine_driver import KEY0, BackgroundEngineServer, EngineNode, attributes, dev_genesis, forkchoice
+
 from evm.transactions import Transaction
 
 

@@ -12,7 +12,6 @@ import time
 
 import jwt
 import requests
-
 from test_node_rpc import GENESIS, ROOT, NodeProcess, _command
 
 SECRET_FILE = "jwtsecret"
@@ -80,7 +79,7 @@ def test_node_under_a_consensus_client(tmp_path):
         assert _ok(node.url, None, "eth_blockNumber") == "0x0"
         head = _ok(engine, secret, "eth_getBlockByNumber", "latest", False)
         hashes = [head["hash"]]
-        for slot in range(3):
+        for _slot in range(3):
             attrs = {
                 "timestamp": hex(int(head["timestamp"], 16) + 12),
                 "prevRandao": "0x" + "33" * 32,

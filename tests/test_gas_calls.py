@@ -4,10 +4,9 @@ rule (EIP-150)."""
 from __future__ import annotations
 
 import pytest
+from evm_helpers import CONTRACT, OTHER, addr, compute, ops, run
 
 from evm import gas as G
-
-from evm_helpers import CONTRACT, OTHER, addr, compute, ops, run
 
 
 @pytest.mark.parametrize("opname", ["BALANCE", "EXTCODESIZE", "EXTCODEHASH"])

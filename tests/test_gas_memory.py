@@ -4,10 +4,9 @@ charges them."""
 from __future__ import annotations
 
 import pytest
+from evm_helpers import ops, run
 
 from evm import gas as G
-
-from evm_helpers import ops, run
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from evm_helpers import CONTRACT, run
 
 from evm import gas as G
-
-from evm_helpers import CONTRACT, run
 
 # EIP-3529's test table (slot already warm): code, gas used, refund, original value
 EIP3529_CASES = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+
 from tests.tools import check_genesis_fixtures
 
 HERE = os.path.dirname(__file__)

@@ -11,12 +11,12 @@ import sys
 import time
 
 import pytest
+from state_checks import assert_state_complete
 
 from client.blocks import Block
 from client.chain.store import ChainStore
 from client.forks import network_config
 from state.db import StateDB
-from state_checks import assert_state_complete
 from tests.tools import make_chain
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

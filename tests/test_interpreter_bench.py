@@ -7,13 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from evm_helpers import run
 
 from client.cli import main
 from client.errors import UserError
 from evm.backends import available_backends, get_backend, register_backend
 from evm.interpreter import InterpreterBackend
-
-from evm_helpers import run
 
 PROGRAMS = json.loads((Path(__file__).parent / "fixtures" / "bench_programs.json").read_text())
 

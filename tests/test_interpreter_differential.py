@@ -6,11 +6,10 @@ from __future__ import annotations
 import random
 
 import pytest
+from evm_helpers import CONTRACT, OTHER, ops, push_n, table_program
+from revm_oracle import ours, pyrevm, revm_call
 
 from evm.spec import Fork
-
-from evm_helpers import CONTRACT, OTHER, addr, ops, push_n, table_program
-from revm_oracle import ours, pyrevm, revm_call
 
 pytestmark = pytest.mark.skipif(pyrevm is None, reason="pyrevm not installed")
 

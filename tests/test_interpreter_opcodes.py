@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 from eth_hash.auto import keccak
+from evm_helpers import CONTRACT, SENDER, compute, ops, push_n, run
 
 from evm.message import BlockEnv, TxEnv
 from evm.opcodes import OPCODES, opcode_info, static_gas_table
 from evm.spec import Fork
-
-from evm_helpers import CONTRACT, SENDER, compute, ops, push_n, run
 
 M = 2**256 - 1
 NEG1 = M

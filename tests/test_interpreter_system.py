@@ -6,13 +6,12 @@ import threading
 
 import pytest
 from eth_hash.auto import keccak
+from evm_helpers import CONTRACT, OTHER, SENDER, addr, compute, make_state, ops, push_n, run
 
 from evm import execute
 from evm.host import create2_address, create_address
 from evm.message import BlockEnv, Message, TxEnv
 from evm.spec import Fork
-
-from evm_helpers import CONTRACT, OTHER, SENDER, addr, compute, make_state, ops, push_n, run
 
 DESIGNATOR = b"\xef\x01\x00"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 from eth_hash.auto import keccak as reference
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from common.keccak import keccak256
 

@@ -23,14 +23,13 @@ import copy
 import itertools
 
 import pytest
+from evm_helpers import CONTRACT, addr, ops, push_n, run
 
 from evm.backends import register_backend
 from evm.spec import Fork
 from evm.tiered import TieredBackend
 from tests.fuzz.gen import address_of
 from tests.fuzz.runners import Outcome, run_ours, run_spec, spec_available
-
-from evm_helpers import CONTRACT, addr, ops, push_n, run
 
 # ---------------------------------------------------------------------------------------------
 # addresses of the scenarios (CONTRACT holds the entry code)
@@ -1737,8 +1736,8 @@ def run_block(case: dict, datas: list[bytes], backend: str) -> list:
     one state: per transaction (status, output, gas used, logs), then the state root."""
     from evm.blobs import blob_base_fee
     from evm.message import BlockEnv
-    from evm.rules import RULES
     from evm.processor import BlockContext, process_transaction
+    from evm.rules import RULES
     from state.db import StateDB
     from state.journal import JournaledState
     from state.kv import MemoryStore

@@ -11,8 +11,8 @@ from client.chain.store import ChainStore
 from client.genesis import parse_genesis
 from client.header import Header
 from client.node.node import Node
-from client.rpc.errors import RpcError
 from client.rpc.api import Api
+from client.rpc.errors import RpcError
 from client.rpc.server import Dispatcher
 from evm.transactions import Transaction
 from state.kv import MemoryStore

@@ -11,22 +11,20 @@ into a fresh datadir with `evm-mlir import`, which re-executes and re-validates 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import requests
+from state_checks import assert_state_complete
+from test_node_rpc import GENESIS, ROOT, NodeProcess
 
 from client.chain.store import ChainStore
 from client.dev_accounts import DEV_KEYS
 from evm.transactions import Transaction
 from state.db import StateDB
-from state_checks import assert_state_complete
-from test_node_rpc import GENESIS, ROOT, NodeProcess
 
 KEYS = [bytes.fromhex(k) for k in DEV_KEYS[:4]]  # four funded dev accounts stream transactions
 # When the node is killed: None = right after it printed its URL (start-up); a number = that many seconds after

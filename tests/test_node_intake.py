@@ -15,11 +15,11 @@ import threading
 
 import aiohttp
 import pytest
+from test_node_rpc import node_fixture
 
 from client.dev_accounts import DEV_KEYS
 from client.rpc.server import Dispatcher
 from evm.transactions import Transaction
-from test_node_rpc import node_fixture
 
 node = node_fixture()
 
@@ -161,7 +161,7 @@ async def _burst(url: str) -> None:
             assert order[who] == list(range(nonces[who], nonces[who] + PER_SENDER)), f"nonces of {who}"
             assert int(await rpc.result("eth_getTransactionCount", who, "latest"), 16) == nonces[who] + PER_SENDER
             assert int(await rpc.result("eth_getTransactionCount", who, "pending"), 16) == nonces[who] + PER_SENDER
-        for who, nonce, tx in txs:
+        for _who, _nonce, tx in txs:
             balance = int(await rpc.result("eth_getBalance", "0x" + tx.to.hex(), "latest"), 16)
             assert balance == tx.value
         status = await rpc.result("txpool_status")
@@ -313,9 +313,9 @@ def test_concurrent_methods_are_node_methods_and_reads():
         "engine_",
     )
     assert not [m for m in CONCURRENT_METHODS if m.startswith(writes)]
-    from test_node_rpc import GENESIS
-
     import tempfile
+
+    from test_node_rpc import GENESIS
 
     from client.commands.node_cmd import open_datadir
     from client.genesis import load_genesis

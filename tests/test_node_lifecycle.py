@@ -9,7 +9,6 @@ import subprocess
 import time
 
 import requests
-
 from test_node_rpc import GENESIS, ROOT, NodeProcess, _command
 
 

@@ -11,9 +11,8 @@ import re
 import pytest
 import requests
 import websockets
-from web3 import AsyncWeb3, Web3, WebSocketProvider
-
 from test_node_rpc import node_fixture
+from web3 import AsyncWeb3, Web3, WebSocketProvider
 
 ALICE = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 BOB = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"

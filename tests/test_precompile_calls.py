@@ -16,12 +16,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from evm_helpers import CONTRACT, addr, ops, run
+from test_native_host_paths import _diff, call, driver, observe, rec, world
 
 from evm.precompiles import precompiles_for
 from evm.spec import Fork
-from test_native_host_paths import _diff, call, driver, observe, rec, world
-
-from evm_helpers import CONTRACT, addr, ops, run
 
 ROOT = Path(__file__).resolve().parent.parent
 

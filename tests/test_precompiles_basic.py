@@ -8,7 +8,8 @@ import struct
 import pytest
 from coincurve import PrivateKey
 from eth_hash.auto import keccak
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evm.precompiles import PrecompileResult, is_precompile, precompiles_for
 from evm.precompiles import blake2f as blake2f_module

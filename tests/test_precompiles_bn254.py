@@ -7,8 +7,7 @@ import random
 import pytest
 from py_ecc.optimized_bn128 import optimized_curve as C
 
-from evm.precompiles import PrecompileResult
-from evm.precompiles import bn254
+from evm.precompiles import PrecompileResult, bn254
 from evm.precompiles.bn254 import N, P, bn254_add, bn254_mul, bn254_pairing
 from evm.spec import Fork
 

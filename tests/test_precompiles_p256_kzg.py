@@ -4,7 +4,6 @@ evaluation (EIP-4844) on fixture inputs, tampered inputs and point-encoding edge
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import random
 from pathlib import Path
@@ -16,8 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_ds
 from py_ecc.bls.g2_primitives import pubkey_to_G1
 from py_ecc.optimized_bls12_381 import curve_order, is_inf, multiply
 
-from evm.precompiles import PrecompileResult
-from evm.precompiles import kzg
+from evm.precompiles import PrecompileResult, kzg
 from evm.precompiles.kzg import BLS_MODULUS, G1_POINT_AT_INFINITY, kzg_to_versioned_hash, point_evaluation
 from evm.precompiles.p256 import A, B, N, P, p256verify
 from evm.spec import Fork

@@ -29,7 +29,7 @@ import pytest
 from client.errors import UserError
 from client.fixtures import CaseResult, FixtureBytes, load_fixture
 from client.progress import Progress
-from client.ray_pool import Task, death_detail, connect
+from client.ray_pool import Task, connect, death_detail
 from tests.ray_local_cluster import LocalRayCluster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +104,7 @@ def test_plan_cuts_big_files_and_groups_small_ones():
         for file_no, start, stop in t.key:
             per_file.setdefault(file_no, []).append((start, stop))
     assert sorted(per_file) == list(range(len(files)))
-    for file_no, ranges in per_file.items():  # every case exactly once
+    for ranges in per_file.values():  # every case exactly once
         ranges.sort()
         assert ranges[0][0] == 0 and all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
     assert sum(t.size for t in tasks) == total
@@ -333,7 +333,7 @@ def test_a_case_that_kills_its_worker_every_time_is_a_failed_case(cluster, tmp_p
     crashing = json.loads(json.dumps(test))
     crashing["transaction"]["data"] = ["0xdeadbeef"]  # the `crashy` backend dies on this calldata
     (folder / "b.json").write_text(json.dumps({name: test, name + "_crash": crashing}))
-    local = cli("statetest", "--evm", "interpreter", "--jobs", "1", "--json", str(tmp_path / "local.json"), str(folder))
+    cli("statetest", "--evm", "interpreter", "--jobs", "1", "--json", str(tmp_path / "local.json"), str(folder))
     ray = cli(
         "--log-json",
         "statetest",
@@ -367,8 +367,9 @@ def test_a_case_that_kills_its_worker_every_time_is_a_failed_case(cluster, tmp_p
 def test_fuzzing_on_ray_gathers_divergences_with_reproducers(cluster, tmp_path):
     sys.path.insert(0, str(PLUGINS))
     try:
-        from evm.backends import register_backend
         from evm_mlir_test_backends import GasLeakBackend
+
+        from evm.backends import register_backend
         from tests.fuzz.harness import Campaign
     finally:
         sys.path.remove(str(PLUGINS))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 import rlp
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from common import rlp as rlpcodec
 

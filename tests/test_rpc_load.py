@@ -17,10 +17,10 @@ import threading
 import time
 
 import requests
+from test_node_rpc import NodeProcess
 
 from client.dev_accounts import DEV_KEYS
 from evm.transactions import Transaction
-from test_node_rpc import NodeProcess
 
 KEYS = [bytes.fromhex(k) for k in DEV_KEYS[:6]]  # six funded dev accounts send at once
 LOAD_SECONDS = float(os.environ.get("EVM_MLIR_LOAD_SECONDS", 4))
@@ -209,7 +209,7 @@ def _run_load(node: NodeProcess) -> None:
     assert all(v == 1 for v in seen.values()), "a transaction was mined twice"
     for who, nonces in order.items():
         assert nonces == list(range(nonces[0], nonces[0] + len(nonces))), f"nonces of {who} out of order"
-    for h, (who, nonce) in sent.items():
+    for h, (who, _nonce) in sent.items():
         assert receipts[h]["from"].lower() == who
     print(
         f"\nload: {len(threads)} client threads for {load_time:.1f} s: {total_requests} requests "

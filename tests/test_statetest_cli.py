@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,7 +56,7 @@ def test_a_wrong_expectation_fails_with_exit_1(tmp_path):
     proc = run_cli("statetest", str(bad), "--fork", fork)
     assert proc.returncode == 1
     assert f"FAIL {name} [{fork} #0]: state root" in proc.stdout
-    assert proc.stdout.strip().splitlines()[-1].endswith(f"failed, 0 skipped")
+    assert proc.stdout.strip().splitlines()[-1].endswith("failed, 0 skipped")
 
 
 @pytest.mark.parametrize(

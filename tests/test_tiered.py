@@ -13,7 +13,7 @@ import pytest
 
 from evm.backends import get_backend, register_backend
 from evm.spec import Fork
-from evm.tiered import COMPILED, FAILED, READY, TieredBackend
+from evm.tiered import FAILED, TieredBackend
 from tests.evm_helpers import CONTRACT, OTHER, ops, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,7 +153,7 @@ def test_compiled_and_interpreted_frames_mix_in_one_transaction(tiered):
         "RETURN",
     )
     accounts = {OTHER: {"code": LOOP}}
-    for i in range(2):  # LOOP alone, twice: hot, compiled
+    for _i in range(2):  # LOOP alone, twice: hot, compiled
         run(LOOP, word(3), backend="tiered_test")
     t = run(caller, accounts=accounts, backend="tiered_test")  # caller interpreted (cold), LOOP compiled
     r = run(caller, accounts=accounts, backend="interpreter")

@@ -19,7 +19,7 @@ def _signed_cases():
     for path in sorted(FIXTURES.rglob("*.json")):
         for name, test in json.loads(path.read_text()).items():
             sender = bytes.fromhex(test["transaction"]["sender"][2:])
-            for fork, cases in test["post"].items():
+            for _fork, cases in test["post"].items():
                 for case in cases:
                     yield name, bytes.fromhex(case["txbytes"][2:]), sender, case.get("expectException")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import rlp
 from eth_hash.auto import keccak
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from trie import HexaryTrie
 
 from state.trie import EMPTY_ROOT, Trie, build_root

@@ -9,8 +9,8 @@ moves the canonical head (forkchoice, rewinds).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from common.keccak import keccak
 from state.db import StateDB
@@ -291,7 +291,8 @@ class Blockchain:
         store = self.store
         header = block.header
         old_head = store.head_hash()
-        old_head_number = store.block_number(old_head) if old_head is not None else -1
+        old_number = store.block_number(old_head) if old_head is not None else None
+        old_head_number = -1 if old_number is None else old_number
         # the new chain's blocks that are not canonical yet, newest first
         new_chain: list[tuple[int, bytes, Block]] = [(header.number, block_hash, block)]
         h, n = header.parent_hash, header.number - 1

@@ -59,7 +59,7 @@ class ChainStore:
     # -- opening a datadir
 
     @classmethod
-    def open(cls, datadir: str | os.PathLike, create: bool = False) -> "ChainStore":
+    def open(cls, datadir: str | os.PathLike, create: bool = False) -> ChainStore:
         """Open DIR/chaindata; without `create`, a datadir that was never initialised is a UserError."""
         path = os.path.join(os.fspath(datadir), CHAINDATA)
         if not create and not os.path.isdir(path):
@@ -89,7 +89,7 @@ class ChainStore:
     def close(self) -> None:
         self.kv.close()
 
-    def __enter__(self) -> "ChainStore":
+    def __enter__(self) -> ChainStore:
         return self
 
     def __exit__(self, *exc) -> None:

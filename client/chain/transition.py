@@ -7,8 +7,8 @@ system calls; EIP-7685). What it gives (receipts, gas used, bloom, requests) is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from evm.blobs import blob_base_fee
 from evm.message import BlockEnv, Message, TxEnv

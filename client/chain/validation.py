@@ -86,7 +86,9 @@ def _check_shape(header: Header, rules: ForkRules) -> None:
                 "INCORRECT_BLOCK_FORMAT",
                 f"header field {name} {'missing' if present else 'not allowed'} in {rules.name}",
             )
-    if rules.blob_schedule is not None and (header.blob_gas_used > U64_MAX or header.excess_blob_gas > U64_MAX):
+    if rules.blob_schedule is not None and (
+        (header.blob_gas_used or 0) > U64_MAX or (header.excess_blob_gas or 0) > U64_MAX
+    ):
         raise InvalidBlock("RLP_INVALID_FIELD_OVERFLOW_64", "blob gas field overflows 64 bits")
 
 
@@ -147,11 +149,11 @@ def validate_body(block: Block, rules: ForkRules, encoded_size: int | None = Non
             f"transactions root 0x{root.hex()} != header 0x{block.header.transactions_root.hex()}",
         )
     if rules.withdrawals:
-        root = block.withdrawals_root()
-        if root != block.header.withdrawals_root:
+        wroot = block.withdrawals_root()
+        if wroot != block.header.withdrawals_root:
             raise InvalidBlock(
                 "INVALID_WITHDRAWALS_ROOT",
-                f"withdrawals root 0x{root.hex()} != header 0x{block.header.withdrawals_root.hex()}",
+                f"withdrawals root 0x{(wroot or b'').hex()} != header 0x{(block.header.withdrawals_root or b'').hex()}",
             )
 
 
@@ -169,7 +171,8 @@ def check_output(block: Block, rules: ForkRules, out: BlockOutput) -> None:
         raise InvalidBlock("INVALID_LOG_BLOOM", "logs bloom differs from the header's")
     if rules.requests and out.requests_hash != h.requests_hash:
         raise InvalidBlock(
-            "INVALID_REQUESTS", f"requests hash 0x{out.requests_hash.hex()} != header 0x{h.requests_hash.hex()}"
+            "INVALID_REQUESTS",
+            f"requests hash 0x{out.requests_hash.hex()} != header 0x{(h.requests_hash or b'').hex()}",
         )
 
 

@@ -19,8 +19,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..chainfile import iter_canonical_rlp, open_for_writing
     from ..chain.store import ChainStore
+    from ..chainfile import iter_canonical_rlp, open_for_writing
     from ..progress import Progress
 
     with ChainStore.open(args.datadir) as store:

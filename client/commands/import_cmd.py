@@ -9,8 +9,8 @@ import argparse
 import sys
 import time
 
-from . import backend_name
 from ..errors import UserError
+from . import backend_name
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,12 +22,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..chainfile import ChainFile
-    from ..chain.store import ChainStore
-    from ..chain.blockchain import Blockchain
-    from ..chain.validation import InvalidBlock, decode_block
-    from ..progress import Progress
     from state.trie import MissingNodeError
+
+    from ..chain.blockchain import Blockchain
+    from ..chain.store import ChainStore
+    from ..chain.validation import InvalidBlock, decode_block
+    from ..chainfile import ChainFile
+    from ..progress import Progress
 
     args.evm = backend_name(args.evm)
     files = [ChainFile(path) for path in args.files]  # every file's framing is checked before anything runs

@@ -15,13 +15,14 @@ import os
 import random
 import signal
 import sys
+from typing import Any
 
 import structlog
 
-from . import backend_name
 from ..chain.store import ChainStore, remove_datadir
 from ..dev_accounts import DEV_KEYS
 from ..errors import UserError
+from . import backend_name
 
 log = structlog.get_logger("node")
 
@@ -137,6 +138,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def dev_keys_for(alloc) -> dict[bytes, bytes]:
     from coincurve import PrivateKey
+
     from common.keccak import keccak
 
     out = {}
@@ -248,9 +250,11 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
     )
 
     subscriptions = Subscriptions(node)
-    common = dict(vhosts=_csv(args.http_vhosts), subscriptions=subscriptions, ws_origins=_csv(args.ws_origins))
+    common: dict[str, Any] = dict(
+        vhosts=_csv(args.http_vhosts), subscriptions=subscriptions, ws_origins=_csv(args.ws_origins)
+    )
     app = make_app(dispatcher, args.max_request_size, cors=_csv(args.http_corsdomain), **common)
-    runners = []
+    runners: list[Any] = []
     try:
         port = await _listen(runners, app, args.http_addr, args.http_port)
         ws_url = None
@@ -305,7 +309,7 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
             try:
                 await asyncio.wait_for(wake.wait(), timeout=delay if delay > 0 else None)
                 continue  # the mode changed (or we are stopping): read it again
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             if stop.is_set():
                 return
@@ -319,7 +323,7 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
         await r.cleanup()
     try:
         await asyncio.wait_for(miner, timeout=60)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         miner.cancel()
     # raw transactions are answered before their block is sealed: seal what the last ones left pending
     await loop.run_in_executor(dispatcher.executor, node.automine)
@@ -381,7 +385,9 @@ async def _listen(runners: list, app, addr: str, port: int) -> int:
     runners.append(runner)
     try:
         if FAST_RPC in app:  # plain JSON-RPC posts on the lean path, the rest handed to aiohttp
-            site = await fasthttp.serve(app[FAST_RPC], runner.server, addr, port)
+            server = runner.server
+            assert server is not None  # set by setup()
+            site = await fasthttp.serve(app[FAST_RPC], server, addr, port)
             runners.insert(0, site)  # closed before aiohttp's runner (which waits for its connections)
             return site.port
         await web.TCPSite(runner, addr, port).start()
@@ -421,7 +427,7 @@ def _print_banner(url: str, ws_url: str, node, genesis, dev_keys: dict[bytes, by
     if dev_keys:
         print("Available accounts (the test mnemonic's; public keys, for development only)", file=out)
         print("=" * 72, file=out)
-        for i, (address, key) in enumerate(dev_keys.items()):
+        for i, address in enumerate(dev_keys):
             balance = genesis.alloc[address][1]
             print(f"({i}) {checksum(address)} ({balance / 10**18:g} ETH at genesis)", file=out)
         print("", file=out)

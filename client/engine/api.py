@@ -21,15 +21,15 @@ from typing import Any
 
 import structlog
 
+from common.constants import ZERO_HASH
 from evm.rules import ForkRules
 
 from ..blocks import Block
 from ..chain.validation import InvalidBlock
 from ..forks import UnsupportedFork, rules_at
-from common.constants import ZERO_HASH
+from ..node.txpool import BlobSidecar
 from ..rpc import types as T
 from ..rpc.errors import InvalidParams
-from ..node.txpool import BlobSidecar
 from .builder import PayloadAttributes, PayloadBuilder, blobs_bundle
 from .errors import (
     INVALID_FORKCHOICE_STATE,
@@ -196,6 +196,7 @@ class EngineApi:
             return payload_status(INVALID, *self.invalid[h])
         block, why = block_from_payload(p, beacon_root, requests)
         if block is None:
+            why = why or "invalid payload"
             if why.startswith("blockhash mismatch"):
                 return payload_status(bad_hash_status, None, "BlockException.INVALID_BLOCK_HASH: " + why)
             parent_known = self.store.block_number(p.parent_hash) is not None
@@ -460,7 +461,9 @@ class EngineApi:
         if any(hit is None for hit in hits):
             return None
         out = []
-        for sidecar, i in hits:
+        for hit in hits:
+            assert hit is not None  # none is missing (checked above)
+            sidecar, i = hit
             proofs = sidecar.proofs[i * CELLS_PER_EXT_BLOB : (i + 1) * CELLS_PER_EXT_BLOB]
             out.append({"blob": T.hb(sidecar.blobs[i]), "proofs": [T.hb(p) for p in proofs]})
         return out

@@ -20,8 +20,8 @@ from typing import Any
 
 import structlog
 
-from evm.rules import ForkRules
 from common import rlp
+from evm.rules import ForkRules
 
 from ..blocks import Block, Withdrawal
 from ..chain.validation import block_rules

@@ -29,7 +29,7 @@ def engine_dispatcher(node: Any, executor: ThreadPoolExecutor | None = None) -> 
     from ..rpc.api import Api
 
     engine = EngineApi(node)
-    return Dispatcher({**Api(node).methods(), **engine.methods()}, executor), engine
+    return Dispatcher({**Api(node).methods(), **engine.methods()}, executor=executor), engine
 
 
 def make_engine_app(dispatcher: Dispatcher, secret: bytes, vhosts: tuple[str, ...] = ("localhost",)) -> web.Application:

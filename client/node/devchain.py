@@ -72,7 +72,7 @@ class Snapshot:
 class DevChain:
     """The dev-node side of a `Node` (see module docstring)."""
 
-    def __init__(self, node: "Node") -> None:
+    def __init__(self, node: Node) -> None:
         self.node = node
         self.kv = node.kv
         self.settings = DevSettings()
@@ -151,13 +151,16 @@ class DevChain:
     def is_impersonated(self, address: bytes) -> bool:
         return self.settings.auto_impersonate or address in self.settings.impersonated
 
-    def placeholder_sign(self, tx: "Transaction", sender: bytes) -> None:
+    def placeholder_sign(self, tx: Transaction, sender: bytes) -> None:
         """A signature no key made, unique to the sender (so two impersonated senders never share a hash);
         the sender is recorded by hash so the block reads back with it."""
         from common.keccak import keccak
 
         n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-        tx.v = 27 if tx.type == 0 and tx.chain_id is None else (35 + 2 * tx.chain_id if tx.type == 0 else 0)
+        if tx.type != 0:
+            tx.v = 0
+        else:
+            tx.v = 27 if tx.chain_id is None else 35 + 2 * tx.chain_id
         tx.r = int.from_bytes(keccak(sender + tx.signing_hash()), "big") % (n - 1) + 1
         tx.s = PLACEHOLDER_S
         tx.sender = sender
@@ -223,7 +226,7 @@ class DevChain:
     def reset(self) -> None:
         """anvil_reset / hardhat_reset without forking: back to the genesis block, empty pool, no snapshots;
         the mining mode stays as it is."""
-        genesis = self.node.header_by_number(0)
+        genesis = self.node.canonical_header(0)
         self.rewind(genesis)
         self.node.pool.clear()
         self.snapshots.clear()

@@ -14,12 +14,13 @@ is built again without them; the pool's own checks make that rare.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import structlog
-from common.keccak import keccak
 
+from common.keccak import keccak
 from evm.blobs import GAS_PER_BLOB
 from evm.transactions import Transaction
 

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal, overload
 
 import structlog
 
+from common.constants import EMPTY_ROOT
 from evm.blobs import blob_base_fee
 from evm.message import BlockEnv
 from evm.processor import BlockContext, InvalidTransaction, TxResult, process_transaction
 from evm.rules import ForkRules
 from evm.transactions import Transaction
-from common.constants import EMPTY_ROOT
 from state.db import NODE_PREFIX, StateDB
 from state.journal import JournaledState
 
@@ -86,9 +87,12 @@ class Node:
         self.backend = backend
         self.pool = TxPool()
         self.dev_keys = dev_keys or {}  # address -> private key (eth_accounts, eth_sendTransaction)
-        self.genesis_hash = store.genesis_hash()
-        self.on_new_tx = None  # set by the node: wakes the miner
-        self.on_mode_change = None  # set by the node: the interval miner re-reads the mining mode
+        genesis_hash = store.genesis_hash()
+        if genesis_hash is None:
+            raise ValueError("the chain store holds no genesis block")
+        self.genesis_hash: bytes = genesis_hash
+        self.on_new_tx: Callable[[], Any] | None = None  # set by the node: wakes the miner
+        self.on_mode_change: Callable[[], Any] | None = None  # set by the node: the interval miner re-reads the mode
         # hashes of the transactions the pool accepted, numbered (pending-transaction filters)
         self.tx_seq = 0
         self._recent_txs: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=10_000)
@@ -120,8 +124,21 @@ class Node:
     def header_by_hash(self, h: bytes) -> Header | None:
         return self.store.get_header(h)
 
+    def canonical_header(self, n: int) -> Header:
+        """The canonical block `n` (at most the head's number): a -32000 error if it is not stored."""
+        header = self.header_by_number(n)
+        if header is None:
+            raise ServerError("header not found")
+        return header
+
     def is_canonical(self, header: Header) -> bool:
         return self.store.canonical_hash(header.number) == header.hash
+
+    @overload
+    def resolve(self, block: tuple[str, Any], required: Literal[True] = True) -> Header: ...
+
+    @overload
+    def resolve(self, block: tuple[str, Any], required: bool) -> Header | None: ...
 
     def resolve(self, block: tuple[str, Any], required: bool = True) -> Header | None:
         """('tag'|'number'|'hash', value) -> header; tags latest/pending are the head, safe/finalized the blocks
@@ -316,7 +333,7 @@ class Node:
         except TxPoolError as exc:
             log.info("transaction rejected", hash="0x" + tx.hash.hex(), reason=str(exc))
             raise ServerError(str(exc)) from None
-        log.debug("transaction added", hash="0x" + h.hex(), sender="0x" + tx.sender.hex(), nonce=tx.nonce)
+        log.debug("transaction added", hash="0x" + h.hex(), sender="0x" + tx.recover_sender().hex(), nonce=tx.nonce)
         for listener in self.pending_listeners:
             listener(h)
         if self.on_new_tx is not None:

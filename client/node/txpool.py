@@ -18,8 +18,9 @@ update after a block, holds it around them).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator, Protocol
+from typing import Protocol
 
 from evm.blobs import GAS_PER_BLOB
 from evm.processor import (
@@ -203,11 +204,12 @@ class TxPool:
         h = tx.hash
         self.by_hash.pop(h, None)
         self.extras.pop(h, None)
-        own = self.by_sender.get(tx.sender)
+        sender = tx.recover_sender()  # known since admission
+        own = self.by_sender.get(sender)
         if own is not None and own.get(tx.nonce) is tx:
             del own[tx.nonce]
             if not own:
-                del self.by_sender[tx.sender]
+                del self.by_sender[sender]
 
     def remove(self, tx_hash: bytes) -> None:
         with self.lock:

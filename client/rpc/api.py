@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .accounts import AccountsApi
 from .blocks import BlocksApi
@@ -16,10 +17,10 @@ from .dev import DevApi
 from .fees import FeesApi
 from .logs import LogsApi
 from .net import NetApi
+from .pool import PoolApi
 from .proof import eth_get_proof
 from .signing import SigningApi
 from .transactions import TransactionsApi
-from .pool import PoolApi
 
 if TYPE_CHECKING:
     from ..node.node import Node

@@ -16,7 +16,7 @@ from ..header import Header
 from . import types as T
 from .errors import ExecutionReverted, InvalidParams, ServerError
 from .fees import suggest_tip
-from .format import _hx, _hb
+from .format import _hb, _hx
 from .overrides import apply_overrides
 from .topic import Topic
 
@@ -142,7 +142,7 @@ class CallsApi(Topic):
         if result.status == "revert":
             raise ExecutionReverted(result.output)
         if result.status == "error":
-            raise ServerError(geth_error("error", result.error))
+            raise ServerError(geth_error("error", result.error) or "execution failed")
         return _hb(result.output)
 
     def estimate(self, args: dict, header: Header, overrides: Any) -> int:
@@ -190,7 +190,7 @@ class CallsApi(Topic):
                 raise ExecutionReverted(result.output)
             if result.error in ("OutOfGas", "out of gas"):
                 raise ServerError(f"gas required exceeds allowance ({hi})")
-            raise ServerError(geth_error("error", result.error))
+            raise ServerError(geth_error("error", result.error) or "execution failed")
         used = result.gas_used + result.gas_refunded
         lo = max(used - 1, 20999)
         # what the run consumed before refunds is a lower bound; it is often enough (no 63/64 headroom needed)
@@ -252,6 +252,7 @@ class CallsApi(Topic):
             if new == access:
                 break
             access = new
+        assert result is not None  # the loop ran at least once
         out: dict[str, Any] = {
             "accessList": [
                 {"address": T.checksum(a), "storageKeys": ["0x" + s.to_bytes(32, "big").hex() for s in ss]}

@@ -8,15 +8,16 @@ attached (the interpreter runs it, nested frames included, so every backend give
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from evm.processor import BlockContext, process_transaction
 from evm.tracing import StructLogger, TraceLimitExceeded, Tracer
 from state.journal import JournaledState
 
 from ..header import Header
-from .errors import InvalidParams, ServerError
 from . import types as T
+from .errors import InvalidParams, ServerError
 from .overrides import apply_overrides
 from .topic import Topic
 
@@ -94,7 +95,7 @@ def _replay(node, header: Header, options: dict[str, Any], only: int | None = No
             raise ServerError(str(exc)) from None
         ctx.gas_used += r.gas_used
         ctx.blob_gas_used += r.blob_gas_used
-        if traced:
+        if result is not None:
             out.append({"txHash": "0x" + tx.hash.hex(), "result": result()})
     return out
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from . import statedump
 from . import types as T
@@ -205,7 +206,7 @@ class DevApi:
         head = self.node.head().number
         self.evm_mine(options)
         return [
-            block_json(self.node, self.node.header_by_number(n), True)
+            block_json(self.node, self.node.canonical_header(n), True)
             for n in range(head + 1, self.node.head().number + 1)
         ]
 
@@ -224,7 +225,7 @@ class DevApi:
         if n > MAX_MINE_BLOCKS:
             raise InvalidParams(f"invalid argument 0: at most {MAX_MINE_BLOCKS} blocks at once")
         ts = None
-        for i in range(n):
+        for _i in range(n):
             mined = self.node.mine(ts)
             ts = mined.block.header.timestamp + step if step else mined.block.header.timestamp + 1
 
@@ -303,7 +304,7 @@ class DevApi:
         head = self.node.head()
         if n > head.number:
             raise ServerError(f"cannot roll back {n} blocks: the head is block {head.number}")
-        self.dev.rewind(self.node.header_by_number(head.number - n))
+        self.dev.rewind(self.node.canonical_header(head.number - n))
         self.node.pool.reset(self.node.pool_state())
 
     # -- reset, dumps ---------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, cast
 
 import structlog
 
@@ -44,7 +45,8 @@ class FastRpc(asyncio.Protocol):
         self.config = config
         self.aiohttp_protocol = aiohttp_protocol
         self.live = live
-        self.transport: asyncio.Transport | None = None
+        # set by connection_made, which asyncio calls before any other callback
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.buf = bytearray()
         self.busy = False  # a request is being answered (the next one waits: answers go out in order)
         self.paused = False
@@ -53,7 +55,7 @@ class FastRpc(asyncio.Protocol):
 
     # -- asyncio.Protocol ------------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)
         self.live.add(self)
         sock = transport.get_extra_info("socket")
         if sock is not None:
@@ -189,7 +191,8 @@ class FastSite:
 
     @property
     def port(self) -> int:
-        return self.server.sockets[0].getsockname()[1]
+        port: int = self.server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]  # an asyncio.Server
+        return port
 
     async def cleanup(self) -> None:
         self.server.close()

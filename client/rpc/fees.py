@@ -22,10 +22,10 @@ def suggest_tip(node: Node) -> int:
     """The 60th percentile of the effective tips of the last 20 blocks' transactions, at least 1 wei,
     DEFAULT_TIP when there are none (a simplified geth gas price oracle)."""
     head = node.head()
-    tips = []
+    tips: list[int] = []
     n = head.number
     while n > 0 and n > head.number - 20 and len(tips) < 500:
-        header = node.header_by_number(n)
+        header = node.canonical_header(n)
         base = header.base_fee_per_gas or 0
         for tx in node.block(header).transactions:
             tips.append(effective_gas_price(tx, base) - base)
@@ -64,9 +64,9 @@ class FeesApi(Topic):
                 raise InvalidParams(f"invalid reward percentile: {percentiles}")
         oldest = max(0, last.number - n + 1)
         base_fees, ratios, blob_fees, blob_ratios, rewards = [], [], [], [], []
-        header = None
+        header = last
         for num in range(oldest, last.number + 1):
-            header = self.node.header_by_number(num)
+            header = self.node.canonical_header(num)
             base_fees.append(_hx(header.base_fee_per_gas or 0))
             ratios.append(header.gas_used / header.gas_limit if header.gas_limit else 0)
             blob_fees.append(_hx(self.node.blob_base_fee(header)))
@@ -81,7 +81,7 @@ class FeesApi(Topic):
             excess_blob_gas=next_excess_blob_gas_for(self.node.config, header, header.number + 1, header.timestamp + 1),
         )
         blob_fees.append(_hx(self.node.blob_base_fee(nxt)))
-        out = {
+        out: dict[str, Any] = {
             "oldestBlock": _hx(oldest),
             "baseFeePerGas": base_fees,
             "gasUsedRatio": ratios,

@@ -26,7 +26,7 @@ class LogsApi(Topic):
     def _log_criteria(self, flt: Any) -> dict[str, Any]:
         if not isinstance(flt, dict):
             raise InvalidParams("invalid argument 0: expected a filter object")
-        crit = {
+        crit: dict[str, Any] = {
             "addresses": parse_addresses(flt.get("address")),
             "topics": parse_topics(flt.get("topics")),
             "blockHash": None,
@@ -130,7 +130,7 @@ class LogsApi(Topic):
         f = self._filter(fid)
         head = self.node.head().number
         if f["kind"] == "blocks":
-            out = [_hb(self.node.header_by_number(n).hash) for n in range(f["next"], head + 1)]
+            out = [_hb(self.node.canonical_header(n).hash) for n in range(f["next"], head + 1)]
             f["next"] = head + 1
             return out
         if f["kind"] == "pending":

@@ -21,8 +21,9 @@ import ipaddress
 import json
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -68,7 +69,7 @@ class Dispatcher:
         self.concurrent = concurrent  # methods run on the event loop (see the module docstring)
         self.after_due = after_due  # whether `after` has work after a concurrent request
         self._sealing: dict[Any, asyncio.Future] = {}  # session -> its last queued `after` job (dispatch)
-        self._queued_after: list | None = None  # [started, future] of the last `after` job queued by dispatch
+        self._queued_after: list[Any] | None = None  # [started, future] of the last `after` job queued by dispatch
         # a second server of the same chain (the Engine API's) shares the first one's chain thread
         self.executor = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="chain")
         # run on the worker thread after each request or batch, before the answer goes out (automine: the
@@ -135,7 +136,7 @@ class Dispatcher:
             if self.after is not None:
                 self._after()
 
-    def bind(self, extra: dict[str, Callable[..., Any]]) -> "Dispatcher":
+    def bind(self, extra: dict[str, Callable[..., Any]]) -> Dispatcher:
         """The same dispatcher (worker thread, hook) with more methods: a WebSocket connection's own
         eth_subscribe / eth_unsubscribe."""
         d = object.__new__(Dispatcher)
@@ -172,6 +173,7 @@ class Dispatcher:
                 await asyncio.shield(prior)
         if not self._is_concurrent(body):
             return await loop.run_in_executor(self.executor, self.handle, body)
+        out: Any
         if isinstance(body, list):
             out = [r for r in (self.call_one(item) for item in body) if r is not None] or None
         else:
@@ -182,9 +184,7 @@ class Dispatcher:
                 await job
             else:
                 self._sealing[session] = job
-                job.add_done_callback(
-                    lambda j, s=session: self._sealing.pop(s, None) if self._sealing.get(s) is j else None
-                )
+                job.add_done_callback(functools.partial(self._sealed, session))
         return out
 
     def _after_job(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future:
@@ -193,14 +193,21 @@ class Dispatcher:
         queued = self._queued_after
         if queued is not None and not queued[0]:
             return queued[1]
-        token = [False, None]  # [started, future]
-        token[1] = loop.run_in_executor(self.executor, self._after, token)
+        token: list[Any] = [False, None]  # [started, future]
+        future = token[1] = loop.run_in_executor(self.executor, self._after, token)
         self._queued_after = token
-        return token[1]
+        return future
 
-    def _after(self, token: list | None = None) -> None:
+    def _sealed(self, session: Any, job: asyncio.Future[Any]) -> None:
+        """A session's `after` job ended: its next request need not wait (unless a later job is queued)."""
+        if self._sealing.get(session) is job:
+            self._sealing.pop(session, None)
+
+    def _after(self, token: list[Any] | None = None) -> None:
         if token is not None:
             token[0] = True  # from here on, what is admitted needs a job of its own
+        if self.after is None:
+            return
         try:
             self.after()
         except Exception as exc:  # a bug of ours: the answers stand
@@ -270,9 +277,9 @@ async def answer(dispatcher: Dispatcher, raw: bytes, session: Any, max_response_
 def _debug_logging() -> bool:
     """Whether structlog passes debug lines (asked per request: a filtered-out line still costs a logger bind,
     a tenth of a cheap request)."""
-    wrapper = structlog.get_config().get("wrapper_class")
+    wrapper: Any = structlog.get_config().get("wrapper_class")
     try:
-        return wrapper.get_effective_level(None) <= logging.DEBUG  # structlog's filtering loggers
+        return bool(wrapper.get_effective_level(None) <= logging.DEBUG)  # structlog's filtering loggers
     except (AttributeError, TypeError):
         return True
 

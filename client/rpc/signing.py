@@ -6,7 +6,8 @@ give them."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from eth_account import Account
 from eth_account.messages import encode_defunct

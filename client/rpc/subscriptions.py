@@ -11,7 +11,8 @@ the loop's). A connection whose reader falls more than MAX_BACKLOG messages behi
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 

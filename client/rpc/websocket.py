@@ -90,7 +90,7 @@ def websocket_handler(dispatcher, subscriptions, max_message_size: int, origins:
             queue.put_nowait(None)
             try:
                 await asyncio.wait_for(sender, timeout=5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 sender.cancel()
         return ws
 

@@ -17,16 +17,16 @@ Nested calls are executed by the host (`evm.host.Host.call/create`), which calls
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..errors import ExceptionalHalt, OutOfGas, Revert, StackOverflow, StackUnderflow
 from ..gas import STACK_LIMIT
 from ..message import ExecutionResult, Message
 from ..opcodes import opcode_info
 from ..spec import Fork
-from . import arithmetic, bitwise, block, comparison, control_flow, environment, keccak, log, memory
+from . import arithmetic, bitwise, block, comparison, control_flow, environment, keccak, log, memory, storage, system
 from . import stack as stack_ops
-from . import storage, system
 from .frame import Frame, Halt
 
 if TYPE_CHECKING:

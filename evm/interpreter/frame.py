@@ -11,15 +11,31 @@ never sees the state itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import OutOfGas
-from ..message import to_address  # noqa: F401 (the opcode modules import it from here)
+from ..message import to_address
 from ..opcodes import jumpdests
 
 if TYPE_CHECKING:
     from ..interfaces import FrameHost
     from ..message import BlockEnv, Message, TxEnv
+
+__all__ = [
+    "Frame",
+    "Halt",
+    "Instruction",
+    "use_gas",
+    "extend_memory",
+    "read_memory",
+    "read_padded",
+    "to_address",
+    "analyse",
+    "UINT_MAX",
+    "CODE_PADDING",
+    "MAX_MEMORY_OPERAND",
+]
 
 UINT_MAX = 2**256 - 1
 CODE_PADDING = bytes(33)  # STOP after the end of the code; zero PUSH data past the end
@@ -38,6 +54,10 @@ def analyse(code: bytes) -> tuple[bytes, bytearray]:
             _ANALYSIS.clear()
         hit = _ANALYSIS[code] = (code + CODE_PADDING, jumpdests(code))
     return hit
+
+
+Instruction = Callable[["Frame"], None]
+"""What the interpreter runs for one opcode: ``op(frame)``."""
 
 
 class Halt(Exception):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ..gas import log_cost
-from .frame import Frame, extend_memory, read_memory, use_gas
+from .frame import Frame, Instruction, extend_memory, read_memory, use_gas
 
 
-def _make_log(n: int):
+def _make_log(n: int) -> Instruction:
     def log(f: Frame) -> None:
         s = f.stack
         offset = s.pop()

@@ -3,7 +3,7 @@ SWAP1..SWAP16. Heights are checked by the loop before an instruction runs."""
 
 from __future__ import annotations
 
-from .frame import Frame
+from .frame import Frame, Instruction
 
 
 def pop(f: Frame) -> None:
@@ -14,7 +14,7 @@ def push0(f: Frame) -> None:
     f.stack.append(0)
 
 
-def _make_push(n: int):
+def _make_push(n: int) -> Instruction:
     def push(f: Frame) -> None:
         pc = f.pc
         f.stack.append(int.from_bytes(f.code[pc : pc + n], "big"))  # code is zero-padded
@@ -24,7 +24,7 @@ def _make_push(n: int):
     return push
 
 
-def _make_dup(n: int):
+def _make_dup(n: int) -> Instruction:
     def dup(f: Frame) -> None:
         s = f.stack
         s.append(s[-n])
@@ -33,7 +33,7 @@ def _make_dup(n: int):
     return dup
 
 
-def _make_swap(n: int):
+def _make_swap(n: int) -> Instruction:
     i = -n - 1
 
     def swap(f: Frame) -> None:
@@ -44,7 +44,7 @@ def _make_swap(n: int):
     return swap
 
 
-INSTRUCTIONS = {0x50: pop, 0x5F: push0}
+INSTRUCTIONS: dict[int, Instruction] = {0x50: pop, 0x5F: push0}
 for _n in range(1, 33):
     INSTRUCTIONS[0x5F + _n] = _make_push(_n)
 for _n in range(1, 17):

@@ -25,7 +25,7 @@ def _create(f: Frame, salt_op: bool) -> None:
     out = f.host.create(f.message, f.gas, value, read_memory(f, offset, size), salt)
     f.gas = out.gas_left
     f.return_data = out.output
-    s.append(int.from_bytes(out.address, "big") if out.success else 0)
+    s.append(int.from_bytes(out.address, "big") if out.success and out.address is not None else 0)
 
 
 def create(f: Frame) -> None:

@@ -8,8 +8,8 @@ On insufficient gas or invalid input it returns ``success=False`` with ``gas_use
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from evm.spec import Fork
 
@@ -80,7 +80,7 @@ def _resolve(spec: str) -> Precompile:
     import importlib
 
     module, name = spec.split(":")
-    fn = getattr(importlib.import_module(f"evm.precompiles.{module}"), name)
+    fn: Precompile = getattr(importlib.import_module(f"evm.precompiles.{module}"), name)
 
     @functools.wraps(fn)
     def run(data: bytes, gas: int, fork: Fork) -> PrecompileResult:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ctypes
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from llvmlite import binding as llvm
 from llvmlite import ir
@@ -60,11 +62,11 @@ def _build_ir() -> str:
     b.position_at_end(body)
     row = b.urem(r, ir.Constant(i64, 10))
 
-    def word(k: int):  # m[sigma[row][k]]
+    def word(k: int) -> Any:  # m[sigma[row][k]]
         idx = b.load(b.gep(sigma, [ir.Constant(i64, 0), row, ir.Constant(i64, k)]))
         return b.load(b.gep(m, [b.zext(idx, i64)]))
 
-    def rotr(x, n: int):
+    def rotr(x: Any, n: int) -> Any:
         return b.or_(b.lshr(x, ir.Constant(i64, n)), b.shl(x, ir.Constant(i64, 64 - n)))
 
     for j, (ia, ib, ic, id_) in enumerate(_MIX):
@@ -90,7 +92,7 @@ def _build_ir() -> str:
     return str(module)
 
 
-def load():
+def load() -> Callable[..., None] | None:
     """The native ``blake2f(rounds, h, m, t0, t1, final_mask)`` as a ctypes function, or None."""
     global _engine
     if sys.byteorder != "little":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
+from collections.abc import Callable
 
 from evm.precompiles import PrecompileResult, fail, ok
 from evm.spec import Fork
@@ -87,7 +88,7 @@ def compress(rounds: int, h: tuple[int, ...], m: tuple[int, ...], t0: int, t1: i
     )
 
 
-_native = None  # False once the JIT failed to load
+_native: Callable[..., None] | bool | None = None  # False once the JIT failed to load
 
 
 def _compress_bytes(rounds: int, data: bytes, final: bool) -> bytes:
@@ -99,12 +100,13 @@ def _compress_bytes(rounds: int, data: bytes, final: bool) -> bytes:
             _native = load() or False
         except ImportError:
             _native = False
-    if _native:
-        h = (ctypes.c_uint64 * 8).from_buffer_copy(data, 4)
-        m = (ctypes.c_uint64 * 16).from_buffer_copy(data, 68)
+    native = _native
+    if callable(native):
+        hn = (ctypes.c_uint64 * 8).from_buffer_copy(data, 4)
+        mn = (ctypes.c_uint64 * 16).from_buffer_copy(data, 68)
         t0, t1 = struct.unpack_from("<2Q", data, 196)
-        _native(rounds, h, m, t0, t1, M64 if final else 0)
-        return bytes(h)
+        native(rounds, hn, mn, t0, t1, M64 if final else 0)
+        return bytes(hn)
     h = struct.unpack_from("<8Q", data, 4)
     m = struct.unpack_from("<16Q", data, 68)
     t0, t1 = struct.unpack_from("<2Q", data, 196)

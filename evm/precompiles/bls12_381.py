@@ -8,6 +8,9 @@ the curve; MSM and pairing inputs must also be in the r-order subgroup (ADD inpu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from py_arkworks_bls12381 import GT, G1Point, G2Point, Scalar
 
 from evm.precompiles import PrecompileResult, fail, ok
@@ -326,7 +329,7 @@ def _msm_gas(k: int, discounts: tuple[int, ...], mul_gas: int) -> int:
     return k * mul_gas * discount // MSM_MULTIPLIER
 
 
-def _run(gas: int, cost: int, compute) -> PrecompileResult:
+def _run(gas: int, cost: int, compute: Callable[[], bytes]) -> PrecompileResult:
     if gas < cost:
         return fail(gas)
     try:
@@ -347,7 +350,15 @@ def g2_add(data: bytes, gas: int, fork: Fork) -> PrecompileResult:
     return _run(gas, G2_ADD_GAS, lambda: _encode(_g2(data[:256], False) + _g2(data[256:], False)))
 
 
-def _msm(data: bytes, gas: int, point_size: int, decode, cls, discounts, mul_gas) -> PrecompileResult:
+def _msm(
+    data: bytes,
+    gas: int,
+    point_size: int,
+    decode: Callable[[bytes, bool], Any],
+    cls: Any,
+    discounts: tuple[int, ...],
+    mul_gas: int,
+) -> PrecompileResult:
     pair = point_size + 32
     if len(data) == 0 or len(data) % pair != 0:
         return fail(gas)

@@ -8,6 +8,7 @@ we fall back to py_ecc, which is correct but ~1000x slower for pairings.
 from __future__ import annotations
 
 from ctypes import addressof, c_char_p, c_void_p, create_string_buffer
+from typing import Any
 
 from evm.precompiles import PrecompileResult, fail, ok, read
 from evm.spec import Fork
@@ -53,7 +54,7 @@ class _Mcl:
             m.mclBnFr_bytes,
         )
 
-    def g1(self, b: bytes):
+    def g1(self, b: bytes) -> Any:
         x, y = _fp(b[:32]), _fp(b[32:64])
         p = self.G1()
         if x == 0 and y == 0:
@@ -69,7 +70,7 @@ class _Mcl:
         self.lib.mclBnFp_setInt(c_void_p(base + 64), 1)
         return p
 
-    def g2(self, b: bytes):
+    def g2(self, b: bytes) -> Any:
         # EIP-197 encodes an Fp2 element a*i + b as (a, b): imaginary part first
         xi, xr, yi, yr = _fp(b[:32]), _fp(b[32:64]), _fp(b[64:96]), _fp(b[96:128])
         q = self.G2()
@@ -83,7 +84,7 @@ class _Mcl:
             raise InvalidPoint("G2 point not in subgroup")
         return q
 
-    def g1_bytes(self, p) -> bytes:
+    def g1_bytes(self, p: Any) -> bytes:
         buf = create_string_buffer(256)
         n = self.lib.mclBnG1_getStr(buf, 256, p, 16)  # "0" or "1 <x hex> <y hex>" (affine)
         parts = buf.raw[:n].split()
@@ -120,11 +121,12 @@ class _PyEcc:
     name = "py_ecc"
 
     def __init__(self) -> None:
-        from py_ecc.optimized_bn128 import optimized_curve as c, optimized_pairing as pr
+        from py_ecc.optimized_bn128 import optimized_curve as c
+        from py_ecc.optimized_bn128 import optimized_pairing as pr
 
         self.c, self.pr = c, pr
 
-    def g1(self, b: bytes):
+    def g1(self, b: bytes) -> Any:
         c = self.c
         x, y = _fp(b[:32]), _fp(b[32:64])
         p = (c.FQ(x), c.FQ(y), c.FQ(0 if x == y == 0 else 1))
@@ -132,7 +134,7 @@ class _PyEcc:
             raise InvalidPoint("G1 point not on curve")
         return p
 
-    def g2(self, b: bytes):
+    def g2(self, b: bytes) -> Any:
         c = self.c
         xi, xr, yi, yr = _fp(b[:32]), _fp(b[32:64]), _fp(b[64:96]), _fp(b[96:128])
         z = (0, 0) if xi == xr == yi == yr == 0 else (1, 0)
@@ -143,7 +145,7 @@ class _PyEcc:
             raise InvalidPoint("G2 point not in subgroup")
         return q
 
-    def g1_bytes(self, p) -> bytes:
+    def g1_bytes(self, p: Any) -> bytes:
         x, y = self.c.normalize(p)
         return int(x).to_bytes(32, "big") + int(y).to_bytes(32, "big")
 
@@ -159,7 +161,7 @@ class _PyEcc:
         f = c.FQ12.one()
         for p, q in pts:
             f = f * pr.pairing(q, p, final_exponentiate=False)
-        return pr.final_exponentiate(f) == c.FQ12.one()
+        return bool(pr.final_exponentiate(f) == c.FQ12.one())
 
 
 try:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from coincurve import PublicKey
-from common.keccak import keccak
 
+from common.keccak import keccak
 from evm.precompiles import PrecompileResult, fail, ok, read
 from evm.spec import Fork
 

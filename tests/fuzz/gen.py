@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import random
 
+import rlp
 from coincurve import PrivateKey
 from eth_hash.auto import keccak
-import rlp
 
 FORKS = ("Cancun", "Prague", "Osaka")
 CONTRACTS = [bytes.fromhex(f"c0{i:02x}" + "00" * 17 + f"{i:02x}") for i in range(1, 5)]

@@ -32,7 +32,6 @@ from pathlib import Path
 from .gen import gen_case
 from .runners import diff, run_ours, run_spec, spec_available
 
-
 # The backends a campaign runs by default, when they are registered (others, e.g. test mutants or
 # the tracing interpreter, only on request).
 FUZZED_BACKENDS = ("interpreter", "mlir", "tiered")
@@ -194,7 +193,7 @@ class Campaign:
                     },
                 )
 
-    def absorb(self, other: "Campaign") -> None:
+    def absorb(self, other: Campaign) -> None:
         """Add the counts and findings of `other` (a chunk run elsewhere); its findings are saved here."""
         self.stats.update(other.stats)
         self.per_backend.update(other.per_backend)

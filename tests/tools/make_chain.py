@@ -24,9 +24,9 @@ if ROOT not in sys.path:
 from eth_hash.auto import keccak  # noqa: E402
 
 from client.blocks import Withdrawal  # noqa: E402
+from client.chain.blockchain import Blockchain  # noqa: E402
 from client.chain.store import ChainStore  # noqa: E402
 from client.dev_accounts import DEV_KEYS  # noqa: E402
-from client.chain.blockchain import Blockchain  # noqa: E402
 from client.genesis import load_genesis  # noqa: E402
 from evm.transactions import Authorization, Transaction  # noqa: E402
 from state.kv import MemoryStore  # noqa: E402
@@ -120,8 +120,8 @@ class ChainMaker:
         return tx
 
     def _auth(self, i: int, nonce: int) -> Authorization:
-        from coincurve import PrivateKey
         import rlp
+        from coincurve import PrivateKey
 
         addr = b"\x00" * 20
         digest = keccak(b"\x05" + rlp.encode([CHAIN_ID, addr, nonce]))
