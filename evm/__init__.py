@@ -50,9 +50,12 @@ def execute(
     # A Host holds nothing of one message and a BlockEnv is frozen, so the next message on the same state,
     # block and backend (the transactions of a block, a benchmark loop) reuses it, as revm reuses its Evm.
     engine = get_backend(backend)
-    host: Host | None = getattr(_last, "host", None)
-    if host is None or not host.serves(state, block, engine):
-        host = _last.host = Host(state, block, engine, tx)
+    last = getattr(_last, "entry", None)  # (state, block, backend, host) of the previous message here
+    if last is not None and last[0] is state and last[1] is block and last[2] is engine:
+        host: Host = last[3]
+    else:
+        host = Host(state, block, engine, tx)
+        _last.entry = (state, block, engine, host)
     return host.execute_top_level(message, tx)
 
 

@@ -129,11 +129,6 @@ class Host:
         self.backend_cache: dict[str, object] = {}
         self._plain_precompiles: Mapping[bytes, Precompile] | None = None
 
-    def serves(self, state: EvmState, block: BlockEnv, backend: Backend) -> bool:
-        """Whether this Host runs messages on exactly this state, block and backend (then it can be reused:
-        it keeps nothing of a message, and a BlockEnv never changes)."""
-        return self.state is state and self.block is block and self.backend is backend
-
     # ================================================================ environment
     def block_hash(self, number: int) -> int:
         """BLOCKHASH: hash of one of the 256 most recent blocks, else 0."""
