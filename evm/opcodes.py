@@ -3,7 +3,9 @@
 Both backends read it: the interpreter charges `gas` (the static part) before it runs an
 instruction; the compiler sums `gas` per basic block and uses `inputs`/`outputs` for stack
 heights. Dynamic gas (memory expansion, copy words, EIP-2929 cold surcharges, ...) is computed by
-the instruction itself (see evm/gas.py and evm/host.py).
+the instruction itself (see evm/gas.py and evm/host.py). `faults` marks the instructions whose body
+may halt with an error other than OutOfGas (a write in a static frame, a bad jump target, reading
+past the return data): the compiler charges static gas so that the counter is exact there.
 
 Conventions for the static part of the gas:
   * account-access opcodes (BALANCE, EXTCODE*, CALL*) and SLOAD carry the *warm* access cost
@@ -35,6 +37,7 @@ class OpInfo:
     terminates: bool = False  # ends the frame (STOP, RETURN, REVERT, INVALID, SELFDESTRUCT)
     jumps: bool = False  # JUMP / JUMPI
     dynamic_gas: bool = False  # charges more than `gas` at run time
+    faults: bool = False  # its body may halt with an error other than OutOfGas (static context, bad jump, ...)
     valid: bool = True
 
     @property
@@ -52,6 +55,7 @@ def _op(code: int, name: str, inputs: int, outputs: int, gas: int, since: Fork =
 
 P, S, C, O = Fork.PARIS, Fork.SHANGHAI, Fork.CANCUN, Fork.OSAKA
 DYN: dict[str, Any] = {"dynamic_gas": True}
+FAULTS: dict[str, Any] = {"faults": True}
 
 # 0x00s: stop and arithmetic
 _op(0x00, "STOP", 0, 0, 0, terminates=True)
@@ -99,7 +103,7 @@ _op(0x3A, "GASPRICE", 0, 1, 2)
 _op(0x3B, "EXTCODESIZE", 1, 1, 100, **DYN)
 _op(0x3C, "EXTCODECOPY", 4, 0, 100, **DYN)  # + cold + copy + memory
 _op(0x3D, "RETURNDATASIZE", 0, 1, 2)
-_op(0x3E, "RETURNDATACOPY", 3, 0, 3, **DYN)
+_op(0x3E, "RETURNDATACOPY", 3, 0, 3, **DYN, **FAULTS)
 _op(0x3F, "EXTCODEHASH", 1, 1, 100, **DYN)
 # 0x40s: block
 _op(0x40, "BLOCKHASH", 1, 1, 20)
@@ -119,15 +123,15 @@ _op(0x51, "MLOAD", 1, 1, 3, **DYN)
 _op(0x52, "MSTORE", 2, 0, 3, **DYN)
 _op(0x53, "MSTORE8", 2, 0, 3, **DYN)
 _op(0x54, "SLOAD", 1, 1, 100, **DYN)  # + 2000 if cold
-_op(0x55, "SSTORE", 2, 0, 0, **DYN)  # all dynamic (EIP-2200/2929/3529)
-_op(0x56, "JUMP", 1, 0, 8, jumps=True)
-_op(0x57, "JUMPI", 2, 0, 10, jumps=True)
+_op(0x55, "SSTORE", 2, 0, 0, **DYN, **FAULTS)  # all dynamic (EIP-2200/2929/3529)
+_op(0x56, "JUMP", 1, 0, 8, jumps=True, **FAULTS)
+_op(0x57, "JUMPI", 2, 0, 10, jumps=True, **FAULTS)
 _op(0x58, "PC", 0, 1, 2)
 _op(0x59, "MSIZE", 0, 1, 2)
 _op(0x5A, "GAS", 0, 1, 2)
 _op(0x5B, "JUMPDEST", 0, 0, 1)
 _op(0x5C, "TLOAD", 1, 1, 100, C)  # EIP-1153
-_op(0x5D, "TSTORE", 2, 0, 100, C)
+_op(0x5D, "TSTORE", 2, 0, 100, C, **FAULTS)
 _op(0x5E, "MCOPY", 3, 0, 3, C, **DYN)  # EIP-5656
 _op(0x5F, "PUSH0", 0, 1, 2, S)  # EIP-3855
 for _n in range(1, 33):
@@ -137,18 +141,18 @@ for _n in range(1, 17):
 for _n in range(1, 17):
     _op(0x8F + _n, f"SWAP{_n}", _n + 1, _n + 1, 3)
 for _n in range(5):
-    _op(0xA0 + _n, f"LOG{_n}", 2 + _n, 0, 375 + 375 * _n, **DYN)  # + 8 per byte + memory
+    _op(0xA0 + _n, f"LOG{_n}", 2 + _n, 0, 375 + 375 * _n, **DYN, **FAULTS)  # + 8 per byte + memory
 # 0xf0s: system
-_op(0xF0, "CREATE", 3, 1, 32000, **DYN)
-_op(0xF1, "CALL", 7, 1, 100, **DYN)
-_op(0xF2, "CALLCODE", 7, 1, 100, **DYN)
+_op(0xF0, "CREATE", 3, 1, 32000, **DYN, **FAULTS)
+_op(0xF1, "CALL", 7, 1, 100, **DYN, **FAULTS)
+_op(0xF2, "CALLCODE", 7, 1, 100, **DYN, **FAULTS)
 _op(0xF3, "RETURN", 2, 0, 0, terminates=True, **DYN)
 _op(0xF4, "DELEGATECALL", 6, 1, 100, **DYN)
-_op(0xF5, "CREATE2", 4, 1, 32000, **DYN)
+_op(0xF5, "CREATE2", 4, 1, 32000, **DYN, **FAULTS)
 _op(0xFA, "STATICCALL", 6, 1, 100, **DYN)
 _op(0xFD, "REVERT", 2, 0, 0, terminates=True, **DYN)
 _op(0xFE, "INVALID", 0, 0, 0, terminates=True, valid=False)
-_op(0xFF, "SELFDESTRUCT", 1, 0, 5000, terminates=True, **DYN)
+_op(0xFF, "SELFDESTRUCT", 1, 0, 5000, terminates=True, **DYN, **FAULTS)
 
 del _n
 

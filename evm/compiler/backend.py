@@ -157,11 +157,44 @@ class MlirBackend:
         if rc == L.ST_HOST_ERROR:
             name, c.error = c.error, None
             return ExecutionResult("error", b"", 0, name)
+        if rc == L.ST_STACK_FAULT:
+            q = c.q
+            return ExecutionResult("error", b"", 0, stack_fault_error(
+                c.message.code, c.host.fork, q[L.FAULT_PC // 8], q[L.FAULT_H // 8], q[0]))
         return ExecutionResult("error", b"", 0, _ERRORS.get(rc, f"status {rc}"))
 
     def stats(self) -> dict:
         return {"frames_compiled": self.frames, "frames_interpreted": 0, "contracts_compiled": self.compiled,
                 "contracts_from_disk": self.disk_hits, "compile_seconds": round(self.compile_seconds, 3)}
+
+
+def stack_fault_error(code: bytes, fork, pc: int, height: int, gas: int) -> str:
+    """The error the interpreter reports for a frame whose compiled code failed a segment's stack
+    guard (codegen `stack_guard`) at `pc` with `height` items and `gas` left: the interpreter's
+    own loop (bounds, then static gas, per instruction, from its instruction table) replayed over
+    the segment's pure instructions until it stops (analysis.py, "Segments")."""
+    from ..interpreter import instruction_table
+    from ..opcodes import opcode_info
+
+    if gas < 0:  # an earlier instruction's charge was not checked yet
+        return "OutOfGas"
+    table = instruction_table(fork)
+    while pc < len(code):
+        op = code[pc]
+        _, static_gas, lo, hi = table[op]
+        if height < lo:
+            return "StackUnderflow"
+        if height > hi:
+            return "StackOverflow"
+        gas -= static_gas
+        if gas < 0:
+            return "OutOfGas"
+        info = opcode_info(op, fork)
+        if not info.valid:
+            break
+        height += info.outputs - info.inputs
+        pc += 1 + info.immediate
+    raise RuntimeError(f"stack guard failed at pc {pc} but the segment runs without a stack fault")
 
 
 # ---------------------------------------------------------------- native precompile calls

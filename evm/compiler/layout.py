@@ -34,6 +34,10 @@ RDBUF_CAP = 168    # i64
 LOG_PTR = 176      # ptr (realloc'd by the runtime)
 LOG_LEN = 184      # i64: bytes of pending records
 LOG_CAP = 192      # i64
+# A failed stack guard (codegen `stack_guard`): where its segment starts; the backend works out from
+# there which error the interpreter reports (backend.stack_fault_error).
+FAULT_PC = 200     # i64: pc of the segment's first instruction
+FAULT_H = 208      # i64: stack height at that point
 SCRATCH = 256      # 16 words of 32 bytes
 SCRATCH_WORDS = 16
 SIZE = SCRATCH + 32 * SCRATCH_WORDS
@@ -71,6 +75,7 @@ ST_INVALID = 7
 ST_STATIC = 8
 ST_RETURNDATA_OOB = 9
 ST_HOST_ERROR = 10   # the host callback stored an ExceptionalHalt name for the frame
+ST_STACK_FAULT = 12  # a segment's stack guard failed (FAULT_PC, FAULT_H; GAS is the counter there)
 # Slot cache entry: gen, kind (0 storage, 1 transient), dirty, pad, key, current, original
 ST_CAP = 512       # entries (power of two)
 ST_MAX = 384       # live entries at most (load factor 3/4); further slots go through Python

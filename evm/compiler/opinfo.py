@@ -15,6 +15,8 @@ class OpInfo:
     pops: int
     pushes: int
     gas: int
+    # charges dynamic gas or may fault: ends a gas/stack segment of its basic block (analysis.py)
+    ends_segment: bool = False
 
 
 @lru_cache(maxsize=None)
@@ -24,5 +26,5 @@ def op_table(fork: Fork) -> dict[int, OpInfo]:
     for op in range(256):
         info = opcode_info(op, fork)
         if info.valid:
-            out[op] = OpInfo(info.name, info.inputs, info.outputs, info.gas)
+            out[op] = OpInfo(info.name, info.inputs, info.outputs, info.gas, info.dynamic_gas or info.faults)
     return out

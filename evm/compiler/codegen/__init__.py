@@ -24,7 +24,7 @@ from mlir import ir
 from mlir.dialects import arith, cf, func, llvm
 
 from .. import layout as L
-from ..analysis import DYNAMIC, Analysis, Block, Instr
+from ..analysis import DYNAMIC, STACK_LIMIT, Analysis, Block, Instr, Segment, first_stack_fault
 
 KDYN = -2147483648  # llvm.getelementptr dynamic index marker
 SLOT_OPS = frozenset((0x54, 0x55, 0x5C, 0x5D))  # SLOAD SSTORE TLOAD TSTORE: use the slot cache
@@ -449,37 +449,64 @@ class Emitter:
         self.orig: dict[int, ir.Value] = {}
         self.h = 0
         self.terminated = False
-        self.gas_dirty = True  # predecessors' charges may be unchecked
         if b.height == DYNAMIC:
             self.base = None
             self.sp = llvm.load(self.i64, self.sp_var)
-            if b.need:
-                self.check(arith.cmpi(P.ult, self.sp, self.c64(b.need)), L.ST_UNDERFLOW)
-            if b.peak:
-                self.check(arith.cmpi(P.ugt, self.sp, self.c64(1024 - b.peak)), L.ST_OVERFLOW)
         else:
             self.base = b.height
             self.sp = None
-            if b.height < b.need:
-                self.fail(L.ST_UNDERFLOW)
-                return
-            if b.height + b.peak > 1024:
-                self.fail(L.ST_OVERFLOW)
-                return
-        # Only a cycle could run forever on a negative counter: cycles pass through the target of a
-        # static backward jump (checked here) or through a dynamic jump (checked at the jump).
-        self.gas_dirty = True
-        self.charge(b.gas, check=b.loop_head)
-        for ins in b.instrs:
-            h = HANDLERS.get(ins.op)
-            if h is None or ins.op not in self.optable:
-                self.fail(L.ST_INVALID)
-                return
-            h(self, ins)
-            if self.terminated:
-                return
+        self.gas_dirty = True  # predecessors' charges may be unchecked
+        guarded = (0, STACK_LIMIT)  # entry heights a run-time guard of this block already admits
+        for k, seg in enumerate(b.segments):
+            if self.base is not None:
+                fault = first_stack_fault(seg, b.instrs, self.optable, self.base + seg.rel)
+                if fault is not None:
+                    # the pure instructions before the faulting one run first: out of gas wins
+                    # when they exhaust the gas
+                    i, underflow = fault
+                    self.charge(sum(self.optable[ins.op].gas for ins in b.instrs[seg.first:i]), check=False)
+                    self.fail(L.ST_UNDERFLOW if underflow else L.ST_OVERFLOW)
+                    return
+            else:
+                guarded = self.stack_guard(b, seg, guarded)
+            # Only a cycle could run forever on a negative counter: cycles pass through the target of
+            # a static backward jump (checked here) or through a dynamic jump (checked at the jump).
+            self.charge(seg.gas, check=b.loop_head and k == 0)
+            for ins in b.instrs[seg.first:seg.end]:
+                h = HANDLERS.get(ins.op)
+                if h is None or ins.op not in self.optable:
+                    self.fail(L.ST_INVALID)
+                    return
+                h(self, ins)
+                if self.terminated:
+                    return
         self.flush()
         self.branch_to(b.fallthrough)
+
+    def stack_guard(self, b: Block, seg: Segment, guarded: tuple[int, int]) -> tuple[int, int]:
+        """Run-time stack bounds of a segment of a block entered at a run-time height: halt with
+        ST_STACK_FAULT when they fail (the backend names the error, `stack_fault_error`). Bounds
+        an earlier segment of the block already guarantees are not tested again. Returns the entry
+        heights admitted from here on."""
+        lo, hi = guarded
+        need, cap = seg.need - seg.rel, STACK_LIMIT - seg.rel - seg.peak
+        bad = []
+        if need > lo:
+            bad.append(arith.cmpi(P.ult, self.sp, self.c64(need)))
+        if cap < hi:
+            bad.append(arith.cmpi(P.sgt, self.sp, self.c64(cap)))
+        if not bad:
+            return guarded
+        h = self.height_value()
+        fault, cont = self.new_block(), self.new_block()
+        cf.cond_br(bad[0] if len(bad) == 1 else arith.ori(*bad), [], [], fault, cont, branch_weights=[1, 2000])
+        self.goto(fault)
+        self.st(self.c64(b.instrs[seg.first].pc), L.FAULT_PC)
+        self.st(h, L.FAULT_H)
+        self.sync_gas_out()
+        func.return_([self.c64(L.ST_STACK_FAULT)])
+        self.goto(cont)
+        return max(lo, need), min(hi, cap)
 
 
 def _load_handlers() -> None:

@@ -82,12 +82,14 @@ def returndatasize(em, ins):
 @handler(0x3E)
 def returndatacopy(em, ins):
     dst, off, size = em.pop(), em.pop(), em.pop()
+    # the interpreter's order: copy gas, memory expansion, then the bounds (out of gas wins)
+    em.copy_gas(size, 3)
+    d = em.mem_region(dst, size)
     rd_len = arith.extui(em.i256, em.ld(em.i64, L.RD_LEN))
     oob = arith.ori(arith.cmpi(P.ugt, off, rd_len), arith.cmpi(P.ugt, size, arith.subi(rd_len, off)))
     # when off > rd_len the subtraction wraps, but the first test already fails
+    em.gas_checkpoint()
     em.check(oob, L.ST_RETURNDATA_OOB)
-    em.copy_gas(size, 3)
-    d = em.mem_region(dst, size)
 
     def body():
         src = em.byte_ptr(em.ld(em.ptr, L.RD_PTR), arith.trunci(em.i64, off))
