@@ -155,8 +155,9 @@ def _jump_target(instrs: list[Instr], table: dict[int, OpInfo]) -> int | None:
     return consts[-1] if consts else None
 
 
-def summarise(b: Block, table: dict[int, OpInfo]) -> None:
-    """Static gas, stack need/delta/peak and segments of `b`; the target of its final jump."""
+def summarise(b: Block, table: dict[int, OpInfo], split_after: frozenset[int] = frozenset()) -> None:
+    """Static gas, stack need/delta/peak and segments of `b` (also cut after the opcodes of
+    `split_after`); the target of its final jump."""
     h = 0
     seg = Segment(0, 0, 0)
     for i, ins in enumerate(b.instrs):
@@ -170,7 +171,7 @@ def summarise(b: Block, table: dict[int, OpInfo]) -> None:
         seg.peak = max(seg.peak, h - seg.rel)
         b.gas += info.gas
         seg.gas += info.gas
-        if info.ends_segment and i + 1 < len(b.instrs):
+        if (info.ends_segment or ins.op in split_after) and i + 1 < len(b.instrs):
             seg.end = i + 1
             b.segments.append(seg)
             seg = Segment(i + 1, 0, h)
@@ -182,12 +183,12 @@ def summarise(b: Block, table: dict[int, OpInfo]) -> None:
         b.dynamic_jump = b.jump_target is None
 
 
-def analyze(code: bytes, fork) -> Analysis:
+def analyze(code: bytes, fork, split_after: frozenset[int] = frozenset()) -> Analysis:
     table = op_table(fork)
     blocks = split_blocks(decode(code), table)
     jumpdests = {b.start: b.index for b in blocks if b.instrs[0].op == JUMPDEST}
     for b in blocks:
-        summarise(b, table)
+        summarise(b, table, split_after)
         t = jumpdests.get(b.jump_target) if b.jump_target is not None else None
         if t is not None:
             b.succs.append(t)

@@ -20,6 +20,7 @@ _ERRORS = dict(L.ERROR_NAMES)
 _RET_OFF_Q = L.RET_OFF // 8
 _PC_MASK_Q = L.PC_MASK // 8
 _STATIC_Q = L.STATIC // 8
+_HALT_Q = L.HALT // 8
 
 
 class MlirBackend:
@@ -151,6 +152,10 @@ class MlirBackend:
         return self._error(c, rc)
 
     def _error(self, c: FrameContext, rc: int) -> ExecutionResult:
+        halt = c.q[_HALT_Q]
+        if halt:  # an op-library function of compact code halted the frame with this status
+            c.q[_HALT_Q] = 0
+            rc = halt
         if rc == ST_EXCEPTION:
             exc, c.exception = c.exception, None
             raise exc

@@ -38,9 +38,21 @@ LOG_CAP = 192      # i64
 # there which error the interpreter reports (backend.stack_fault_error).
 FAULT_PC = 200     # i64: pc of the segment's first instruction
 FAULT_H = 208      # i64: stack height at that point
+# Environment words that cannot change during a frame, asked from the host once per frame: bit i of
+# ENV_KNOWN set = word i (codegen FRAME_WORDS order) is in ENV + 32*i (cleared by the prologue).
+ENV_KNOWN = 216    # i64
+# The running contract's code, for the op library's CODECOPY (compact tier; see oplib.py).
+CODE_PTR = 224     # ptr
+CODE_LEN = 232     # i64
+# Compact tier: the error an op-library function halted with (the frame stops at its next gas check,
+# the function having made the counter negative); read and cleared by the backend.
+HALT = 240         # i64: status, 0 = none
+POISON = -(1 << 62)  # the counter after such a halt (stays negative whatever is charged after it)
 SCRATCH = 256      # 16 words of 32 bytes
 SCRATCH_WORDS = 16
-SIZE = SCRATCH + 32 * SCRATCH_WORDS
+ENV = SCRATCH + 32 * SCRATCH_WORDS
+ENV_WORDS = 13
+SIZE = ENV + 32 * ENV_WORDS
 
 # Function table slots
 T_MEM_GROW = 0
@@ -76,6 +88,7 @@ ST_STATIC = 8
 ST_RETURNDATA_OOB = 9
 ST_HOST_ERROR = 10   # the host callback stored an ExceptionalHalt name for the frame
 ST_STACK_FAULT = 12  # a segment's stack guard failed (FAULT_PC, FAULT_H; GAS is the counter there)
+OP_CONTINUE = -1     # returned by an op-library function when the frame goes on
 # Slot cache entry: gen, kind (0 storage, 1 transient), dirty, pad, key, current, original
 ST_CAP = 512       # entries (power of two)
 ST_MAX = 384       # live entries at most (load factor 3/4); further slots go through Python

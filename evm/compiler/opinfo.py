@@ -28,3 +28,21 @@ def op_table(fork: Fork) -> dict[int, OpInfo]:
         if info.valid:
             out[op] = OpInfo(info.name, info.inputs, info.outputs, info.gas, info.dynamic_gas or info.faults)
     return out
+
+
+# The compact tier (compile.py) runs these instructions through the fork's op library (oplib.py):
+# one call per instruction instead of its inline code, so huge contracts compile in linear time
+# (LLVM's instruction selection of inline i256 arithmetic costs ~65 us per operation, a call ~20 us).
+# Stack moves, control flow and the words known without computing stay inline.
+INLINE_IN_COMPACT = frozenset({
+    0x00, 0x36, 0x38, 0x3D, 0x50, 0x56, 0x57, 0x58, 0x59, 0x5A, 0x5B, 0xFE,  # STOP, sizes, POP, flow, PC, GAS
+    *range(0x5F, 0xA0),                                                       # PUSH0..32, DUP, SWAP
+})
+OUTLINED = frozenset(op for op in range(256) if op not in INLINE_IN_COMPACT)
+TERMINAL = frozenset({0xF3, 0xFD, 0xFF})  # RETURN REVERT SELFDESTRUCT: their status ends the frame
+
+
+def oplib_symbol(op: int, fork: Fork) -> str:
+    """Symbol of the op-library function of `op` at `fork`."""
+    from ..opcodes import NAMES
+    return f"evmop_{NAMES.get(op, hex(op))}_{int(fork)}"

@@ -16,6 +16,7 @@ frame context (so compiled contracts contain no absolute address of this process
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 
 import llvmlite.binding as llvm
@@ -266,6 +267,7 @@ RUNTIME_FUNCTIONS = ("rt_mem_grow", "rt_keccak", "rt_exp", "rt_copy", "rt_udiv",
                      "rt_smod", "rt_addmod", "rt_mulmod", "rt_sha256", "rt_precompile", *SLOT_FUNCTIONS)
 UNROLL_OPTIONS = ("-unroll-runtime", "-unroll-runtime-multi-exit")
 _lock = threading.Lock()
+_OPLIB_REF = re.compile(rb"evmop_[A-Z0-9]+_([0-9]+)")
 
 
 def runtime_ir() -> str:
@@ -298,6 +300,7 @@ class Jit:
         self.tm_fast = target.create_target_machine(cpu=cpu, features=features, opt=0, codemodel="default",
                                                     reloc="pic", jit=False)
         self._objects: list = []
+        self._oplibs: set[int] = set()
         self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.tm)
         self._add_object(self._runtime_object())
         self.runtime = {name: self.engine.get_function_address(name)
@@ -338,6 +341,8 @@ class Jit:
         (24k JUMPDESTs: minutes)."""
         mod = llvm.parse_assembly(ir_text)
         mod.verify()
+        if tier == "compact":  # linear: no IR passes, the fast instruction selector
+            return self.tm_fast.emit_object(mod)
         if tier == "straight":
             return self.tm.emit_object(mod)
         if tier == "full":
@@ -355,7 +360,28 @@ class Jit:
                     fpm.run(f, pb)
         return self.tm_fast.emit_object(mod)
 
+    def ensure_oplib(self, fork: int) -> None:
+        """Load the op library of `fork` (oplib.py) into the engine: from the disk cache, else
+        compiled (~0.4 s) and stored there."""
+        if fork in self._oplibs:
+            return
+        from .cache import DiskCache
+        disk = DiskCache()
+        key = f"oplib_{fork}"
+        obj = disk.load(key)
+        if obj is None:
+            from ..spec import Fork
+            from .oplib import oplib_ir
+            obj = self.compile_ir(oplib_ir(Fork(fork)), 3)
+            disk.store(key, obj)
+        with _lock:
+            if fork not in self._oplibs:
+                self._add_object(obj)
+                self._oplibs.add(fork)
+
     def load_object(self, obj: bytes, symbol: str) -> int:
+        for fork in {int(m) for m in _OPLIB_REF.findall(obj)}:  # compact-tier code calls the op library
+            self.ensure_oplib(fork)
         with _lock:
             self._add_object(obj)
             addr = self.engine.get_function_address(symbol)

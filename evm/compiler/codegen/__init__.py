@@ -18,19 +18,22 @@ Design (see docs/compiler.md):
 """
 from __future__ import annotations
 
+import heapq
 from typing import Callable
 
 from mlir import ir
 from mlir.dialects import arith, cf, func, llvm
 
 from .. import layout as L
+from ..opinfo import OUTLINED, TERMINAL, oplib_symbol
 from ..analysis import DYNAMIC, STACK_LIMIT, Analysis, Block, Instr, Segment, first_stack_fault
 
 KDYN = -2147483648  # llvm.getelementptr dynamic index marker
 SLOT_OPS = frozenset((0x54, 0x55, 0x5C, 0x5D))  # SLOAD SSTORE TLOAD TSTORE: use the slot cache
 # words that cannot change during a frame: ADDRESS ORIGIN CALLER CALLVALUE GASPRICE COINBASE TIMESTAMP
 # NUMBER PREVRANDAO GASLIMIT CHAINID BASEFEE BLOBBASEFEE (SELFBALANCE can: calls move value)
-FRAME_WORDS = frozenset((0x30, 0x32, 0x33, 0x34, 0x3A, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x48, 0x4A))
+FRAME_WORDS_ORDER = (0x30, 0x32, 0x33, 0x34, 0x3A, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x48, 0x4A)
+FRAME_WORDS = frozenset(FRAME_WORDS_ORDER)
 MASK256 = (1 << 256) - 1
 
 HANDLERS: dict[int, Callable[["Emitter", Instr], None]] = {}
@@ -55,57 +58,112 @@ def binary(build):
 P = arith.CmpIPredicate
 
 
+# Pure instructions the compact tier computes at compile time when their operands are constants
+# (EXP is not: its gas depends on the exponent).
+FOLDABLE = frozenset((*range(0x01, 0x0A), 0x0B, *range(0x10, 0x1F)))
+
+
+class _FoldFrame:
+    """The part of an interpreter frame a pure instruction touches: its stack."""
+    __slots__ = ("stack",)
+
+    def __init__(self, stack: list[int]) -> None:
+        self.stack = stack
+
+
+def interpreter_instructions() -> dict:
+    from ...interpreter import INSTRUCTIONS
+    return INSTRUCTIONS
+
+
+class LazyBlocks:
+    """The MLIR block of each analysis block, created when something first branches to it, so that
+    no block is left without predecessors (MLIR's dialect conversion skips unreachable blocks,
+    and a block whose predecessors all halt at compile time is one). `idx in blocks`: the block
+    can be entered (it has an entry height)."""
+
+    def __init__(self, em: "Emitter") -> None:
+        self.em = em
+        self.made: dict[int, ir.Block] = {}
+        self.todo: list[int] = []  # created, not emitted yet (a heap: emitted in code order)
+
+    def __contains__(self, idx: int) -> bool:
+        return self.em.an.blocks[idx].height is not None
+
+    def __getitem__(self, idx: int) -> ir.Block:
+        blk = self.made.get(idx)
+        if blk is None:
+            blk = self.made[idx] = self.em.new_block()
+            heapq.heappush(self.todo, idx)
+        return blk
+
+
 class Emitter:
-    def __init__(self, analysis: Analysis, fork, name: str) -> None:
+    """Builds the native function of one contract (`build`). With `compact`, the instructions of
+    OUTLINED are calls into the fork's op library (oplib.py), whose functions the same handlers
+    build (`OpLibraryEmitter`)."""
+
+    def __init__(self, analysis: Analysis | None, fork, name: str, compact: bool = False) -> None:
         self.an = analysis
         self.fork = fork
         self.name = name
-        self.code = analysis.code
+        self.compact = compact
+        self.code = analysis.code if analysis is not None else b""
         self.n_blocks = 0
         from ..opinfo import op_table
         self.optable = op_table(fork)
 
     # ------------------------------------------------------------------ building
+    def _types(self) -> None:
+        self.i256 = ir.IntegerType.get_signless(256)
+        self.i512 = ir.IntegerType.get_signless(512)
+        self.i64 = ir.IntegerType.get_signless(64)
+        self.i32 = ir.IntegerType.get_signless(32)
+        self.i8 = ir.IntegerType.get_signless(8)
+        self.i1 = ir.IntegerType.get_signless(1)
+        self.ptr = llvm.PointerType.get()
+        self.stack_ty = ir.Type.parse("!llvm.array<1024 x i256>")
+
     def build(self) -> ir.Module:
         self.mctx = ir.Context()
         with self.mctx, ir.Location.unknown():
-            self.i256 = ir.IntegerType.get_signless(256)
-            self.i512 = ir.IntegerType.get_signless(512)
-            self.i64 = ir.IntegerType.get_signless(64)
-            self.i32 = ir.IntegerType.get_signless(32)
-            self.i8 = ir.IntegerType.get_signless(8)
-            self.i1 = ir.IntegerType.get_signless(1)
-            self.ptr = llvm.PointerType.get()
-            self.stack_ty = ir.Type.parse("!llvm.array<1024 x i256>")
+            self._types()
             n = max(len(self.code), 1)
             esc = "".join(f"\\{b:02X}" for b in (self.code or b"\0"))
             self.module = ir.Module.parse(
                 f'llvm.mlir.global internal constant @code("{esc}") {{addr_space = 0 : i32}} : !llvm.array<{n} x i8>')
-            with ir.InsertionPoint(self.module.body):
-                self.func = func.FuncOp(self.name, ir.FunctionType.get([self.ptr], [self.i64]))
-            self.entry = self.func.add_entry_block()
-            self.region = self.func.body
-            self._consts: dict = {}
-            self._const_of: dict[int, int] = {}   # id(i256 constant value) -> its value
-            self._errs: dict[int, list] = {}
+            self._declared: set[str] = set()
             self._ip = None
-            self.gas_dirty = False
             try:
-                self._build_body()
+                self._open_function(self.name, [self.ptr])
+                self._prologue()
+                self._emit_blocks()
             finally:
                 if self._ip is not None:
                     self._ip.__exit__(None, None, None)
                     self._ip = None
         return self.module
 
-    def _build_body(self) -> None:
-        if True:
-            self.goto(self.entry)
-            anchor = arith.ConstantOp(self.i64, ir.IntegerAttr.get(self.i64, 1)).result
-            self._const_ip = ir.InsertionPoint(anchor.owner)  # constants go before it
-            self._consts[(1, str(self.i64))] = anchor
-            self._prologue()
-            self._emit_blocks()
+    def _open_function(self, name: str, arg_types: list) -> ir.Block:
+        """Start `i64 name(arg_types)`: its entry block becomes the insertion point; constants,
+        error blocks and slot addresses are per function."""
+        with ir.InsertionPoint(self.module.body):
+            self.func = func.FuncOp(name, ir.FunctionType.get(arg_types, [self.i64]))
+        self.entry = self.func.add_entry_block()
+        self.region = self.func.body
+        self._consts: dict = {}
+        self._const_of: dict[int, int] = {}   # id(i256 constant value) -> its value
+        self._errs: dict[int, list] = {}
+        self._slot_ptrs: dict[int, ir.Value] = {}
+        self._dispatch = None
+        self._faults = None
+        self._runs: dict[int, ir.Block] = {}    # compact tier: block after a JUMPDEST run -> its charge
+        self.gas_dirty = False
+        self.goto(self.entry)
+        anchor = arith.ConstantOp(self.i64, ir.IntegerAttr.get(self.i64, 1)).result
+        self._const_ip = ir.InsertionPoint(anchor.owner)  # constants go before it
+        self._consts[(1, id(self.i64))] = anchor
+        return self.entry
 
     def goto(self, block: ir.Block) -> None:
         if self._ip is not None:
@@ -120,7 +178,7 @@ class Emitter:
     # ------------------------------------------------------------------ constants & context
     def c(self, v: int, t=None) -> ir.Value:
         t = t or self.i256
-        key = (v, str(t))
+        key = (v, id(t))  # types are the Emitter's own objects (str(t) costs ~5 us)
         r = self._consts.get(key)
         if r is None:
             width = ir.IntegerType(t).width
@@ -153,6 +211,10 @@ class Emitter:
     def st(self, v, off: int) -> None:
         llvm.store(v, self.field(off), alignment=8)
 
+    def code_ref(self) -> tuple[ir.Value, ir.Value]:
+        """(pointer, i64 length) of the running contract's code."""
+        return self.code_ptr, self.c64(len(self.code))
+
     def table_fn(self, slot: int) -> ir.Value:
         p = llvm.getelementptr(self.ptr, self.table, [], [slot], self.ptr, 0)
         return llvm.load(self.ptr, p, alignment=8)
@@ -168,54 +230,67 @@ class Emitter:
         self.ctxp = self.entry.arguments[0]
         one = self.c64(1)
         self.stack = llvm.alloca(self.ptr, one, self.stack_ty, alignment=32)
-        self.gas_var = llvm.alloca(self.ptr, one, self.i64, alignment=8)
+        self.top = None
+        # the compact tier keeps the counter in the context, where op-library functions update it
+        self.gas_in_ctx = self.compact
+        self.gas_var = self.field(L.GAS) if self.compact else llvm.alloca(self.ptr, one, self.i64, alignment=8)
         self.sp_var = llvm.alloca(self.ptr, one, self.i64, alignment=8)
-        self.jt_var = llvm.alloca(self.ptr, one, self.i64, alignment=8)   # dynamic jump target
+        self.jt_var = llvm.alloca(self.ptr, one, self.i256, alignment=32)  # dynamic jump target
         self.tmp = llvm.alloca(self.ptr, one, self.i256, alignment=32)
         self.table = self.ld(self.ptr, L.TABLE)
-        llvm.store(self.ld(self.i64, L.GAS), self.gas_var)
+        if not self.gas_in_ctx:
+            llvm.store(self.ld(self.i64, L.GAS), self.gas_var)
         z = self.c64(0)
         for off in (L.MEM_SIZE, L.RET_OFF, L.RET_LEN, L.RD_LEN):
             self.st(z, off)
         llvm.store(z, self.sp_var)
         used = {i.op for b in self.an.blocks for i in b.instrs}
-        # per-frame cache of environment words: the host is asked once per frame (first use)
-        self.frame_words = {}
-        for op in sorted(used & FRAME_WORDS):
-            known = llvm.alloca(self.ptr, one, self.i1, alignment=1)
-            llvm.store(self.c(0, self.i1), known)
-            self.frame_words[op] = (known, llvm.alloca(self.ptr, one, self.i256, alignment=32))
+        if used & FRAME_WORDS:  # the per-frame cache of environment words starts empty
+            self.st(z, L.ENV_KNOWN)
         if used & SLOT_OPS:
             # a new slot-cache generation: this frame's table starts empty (runtime_slots.py)
             self.st(arith.addi(self.ld(self.i64, L.ST_GEN), self.c64(1)), L.ST_GEN)
             for off in (L.ST_COUNT, L.ST_NDIRTY, L.REFUND):
                 self.st(z, off)
         self.code_ptr = llvm.mlir_addressof(self.ptr, "code")
-        self.mblocks: dict[int, ir.Block] = {}
-        for b in self.an.blocks:
-            if b.height is not None:
-                self.mblocks[b.index] = self.new_block()
+        if self.compact and 0x39 in used:  # the op library's CODECOPY reads the code from the context
+            self.st(self.code_ptr, L.CODE_PTR)
+            self.st(self.c64(len(self.code)), L.CODE_LEN)
+        self.mblocks = LazyBlocks(self)
         if self.an.blocks:
-            cf.br([], self.mblocks[0])
+            self._entry_br = cf.br([], self.mblocks[0])
         else:
             self.exit(L.ST_STOP)
 
     ERR_FANIN = 16
+
+    @property
+    def err_fanin(self) -> int:
+        # without IR passes (compact tier) a shared block costs nothing more per predecessor
+        return 256 if self.compact else self.ERR_FANIN
 
     def err(self, code: int) -> ir.Block:
         """A block that halts with status `code`. Each serves at most ERR_FANIN branches: LLVM's
         InstCombine is quadratic in the predecessors of one block (2000 JUMPDESTs sharing one
         out-of-gas block took 30 s to optimise)."""
         ent = self._errs.get(code)
-        if ent is None or ent[1] >= self.ERR_FANIN:
+        if ent is None or ent[1] >= self.err_fanin:
             blk = self.new_block()
             with ir.InsertionPoint(blk):
-                self.st(self.c64(0), L.GAS)
-                func.return_([self.c64(code)])
+                self.halt(code)
             ent = [blk, 0]
             self._errs[code] = ent
         ent[1] += 1
         return ent[0]
+
+    def halt(self, code: int) -> None:
+        """The body of an error block: an error consumes all gas."""
+        self.st(self.c64(0), L.GAS)
+        func.return_([self.c64(code)])
+
+    def host_failed(self, rc: ir.Value) -> None:
+        """A host callback returned status `rc` (gas as it left it in the context): halt with it."""
+        func.return_([rc])
 
     def check(self, bad: ir.Value, code: int) -> None:
         """Continue when `bad` is false, else halt with status `code`."""
@@ -266,15 +341,25 @@ class Emitter:
             self.gas_dirty = False
 
     def sync_gas_out(self) -> None:
-        self.st(self.gas(), L.GAS)
+        if not self.gas_in_ctx:
+            self.st(self.gas(), L.GAS)
 
     def sync_gas_in(self) -> None:
-        llvm.store(self.ld(self.i64, L.GAS), self.gas_var)
+        if not self.gas_in_ctx:
+            llvm.store(self.ld(self.i64, L.GAS), self.gas_var)
 
     # ------------------------------------------------------------------ virtual stack
     def slot(self, rel: int) -> ir.Value:
+        if self.top is not None:  # an op-library function: relative to the first free slot
+            return llvm.getelementptr(self.ptr, self.top, [], [rel], self.i256, 0)
         if self.base is not None:
-            return llvm.getelementptr(self.ptr, self.stack, [], [0, self.base + rel], self.stack_ty, 0)
+            i = self.base + rel
+            p = self._slot_ptrs.get(i)
+            if p is None:  # one address per slot, computed in the entry block
+                with ir.InsertionPoint(self._entry_br):
+                    p = llvm.getelementptr(self.ptr, self.stack, [], [0, i], self.stack_ty, 0)
+                self._slot_ptrs[i] = p
+            return p
         idx = arith.addi(self.sp, self.c64(rel)) if rel else self.sp
         return llvm.getelementptr(self.ptr, self.stack, [idx], [0, KDYN], self.stack_ty, 0)
 
@@ -398,15 +483,16 @@ class Emitter:
         return [self.load_scratch(i) for i in range(nres)]
 
     def frame_word(self, op: int) -> ir.Value:
-        """An environment word constant during the frame: from the host on first use, then
-        from the function's own copy."""
-        known, val = self.frame_words[op]
+        """An environment word constant during the frame: from the host on first use, then from
+        the context's copy (ENV_KNOWN, ENV)."""
+        i = FRAME_WORDS_ORDER.index(op)
+        bit, off = self.c64(1 << i), L.ENV + 32 * i
 
         def ask_host():
-            llvm.store(self.host(op, [], 1)[0], val, alignment=32)
-            llvm.store(self.c(1, self.i1), known)
-        self.on_miss(arith.cmpi(P.eq, llvm.load(self.i1, known), self.c(0, self.i1)), ask_host)
-        return llvm.load(self.i256, val, alignment=32)
+            self.st(self.host(op, [], 1)[0], off)
+            self.st(arith.ori(self.ld(self.i64, L.ENV_KNOWN), bit), L.ENV_KNOWN)
+        self.on_miss(arith.cmpi(P.eq, arith.andi(self.ld(self.i64, L.ENV_KNOWN), bit), self.c64(0)), ask_host)
+        return self.ld(self.i256, off)
 
     def on_miss(self, miss: ir.Value, slow: Callable[[], None]) -> None:
         """Emit `slow` (a host call, typically) on a rarely taken path entered when `miss` is true,
@@ -431,19 +517,44 @@ class Emitter:
         cont = self.new_block()
         cf.cond_br(arith.cmpi(P.ne, rc, self.c64(0)), [], [], fail, cont, branch_weights=[1, 2000])
         with ir.InsertionPoint(fail):
-            # host halts: its status code, gas as left in the context (0 for errors)
-            func.return_([rc])
+            self.host_failed(rc)
         self.goto(cont)
 
     # ------------------------------------------------------------------ blocks
     def _emit_blocks(self) -> None:
-        for b in self.an.blocks:
-            if b.height is None:
-                continue
-            self._emit_block(b)
+        todo = self.mblocks.todo
+        while todo:
+            self._emit_block(self.an.blocks[heapq.heappop(todo)])
+
+    def _lone_jumpdest(self, b: Block) -> bool:
+        return (self.compact and len(b.instrs) == 1 and b.instrs[0].op == 0x5B and b.fallthrough is not None
+                and b.fallthrough in self.mblocks)
+
+    def _emit_jumpdest_run(self, b: Block) -> None:
+        """Compact tier: a block that is a lone JUMPDEST falling through (a JUMPDEST flood) only
+        passes its share of the run's gas to one block that charges it, checked (a loop may pass
+        through it), and enters the first block after the run."""
+        end, n = b, 0
+        while self._lone_jumpdest(end):
+            end, n = self.an.blocks[end.fallthrough], n + 1
+        run = self._runs.get(end.index)
+        if run is None:
+            here = self._ip.block
+            run = self._runs[end.index] = self.region.blocks.append(self.i64)
+            self.n_blocks += 1
+            self.goto(run)
+            self.charge(run.arguments[0])
+            self.base, self.sp, self.h = (None, None, 0) if end.height == DYNAMIC else (end.height, None, 0)
+            self.cur, self.orig = {}, {}
+            cf.br([], self.mblocks[end.index])
+            self.goto(here)
+        cf.br([self.c64(n * self.optable[0x5B].gas)], run)
 
     def _emit_block(self, b: Block) -> None:
         self.goto(self.mblocks[b.index])
+        if self._lone_jumpdest(b):
+            self._emit_jumpdest_run(b)
+            return
         self.block = b
         self.cur: dict[int, ir.Value] = {}
         self.orig: dict[int, ir.Value] = {}
@@ -457,6 +568,7 @@ class Emitter:
             self.sp = None
         self.gas_dirty = True  # predecessors' charges may be unchecked
         guarded = (0, STACK_LIMIT)  # entry heights a run-time guard of this block already admits
+        run = 0
         for k, seg in enumerate(b.segments):
             if self.base is not None:
                 fault = first_stack_fault(seg, b.instrs, self.optable, self.base + seg.rel)
@@ -469,19 +581,79 @@ class Emitter:
                     return
             else:
                 guarded = self.stack_guard(b, seg, guarded)
-            # Only a cycle could run forever on a negative counter: cycles pass through the target of
-            # a static backward jump (checked here) or through a dynamic jump (checked at the jump).
-            self.charge(seg.gas, check=b.loop_head and k == 0)
+            last = b.instrs[seg.end - 1].op
+            outlined = self.compact and last in OUTLINED and last in self.optable
+            if not outlined:  # (an op-library function charges its segment itself, checked)
+                # Only a cycle could run forever on a negative counter: cycles pass through the target
+                # of a static backward jump (checked here) or through a dynamic jump (checked there).
+                self.charge(seg.gas, check=b.loop_head and k == 0)
             for ins in b.instrs[seg.first:seg.end]:
                 h = HANDLERS.get(ins.op)
                 if h is None or ins.op not in self.optable:
                     self.fail(L.ST_INVALID)
                     return
-                h(self, ins)
+                run += 1
+                if self.compact and run % self.SPLIT_EVERY == 0:
+                    # LLVM's fast register allocator is superlinear in the size of one basic block
+                    # (24k calls: 0.9 s in one, 0.5 s in blocks of 64); a gas check ends the block
+                    # where a plain branch would be merged away by the canonicalizer
+                    self.check(arith.cmpi(P.slt, self.gas(), self.c64(0)), L.ST_OOG)
+                if outlined and ins is b.instrs[seg.end - 1]:
+                    if self.fold(ins):  # constant operands: no call, so the segment is charged here
+                        self.charge(seg.gas, check=b.loop_head and k == 0)
+                    else:
+                        self.call_op(ins, seg.gas)
+                else:
+                    h(self, ins)
                 if self.terminated:
                     return
         self.flush()
         self.branch_to(b.fallthrough)
+
+    def fold(self, ins: Instr) -> bool:
+        """Compact tier: compute a pure instruction whose operands are all compile-time constants
+        (PUSH values, folded results) with the interpreter's own function, instead of calling the
+        op library (`PC PUSH1 6 ADD JUMP` then jumps to a known block)."""
+        if ins.op not in FOLDABLE:
+            return False
+        info = self.optable[ins.op]
+        vals = [self.const_value(self.cur.get(self.h - k)) for k in range(info.pops, 0, -1)]
+        if None in vals:
+            return False
+        frame = _FoldFrame(vals)
+        interpreter_instructions()[ins.op](frame)
+        self.h -= info.pops
+        for v in frame.stack:
+            self.push(self.c(v))
+        return True
+
+    def call_op(self, ins: Instr, static_gas: int) -> None:
+        """Compact tier: run `ins` by calling its op-library function (oplib.py) with a pointer to
+        the first free stack slot (operands below it are in memory) and the static gas of its
+        segment. The status of a non-terminal instruction is not tested here: a function that
+        halts leaves the counter negative (and its error in HALT), so the next gas check stops the
+        frame, and every later op-library call returns at once."""
+        info = self.optable[ins.op]
+        self.flush()
+        sym = oplib_symbol(ins.op, self.fork)
+        if sym not in self._declared:
+            self._declared.add(sym)
+            with ir.InsertionPoint(self.module.body):
+                func.FuncOp(sym, ir.FunctionType.get([self.ptr, self.ptr, self.i64], [self.i64]), visibility="private")
+        rc = func.CallOp([self.i64], ir.FlatSymbolRefAttr.get(sym),
+                         [self.ctxp, self.slot(self.h), self.c64(static_gas)]).result
+        # the callee read its operands from memory and wrote its results there
+        keep = self.h - info.pops
+        for rel in [r for r in self.cur if r >= keep]:
+            del self.cur[rel]
+            self.orig.pop(rel, None)
+        self.h = keep + info.pushes
+        self.gas_dirty = True
+        if ins.op in TERMINAL:
+            func.return_([rc])
+            self.terminated = True
+
+    SPLIT_EVERY = 64  # compact tier: instructions per basic block at most
 
     def stack_guard(self, b: Block, seg: Segment, guarded: tuple[int, int]) -> tuple[int, int]:
         """Run-time stack bounds of a segment of a block entered at a run-time height: halt with
@@ -497,16 +669,26 @@ class Emitter:
             bad.append(arith.cmpi(P.sgt, self.sp, self.c64(cap)))
         if not bad:
             return guarded
-        h = self.height_value()
-        fault, cont = self.new_block(), self.new_block()
-        cf.cond_br(bad[0] if len(bad) == 1 else arith.ori(*bad), [], [], fault, cont, branch_weights=[1, 2000])
-        self.goto(fault)
-        self.st(self.c64(b.instrs[seg.first].pc), L.FAULT_PC)
-        self.st(h, L.FAULT_H)
-        self.sync_gas_out()
-        func.return_([self.c64(L.ST_STACK_FAULT)])
+        cont = self.new_block()
+        cf.cond_br(bad[0] if len(bad) == 1 else arith.ori(*bad), [self.c64(b.instrs[seg.first].pc), self.height_value()],
+                   [], self._fault_block(), cont, branch_weights=[1, 2000])
         self.goto(cont)
         return max(lo, need), min(hi, cap)
+
+    def _fault_block(self) -> ir.Block:
+        """A block (pc, height) that halts with ST_STACK_FAULT (shared by ERR_FANIN guards)."""
+        ent = self._faults
+        if ent is None or ent[1] >= self.err_fanin:
+            blk = self.region.blocks.append(self.i64, self.i64)
+            self.n_blocks += 1
+            with ir.InsertionPoint(blk):
+                self.st(blk.arguments[0], L.FAULT_PC)
+                self.st(blk.arguments[1], L.FAULT_H)
+                self.sync_gas_out()
+                func.return_([self.c64(L.ST_STACK_FAULT)])
+            ent = self._faults = [blk, 0]
+        ent[1] += 1
+        return ent[0]
 
 
 def _load_handlers() -> None:

@@ -1,7 +1,7 @@
 """STOP JUMP JUMPI JUMPDEST PC GAS: direct branches for constant targets, a switch over the
 JUMPDEST table for dynamic ones."""
 from mlir import ir
-from mlir.dialects import arith, cf
+from mlir.dialects import arith, cf, llvm
 
 from .. import layout as L
 from ..analysis import DYNAMIC
@@ -52,39 +52,46 @@ def _needs_sp(em, *idxs):
 
 def dynamic_jump(em, tgt):
     """Branch to the JUMPDEST whose pc is the i256 value `tgt`, or halt with InvalidJump. All
-    dynamic jumps of the function share one dispatch block (a single switch over the JUMPDEST
-    table), which keeps the IR linear in the code size."""
+    dynamic jumps of the function share one dispatch block (the gas check, the range check and a
+    single switch over the JUMPDEST table), which keeps the IR linear in the code size."""
     if not any(i in em.mblocks for i in em.an.jumpdests.values()):
         em.fail(L.ST_BAD_JUMP)
         return
-    # first the gas (a cycle through dynamic jumps must check it, and JUMP is charged before its
-    # target is checked: out of gas wins over a bad target)
-    em.gas_checkpoint()
-    em.check(arith.cmpi(P.ugt, tgt, em.c(0xFFFFFFFF)), L.ST_BAD_JUMP)
+    k = em.const_value(tgt)
+    if k is not None:  # a target the analysis missed but the code generator folded (compact tier)
+        em.check(arith.cmpi(P.slt, em.gas(), em.c64(0)), L.ST_OOG)  # a cycle may pass here
+        idx = em.an.jumpdests.get(k)
+        if idx is None or idx not in em.mblocks:
+            em.fail(L.ST_BAD_JUMP)
+        else:
+            em.branch_to(idx)
+        return
     llvm_store_sp(em)
-    from mlir.dialects import llvm
-    llvm.store(arith.trunci(em.i64, tgt), em.jt_var)
+    llvm.store(tgt, em.jt_var, alignment=32)
     cf.br([], dispatch_block(em))
     em.terminated = True
 
 
 def dispatch_block(em):
-    blk = getattr(em, "_dispatch", None)
+    """The shared dispatch: first the gas (a cycle through dynamic jumps must check it, and JUMP
+    is charged before its target is checked: out of gas wins over a bad target), then the target."""
+    blk = em._dispatch
     if blk is None:
-        from mlir.dialects import llvm
+        here = em._ip.block
+        blk = em._dispatch = em.new_block()
+        em.goto(blk)
+        em.check(arith.cmpi(P.slt, em.gas(), em.c64(0)), L.ST_OOG)
+        tgt = llvm.load(em.i256, em.jt_var, alignment=32)
+        em.check(arith.cmpi(P.ugt, tgt, em.c(0xFFFFFFFF)), L.ST_BAD_JUMP)
         jd = [(pc, i) for pc, i in sorted(em.an.jumpdests.items()) if i in em.mblocks]
-        blk = em.new_block()
-        with ir.InsertionPoint(blk):
-            t = llvm.load(em.i64, em.jt_var)
-            vals = ir.Attribute.parse(f"dense<[{', '.join(str(pc) for pc, _ in jd)}]> : vector<{len(jd)}xi64>")
-            cf.switch(t, [], [], ir.DenseI32ArrayAttr.get([0] * len(jd)), em.err(L.ST_BAD_JUMP),
-                      [em.mblocks[i] for _, i in jd], case_values=vals)
-        em._dispatch = blk
+        vals = ir.Attribute.parse(f"dense<[{', '.join(str(pc) for pc, _ in jd)}]> : vector<{len(jd)}xi64>")
+        cf.switch(arith.trunci(em.i64, tgt), [], [], ir.DenseI32ArrayAttr.get([0] * len(jd)),
+                  em.err(L.ST_BAD_JUMP), [em.mblocks[i] for _, i in jd], case_values=vals)
+        em.goto(here)
     return blk
 
 
 def llvm_store_sp(em):
-    from mlir.dialects import llvm
     llvm.store(em.height_value(), em.sp_var)
 
 

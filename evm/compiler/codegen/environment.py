@@ -63,7 +63,7 @@ def codesize(em, ins):
 @handler(0x39)
 def codecopy(em, ins):
     dst, off, size = em.pop(), em.pop(), em.pop()
-    copy_in(em, dst, off, size, em.code_ptr, em.c64(len(em.code)))
+    copy_in(em, dst, off, size, *em.code_ref())
 
 
 @handler(0x3C)
