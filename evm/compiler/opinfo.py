@@ -33,10 +33,11 @@ def op_table(fork: Fork) -> dict[int, OpInfo]:
 # The compact tier (compile.py) runs these instructions through the fork's op library (oplib.py):
 # one call per instruction instead of its inline code, so huge contracts compile in linear time
 # (LLVM's instruction selection of inline i256 arithmetic costs ~65 us per operation, a call ~20 us).
-# Stack moves, control flow and the words known without computing stay inline.
+# Inline stay only stack moves (words moved as <4 x i64>, constants copied from a table: no i256
+# arithmetic in the contract's own function) and control flow.
 INLINE_IN_COMPACT = frozenset({
-    0x00, 0x36, 0x38, 0x3D, 0x50, 0x56, 0x57, 0x58, 0x59, 0x5A, 0x5B, 0xFE,  # STOP, sizes, POP, flow, PC, GAS
-    *range(0x5F, 0xA0),                                                       # PUSH0..32, DUP, SWAP
+    0x00, 0x38, 0x50, 0x56, 0x57, 0x58, 0x5B, 0xFE,  # STOP, CODESIZE, POP, JUMP, JUMPI, PC, JUMPDEST, INVALID
+    *range(0x5F, 0xA0),                              # PUSH0..32, DUP, SWAP
 })
 OUTLINED = frozenset(op for op in range(256) if op not in INLINE_IN_COMPACT)
 TERMINAL = frozenset({0xF3, 0xFD, 0xFF})  # RETURN REVERT SELFDESTRUCT: their status ends the frame

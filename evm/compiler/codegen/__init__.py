@@ -63,6 +63,14 @@ P = arith.CmpIPredicate
 FOLDABLE = frozenset((*range(0x01, 0x0A), 0x0B, *range(0x10, 0x1F)))
 
 
+class KWord:
+    """A constant stack word of the compact tier (see Emitter.word)."""
+    __slots__ = ("value",)
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
 class _FoldFrame:
     """The part of an interpreter frame a pure instruction touches: its stack."""
     __slots__ = ("stack",)
@@ -123,6 +131,7 @@ class Emitter:
         self.i1 = ir.IntegerType.get_signless(1)
         self.ptr = llvm.PointerType.get()
         self.stack_ty = ir.Type.parse("!llvm.array<1024 x i256>")
+        self.vec4 = ir.VectorType.get([4], self.i64)
 
     def build(self) -> ir.Module:
         self.mctx = ir.Context()
@@ -138,6 +147,8 @@ class Emitter:
                 self._open_function(self.name, [self.ptr])
                 self._prologue()
                 self._emit_blocks()
+                if self._kptrs:
+                    self._emit_constant_table()
             finally:
                 if self._ip is not None:
                     self._ip.__exit__(None, None, None)
@@ -155,6 +166,8 @@ class Emitter:
         self._const_of: dict[int, int] = {}   # id(i256 constant value) -> its value
         self._errs: dict[int, list] = {}
         self._slot_ptrs: dict[int, ir.Value] = {}
+        self._kptrs: dict[int, ir.Value] = {}  # compact tier: constant word -> its address in @k
+        self._kbase = None
         self._dispatch = None
         self._faults = None
         self._runs: dict[int, ir.Block] = {}    # compact tier: block after a JUMPDEST run -> its charge
@@ -196,8 +209,23 @@ class Emitter:
         return r
 
     def const_value(self, v) -> int | None:
-        """The value of an i256 built by c() (a PUSH or a folded constant), else None."""
+        """The value of a stack word built by word() or c() (a PUSH or a folded constant), else None."""
+        if type(v) is KWord:
+            return v.value
         return self._const_of.get(id(v))
+
+    def word(self, v: int):
+        """A constant stack word: an i256 constant, or in the compact tier a KWord (copied from the
+        module's constant table when flushed: see `kword_ptr`)."""
+        return KWord(v & MASK256) if self.compact else self.c(v)
+
+    def as_i256(self, v) -> ir.Value:
+        """A stack word as an i256 value (the compact tier moves words as <4 x i64>)."""
+        if type(v) is KWord:
+            return self.c(v.value)
+        if self.compact:
+            return llvm.bitcast(self.i256, v)
+        return v
 
     def c64(self, v: int) -> ir.Value:
         return self.c(v, self.i64)
@@ -366,7 +394,7 @@ class Emitter:
     def get(self, rel: int) -> ir.Value:
         v = self.cur.get(rel)
         if v is None:
-            v = llvm.load(self.i256, self.slot(rel), alignment=32)
+            v = llvm.load(self.vec4 if self.compact else self.i256, self.slot(rel), alignment=32)
             self.cur[rel] = v
             self.orig[rel] = v
         return v
@@ -385,8 +413,32 @@ class Emitter:
     def flush(self) -> None:
         for rel, v in self.cur.items():
             if rel < self.h and self.orig.get(rel) is not v:
-                llvm.store(v, self.slot(rel), alignment=32)
+                if type(v) is KWord:
+                    llvm.intr_memcpy(self.slot(rel), self.kword_ptr(v.value), self.c64(32), False)
+                else:
+                    llvm.store(v, self.slot(rel), alignment=32)
                 self.orig[rel] = v
+
+    def kword_ptr(self, v: int) -> ir.Value:
+        """Compact tier: the address of constant `v` in the module's table @k (little-endian words).
+        Constant words are copied from there rather than stored as immediates: LLVM dedupes its
+        constant pool by a linear search, so thousands of distinct i256 immediates stored to memory
+        are quadratic (6000: 7.6 s on an AVX-512 target), and a 32-byte copy is cheap to select."""
+        p = self._kptrs.get(v)
+        if p is None:
+            with ir.InsertionPoint(self._entry_br):
+                if self._kbase is None:
+                    self._kbase = llvm.mlir_addressof(self.ptr, "k")
+                p = llvm.getelementptr(self.ptr, self._kbase, [], [32 * len(self._kptrs)], self.i8, 0)
+            self._kptrs[v] = p
+        return p
+
+    def _emit_constant_table(self) -> None:
+        data = b"".join(v.to_bytes(32, "little") for v in self._kptrs)
+        esc = "".join(f"\\{b:02X}" for b in data)
+        tmp = ir.Module.parse(
+            f'llvm.mlir.global internal constant @k("{esc}") {{addr_space = 0 : i32}} : !llvm.array<{len(data)} x i8>')
+        tmp.body.operations[0].move_before(self.module.body.operations[0])
 
     def height_value(self) -> ir.Value:
         if self.base is not None:
@@ -603,6 +655,10 @@ class Emitter:
                         self.charge(seg.gas, check=b.loop_head and k == 0)
                     else:
                         self.call_op(ins, seg.gas)
+                        if b.loop_head and k == 0 and not self.terminated:
+                            # the callee's check stops nothing here (its status is not tested):
+                            # a cycle must pass a check of the caller's
+                            self.check(arith.cmpi(P.slt, self.gas(), self.c64(0)), L.ST_OOG)
                 else:
                     h(self, ins)
                 if self.terminated:
@@ -624,7 +680,7 @@ class Emitter:
         interpreter_instructions()[ins.op](frame)
         self.h -= info.pops
         for v in frame.stack:
-            self.push(self.c(v))
+            self.push(self.word(v))
         return True
 
     def call_op(self, ins: Instr, static_gas: int) -> None:

@@ -20,7 +20,7 @@ def jumpdest(em, ins):
 
 @handler(0x58)
 def pc(em, ins):
-    em.push(em.c(ins.pc))
+    em.push(em.word(ins.pc))
 
 
 @handler(0x5A)
@@ -115,7 +115,7 @@ def jumpi(em, ins):
     tgt, cond = em.pop(), em.pop()
     em.flush()
     b = em.block
-    nz = arith.cmpi(P.ne, cond, em.c(0))
+    nz = arith.cmpi(P.ne, em.as_i256(cond), em.c(0))
     if b.jump_target is not None and b.jump_target not in em.an.jumpdests:
         em.gas_checkpoint()  # out of gas wins over the bad target (before _succ_block's own check)
     fall = _succ_block(em, b.fallthrough)

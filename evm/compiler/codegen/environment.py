@@ -57,7 +57,7 @@ def calldatacopy(em, ins):
 
 @handler(0x38)
 def codesize(em, ins):
-    em.push(em.c(len(em.code)))
+    em.push(em.word(len(em.code)))
 
 
 @handler(0x39)

@@ -9,7 +9,7 @@ def pop(em, ins):
 
 @handler(*range(0x5F, 0x80))
 def push(em, ins):
-    em.push(em.c(ins.imm))
+    em.push(em.word(ins.imm))
 
 
 @handler(*range(0x80, 0x90))
