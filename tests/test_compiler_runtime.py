@@ -9,8 +9,10 @@ import random
 
 from eth_hash.auto import keccak
 
-from evm.compiler.compile import tier_for
+from evm.compiler.analysis import analyze
+from evm.compiler.compile import choose_tier
 from evm.compiler.runtime import get_jit
+from evm.spec import Fork
 
 
 def test_native_keccak():
@@ -33,6 +35,11 @@ def test_native_sha256():
 
 
 def test_tiers():
-    assert tier_for(31, 10, 4) == "full"
-    assert tier_for(11353, 3000, 547) == "cheap"
-    assert tier_for(12289, 20000, 4097) == "none"
+    """Small code gets the optimising tier, mid-size the light one, large (or heavy) code the
+    compact one; the choice follows the estimated inline cost, not the byte count."""
+    def tier(code: bytes) -> str:
+        return choose_tier(analyze(code, Fork.OSAKA))
+    assert tier(bytes([0x36, 0x80, 0x01] * 100)) == "full"
+    assert tier(bytes([0x36, 0x80, 0x01] * 3000)) == "cheap"  # 9 KB of cheap arithmetic
+    assert tier(bytes([0x5F] + [0x51] * 1500)) == "compact"  # 1.5 KB of MLOADs
+    assert tier(bytes([0x36, 0x80, 0x01] * 8000)) == "compact"

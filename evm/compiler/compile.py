@@ -11,7 +11,7 @@ from mlir._mlir_libs._mlirDialectsLLVM import translate_module_to_llvmir
 from .analysis import analyze
 from .cache import symbol_for
 from .codegen import Emitter
-from .opinfo import OUTLINED
+from .opinfo import OUTLINED, inline_cost
 from .runtime import get_jit
 
 PIPELINE = ("builtin.module(func.func(canonicalize),convert-arith-to-llvm,convert-cf-to-llvm,"
@@ -21,40 +21,29 @@ PIPELINE = ("builtin.module(func.func(canonicalize),convert-arith-to-llvm,conver
 # quadratic on chains of foldable operations (24k NOTs: 95 s).
 PIPELINE_COMPACT = ("builtin.module(func.func(canonicalize{region-simplify=disabled}),convert-arith-to-llvm,"
                     "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts)")
-# Contracts of more instructions than this compile in the compact tier (see use_compact).
-COMPACT_INSTRUCTIONS = 2500
 OPT_LEVEL = 3
-# Contracts with more instructions than this are compiled in the fast tier: O1 IR optimisation and
-# O0 instruction selection (compile time stays ~linear; the code is slower but still native).
-FAST_TIER_INSTRUCTIONS = 2500
-FAST_TIER_BLOCKS = 1500      # MLIR blocks of the function (EVM blocks + checks + slow paths)
-NO_OPT_BLOCKS = 8000
+
+# Tiers (docs/compiler.md, "Compile tiers"). The cost of a contract's inline code is estimated from
+# its instructions before anything is built (`opinfo.inline_cost`: the MLIR operations its handlers
+# emit); LLVM's O3 pipeline costs ~100-200 us per operation and grows faster than linearly, the
+# light pipeline with the fast instruction selector ~30 us, so each tier takes code up to a budget
+# that keeps it well under a second here, and the rest is compact (one op-library call per
+# instruction: linear, ~40 us per instruction for all stages together).
+FULL_BUDGET = 4_000
+CHEAP_BUDGET = 20_000
+TIERS = ("full", "cheap", "compact")
 
 
-NO_OPT_EVM_BLOCKS = 1000
-# Beyond those limits, code of few EVM blocks (long straight-line runs, e.g. unrolled MSTOREs) still
-# gets the optimising instruction selector: it works one basic block at a time (linear), and its
-# code is half the size of O0's, which matters when megabytes of straight-line code run once
-# (memory_grow_mstore: 128 -> 109 us, 2 -> 6 s to compile 20 KB).
-STRAIGHT_EVM_BLOCKS = 64
-
-
-def tier_for(n_instr: int, n_blocks: int, n_evm_blocks: int = 0) -> str:
-    if n_instr <= FAST_TIER_INSTRUCTIONS and n_blocks <= FAST_TIER_BLOCKS:
+def choose_tier(an) -> str:
+    forced = os.environ.get("EVM_MLIR_TIER", "").strip().lower()
+    if forced in TIERS:
+        return forced
+    cost = inline_cost(an)
+    if cost <= FULL_BUDGET:
         return "full"
-    if n_blocks <= NO_OPT_BLOCKS and n_evm_blocks <= NO_OPT_EVM_BLOCKS:
+    if cost <= CHEAP_BUDGET:
         return "cheap"
-    if n_evm_blocks <= STRAIGHT_EVM_BLOCKS:
-        return "straight"
-    return "none"
-
-
-def use_compact(an) -> bool:
-    """Whether `an` is compiled in the compact tier (op-library calls, no IR optimisation)."""
-    forced = os.environ.get("EVM_MLIR_COMPACT", "").strip()
-    if forced in ("0", "1"):
-        return forced == "1"
-    return sum(len(b.instrs) for b in an.blocks) > COMPACT_INSTRUCTIONS
+    return "compact"
 
 
 @dataclass
@@ -70,7 +59,7 @@ class CompileStats:
 def build_mlir(code: bytes, fork, symbol: str | None = None, compact: bool | None = None):
     an = analyze(code, fork)
     if compact is None:
-        compact = use_compact(an)
+        compact = choose_tier(an) == "compact"
     if compact:
         an = analyze(code, fork, OUTLINED)
     em = Emitter(an, fork, symbol or symbol_for(code, fork), compact)
@@ -87,7 +76,8 @@ def compile_to_object(code: bytes, fork, stats: CompileStats | None = None) -> t
     sym = symbol_for(code, fork)
     t0 = time.perf_counter()
     an = analyze(code, fork)
-    compact = use_compact(an)
+    tier = choose_tier(an)
+    compact = tier == "compact"
     if compact:
         an = analyze(code, fork, OUTLINED)
     t1 = time.perf_counter()
@@ -97,7 +87,6 @@ def compile_to_object(code: bytes, fork, stats: CompileStats | None = None) -> t
     with module.context:
         ir_text = to_llvm_ir(module, compact)
     t3 = time.perf_counter()
-    tier = "compact" if compact else tier_for(sum(len(b.instrs) for b in an.blocks), em.n_blocks, len(an.blocks))
     obj = get_jit().compile_ir(ir_text, OPT_LEVEL, tier)
     t4 = time.perf_counter()
     if stats is not None:

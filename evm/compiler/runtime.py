@@ -334,17 +334,12 @@ class Jit:
         pb.getModulePassManager().run(mod, pb)
 
     def compile_ir(self, ir_text: str, level: int = 3, tier: str = "full") -> bytes:
-        """LLVM IR text -> object file bytes. Tiers: "full" (the O`level` pipeline, O3 instruction
-        selection), "cheap" (SROA + InstCombine + SimplifyCFG, O0 instruction selection), "none"
-        (no IR optimisation, O0 instruction selection), "straight" (no IR optimisation, O3
-        instruction selection): the O1+ pipelines are superlinear in the number of basic blocks
-        (24k JUMPDESTs: minutes)."""
+        """LLVM IR text -> object file bytes. Tiers (compile.choose_tier): "full" (the O`level`
+        pipeline, optimising instruction selection), "cheap" (SROA + InstCombine + SimplifyCFG,
+        the fast instruction selector), "compact" (no IR passes, the fast instruction selector:
+        linear in the size of the code)."""
         mod = llvm.parse_assembly(ir_text)
         mod.verify()
-        if tier == "compact":  # linear: no IR passes, the fast instruction selector
-            return self.tm_fast.emit_object(mod)
-        if tier == "straight":
-            return self.tm.emit_object(mod)
         if tier == "full":
             self.optimize(mod, level)
             return self.tm.emit_object(mod)
@@ -358,6 +353,8 @@ class Jit:
             for f in mod.functions:
                 if not f.is_declaration:
                     fpm.run(f, pb)
+        elif tier != "compact":
+            raise ValueError(f"unknown compile tier {tier!r}")
         return self.tm_fast.emit_object(mod)
 
     def ensure_oplib(self, fork: int) -> None:
