@@ -249,10 +249,11 @@ class TieredBackend:
         return self._on_disk
 
     def _activate(self, rec: Record, code: bytes, fork: Fork) -> int:
-        """Load the compiled object of `code` (disk cache) into the engine: READY, or FAILED."""
+        """Load the compiled object of `code` (disk cache) into the engine: READY, FAILED, or
+        COLD again when the cache no longer holds a usable object (deleted, or rejected as
+        damaged): it is compiled in the background again, never here on the caller's path."""
         try:
-            self.mlir().entry(code, fork)
-            rec[2] = READY
+            rec[2] = READY if self.mlir().entry(code, fork, compile=False) is not None else COLD
         except Exception as exc:
             rec[2] = FAILED
             self.compile_errors += 1
@@ -262,6 +263,8 @@ class TieredBackend:
                 type(exc).__name__,
                 exc,
             )
+        if rec[2] == COLD:
+            rec[7] = False
         state: int = rec[2]
         return state
 
@@ -311,8 +314,7 @@ class TieredBackend:
                 from .compiler.compile import compile_to_object
 
                 obj, sym = compile_to_object(code, fork)
-                disk.store(sym, obj)
-                if not (disk.dir / f"{sym}.o").exists():  # could not write: load it here
+                if not disk.store_code(code, fork, obj):  # could not write: load it here
                     m.entry(code, fork)
                     state = READY
                 else:
@@ -470,9 +472,9 @@ def _worker_main() -> int:
         rid = parts[0].decode()
         t = time.perf_counter()
         try:
-            obj, sym = compile_to_object(bytes.fromhex(parts[2].decode()), Fork(int(parts[1])))
-            disk.store(sym, obj)
-            if not (disk.dir / f"{sym}.o").exists():
+            code = bytes.fromhex(parts[2].decode())
+            obj, sym = compile_to_object(code, Fork(int(parts[1])))
+            if not disk.store_code(code, int(parts[1]), obj):
                 raise OSError(f"cannot write {disk.dir}")
             reply = f"{rid} ok {time.perf_counter() - t:.4f}"
         except Exception as exc:  # reported to the parent, which interprets the code

@@ -37,8 +37,10 @@ def test_native_sha256():
 def test_tiers():
     """Small code gets the optimising tier, mid-size the light one, large (or heavy) code the
     compact one; the choice follows the estimated inline cost, not the byte count."""
+
     def tier(code: bytes) -> str:
         return choose_tier(analyze(code, Fork.OSAKA))
+
     assert tier(bytes([0x36, 0x80, 0x01] * 100)) == "full"
     assert tier(bytes([0x36, 0x80, 0x01] * 3000)) == "cheap"  # 9 KB of cheap arithmetic
     assert tier(bytes([0x5F] + [0x51] * 1500)) == "compact"  # 1.5 KB of MLOADs

@@ -191,12 +191,11 @@ def warm_cache(tmp_path_factory):
     try:  # the runtime object of the user's cache, if there is one (saves its ~3 s compile)
         import shutil
 
-        from evm.compiler.cache import compiler_version, default_dir
+        from evm.compiler.cache import DiskCache
 
-        src = default_dir() / compiler_version()
-        (Path(d) / compiler_version()).mkdir()
-        for obj in src.glob("runtime_*.o"):
-            shutil.copy(obj, Path(d) / compiler_version() / obj.name)
+        src, dst = DiskCache().dir, DiskCache(d).dir
+        for obj in [*src.glob("runtime.o"), *src.glob("oplib_*.o")]:
+            shutil.copy(obj, dst / obj.name)
     except (ImportError, OSError):
         pass
     r = measure(b"\x00", 300, d)

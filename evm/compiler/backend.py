@@ -43,26 +43,31 @@ class MlirBackend:
         self.compile_seconds = 0.0
 
     # ---------------------------------------------------------------- compilation
-    def entry(self, code: bytes, fork):
-        """Native entry point of `code` at `fork` (compiling or loading it once)."""
+    def entry(self, code: bytes, fork, compile: bool = True):
+        """Native entry point of `code` at `fork` (compiling or loading it once). With
+        compile=False only a valid cached object is loaded: None when there is none."""
         fns = self._fns.get(fork)
         if fns is None:
             fns = self._fns.setdefault(fork, {})
         fn = fns.get(code)
         if fn is None:
-            fn = self._load(bytes(code), fork)
-            fns[bytes(code)] = fn
+            fn = self._load(bytes(code), fork, compile)
+            if fn is not None:
+                fns[bytes(code)] = fn
         return fn
 
-    def _load(self, code: bytes, fork):
+    def _load(self, code: bytes, fork, compile: bool = True):
         with self._lock:
             sym = symbol_for(code, fork)
             fn = self._symbols.get(sym)
             if fn is not None:
                 return fn
-            obj = self.disk.load(sym) if self.disk else None
+            # validated before it is mapped (cache.py): anything unusable is deleted and None
+            obj = self.disk.load_code(code, fork) if self.disk else None
             if obj is not None:
                 self.disk_hits += 1
+            elif not compile:
+                return None
             else:
                 import time
 
@@ -74,7 +79,7 @@ class MlirBackend:
                 self.compile_seconds += time.perf_counter() - t
                 self.compiled += 1
                 if self.disk:
-                    self.disk.store(sym, obj)
+                    self.disk.store_code(code, fork, obj)
             fn = ENTRY(self.jit.load_object(obj, sym))
             fn.calls = may_call(code)
             self._symbols[sym] = fn

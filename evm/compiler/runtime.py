@@ -314,12 +314,12 @@ class Jit:
         unrolled Keccak takes ~1.5 s)."""
         from .cache import DiskCache
         text = runtime_ir()
-        key = "runtime_" + hashlib.sha256((text + llvm.get_default_triple() + llvm.get_host_cpu_name()).encode()).hexdigest()[:24]
+        digest = hashlib.sha256(text.encode()).digest()
         disk = DiskCache()
-        obj = disk.load(key)
+        obj = disk.load("runtime", digest)
         if obj is None:
             obj = self.compile_ir(text, 3)
-            disk.store(key, obj)
+            disk.store("runtime", digest, 0, obj)
         return obj
 
     def _add_object(self, obj: bytes) -> None:
@@ -365,12 +365,15 @@ class Jit:
         from .cache import DiskCache
         disk = DiskCache()
         key = f"oplib_{fork}"
-        obj = disk.load(key)
+        # the op library is built from the sources the cache version covers: its name and fork
+        # identify it
+        digest = hashlib.sha256(key.encode()).digest()
+        obj = disk.load(key, digest, fork)
         if obj is None:
             from ..spec import Fork
             from .oplib import oplib_ir
             obj = self.compile_ir(oplib_ir(Fork(fork)), 3)
-            disk.store(key, obj)
+            disk.store(key, digest, fork, obj)
         with _lock:
             if fork not in self._oplibs:
                 self._add_object(obj)
