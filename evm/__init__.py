@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from .backends import get_backend
+from .backends import get_backend, loaded_backend
 from .host import Host
 from .message import BlockEnv, ExecutionResult, Message, TxEnv
 from .spec import Fork
@@ -44,9 +44,15 @@ def execute(
     (`evm.tracing.Tracer`: the struct logger, evm.tracers' call/prestate/4byte tracers) every frame runs on
     the interpreter instead, with the tracer's hooks."""
     if tracer is not None:  # its backend: the tracing interpreter (struct logs) or the plain one with hooks
-        traced = Host(state, block, tracer.backend(), tx)
+        hooked = tracer.backend()
+        traced = Host(state, block, hooked, tx)
         traced.tracer = tracer
-        return traced.execute_top_level(message)
+        try:
+            return traced.execute_top_level(message)
+        finally:  # the named backend's statistics say what ran for it: these frames ran interpreted
+            named = loaded_backend(backend)
+            if named is not None and named is not hooked and hasattr(named, "frames_traced"):
+                named.frames_traced += hooked.stats().get("frames_interpreted", 0)
     # A Host holds nothing of one message and a BlockEnv is frozen, so the next message on the same state,
     # block and backend (the transactions of a block, a benchmark loop) reuses it, as revm reuses its Evm.
     engine = get_backend(backend)

@@ -83,6 +83,11 @@ def get_backend(name: str) -> Backend:
         return inst
 
 
+def loaded_backend(name: str) -> Backend | None:
+    """The instance of backend `name` if this process created it already (never creates one)."""
+    return _instances.get(name)
+
+
 def frame_counts(name: str) -> tuple[int, int]:
     """(frames run compiled, frames run interpreted) by backend `name` in this process so far."""
     s = get_backend(name).stats()

@@ -67,3 +67,10 @@ class DepthLimit(ExceptionalHalt):
 
 class Revert(Exception):
     """REVERT: not an exceptional halt: the frame keeps its output and its unused gas."""
+
+
+class CompileError(Exception):
+    """The compiled backend could not compile a code: a fault of the compiler, its toolchain or
+    its settings, never of the code (every code up to any size compiles). Not an EVM result: under
+    `--evm mlir`, which has no interpreter to fall back to, it leaves `execute` and the command
+    reports it in one line; tiered interprets the code instead."""

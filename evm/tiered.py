@@ -145,6 +145,7 @@ class TieredBackend:
         # statistics
         self.frames_compiled = 0
         self.frames_interpreted = 0
+        self.frames_traced = 0  # frames of traced messages (run on the tracing interpreter, evm.execute)
         self.contracts_compiled = 0  # compiled by this process (background or sync)
         self.contracts_from_disk = 0  # cold start from the disk cache
         self.compile_errors = 0
@@ -440,7 +441,7 @@ class TieredBackend:
     def stats(self) -> BackendStats:
         return {
             "frames_compiled": self.frames_compiled,
-            "frames_interpreted": self.frames_interpreted,
+            "frames_interpreted": self.frames_interpreted + self.frames_traced,
             "contracts_compiled": self.contracts_compiled,
             "contracts_from_disk": self.contracts_from_disk,
             "compile_errors": self.compile_errors,

@@ -160,3 +160,36 @@ def test_concurrent_threads():
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_compile_failure_under_run_is_one_line(tmp_path):
+    """`--evm mlir` has no interpreter to fall back to: a compile failure (here a bad setting of
+    the compiler) is one line on stderr and exit 1, never a traceback."""
+    import os
+
+    p = subprocess.run(
+        [sys.executable, "-m", "client.cli", "run", "--evm", "mlir", "--code", "6001600201"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parent.parent,
+        env={**os.environ, "EVM_MLIR_TIER": "bogus", "EVM_MLIR_CACHE": str(tmp_path)},
+    )
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines() == [
+        "error: --evm mlir: cannot compile the code: EVM_MLIR_TIER='bogus': expected one of full, cheap, compact"
+    ]
+
+
+def test_compile_failure_is_a_compile_error(monkeypatch):
+    """Any fault inside the compiler's stages leaves compile_to_object as a CompileError naming the code."""
+    from evm.compiler import compile as compile_mod
+    from evm.errors import CompileError
+    from evm.spec import Fork
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("lowering failed")
+
+    monkeypatch.setattr(compile_mod, "to_llvm_ir", broken)
+    with pytest.raises(CompileError, match=r"\(5 bytes\): RuntimeError: lowering failed"):
+        compile_mod.compile_to_object(bytes.fromhex("6001600201"), Fork.OSAKA)

@@ -230,7 +230,7 @@ def test_jumps():
     code = ops(4, "JUMP", "INVALID", "JUMPDEST", 42) + ops(0, "MSTORE", 32, 0, "RETURN")
     assert run(code).word == 42
     assert run(ops(3, "JUMP", "INVALID")).result.error == "InvalidJump"
-    assert run(bytes.fromhex("6004565b5b")).result.error == "InvalidJump" or True
+    assert run(bytes.fromhex("6004565b5b")).status == "success"  # lands on the JUMPDEST at 4
     # JUMPDEST inside PUSH data is not a destination
     assert run(bytes.fromhex("600356605b00")).result.error == "InvalidJump"
     assert run(ops(100, "JUMP")).result.error == "InvalidJump"

@@ -287,14 +287,25 @@ def test_process_transaction_with_tracer_any_backend():
 
     sender = keccak(PrivateKey(key).public_key.format(compressed=False)[1:])[12:]
     code = ops(1, 0, "SSTORE", 0, "SLOAD", 0, "MSTORE", 32, 0, "RETURN")
+    # A tracer runs every frame on the tracing interpreter whatever the backend (evm.execute): the
+    # loop checks that the traced result equals the backend's own untraced one, and that the
+    # backend's statistics count the traced frames as interpreted.
+    from evm.backends import frame_counts
+
     for backend in ("interpreter", "mlir"):
-        state = make_state({sender: {"balance": 10**18}, CONTRACT: {"code": code}})
         env = BlockEnv(fork=Fork.OSAKA, chain_id=1, base_fee=7)
         tx = Transaction(
             type=2, chain_id=1, nonce=0, max_priority_fee_per_gas=1, max_fee_per_gas=10, gas=100_000, to=CONTRACT
         ).sign(key)
+        state = make_state({sender: {"balance": 10**18}, CONTRACT: {"code": code}})
+        plain = process_transaction(tx, state, BlockContext(env), backend)
+        state = make_state({sender: {"balance": 10**18}, CONTRACT: {"code": code}})
         tracer = StructLogger()
+        before = frame_counts(backend)
         result = process_transaction(tx, state, BlockContext(env), backend, tracer=tracer)
+        after = frame_counts(backend)
+        assert (after[0] - before[0], after[1] - before[1]) == (0, 1)  # one frame, run interpreted
+        assert (result.status, result.gas_used, result.output) == (plain.status, plain.gas_used, plain.output)
         assert result.status == "success"
         geth = tracer.geth_result()
         assert geth["gas"] == result.gas_used and geth["failed"] is False

@@ -28,7 +28,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeat", type=int, default=1, metavar="N", help="run the call N times (default 1)")
     p.add_argument("--json", action="store_true", help="print one JSON line instead of the hex output")
     p.add_argument(
-        "--trace", action="store_true", help="print EIP-3155 struct logs (JSON lines) of the first run to stderr"
+        "--trace",
+        action="store_true",
+        help="print EIP-3155 struct logs (JSON lines) of the first run to stderr; traces run the"
+        " interpreter, whatever --evm says (the summary line is the interpreter's)",
     )
     p.add_argument("--trace.memory", dest="trace_memory", action="store_true", help="include memory in --trace")
 
@@ -48,6 +51,7 @@ def parse_hex(text: str, what: str) -> bytes:
 def run(args: argparse.Namespace) -> int:
     from evm import execute
     from evm.backends import get_backend
+    from evm.errors import CompileError
     from evm.message import BlockEnv, Message, TxEnv
     from state.db import StateDB
     from state.journal import JournaledState
@@ -101,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
             from evm.tracing import StructLogger
 
             tracer = StructLogger(memory=args.trace_memory)
-        result = execute(message, state, block, tx, args.evm, tracer)
+        try:
+            result = execute(message, state, block, tx, args.evm, tracer)
+        except CompileError as exc:
+            raise UserError(f"--evm {args.evm}: cannot compile the code: {exc}") from None
         state.revert(snap)
         if tracer is not None:
             tracer.finish(result.output, args.gas - result.gas_left, result.status, result.error)

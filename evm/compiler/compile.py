@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from mlir.passmanager import PassManager
 from mlir._mlir_libs._mlirDialectsLLVM import translate_module_to_llvmir
 
+from ..errors import CompileError
 from .analysis import analyze
 from .cache import symbol_for
 from .codegen import Emitter
@@ -36,7 +37,9 @@ TIERS = ("full", "cheap", "compact")
 
 def choose_tier(an) -> str:
     forced = os.environ.get("EVM_MLIR_TIER", "").strip().lower()
-    if forced in TIERS:
+    if forced:
+        if forced not in TIERS:
+            raise CompileError(f"EVM_MLIR_TIER={forced!r}: expected one of {', '.join(TIERS)}")
         return forced
     cost = inline_cost(an)
     if cost <= FULL_BUDGET:
@@ -73,6 +76,16 @@ def to_llvm_ir(module, compact: bool = False) -> str:
 
 
 def compile_to_object(code: bytes, fork, stats: CompileStats | None = None) -> tuple[bytes, str]:
+    """The object file of `code` at `fork` and its entry symbol; CompileError if any stage fails."""
+    try:
+        return _compile_to_object(code, fork, stats)
+    except CompileError:
+        raise
+    except Exception as exc:  # a compiler fault: named, with the code it failed on
+        raise CompileError(f"{symbol_for(code, fork)[:20]}... ({len(code)} bytes): {type(exc).__name__}: {exc}") from exc
+
+
+def _compile_to_object(code: bytes, fork, stats: CompileStats | None) -> tuple[bytes, str]:
     sym = symbol_for(code, fork)
     t0 = time.perf_counter()
     an = analyze(code, fork)

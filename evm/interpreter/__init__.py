@@ -100,9 +100,10 @@ class InterpreterBackend:
 
     def __init__(self) -> None:
         self.frames = 0
+        self.frames_traced = 0  # frames of traced messages (run on the tracing interpreter, evm.execute)
 
     def stats(self) -> BackendStats:
-        return {"frames_compiled": 0, "frames_interpreted": self.frames}
+        return {"frames_compiled": 0, "frames_interpreted": self.frames + self.frames_traced}
 
     def run_frame(self, message: Message, host: FrameHost) -> ExecutionResult:
         self.frames += 1
