@@ -1,7 +1,7 @@
 """A short, deterministic differential-fuzzing run inside `make test` (the long campaign is
 `make fuzz`): generated programs and transactions (types 0-4, Cancun/Prague/Osaka) through the
 interpreter, the mlir backend when it loads, and the executable spec when installed; all must
-agree on validity, status, output, gas used, logs and state root, and nothing may crash.
+agree on validity, status, output, gas used, logs, state root and the error name, and nothing may crash.
 Also checks that the harness does catch a deliberately broken backend."""
 
 from __future__ import annotations
@@ -77,6 +77,28 @@ def test_harness_catches_a_broken_backend(mutation):
     for i in range(200):  # interpreter only: ~2 s
         campaign.run_case("mutant", i)
     assert campaign.summary()["divergences"] > 0
+
+
+class _MisnamesErrors(InterpreterBackend):
+    """Right status, output, gas and state, but every exceptional halt called OutOfGas (the kind of
+    divergence issue 12 found in the compiled code): only the error names can tell."""
+
+    name = "misnames-errors"
+
+    def run_frame(self, message, host) -> ExecutionResult:
+        r = super().run_frame(message, host)
+        if r.status == "error" and r.error != "OutOfGas":
+            return ExecutionResult("error", r.output, r.gas_left, "OutOfGas")
+        return r
+
+
+def test_harness_compares_error_names():
+    register_backend("misnames-errors", _MisnamesErrors)
+    campaign = Campaign(["interpreter", "misnames-errors"], False, None, case_timeout=60)
+    for i in range(200):
+        campaign.run_case("mutant", i)
+    found = campaign.divergences
+    assert found and all(d["fields"] == ["error"] for d in found), found[:1]
 
 
 @pytest.mark.skipif(not spec_available(), reason="ethereum-execution (the fuzz oracle) is not installed")

@@ -20,12 +20,14 @@ class Outcome:
     gas_used: int = 0
     logs: list = field(default_factory=list)  # [(address, (topics...), data)]
     root: bytes = b""
-    note: str = ""  # not compared: why invalid / which error (for statistics)
+    note: str = ""  # not compared: why invalid (for statistics)
+    error: str = ""  # the top-level frame's error, in our names (the spec's are mapped: SPEC_ERRORS)
+    oracle: bool = False  # the executable spec's outcome (its error names are coarser: coarse_error)
 
     def key(self) -> tuple:
         if not self.valid:
             return (False,)
-        return (True, self.status, self.output, self.gas_used, tuple(self.logs), self.root)
+        return (True, self.status, self.output, self.gas_used, tuple(self.logs), self.root, self.error)
 
     def describe(self) -> dict:
         if not self.valid:
@@ -33,6 +35,7 @@ class Outcome:
         return {
             "valid": True,
             "status": self.status,
+            "error": self.error,
             "output": self.output.hex(),
             "gas_used": self.gas_used,
             "logs": [[a.hex(), [t.hex() for t in ts], d.hex()] for a, ts, d in self.logs],
@@ -40,13 +43,44 @@ class Outcome:
         }
 
 
+# The executable spec's exception names (ethereum.forks.<fork>.vm.exceptions) in ours (evm.errors).
+SPEC_ERRORS = {
+    "StackUnderflowError": "StackUnderflow",
+    "StackOverflowError": "StackOverflow",
+    "OutOfGasError": "OutOfGas",
+    "InvalidOpcode": "InvalidOpcode",
+    "InvalidJumpDestError": "InvalidJump",
+    "StackDepthLimitError": "DepthLimit",
+    "WriteInStaticContext": "WriteInStaticContext",
+    "OutOfBoundsRead": "ReturnDataOutOfBounds",
+    "InvalidContractPrefix": "InvalidContractPrefix",
+    "AddressCollision": "AddressCollision",
+    # a failing precompile called by the transaction itself: the spec names the cause
+    "InvalidParameter": "PrecompileFailure",
+    "KZGProofError": "PrecompileFailure",
+}
+
+
+def errors_agree(ours: str, other: str, against_spec: bool) -> bool:
+    """Exact between our backends. Against the spec, as the spec can tell them: it raises
+    OutOfGasError for deployed code over the size limit, and names a failing precompile by its
+    cause (OutOfGasError included) where ours says PrecompileFailure."""
+    if ours == other or not against_spec:
+        return ours == other
+    pair = {ours, other}
+    return pair == {"CodeSizeExceeded", "OutOfGas"} or pair == {"PrecompileFailure", "OutOfGas"}
+
+
 def diff(a: Outcome, b: Outcome) -> list[str]:
-    """Names of the fields that differ ([] when the outcomes agree)."""
+    """Names of the fields that differ ([] when the outcomes agree), error names included."""
     if a.valid != b.valid:
         return ["valid"]
     if not a.valid:
         return []
-    return [n for n in ("status", "output", "gas_used", "logs", "root") if getattr(a, n) != getattr(b, n)]
+    fields = [n for n in ("status", "output", "gas_used", "logs", "root") if getattr(a, n) != getattr(b, n)]
+    if not errors_agree(a.error, b.error, a.oracle or b.oracle):
+        fields.append("error")
+    return fields
 
 
 def _b(h: str | None) -> bytes:
@@ -140,7 +174,7 @@ def run_ours(case: dict, backend: str = "interpreter") -> Outcome:
         return Outcome(False, note=exc.code)
     root = state.commit()
     logs = [(a, tuple(t), bytes(d)) for a, t, d in r.logs]
-    return Outcome(True, r.status, bytes(r.output), r.gas_used, logs, root, r.error or "")
+    return Outcome(True, r.status, bytes(r.output), r.gas_used, logs, root, error=r.error or "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,15 +264,18 @@ def run_spec(case: dict) -> Outcome:
         fork_mod.process_message_call = original
         interp.process_message, interp.process_create_message = orig_msg, orig_create
     out = captured[-1]
+    error = ""
     if out.error is None:
         status = "success"
     elif type(out.error).__name__ == "Revert":
         status = "revert"
     else:
         status = "error"
+        spec_name = type(out.error).__name__
+        error = SPEC_ERRORS.get(spec_name, f"spec:{spec_name}")  # an unmapped name shows as a divergence
     output = bytes(top[-1].output) if top else b""
     if status == "error" or (status == "success" and case["tx"].get("to") is None):
         output = b""  # a successful create returns no data (the code is deployed)
     logs = [(bytes(log.address), tuple(bytes(t) for t in log.topics), bytes(log.data)) for log in out.logs]
     root = bytes(st.state_root(state))
-    return Outcome(True, status, output, int(block_output.block_gas_used), logs, root)
+    return Outcome(True, status, output, int(block_output.block_gas_used), logs, root, error=error, oracle=True)
