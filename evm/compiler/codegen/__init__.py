@@ -24,6 +24,7 @@ from typing import Callable
 from mlir import ir
 from mlir.dialects import arith, cf, func, llvm
 
+from ...opcodes import BY_NAME
 from .. import layout as L
 from ..opinfo import OUTLINED, TERMINAL, oplib_symbol
 from ..analysis import DYNAMIC, STACK_LIMIT, Analysis, Block, Instr, Segment, first_stack_fault
@@ -39,10 +40,11 @@ MASK256 = (1 << 256) - 1
 HANDLERS: dict[int, Callable[["Emitter", Instr], None]] = {}
 
 
-def handler(*ops: int):
+def handler(*names: str):
+    """Register the decorated function as the handler of the opcodes named (evm/opcodes.py)."""
     def deco(fn):
-        for op in ops:
-            HANDLERS[op] = fn
+        for name in names:
+            HANDLERS[BY_NAME[name]] = fn
         return fn
     return deco
 

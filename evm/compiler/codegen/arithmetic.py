@@ -4,9 +4,9 @@ from mlir.dialects import arith, cf, llvm
 from .. import layout as L
 from . import P, binary, handler
 
-handler(0x01)(binary(arith.addi))   # ADD
-handler(0x02)(binary(arith.muli))   # MUL
-handler(0x03)(binary(arith.subi))   # SUB
+handler("ADD")(binary(arith.addi))
+handler("MUL")(binary(arith.muli))
+handler("SUB")(binary(arith.subi))
 
 
 def _pow2(v):
@@ -30,7 +30,7 @@ def _udiv_const(em, a, d: int):
 # Division goes through the runtime (one copy of LLVM's expanded 256-bit division instead of one
 # per DIV, and LLVM 22 asserts on `sdiv/srem i256 x, 2**k`), except unsigned division/modulo by a
 # constant: a shift/mask for a power of two, a multiplication by its inverse otherwise.
-@handler(0x04)
+@handler("DIV")
 def div(em, ins):
     a, b = em.pop(), em.pop()
     k = em.const_value(b)
@@ -44,7 +44,7 @@ def div(em, ins):
         em.push(em.call_ptr(em.table_fn(L.T_UDIV), [a, b], em.i256))
 
 
-@handler(0x06)
+@handler("MOD")
 def mod(em, ins):
     a, b = em.pop(), em.pop()
     k = em.const_value(b)
@@ -58,19 +58,19 @@ def mod(em, ins):
         em.push(em.call_ptr(em.table_fn(L.T_UMOD), [a, b], em.i256))
 
 
-@handler(0x05)
+@handler("SDIV")
 def sdiv(em, ins):
     a, b = em.pop(), em.pop()
     em.push(em.call_ptr(em.table_fn(L.T_SDIV), [a, b], em.i256))
 
 
-@handler(0x07)
+@handler("SMOD")
 def smod(em, ins):
     a, b = em.pop(), em.pop()
     em.push(em.call_ptr(em.table_fn(L.T_SMOD), [a, b], em.i256))
 
 
-@handler(0x08)
+@handler("ADDMOD")
 def addmod(em, ins):
     """Inline when both operands are already reduced (field arithmetic: weierstrudel), one
     conditional subtraction; otherwise (and for n = 0) the runtime's 320-bit reduction."""
@@ -90,7 +90,7 @@ def addmod(em, ins):
     em.push(llvm.load(em.i256, em.tmp, alignment=32))
 
 
-@handler(0x09)
+@handler("MULMOD")
 def mulmod(em, ins):
     a, b, n = em.pop(), em.pop(), em.pop()
     em.push(em.call_ptr(em.table_fn(L.T_MULMOD), [a, b, n], em.i256))
@@ -99,7 +99,7 @@ def mulmod(em, ins):
 INLINE_EXP_BITS = 32  # constant exponents up to this size: an inline square-and-multiply chain
 
 
-@handler(0x0A)
+@handler("EXP")
 def exp(em, ins):
     a, e = em.pop(), em.pop()
     k, base = em.const_value(e), em.const_value(a)
@@ -123,7 +123,7 @@ def exp(em, ins):
     em.push(em.call_ptr(em.table_fn(L.T_EXP), [a, e], em.i256))
 
 
-@handler(0x0B)
+@handler("SIGNEXTEND")
 def signextend(em, ins):
     b, x = em.pop(), em.pop()
     lt = arith.cmpi(P.ult, b, em.c(31))

@@ -4,18 +4,18 @@ from mlir.dialects import arith, llvm
 from . import MASK256, P, binary, handler
 
 
-handler(0x16)(binary(arith.andi))   # AND
-handler(0x17)(binary(arith.ori))    # OR
-handler(0x18)(binary(arith.xori))   # XOR
+handler("AND")(binary(arith.andi))
+handler("OR")(binary(arith.ori))
+handler("XOR")(binary(arith.xori))
 
 
-@handler(0x19)
+@handler("NOT")
 def not_(em, ins):
     a = em.pop()
     em.push(arith.xori(a, em.c(MASK256)))
 
 
-@handler(0x1A)
+@handler("BYTE")
 def byte(em, ins):
     i, x = em.pop(), em.pop()
     lt = arith.cmpi(P.ult, i, em.c(32))
@@ -32,18 +32,18 @@ def _shift(op):
     return fn
 
 
-handler(0x1B)(_shift(arith.shli))
-handler(0x1C)(_shift(arith.shrui))
+handler("SHL")(_shift(arith.shli))
+handler("SHR")(_shift(arith.shrui))
 
 
-@handler(0x1D)
+@handler("SAR")
 def sar(em, ins):
     s, v = em.pop(), em.pop()
     lt = arith.cmpi(P.ult, s, em.c(256))
     em.push(arith.shrsi(v, arith.select(lt, s, em.c(255))))
 
 
-@handler(0x1E)
+@handler("CLZ")
 def clz(em, ins):
     a = em.pop()
     em.push(llvm.intr_ctlz(a, False))

@@ -11,14 +11,14 @@ def _cmp(pred):
     return fn
 
 
-handler(0x10)(_cmp(P.ult))
-handler(0x11)(_cmp(P.ugt))
-handler(0x12)(_cmp(P.slt))
-handler(0x13)(_cmp(P.sgt))
-handler(0x14)(_cmp(P.eq))
+handler("LT")(_cmp(P.ult))
+handler("GT")(_cmp(P.ugt))
+handler("SLT")(_cmp(P.slt))
+handler("SGT")(_cmp(P.sgt))
+handler("EQ")(_cmp(P.eq))
 
 
-@handler(0x15)
+@handler("ISZERO")
 def iszero(em, ins):
     a = em.pop()
     em.push(em.to_bool(arith.cmpi(P.eq, a, em.c(0))))

@@ -8,22 +8,22 @@ from ..analysis import DYNAMIC
 from . import P, handler
 
 
-@handler(0x00)
+@handler("STOP")
 def stop(em, ins):
     em.exit(L.ST_STOP)
 
 
-@handler(0x5B)
+@handler("JUMPDEST")
 def jumpdest(em, ins):
     pass
 
 
-@handler(0x58)
+@handler("PC")
 def pc(em, ins):
     em.push(em.word(ins.pc))
 
 
-@handler(0x5A)
+@handler("GAS")
 def gas(em, ins):
     # GAS ends its block, so the counter is exact here
     em.gas_checkpoint()
@@ -95,7 +95,7 @@ def llvm_store_sp(em):
     llvm.store(em.height_value(), em.sp_var)
 
 
-@handler(0x56)
+@handler("JUMP")
 def jump(em, ins):
     tgt = em.pop()
     em.flush()
@@ -110,7 +110,7 @@ def jump(em, ins):
         dynamic_jump(em, tgt)
 
 
-@handler(0x57)
+@handler("JUMPI")
 def jumpi(em, ins):
     tgt, cond = em.pop(), em.pop()
     em.flush()

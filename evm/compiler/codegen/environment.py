@@ -11,18 +11,18 @@ from . import P, handler
 from .memory import copy_in, if_nonzero
 
 
-@handler(0x30, 0x32, 0x33, 0x34, 0x3A)
+@handler("ADDRESS", "ORIGIN", "CALLER", "CALLVALUE", "GASPRICE")
 def env_word(em, ins):
     em.push(em.frame_word(ins.op))
 
 
-@handler(0x31, 0x3B, 0x3F)
+@handler("BALANCE", "EXTCODESIZE", "EXTCODEHASH")
 def account_query(em, ins):
     a = em.pop()
     em.push(em.host(ins.op, [a], 1)[0])
 
 
-@handler(0x35)
+@handler("CALLDATALOAD")
 def calldataload(em, ins):
     off = em.pop()
     cd_len = em.ld(em.i64, L.CD_LEN)
@@ -44,29 +44,29 @@ def calldataload(em, ins):
     em.push(em.bswap(llvm.load(em.i256, em.tmp, alignment=32)))
 
 
-@handler(0x36)
+@handler("CALLDATASIZE")
 def calldatasize(em, ins):
     em.push(arith.extui(em.i256, em.ld(em.i64, L.CD_LEN)))
 
 
-@handler(0x37)
+@handler("CALLDATACOPY")
 def calldatacopy(em, ins):
     dst, off, size = em.pop(), em.pop(), em.pop()
     copy_in(em, dst, off, size, em.ld(em.ptr, L.CD_PTR), em.ld(em.i64, L.CD_LEN))
 
 
-@handler(0x38)
+@handler("CODESIZE")
 def codesize(em, ins):
     em.push(em.word(len(em.code)))
 
 
-@handler(0x39)
+@handler("CODECOPY")
 def codecopy(em, ins):
     dst, off, size = em.pop(), em.pop(), em.pop()
     copy_in(em, dst, off, size, *em.code_ref())
 
 
-@handler(0x3C)
+@handler("EXTCODECOPY")
 def extcodecopy(em, ins):
     a, dst, off, size = em.pop(), em.pop(), em.pop(), em.pop()
     em.copy_gas(size, 3)
@@ -74,12 +74,12 @@ def extcodecopy(em, ins):
     em.host(ins.op, [a, dst, off, size])
 
 
-@handler(0x3D)
+@handler("RETURNDATASIZE")
 def returndatasize(em, ins):
     em.push(arith.extui(em.i256, em.ld(em.i64, L.RD_LEN)))
 
 
-@handler(0x3E)
+@handler("RETURNDATACOPY")
 def returndatacopy(em, ins):
     dst, off, size = em.pop(), em.pop(), em.pop()
     # the interpreter's order: copy gas, memory expansion, then the bounds (out of gas wins)

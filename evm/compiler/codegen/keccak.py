@@ -5,7 +5,7 @@ from .. import layout as L
 from . import P, handler
 
 
-@handler(0x20)
+@handler("KECCAK256")
 def keccak256(em, ins):
     off, size = em.pop(), em.pop()
     em.copy_gas(size, 6)

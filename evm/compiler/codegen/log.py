@@ -7,7 +7,7 @@ from .. import layout as L
 from . import P, handler
 
 
-@handler(0xA0, 0xA1, 0xA2, 0xA3, 0xA4)
+@handler("LOG0", "LOG1", "LOG2", "LOG3", "LOG4")
 def log(em, ins):
     n = ins.op - 0xA0
     off, size = em.pop(), em.pop()

@@ -7,7 +7,7 @@ from .. import layout as L
 from . import P, handler
 
 
-@handler(0x51)
+@handler("MLOAD")
 def mload(em, ins):
     off = em.pop()
     o = em.mem_region(off, 32)
@@ -15,21 +15,21 @@ def mload(em, ins):
     em.push(em.bswap(llvm.load(em.i256, p, alignment=1)))
 
 
-@handler(0x52)
+@handler("MSTORE")
 def mstore(em, ins):
     off, v = em.pop(), em.pop()
     o = em.mem_region(off, 32)
     llvm.store(em.bswap(v), em.byte_ptr(em.mem_ptr(), o), alignment=1)
 
 
-@handler(0x53)
+@handler("MSTORE8")
 def mstore8(em, ins):
     off, v = em.pop(), em.pop()
     o = em.mem_region(off, 1)
     llvm.store(arith.trunci(em.i8, v), em.byte_ptr(em.mem_ptr(), o), alignment=1)
 
 
-@handler(0x59)
+@handler("MSIZE")
 def msize(em, ins):
     em.push(arith.extui(em.i256, em.ld(em.i64, L.MEM_SIZE)))
 
@@ -45,7 +45,7 @@ def if_nonzero(em, size, body):
     em.goto(cont)
 
 
-@handler(0x5E)
+@handler("MCOPY")
 def mcopy(em, ins):
     dst, src, size = em.pop(), em.pop(), em.pop()
     em.copy_gas(size, 3)

@@ -2,22 +2,22 @@
 from . import handler
 
 
-@handler(0x50)
+@handler("POP")
 def pop(em, ins):
     em.h -= 1
 
 
-@handler(*range(0x5F, 0x80))
+@handler("PUSH0", *(f"PUSH{n}" for n in range(1, 33)))
 def push(em, ins):
     em.push(em.word(ins.imm))
 
 
-@handler(*range(0x80, 0x90))
+@handler(*(f"DUP{n}" for n in range(1, 17)))
 def dup(em, ins):
     em.push(em.peek(ins.op - 0x7F))
 
 
-@handler(*range(0x90, 0xA0))
+@handler(*(f"SWAP{n}" for n in range(1, 17)))
 def swap(em, ins):
     k = ins.op - 0x8F
     a, b = em.h - 1, em.h - 1 - k

@@ -17,7 +17,7 @@ def _host_then_cache(em, ins, kind: int):
     return slow
 
 
-@handler(0x54, 0x5C)
+@handler("SLOAD", "TLOAD")
 def load(em, ins):
     kind = STORAGE if ins.op == 0x54 else TRANSIENT
     em.store_scratch(0, em.pop())
@@ -26,7 +26,7 @@ def load(em, ins):
     em.push(em.load_scratch(1))
 
 
-@handler(0x55)
+@handler("SSTORE")
 def sstore(em, ins):
     k, v = em.pop(), em.pop()
     em.store_scratch(0, k)
@@ -42,7 +42,7 @@ def sstore(em, ins):
     em.on_miss(arith.cmpi(P.slt, g, em.c64(0)), slow)
 
 
-@handler(0x5D)
+@handler("TSTORE")
 def tstore(em, ins):
     k, v = em.pop(), em.pop()
     em.store_scratch(0, k)

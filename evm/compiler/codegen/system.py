@@ -23,29 +23,29 @@ def _output(em, code):
     em.exit(code)
 
 
-@handler(0xF3)
+@handler("RETURN")
 def return_(em, ins):
     _output(em, L.ST_RETURN)
 
 
-@handler(0xFD)
+@handler("REVERT")
 def revert(em, ins):
     _output(em, L.ST_REVERT)
 
 
-@handler(0xFE)
+@handler("INVALID")
 def invalid(em, ins):
     em.fail(L.ST_INVALID)
 
 
-@handler(0xFF)
+@handler("SELFDESTRUCT")
 def selfdestruct(em, ins):
     a = em.pop()
     em.host(ins.op, [a])
     em.exit(L.ST_STOP)
 
 
-@handler(0xF0, 0xF5)
+@handler("CREATE", "CREATE2")
 def create(em, ins):
     n = 3 if ins.op == 0xF0 else 4
     args = [em.pop() for _ in range(n)]
@@ -58,7 +58,7 @@ def create(em, ins):
     em.push(em.host(ins.op, args, 1)[0])
 
 
-@handler(0xF1, 0xF2, 0xF4, 0xFA)
+@handler("CALL", "CALLCODE", "DELEGATECALL", "STATICCALL")
 def call(em, ins):
     n = 7 if ins.op in (0xF1, 0xF2) else 6
     args = [em.pop() for _ in range(n)]
