@@ -1,4 +1,4 @@
-"""Precompile calls from compiled code (evm/compiler/precompile_calls.py, runtime_sha256.rt_precompile):
+"""Precompile calls from compiled code (evm/compiler/precompile_calls.py, ir/sha256.ll rt_precompile):
 SHA256/RIPEMD160 through libcrypto, IDENTITY natively, every other precompile through the lean callback.
 Each must be indistinguishable from the interpreter's path: success flag, return data (and RETURNDATASIZE),
 the bytes written to memory, the caller's gas, logs and state, for every call kind, with gas to spare,

@@ -212,7 +212,7 @@ def stack_fault_error(code: bytes, fork, pc: int, height: int, gas: int) -> str:
 
 
 # ---------------------------------------------------------------- native precompile calls
-# rt_precompile (runtime_sha256.py) takes CALL*s without value to addresses below 64 whose PC_MASK bit is set
+# rt_precompile (ir/sha256.ll) takes CALL*s without value to addresses below 64 whose PC_MASK bit is set
 NATIVE_LIMIT = 64
 
 

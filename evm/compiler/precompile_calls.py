@@ -1,4 +1,4 @@
-"""What compiled code calls for a CALL* to a precompile (runtime_sha256.rt_precompile; docs/compiler.md,
+"""What compiled code calls for a CALL* to a precompile (ir/sha256.ll rt_precompile; docs/compiler.md,
 "Native precompile calls"):
 
 * SHA256 (0x02, inputs of more than one block) and RIPEMD160 (0x03): the one-shot digest functions of
@@ -26,7 +26,7 @@ from ..host import CallOutcome
 from . import layout as L
 from .context import bytes_address
 
-# globals of the runtime module (runtime_sha256.py) -> what is stored there
+# globals of the runtime module (ir/sha256.ll) -> what is stored there
 SHA256_GLOBAL = "rt_sha256_lib"
 RIPEMD160_GLOBAL = "rt_ripemd160_lib"
 LEAN_GLOBAL = "rt_precompile_py"

@@ -1,5 +1,6 @@
-"""Native runtime of the compiled backend: one LLVM module (written here as LLVM IR text) compiled
-once per process with llvmlite, plus the JIT that loads compiled contracts as object files.
+"""Native runtime of the compiled backend: one LLVM module (the .ll files of evm/compiler/ir/)
+compiled once per process with llvmlite (and cached on disk), plus the JIT that loads compiled
+contracts as object files.
 
 The runtime holds the pure hot work the generated code calls through the function table of its
 frame context (so compiled contracts contain no absolute address of this process):
@@ -10,7 +11,7 @@ frame context (so compiled contracts contain no absolute address of this process
 * ``rt_exp(base, exponent) -> i256``: square-and-multiply;
 * ``rt_copy(dst, src, src_len, src_off, n)``: copy with zero padding past the end of the source
   (CALLDATACOPY, CODECOPY, CALLDATALOAD past the end, EXTCODECOPY...);
-* ``rt_sha256`` and ``rt_precompile`` (CALL* to a precompile): runtime_sha256.py, with libcrypto's
+* ``rt_sha256`` and ``rt_precompile`` (CALL* to a precompile): ir/sha256.ll, with libcrypto's
   digests and the Python callback for the other precompiles bound at load (precompile_calls.py).
 """
 from __future__ import annotations
@@ -21,246 +22,7 @@ import threading
 
 import llvmlite.binding as llvm
 
-from . import layout as L
 from .runtime_slots import SLOT_FUNCTIONS, slots_ir
-
-_RC = [
-    0x0000000000000001, 0x0000000000008082, 0x800000000000808A, 0x8000000080008000,
-    0x000000000000808B, 0x0000000080000001, 0x8000000080008081, 0x8000000000008009,
-    0x000000000000008A, 0x0000000000000088, 0x0000000080008009, 0x000000008000000A,
-    0x000000008000808B, 0x800000000000008B, 0x8000000000008089, 0x8000000000008003,
-    0x8000000000008002, 0x8000000000000080, 0x000000000000800A, 0x800000008000000A,
-    0x8000000080008081, 0x8000000000008080, 0x0000000080000001, 0x8000000080008008,
-]
-_ROT = [  # _ROT[x][y]
-    [0, 36, 3, 41, 18], [1, 44, 10, 45, 2], [62, 6, 43, 15, 61], [28, 55, 25, 21, 56], [27, 20, 39, 8, 14],
-]
-
-
-def _keccak_f_ir() -> str:
-    out = ["define internal void @keccak_f(ptr %s) alwaysinline {"]
-    n = [0]
-
-    def tmp() -> str:
-        n[0] += 1
-        return f"%t{n[0]}"
-
-    A = []
-    for i in range(25):
-        p = tmp()
-        out.append(f"  {p} = getelementptr i64, ptr %s, i64 {i}")
-        v = tmp()
-        out.append(f"  {v} = load i64, ptr {p}, align 8")
-        A.append(v)
-
-    def op(kind: str, a: str, b: str) -> str:
-        r = tmp()
-        out.append(f"  {r} = {kind} i64 {a}, {b}")
-        return r
-
-    def rotl(a: str, k: int) -> str:
-        if k == 0:
-            return a
-        r = tmp()
-        out.append(f"  {r} = call i64 @llvm.fshl.i64(i64 {a}, i64 {a}, i64 {k})")
-        return r
-
-    for rnd in range(24):
-        C = []
-        for x in range(5):
-            c = A[x]
-            for y in range(1, 5):
-                c = op("xor", c, A[x + 5 * y])
-            C.append(c)
-        D = [op("xor", C[(x - 1) % 5], rotl(C[(x + 1) % 5], 1)) for x in range(5)]
-        A = [op("xor", A[i], D[i % 5]) for i in range(25)]
-        B = [None] * 25
-        for x in range(5):
-            for y in range(5):
-                B[y + 5 * ((2 * x + 3 * y) % 5)] = rotl(A[x + 5 * y], _ROT[x][y])
-        A = []
-        for i in range(25):
-            x, y = i % 5, i // 5
-            nb = op("xor", B[(x + 1) % 5 + 5 * y], "-1")
-            a = op("and", nb, B[(x + 2) % 5 + 5 * y])
-            A.append(op("xor", B[i], a))
-        rc = _RC[rnd] - (1 << 64) if _RC[rnd] >= 1 << 63 else _RC[rnd]
-        A[0] = op("xor", A[0], str(rc))
-    for i in range(25):
-        p = tmp()
-        out.append(f"  {p} = getelementptr i64, ptr %s, i64 {i}")
-        out.append(f"  store i64 {A[i]}, ptr {p}, align 8")
-    out.append("  ret void\n}")
-    return "\n".join(out)
-
-
-def _absorb_ir() -> str:
-    lines = ["define internal void @absorb(ptr %s, ptr %d) alwaysinline {"]
-    for i in range(17):
-        lines += [
-            f"  %sp{i} = getelementptr i64, ptr %s, i64 {i}",
-            f"  %dp{i} = getelementptr i8, ptr %d, i64 {8 * i}",
-            f"  %sv{i} = load i64, ptr %sp{i}, align 8",
-            f"  %dv{i} = load i64, ptr %dp{i}, align 1",
-            f"  %x{i} = xor i64 %sv{i}, %dv{i}",
-            f"  store i64 %x{i}, ptr %sp{i}, align 8",
-        ]
-    lines.append("  ret void\n}")
-    return "\n".join(lines)
-
-
-RUNTIME_IR = r"""
-declare ptr @realloc(ptr, i64)
-declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)
-declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)
-declare i64 @llvm.fshl.i64(i64, i64, i64)
-declare i64 @llvm.umax.i64(i64, i64)
-declare i64 @llvm.umin.i64(i64, i64)
-
-; the buffer whose address is at ctx+%pf and capacity at ctx+%cf, grown (realloc, doubling, at least
-; %min bytes) to hold %need bytes: its address, or null when realloc fails (the old one stays valid)
-define internal ptr @buf_reserve(ptr %ctx, i64 %pf, i64 %cf, i64 %need, i64 %min) alwaysinline {
-entry:
-  %pp = getelementptr i8, ptr %ctx, i64 %pf
-  %cp = getelementptr i8, ptr %ctx, i64 %cf
-  %buf = load ptr, ptr %pp, align 8
-  %cap = load i64, ptr %cp, align 8
-  %grow = icmp ugt i64 %need, %cap
-  br i1 %grow, label %realloc, label %done
-realloc:
-  %c2 = shl i64 %cap, 1
-  %c3 = call i64 @llvm.umax.i64(i64 %c2, i64 %need)
-  %c4 = call i64 @llvm.umax.i64(i64 %c3, i64 %min)
-  %nb = call ptr @realloc(ptr %buf, i64 %c4)
-  %ok = icmp ne ptr %nb, null
-  br i1 %ok, label %grown, label %fail
-grown:
-  store ptr %nb, ptr %pp, align 8
-  store i64 %c4, ptr %cp, align 8
-  ret ptr %nb
-done:
-  ret ptr %buf
-fail:
-  ret ptr null
-}
-
-define i64 @rt_mem_grow(ptr %ctx, i64 %gas, i64 %end) {
-entry:
-  %a = add i64 %end, 31
-  %newsize = and i64 %a, -32
-  %msp = getelementptr i8, ptr %ctx, i64 MEM_SIZE
-  %msize = load i64, ptr %msp, align 8
-  %grow = icmp ugt i64 %newsize, %msize
-  br i1 %grow, label %charge, label %done
-charge:
-  %wn = lshr i64 %newsize, 5
-  %wo = lshr i64 %msize, 5
-  %wn2 = mul i64 %wn, %wn
-  %qn = lshr i64 %wn2, 9
-  %ln = mul i64 %wn, 3
-  %cn = add i64 %qn, %ln
-  %wo2 = mul i64 %wo, %wo
-  %qo = lshr i64 %wo2, 9
-  %lo = mul i64 %wo, 3
-  %co = add i64 %qo, %lo
-  %cost = sub i64 %cn, %co
-  %g2 = sub i64 %gas, %cost
-  %oog = icmp slt i64 %g2, 0
-  br i1 %oog, label %fail, label %cap
-cap:
-  %p = call ptr @buf_reserve(ptr %ctx, i64 MEM_PTR, i64 MEM_CAP, i64 %newsize, i64 4096)
-  %nomem = icmp eq ptr %p, null
-  br i1 %nomem, label %fail, label %zero
-zero:
-  %dst = getelementptr i8, ptr %p, i64 %msize
-  %len = sub i64 %newsize, %msize
-  call void @llvm.memset.p0.i64(ptr %dst, i8 0, i64 %len, i1 false)
-  store i64 %newsize, ptr %msp, align 8
-  ret i64 %g2
-done:
-  ret i64 %gas
-fail:
-  ret i64 -1
-}
-
-define i256 @rt_exp(i256 %base, i256 %exp) {
-entry:
-  br label %loop
-loop:
-  %r = phi i256 [ 1, %entry ], [ %r2, %next ]
-  %b = phi i256 [ %base, %entry ], [ %b2, %next ]
-  %e = phi i256 [ %exp, %entry ], [ %e2, %next ]
-  %z = icmp eq i256 %e, 0
-  br i1 %z, label %out, label %body
-body:
-  %bit = trunc i256 %e to i1
-  %m = mul i256 %r, %b
-  %r2 = select i1 %bit, i256 %m, i256 %r
-  %b2 = mul i256 %b, %b
-  %e2 = lshr i256 %e, 1
-  br label %next
-next:
-  br label %loop
-out:
-  ret i256 %r
-}
-
-define void @rt_copy(ptr %dst, ptr %src, i64 %srclen, i256 %off, i64 %n) {
-entry:
-  %sl = zext i64 %srclen to i256
-  %past = icmp uge i256 %off, %sl
-  br i1 %past, label %zeros, label %part
-zeros:
-  call void @llvm.memset.p0.i64(ptr %dst, i8 0, i64 %n, i1 false)
-  ret void
-part:
-  %o = trunc i256 %off to i64
-  %avail = sub i64 %srclen, %o
-  %k = call i64 @llvm.umin.i64(i64 %avail, i64 %n)
-  %s = getelementptr i8, ptr %src, i64 %o
-  call void @llvm.memcpy.p0.p0.i64(ptr %dst, ptr %s, i64 %k, i1 false)
-  %d2 = getelementptr i8, ptr %dst, i64 %k
-  %rest = sub i64 %n, %k
-  call void @llvm.memset.p0.i64(ptr %d2, i8 0, i64 %rest, i1 false)
-  ret void
-}
-
-define void @rt_keccak(ptr %data, i64 %len, ptr %out) {
-entry:
-  %st = alloca [25 x i64], align 8
-  %buf = alloca [136 x i8], align 8
-  call void @llvm.memset.p0.i64(ptr %st, i8 0, i64 200, i1 false)
-  br label %loop
-loop:
-  %p = phi ptr [ %data, %entry ], [ %p2, %blk ]
-  %l = phi i64 [ %len, %entry ], [ %l2, %blk ]
-  %full = icmp uge i64 %l, 136
-  br i1 %full, label %blk, label %last
-blk:
-  call void @absorb(ptr %st, ptr %p)
-  call void @keccak_f(ptr %st)
-  %p2 = getelementptr i8, ptr %p, i64 136
-  %l2 = sub i64 %l, 136
-  br label %loop
-last:
-  call void @llvm.memset.p0.i64(ptr %buf, i8 0, i64 136, i1 false)
-  call void @llvm.memcpy.p0.p0.i64(ptr %buf, ptr %p, i64 %l, i1 false)
-  %pp = getelementptr i8, ptr %buf, i64 %l
-  %pv = load i8, ptr %pp
-  %pv2 = xor i8 %pv, 1
-  store i8 %pv2, ptr %pp
-  %ep = getelementptr i8, ptr %buf, i64 135
-  %ev = load i8, ptr %ep
-  %ev2 = xor i8 %ev, -128
-  store i8 %ev2, ptr %ep
-  call void @absorb(ptr %st, ptr %buf)
-  call void @keccak_f(ptr %st)
-  call void @llvm.memcpy.p0.p0.i64(ptr %out, ptr %st, i64 32, i1 false)
-  ret void
-}
-"""
-RUNTIME_IR = L.fill(RUNTIME_IR, {"MIN256": -(1 << 255), "MEM_SIZE": L.MEM_SIZE, "MEM_CAP": L.MEM_CAP,
-                                 "MEM_PTR": L.MEM_PTR})
 
 
 RUNTIME_FUNCTIONS = ("rt_mem_grow", "rt_keccak", "rt_exp", "rt_copy", "rt_udiv", "rt_umod", "rt_sdiv",
@@ -271,10 +33,10 @@ _OPLIB_REF = re.compile(rb"evmop_[A-Z0-9]+_([0-9]+)")
 
 
 def runtime_ir() -> str:
-    from .runtime_div import DIV_IR_GENERIC, DIV_IR_X86_64
-    from .runtime_sha256 import sha256_ir
-    div = DIV_IR_X86_64 if llvm.get_default_triple().startswith("x86_64") else DIV_IR_GENERIC
-    return RUNTIME_IR + "\n" + div + "\n" + _keccak_f_ir() + "\n" + _absorb_ir() + "\n" + sha256_ir() + "\n" + slots_ir()
+    """The runtime module's LLVM IR (the .ll files of evm/compiler/ir/)."""
+    from .ir import runtime_module
+
+    return runtime_module(llvm.get_default_triple().startswith("x86_64"), slots_ir())
 
 
 _jit: "Jit | None" = None

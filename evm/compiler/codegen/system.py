@@ -2,7 +2,7 @@
 
 Calls and creates go back through the shared host (child frames run with the same backend);
 their memory regions are expanded natively first, so the host only reads and writes memory.
-A call to IDENTITY or SHA256 without value runs natively instead (runtime_sha256.rt_precompile)
+A call to IDENTITY or SHA256 without value runs natively instead (ir/sha256.ll rt_precompile)
 when the frame context's PC_MASK allows it."""
 from mlir.dialects import arith, cf
 
@@ -70,7 +70,7 @@ def call(em, ins):
 
 def _native_precompile(em, op, args, a, ino, outo):
     """Try the runtime's rt_precompile (IDENTITY/SHA256 without leaving native code, see
-    runtime_sha256.py); when it declines (other address, value sent, bit not in ctx PC_MASK,
+    ir/sha256.ll); when it declines (other address, value sent, bit not in ctx PC_MASK,
     depth limit) take the Python host path. Returns the pushed success word."""
     em.gas_checkpoint()  # the 63/64 rule needs the exact, non-negative counter
     addr = arith.andi(args[1], em.c(ADDRESS_MASK))

@@ -1,105 +1,16 @@
-"""SHA-256 and the native precompile call of the runtime (LLVM IR text, appended to the runtime
-module by runtime.runtime_ir).
+; SHA-256 and the native precompile call of the runtime (part of the runtime module: ir/__init__.py).
+;
+; * ``rt_sha256(data, len, out)``: SHA-256 (FIPS 180-4): OpenSSL's ``SHA256`` for inputs of two blocks
+;   or more (bound at JIT load by precompile_calls.bind), the compression function of sha256_block.ll (its
+;   64 rounds and message schedule unrolled into SSA values) for one block, and for every input when
+;   libcrypto was not found.
+; * ``rt_precompile(ctx, gas, addr, req, in_off, in_size, out_off, out_size) -> i64``: a CALL*
+;   without value to a precompile whose bit is set in the context's PC_MASK (see docs/compiler.md,
+;   "Native precompile calls"): IDENTITY (0x04), SHA256 (0x02) and RIPEMD160 (0x03, libcrypto) without
+;   leaving native code, the others through one Python callback (precompile_calls.lean_call). Returns 2
+;   when it does not apply (the caller then takes the generic Python host path), else the success flag
+;   (1/0) with the caller's new gas stored in ctx GAS.
 
-* ``rt_sha256(data, len, out)``: SHA-256 (FIPS 180-4): OpenSSL's ``SHA256`` for inputs of two blocks
-  or more (bound at JIT load by precompile_calls.bind), the compression function generated here (its
-  64 rounds and message schedule unrolled into SSA values) for one block, and for every input when
-  libcrypto was not found.
-* ``rt_precompile(ctx, gas, addr, req, in_off, in_size, out_off, out_size) -> i64``: a CALL*
-  without value to a precompile whose bit is set in the context's PC_MASK (see docs/compiler.md,
-  "Native precompile calls"): IDENTITY (0x04), SHA256 (0x02) and RIPEMD160 (0x03, libcrypto) without
-  leaving native code, the others through one Python callback (precompile_calls.lean_call). Returns 2
-  when it does not apply (the caller then takes the generic Python host path), else the success flag
-  (1/0) with the caller's new gas stored in ctx GAS.
-"""
-from __future__ import annotations
-
-from . import layout as L
-
-_K = [
-    0x428A2F98, 0x71374491, 0xB5C0FBCF, 0xE9B5DBA5, 0x3956C25B, 0x59F111F1, 0x923F82A4, 0xAB1C5ED5,
-    0xD807AA98, 0x12835B01, 0x243185BE, 0x550C7DC3, 0x72BE5D74, 0x80DEB1FE, 0x9BDC06A7, 0xC19BF174,
-    0xE49B69C1, 0xEFBE4786, 0x0FC19DC6, 0x240CA1CC, 0x2DE92C6F, 0x4A7484AA, 0x5CB0A9DC, 0x76F988DA,
-    0x983E5152, 0xA831C66D, 0xB00327C8, 0xBF597FC7, 0xC6E00BF3, 0xD5A79147, 0x06CA6351, 0x14292967,
-    0x27B70A85, 0x2E1B2138, 0x4D2C6DFC, 0x53380D13, 0x650A7354, 0x766A0ABB, 0x81C2C92E, 0x92722C85,
-    0xA2BFE8A1, 0xA81A664B, 0xC24B8B70, 0xC76C51A3, 0xD192E819, 0xD6990624, 0xF40E3585, 0x106AA070,
-    0x19A4C116, 0x1E376C08, 0x2748774C, 0x34B0BCB5, 0x391C0CB3, 0x4ED8AA4A, 0x5B9CCA4F, 0x682E6FF3,
-    0x748F82EE, 0x78A5636F, 0x84C87814, 0x8CC70208, 0x90BEFFFA, 0xA4506CEB, 0xBEF9A3F7, 0xC67178F2,
-]
-_H0 = [0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19]
-
-
-def _s32(v: int) -> int:
-    """An i32 constant in LLVM's signed spelling."""
-    return v - (1 << 32) if v >= 1 << 31 else v
-
-
-def _block_ir() -> str:
-    """`void @sha256_block(ptr %h, ptr %p)`: compress one 64-byte block `p` into the state `h`
-    (8 x i32, native order)."""
-    out = ["define internal void @sha256_block(ptr %h, ptr %p) {"]
-    n = [0]
-
-    def tmp() -> str:
-        n[0] += 1
-        return f"%t{n[0]}"
-
-    def op(kind: str, a: str, b) -> str:
-        r = tmp()
-        out.append(f"  {r} = {kind} i32 {a}, {b}")
-        return r
-
-    def rotr(a: str, k: int) -> str:
-        r = tmp()
-        out.append(f"  {r} = call i32 @llvm.fshr.i32(i32 {a}, i32 {a}, i32 {k})")
-        return r
-
-    def xor3(a: str, b: str, c: str) -> str:
-        return op("xor", op("xor", a, b), c)
-
-    H = []
-    for i in range(8):
-        p, v = tmp(), tmp()
-        out += [f"  {p} = getelementptr i32, ptr %h, i64 {i}", f"  {v} = load i32, ptr {p}, align 4"]
-        H.append(v)
-    W = []
-    for i in range(16):
-        p, v, s = tmp(), tmp(), tmp()
-        out += [f"  {p} = getelementptr i8, ptr %p, i64 {4 * i}", f"  {v} = load i32, ptr {p}, align 1",
-                f"  {s} = call i32 @llvm.bswap.i32(i32 {v})"]
-        W.append(s)
-    for i in range(16, 64):
-        x, y = W[i - 15], W[i - 2]
-        s0 = xor3(rotr(x, 7), rotr(x, 18), op("lshr", x, 3))
-        s1 = xor3(rotr(y, 17), rotr(y, 19), op("lshr", y, 10))
-        W.append(op("add", op("add", W[i - 16], s0), op("add", W[i - 7], s1)))
-    a, b, c, d, e, f, g, h = H
-    for i in range(64):
-        S1 = xor3(rotr(e, 6), rotr(e, 11), rotr(e, 25))
-        ch = op("xor", op("and", e, f), op("and", op("xor", e, "-1"), g))
-        t1 = op("add", op("add", op("add", h, S1), op("add", ch, _s32(_K[i]))), W[i])
-        S0 = xor3(rotr(a, 2), rotr(a, 13), rotr(a, 22))
-        maj = op("or", op("and", a, b), op("and", c, op("or", a, b)))
-        t2 = op("add", S0, maj)
-        h, g, f, e, d, c, b, a = g, f, e, op("add", d, t1), c, b, a, op("add", t1, t2)
-    for i, v in enumerate((a, b, c, d, e, f, g, h)):
-        p = tmp()
-        s = op("add", H[i], v)
-        out += [f"  {p} = getelementptr i32, ptr %h, i64 {i}", f"  store i32 {s}, ptr {p}, align 4"]
-    out.append("  ret void\n}")
-    return "\n".join(out)
-
-
-_INIT = "\n".join(
-    f"  %hp{i} = getelementptr i32, ptr %st, i64 {i}\n  store i32 {_s32(v)}, ptr %hp{i}, align 4"
-    for i, v in enumerate(_H0))
-_FINAL = "\n".join(
-    f"  %fp{i} = getelementptr i32, ptr %st, i64 {i}\n  %fv{i} = load i32, ptr %fp{i}, align 4\n"
-    f"  %fs{i} = call i32 @llvm.bswap.i32(i32 %fv{i})\n"
-    f"  %fo{i} = getelementptr i8, ptr %out, i64 {4 * i}\n  store i32 %fs{i}, ptr %fo{i}, align 1"
-    for i in range(8))
-
-SHA256_IR = r"""
 declare i32 @llvm.fshr.i32(i32, i32, i32)
 declare i32 @llvm.bswap.i32(i32)
 declare i64 @llvm.bswap.i64(i64)
@@ -132,7 +43,22 @@ define internal void @sha256_ir(ptr %data, i64 %len, ptr %out) {
 entry:
   %st = alloca [8 x i32], align 4
   %buf = alloca [128 x i8], align 8
-INIT
+  %hp0 = getelementptr i32, ptr %st, i64 0
+  store i32 1779033703, ptr %hp0, align 4
+  %hp1 = getelementptr i32, ptr %st, i64 1
+  store i32 -1150833019, ptr %hp1, align 4
+  %hp2 = getelementptr i32, ptr %st, i64 2
+  store i32 1013904242, ptr %hp2, align 4
+  %hp3 = getelementptr i32, ptr %st, i64 3
+  store i32 -1521486534, ptr %hp3, align 4
+  %hp4 = getelementptr i32, ptr %st, i64 4
+  store i32 1359893119, ptr %hp4, align 4
+  %hp5 = getelementptr i32, ptr %st, i64 5
+  store i32 -1694144372, ptr %hp5, align 4
+  %hp6 = getelementptr i32, ptr %st, i64 6
+  store i32 528734635, ptr %hp6, align 4
+  %hp7 = getelementptr i32, ptr %st, i64 7
+  store i32 1541459225, ptr %hp7, align 4
   br label %loop
 loop:
   %p = phi ptr [ %data, %entry ], [ %p2, %blk ]
@@ -164,7 +90,46 @@ second:
   call void @sha256_block(ptr %st, ptr %b2)
   br label %done
 done:
-FINAL
+  %fp0 = getelementptr i32, ptr %st, i64 0
+  %fv0 = load i32, ptr %fp0, align 4
+  %fs0 = call i32 @llvm.bswap.i32(i32 %fv0)
+  %fo0 = getelementptr i8, ptr %out, i64 0
+  store i32 %fs0, ptr %fo0, align 1
+  %fp1 = getelementptr i32, ptr %st, i64 1
+  %fv1 = load i32, ptr %fp1, align 4
+  %fs1 = call i32 @llvm.bswap.i32(i32 %fv1)
+  %fo1 = getelementptr i8, ptr %out, i64 4
+  store i32 %fs1, ptr %fo1, align 1
+  %fp2 = getelementptr i32, ptr %st, i64 2
+  %fv2 = load i32, ptr %fp2, align 4
+  %fs2 = call i32 @llvm.bswap.i32(i32 %fv2)
+  %fo2 = getelementptr i8, ptr %out, i64 8
+  store i32 %fs2, ptr %fo2, align 1
+  %fp3 = getelementptr i32, ptr %st, i64 3
+  %fv3 = load i32, ptr %fp3, align 4
+  %fs3 = call i32 @llvm.bswap.i32(i32 %fv3)
+  %fo3 = getelementptr i8, ptr %out, i64 12
+  store i32 %fs3, ptr %fo3, align 1
+  %fp4 = getelementptr i32, ptr %st, i64 4
+  %fv4 = load i32, ptr %fp4, align 4
+  %fs4 = call i32 @llvm.bswap.i32(i32 %fv4)
+  %fo4 = getelementptr i8, ptr %out, i64 16
+  store i32 %fs4, ptr %fo4, align 1
+  %fp5 = getelementptr i32, ptr %st, i64 5
+  %fv5 = load i32, ptr %fp5, align 4
+  %fs5 = call i32 @llvm.bswap.i32(i32 %fv5)
+  %fo5 = getelementptr i8, ptr %out, i64 20
+  store i32 %fs5, ptr %fo5, align 1
+  %fp6 = getelementptr i32, ptr %st, i64 6
+  %fv6 = load i32, ptr %fp6, align 4
+  %fs6 = call i32 @llvm.bswap.i32(i32 %fv6)
+  %fo6 = getelementptr i8, ptr %out, i64 24
+  store i32 %fs6, ptr %fo6, align 1
+  %fp7 = getelementptr i32, ptr %st, i64 7
+  %fv7 = load i32, ptr %fp7, align 4
+  %fs7 = call i32 @llvm.bswap.i32(i32 %fv7)
+  %fo7 = getelementptr i8, ptr %out, i64 28
+  store i32 %fs7, ptr %fo7, align 1
   ret void
 }
 
@@ -177,11 +142,11 @@ entry:
   %small = icmp ult i64 %addr, 64
   br i1 %small, label %mask, label %python
 mask:
-  %mkp = getelementptr i8, ptr %ctx, i64 PC_MASK
+  %mkp = getelementptr i8, ptr %ctx, i64 {{PC_MASK}}
   %mk = load i64, ptr %mkp, align 8
   %mb = lshr i64 %mk, %addr
   %bit = trunc i64 %mb to i1
-  %fp = getelementptr i8, ptr %ctx, i64 FRAME
+  %fp = getelementptr i8, ptr %ctx, i64 {{FRAME}}
   %depth = load i64, ptr %fp, align 8
   %deep = icmp sge i64 %depth, 1024
   %go = xor i1 %deep, true
@@ -195,10 +160,10 @@ charge:
   %g1 = sub i64 %gas, %child
   %w1 = add i64 %in_size, 31
   %words = lshr i64 %w1, 5
-  %gp = getelementptr i8, ptr %ctx, i64 GAS
-  %rlp = getelementptr i8, ptr %ctx, i64 RD_LEN
-  %rpp = getelementptr i8, ptr %ctx, i64 RD_PTR
-  %mpp = getelementptr i8, ptr %ctx, i64 MEM_PTR
+  %gp = getelementptr i8, ptr %ctx, i64 {{GAS}}
+  %rlp = getelementptr i8, ptr %ctx, i64 {{RD_LEN}}
+  %rpp = getelementptr i8, ptr %ctx, i64 {{RD_PTR}}
+  %mpp = getelementptr i8, ptr %ctx, i64 {{MEM_PTR}}
   %hasin = icmp ne i64 %in_size, 0
   %io = select i1 %hasin, i64 %in_off, i64 0
   switch i64 %addr, label %lean [ i64 2, label %k_sha
@@ -231,7 +196,7 @@ fail:
   store i64 0, ptr %rlp, align 8
   ret i64 0
 buffer:
-  %buf = call ptr @buf_reserve(ptr %ctx, i64 RDBUF_PTR, i64 RDBUF_CAP, i64 %outlen, i64 0)
+  %buf = call ptr @buf_reserve(ptr %ctx, i64 {{RDBUF_PTR}}, i64 {{RDBUF_CAP}}, i64 %outlen, i64 0)
   %nomem = icmp eq ptr %buf, null
   br i1 %nomem, label %python, label %run
 run:
@@ -292,12 +257,3 @@ out:
 python:
   ret i64 2
 }
-"""
-
-_FIELDS = {"PC_MASK": L.PC_MASK, "FRAME": L.FRAME, "RDBUF_PTR": L.RDBUF_PTR, "RDBUF_CAP": L.RDBUF_CAP,
-           "RD_PTR": L.RD_PTR, "RD_LEN": L.RD_LEN, "MEM_PTR": L.MEM_PTR, "GAS": L.GAS}
-
-
-def sha256_ir() -> str:
-    text = SHA256_IR.replace("INIT", _INIT).replace("FINAL", _FINAL)
-    return L.fill(text, _FIELDS) + "\n" + _block_ir()

@@ -1,13 +1,11 @@
-"""The 256-bit division family of the runtime (DIV, SDIV, MOD, SMOD, ADDMOD, MULMOD semantics:
-x/0 = 0, MIN/-1 = MIN, x%0 = 0).
+; The 256-bit division family of the runtime (DIV, SDIV, MOD, SMOD, ADDMOD, MULMOD semantics:
+; x/0 = 0, MIN/-1 = MIN, x%0 = 0).
+;
+; On x86-64: Knuth's algorithm D on 64-bit digits (Hacker's Delight `divmnu64`) with the 128-by-64
+; DIV instruction as inline asm, plus a one-instruction path when both operands fit in 64 bits.
+; MULMOD reduces the 512-bit product, ADDMOD the 257-bit sum. LLVM's own expansion of 256/512-bit
+; division (`ExpandLargeDivRem`, a bit-serial loop) is ~50x slower and is only the portable fallback.
 
-On x86-64: Knuth's algorithm D on 64-bit digits (Hacker's Delight `divmnu64`) with the 128-by-64
-DIV instruction as inline asm, plus a one-instruction path when both operands fit in 64 bits.
-MULMOD reduces the 512-bit product, ADDMOD the 257-bit sum. LLVM's own expansion of 256/512-bit
-division (`ExpandLargeDivRem`, a bit-serial loop) is ~50x slower and is only the portable fallback.
-"""
-
-DIV_IR_X86_64 = r"""
 ; 128-by-64 division (quotient must fit in 64 bits): x86-64 DIV
 define internal { i64, i64 } @divq(i64 %lo, i64 %hi, i64 %d) alwaysinline {
   %r = call { i64, i64 } asm "divq $4", "={ax},={dx},0,1,r,~{dirflag},~{fpsr},~{flags}"(i64 %lo, i64 %hi, i64 %d)
@@ -298,7 +296,70 @@ div:
 declare i64 @llvm.ctlz.i64(i64, i1)
 declare i64 @llvm.fshr.i64(i64, i64, i64)
 
-UDIV_UMOD
+define i256 @rt_udiv(i256 %a, i256 %b) {
+entry:
+  %z = icmp eq i256 %b, 0
+  br i1 %z, label %zero, label %nz
+zero:
+  ret i256 0
+nz:
+  %small = icmp ult i256 %a, 18446744073709551616
+  %bsmall = icmp ult i256 %b, 18446744073709551616
+  %both = and i1 %small, %bsmall
+  br i1 %both, label %fast, label %slow
+fast:
+  %a64 = trunc i256 %a to i64
+  %b64 = trunc i256 %b to i64
+  %q64 = udiv i64 %a64, %b64
+  %q = zext i64 %q64 to i256
+  ret i256 %q
+slow:
+  %lt = icmp ult i256 %a, %b
+  br i1 %lt, label %zero, label %long
+long:
+  %ubuf = alloca i256, align 8
+  %qbuf = alloca [5 x i64], align 8
+  %rbuf = alloca [4 x i64], align 8
+  store i256 %a, ptr %ubuf
+  call void @llvm.memset.p0.i64(ptr %qbuf, i8 0, i64 40, i1 false)
+  call void @divmod_words(ptr %ubuf, i32 4, i256 %b, ptr %qbuf, ptr %rbuf)
+  %qv = load i256, ptr %qbuf
+  ret i256 %qv
+}
+
+define i256 @rt_umod(i256 %a, i256 %b) {
+entry:
+  %z = icmp eq i256 %b, 0
+  br i1 %z, label %zero, label %nz
+zero:
+  ret i256 0
+nz:
+  %small = icmp ult i256 %a, 18446744073709551616
+  %bsmall = icmp ult i256 %b, 18446744073709551616
+  %both = and i1 %small, %bsmall
+  br i1 %both, label %fast, label %slow
+fast:
+  %a64 = trunc i256 %a to i64
+  %b64 = trunc i256 %b to i64
+  %r64 = urem i64 %a64, %b64
+  %r = zext i64 %r64 to i256
+  ret i256 %r
+slow:
+  %lt = icmp ult i256 %a, %b
+  br i1 %lt, label %ret_a, label %long
+ret_a:
+  ret i256 %a
+long:
+  %ubuf = alloca i256, align 8
+  %qbuf = alloca [5 x i64], align 8
+  %rbuf = alloca [4 x i64], align 8
+  store i256 %a, ptr %ubuf
+  call void @llvm.memset.p0.i64(ptr %rbuf, i8 0, i64 32, i1 false)
+  call void @divmod_words(ptr %ubuf, i32 4, i256 %b, ptr %qbuf, ptr %rbuf)
+  %rv = load i256, ptr %rbuf
+  ret i256 %rv
+}
+
 define i256 @rt_sdiv(i256 %a, i256 %b) {
 entry:
   %z = icmp eq i256 %b, 0
@@ -338,50 +399,7 @@ nz:
   ret i256 %r
 }
 
-"""
-
-# UDIV and UMOD differ only in the 64-bit operation, what a < b gives (0 or a) and which buffer of the
-# long division is the result.
-_DIVMOD_IR_X86_64 = r"""define i256 @rt_{name}(i256 %a, i256 %b) {{
-entry:
-  %z = icmp eq i256 %b, 0
-  br i1 %z, label %zero, label %nz
-zero:
-  ret i256 0
-nz:
-  %small = icmp ult i256 %a, 18446744073709551616
-  %bsmall = icmp ult i256 %b, 18446744073709551616
-  %both = and i1 %small, %bsmall
-  br i1 %both, label %fast, label %slow
-fast:
-  %a64 = trunc i256 %a to i64
-  %b64 = trunc i256 %b to i64
-  %{v}64 = {op64} i64 %a64, %b64
-  %{v} = zext i64 %{v}64 to i256
-  ret i256 %{v}
-slow:
-  %lt = icmp ult i256 %a, %b
-  br i1 %lt, label %{below}, label %long
-{below_block}long:
-  %ubuf = alloca i256, align 8
-  %qbuf = alloca [5 x i64], align 8
-  %rbuf = alloca [4 x i64], align 8
-  store i256 %a, ptr %ubuf
-  call void @llvm.memset.p0.i64(ptr %{buf}, i8 0, i64 {buflen}, i1 false)
-  call void @divmod_words(ptr %ubuf, i32 4, i256 %b, ptr %qbuf, ptr %rbuf)
-  %{v}v = load i256, ptr %{buf}
-  ret i256 %{v}v
-}}
-
-"""
-# (spliced where the hand-written copies stood, so the module text is unchanged)
-DIV_IR_X86_64 = DIV_IR_X86_64.replace("UDIV_UMOD\n", "".join(_DIVMOD_IR_X86_64.format(**kw) for kw in (
-    dict(name="udiv", v="q", op64="udiv", below="zero", below_block="", buf="qbuf", buflen=40),
-    dict(name="umod", v="r", op64="urem", below="ret_a", below_block="ret_a:\n  ret i256 %a\n", buf="rbuf",
-         buflen=32))))
-
-# ADDMOD and MULMOD differ only in the operation and in how many 64-bit words the i512 dividend needs.
-_MODOP_IR_X86_64 = r"""define i256 @rt_{name}(i256 %a, i256 %b, i256 %n) {{
+define i256 @rt_addmod(i256 %a, i256 %b, i256 %n) {
 entry:
   %z = icmp eq i256 %n, 0
   br i1 %z, label %zero, label %nz
@@ -390,84 +408,34 @@ zero:
 nz:
   %a2 = zext i256 %a to i512
   %b2 = zext i256 %b to i512
-  %s = {op} i512 %a2, %b2
+  %s = add i512 %a2, %b2
   %ubuf = alloca i512, align 8
   %qbuf = alloca [9 x i64], align 8
   %rbuf = alloca [4 x i64], align 8
   store i512 %s, ptr %ubuf
   call void @llvm.memset.p0.i64(ptr %rbuf, i8 0, i64 32, i1 false)
-  call void @divmod_words(ptr %ubuf, i32 {words}, i256 %n, ptr %qbuf, ptr %rbuf)
+  call void @divmod_words(ptr %ubuf, i32 5, i256 %n, ptr %qbuf, ptr %rbuf)
   %rv = load i256, ptr %rbuf
   ret i256 %rv
-}}
-"""
-DIV_IR_X86_64 += "\n".join(_MODOP_IR_X86_64.format(name=name, op=op, words=words)
-                         for name, op, words in (("addmod", "add", 5), ("mulmod", "mul", 8))) + "\n"
-
-
-DIV_IR_GENERIC = r"""
-define i256 @rt_udiv(i256 %a, i256 %b) {
-  %z = icmp eq i256 %b, 0
-  %bs = select i1 %z, i256 1, i256 %b
-  %q = udiv i256 %a, %bs
-  %r = select i1 %z, i256 0, i256 %q
-  ret i256 %r
-}
-
-define i256 @rt_umod(i256 %a, i256 %b) {
-  %z = icmp eq i256 %b, 0
-  %bs = select i1 %z, i256 1, i256 %b
-  %q = urem i256 %a, %bs
-  %r = select i1 %z, i256 0, i256 %q
-  ret i256 %r
-}
-
-define i256 @rt_sdiv(i256 %a, i256 %b) {
-  %z = icmp eq i256 %b, 0
-  %m1 = icmp eq i256 %b, -1
-  %min = icmp eq i256 %a, -57896044618658097711785492504343953926634992332820282019728792003956564819968
-  %ovf = and i1 %m1, %min
-  %bad = or i1 %z, %ovf
-  %bs = select i1 %bad, i256 1, i256 %b
-  %q = sdiv i256 %a, %bs
-  %r = select i1 %z, i256 0, i256 %q
-  ret i256 %r
-}
-
-define i256 @rt_smod(i256 %a, i256 %b) {
-  %z = icmp eq i256 %b, 0
-  %m1 = icmp eq i256 %b, -1
-  %bad = or i1 %z, %m1
-  %bs = select i1 %bad, i256 1, i256 %b
-  %q = srem i256 %a, %bs
-  %r = select i1 %bad, i256 0, i256 %q
-  ret i256 %r
-}
-
-define i256 @rt_addmod(i256 %a, i256 %b, i256 %n) {
-  %z = icmp eq i256 %n, 0
-  %ns = select i1 %z, i256 1, i256 %n
-  %a2 = zext i256 %a to i320
-  %b2 = zext i256 %b to i320
-  %n2 = zext i256 %ns to i320
-  %s = add i320 %a2, %b2
-  %m = urem i320 %s, %n2
-  %t = trunc i320 %m to i256
-  %r = select i1 %z, i256 0, i256 %t
-  ret i256 %r
 }
 
 define i256 @rt_mulmod(i256 %a, i256 %b, i256 %n) {
+entry:
   %z = icmp eq i256 %n, 0
-  %ns = select i1 %z, i256 1, i256 %n
+  br i1 %z, label %zero, label %nz
+zero:
+  ret i256 0
+nz:
   %a2 = zext i256 %a to i512
   %b2 = zext i256 %b to i512
-  %n2 = zext i256 %ns to i512
   %s = mul i512 %a2, %b2
-  %m = urem i512 %s, %n2
-  %t = trunc i512 %m to i256
-  %r = select i1 %z, i256 0, i256 %t
-  ret i256 %r
+  %ubuf = alloca i512, align 8
+  %qbuf = alloca [9 x i64], align 8
+  %rbuf = alloca [4 x i64], align 8
+  store i512 %s, ptr %ubuf
+  call void @llvm.memset.p0.i64(ptr %rbuf, i8 0, i64 32, i1 false)
+  call void @divmod_words(ptr %ubuf, i32 8, i256 %n, ptr %qbuf, ptr %rbuf)
+  %rv = load i256, ptr %rbuf
+  ret i256 %rv
 }
 
-"""
