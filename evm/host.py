@@ -292,6 +292,11 @@ class Host:
             if beneficiary != originator:
                 state.sub_balance(originator, balance)
                 state.add_balance(beneficiary, balance)
+        else:
+            # the spec moves the balance even when it is 0, which touches the beneficiary: an
+            # existing empty account there is deleted (EIP-161; EIP-7523 says none exists on mainnet
+            # since the merge, but fixtures and dev chains can hold one)
+            state.touch(beneficiary)
         if not self.rules.selfdestruct_only_new or state.was_created(originator):
             if state.get_balance(originator):
                 state.set_balance(originator, 0)
