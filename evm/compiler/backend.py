@@ -13,11 +13,21 @@ from .cache import DiskCache, symbol_for
 from .context import ENTRY_RAW as ENTRY, BYTES_DATA_OFFSET, FrameContext, FunctionTable, bytes_address
 
 _FAST_BYTES = BYTES_DATA_OFFSET == 32
+from .precompile_calls import PRECOMPILES_KEY
 from .hostcalls import CONTEXTS, LOG_LEN_Q, NDIRTY_Q, REFUND_Q, ST_EXCEPTION, flush_slots, install
 from .runtime import get_jit
 
 _ERRORS = dict(L.ERROR_NAMES)
+# context fields run_frame reads and writes (layout.py), as int64 indices of FrameContext.q
+_GAS_Q = L.GAS // 8
+_CD_PTR_Q = L.CD_PTR // 8
+_CD_LEN_Q = L.CD_LEN // 8
+_MEM_PTR_Q = L.MEM_PTR // 8
+_MEM_CAP_Q = L.MEM_CAP // 8
 _RET_OFF_Q = L.RET_OFF // 8
+_RET_LEN_Q = L.RET_LEN // 8
+_FAULT_PC_Q = L.FAULT_PC // 8
+_FAULT_H_Q = L.FAULT_H // 8
 _PC_MASK_Q = L.PC_MASK // 8
 _STATIC_Q = L.STATIC // 8
 _HALT_Q = L.HALT // 8
@@ -123,16 +133,16 @@ class MlirBackend:
         c.host = host
         data = message.data
         q = c.q
-        q[0] = message.gas
+        q[_GAS_Q] = message.gas
         if type(data) is bytes and _FAST_BYTES:
-            q[1] = id(data) + 32
+            q[_CD_PTR_Q] = id(data) + 32
         else:
             data = c.calldata = bytes(data)
-            q[1] = bytes_address(data)
-        q[2] = len(data)
+            q[_CD_PTR_Q] = bytes_address(data)
+        q[_CD_LEN_Q] = len(data)
         if fn.calls:  # only code with CALL* reads PC_MASK (~0.2 us, not paid by other frames)
             q[_PC_MASK_Q] = precompile_mask(host)
-        q[_STATIC_Q] = message.is_static
+        q[_STATIC_Q] = message.is_static  # native stores leave a static frame's writes to the Host
         rc = fn(c.ptr)
         c.busy = False
         self.frames += 1
@@ -144,17 +154,17 @@ class MlirBackend:
             else:
                 c.drop_slots()
         if rc == 1 or rc == 2:
-            n = q[7]
+            n = q[_RET_LEN_Q]
             if n:
-                off = q[6]
-                if q[3] != c.mem_base or q[5] != c.mem_cap:
+                off = q[_RET_OFF_Q]
+                if q[_MEM_PTR_Q] != c.mem_base or q[_MEM_CAP_Q] != c.mem_cap:
                     c.refresh_view()
                 out = c.mem_view[off:off + n].tobytes()
             else:
                 out = b""
-            return ExecutionResult("success" if rc == 1 else "revert", out, q[0])
+            return ExecutionResult("success" if rc == 1 else "revert", out, q[_GAS_Q])
         if rc == 0:
-            return ExecutionResult("success", b"", q[0])
+            return ExecutionResult("success", b"", q[_GAS_Q])
         return self._error(c, rc)
 
     def _error(self, c: FrameContext, rc: int) -> ExecutionResult:
@@ -171,7 +181,7 @@ class MlirBackend:
         if rc == L.ST_STACK_FAULT:
             q = c.q
             return ExecutionResult("error", b"", 0, stack_fault_error(
-                c.message.code, c.host.fork, q[L.FAULT_PC // 8], q[L.FAULT_H // 8], q[0]))
+                c.message.code, c.host.fork, q[_FAULT_PC_Q], q[_FAULT_H_Q], q[_GAS_Q]))
         return ExecutionResult("error", b"", 0, _ERRORS.get(rc, f"status {rc}"))
 
     def stats(self) -> dict:
@@ -225,19 +235,10 @@ def may_call(code: bytes) -> bool:
 def _native_precompiles(host) -> tuple:
     """(mask of every bit, frozenset of the addresses, ((bit, address), ...), {address: function} of those
     at 0x40 and above) of the precompiles compiled code may call without `Host.call` for this host
-    (rt_precompile below 0x40, precompile_calls.lean_outcome above): the fork's own implementation (not
-    a host-supplied replacement), no EIP-7702 delegation designator at the address (a delegated
-    precompile address runs the delegate's code), no tracer (it must see every child frame)."""
-    from ..host import is_delegation
-    from ..precompiles import precompiles_for
-
-    if host.tracer is not None:
-        return 0, frozenset(), (), {}
-    std = precompiles_for(host.fork)
+    (rt_precompile below 0x40, precompile_calls.lean_outcome above): `NativeHost.plain_precompiles()` (the
+    fork's own implementations at undelegated addresses, none while tracing)."""
     out, high = [], {}
-    for a, fn in host.precompiles.items():
-        if fn is not std.get(a) or is_delegation(host.state.get_code(a)):
-            continue
+    for a, fn in host.plain_precompiles().items():
         n = int.from_bytes(a, "big")
         if n < NATIVE_LIMIT:
             out.append((1 << n, a))
@@ -249,20 +250,26 @@ def _native_precompiles(host) -> tuple:
     return mask, frozenset(a for _, a in out), tuple(out), high
 
 
+def native_precompiles(host) -> tuple:
+    """_native_precompiles(host), computed once per Host (the code at precompile addresses is fixed)."""
+    cache = host.backend_cache
+    try:
+        return cache[PRECOMPILES_KEY]
+    except KeyError:
+        pcs = cache[PRECOMPILES_KEY] = _native_precompiles(host)
+        return pcs
+
+
 def precompile_mask(host) -> int:
     """ctx PC_MASK for a frame of `host`: those precompiles that are warm now (within a transaction
     all of them are). A cold one takes the Python path, which charges and warms it (EIP-2929). A bit
     stays valid for the whole frame: an address warm when the frame starts (or warmed by it) can only
     turn cold again when a snapshot older than the frame is reverted, i.e. after the frame ended."""
-    try:
-        mask, addrs, pcs, _ = host._mlir_precompiles
-    except AttributeError:  # computed once per Host (the code at precompile addresses is fixed)
-        mask, addrs, pcs, _ = host._mlir_precompiles = _native_precompiles(host)
-    state = host.state
-    if not pcs or state.warm_addresses_include(addrs):
+    mask, addrs, pcs, _ = native_precompiles(host)
+    if not pcs or host.warm_addresses_include(addrs):
         return mask
     m = 0
-    warm = state.is_warm_address
+    warm = host.is_warm_address
     for bit, a in pcs:
         if warm(a):
             m |= bit

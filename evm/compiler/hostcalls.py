@@ -9,8 +9,7 @@ a Python exception escaped (re-raised by the backend after the native frame unwo
 """
 from __future__ import annotations
 
-from ..errors import ExceptionalHalt, OutOfGas, WriteInStaticContext
-from ..gas import COLD_ACCOUNT_SURCHARGE
+from ..errors import ExceptionalHalt
 from ..host import CALL, CALLCODE, DELEGATECALL, STATICCALL
 from ..message import to_address
 from . import layout as L
@@ -143,18 +142,17 @@ def sload(c):
     if not _charge(c, host.access_slot(t, slot)):
         return L.ST_OOG
     c.set_word(1, host.sload(t, slot))
-    c.set_word(2, host.state.get_original_storage(t, slot))
+    c.set_word(2, host.original_storage(t, slot))
     return 0
 
 
 def sstore(c):
-    if c.message.is_static:
-        return L.ST_STATIC
     g = c.q[GAS_Q]
     t, slot = c.message.target, c.word(0)
-    cost = c.host.sstore(c.message, slot, c.word(1), g)  # raises OutOfGas itself
+    # the Host checks the static context and the gas (raises WriteInStaticContext / OutOfGas)
+    cost = c.host.sstore(c.message, slot, c.word(1), g)
     c.q[GAS_Q] = g - cost
-    c.set_word(2, c.host.state.get_original_storage(t, slot))
+    c.set_word(2, c.host.original_storage(t, slot))
     return 0
 
 
@@ -164,32 +162,24 @@ def tload(c):
 
 
 def tstore(c):
-    if c.message.is_static:
-        return L.ST_STATIC
     c.host.tstore(c.message, c.word(0), c.word(1))
     return 0
 
 
 def flush_slots(c: FrameContext) -> None:
-    """Write what the compiled code did natively back into the journaled state: the slots it
-    wrote (one journal entry each, so a later revert undoes them), the refund delta and its LOGs
-    (in order); empties the cache."""
-    state, t = c.host.state, c.message.target
-    _flush_logs(c)
+    """Write what the compiled code did natively back through the Host (`NativeHost.write_back`): its
+    LOGs (in order), the slots it wrote (one journal entry each, so a later revert undoes them) and the
+    refund delta; empties the cache."""
+    t = c.message.target
+    logs = c.take_logs(t) if c.q[LOG_LEN_Q] else ()
     slots, refund = c.take_dirty_slots()
-    for kind, key, value in slots:
-        if kind:
-            state.set_transient(t, key, value)
-        else:
-            state.set_storage(t, key, value)
-    if refund:
-        state.add_refund(refund)
+    c.host.write_back(t, slots, refund, logs)
 
 
 def _flush_logs(c: FrameContext) -> None:
-    """The LOGs the compiled code buffered, into the journal (in order, one entry)."""
+    """The LOGs the compiled code buffered, into the journal (in order), slots left in the cache."""
     if c.q[LOG_LEN_Q]:
-        c.host.state.add_logs(c.take_logs(c.message.target))
+        c.host.write_back(c.message.target, (), 0, c.take_logs(c.message.target))
 
 
 def native_pending(q) -> bool:
@@ -209,13 +199,12 @@ def _leave_native(c: FrameContext) -> None:
 # ---------------------------------------------------------------- logs
 def _log(n):
     def fn(c):
-        if c.message.is_static:
-            return L.ST_STATIC
         off, size = c.word(0), c.word(1)
         o = L.SCRATCH + 64
         topics = tuple(c.mv[o + 32 * i:o + 32 * i + 32].tobytes() for i in range(n))  # big-endian
         _flush_logs(c)  # keep the order of the LOGs the runtime buffered
-        c.host.state.add_log(c.message.target, topics, c.memory(off, size) if size else b"")
+        # the Host checks the static context (WriteInStaticContext)
+        c.host.log(c.message, topics, c.memory(off, size) if size else b"")
         return 0
     fn.__name__ = f"log{n}"
     return fn

@@ -84,7 +84,7 @@ ST_UNDERFLOW = 4
 ST_OVERFLOW = 5
 ST_BAD_JUMP = 6
 ST_INVALID = 7
-ST_STATIC = 8
+# 8 was ST_STATIC: a static frame's writes are refused by the Host (check_writable), as ST_HOST_ERROR
 ST_RETURNDATA_OOB = 9
 ST_HOST_ERROR = 10   # the host callback stored an ExceptionalHalt name for the frame
 ST_STACK_FAULT = 12  # a segment's stack guard failed (FAULT_PC, FAULT_H; GAS is the counter there)
@@ -97,7 +97,7 @@ E_GEN, E_KIND, E_DIRTY, E_KEY, E_CUR, E_ORIG = 0, 8, 16, 32, 64, 96
 
 ERROR_NAMES = {
     ST_OOG: "OutOfGas", ST_UNDERFLOW: "StackUnderflow", ST_OVERFLOW: "StackOverflow",
-    ST_BAD_JUMP: "InvalidJump", ST_INVALID: "InvalidOpcode", ST_STATIC: "WriteInStaticContext",
+    ST_BAD_JUMP: "InvalidJump", ST_INVALID: "InvalidOpcode",
     ST_RETURNDATA_OOB: "ReturnDataOutOfBounds",
 }
 

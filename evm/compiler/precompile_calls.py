@@ -154,6 +154,7 @@ def lean_call(ctx: int, addr: int, gas: int, in_off: int, in_size: int) -> int:
 
 _GAS_Q = L.GAS // 8
 _EMPTY = b""
+PRECOMPILES_KEY = "mlir.precompiles"  # NativeHost.backend_cache key of backend.native_precompiles(host)
 
 
 def lean_outcome(c, to: bytes, gas_req: int, data: bytes) -> CallOutcome | None:
@@ -162,9 +163,9 @@ def lean_outcome(c, to: bytes, gas_req: int, data: bytes) -> CallOutcome | None:
     gas back unless it failed); None when the generic path must take it (not such a precompile of
     this host, cold, the depth limit, an exception)."""
     host = c.host
-    pcs = getattr(host, "_mlir_precompiles", None)
+    pcs = host.backend_cache.get(PRECOMPILES_KEY)
     fn = pcs[3].get(to) if pcs is not None else None
-    if fn is None or c.message.depth >= 1024 or not host.state.is_warm_address(to):
+    if fn is None or c.message.depth >= 1024 or not host.is_warm_address(to):
         return None
     g = c.q[_GAS_Q]
     child = call_gas(gas_req, g, 0)

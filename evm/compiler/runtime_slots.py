@@ -6,8 +6,8 @@ when its generation equals the context's; bumping the generation empties the tab
 
 A storage entry exists only for a slot that is *warm* (it was inserted after the Python host
 call that warmed it), so SLOAD of a live entry costs just its static 100 gas and SSTORE of a
-live entry is priced natively with the warm EIP-2200/3529 rules below (the same as
-`evm.gas.sstore_cost(..., cold=False)`). Native writes mark the entry dirty and append it to the
+live entry is priced natively with the warm EIP-2200/3529 rules below, whose prices are read from
+`evm.gas.SSTORE_TABLE` (tests/test_interfaces.py checks rt_sstore against every warm row of it). Native writes mark the entry dirty and append it to the
 dirty list; the refund delta accumulates in ctx REFUND. Python writes dirty entries back into the
 journaled state (hostcalls.flush_slots) when the frame succeeds and before every call, create or
 selfdestruct, so the journal, refunds and revert stay exactly as with the interpreter; a frame
@@ -35,13 +35,22 @@ _LOG2_CAP = L.ST_CAP.bit_length() - 1
 assert 1 << _LOG2_CAP == L.ST_CAP and L.ST_MAX < L.ST_CAP
 _FREE = 1 << 62  # probe result flag: the key is absent, low bits = the free index to use
 
-# warm SSTORE prices (EIP-2200 with EIP-2929/3529)
-_SET = G.G_SSTORE_SET
-_RESET = G.G_SSTORE_RESET - G.G_COLD_SLOAD
-_WARM = G.G_WARM_ACCESS
-_CLEAR = G.G_SSTORE_CLEAR_REFUND
-_RESTORE_SET = G.G_SSTORE_SET - G.G_WARM_ACCESS
-_RESTORE_RESET = G.G_SSTORE_RESET - G.G_COLD_SLOAD - G.G_WARM_ACCESS
+
+
+def _warm(original: int, current: int, new: int) -> tuple[int, int]:
+    """(cost, refund) of a warm SSTORE from `evm.gas.SSTORE_TABLE`, the interpreter's one pricing."""
+    return G.SSTORE_TABLE[G.sstore_case(original, current, new, False)]
+
+
+# The warm SSTORE prices rt_sstore selects between, read from the table's named rows (EIP-2200 with
+# EIP-2929/3529); tests/test_interfaces.py runs rt_sstore on every warm row of the table.
+_WARM = _warm(0, 0, 0)[0]  # no change, or a slot already changed in this transaction
+_SET = _warm(0, 0, 1)[0]  # first change of a slot that was zero
+_RESET = _warm(1, 1, 2)[0]  # first change of a non-zero slot
+_CLEAR = _warm(1, 1, 0)[1]  # refund for clearing a slot that was non-zero (taken back if it is set again)
+_RESTORE_SET = _warm(0, 1, 0)[1]  # refund for restoring a slot to its original zero
+_RESTORE_RESET = _warm(1, 2, 1)[1]  # refund for restoring a slot to its original non-zero value
+assert _warm(1, 0, 1) == (_WARM, _RESTORE_RESET - _CLEAR) and _warm(1, 1, 0) == (_RESET, _CLEAR)
 
 SLOTS_IR = r"""
 define internal ptr @slot_entry(ptr %ctx, i64 %i) alwaysinline {
@@ -361,7 +370,7 @@ _SUBST = {
     "STATIC": L.STATIC, "E_KIND": L.E_KIND, "E_DIRTY": L.E_DIRTY, "E_KEY": L.E_KEY,
     "E_CUR": L.E_CUR, "E_ORIG": L.E_ORIG, "W0": L.SCRATCH, "W1": L.SCRATCH + 32,
     "W2": L.SCRATCH + 64, "HASH_SHIFT": 64 - _LOG2_CAP, "CAP_MASK": L.ST_CAP - 1, "FREE": _FREE,
-    "STIPEND": G.G_CALL_STIPEND, "RESTORE_SET": _RESTORE_SET, "RESTORE_RESET": _RESTORE_RESET,
+    "STIPEND": G.SSTORE_MIN_GAS_LEFT, "RESTORE_SET": _RESTORE_SET, "RESTORE_RESET": _RESTORE_RESET,
     "SET": _SET, "RESET": _RESET, "WARM": _WARM, "CLEAR": _CLEAR, "LOG_PTR": L.LOG_PTR,
     "LOG_LEN": L.LOG_LEN, "LOG_CAP": L.LOG_CAP, "MEM_PTR": L.MEM_PTR,
 }
