@@ -22,7 +22,7 @@ import threading
 
 import llvmlite.binding as llvm
 
-from .runtime_slots import SLOT_FUNCTIONS, slots_ir
+from .runtime_slots import SLOT_FUNCTIONS
 
 
 RUNTIME_FUNCTIONS = ("rt_mem_grow", "rt_keccak", "rt_exp", "rt_copy", "rt_udiv", "rt_umod", "rt_sdiv",
@@ -36,7 +36,7 @@ def runtime_ir() -> str:
     """The runtime module's LLVM IR (the .ll files of evm/compiler/ir/)."""
     from .ir import runtime_module
 
-    return runtime_module(llvm.get_default_triple().startswith("x86_64"), slots_ir())
+    return runtime_module(llvm.get_default_triple().startswith("x86_64"))
 
 
 _jit: "Jit | None" = None

@@ -1,6 +1,6 @@
 """The native runtime's LLVM IR, one way: `.ll` files in this directory, loaded as package
 resources. Context offsets and constants are written `{{NAME}}` and substituted from `layout.py`
-(and the gas schedule for the slot cache's SSTORE prices); a name with no value is an error, never
+(and, for the slot cache, runtime_slots.py: its SSTORE prices are rows of evm.gas.SSTORE_TABLE); a name with no value is an error, never
 left in the text. The unrolled round functions are generated once by `generate.py` and committed.
 
 The runtime module is these files joined: `runtime.ll` (memory growth, Keccak-256, EXP, padded
@@ -40,9 +40,11 @@ def layout_names() -> dict[str, int]:
     return {k: v for k, v in vars(L).items() if k.isupper() and isinstance(v, int)}
 
 
-def runtime_module(x86_64: bool, slots: str) -> str:
-    """The runtime module's text (`slots`: the slot cache's IR, filled by runtime_slots)."""
-    names = {**layout_names(), "MIN256": -(1 << 255)}
+def runtime_module(x86_64: bool) -> str:
+    """The runtime module's text."""
+    from ..runtime_slots import NAMES as SLOT_NAMES
+
+    names = {**layout_names(), **SLOT_NAMES, "MIN256": -(1 << 255)}
     parts = [
         fill(text("runtime"), names),
         text("div_x86_64" if x86_64 else "div_generic"),
@@ -50,6 +52,6 @@ def runtime_module(x86_64: bool, slots: str) -> str:
         text("absorb"),
         fill(text("sha256"), names),
         text("sha256_block"),
-        slots,
+        fill(text("slots"), names),
     ]
     return "\n".join(parts)
