@@ -100,12 +100,3 @@ ERROR_NAMES = {
     ST_BAD_JUMP: "InvalidJump", ST_INVALID: "InvalidOpcode",
     ST_RETURNDATA_OOB: "ReturnDataOutOfBounds",
 }
-
-
-def fill(ir_text: str, names: dict[str, int]) -> str:
-    """`ir_text` with every whole-word NAME of `names` replaced by its number (the runtime modules
-    spell context offsets and constants by name)."""
-    import re
-
-    pattern = re.compile(r"\b(" + "|".join(sorted(names, key=len, reverse=True)) + r")\b")
-    return pattern.sub(lambda m: str(names[m.group(1)]), ir_text)
