@@ -1949,3 +1949,100 @@ def test_error_name_when_gas_runs_out_before_an_error_exit(name, code, gas):
     b = run(code, backend="mlir", gas=gas).result
     assert (a.status, a.gas_left, a.output) == (b.status, b.gas_left, b.output)  # what the chain sees agrees
     assert a.error == b.error, (a.error, b.error)
+
+
+# =============================================================================================
+# Cached reads (codegen Emitter.cached_query): BALANCE, SELFBALANCE, EXTCODESIZE, EXTCODEHASH, BLOCKHASH and
+# BLOBHASH answered natively after their first host call in a frame, until a call, create or selfdestruct
+EMPTY = addr(0xE0E0)  # no account until the value transfer below creates it
+C2_INIT = ops(0, 0, "MSTORE8", 1, 0, "RETURN")  # deploys one byte of code
+C2_SALT = 7
+
+
+def cached_reads_program() -> bytes:
+    from evm.host import create2_address
+
+    c2 = create2_address(CONTRACT, C2_SALT, C2_INIT)
+    reads: list[bytes] = []
+
+    def rd(*items) -> None:
+        reads.append(ops(*items, 32 * len(reads), "MSTORE"))
+
+    def twice(*items) -> None:
+        rd(*items)
+        rd(*items)
+
+    twice(Q, "BALANCE")  # cold (2600) then from the cache (100)
+    twice(Q, "EXTCODESIZE")
+    twice(Q, "EXTCODEHASH")
+    twice("SELFBALANCE")
+    rd("ADDRESS", "BALANCE")  # the same entry as SELFBALANCE
+    twice(EMPTY, "EXTCODEHASH")  # 0: no account
+    twice(EMPTY, "BALANCE")
+    twice(1, "NUMBER", "SUB", "BLOCKHASH")
+    rd("NUMBER", "BLOCKHASH")  # 0: not a recent block
+    twice(0, "BLOBHASH")
+    rd(1, "BLOBHASH")
+    rd(2, "BLOBHASH")  # 0: out of range
+    rd("GAS")
+    # a call moves value: Q, C_ENV (Q sends it 1) and this account's balances change
+    reads.append(ops(0, 0, 0, 0, 5, Q, "GAS", "CALL", "POP"))
+    twice(Q, "BALANCE")
+    twice("SELFBALANCE")
+    rd("ADDRESS", "BALANCE")
+    rd(C_ENV, "BALANCE")
+    # a value transfer creates EMPTY: its EXTCODEHASH turns from 0 to the empty code's hash
+    reads.append(ops(0, 0, 0, 0, 1, EMPTY, "GAS", "CALL", "POP"))
+    twice(EMPTY, "EXTCODEHASH")
+    twice(EMPTY, "BALANCE")
+    # CREATE2 deploys code where EXTCODESIZE saw none
+    twice(c2, "EXTCODESIZE")
+    twice(c2, "EXTCODEHASH")
+    init = int.from_bytes(C2_INIT.ljust(32, b"\x00"), "big")
+    reads.append(ops(init, 0x2000, "MSTORE", C2_SALT, len(C2_INIT), 0x2000, 0, "CREATE2", "POP"))
+    twice(c2, "EXTCODESIZE")
+    twice(c2, "EXTCODEHASH")
+    rd("GAS")
+    return b"".join(reads) + ops(32 * len(reads), 0, "RETURN")
+
+
+def test_cached_reads_around_calls_and_creates():
+    from common.keccak import keccak
+
+    code = cached_reads_program()
+    obs = check_both(code, value=0)
+    out = bytes.fromhex(obs["output"])
+    w = [int.from_bytes(out[i : i + 32], "big") for i in range(0, len(out), 32)]
+    assert w[0] == w[1] == 10 and w[6] == w[7] == w[8] == 10**18
+    assert w[9] == w[10] == 0
+    # (the words of the CALL and CREATE2 steps stay 0) after the call: Q got 5 and gave C_ENV 1
+    assert w[22] == w[23] == 14 and w[24] == w[25] == w[26] == 10**18 - 5 and w[27] == 2
+    # the transfer created EMPTY (1 wei, no code): EXTCODEHASH from 0 to the empty code's hash
+    assert w[29] == w[30] == int.from_bytes(keccak(b""), "big") and w[31] == w[32] == 1
+    # CREATE2 deployed one byte where there was nothing
+    assert w[33] == w[34] == w[35] == w[36] == 0
+    assert w[38] == w[39] == 1 and w[40] == w[41] == int.from_bytes(keccak(b"\x00"), "big")
+
+
+def test_cached_blob_and_block_hashes():
+    """BLOBHASH and BLOCKHASH with real hashes, in a loop (the frame asks the host once per index/number)."""
+    from evm.message import BlockEnv, TxEnv
+    from evm_helpers import SENDER
+
+    blobs = (b"\x01" + b"\xaa" * 31, b"\x01" + b"\xbb" * 31)
+    env = BlockEnv(Fork.OSAKA, number=300, block_hash=lambda n: n.to_bytes(32, "big"))
+    loop = asm(
+        8, ":top",  # counter
+        0, "BLOBHASH", 1, "BLOBHASH", 2, "BLOBHASH", "ADD", "ADD", 0, "MLOAD", "ADD", 0, "MSTORE",
+        44, "BLOCKHASH", 299, "BLOCKHASH", 300, "BLOCKHASH", "ADD", "ADD", 32, "MLOAD", "ADD", 32, "MSTORE",
+        1, "SWAP1", "SUB", "DUP1", "@top", "JUMPI",
+        64, 0, "RETURN",
+    )
+    kw = dict(env=env, tx=TxEnv(origin=SENDER, blob_hashes=blobs))
+    ref = observe("interpreter", loop, b"", world(), **kw)
+    got = observe("mlir", loop, b"", world(), **kw)
+    assert got == ref, _diff(ref, got)
+    out = bytes.fromhex(ref["output"])
+    mask = 2**256 - 1
+    assert int.from_bytes(out[:32], "big") == 8 * sum(int.from_bytes(b, "big") for b in blobs) & mask
+    assert int.from_bytes(out[32:], "big") == 8 * (44 + 299) & mask

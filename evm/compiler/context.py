@@ -41,6 +41,7 @@ class FunctionTable:
             self.array[slot] = jit.runtime[name]
         self.array[L.T_PRECOMPILE] = jit.runtime["rt_precompile"]
         self.array[L.T_LOG] = jit.runtime["rt_log"]
+        self.array[L.T_QUERY] = jit.runtime["rt_query"]
         self._keep: list = []
         self.address = ctypes.addressof(self.array)
 

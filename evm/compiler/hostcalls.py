@@ -88,21 +88,27 @@ WORDS = {
     0x44: lambda c: _b2i(c.host.block.prev_randao),
     0x45: lambda c: c.host.block.gas_limit,
     0x46: lambda c: c.host.block.chain_id,
-    0x47: lambda c: c.host.balance(c.message.target),
     0x48: lambda c: c.host.block.base_fee,
     0x4A: lambda c: c.host.block.blob_base_fee,
 }
 
 
+# Cached reads (codegen Emitter.cached_query): the key in word 0 stays there, the answer goes to word 1, and
+# the compiled code inserts (kind, key, answer) into the frame's slot cache.
 def blockhash(c):
-    c.set_word(0, c.host.block_hash(c.word(0)))
+    c.set_word(1, c.host.block_hash(c.word(0)))
     return 0
 
 
 def blobhash(c):
     i = c.word(0)
     hashes = c.host.tx.blob_hashes
-    c.set_word(0, _b2i(hashes[i]) if i < len(hashes) else 0)
+    c.set_word(1, _b2i(hashes[i]) if i < len(hashes) else 0)
+    return 0
+
+
+def selfbalance(c):
+    c.set_word(1, c.host.balance(c.message.target))  # word 0: ADDRESS, the cache key
     return 0
 
 
@@ -111,7 +117,7 @@ def _account(query):
         a = to_address(c.word(0))
         if not _charge(c, c.host.access_account(a)):
             return L.ST_OOG
-        c.set_word(0, query(c.host, a))
+        c.set_word(1, query(c.host, a))
         return 0
     return fn
 
@@ -266,7 +272,7 @@ def install(table: FunctionTable) -> None:
     fns = {op: _word_of(get) for op, get in WORDS.items()}
     fns.update({
         0x31: balance, 0x3B: extcodesize, 0x3C: extcodecopy, 0x3F: extcodehash,
-        0x40: blockhash, 0x49: blobhash,
+        0x40: blockhash, 0x47: selfbalance, 0x49: blobhash,
         0x54: sload, 0x55: sstore, 0x5C: tload, 0x5D: tstore,
         0xF0: _create(False), 0xF5: _create(True),
         0xF1: _call(CALL), 0xF2: _call(CALLCODE), 0xF4: _call(DELEGATECALL), 0xFA: _call(STATICCALL),
@@ -278,5 +284,5 @@ def install(table: FunctionTable) -> None:
         table.set_host(op, _guard(fn))
 
 
-HOST_OPS = frozenset([*WORDS, 0x31, 0x3B, 0x3C, 0x3F, 0x40, 0x49, 0x54, 0x55, 0x5C, 0x5D,
+HOST_OPS = frozenset([*WORDS, 0x31, 0x3B, 0x3C, 0x3F, 0x40, 0x47, 0x49, 0x54, 0x55, 0x5C, 0x5D,
                       0xF0, 0xF5, 0xF1, 0xF2, 0xF4, 0xFA, 0xFF, *range(0xA0, 0xA5)])

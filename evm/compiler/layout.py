@@ -73,7 +73,8 @@ T_TSTORE = 14
 T_SINSERT = 15     # void (ctx, kind): insert scratch (key, current, original) after a host call
 T_HOST = 16        # T_HOST + opcode: host callback `i64 (ptr ctx)` for that opcode
 T_LOG = T_HOST + 256  # i64 (ctx, n topics): append a LOG record (scratch: offset, size, topics)
-TABLE_SLOTS = T_LOG + 1
+T_QUERY = T_LOG + 1   # i64 (ctx, kind): a cached read (key in scratch word 0): 1 and word 1 = value, or 0
+TABLE_SLOTS = T_QUERY + 1
 
 # Status codes returned by the compiled function
 ST_STOP = 0
@@ -89,7 +90,12 @@ ST_RETURNDATA_OOB = 9
 ST_HOST_ERROR = 10   # the host callback stored an ExceptionalHalt name for the frame
 ST_STACK_FAULT = 12  # a segment's stack guard failed (FAULT_PC, FAULT_H; GAS is the counter there)
 OP_CONTINUE = -1     # returned by an op-library function when the frame goes on
-# Slot cache entry: gen, kind (0 storage, 1 transient), dirty, pad, key, current, original
+# Slot cache entry: gen, kind, dirty, pad, key, current, original. Kinds: storage and transient slots of the
+# frame's account (written natively, written back), and reads that cannot change while the frame's code runs
+# without a call, create or selfdestruct (which empty the cache): BALANCE, EXTCODESIZE and EXTCODEHASH of a
+# warm account (SELFBALANCE is BALANCE of ADDRESS), BLOCKHASH by number, BLOBHASH by index. Inserted after the
+# host call that answered (and warmed) them, so a live account entry is a warm account.
+K_STORAGE, K_TRANSIENT, K_BALANCE, K_CODESIZE, K_CODEHASH, K_BLOCKHASH, K_BLOBHASH = range(7)
 ST_CAP = 512       # entries (power of two)
 ST_MAX = 384       # live entries at most (load factor 3/4); further slots go through Python
 ST_ENTRY = 128

@@ -19,6 +19,8 @@ loads), word 2 = original value (filled by the Python host call before rt_slot_i
 
 * ``rt_sload(ctx) -> i64``: 1 and word 1 = current value on a hit, 0 on a miss;
 * ``rt_tload(ctx) -> i64``: the same for transient storage;
+* ``rt_query(ctx, kind) -> i64``: the same for the cached reads (layout.K_BALANCE ...: account
+  queries, BLOCKHASH, BLOBHASH), which the compiled code inserts after the host call answered;
 * ``rt_sstore(ctx, gas) -> i64``: gas left after a native SSTORE, -1 out of gas (EIP-2200
   stipend rule or cost), -2 when Python must do it (miss or static frame);
 * ``rt_tstore(ctx) -> i64``: 1 when done natively (hit, or a new entry), 0 when Python must;
@@ -35,7 +37,6 @@ from . import layout as L
 _LOG2_CAP = L.ST_CAP.bit_length() - 1
 assert 1 << _LOG2_CAP == L.ST_CAP and L.ST_MAX < L.ST_CAP
 _FREE = 1 << 62  # probe result flag: the key is absent, low bits = the free index to use
-
 
 
 def _warm(original: int, current: int, new: int) -> tuple[int, int]:
@@ -61,4 +62,4 @@ NAMES = {
     "RESTORE_SET": _RESTORE_SET, "RESTORE_RESET": _RESTORE_RESET,
 }
 
-SLOT_FUNCTIONS = ("rt_sload", "rt_tload", "rt_sstore", "rt_tstore", "rt_slot_insert", "rt_log")
+SLOT_FUNCTIONS = ("rt_sload", "rt_tload", "rt_sstore", "rt_tstore", "rt_slot_insert", "rt_log", "rt_query")

@@ -31,6 +31,11 @@ from ..analysis import DYNAMIC, STACK_LIMIT, Analysis, Block, Instr, Segment, fi
 
 KDYN = -2147483648  # llvm.getelementptr dynamic index marker
 SLOT_OPS = frozenset((0x54, 0x55, 0x5C, 0x5D))  # SLOAD SSTORE TLOAD TSTORE: use the slot cache
+# reads served from the slot cache after their first host call (layout.K_*): BALANCE SELFBALANCE EXTCODESIZE
+# EXTCODEHASH BLOCKHASH BLOBHASH
+QUERY_KIND = {0x31: L.K_BALANCE, 0x47: L.K_BALANCE, 0x3B: L.K_CODESIZE, 0x3F: L.K_CODEHASH,
+              0x40: L.K_BLOCKHASH, 0x49: L.K_BLOBHASH}
+CACHE_OPS = SLOT_OPS | frozenset(QUERY_KIND)
 # words that cannot change during a frame: ADDRESS ORIGIN CALLER CALLVALUE GASPRICE COINBASE TIMESTAMP
 # NUMBER PREVRANDAO GASLIMIT CHAINID BASEFEE BLOBBASEFEE (SELFBALANCE can: calls move value)
 FRAME_WORDS_ORDER = (0x30, 0x32, 0x33, 0x34, 0x3A, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x48, 0x4A)
@@ -275,9 +280,10 @@ class Emitter:
             self.st(z, off)
         llvm.store(z, self.sp_var)
         used = {i.op for b in self.an.blocks for i in b.instrs}
-        if used & FRAME_WORDS:  # the per-frame cache of environment words starts empty
+        if used & FRAME_WORDS or 0x47 in used:  # the per-frame cache of environment words starts empty
+            # (SELFBALANCE reads ADDRESS from it)
             self.st(z, L.ENV_KNOWN)
-        if used & SLOT_OPS:
+        if used & CACHE_OPS:
             # a new slot-cache generation: this frame's table starts empty (runtime_slots.py)
             self.st(arith.addi(self.ld(self.i64, L.ST_GEN), self.c64(1)), L.ST_GEN)
             for off in (L.ST_COUNT, L.ST_NDIRTY, L.REFUND):
@@ -547,6 +553,20 @@ class Emitter:
             self.st(arith.ori(self.ld(self.i64, L.ENV_KNOWN), bit), L.ENV_KNOWN)
         self.on_miss(arith.cmpi(P.eq, arith.andi(self.ld(self.i64, L.ENV_KNOWN), bit), self.c64(0)), ask_host)
         return self.ld(self.i256, off)
+
+    def cached_query(self, op: int, key: ir.Value) -> ir.Value:
+        """The answer to `op` (QUERY_KIND) for `key`: from the frame's slot cache (runtime_slots.py rt_query)
+        when an earlier host call of this frame answered it (and warmed the account), else from the host
+        callback of `op` (key in word 0, answer in word 1, cold surcharge charged there), then cached."""
+        kind = self.c64(QUERY_KIND[op])
+        self.store_scratch(0, key)
+        hit = self.call_ptr(self.table_fn(L.T_QUERY), [self.ctxp, kind], self.i64)
+
+        def ask_host():
+            self.host_call(op)
+            self.call_ptr(self.table_fn(L.T_SINSERT), [self.ctxp, kind])
+        self.on_miss(arith.cmpi(P.eq, hit, self.c64(0)), ask_host)
+        return self.load_scratch(1)
 
     def on_miss(self, miss: ir.Value, slow: Callable[[], None]) -> None:
         """Emit `slow` (a host call, typically) on a rarely taken path entered when `miss` is true,

@@ -1,6 +1,7 @@
 """BLOCKHASH COINBASE TIMESTAMP NUMBER PREVRANDAO GASLIMIT CHAINID SELFBALANCE BASEFEE BLOBHASH
-BLOBBASEFEE: values of the block/transaction environment, from the host (once per frame for
-the words that cannot change during it)."""
+BLOBBASEFEE: values of the block/transaction environment, from the host once per frame (the words that
+cannot change during it), per number or index and frame (BLOCKHASH, BLOBHASH), or until the next call, create
+or selfdestruct (SELFBALANCE): then from the frame's native copy."""
 from . import handler
 
 
@@ -11,10 +12,10 @@ def block_word(em, ins):
 
 @handler("SELFBALANCE")
 def selfbalance(em, ins):
-    em.push(em.host(ins.op, [], 1)[0])
+    # BALANCE of ADDRESS (always warm): one cache entry for both
+    em.push(em.cached_query(ins.op, em.frame_word(0x30)))
 
 
 @handler("BLOCKHASH", "BLOBHASH")
 def block_query(em, ins):
-    a = em.pop()
-    em.push(em.host(ins.op, [a], 1)[0])
+    em.push(em.cached_query(ins.op, em.pop()))

@@ -2,7 +2,8 @@
 CODECOPY GASPRICE EXTCODESIZE EXTCODECOPY RETURNDATASIZE RETURNDATACOPY EXTCODEHASH.
 
 Calldata, code and return data are native (pointers in the context / a global of the module);
-account queries go to the host."""
+account queries go to the host once per account and frame (until a call, create or selfdestruct), then come
+from the frame's native cache (Emitter.cached_query)."""
 from mlir import ir
 from mlir.dialects import arith, cf, llvm
 
@@ -18,8 +19,7 @@ def env_word(em, ins):
 
 @handler("BALANCE", "EXTCODESIZE", "EXTCODEHASH")
 def account_query(em, ins):
-    a = em.pop()
-    em.push(em.host(ins.op, [a], 1)[0])
+    em.push(em.cached_query(ins.op, em.pop()))
 
 
 @handler("CALLDATALOAD")

@@ -6,7 +6,7 @@ from mlir.dialects import arith, llvm
 from .. import layout as L
 from . import P, handler
 
-STORAGE, TRANSIENT = 0, 1
+STORAGE, TRANSIENT = L.K_STORAGE, L.K_TRANSIENT
 
 
 def _host_then_cache(em, ins, kind: int):

@@ -134,6 +134,12 @@ define i64 @rt_tload(ptr %ctx) {
   ret i64 %r
 }
 
+; a cached read of another kind (layout.K_*): 1 and word 1 = the value, 0 when Python must answer
+define i64 @rt_query(ptr %ctx, i64 %kind) {
+  %r = call i64 @slot_load(ptr %ctx, i64 %kind)
+  ret i64 %r
+}
+
 ; a native store's lookup of (kind, word 0): -1 in a static frame (Python raises the error), else
 ; slot_probe's answer
 define internal i64 @store_probe(ptr %ctx, i64 %kind) alwaysinline {
