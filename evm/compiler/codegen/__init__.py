@@ -31,10 +31,10 @@ from ..analysis import DYNAMIC, STACK_LIMIT, Analysis, Block, Instr, Segment, fi
 
 KDYN = -2147483648  # llvm.getelementptr dynamic index marker
 SLOT_OPS = frozenset((0x54, 0x55, 0x5C, 0x5D))  # SLOAD SSTORE TLOAD TSTORE: use the slot cache
-# reads served from the slot cache after their first host call (layout.K_*): BALANCE SELFBALANCE EXTCODESIZE
-# EXTCODEHASH BLOCKHASH BLOBHASH
-QUERY_KIND = {0x31: L.K_BALANCE, 0x47: L.K_BALANCE, 0x3B: L.K_CODESIZE, 0x3F: L.K_CODEHASH,
-              0x40: L.K_BLOCKHASH, 0x49: L.K_BLOBHASH}
+# reads served from the slot cache after their first host call (Emitter.cached_query), by cache kind
+QUERY_KIND = {BY_NAME[name]: kind for name, kind in (
+    ("BALANCE", L.K_BALANCE), ("SELFBALANCE", L.K_BALANCE), ("EXTCODESIZE", L.K_CODESIZE),
+    ("EXTCODEHASH", L.K_CODEHASH), ("BLOCKHASH", L.K_BLOCKHASH), ("BLOBHASH", L.K_BLOBHASH))}
 CACHE_OPS = SLOT_OPS | frozenset(QUERY_KIND)
 # words that cannot change during a frame: ADDRESS ORIGIN CALLER CALLVALUE GASPRICE COINBASE TIMESTAMP
 # NUMBER PREVRANDAO GASLIMIT CHAINID BASEFEE BLOBBASEFEE (SELFBALANCE can: calls move value)
@@ -280,7 +280,7 @@ class Emitter:
             self.st(z, off)
         llvm.store(z, self.sp_var)
         used = {i.op for b in self.an.blocks for i in b.instrs}
-        if used & FRAME_WORDS or 0x47 in used:  # the per-frame cache of environment words starts empty
+        if used & FRAME_WORDS or BY_NAME["SELFBALANCE"] in used:  # the per-frame cache of environment words starts empty
             # (SELFBALANCE reads ADDRESS from it)
             self.st(z, L.ENV_KNOWN)
         if used & CACHE_OPS:

@@ -2,6 +2,7 @@
 BLOBBASEFEE: values of the block/transaction environment, from the host once per frame (the words that
 cannot change during it), per number or index and frame (BLOCKHASH, BLOBHASH), or until the next call, create
 or selfdestruct (SELFBALANCE): then from the frame's native copy."""
+from ...opcodes import BY_NAME
 from . import handler
 
 
@@ -13,7 +14,7 @@ def block_word(em, ins):
 @handler("SELFBALANCE")
 def selfbalance(em, ins):
     # BALANCE of ADDRESS (always warm): one cache entry for both
-    em.push(em.cached_query(ins.op, em.frame_word(0x30)))
+    em.push(em.cached_query(ins.op, em.frame_word(BY_NAME["ADDRESS"])))
 
 
 @handler("BLOCKHASH", "BLOBHASH")
