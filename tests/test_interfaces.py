@@ -104,7 +104,10 @@ def test_one_static_context_check():
     # compiled code's copy of the flag, so that its native SSTORE/TSTORE/LOG leave a static frame's write to
     # the Host (which raises): a copy, not a decision
     assert [(rel, line) for rel, _, line in readers] == [
-        ("evm/compiler/backend.py", "q[_STATIC_Q] = message.is_static  # native stores leave a static frame's writes to the Host")
+        (
+            "evm/compiler/backend.py",
+            "q[_STATIC_Q] = message.is_static  # native stores leave a static frame's writes to the Host",
+        )
     ]
     host = (EVM / "host.py").read_text()
     decisions = [line.strip() for line in host.splitlines() if "is_static" in line and "if " in line]

@@ -2026,17 +2026,50 @@ def test_cached_reads_around_calls_and_creates():
 
 def test_cached_blob_and_block_hashes():
     """BLOBHASH and BLOCKHASH with real hashes, in a loop (the frame asks the host once per index/number)."""
-    from evm.message import BlockEnv, TxEnv
     from evm_helpers import SENDER
+
+    from evm.message import BlockEnv, TxEnv
 
     blobs = (b"\x01" + b"\xaa" * 31, b"\x01" + b"\xbb" * 31)
     env = BlockEnv(Fork.OSAKA, number=300, block_hash=lambda n: n.to_bytes(32, "big"))
     loop = asm(
-        8, ":top",  # counter
-        0, "BLOBHASH", 1, "BLOBHASH", 2, "BLOBHASH", "ADD", "ADD", 0, "MLOAD", "ADD", 0, "MSTORE",
-        44, "BLOCKHASH", 299, "BLOCKHASH", 300, "BLOCKHASH", "ADD", "ADD", 32, "MLOAD", "ADD", 32, "MSTORE",
-        1, "SWAP1", "SUB", "DUP1", "@top", "JUMPI",
-        64, 0, "RETURN",
+        8,
+        ":top",  # counter
+        0,
+        "BLOBHASH",
+        1,
+        "BLOBHASH",
+        2,
+        "BLOBHASH",
+        "ADD",
+        "ADD",
+        0,
+        "MLOAD",
+        "ADD",
+        0,
+        "MSTORE",
+        44,
+        "BLOCKHASH",
+        299,
+        "BLOCKHASH",
+        300,
+        "BLOCKHASH",
+        "ADD",
+        "ADD",
+        32,
+        "MLOAD",
+        "ADD",
+        32,
+        "MSTORE",
+        1,
+        "SWAP1",
+        "SUB",
+        "DUP1",
+        "@top",
+        "JUMPI",
+        64,
+        0,
+        "RETURN",
     )
     kw = dict(env=env, tx=TxEnv(origin=SENDER, blob_hashes=blobs))
     ref = observe("interpreter", loop, b"", world(), **kw)
