@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-blocks bench-node fuzz clean
+.PHONY: install run test lint bench bench-blocks bench-compile bench-node fuzz clean
 
 FUZZ_SECONDS ?= 300
 FUZZ_SEED    ?= $(shell date +%s)
@@ -58,6 +58,10 @@ bench-blocks: install
 	else echo "bench-blocks: $(BENCH_FIXTURES) not found (set BENCH_FIXTURES); block benchmark not run"; fi
 
 # The node under load beside anvil (bench/node_load.py): ethers v6 and, on linux-x64, anvil 1.7.1 from npm.
+bench-compile: install
+	$(PY) bench/compile_time.py
+	$(PY) bench/compile_time.py --shapes
+
 bench-node: install
 	cd bench/ethers && npm ci --no-audit --no-fund --prefer-offline
 	$(PY) bench/node_load.py --rounds 3

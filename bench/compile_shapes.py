@@ -1,0 +1,99 @@
+"""Worst-case contract shapes for compile time (bench/compile_time.py --shapes): one opcode (or a
+short idiom) repeated up to a size, for each class of instruction, plus JUMPDEST floods, many
+small blocks, static and dynamic jump tables and precompile calls: what the execution-spec-tests
+benchmark blocks deploy to hurt a JIT. Each shape keeps the stack within bounds, so the code runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+MAX_CODE = 24_576  # EIP-170
+
+
+def _rep(prefix: bytes, body: bytes, size: int, suffix: bytes = b"") -> bytes:
+    n = max(1, (size - len(prefix) - len(suffix)) // len(body))
+    return prefix + body * n + suffix
+
+
+def _static_jumps(size: int) -> bytes:
+    # PUSH2 next JUMP JUMPDEST, chained: every block jumps to the next one
+    return b"".join(bytes([0x61, (p + 4) >> 8 & 0xFF, (p + 4) & 0xFF, 0x56, 0x5B]) for p in range(0, size - 5, 5))
+
+
+def _precompile_calls(size: int) -> bytes:
+    # STATICCALL(gas, 0x01..0x0a, 0, 0, 0, 0); POP, cycling over the precompiles
+    body = b"".join(b"\x5f\x5f\x5f\x5f" + bytes([0x60, a]) + b"\x5a\xfa\x50" for a in range(1, 11))
+    return _rep(b"", body, size)
+
+
+def _precompile_loop(size: int) -> bytes:
+    # many small loops, each calling IDENTITY and SHA256 16 times: JUMPDEST-headed blocks with a
+    # backward JUMPI, as the benchmark's precompile families do
+    out = bytearray()
+    while len(out) + 40 <= size:
+        head = len(out)
+        out += b"\x60\x10"  # counter
+        loop = len(out)
+        out += b"\x5b"
+        out += b"\x5f\x5f\x5f\x5f\x60\x04\x5a\xfa\x50"  # STATICCALL IDENTITY
+        out += b"\x5f\x5f\x5f\x5f\x60\x02\x5a\xfa\x50"  # STATICCALL SHA256
+        out += b"\x60\x01\x90\x03\x80"  # counter - 1, DUP
+        out += bytes([0x61, loop >> 8, loop & 0xFF, 0x57, 0x50])  # JUMPI back while non-zero; POP
+        assert len(out) - head <= 40
+    return bytes(out)
+
+
+SHAPES: dict[str, Callable[[int], bytes]] = {
+    # arithmetic (one result feeds the next)
+    "add_chain": lambda n: _rep(b"\x36", b"\x80\x01", n),
+    "mul_chain": lambda n: _rep(b"\x36", b"\x80\x02", n),
+    "div_chain": lambda n: _rep(b"\x36", b"\x80\x04", n),
+    "mulmod_chain": lambda n: _rep(b"\x36\x80", b"\x81\x82\x09", n),
+    "exp_chain": lambda n: _rep(b"\x36", b"\x80\x0a", n),
+    "signext_chain": lambda n: _rep(b"\x36", b"\x80\x0b", n),
+    "push32_add": lambda n: _rep(b"\x36", b"\x7f" + b"\x11" * 32 + b"\x01", n),
+    # comparison and bitwise
+    "not_chain": lambda n: _rep(b"\x36", b"\x19", n),
+    "byte_chain": lambda n: _rep(b"\x36", b"\x80\x1a", n),
+    "shl_chain": lambda n: _rep(b"\x36", b"\x80\x1b", n),
+    "lt_iszero": lambda n: _rep(b"\x36", b"\x80\x10\x15", n),
+    # stack
+    "dup_swap": lambda n: _rep(b"\x36" * 16, b"\x8f\x9f", n),
+    # KECCAK256
+    "keccak": lambda n: _rep(b"\x5f", b"\x80\x5f\x20\x50", n),
+    # environment and block
+    "address_seq": lambda n: _rep(b"", b"\x30\x50", n),
+    "caller_seq": lambda n: _rep(b"", b"\x33\x50", n),
+    "calldataload_chain": lambda n: _rep(b"\x5f", b"\x35", n),
+    "blockhash_chain": lambda n: _rep(b"\x5f", b"\x40", n),
+    # accounts
+    "balance_chain": lambda n: _rep(b"\x5f", b"\x31", n),
+    "extcodesize_chain": lambda n: _rep(b"\x5f", b"\x3b", n),
+    # memory and copies
+    "mload_chain": lambda n: _rep(b"\x5f", b"\x51", n),
+    "mstore_seq": lambda n: _rep(b"", b"\x36\x80\x52", n),
+    "calldatacopy_seq": lambda n: _rep(b"", b"\x36\x5f\x5f\x37", n),
+    "returndatacopy_seq": lambda n: _rep(b"", b"\x5f\x5f\x5f\x3e", n),
+    # storage and transient storage
+    "sload_chain": lambda n: _rep(b"\x5f", b"\x54", n),
+    "sstore_seq": lambda n: _rep(b"", b"\x36\x5f\x55", n),
+    "tload_chain": lambda n: _rep(b"\x5f", b"\x5c", n),
+    "tstore_seq": lambda n: _rep(b"", b"\x36\x5f\x5d", n),
+    # logs
+    "log0_seq": lambda n: _rep(b"", b"\x5f\x5f\xa0", n),
+    # control flow
+    "jumpdest_flood": lambda n: _rep(b"", b"\x5b", n),
+    "small_blocks_jumpi": lambda n: _rep(b"", b"\x5b\x5f\x5f\x57", n),
+    "static_jumps": _static_jumps,
+    "dyn_jumps": lambda n: _rep(b"\x5f", b"\x5b\x58\x60\x06\x01\x56", n),  # JUMPDEST PC PUSH1 6 ADD JUMP
+    # calls
+    "precompile_calls": _precompile_calls,
+    "precompile_loop": _precompile_loop,
+    "call_value": lambda n: _rep(b"", b"\x5f\x5f\x5f\x5f\x60\x01\x60\x04\x5a\xf1\x50", n),
+}
+
+
+def shape(name: str, size: int = MAX_CODE) -> bytes:
+    code = SHAPES[name](size)
+    assert len(code) <= size, (name, len(code), size)
+    return code
