@@ -2,8 +2,13 @@
 native code, cached by (code hash, fork). See docs/compiler.md."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def __getattr__(name):
+if TYPE_CHECKING:
+    from .backend import MlirBackend
+
+
+def __getattr__(name: str) -> type[MlirBackend]:
     if name == "MlirBackend":
         from .backend import MlirBackend
         return MlirBackend

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..spec import Fork
 from .opinfo import OpInfo, op_table
 
 JUMP, JUMPI, JUMPDEST = 0x56, 0x57, 0x5B
@@ -124,7 +125,7 @@ def split_blocks(instrs: list[Instr], table: dict[int, OpInfo]) -> list[Block]:
             cur = None
     by_start = {b.start: b.index for b in blocks}
     for b in blocks:
-        last = b.last
+        last = b.instrs[-1]  # a block has at least one instruction
         if not (b.invalid or last.op in TERMINATORS or last.op == JUMP):
             b.fallthrough = by_start.get(last.pc + last.size)  # None: falls off the end (STOP)
     return blocks
@@ -178,12 +179,12 @@ def summarise(b: Block, table: dict[int, OpInfo], split_after: frozenset[int] = 
     seg.end = len(b.instrs)
     b.segments.append(seg)
     b.delta = h
-    if b.last.op in (JUMP, JUMPI):
+    if b.instrs[-1].op in (JUMP, JUMPI):
         b.jump_target = _jump_target(b.instrs, table)
         b.dynamic_jump = b.jump_target is None
 
 
-def analyze(code: bytes, fork, split_after: frozenset[int] = frozenset()) -> Analysis:
+def analyze(code: bytes, fork: Fork, split_after: frozenset[int] = frozenset()) -> Analysis:
     table = op_table(fork)
     blocks = split_blocks(decode(code), table)
     jumpdests = {b.start: b.index for b in blocks if b.instrs[0].op == JUMPDEST}
@@ -214,6 +215,7 @@ def _propagate_heights(blocks: list[Block], jumpdests: dict[int, int], has_dyn: 
     while work:
         i = work.pop()
         b = blocks[i]
+        assert b.height is not None  # only blocks given a height are queued
         out = DYNAMIC if b.height == DYNAMIC else b.height + b.delta
         for s in b.succs:
             sb = blocks[s]

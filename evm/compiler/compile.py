@@ -5,11 +5,13 @@ import os
 import time
 from dataclasses import dataclass
 
-from mlir.passmanager import PassManager
+from mlir import ir
 from mlir._mlir_libs._mlirDialectsLLVM import translate_module_to_llvmir
+from mlir.passmanager import PassManager
 
 from ..errors import CompileError
-from .analysis import analyze
+from ..spec import Fork
+from .analysis import Analysis, analyze
 from .cache import symbol_for
 from .codegen import Emitter
 from .opinfo import OUTLINED, inline_cost
@@ -35,7 +37,7 @@ CHEAP_BUDGET = 20_000
 TIERS = ("full", "cheap", "compact")
 
 
-def choose_tier(an) -> str:
+def choose_tier(an: Analysis) -> str:
     forced = os.environ.get("EVM_MLIR_TIER", "").strip().lower()
     if forced:
         if forced not in TIERS:
@@ -59,7 +61,8 @@ class CompileStats:
     mlir_blocks: int = 0
 
 
-def build_mlir(code: bytes, fork, symbol: str | None = None, compact: bool | None = None):
+def build_mlir(code: bytes, fork: Fork, symbol: str | None = None, compact: bool | None = None
+               ) -> tuple[ir.Module, Emitter]:
     an = analyze(code, fork)
     if compact is None:
         compact = choose_tier(an) == "compact"
@@ -69,13 +72,14 @@ def build_mlir(code: bytes, fork, symbol: str | None = None, compact: bool | Non
     return em.build(), em
 
 
-def to_llvm_ir(module, compact: bool = False) -> str:
+def to_llvm_ir(module: ir.Module, compact: bool = False) -> str:
     pm = PassManager.parse(PIPELINE_COMPACT if compact else PIPELINE, context=module.context)
     pm.run(module.operation)
-    return translate_module_to_llvmir(module.operation)
+    text: str = translate_module_to_llvmir(module.operation)
+    return text
 
 
-def compile_to_object(code: bytes, fork, stats: CompileStats | None = None) -> tuple[bytes, str]:
+def compile_to_object(code: bytes, fork: Fork, stats: CompileStats | None = None) -> tuple[bytes, str]:
     """The object file of `code` at `fork` and its entry symbol; CompileError if any stage fails."""
     try:
         return _compile_to_object(code, fork, stats)
@@ -85,7 +89,7 @@ def compile_to_object(code: bytes, fork, stats: CompileStats | None = None) -> t
         raise CompileError(f"{symbol_for(code, fork)[:20]}... ({len(code)} bytes): {type(exc).__name__}: {exc}") from exc
 
 
-def _compile_to_object(code: bytes, fork, stats: CompileStats | None) -> tuple[bytes, str]:
+def _compile_to_object(code: bytes, fork: Fork, stats: CompileStats | None) -> tuple[bytes, str]:
     sym = symbol_for(code, fork)
     t0 = time.perf_counter()
     an = analyze(code, fork)

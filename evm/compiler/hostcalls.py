@@ -9,8 +9,12 @@ a Python exception escaped (re-raised by the backend after the native frame unwo
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeAlias
+
 from ..errors import ExceptionalHalt
 from ..host import CALL, CALLCODE, DELEGATECALL, STATICCALL
+from ..interfaces import NativeHost
 from ..message import to_address
 from . import layout as L
 from .context import FrameContext, FunctionTable, bytes_address
@@ -23,6 +27,9 @@ RD_LEN_Q = L.RD_LEN // 8
 NDIRTY_Q = L.ST_NDIRTY // 8
 REFUND_Q = L.REFUND // 8
 LOG_LEN_Q = L.LOG_LEN // 8
+
+# a callback's body: the frame context in, a status out (0: continue)
+HostCallback: TypeAlias = Callable[[FrameContext], int]
 
 # ctx address -> FrameContext (filled by the backend for every pooled context)
 CONTEXTS: dict[int, FrameContext] = {}
@@ -41,7 +48,7 @@ def _charge(c: FrameContext, cost: int) -> bool:
     return True
 
 
-def _set_return_data(c: FrameContext, data) -> None:
+def _set_return_data(c: FrameContext, data: bytes | bytearray | memoryview) -> None:
     if type(data) is not bytes:
         data = bytes(data)
     c.rdata = data
@@ -49,8 +56,8 @@ def _set_return_data(c: FrameContext, data) -> None:
     c.q[RD_LEN_Q] = len(data)
 
 
-def _guard(fn):
-    def cb(addr):
+def _guard(fn: HostCallback) -> Callable[[int], int]:
+    def cb(addr: int) -> int:
         c = CONTEXTS[addr]
         try:
             return fn(c)
@@ -65,8 +72,8 @@ def _guard(fn):
 
 
 # ---------------------------------------------------------------- environment and block words
-def _word_of(getter):
-    def fn(c):
+def _word_of(getter: Callable[[FrameContext], int]) -> HostCallback:
+    def fn(c: FrameContext) -> int:
         c.set_word(0, getter(c))
         return 0
     return fn
@@ -76,7 +83,7 @@ def _b2i(b: bytes) -> int:
     return int.from_bytes(b, "big")
 
 
-WORDS = {
+WORDS: dict[int, Callable[[FrameContext], int]] = {
     0x30: lambda c: _b2i(c.message.target),
     0x32: lambda c: _b2i(c.host.tx.origin),
     0x33: lambda c: _b2i(c.message.caller),
@@ -95,25 +102,25 @@ WORDS = {
 
 # Cached reads (codegen Emitter.cached_query): the key in word 0 stays there, the answer goes to word 1, and
 # the compiled code inserts (kind, key, answer) into the frame's slot cache.
-def blockhash(c):
+def blockhash(c: FrameContext) -> int:
     c.set_word(1, c.host.block_hash(c.word(0)))
     return 0
 
 
-def blobhash(c):
+def blobhash(c: FrameContext) -> int:
     i = c.word(0)
     hashes = c.host.tx.blob_hashes
     c.set_word(1, _b2i(hashes[i]) if i < len(hashes) else 0)
     return 0
 
 
-def selfbalance(c):
+def selfbalance(c: FrameContext) -> int:
     c.set_word(1, c.host.balance(c.message.target))  # word 0: ADDRESS, the cache key
     return 0
 
 
-def _account(query):
-    def fn(c):
+def _account(query: Callable[[NativeHost, bytes], int]) -> HostCallback:
+    def fn(c: FrameContext) -> int:
         a = to_address(c.word(0))
         if not _charge(c, c.host.access_account(a)):
             return L.ST_OOG
@@ -127,7 +134,7 @@ extcodesize = _account(lambda h, a: len(h.code(a)))
 extcodehash = _account(lambda h, a: h.code_hash(a))
 
 
-def extcodecopy(c):
+def extcodecopy(c: FrameContext) -> int:
     a = to_address(c.word(0))
     dst, off, size = c.word(1), c.word(2), c.word(3)
     if not _charge(c, c.host.access_account(a)):
@@ -141,7 +148,7 @@ def extcodecopy(c):
 # Called when the slot is not in the frame's native slot cache (runtime_slots.py): key in word 0,
 # the value in word 1 (in for stores, out for loads); loads and SSTORE also return the slot's
 # original value in word 2, so the compiled code can cache it.
-def sload(c):
+def sload(c: FrameContext) -> int:
     slot = c.word(0)
     t = c.message.target
     host = c.host
@@ -152,7 +159,7 @@ def sload(c):
     return 0
 
 
-def sstore(c):
+def sstore(c: FrameContext) -> int:
     g = c.q[GAS_Q]
     t, slot = c.message.target, c.word(0)
     # the Host checks the static context and the gas (raises WriteInStaticContext / OutOfGas)
@@ -162,12 +169,12 @@ def sstore(c):
     return 0
 
 
-def tload(c):
+def tload(c: FrameContext) -> int:
     c.set_word(1, c.host.tload(c.message.target, c.word(0)))
     return 0
 
 
-def tstore(c):
+def tstore(c: FrameContext) -> int:
     c.host.tstore(c.message, c.word(0), c.word(1))
     return 0
 
@@ -188,7 +195,7 @@ def _flush_logs(c: FrameContext) -> None:
         c.host.write_back(c.message.target, (), 0, c.take_logs(c.message.target))
 
 
-def native_pending(q) -> bool:
+def native_pending(q: memoryview) -> bool:
     """Whether the frame context `q` holds native writes, a refund delta or LOGs not yet written back."""
     return bool(q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q])
 
@@ -203,8 +210,8 @@ def _leave_native(c: FrameContext) -> None:
 
 
 # ---------------------------------------------------------------- logs
-def _log(n):
-    def fn(c):
+def _log(n: int) -> HostCallback:
+    def fn(c: FrameContext) -> int:
         off, size = c.word(0), c.word(1)
         o = L.SCRATCH + 64
         topics = tuple(c.mv[o + 32 * i:o + 32 * i + 32].tobytes() for i in range(n))  # big-endian
@@ -217,10 +224,10 @@ def _log(n):
 
 
 # ---------------------------------------------------------------- calls, creates, selfdestruct
-def _call(kind: int):
+def _call(kind: int) -> HostCallback:
     has_value = kind in (CALL, CALLCODE)
 
-    def fn(c):
+    def fn(c: FrameContext) -> int:
         w = c.word
         gas_req, to = w(0), to_address(w(1))
         if has_value:
@@ -245,8 +252,8 @@ def _call(kind: int):
     return fn
 
 
-def _create(salted: bool):
-    def fn(c):
+def _create(salted: bool) -> HostCallback:
+    def fn(c: FrameContext) -> int:
         value, off, size = c.word(0), c.word(1), c.word(2)
         salt = c.word(3) if salted else None
         init = c.memory(off, size) if size else b""
@@ -254,13 +261,14 @@ def _create(salted: bool):
         out = c.host.create(c.message, c.q[GAS_Q], value, init, salt)
         c.q[GAS_Q] = out.gas_left
         _set_return_data(c, out.output)
-        c.set_word(0, _b2i(out.address) if out.success else 0)
+        created = out.address if out.success else None  # (set when it succeeded)
+        c.set_word(0, _b2i(created) if created is not None else 0)
         return 0
     fn.__name__ = "create2" if salted else "create"
     return fn
 
 
-def selfdestruct(c):
+def selfdestruct(c: FrameContext) -> int:
     _leave_native(c)
     g = c.q[GAS_Q]
     cost = c.host.selfdestruct(c.message, to_address(c.word(0)), g)  # checks gas and static context
@@ -269,7 +277,7 @@ def selfdestruct(c):
 
 
 def install(table: FunctionTable) -> None:
-    fns = {op: _word_of(get) for op, get in WORDS.items()}
+    fns: dict[int, HostCallback] = {op: _word_of(get) for op, get in WORDS.items()}
     fns.update({
         0x31: balance, 0x3B: extcodesize, 0x3C: extcodecopy, 0x3F: extcodehash,
         0x40: blockhash, 0x47: selfbalance, 0x49: blobhash,

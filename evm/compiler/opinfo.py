@@ -3,10 +3,14 @@ from the shared opcode table evm/opcodes.py (the interpreter reads the same reco
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
+from typing import TYPE_CHECKING
 
 from ..opcodes import opcode_info
 from ..spec import Fork
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +23,7 @@ class OpInfo:
     ends_segment: bool = False
 
 
-@lru_cache(maxsize=None)
+@cache
 def op_table(fork: Fork) -> dict[int, OpInfo]:
     """Valid opcodes at `fork` (INVALID 0xFE and undefined opcodes are absent)."""
     out = {}
@@ -65,6 +69,6 @@ _COSTS = {
 BLOCK_COST = 8
 
 
-def inline_cost(an) -> int:
+def inline_cost(an: Analysis) -> int:
     """Estimated MLIR operations of the reachable code of analysis `an` compiled inline."""
     return sum(BLOCK_COST + sum(_COSTS.get(i.op, 2) for i in b.instrs) for b in an.blocks if b.height is not None)

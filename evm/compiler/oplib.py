@@ -23,6 +23,7 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import func, llvm
 
+from ..spec import Fork
 from . import layout as L
 from .analysis import Instr
 from .codegen import HANDLERS, Emitter
@@ -30,7 +31,7 @@ from .opinfo import OUTLINED, oplib_symbol
 
 
 class OpLibraryEmitter(Emitter):
-    def __init__(self, fork) -> None:
+    def __init__(self, fork: Fork) -> None:
         super().__init__(None, fork, f"oplib_{int(fork)}")
 
     def build(self) -> ir.Module:
@@ -73,16 +74,16 @@ class OpLibraryEmitter(Emitter):
             self.st(self.c64(code), L.HALT)
         func.return_([self.c64(code)])
 
-    def host_failed(self, rc) -> None:
+    def host_failed(self, rc: ir.Value) -> None:
         self.st(rc, L.HALT)
         self.st(self.c64(L.POISON), L.GAS)
         func.return_([rc])
 
-    def code_ref(self):
+    def code_ref(self) -> tuple[ir.Value, ir.Value]:
         return self.ld(self.ptr, L.CODE_PTR), self.ld(self.i64, L.CODE_LEN)
 
 
-def oplib_ir(fork) -> str:
+def oplib_ir(fork: Fork) -> str:
     """LLVM IR text of the op library of `fork`."""
     from .compile import to_llvm_ir
     em = OpLibraryEmitter(fork)

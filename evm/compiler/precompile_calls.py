@@ -20,11 +20,23 @@ import ctypes
 import ctypes.util
 import hashlib
 import os
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 from ..gas import call_gas
-from ..host import CallOutcome
+from ..message import CallOutcome
+from ..precompiles import Precompile
 from . import layout as L
 from .context import bytes_address
+
+if TYPE_CHECKING:
+    import llvmlite.binding as llvm
+
+    from .context import FrameContext
+
+# what backend.native_precompiles(host) keeps in NativeHost.backend_cache[PRECOMPILES_KEY]: (mask of every
+# bit, the addresses, ((bit, address), ...) below 0x40, {address: function} at 0x40 and above)
+NativePrecompiles: TypeAlias = tuple[int, frozenset[bytes], tuple[tuple[int, bytes], ...], dict[bytes, Precompile]]
 
 # globals of the runtime module (ir/sha256.ll) -> what is stored there
 SHA256_GLOBAL = "rt_sha256_lib"
@@ -39,7 +51,7 @@ FAILED = -1     # the precompile halted: all child gas consumed, empty return da
 DECLINED = -2   # run it on the host path instead (an exception is reported from there)
 
 
-def _libraries():
+def _libraries() -> Iterator[str]:
     """Candidate handles for libcrypto: the one `hashlib` is linked against first (dlsym on its handle
     searches its dependencies), then the system's."""
     try:
@@ -59,7 +71,7 @@ def find_digests() -> dict[str, int]:
     and give the right digest of a test input (either may be missing). EVM_MLIR_LIBCRYPTO=0 finds none."""
     if os.environ.get("EVM_MLIR_LIBCRYPTO", "1").strip() == "0":
         return {}
-    want = {"sha256": ("SHA256", hashlib.sha256), "ripemd160": ("RIPEMD160", _ripemd160)}
+    want: dict[str, tuple[str, Callable[[bytes], object]]] = {"sha256": ("SHA256", hashlib.sha256), "ripemd160": ("RIPEMD160", _ripemd160)}
     out: dict[str, int] = {}
     for path in _libraries():
         try:
@@ -73,7 +85,7 @@ def find_digests() -> dict[str, int]:
             if fn is None:
                 continue
             addr = ctypes.cast(fn, ctypes.c_void_p).value
-            if _works(addr, ref):
+            if addr and _works(addr, ref):
                 out[key] = addr
         if len(out) == len(want):
             break
@@ -86,16 +98,16 @@ def _ripemd160(data: bytes) -> bytes:
     return digest(data)
 
 
-def _works(addr: int, ref) -> bool:
+def _works(addr: int, ref: Callable[[bytes], object]) -> bool:
     """The function at `addr` digests like `ref` (a guard against a same-named symbol of another library)."""
     try:
         fn = DIGEST(addr)
         for data in (b"", b"abc", bytes(range(256)) * 3):
             out = ctypes.create_string_buffer(32)
             fn(data, len(data), out)
-            d = ref(data)
-            d = d.digest() if hasattr(d, "digest") else d
-            if out.raw[:len(d)] != d:
+            r = ref(data)
+            d = r.digest() if hasattr(r, "digest") else r  # a hashlib object, or the digest
+            if not isinstance(d, bytes) or out.raw[:len(d)] != d:
                 return False
         return True
     except Exception:  # pragma: no cover - no reference implementation
@@ -103,10 +115,10 @@ def _works(addr: int, ref) -> bool:
 
 
 _lean_cb = None   # the ctypes callback object (kept alive for the process)
-CONTEXTS: dict = {}  # hostcalls.CONTEXTS (ctx address -> FrameContext), set by bind
+CONTEXTS: dict[int, FrameContext] = {}  # hostcalls.CONTEXTS (ctx address -> FrameContext), set by bind
 
 
-def bind(engine) -> dict[str, int]:
+def bind(engine: llvm.ExecutionEngine) -> dict[str, int]:
     """Store the digest functions and the lean callback in the runtime module's globals of MCJIT
     `engine`; returns the digests bound (`find_digests`)."""
     global _lean_cb, CONTEXTS
@@ -147,7 +159,8 @@ def lean_call(ctx: int, addr: int, gas: int, in_off: int, in_size: int) -> int:
         c.rdata = out
         q[_RD_PTR_Q] = bytes_address(out)
         q[_RD_LEN_Q] = len(out)
-        return res.gas_used
+        used: int = res.gas_used
+        return used
     except BaseException:  # never unwind through native frames: the host path runs it again and reports
         return DECLINED
 
@@ -157,18 +170,20 @@ _EMPTY = b""
 PRECOMPILES_KEY = "mlir.precompiles"  # NativeHost.backend_cache key of backend.native_precompiles(host)
 
 
-def lean_outcome(c, to: bytes, gas_req: int, data: bytes) -> CallOutcome | None:
+def lean_outcome(c: FrameContext, to: bytes, gas_req: int, data: bytes) -> CallOutcome | None:
     """A value-less CALL* from the compiled frame `c` to a precompile at 0x40 or above, run without
     `Host.call` (what it would do for a warm precompile: the 63/64 rule, the precompile, the child's
     gas back unless it failed); None when the generic path must take it (not such a precompile of
     this host, cold, the depth limit, an exception)."""
     host = c.host
-    pcs = host.backend_cache.get(PRECOMPILES_KEY)
+    pcs = cast("NativePrecompiles | None", host.backend_cache.get(PRECOMPILES_KEY))
     fn = pcs[3].get(to) if pcs is not None else None
     if fn is None or c.message.depth >= 1024 or not host.is_warm_address(to):
         return None
     g = c.q[_GAS_Q]
     child = call_gas(gas_req, g, 0)
+    if child is None:  # (never with no extra cost and a checked counter) the generic path decides
+        return None
     try:
         res = fn(data, child, host.fork)
     except BaseException:  # the generic path runs it again and reports

@@ -19,15 +19,19 @@ Design (see docs/compiler.md):
 from __future__ import annotations
 
 import heapq
-from typing import Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 from mlir import ir
 from mlir.dialects import arith, cf, func, llvm
 
 from ...opcodes import BY_NAME
 from .. import layout as L
-from ..opinfo import OUTLINED, TERMINAL, oplib_symbol
 from ..analysis import DYNAMIC, STACK_LIMIT, Analysis, Block, Instr, Segment, first_stack_fault
+from ..opinfo import OUTLINED, TERMINAL, OpInfo, oplib_symbol
+
+if TYPE_CHECKING:
+    from ...spec import Fork
 
 KDYN = -2147483648  # llvm.getelementptr dynamic index marker
 SLOT_OPS = frozenset((0x54, 0x55, 0x5C, 0x5D))  # SLOAD SSTORE TLOAD TSTORE: use the slot cache
@@ -42,21 +46,22 @@ FRAME_WORDS_ORDER = (0x30, 0x32, 0x33, 0x34, 0x3A, 0x41, 0x42, 0x43, 0x44, 0x45,
 FRAME_WORDS = frozenset(FRAME_WORDS_ORDER)
 MASK256 = (1 << 256) - 1
 
-HANDLERS: dict[int, Callable[["Emitter", Instr], None]] = {}
+Handler: TypeAlias = "Callable[[Emitter, Instr], None]"
+HANDLERS: dict[int, Handler] = {}
 
 
-def handler(*names: str):
+def handler(*names: str) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of the opcodes named (evm/opcodes.py)."""
-    def deco(fn):
+    def deco(fn: Handler) -> Handler:
         for name in names:
             HANDLERS[BY_NAME[name]] = fn
         return fn
     return deco
 
 
-def binary(build):
+def binary(build: Callable[[ir.Value, ir.Value], ir.Value]) -> Handler:
     """Handler of a two-operand opcode that is one MLIR operation on (top, second)."""
-    def fn(em, ins):
+    def fn(em: Emitter, ins: Instr) -> None:
         a, b = em.pop(), em.pop()
         em.push(build(a, b))
     return fn
@@ -78,6 +83,10 @@ class KWord:
         self.value = value
 
 
+# A stack word while a block is built: an MLIR value, or a compact-tier constant.
+Word: TypeAlias = "ir.Value | KWord"
+
+
 class _FoldFrame:
     """The part of an interpreter frame a pure instruction touches: its stack."""
     __slots__ = ("stack",)
@@ -86,9 +95,11 @@ class _FoldFrame:
         self.stack = stack
 
 
-def interpreter_instructions() -> dict:
+def interpreter_instructions() -> dict[int, Callable[[_FoldFrame], None]]:
+    """The interpreter's instruction functions, for the pure ones (FOLDABLE), which touch only the
+    frame's stack: a _FoldFrame stands for the frame."""
     from ...interpreter import INSTRUCTIONS
-    return INSTRUCTIONS
+    return cast("dict[int, Callable[[_FoldFrame], None]]", INSTRUCTIONS)
 
 
 class LazyBlocks:
@@ -97,7 +108,7 @@ class LazyBlocks:
     and a block whose predecessors all halt at compile time is one). `idx in blocks`: the block
     can be entered (it has an entry height)."""
 
-    def __init__(self, em: "Emitter") -> None:
+    def __init__(self, em: Emitter) -> None:
         self.em = em
         self.made: dict[int, ir.Block] = {}
         self.todo: list[int] = []  # created, not emitted yet (a heap: emitted in code order)
@@ -118,15 +129,55 @@ class Emitter:
     OUTLINED are calls into the fork's op library (oplib.py), whose functions the same handlers
     build (`OpLibraryEmitter`)."""
 
-    def __init__(self, analysis: Analysis | None, fork, name: str, compact: bool = False) -> None:
-        self.an = analysis
+    # MLIR objects (the bindings are untyped) and the state of the function and block being built
+    mctx: ir.Context
+    module: ir.Module
+    _declared: set[str]
+    _ip: ir.InsertionPoint | None
+    func: func.FuncOp
+    entry: ir.Block
+    region: ir.Region
+    _const_ip: ir.InsertionPoint
+    _consts: dict[tuple[int, int], ir.Value]
+    _const_of: dict[int, int]
+    _errs: dict[int, tuple[ir.Block, int]]
+    _slot_ptrs: dict[int, ir.Value]
+    _kptrs: dict[int, ir.Value]
+    _kbase: ir.Value | None
+    _dispatch: ir.Block | None
+    _faults: tuple[ir.Block, int] | None
+    _runs: dict[int, ir.Block]
+    _entry_br: ir.Operation
+    gas_dirty: bool
+    gas_in_ctx: bool
+    ctxp: ir.Value
+    stack: ir.Value
+    top: ir.Value | None        # op-library function: the first free stack slot
+    gas_var: ir.Value
+    sp_var: ir.Value
+    jt_var: ir.Value
+    tmp: ir.Value
+    table: ir.Value
+    code_ptr: ir.Value
+    mblocks: LazyBlocks
+    block: Block | None         # the analysis block being built (None in the op library)
+    cur: dict[int, Word]        # virtual stack: relative slot -> its word
+    orig: dict[int, Word]       # the words as loaded (a slot is stored when its word changed)
+    h: int                      # stack height relative to the block's entry
+    base: int | None            # entry height known at compile time
+    sp: ir.Value | None         # else the run-time entry height
+    terminated: bool
+
+    def __init__(self, analysis: Analysis | None, fork: Fork, name: str, compact: bool = False) -> None:
+        # the op library (analysis None) builds no contract: no code, no blocks
+        self.an = analysis if analysis is not None else Analysis(b"", [], {}, False)
         self.fork = fork
         self.name = name
         self.compact = compact
-        self.code = analysis.code if analysis is not None else b""
+        self.code = self.an.code
         self.n_blocks = 0
         from ..opinfo import op_table
-        self.optable = op_table(fork)
+        self.optable: dict[int, OpInfo] = op_table(fork)
 
     # ------------------------------------------------------------------ building
     def _types(self) -> None:
@@ -162,22 +213,22 @@ class Emitter:
                     self._ip = None
         return self.module
 
-    def _open_function(self, name: str, arg_types: list) -> ir.Block:
+    def _open_function(self, name: str, arg_types: list[ir.Type]) -> ir.Block:
         """Start `i64 name(arg_types)`: its entry block becomes the insertion point; constants,
         error blocks and slot addresses are per function."""
         with ir.InsertionPoint(self.module.body):
             self.func = func.FuncOp(name, ir.FunctionType.get(arg_types, [self.i64]))
         self.entry = self.func.add_entry_block()
         self.region = self.func.body
-        self._consts: dict = {}
-        self._const_of: dict[int, int] = {}   # id(i256 constant value) -> its value
-        self._errs: dict[int, list] = {}
-        self._slot_ptrs: dict[int, ir.Value] = {}
-        self._kptrs: dict[int, ir.Value] = {}  # compact tier: constant word -> its address in @k
+        self._consts = {}
+        self._const_of = {}   # id(i256 constant value) -> its value
+        self._errs = {}
+        self._slot_ptrs = {}
+        self._kptrs = {}  # compact tier: constant word -> its address in @k
         self._kbase = None
         self._dispatch = None
         self._faults = None
-        self._runs: dict[int, ir.Block] = {}    # compact tier: block after a JUMPDEST run -> its charge
+        self._runs = {}    # compact tier: block after a JUMPDEST run -> its charge
         self.gas_dirty = False
         self.goto(self.entry)
         anchor = arith.ConstantOp(self.i64, ir.IntegerAttr.get(self.i64, 1)).result
@@ -196,7 +247,7 @@ class Emitter:
         return self.region.blocks.append()
 
     # ------------------------------------------------------------------ constants & context
-    def c(self, v: int, t=None) -> ir.Value:
+    def c(self, v: int, t: ir.Type | None = None) -> ir.Value:
         t = t or self.i256
         key = (v, id(t))  # types are the Emitter's own objects (str(t) costs ~5 us)
         r = self._consts.get(key)
@@ -215,18 +266,18 @@ class Emitter:
                 self._const_of[id(r)] = v & MASK256
         return r
 
-    def const_value(self, v) -> int | None:
+    def const_value(self, v: Word | None) -> int | None:
         """The value of a stack word built by word() or c() (a PUSH or a folded constant), else None."""
         if type(v) is KWord:
             return v.value
         return self._const_of.get(id(v))
 
-    def word(self, v: int):
+    def word(self, v: int) -> Word:
         """A constant stack word: an i256 constant, or in the compact tier a KWord (copied from the
         module's constant table when flushed: see `kword_ptr`)."""
         return KWord(v & MASK256) if self.compact else self.c(v)
 
-    def as_i256(self, v) -> ir.Value:
+    def as_i256(self, v: Word) -> ir.Value:
         """A stack word as an i256 value (the compact tier moves words as <4 x i64>)."""
         if type(v) is KWord:
             return self.c(v.value)
@@ -240,10 +291,10 @@ class Emitter:
     def field(self, off: int) -> ir.Value:
         return llvm.getelementptr(self.ptr, self.ctxp, [], [off], self.i8, 0)
 
-    def ld(self, t, off: int) -> ir.Value:
+    def ld(self, t: ir.Type, off: int) -> ir.Value:
         return llvm.load(t, self.field(off), alignment=8)
 
-    def st(self, v, off: int) -> None:
+    def st(self, v: ir.Value, off: int) -> None:
         llvm.store(v, self.field(off), alignment=8)
 
     def code_ref(self) -> tuple[ir.Value, ir.Value]:
@@ -254,7 +305,8 @@ class Emitter:
         p = llvm.getelementptr(self.ptr, self.table, [], [slot], self.ptr, 0)
         return llvm.load(self.ptr, p, alignment=8)
 
-    def call_ptr(self, fnptr, args, result_type=None):
+    def call_ptr(self, fnptr: ir.Value, args: list[ir.Value], result_type: ir.Type | None = None
+                 ) -> ir.Value | None:
         if result_type is None:
             llvm.CallOp(None, [fnptr, *args], [], [])  # void
             return None
@@ -314,9 +366,8 @@ class Emitter:
             blk = self.new_block()
             with ir.InsertionPoint(blk):
                 self.halt(code)
-            ent = [blk, 0]
-            self._errs[code] = ent
-        ent[1] += 1
+            ent = (blk, 0)
+        self._errs[code] = (ent[0], ent[1] + 1)
         return ent[0]
 
     def halt(self, code: int) -> None:
@@ -352,7 +403,7 @@ class Emitter:
     def gas(self) -> ir.Value:
         return llvm.load(self.i64, self.gas_var)
 
-    def charge(self, amount, check: bool = True) -> None:
+    def charge(self, amount: int | ir.Value, check: bool = True) -> None:
         """Charge `amount` (int or i64 value); with `check`, halt with OutOfGas below zero.
 
         Unchecked charges are safe because gas only decreases and every error consumes all gas:
@@ -399,7 +450,7 @@ class Emitter:
         idx = arith.addi(self.sp, self.c64(rel)) if rel else self.sp
         return llvm.getelementptr(self.ptr, self.stack, [idx], [0, KDYN], self.stack_ty, 0)
 
-    def get(self, rel: int) -> ir.Value:
+    def get(self, rel: int) -> Word:
         v = self.cur.get(rel)
         if v is None:
             v = llvm.load(self.vec4 if self.compact else self.i256, self.slot(rel), alignment=32)
@@ -407,15 +458,15 @@ class Emitter:
             self.orig[rel] = v
         return v
 
-    def pop(self) -> ir.Value:
+    def pop(self) -> Word:
         self.h -= 1
         return self.get(self.h)
 
-    def push(self, v: ir.Value) -> None:
+    def push(self, v: Word) -> None:
         self.cur[self.h] = v
         self.h += 1
 
-    def peek(self, k: int) -> ir.Value:  # k = 1 is the top
+    def peek(self, k: int) -> Word:  # k = 1 is the top
         return self.get(self.h - k)
 
     def flush(self) -> None:
@@ -465,7 +516,7 @@ class Emitter:
         self.terminated = True
 
     # ------------------------------------------------------------------ conversions
-    def to_bool(self, v) -> ir.Value:  # i1 -> i256
+    def to_bool(self, v: ir.Value) -> ir.Value:  # i1 -> i256
         return arith.extui(self.i256, v)
 
     def u64_or(self, v: ir.Value, code: int) -> ir.Value:
@@ -476,10 +527,10 @@ class Emitter:
     def mem_ptr(self) -> ir.Value:
         return self.ld(self.ptr, L.MEM_PTR)
 
-    def byte_ptr(self, base, off64) -> ir.Value:
+    def byte_ptr(self, base: ir.Value, off64: ir.Value) -> ir.Value:
         return llvm.getelementptr(self.ptr, base, [off64], [KDYN], self.i8, 0)
 
-    def mem_region(self, off: ir.Value, size) -> ir.Value | None:
+    def mem_region(self, off: ir.Value, size: int | ir.Value) -> ir.Value | None:
         """Expand memory to cover [off, off+size) and charge the expansion gas. `size` is an int
         or an i256 value; returns the offset as i64 (only meaningful when size > 0)."""
         if isinstance(size, int):
@@ -534,7 +585,7 @@ class Emitter:
     def load_scratch(self, i: int) -> ir.Value:
         return llvm.load(self.i256, self.scratch(i), alignment=8)
 
-    def host(self, op: int, args: list, nres: int = 0) -> list:
+    def host(self, op: int, args: list[ir.Value], nres: int = 0) -> list[ir.Value]:
         """Call the host callback of `op`: arguments as scratch words, gas synced through the
         context, a non-zero return halts the frame with that status."""
         for i, a in enumerate(args):
@@ -548,7 +599,7 @@ class Emitter:
         i = FRAME_WORDS_ORDER.index(op)
         bit, off = self.c64(1 << i), L.ENV + 32 * i
 
-        def ask_host():
+        def ask_host() -> None:
             self.st(self.host(op, [], 1)[0], off)
             self.st(arith.ori(self.ld(self.i64, L.ENV_KNOWN), bit), L.ENV_KNOWN)
         self.on_miss(arith.cmpi(P.eq, arith.andi(self.ld(self.i64, L.ENV_KNOWN), bit), self.c64(0)), ask_host)
@@ -562,7 +613,7 @@ class Emitter:
         self.store_scratch(0, key)
         hit = self.call_ptr(self.table_fn(L.T_QUERY), [self.ctxp, kind], self.i64)
 
-        def ask_host():
+        def ask_host() -> None:
             self.host_call(op)
             self.call_ptr(self.table_fn(L.T_SINSERT), [self.ctxp, kind])
         self.on_miss(arith.cmpi(P.eq, hit, self.c64(0)), ask_host)
@@ -610,9 +661,11 @@ class Emitter:
         through it), and enters the first block after the run."""
         end, n = b, 0
         while self._lone_jumpdest(end):
+            assert end.fallthrough is not None  # (a lone JUMPDEST falls through)
             end, n = self.an.blocks[end.fallthrough], n + 1
         run = self._runs.get(end.index)
         if run is None:
+            assert self._ip is not None  # inside a block being built
             here = self._ip.block
             run = self._runs[end.index] = self.region.blocks.append(self.i64)
             self.n_blocks += 1
@@ -630,8 +683,8 @@ class Emitter:
             self._emit_jumpdest_run(b)
             return
         self.block = b
-        self.cur: dict[int, ir.Value] = {}
-        self.orig: dict[int, ir.Value] = {}
+        self.cur = {}
+        self.orig = {}
         self.h = 0
         self.terminated = False
         if b.height == DYNAMIC:
@@ -696,9 +749,10 @@ class Emitter:
             return False
         info = self.optable[ins.op]
         vals = [self.const_value(self.cur.get(self.h - k)) for k in range(info.pops, 0, -1)]
-        if None in vals:
+        known = [v for v in vals if v is not None]
+        if len(known) < len(vals):
             return False
-        frame = _FoldFrame(vals)
+        frame = _FoldFrame(known)
         interpreter_instructions()[ins.op](frame)
         self.h -= info.pops
         for v in frame.stack:
@@ -764,14 +818,26 @@ class Emitter:
                 self.st(blk.arguments[1], L.FAULT_H)
                 self.sync_gas_out()
                 func.return_([self.c64(L.ST_STACK_FAULT)])
-            ent = self._faults = [blk, 0]
-        ent[1] += 1
+            ent = (blk, 0)
+        self._faults = (ent[0], ent[1] + 1)
         return ent[0]
 
 
 def _load_handlers() -> None:
-    from . import (arithmetic, bitwise, block, comparison, control_flow, environment,  # noqa: F401
-                   keccak, log, memory, stack, storage, system)
+    from . import (  # noqa: F401
+        arithmetic,
+        bitwise,
+        block,
+        comparison,
+        control_flow,
+        environment,
+        keccak,
+        log,
+        memory,
+        stack,
+        storage,
+        system,
+    )
 
 
 _load_handlers()

@@ -1,15 +1,21 @@
 """ADD MUL SUB DIV SDIV MOD SMOD ADDMOD MULMOD EXP SIGNEXTEND (i256 arithmetic, no UB on x/0)."""
+from __future__ import annotations
+
+from typing import TypeGuard
+
+from mlir import ir
 from mlir.dialects import arith, cf, llvm
 
 from .. import layout as L
-from . import P, binary, handler
+from ..analysis import Instr
+from . import Emitter, P, Word, binary, handler
 
 handler("ADD")(binary(arith.addi))
 handler("MUL")(binary(arith.muli))
 handler("SUB")(binary(arith.subi))
 
 
-def _pow2(v):
+def _pow2(v: int | None) -> TypeGuard[int]:
     return v is not None and v > 0 and v & (v - 1) == 0
 
 
@@ -20,7 +26,7 @@ def udiv_magic(d: int) -> tuple[int, int]:
     return ((1 << 256) * ((1 << l) - d)) // d + 1, l
 
 
-def _udiv_const(em, a, d: int):
+def _udiv_const(em: Emitter, a: Word, d: int) -> ir.Value:
     m, l = udiv_magic(d)
     wide = arith.muli(arith.extui(em.i512, a), em.c(m, em.i512))
     t = arith.trunci(em.i256, arith.shrui(wide, em.c(256, em.i512)))
@@ -31,7 +37,7 @@ def _udiv_const(em, a, d: int):
 # per DIV, and LLVM 22 asserts on `sdiv/srem i256 x, 2**k`), except unsigned division/modulo by a
 # constant: a shift/mask for a power of two, a multiplication by its inverse otherwise.
 @handler("DIV")
-def div(em, ins):
+def div(em: Emitter, ins: Instr) -> None:
     a, b = em.pop(), em.pop()
     k = em.const_value(b)
     if k == 0:
@@ -45,7 +51,7 @@ def div(em, ins):
 
 
 @handler("MOD")
-def mod(em, ins):
+def mod(em: Emitter, ins: Instr) -> None:
     a, b = em.pop(), em.pop()
     k = em.const_value(b)
     if k == 0:
@@ -59,19 +65,19 @@ def mod(em, ins):
 
 
 @handler("SDIV")
-def sdiv(em, ins):
+def sdiv(em: Emitter, ins: Instr) -> None:
     a, b = em.pop(), em.pop()
     em.push(em.call_ptr(em.table_fn(L.T_SDIV), [a, b], em.i256))
 
 
 @handler("SMOD")
-def smod(em, ins):
+def smod(em: Emitter, ins: Instr) -> None:
     a, b = em.pop(), em.pop()
     em.push(em.call_ptr(em.table_fn(L.T_SMOD), [a, b], em.i256))
 
 
 @handler("ADDMOD")
-def addmod(em, ins):
+def addmod(em: Emitter, ins: Instr) -> None:
     """Inline when both operands are already reduced (field arithmetic: weierstrudel), one
     conditional subtraction; otherwise (and for n = 0) the runtime's 320-bit reduction."""
     a, b, n = em.pop(), em.pop(), em.pop()
@@ -91,7 +97,7 @@ def addmod(em, ins):
 
 
 @handler("MULMOD")
-def mulmod(em, ins):
+def mulmod(em: Emitter, ins: Instr) -> None:
     a, b, n = em.pop(), em.pop(), em.pop()
     em.push(em.call_ptr(em.table_fn(L.T_MULMOD), [a, b, n], em.i256))
 
@@ -100,7 +106,7 @@ INLINE_EXP_BITS = 32  # constant exponents up to this size: an inline square-and
 
 
 @handler("EXP")
-def exp(em, ins):
+def exp(em: Emitter, ins: Instr) -> None:
     a, e = em.pop(), em.pop()
     k, base = em.const_value(e), em.const_value(a)
     if k is not None and k.bit_length() <= INLINE_EXP_BITS:
@@ -124,7 +130,7 @@ def exp(em, ins):
 
 
 @handler("SIGNEXTEND")
-def signextend(em, ins):
+def signextend(em: Emitter, ins: Instr) -> None:
     b, x = em.pop(), em.pop()
     lt = arith.cmpi(P.ult, b, em.c(31))
     bs = arith.select(lt, b, em.c(0))

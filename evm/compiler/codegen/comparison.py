@@ -1,11 +1,14 @@
 """LT GT SLT SGT EQ ISZERO."""
+from __future__ import annotations
+
 from mlir.dialects import arith
 
-from . import P, handler
+from ..analysis import Instr
+from . import Emitter, Handler, P, handler
 
 
-def _cmp(pred):
-    def fn(em, ins):
+def _cmp(pred: arith.CmpIPredicate) -> Handler:
+    def fn(em: Emitter, ins: Instr) -> None:
         a, b = em.pop(), em.pop()
         em.push(em.to_bool(arith.cmpi(pred, a, b)))
     return fn
@@ -19,6 +22,6 @@ handler("EQ")(_cmp(P.eq))
 
 
 @handler("ISZERO")
-def iszero(em, ins):
+def iszero(em: Emitter, ins: Instr) -> None:
     a = em.pop()
     em.push(em.to_bool(arith.cmpi(P.eq, a, em.c(0))))

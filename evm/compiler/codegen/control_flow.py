@@ -1,42 +1,45 @@
 """STOP JUMP JUMPI JUMPDEST PC GAS: direct branches for constant targets, a switch over the
 JUMPDEST table for dynamic ones."""
+from __future__ import annotations
+
 from mlir import ir
 from mlir.dialects import arith, cf, llvm
 
 from .. import layout as L
-from ..analysis import DYNAMIC
-from . import P, handler
+from ..analysis import DYNAMIC, Instr
+from . import Emitter, P, Word, handler
 
 
 @handler("STOP")
-def stop(em, ins):
+def stop(em: Emitter, ins: Instr) -> None:
     em.exit(L.ST_STOP)
 
 
 @handler("JUMPDEST")
-def jumpdest(em, ins):
+def jumpdest(em: Emitter, ins: Instr) -> None:
     pass
 
 
 @handler("PC")
-def pc(em, ins):
+def pc(em: Emitter, ins: Instr) -> None:
     em.push(em.word(ins.pc))
 
 
 @handler("GAS")
-def gas(em, ins):
+def gas(em: Emitter, ins: Instr) -> None:
     # GAS ends its block, so the counter is exact here
     em.gas_checkpoint()
     em.push(arith.extui(em.i256, em.gas()))
 
 
-def _succ_block(em, idx):
+def _succ_block(em: Emitter, idx: int | None) -> ir.Block:
     """MLIR block for a static successor (a STOP exit when it falls off the code)."""
     if idx is not None and idx in em.mblocks:
         return em.mblocks[idx]
     # The exit checks the gas counter in its own block; the block being emitted keeps its insertion
     # point and its unchecked charges (a dynamic jump taken from it must still check them, or a
     # loop through it would run on a negative counter for ever).
+    assert em._ip is not None  # inside the block being built
     here, dirty = em._ip.block, em.gas_dirty
     blk = em.new_block()
     em.goto(blk)
@@ -46,11 +49,11 @@ def _succ_block(em, idx):
     return blk
 
 
-def _needs_sp(em, *idxs):
+def _needs_sp(em: Emitter, *idxs: int | None) -> bool:
     return any(i is not None and i in em.mblocks and em.an.blocks[i].height == DYNAMIC for i in idxs)
 
 
-def dynamic_jump(em, tgt):
+def dynamic_jump(em: Emitter, tgt: Word) -> None:
     """Branch to the JUMPDEST whose pc is the i256 value `tgt`, or halt with InvalidJump. All
     dynamic jumps of the function share one dispatch block (the gas check, the range check and a
     single switch over the JUMPDEST table), which keeps the IR linear in the code size."""
@@ -72,11 +75,12 @@ def dynamic_jump(em, tgt):
     em.terminated = True
 
 
-def dispatch_block(em):
+def dispatch_block(em: Emitter) -> ir.Block:
     """The shared dispatch: first the gas (a cycle through dynamic jumps must check it, and JUMP
     is charged before its target is checked: out of gas wins over a bad target), then the target."""
     blk = em._dispatch
     if blk is None:
+        assert em._ip is not None  # inside the block being built
         here = em._ip.block
         blk = em._dispatch = em.new_block()
         em.goto(blk)
@@ -91,15 +95,16 @@ def dispatch_block(em):
     return blk
 
 
-def llvm_store_sp(em):
+def llvm_store_sp(em: Emitter) -> None:
     llvm.store(em.height_value(), em.sp_var)
 
 
 @handler("JUMP")
-def jump(em, ins):
+def jump(em: Emitter, ins: Instr) -> None:
     tgt = em.pop()
     em.flush()
     b = em.block
+    assert b is not None  # (JUMP is inline: not in the op library)
     if b.jump_target is not None:
         idx = em.an.jumpdests.get(b.jump_target)
         if idx is None:
@@ -111,10 +116,11 @@ def jump(em, ins):
 
 
 @handler("JUMPI")
-def jumpi(em, ins):
+def jumpi(em: Emitter, ins: Instr) -> None:
     tgt, cond = em.pop(), em.pop()
     em.flush()
     b = em.block
+    assert b is not None  # (JUMPI is inline: not in the op library)
     nz = arith.cmpi(P.ne, em.as_i256(cond), em.c(0))
     if b.jump_target is not None and b.jump_target not in em.an.jumpdests:
         em.gas_checkpoint()  # out of gas wins over the bad target (before _succ_block's own check)

@@ -4,26 +4,28 @@ CODECOPY GASPRICE EXTCODESIZE EXTCODECOPY RETURNDATASIZE RETURNDATACOPY EXTCODEH
 Calldata, code and return data are native (pointers in the context / a global of the module);
 account queries go to the host once per account and frame (until a call, create or selfdestruct), then come
 from the frame's native cache (Emitter.cached_query)."""
-from mlir import ir
+from __future__ import annotations
+
 from mlir.dialects import arith, cf, llvm
 
 from .. import layout as L
-from . import P, handler
+from ..analysis import Instr
+from . import Emitter, P, handler
 from .memory import copy_in, if_nonzero
 
 
 @handler("ADDRESS", "ORIGIN", "CALLER", "CALLVALUE", "GASPRICE")
-def env_word(em, ins):
+def env_word(em: Emitter, ins: Instr) -> None:
     em.push(em.frame_word(ins.op))
 
 
 @handler("BALANCE", "EXTCODESIZE", "EXTCODEHASH")
-def account_query(em, ins):
+def account_query(em: Emitter, ins: Instr) -> None:
     em.push(em.cached_query(ins.op, em.pop()))
 
 
 @handler("CALLDATALOAD")
-def calldataload(em, ins):
+def calldataload(em: Emitter, ins: Instr) -> None:
     off = em.pop()
     cd_len = em.ld(em.i64, L.CD_LEN)
     cd = em.ld(em.ptr, L.CD_PTR)
@@ -45,29 +47,29 @@ def calldataload(em, ins):
 
 
 @handler("CALLDATASIZE")
-def calldatasize(em, ins):
+def calldatasize(em: Emitter, ins: Instr) -> None:
     em.push(arith.extui(em.i256, em.ld(em.i64, L.CD_LEN)))
 
 
 @handler("CALLDATACOPY")
-def calldatacopy(em, ins):
+def calldatacopy(em: Emitter, ins: Instr) -> None:
     dst, off, size = em.pop(), em.pop(), em.pop()
     copy_in(em, dst, off, size, em.ld(em.ptr, L.CD_PTR), em.ld(em.i64, L.CD_LEN))
 
 
 @handler("CODESIZE")
-def codesize(em, ins):
+def codesize(em: Emitter, ins: Instr) -> None:
     em.push(em.word(len(em.code)))
 
 
 @handler("CODECOPY")
-def codecopy(em, ins):
+def codecopy(em: Emitter, ins: Instr) -> None:
     dst, off, size = em.pop(), em.pop(), em.pop()
     copy_in(em, dst, off, size, *em.code_ref())
 
 
 @handler("EXTCODECOPY")
-def extcodecopy(em, ins):
+def extcodecopy(em: Emitter, ins: Instr) -> None:
     a, dst, off, size = em.pop(), em.pop(), em.pop(), em.pop()
     em.copy_gas(size, 3)
     em.mem_region(dst, size)
@@ -75,12 +77,12 @@ def extcodecopy(em, ins):
 
 
 @handler("RETURNDATASIZE")
-def returndatasize(em, ins):
+def returndatasize(em: Emitter, ins: Instr) -> None:
     em.push(arith.extui(em.i256, em.ld(em.i64, L.RD_LEN)))
 
 
 @handler("RETURNDATACOPY")
-def returndatacopy(em, ins):
+def returndatacopy(em: Emitter, ins: Instr) -> None:
     dst, off, size = em.pop(), em.pop(), em.pop()
     # the interpreter's order: copy gas, memory expansion, then the bounds (out of gas wins)
     em.copy_gas(size, 3)
@@ -91,7 +93,7 @@ def returndatacopy(em, ins):
     em.gas_checkpoint()
     em.check(oob, L.ST_RETURNDATA_OOB)
 
-    def body():
+    def body() -> None:
         src = em.byte_ptr(em.ld(em.ptr, L.RD_PTR), arith.trunci(em.i64, off))
         llvm.intr_memcpy(em.byte_ptr(em.mem_ptr(), d), src, arith.trunci(em.i64, size), False)
     if_nonzero(em, size, body)

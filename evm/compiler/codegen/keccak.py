@@ -1,12 +1,15 @@
 """KECCAK256: native Keccak-256 from the runtime (called through the frame's function table)."""
+from __future__ import annotations
+
 from mlir.dialects import arith, llvm
 
 from .. import layout as L
-from . import P, handler
+from ..analysis import Instr
+from . import Emitter, P, handler
 
 
 @handler("KECCAK256")
-def keccak256(em, ins):
+def keccak256(em: Emitter, ins: Instr) -> None:
     off, size = em.pop(), em.pop()
     em.copy_gas(size, 6)
     o = em.mem_region(off, size)

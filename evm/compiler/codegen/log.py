@@ -1,14 +1,17 @@
 """LOG0..LOG4: 8 gas per data byte and memory expansion natively; the record goes to the frame's
 native log buffer (runtime_slots.py rt_log), written back to the journal with the slots, or to the
 host when the runtime declines (a static frame: the host raises the error)."""
+from __future__ import annotations
+
 from mlir.dialects import arith
 
 from .. import layout as L
-from . import P, handler
+from ..analysis import Instr
+from . import Emitter, P, handler
 
 
 @handler("LOG0", "LOG1", "LOG2", "LOG3", "LOG4")
-def log(em, ins):
+def log(em: Emitter, ins: Instr) -> None:
     n = ins.op - 0xA0
     off, size = em.pop(), em.pop()
     topics = [em.pop() for _ in range(n)]

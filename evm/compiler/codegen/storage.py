@@ -1,24 +1,29 @@
 """SLOAD SSTORE TLOAD TSTORE: served by the frame's native slot cache (runtime_slots.py) when the
 slot is in it (warm), else by a host call into the journaled state, after which the slot is
 inserted. SSTORE ends its block, so the gas counter the runtime prices it against is exact."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
 from mlir.dialects import arith, llvm
 
 from .. import layout as L
-from . import P, handler
+from ..analysis import Instr
+from . import Emitter, P, handler
 
 STORAGE, TRANSIENT = L.K_STORAGE, L.K_TRANSIENT
 
 
-def _host_then_cache(em, ins, kind: int):
+def _host_then_cache(em: Emitter, ins: Instr, kind: int) -> Callable[[], None]:
     """The slow path: the host call of the opcode, then (key, value, original) into the cache."""
-    def slow():
+    def slow() -> None:
         em.host_call(ins.op)
         em.call_ptr(em.table_fn(L.T_SINSERT), [em.ctxp, em.c64(kind)])
     return slow
 
 
 @handler("SLOAD", "TLOAD")
-def load(em, ins):
+def load(em: Emitter, ins: Instr) -> None:
     kind = STORAGE if ins.op == 0x54 else TRANSIENT
     em.store_scratch(0, em.pop())
     hit = em.call_ptr(em.table_fn(L.T_SLOAD if kind == STORAGE else L.T_TLOAD), [em.ctxp], em.i64)
@@ -27,7 +32,7 @@ def load(em, ins):
 
 
 @handler("SSTORE")
-def sstore(em, ins):
+def sstore(em: Emitter, ins: Instr) -> None:
     k, v = em.pop(), em.pop()
     em.store_scratch(0, k)
     em.store_scratch(1, v)
@@ -36,14 +41,14 @@ def sstore(em, ins):
     llvm.store(arith.select(done, g, em.gas()), em.gas_var)  # the gas left after a native SSTORE
     host = _host_then_cache(em, ins, STORAGE)
 
-    def slow():  # g = -1: out of gas; -2: the host does it (not cached, or a static frame)
+    def slow() -> None:  # g = -1: out of gas; -2: the host does it (not cached, or a static frame)
         em.check(arith.cmpi(P.eq, g, em.c64(-1)), L.ST_OOG)
         host()
     em.on_miss(arith.cmpi(P.slt, g, em.c64(0)), slow)
 
 
 @handler("TSTORE")
-def tstore(em, ins):
+def tstore(em: Emitter, ins: Instr) -> None:
     k, v = em.pop(), em.pop()
     em.store_scratch(0, k)
     em.store_scratch(1, v)

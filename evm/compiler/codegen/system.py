@@ -4,17 +4,21 @@ Calls and creates go back through the shared host (child frames run with the sam
 their memory regions are expanded natively first, so the host only reads and writes memory.
 A call to IDENTITY or SHA256 without value runs natively instead (ir/sha256.ll rt_precompile)
 when the frame context's PC_MASK allows it."""
+from __future__ import annotations
+
+from mlir import ir
 from mlir.dialects import arith, cf
 
-from .. import layout as L
 from ...message import ADDRESS_MASK
 from ...rules import RULES
-from . import P, handler
+from .. import layout as L
+from ..analysis import Instr
+from . import Emitter, P, Word, handler
 
 I64_MAX = (1 << 63) - 1
 
 
-def _output(em, code):
+def _output(em: Emitter, code: int) -> None:
     off, size = em.pop(), em.pop()
     o = em.mem_region(off, size)
     nz = arith.cmpi(P.ne, size, em.c(0))
@@ -24,29 +28,29 @@ def _output(em, code):
 
 
 @handler("RETURN")
-def return_(em, ins):
+def return_(em: Emitter, ins: Instr) -> None:
     _output(em, L.ST_RETURN)
 
 
 @handler("REVERT")
-def revert(em, ins):
+def revert(em: Emitter, ins: Instr) -> None:
     _output(em, L.ST_REVERT)
 
 
 @handler("INVALID")
-def invalid(em, ins):
+def invalid(em: Emitter, ins: Instr) -> None:
     em.fail(L.ST_INVALID)
 
 
 @handler("SELFDESTRUCT")
-def selfdestruct(em, ins):
+def selfdestruct(em: Emitter, ins: Instr) -> None:
     a = em.pop()
     em.host(ins.op, [a])
     em.exit(L.ST_STOP)
 
 
 @handler("CREATE", "CREATE2")
-def create(em, ins):
+def create(em: Emitter, ins: Instr) -> None:
     n = 3 if ins.op == 0xF0 else 4
     args = [em.pop() for _ in range(n)]
     em.mem_region(args[1], args[2])
@@ -59,7 +63,7 @@ def create(em, ins):
 
 
 @handler("CALL", "CALLCODE", "DELEGATECALL", "STATICCALL")
-def call(em, ins):
+def call(em: Emitter, ins: Instr) -> None:
     n = 7 if ins.op in (0xF1, 0xF2) else 6
     args = [em.pop() for _ in range(n)]
     a = 3 if n == 7 else 2
@@ -68,7 +72,8 @@ def call(em, ins):
     em.push(_native_precompile(em, ins.op, args, a, ino, outo))
 
 
-def _native_precompile(em, op, args, a, ino, outo):
+def _native_precompile(em: Emitter, op: int, args: list[Word], a: int, ino: ir.Value | None,
+                       outo: ir.Value | None) -> ir.Value:
     """Try the runtime's rt_precompile (IDENTITY/SHA256 without leaving native code, see
     ir/sha256.ll); when it declines (other address, value sent, bit not in ctx PC_MASK,
     depth limit) take the Python host path. Returns the pushed success word."""

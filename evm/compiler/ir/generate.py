@@ -62,7 +62,7 @@ def _keccak_f_ir() -> str:
             C.append(c)
         D = [op("xor", C[(x - 1) % 5], rotl(C[(x + 1) % 5], 1)) for x in range(5)]
         A = [op("xor", A[i], D[i % 5]) for i in range(25)]
-        B = [None] * 25
+        B = [""] * 25  # every entry is set below
         for x in range(5):
             for y in range(5):
                 B[y + 5 * ((2 * x + 3 * y) % 5)] = rotl(A[x + 5 * y], _ROT[x][y])
@@ -129,7 +129,7 @@ def _block_ir() -> str:
         n[0] += 1
         return f"%t{n[0]}"
 
-    def op(kind: str, a: str, b) -> str:
+    def op(kind: str, a: str, b: str | int) -> str:
         r = tmp()
         out.append(f"  {r} = {kind} i32 {a}, {b}")
         return r
