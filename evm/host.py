@@ -470,7 +470,7 @@ class Host:
         if message.is_create:
             if self.collides(message.target):
                 return ExecutionResult("error", b"", 0, AddressCollision().name)
-        elif self.rules.delegation and is_delegation(message.code):
+        elif len(message.code) == DELEGATION_LENGTH and self.rules.delegation and is_delegation(message.code):
             target = message.code[3:]
             self.state.warm_address(target)
             message.code = self.state.get_code(target)
@@ -478,9 +478,12 @@ class Host:
             message.disable_precompiles = True
         if message.depth > G.CALL_DEPTH_LIMIT:
             return ExecutionResult("error", b"", 0, DepthLimit().name)
-        if message.should_transfer_value and message.value and self.state.get_balance(message.caller) < message.value:
+        if message.value and message.should_transfer_value and self.state.get_balance(message.caller) < message.value:
             return ExecutionResult("error", b"", 0, InsufficientBalance().name)
-        return self._dispatch(message)
+        # _dispatch, inlined: the top-level message of every transaction passes here
+        if message.is_create:
+            return self._process_create(message)
+        return self._process_message(message)
 
     def execute_message(self, message: Message) -> ExecutionResult:
         """Run a child message (call or create), on a fresh big-stack thread every

@@ -93,6 +93,7 @@ class MlirBackend:
                     self.disk.store_code(code, fork, obj)
             fn = ENTRY(self.jit.load_object(obj, sym))
             fn.calls = may_call(code)
+            fn.writes = may_write(code)
             self._symbols[sym] = fn
             return fn
 
@@ -118,16 +119,20 @@ class MlirBackend:
 
     # ---------------------------------------------------------------- execution
     def run_frame(self, message, host) -> ExecutionResult:
+        # The path every compiled frame takes: each line here costs tens of ns per message call
+        # (docs/compiler.md, "The message path"), so what depends only on the code is looked up once
+        # (fn.calls, fn.writes) and the common case (bytes calldata, a free pooled context) runs straight.
         try:
             fn = self._fns[host.fork][message.code]
         except (KeyError, TypeError):
             fn = self.entry(message.code, host.fork)
+        depth = message.depth
         try:
-            c = self._pool[message.depth]
+            c = self._pool[depth]
         except IndexError:
-            c = self._context(message.depth)
+            c = self._context(depth)
         if c.busy:
-            c = self._context(message.depth)
+            c = self._context(depth)
         c.busy = True
         c.message = message
         c.host = host
@@ -142,13 +147,14 @@ class MlirBackend:
         q[_CD_LEN_Q] = len(data)
         if fn.calls:  # only code with CALL* reads PC_MASK (~0.2 us, not paid by other frames)
             q[_PC_MASK_Q] = precompile_mask(host)
-        q[_STATIC_Q] = message.is_static  # native stores leave a static frame's writes to the Host
+        if fn.writes:  # only the native SSTORE, TSTORE and LOG read STATIC: they leave a static frame's writes
+            q[_STATIC_Q] = message.is_static  # to the Host
         rc = fn(c.ptr)
         c.busy = False
         self.frames += 1
-        # hostcalls.native_pending, inlined (every frame passes here): native writes and logs are
-        # kept when the frame succeeded
-        if q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q]:
+        # hostcalls.native_pending, inlined, for code that can leave any (SSTORE, TSTORE, LOG*): native
+        # writes and logs are kept when the frame succeeded
+        if fn.writes and (q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q]):
             if rc <= 1:
                 flush_slots(c)
             else:
@@ -157,12 +163,10 @@ class MlirBackend:
             n = q[_RET_LEN_Q]
             if n:
                 off = q[_RET_OFF_Q]
-                if q[_MEM_PTR_Q] != c.mem_base or q[_MEM_CAP_Q] != c.mem_cap:
+                if q[_MEM_CAP_Q] != c.mem_cap:  # the buffer grew, so it may have moved (context.refresh_view)
                     c.refresh_view()
-                out = c.mem_view[off:off + n].tobytes()
-            else:
-                out = b""
-            return ExecutionResult("success" if rc == 1 else "revert", out, q[_GAS_Q])
+                return ExecutionResult("success" if rc == 1 else "revert", c.mem_chars[off:off + n], q[_GAS_Q])
+            return ExecutionResult("success" if rc == 1 else "revert", b"", q[_GAS_Q])
         if rc == 0:
             return ExecutionResult("success", b"", q[_GAS_Q])
         return self._error(c, rc)
@@ -230,6 +234,12 @@ def may_call(code: bytes) -> bool:
     """Whether `code` may contain CALL/CALLCODE/DELEGATECALL/STATICCALL (bytes inside PUSH data
     count too: a superset is enough)."""
     return any(op in code for op in (b"\xf1", b"\xf2", b"\xf4", b"\xfa"))
+
+
+def may_write(code: bytes) -> bool:
+    """Whether `code` may leave native writes, a refund delta or LOGs in its frame context for the
+    backend to write back: SSTORE, TSTORE or LOG0..LOG4 anywhere in it (PUSH data counts too)."""
+    return any(op in code for op in (b"\x55", b"\x5d", b"\xa0", b"\xa1", b"\xa2", b"\xa3", b"\xa4"))
 
 
 def _native_precompiles(host) -> tuple:

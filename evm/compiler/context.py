@@ -68,7 +68,8 @@ class FrameContext:
     The memory buffer is malloc'd here and realloc'd by the compiled code (rt_mem_grow)."""
 
     __slots__ = ("buf", "addr", "ptr", "q", "mv", "depth", "message", "host", "rdata", "calldata",
-                 "error", "exception", "busy", "mem_base", "mem_cap", "mem_view", "slots", "dirty")
+                 "error", "exception", "busy", "mem_base", "mem_cap", "mem_view", "mem_chars", "slots",
+                 "dirty")
 
     def __init__(self, table: FunctionTable, depth: int) -> None:
         self.buf = ctypes.create_string_buffer(L.SIZE)
@@ -86,7 +87,7 @@ class FrameContext:
         self._buffer(L.RDBUF_PTR, L.RDBUF_CAP, INITIAL_RETURN_DATA)
         self._buffer(L.LOG_PTR, L.LOG_CAP, INITIAL_LOGS)
         self.mem_base = self.mem_cap = 0
-        self.mem_view = None
+        self.mem_view = self.mem_chars = None
         self.refresh_view()
         # slot cache (runtime_slots.py): zeroed table (generation 0 = empty; live ones start at 1)
         table = self._buffer(L.ST_TABLE, None, L.ST_CAP * L.ST_ENTRY, zeroed=True)
@@ -106,9 +107,12 @@ class FrameContext:
         return ptr
 
     def refresh_view(self) -> None:
+        """Views of the memory buffer after the runtime moved it. It only ever grows (realloc to a
+        larger capacity), so an unchanged MEM_CAP means an unchanged buffer."""
         q = self.q
         ptr, cap = q[L.MEM_PTR // 8], q[L.MEM_CAP // 8]
-        self.mem_view = memoryview((ctypes.c_char * cap).from_address(ptr)).cast("B")
+        self.mem_chars = (ctypes.c_char * cap).from_address(ptr)  # slicing it gives bytes at once
+        self.mem_view = memoryview(self.mem_chars).cast("B")
         self.mem_base, self.mem_cap = ptr, cap
 
     def _view(self) -> memoryview:
