@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from . import backends
 from .backends import get_backend, loaded_backend
 from .host import Host
 from .message import BlockEnv, ExecutionResult, Message, TxEnv
@@ -55,13 +56,17 @@ def execute(
                 named.frames_traced += hooked.stats().get("frames_interpreted", 0)
     # A Host holds nothing of one message and a BlockEnv is frozen, so the next message on the same state,
     # block and backend (the transactions of a block, a benchmark loop) reuses it, as revm reuses its Evm.
-    engine = get_backend(backend)
-    last = getattr(_last, "entry", None)  # (state, block, backend, host) of the previous message here
-    if last is not None and last[0] is state and last[1] is block and last[2] is engine:
-        host: Host = last[3]
+    # (state, block, backend name, backends.generation, host) of the previous message on this thread: the
+    # name is compared (one name, one instance, until register_backend changes the generation)
+    try:
+        last = _last.entry
+    except AttributeError:
+        last = (None, None, None, -1, None)
+    if last[0] is state and last[1] is block and last[2] == backend and last[3] == backends.generation:
+        host: Host = last[4]
     else:
-        host = Host(state, block, engine, tx)
-        _last.entry = (state, block, engine, host)
+        host = Host(state, block, get_backend(backend), tx)
+        _last.entry = (state, block, backend, backends.generation, host)
     return host.execute_top_level(message, tx)
 
 

@@ -30,13 +30,18 @@ _BUILTIN = {
 _registered: dict[str, Callable[[], Backend]] = {}
 _instances: dict[str, Backend] = {}
 _lock = threading.Lock()
+# bumped whenever a name may come to mean another instance (register_backend): what was looked up by name
+# before (evm.execute's reused Host) is looked up again
+generation = 0
 
 
 def register_backend(name: str, cls: Callable[[], Backend]) -> None:
     """Register (or replace) a backend class/factory under `name` for this process."""
+    global generation
     with _lock:
         _registered[name] = cls
         _instances.pop(name, None)
+        generation += 1
 
 
 def _entry_points() -> dict[str, Any]:
