@@ -147,8 +147,8 @@ class MlirBackend:
         q[_CD_LEN_Q] = len(data)
         if fn.calls:  # only code with CALL* reads PC_MASK (~0.2 us, not paid by other frames)
             q[_PC_MASK_Q] = precompile_mask(host)
-        if fn.writes:  # only the native SSTORE, TSTORE and LOG read STATIC: they leave a static frame's writes
-            q[_STATIC_Q] = message.is_static  # to the Host
+        if fn.writes:  # STATIC is read by nothing but the native SSTORE, TSTORE and LOG (ir/slots.ll)
+            q[_STATIC_Q] = message.is_static  # native stores leave a static frame's writes to the Host
         rc = fn(c.ptr)
         c.busy = False
         self.frames += 1
