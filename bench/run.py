@@ -6,10 +6,12 @@ frame, a journal snapshot, the value-transfer check, precompile lookup, the nati
 result (status, gas, output bytes) read back, the snapshot dropped or reverted. Start-up and
 compilation are excluded (one warm-up call). Nothing is memoized: each call runs the loop.
 
-Three views of the mlir backend are reported:
-  host  -- `Host.execute_message(msg)`: the path every CALL takes (the headline figure)
-  frame -- `backend.run_frame(msg, host)` inside an explicit snapshot/revert
-  evm   -- `evm.execute(msg, state, block, tx, "mlir")`: also builds a Host per call (top level)
+Views of the mlir backend, each one layer around the previous (docs/compiler.md, "The message path"):
+  native -- the compiled entry alone: one ctypes call on a prepared context
+  frame  -- `backend.run_frame(msg, host)` inside an explicit snapshot/revert
+  host   -- `Host.execute_message(msg)`: the path every CALL takes
+  evm    -- `evm.execute(msg, state, block, tx, "mlir")` inside a snapshot/revert (top level)
+  run    -- a new `Message`, then as `evm`: what `evm-mlir run --repeat` and bench/suite.py time
 
 Usage: python bench/run.py [--n 1000] [--reps 20000] [--rounds 5] [--json]
 """
@@ -89,15 +91,34 @@ def bench_mlir(progs, n, reps, rounds):
             return r.output
 
         def via_execute():
-            return execute(msg, state, env, tx, "mlir").output
+            snap = state.snapshot()
+            out = execute(msg, state, env, tx, "mlir").output
+            state.revert(snap)
+            return out
+
+        def via_run():
+            m = Message(CALLER, addr, 0, data, GAS, code, addr)
+            snap = state.snapshot()
+            out = execute(m, state, env, tx, "mlir").output
+            state.revert(snap)
+            return out
+
+        fn, ctx = backend.entry(code, env.rules.evm), backend._context(0)
+        ctx.busy = False
+
+        def via_native():
+            ctx.q[0] = GAS
+            return fn(ctx.ptr)
 
         res[name] = {
             "output": r.output.hex(),
             "gas_used": GAS - r.gas_left,
             "first_call_s": first,
+            "native_us": timeit(via_native, reps, rounds),
             "host_us": timeit(via_host, reps, rounds),
             "frame_us": timeit(via_frame, reps, rounds),
-            "evm_us": timeit(via_execute, max(reps // 4, 1), rounds),
+            "evm_us": timeit(via_execute, reps, rounds),
+            "run_us": timeit(via_run, reps, rounds),
         }
     return res
 
@@ -105,7 +126,7 @@ def bench_mlir(progs, n, reps, rounds):
 def bench_revm(progs, n, reps, rounds):
     import pyrevm
 
-    evm = pyrevm.EVM()
+    evm = pyrevm.EVM(spec_id="Cancun")  # "CANCUN" or no spec would mean its latest
     caller = "0x" + CALLER.hex()
     evm.set_balance(caller, 10**20)
     data = n.to_bytes(32, "big")
@@ -133,50 +154,31 @@ def main(argv=None) -> int:
     progs = json.loads(PROGRAMS.read_text())
     mlir = bench_mlir(progs, args.n, args.reps, args.rounds)
     revm = bench_revm(progs, args.n, args.reps, args.rounds)
+    views = ("native", "frame", "host", "evm", "run")
     rows = []
     for name in TARGETS:
         m, r = mlir[name], revm[name]
         assert m["output"] == r["output"], (name, m["output"], r["output"])
-        med = {k: statistics.median(m[k]) for k in ("host_us", "frame_us", "evm_us")}
-        best = {k: min(m[k]) for k in ("host_us", "frame_us", "evm_us")}
-        rv = statistics.median(r["revm_us"])
-        rows.append(
-            {
-                "program": name,
-                "n": args.n,
-                "revm_us": rv,
-                "revm_best_us": min(r["revm_us"]),
-                **{f"mlir_{k}": v for k, v in med.items()},
-                **{f"mlir_{k}_best": v for k, v in best.items()},
-                "speedup_host": rv / med["host_us"],
-                "speedup_frame": rv / med["frame_us"],
-                "speedup_evm": rv / med["evm_us"],
-                "gas_used": m["gas_used"],
-                "first_call_ms": m["first_call_s"] * 1e3,
-            }
-        )
+        rv, rv_best = statistics.median(r["revm_us"]), min(r["revm_us"])
+        row = {"program": name, "n": args.n, "revm_us": rv, "revm_best_us": rv_best, "gas_used": m["gas_used"],
+               "first_call_ms": m["first_call_s"] * 1e3}
+        for v in views:
+            row[f"mlir_{v}_us"] = statistics.median(m[f"{v}_us"])
+            row[f"mlir_{v}_us_best"] = min(m[f"{v}_us"])
+            row[f"speedup_{v}"] = rv / row[f"mlir_{v}_us"]
+        rows.append(row)
     if args.json:
         print(json.dumps(rows, indent=1))
-    else:
-        print(f"N = {args.n}; median of {args.rounds} rounds (us per execution; each a full message call)")
-        print(
-            f"{'program':10} {'revm':>8} {'mlir host':>10} {'x':>6} {'mlir frame':>11} {'x':>6} "
-            f"{'evm.execute':>12} {'x':>6}"
-        )
+        return 0
+    for label, suffix, ref in (("median", "", "revm_us"), ("best", "_best", "revm_best_us")):
+        print(f"N = {args.n}; {label} of {args.rounds} rounds (us per execution; revm = pyrevm message_call)")
+        print(f"{'program':10} {'revm':>8} " + " ".join(f"{v:>8} {'x':>5}" for v in views))
         for row in rows:
-            print(
-                f"{row['program']:10} {row['revm_us']:8.2f} {row['mlir_host_us']:10.2f} {row['speedup_host']:6.1f} "
-                f"{row['mlir_frame_us']:11.2f} {row['speedup_frame']:6.1f} {row['mlir_evm_us']:12.2f} "
-                f"{row['speedup_evm']:6.1f}"
-            )
-        print("best of rounds (less sensitive to other load on the machine):")
-        for row in rows:
-            print(
-                f"{row['program']:10} {row['revm_best_us']:8.2f} {row['mlir_host_us_best']:10.2f} "
-                f"{row['revm_best_us'] / row['mlir_host_us_best']:6.1f} {row['mlir_frame_us_best']:11.2f} "
-                f"{row['revm_best_us'] / row['mlir_frame_us_best']:6.1f} {row['mlir_evm_us_best']:12.2f} "
-                f"{row['revm_best_us'] / row['mlir_evm_us_best']:6.1f}"
-            )
+            cells = []
+            for v in views:
+                us = row[f"mlir_{v}_us{suffix}"]
+                cells.append(f"{us:8.2f} {row[ref] / us:5.1f}")
+            print(f"{row['program']:10} {row[ref]:8.2f} " + " ".join(cells))
     return 0
 
 

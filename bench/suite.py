@@ -1,12 +1,14 @@
 """One benchmark table, side by side in one run: evm-mlir (mlir), evm-mlir (interpreter), pyrevm (revm)
 and py-evm, on factorial/fibonacci (bench/programs.json) and host-stressing loops assembled here
-(KECCAK256, MSTORE/MLOAD, SSTORE/SLOAD, TSTORE/TLOAD, STATICCALL to a precompile, mixed 256-bit
-arithmetic) plus an ERC-20 style transfer loop compiled with the installed vyper.
+(KECCAK256, MSTORE/MLOAD, SSTORE/SLOAD over 8 and over 64 slots, TSTORE/TLOAD, STATICCALL to a
+precompile, mixed 256-bit arithmetic) plus an ERC-20 style transfer loop compiled with the installed vyper.
 
-Every execution is a complete message call (fresh frame, value-transfer check, precompile lookup,
-code, result read back) inside a journal snapshot that is reverted afterwards, so every call starts
-from the same state. Compilation and start-up are excluded (warm-up call first); the compile column
-is a separate, uncached compile_to_object + JIT load of the program. Timing: `--rounds` rounds, in
+Every execution is a complete message call as `evm-mlir run --repeat` runs one (a new `Message`,
+`evm.execute`: the top-level checks, value transfer, precompile lookup, code, result read back) inside
+a journal snapshot that is reverted afterwards, so every call starts from the same state (storage
+slots start cold in every call, on revm too: its gas is checked against ours). Compilation and
+start-up are excluded (warm-up call first); the compile column is a separate, uncached
+compile_to_object + JIT load of the program. Timing: `--rounds` rounds, in
 each round every engine runs a batch of calls (engine order rotates per round); per engine the
 median over rounds of the per-call mean. Every engine's output (and gas, where comparable) is
 checked against the interpreter's; a mismatch is printed loudly and marked in the table.
