@@ -160,8 +160,14 @@ def main(argv=None) -> int:
         m, r = mlir[name], revm[name]
         assert m["output"] == r["output"], (name, m["output"], r["output"])
         rv, rv_best = statistics.median(r["revm_us"]), min(r["revm_us"])
-        row = {"program": name, "n": args.n, "revm_us": rv, "revm_best_us": rv_best, "gas_used": m["gas_used"],
-               "first_call_ms": m["first_call_s"] * 1e3}
+        row = {
+            "program": name,
+            "n": args.n,
+            "revm_us": rv,
+            "revm_best_us": rv_best,
+            "gas_used": m["gas_used"],
+            "first_call_ms": m["first_call_s"] * 1e3,
+        }
         for v in views:
             row[f"mlir_{v}_us"] = statistics.median(m[f"{v}_us"])
             row[f"mlir_{v}_us_best"] = min(m[f"{v}_us"])

@@ -214,7 +214,21 @@ def workloads(n: int) -> list[dict]:
         # 64 slots, cold at the start of every call (the snapshot revert un-warms them, on revm too: the gas
         # check below would catch a slot left warm)
         "sstore_sload_64": ops(
-            "DUP2", "DUP2", "ADD", "DUP2", 63, "AND", "SSTORE", "DUP1", 63, "AND", "SLOAD", "DUP3", "ADD", "SWAP2", "POP"
+            "DUP2",
+            "DUP2",
+            "ADD",
+            "DUP2",
+            63,
+            "AND",
+            "SSTORE",
+            "DUP1",
+            63,
+            "AND",
+            "SLOAD",
+            "DUP3",
+            "ADD",
+            "SWAP2",
+            "POP",
         ),
         "tstore_tload": ops(
             "DUP2", "DUP2", "ADD", "DUP2", 7, "AND", "TSTORE", "DUP1", 3, "AND", "TLOAD", "DUP3", "ADD", "SWAP2", "POP"
