@@ -23,7 +23,7 @@ import hashlib
 import os
 import struct
 import tempfile
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import structlog
@@ -40,13 +40,13 @@ def code_hash(code: bytes) -> bytes:
     return hashlib.sha256(code).digest()
 
 
-def symbol_for(code: bytes, fork) -> str:
+def symbol_for(code: bytes, fork: int) -> str:
     """Symbol of the native function of `code` at `fork` (the full hash: two codes never share
     one), and the stem of its cached object file."""
     return f"evm_{hashlib.sha256(code).hexdigest()}_{int(fork)}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sources_digest() -> bytes:
     h = hashlib.sha256()
     for p in sorted(_EVM_ROOT.rglob("*.py")):
@@ -72,8 +72,8 @@ def _toolchain() -> str:
     return "\n".join(parts)
 
 
-@lru_cache(maxsize=None)
-def _version(options: tuple) -> bytes:
+@cache
+def _version(options: tuple[tuple[str, str], ...]) -> bytes:
     h = hashlib.sha256(_sources_digest())
     h.update(_toolchain().encode())
     h.update(repr(options).encode())
