@@ -97,3 +97,14 @@ def shape(name: str, size: int = MAX_CODE) -> bytes:
     code = SHAPES[name](size)
     assert len(code) <= size, (name, len(code), size)
     return code
+
+
+def _jumpdest_dyn_loop(size: int) -> bytes:
+    # the standard benchmark's loop_with_many_jumpdests: a loop whose dynamic JUMPI lands in a
+    # flood of JUMPDESTs (every one a possible target)
+    head = bytes.fromhex("600f600019600035801561014502175b")[:-1]
+    tail = bytes.fromhex("8101808357")
+    return head + b"\x5b" * max(1, size - len(head) - len(tail)) + tail
+
+
+SHAPES["jumpdest_dyn_loop"] = _jumpdest_dyn_loop

@@ -229,6 +229,7 @@ class Emitter:
         self._dispatch = None
         self._faults = None
         self._runs = {}    # compact tier: block after a JUMPDEST run -> its charge
+        self._run_ends: dict[int, tuple[int, int]] = {}  # lone JUMPDEST -> (block after its run, JUMPDESTs to it)
         self.gas_dirty = False
         self.goto(self.entry)
         anchor = arith.ConstantOp(self.i64, ir.IntegerAttr.get(self.i64, 1)).result
@@ -655,18 +656,33 @@ class Emitter:
         return (self.compact and len(b.instrs) == 1 and b.instrs[0].op == 0x5B and b.fallthrough is not None
                 and b.fallthrough in self.mblocks)
 
-    def _emit_jumpdest_run(self, b: Block) -> None:
-        """Compact tier: a block that is a lone JUMPDEST falling through (a JUMPDEST flood) only
-        passes its share of the run's gas to one block that charges it, checked (a loop may pass
-        through it), and enters the first block after the run."""
-        end, n = b, 0
-        while self._lone_jumpdest(end):
+    def run_end(self, b: Block) -> tuple[Block, int]:
+        """Compact tier: the first block after the run of lone JUMPDESTs that starts at `b`, and
+        how many JUMPDESTs lie between (memoised: a flood of 24k JUMPDESTs is walked once)."""
+        hit = self._run_ends.get(b.index)
+        if hit is not None:
+            return self.an.blocks[hit[0]], hit[1]
+        path = []
+        end = b
+        while self._lone_jumpdest(end) and end.index not in self._run_ends:
+            path.append(end)
             assert end.fallthrough is not None  # (a lone JUMPDEST falls through)
-            end, n = self.an.blocks[end.fallthrough], n + 1
+            end = self.an.blocks[end.fallthrough]
+        last, n = (end.index, 0) if end.index not in self._run_ends else self._run_ends[end.index]
+        for k, blk in enumerate(reversed(path), 1):
+            self._run_ends[blk.index] = (last, n + k)
+        hit = self._run_ends.get(b.index, (last, n))
+        return self.an.blocks[hit[0]], hit[1]
+
+    def run_block(self, end: Block) -> ir.Block:
+        """The block that charges a JUMPDEST run's gas (its i64 argument), checked (a loop may pass
+        through it), and enters `end`, the first block after the run."""
         run = self._runs.get(end.index)
         if run is None:
             assert self._ip is not None  # inside a block being built
             here = self._ip.block
+            # (built from inside another block: its virtual-stack state is put back after)
+            saved = [getattr(self, k, None) for k in ("base", "sp", "h", "cur", "orig")]
             run = self._runs[end.index] = self.region.blocks.append(self.i64)
             self.n_blocks += 1
             self.goto(run)
@@ -675,7 +691,17 @@ class Emitter:
             self.cur, self.orig = {}, {}
             cf.br([], self.mblocks[end.index])
             self.goto(here)
-        cf.br([self.c64(n * self.optable[0x5B].gas)], run)
+            for k, v in zip(("base", "sp", "h", "cur", "orig"), saved):
+                setattr(self, k, v)
+        return run
+
+    def _emit_jumpdest_run(self, b: Block) -> None:
+        """Compact tier: a block that is a lone JUMPDEST falling through (a JUMPDEST flood) only
+        passes its share of the run's gas to the run's block (`run_block`). A dynamic jump into
+        a run goes there directly (control_flow.dispatch_block), so a flood costs no block per
+        JUMPDEST."""
+        end, n = self.run_end(b)
+        cf.br([self.c64(n * self.optable[0x5B].gas)], self.run_block(end))
 
     def _emit_block(self, b: Block) -> None:
         self.goto(self.mblocks[b.index])
