@@ -58,7 +58,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, cast
 
-from .compiler.cache import symbol_for
+from .compiler.cache import FAILED_SUFFIX, symbol_for
 from .interpreter import InterpreterBackend
 from .message import ExecutionResult, Message
 
@@ -69,7 +69,8 @@ if TYPE_CHECKING:
     from .interfaces import BackendStats, NativeHost
     from .spec import Fork
 
-# A code's record: [frames, own gas, state, frame limit, gas limit, last transaction, transactions, on disk]
+# A code's record: [frames, own gas, state, frame limit, gas limit, last transaction, transactions, on disk,
+# compiled by this process]
 Record = list[Any]
 Job = tuple[Record, bytes, "Fork"]
 
@@ -86,9 +87,28 @@ FAILED = 4  # compile or load failed: interpreted for good
 MODES = ("process", "thread", "sync")
 DEFAULT_CALLS = 2000
 DEFAULT_MIN_TXS = 5
-DEFAULT_GAS = 5_000_000
-DEFAULT_DISK_TXS = 2
+DEFAULT_DISK_TXS = 1
 SIZE_UNIT = 1024  # thresholds are per KiB of code (at least one)
+# The gas rule (docs/tiered.md, "Policy"): a code is compiled once the gas it burnt interpreted would
+# have paid for its compile, i.e. own gas >= interpreter gas/s x expected compile seconds for its size.
+# Interpreter speed on the instruction-bound benchmark families, where compiling pays (6-18 Mgas/s,
+# docs/benchmarks.md); precompile-bound code runs faster interpreted and gains little from a compile.
+DEFAULT_GAS_PER_S = 10_000_000
+DEFAULT_BUDGET_S = 8.0  # a compile running longer is abandoned (3x the worst 24 KB shape, docs/compiler.md)
+
+
+def expected_compile_seconds(size: int) -> float:
+    """Seconds a compile of `size` bytes of code is expected to take here (docs/compiler.md, "Compile
+    time"): the full/cheap tiers ~0.25 s per KB up to their budgets (~1.1 s, reached at ~4 KB), the
+    compact tier beyond ~0.1 s per KB at worst (2.5 s at 24 KB)."""
+    kb = size / 1000
+    return max(min(0.1 + 0.25 * kb, 1.1), 0.15 + 0.1 * kb)
+
+
+def gas_threshold(size: int, gas_per_s: int = DEFAULT_GAS_PER_S) -> int:
+    """Own gas of a code's interpreted frames after which compiling it pays: interpreting that gas took
+    as long as its compile is expected to (2.5M gas at 1 KB, 11M at 4 KB, 25.5M at 24 KB)."""
+    return int(gas_per_s * expected_compile_seconds(size))
 
 
 def _env_int(name: str, default: int) -> int:
@@ -99,6 +119,15 @@ def _env_int(name: str, default: int) -> int:
         return int(raw.replace("_", ""), 0)
     except ValueError:
         log.warning("%s=%r is not an integer; using %d", name, raw, default)
+        return default
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        log.warning("%s=%r is not a number; using %g", name, raw, default)
         return default
 
 
@@ -115,9 +144,13 @@ class TieredBackend:
         disk: bool | None = None,
         min_txs: int | None = None,
         disk_txs: int | None = None,
+        budget: float | None = None,
     ) -> None:
         self.calls_threshold = calls if calls is not None else _env_int("EVM_MLIR_TIER_CALLS", DEFAULT_CALLS)
-        self.gas_threshold = gas if gas is not None else _env_int("EVM_MLIR_TIER_GAS", DEFAULT_GAS)
+        # an explicit gas per KiB of code replaces the compile-cost rule (gas_threshold)
+        self.gas_threshold: int | None = gas if gas is not None else _env_int("EVM_MLIR_TIER_GAS", 0) or None
+        self.gas_per_s = _env_int("EVM_MLIR_TIER_GAS_PER_S", DEFAULT_GAS_PER_S)
+        self.budget = budget if budget is not None else _env_float("EVM_MLIR_TIER_BUDGET", DEFAULT_BUDGET_S)
         self.min_txs = min_txs if min_txs is not None else _env_int("EVM_MLIR_TIER_MIN_TXS", DEFAULT_MIN_TXS)
         self._tx = 0  # top-level messages seen
         self.mode = mode or os.environ.get("EVM_MLIR_TIER_MODE", "").strip().lower() or "process"
@@ -127,6 +160,7 @@ class TieredBackend:
         self.use_disk = disk if disk is not None else bool(_env_int("EVM_MLIR_TIER_DISK", 1))
         self.disk_txs = disk_txs if disk_txs is not None else _env_int("EVM_MLIR_TIER_DISK_TXS", DEFAULT_DISK_TXS)
         self._on_disk: set[str] | None = None  # object files in the disk cache when first looked at
+        self._tombstones: set[str] = set()  # symbols whose compile failed (disk cache `.failed` files)
         self.interpreter = InterpreterBackend()
         self._mlir: MlirBackend | None = None  # the "mlir" backend, created on first need
         self._mlir_lock = threading.Lock()
@@ -142,6 +176,8 @@ class TieredBackend:
         self._next_id = 0
         self._proc_lock = threading.Lock()
         self._stopping = False
+        self._inflight: tuple[int, float] | None = None  # (request id, monotonic start) in the worker
+        self._killed: int | None = None  # request id whose worker was killed for exceeding the budget
         # statistics
         self.frames_compiled = 0
         self.frames_interpreted = 0
@@ -149,6 +185,7 @@ class TieredBackend:
         self.contracts_compiled = 0  # compiled by this process (background or sync)
         self.contracts_from_disk = 0  # cold start from the disk cache
         self.compile_errors = 0
+        self.compile_timeouts = 0  # compiles abandoned at the budget (also counted in compile_errors)
         self.compile_seconds = 0.0
 
     # ------------------------------------------------------------------ the mlir backend
@@ -200,8 +237,6 @@ class TieredBackend:
             # compiled by an earlier process (disk cache), and this is its disk_txs-th transaction
             # (with disk_txs = 1: its first frame)
             state = self._activate(rec, code, fork)
-            if state == READY:
-                self.contracts_from_disk += 1
         if state == COMPILED:
             state = self._activate(rec, code, fork)
         if state == READY:
@@ -222,7 +257,9 @@ class TieredBackend:
             if rec[5] != self._tx:
                 rec[5] = self._tx
                 rec[6] += 1
-            if (rec[0] >= rec[3] or rec[1] >= rec[4]) and rec[6] >= self.min_txs and rec[2] == COLD:
+            # by gas at once (its compile has paid off), by frames only once seen in min_txs
+            # transactions (a deep recursion in one transaction is not a bet worth a compile)
+            if (rec[1] >= rec[4] or (rec[0] >= rec[3] and rec[6] >= self.min_txs)) and rec[2] == COLD:
                 # (a recursive frame of the same code may have made it hot already)
                 self._hot(rec, bytes(code), fork)
         self._child_gas = saved + used
@@ -231,8 +268,12 @@ class TieredBackend:
     def _first_sight(self, code: bytes, fork: Fork) -> Record:
         code = bytes(code)
         scale = max(1, len(code) // SIZE_UNIT)  # compile time grows with the code's size
-        on_disk = self.use_disk and symbol_for(code, fork) in self._disk_objects()
-        rec = [0, 0, COLD, self.calls_threshold * scale, self.gas_threshold * scale, -1, 0, on_disk]
+        gas = self.gas_threshold * scale if self.gas_threshold else gas_threshold(len(code), self.gas_per_s)
+        sym = symbol_for(code, fork)
+        on_disk = self.use_disk and sym in self._disk_objects()
+        rec = [0, 0, COLD, self.calls_threshold * scale, gas, -1, 0, on_disk, False]
+        if self.use_disk and not on_disk and sym in self._tombstones:
+            rec[2] = FAILED  # an earlier compile failed or exceeded its budget: never retried
         self._codes.setdefault(fork, {})[code] = rec  # run_frame activates it when on disk
         return rec
 
@@ -244,9 +285,11 @@ class TieredBackend:
             d = self._disk_path("x")
             if d is not None:
                 try:
-                    self._on_disk = {n[:-2] for n in os.listdir(d.parent) if n.endswith(".o")}
+                    names = os.listdir(d.parent)
                 except OSError:
-                    pass
+                    names = []
+                self._on_disk = {n[:-2] for n in names if n.endswith(".o")}
+                self._tombstones = {n[: -len(FAILED_SUFFIX)] for n in names if n.endswith(FAILED_SUFFIX)}
         return self._on_disk
 
     def _activate(self, rec: Record, code: bytes, fork: Fork) -> int:
@@ -255,6 +298,8 @@ class TieredBackend:
         damaged): it is compiled in the background again, never here on the caller's path."""
         try:
             rec[2] = READY if self.mlir().entry(code, fork, compile=False) is not None else COLD
+            if rec[2] == READY and not rec[8]:  # (compile=False: the object came from the disk cache)
+                self.contracts_from_disk += 1  # compiled by an earlier process or another one meanwhile
         except Exception as exc:
             rec[2] = FAILED
             self.compile_errors += 1
@@ -315,6 +360,8 @@ class TieredBackend:
                 from .compiler.compile import compile_to_object
 
                 obj, sym = compile_to_object(code, fork)
+                if self._over_budget(rec, code, fork, time.perf_counter() - t):
+                    return
                 if not disk.store_code(code, fork, obj):  # could not write: load it here
                     m.entry(code, fork)
                     state = READY
@@ -322,13 +369,25 @@ class TieredBackend:
                     state = COMPILED
             else:
                 m.entry(code, fork)
+                if self._over_budget(rec, code, fork, time.perf_counter() - t):
+                    return
                 state = READY
             self.contracts_compiled += 1
+            rec[8] = True
             rec[2] = state
         except Exception as exc:
-            self._fail(rec, code, fork, f"{type(exc).__name__}: {exc}")
+            self._fail(rec, code, fork, f"{type(exc).__name__}: {exc}", tombstone=True)
         finally:
             self.compile_seconds += time.perf_counter() - t
+
+    def _over_budget(self, rec: Record, code: bytes, fork: Fork, seconds: float) -> bool:
+        """Thread and sync modes cannot stop a compile in flight (LLVM holds the thread): one that
+        took longer than the budget is discarded when it returns and its code marked failed."""
+        if seconds <= self.budget:
+            return False
+        self.compile_timeouts += 1
+        self._fail(rec, code, fork, f"compile took {seconds:.2f} s, over the budget of {self.budget:g} s", True)
+        return True
 
     # worker process ------------------------------------------------------------------------
     def _submit(self, rec: Record, code: bytes, fork: Fork) -> None:
@@ -353,6 +412,9 @@ class TieredBackend:
                 threading.Thread(
                     target=self._write_requests, args=(self._proc, self._outq), name="evm-tiered-writer", daemon=True
                 ).start()
+                threading.Thread(
+                    target=self._watch, args=(self._proc,), name="evm-tiered-watchdog", daemon=True
+                ).start()
                 atexit.register(self.shutdown)
             rid = self._next_id
             self._next_id += 1
@@ -376,13 +438,37 @@ class TieredBackend:
         except OSError:
             pass
 
+    def _watch(self, proc: subprocess.Popen[bytes]) -> None:
+        """Watchdog thread: kills the worker when its compile in flight exceeds the budget (a compile
+        cannot be interrupted inside MLIR or LLVM, a process can); the reader then marks that code
+        failed and sends the requests still queued to a new worker."""
+        tick = min(0.05, self.budget / 4)
+        while proc.poll() is None:
+            time.sleep(tick)
+            with self._proc_lock:
+                inflight = self._inflight
+                if self._proc is not proc or inflight is None:
+                    continue
+                if time.monotonic() - inflight[1] > self.budget:
+                    self._killed = inflight[0]
+                    try:
+                        proc.kill()
+                    except OSError:
+                        pass
+                    return
+
     def _read_results(self, proc: subprocess.Popen[bytes]) -> None:
-        """Reader thread: one line per finished compile, `<id> ok <seconds>` or `<id> err <text>`."""
+        """Reader thread: `<id> start` when the worker begins a compile, then `<id> ok <seconds>` or
+        `<id> err <text>`."""
         assert proc.stdout is not None  # started with stdout=PIPE
         for line in proc.stdout:
             rid, _, rest = line.decode(errors="replace").strip().partition(" ")
             status, _, detail = rest.partition(" ")
             with self._proc_lock:
+                if status == "start":
+                    self._inflight = (int(rid), time.monotonic())
+                    continue
+                self._inflight = None
                 item = self._pending.pop(int(rid), None)
             if item is None:
                 continue
@@ -390,23 +476,40 @@ class TieredBackend:
             if status == "ok":
                 self.contracts_compiled += 1
                 self.compile_seconds += float(detail or 0)
+                rec[8] = True
                 rec[2] = COMPILED
             else:
-                self._fail(rec, code, fork, detail)
+                self._fail(rec, code, fork, detail, tombstone=True)
         rc = proc.wait()
         with self._proc_lock:
             pending, self._pending = self._pending, {}
+            inflight, self._inflight = self._inflight, None
+            killed, self._killed = self._killed, None
             if self._proc is proc:
                 self._proc = None
-        for rec, code, fork in pending.values():
-            self._fail(rec, code, fork, f"compile worker exited with status {rc}")
+        started = inflight[0] if inflight else None
+        for rid, (rec, code, fork) in pending.items():
+            if rid == killed:
+                self.compile_timeouts += 1
+                self.compile_seconds += self.budget
+                self._fail(rec, code, fork, f"compile exceeded the budget of {self.budget:g} s: worker killed", True)
+            elif killed is not None and not self._stopping:
+                self._submit(rec, code, fork)  # queued behind the abandoned compile: a new worker
+            else:  # the worker died on its own: the compile it was running is what killed it
+                self._fail(rec, code, fork, f"compile worker exited with status {rc}", rid == started and rc != 0)
 
-    def _fail(self, rec: Record, code: bytes, fork: Fork, why: str) -> None:
+    def _fail(self, rec: Record, code: bytes, fork: Fork, why: str, tombstone: bool = False) -> None:
+        """Interpret `code` from now on; with `tombstone` (the compile itself failed or ran over its
+        budget) also in later processes: `<symbol>.failed` in the disk cache's versioned folder."""
         rec[2] = FAILED
         self.compile_errors += 1
-        log.warning(
-            "tiered: compiling %s (%d bytes) failed, interpreting it: %s", symbol_for(code, fork), len(code), why
-        )
+        sym = symbol_for(code, fork)
+        log.warning("tiered: compiling %s (%d bytes) failed, interpreting it: %s", sym, len(code), why)
+        if tombstone and self.use_disk and self._disk_path(sym) is not None:
+            from .compiler.cache import DiskCache
+
+            self._tombstones.add(sym)
+            DiskCache().mark_failed(sym, why)
 
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until every queued compile has finished (tests, benchmarks); True when idle."""
@@ -445,6 +548,7 @@ class TieredBackend:
             "contracts_compiled": self.contracts_compiled,
             "contracts_from_disk": self.contracts_from_disk,
             "compile_errors": self.compile_errors,
+            "compile_timeouts": self.compile_timeouts,
             "compile_seconds": round(self.compile_seconds, 3),
         }
 
@@ -464,6 +568,12 @@ def _worker_main() -> int:
     disk = DiskCache()
     out = sys.stdout.buffer
     parent = os.getppid()
+    try:  # the JIT and its runtime module (built once per cache) before any compile's budget starts
+        from .compiler.runtime import get_jit
+
+        get_jit()
+    except Exception:  # reported by the first compile
+        pass
     for line in sys.stdin.buffer:
         if os.getppid() != parent:  # the parent is gone: leave what it queued
             break
@@ -471,6 +581,11 @@ def _worker_main() -> int:
         if len(parts) != 3:
             continue
         rid = parts[0].decode()
+        try:  # the parent's watchdog times the compile from this line
+            out.write(f"{rid} start\n".encode())
+            out.flush()
+        except OSError:
+            break
         t = time.perf_counter()
         try:
             code = bytes.fromhex(parts[2].decode())

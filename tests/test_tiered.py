@@ -13,6 +13,7 @@ import pytest
 
 from evm.backends import get_backend, register_backend
 from evm.spec import Fork
+from evm.compiler.cache import symbol_for
 from evm.tiered import FAILED, TieredBackend
 from tests.evm_helpers import CONTRACT, OTHER, ops, run
 
@@ -115,12 +116,118 @@ def test_disk_cached_code_runs_compiled_at_once(tiered):
     same(run(code, word(7), backend="tiered_test"), run(code, word(7), backend="interpreter"))
     s = again.stats()
     assert (s["frames_interpreted"], s["frames_compiled"], s["contracts_from_disk"]) == (0, 1, 1)
-    # by default from its second transaction: a code run once is cheaper to interpret than to load
+    # by default at its first frame too (issue 14: contracts compiled on disk are used at once)
     later = tiered(calls=10**9, gas=10**15, mode="sync")
     for n in (7, 8, 9):
         same(run(code, word(n), backend="tiered_test"), run(code, word(n), backend="interpreter"))
     s = later.stats()
+    assert (s["frames_interpreted"], s["frames_compiled"], s["contracts_from_disk"]) == (0, 3, 1)
+    # with EVM_MLIR_TIER_DISK_TXS=2, from its second transaction
+    second = tiered(calls=10**9, gas=10**15, mode="sync", disk_txs=2)
+    for n in (7, 8, 9):
+        same(run(code, word(n), backend="tiered_test"), run(code, word(n), backend="interpreter"))
+    s = second.stats()
     assert (s["frames_interpreted"], s["frames_compiled"], s["contracts_from_disk"]) == (1, 2, 1)
+
+
+def test_stats_count_objects_found_on_disk_when_code_turns_hot(tiered):
+    """An object written by another process after this one first saw the code is loaded from disk
+    when the code turns hot, and counted as such (not as compiled here)."""
+    code = LOOP + b"\x67" + os.urandom(8) + b"\x00"
+    tb = tiered(calls=2, gas=10**15, mode="sync")
+    run(code, word(3), backend="tiered_test")  # first sight: not on disk
+    other = tiered(calls=1, gas=10**15, mode="sync")  # "another process" compiles it into the cache
+    run(code, word(3), backend="tiered_test")
+    assert other.stats()["contracts_compiled"] == 1
+    register_backend("tiered_test", lambda: tb)
+    for n in (4, 5):
+        same(run(code, word(n), backend="tiered_test"), run(code, word(n), backend="interpreter"))
+    s = tb.stats()
+    assert (s["contracts_compiled"], s["contracts_from_disk"], s["frames_compiled"]) == (0, 1, 1)
+
+
+def test_gas_threshold_follows_the_expected_compile_cost():
+    from evm.tiered import DEFAULT_GAS_PER_S, expected_compile_seconds, gas_threshold
+
+    sizes = [100, 1000, 4000, 8000, 24576]
+    secs = [expected_compile_seconds(n) for n in sizes]
+    assert secs == sorted(secs) and secs[-1] < 3.0  # issue 12's bound on any compile
+    assert gas_threshold(24576) == int(DEFAULT_GAS_PER_S * secs[-1]) < 30_000_000  # was 120M (5M per KiB)
+    tb = TieredBackend(calls=10**9, mode="sync", disk=False)  # no explicit gas: the compile-cost rule
+    rec = tb._first_sight(LOOP, Fork.OSAKA)
+    assert rec[4] == gas_threshold(len(LOOP))
+
+
+def test_gas_threshold_triggers_a_compile_in_the_first_transaction(tiered):
+    """The default rule (no EVM_MLIR_TIER_GAS): one frame burning more gas than the compile costs
+    makes the code hot at once, without the min_txs rule of the frame count; the next frame runs compiled."""
+    tb = tiered(calls=10**9, mode="sync", disk=False, min_txs=10**9)
+    assert tb.gas_threshold is None
+    tb._first_sight(LOOP, Fork.OSAKA)[4] = 150_000  # the rule's figure for a smaller interpreter rate
+    data = word(3000)  # > 150k gas of its own
+    same(run(LOOP, data, backend="tiered_test"), run(LOOP, data, backend="interpreter"))
+    same(run(LOOP, data, backend="tiered_test"), run(LOOP, data, backend="interpreter"))
+    s = tb.stats()
+    assert (s["frames_interpreted"], s["frames_compiled"], s["contracts_compiled"]) == (1, 1, 1)
+
+
+SLOW_WORKER = (
+    "import sys, time\n"
+    "for line in sys.stdin:\n"
+    "    print(line.split()[0], 'start', flush=True)\n"
+    "    time.sleep(60)\n"
+)
+
+
+def test_compile_over_budget_is_abandoned_marked_failed_and_not_retried(tiered, tmp_path, monkeypatch, caplog):
+    """Process mode: a compile still running at the budget gets its worker killed; the code is
+    interpreted for good, here and (tombstone in the disk cache) in a new process."""
+    monkeypatch.setenv("EVM_MLIR_CACHE", str(tmp_path))
+    code = LOOP + b"\x67" + os.urandom(8) + b"\x00"
+    tb = tiered(calls=2, gas=10**15, mode="process", budget=0.3)
+    tb.worker_command = [sys.executable, "-c", SLOW_WORKER]  # an injected compile that never ends
+    with caplog.at_level(logging.WARNING, logger="evm.tiered"):
+        for i in range(3):
+            same(run(code, word(20 + i), backend="tiered_test"), run(code, word(20 + i), backend="interpreter"))
+        assert tb.drain(30)
+        proc_gone = tb._proc is None
+        for i in range(3):
+            same(run(code, word(30 + i), backend="tiered_test"), run(code, word(30 + i), backend="interpreter"))
+    s = tb.stats()
+    assert proc_gone and tb._proc is None and tb._next_id == 1  # killed, and never asked again
+    assert (s["compile_errors"], s["compile_timeouts"], s["frames_compiled"], s["frames_interpreted"]) == (1, 1, 0, 6)
+    assert "exceeded the budget" in caplog.text
+    sym = symbol_for(code, Fork.OSAKA)
+    assert list(tmp_path.glob(f"*/{sym}.failed"))
+    # a new process finds the tombstone: interpreted at once, no compile requested
+    probe = (
+        "import sys; from evm.tiered import TieredBackend, FAILED; from evm.spec import Fork\n"
+        "tb = TieredBackend(calls=1, gas=1, mode='process')\n"
+        "rec = tb._first_sight(bytes.fromhex(sys.argv[1]), Fork.OSAKA)\n"
+        "print(rec[2] == FAILED)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, code.hex()], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "EVM_MLIR_CACHE": str(tmp_path)},
+    )
+    assert out.stdout.strip() == "True", out.stderr[-2000:]
+
+
+def test_sync_compile_over_budget_is_discarded(tiered, tmp_path, monkeypatch):
+    """Thread and sync modes cannot interrupt a compile: one that returns after the budget is
+    discarded and its code marked failed (with its tombstone)."""
+    monkeypatch.setenv("EVM_MLIR_CACHE", str(tmp_path))
+    code = LOOP + b"\x67" + os.urandom(8) + b"\x00"
+    tb = tiered(calls=2, gas=10**15, mode="sync", budget=0.0)
+    for i in range(4):
+        same(run(code, word(20 + i), backend="tiered_test"), run(code, word(20 + i), backend="interpreter"))
+    s = tb.stats()
+    assert (s["compile_timeouts"], s["contracts_compiled"], s["frames_compiled"]) == (1, 0, 0)
+    sym = symbol_for(code, Fork.OSAKA)
+    assert list(tmp_path.glob(f"*/{sym}.failed")) and not list(tmp_path.glob(f"*/{sym}.o"))
+    again = tiered(calls=1, gas=1, mode="sync")  # "a new process": the tombstone keeps it interpreted
+    run(code, word(5), backend="tiered_test")
+    assert again.stats()["contracts_compiled"] == 0 and again._codes[Fork.OSAKA][bytes(code)][2] == FAILED
 
 
 def test_compiled_and_interpreted_frames_mix_in_one_transaction(tiered):

@@ -34,6 +34,7 @@ MAGIC = b"EVMMLIR\x02"
 HEADER = struct.Struct("<8s32s32sIQ32s")
 _EVM_ROOT = Path(__file__).resolve().parent.parent  # the evm package
 CODE_OPTIONS = ("EVM_MLIR_TIER", "EVM_MLIR_LIBCRYPTO")
+FAILED_SUFFIX = ".failed"  # tombstone of a code that is not compiled again (DiskCache.mark_failed)
 
 
 def code_hash(code: bytes) -> bytes:
@@ -181,6 +182,24 @@ class DiskCache:
                     os.unlink(tmp)
                 except OSError:
                     pass
+            return False
+
+    # tombstones: `<symbol>.failed` beside the objects (same versioned folder, so a new compiler
+    # version tries again) marks code whose compile failed or exceeded its budget (evm/tiered.py)
+    def failed_path(self, name: str) -> Path:
+        return self.dir / f"{name}{FAILED_SUFFIX}"
+
+    def mark_failed(self, name: str, why: str) -> bool:
+        """Record that compiling `name` failed (`why`, one line); False when it could not be written."""
+        if not self.enabled:
+            return False
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".tmp")
+            with os.fdopen(fd, "w") as f:
+                f.write(why.replace("\n", " ") + "\n")
+            os.replace(tmp, self.failed_path(name))
+            return True
+        except OSError:
             return False
 
     # code objects: named by their symbol, checked against the full hash of the code
