@@ -3,12 +3,17 @@
 Every frame goes through `TieredBackend.run_frame(message, host)`. Per (fork, code) it keeps a
 small record: how many frames of that code were interpreted and how much gas they burnt *in their
 own instructions* (gas used by the frame minus the gas used by its child frames, so a dispatcher
-whose callee loops does not become hot itself). A code is **hot** once either count reaches its
-threshold, scaled by the code's size in KiB (at least 1: compile time grows with the size); it is then compiled by the `mlir` backend's compiler (`evm.compiler`), by default in
-one worker process, while the frames of that code keep running on the interpreter. The next frame
-after the compile finished runs compiled, and so does every later one. Code whose object file is
-already in the on-disk cache (compiled by an earlier process, `$EVM_MLIR_CACHE`) runs compiled
-from its second transaction on (EVM_MLIR_TIER_DISK_TXS). Interpreted and compiled frames mix
+whose callee loops does not become hot itself). A code is **hot** once its own gas exceeds what its
+compile is expected to cost (`gas_threshold`: the interpreter's gas per second times the expected
+compile seconds for its size, docs/tiered.md "Policy"), or once its frame count reaches its
+threshold (per KiB of code) in at least EVM_MLIR_TIER_MIN_TXS transactions; it is then compiled by
+the `mlir` backend's compiler (`evm.compiler`), by default in one worker process, while the frames
+of that code keep running on the interpreter. The next frame after the compile finished runs
+compiled (also within the same block or transaction), and so does every later one. Code whose
+object file is already in the on-disk cache (compiled by an earlier process, `$EVM_MLIR_CACHE`)
+runs compiled from its first frame (EVM_MLIR_TIER_DISK_TXS). A compile running longer than its
+budget is abandoned (the worker process is killed) and the code marked failed, also on disk
+(`<symbol>.failed`), so no process compiles it again. Interpreted and compiled frames mix
 freely inside one transaction: both call the same `evm.host.Host`, and the Host sends every child
 frame back through this backend.
 
@@ -22,25 +27,28 @@ request into the disk cache and answers with one line; a reader thread in this p
 code COMPILED, and the main thread loads the object into the MCJIT engine at the next frame of
 that code (a few ms). The worker dies with its stdin (this process's exit).
 
-A compile that fails (an exception anywhere in the toolchain, or the worker dying) never reaches
-the transaction: the code is marked as failed, interpreted from then on, counted in ``stats()["compile_errors"]`` and
-logged on the ``evm.tiered`` logger.
+A compile that fails (an exception anywhere in the toolchain, the worker dying, or the budget
+exceeded) never reaches the transaction: the code is marked as failed, interpreted from then on,
+counted in ``stats()["compile_errors"]`` and logged on the ``evm.tiered`` logger.
 
 Tuning (environment, read when the backend is created):
 
   EVM_MLIR_TIER_CALLS       interpreted frames of one code before it is hot        (default 2000)
-  EVM_MLIR_TIER_GAS         own gas of one code's interpreted frames before hot    (default 5000000)
-                            (both per KiB of code, at least 1 KiB)
-  EVM_MLIR_TIER_MIN_TXS     transactions (top-level messages) a code must have run in before it
-                            can be hot (default 5: code busy in a few transactions only, a long
-                            loop or a deep recursion, is not a bet worth a compile)
+                            (per KiB of code, at least 1 KiB)
+  EVM_MLIR_TIER_GAS_PER_S   interpreter gas per second of the compile-cost rule    (default 10000000)
+  EVM_MLIR_TIER_GAS         if set: own gas per KiB of code before hot, instead of the
+                            compile-cost rule
+  EVM_MLIR_TIER_MIN_TXS     transactions (top-level messages) a code must have run in before its
+                            frame count can make it hot (default 5: a deep recursion in one
+                            transaction is not a bet worth a compile)
+  EVM_MLIR_TIER_BUDGET      seconds a compile may take before it is abandoned     (default 8)
   EVM_MLIR_TIER_MODE        process: compile in a worker process (default); thread: on a
                             background thread of this process; sync: in the frame that made
                             the code hot (deterministic: used by tests)
   EVM_MLIR_TIER_DISK        1: code already in the disk cache runs compiled once it is used by
                             EVM_MLIR_TIER_DISK_TXS transactions (default 1)
-  EVM_MLIR_TIER_DISK_TXS    see above (default 2: loading an object costs ~0.1 ms, more than
-                            interpreting a frame that runs once, as in state tests)
+  EVM_MLIR_TIER_DISK_TXS    see above (default 1: at its first frame; 2 saves loading objects
+                            of code run once, ~0.1 ms each, as in state tests)
   EVM_MLIR_TIER_NICE        niceness the worker process adds to itself            (default 0)
 
 `--evm mlir` still compiles every frame; `--evm interpreter` never compiles.
@@ -107,7 +115,7 @@ def expected_compile_seconds(size: int) -> float:
 
 def gas_threshold(size: int, gas_per_s: int = DEFAULT_GAS_PER_S) -> int:
     """Own gas of a code's interpreted frames after which compiling it pays: interpreting that gas took
-    as long as its compile is expected to (2.5M gas at 1 KB, 11M at 4 KB, 25.5M at 24 KB)."""
+    as long as its compile is expected to (3.5M gas at 1 KB, 11M at 4 KB, 26M at 24 KB)."""
     return int(gas_per_s * expected_compile_seconds(size))
 
 
