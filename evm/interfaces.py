@@ -113,6 +113,7 @@ class BackendStats(TypedDict, total=False):
     contracts_compiled: int
     contracts_from_disk: int
     compile_errors: int
+    compile_timeouts: int  # tiered: compiles abandoned at the budget
     compile_seconds: float
 
 
