@@ -496,15 +496,15 @@ class TieredBackend:
             if self._proc is proc:
                 self._proc = None
         started = inflight[0] if inflight else None
-        for rid, (rec, code, fork) in pending.items():
-            if rid == killed:
+        for req, (rec, code, fork) in pending.items():
+            if req == killed:
                 self.compile_timeouts += 1
                 self.compile_seconds += self.budget
                 self._fail(rec, code, fork, f"compile exceeded the budget of {self.budget:g} s: worker killed", True)
             elif killed is not None and not self._stopping:
                 self._submit(rec, code, fork)  # queued behind the abandoned compile: a new worker
             else:  # the worker died on its own: the compile it was running is what killed it
-                self._fail(rec, code, fork, f"compile worker exited with status {rc}", rid == started and rc != 0)
+                self._fail(rec, code, fork, f"compile worker exited with status {rc}", req == started and rc != 0)
 
     def _fail(self, rec: Record, code: bytes, fork: Fork, why: str, tombstone: bool = False) -> None:
         """Interpret `code` from now on; with `tombstone` (the compile itself failed or ran over its
