@@ -41,7 +41,8 @@ Tuning (environment, read when the backend is created):
   EVM_MLIR_TIER_MIN_TXS     transactions (top-level messages) a code must have run in before its
                             frame count can make it hot (default 5: a deep recursion in one
                             transaction is not a bet worth a compile)
-  EVM_MLIR_TIER_BUDGET      seconds a compile may take before it is abandoned     (default 8)
+  EVM_MLIR_TIER_BUDGET      CPU seconds a compile may take before it is abandoned (default 8;
+                            wall time: 10x that; thread/sync modes: wall seconds)
   EVM_MLIR_TIER_MODE        process: compile in a worker process (default); thread: on a
                             background thread of this process; sync: in the frame that made
                             the code hot (deterministic: used by tests)
@@ -49,7 +50,7 @@ Tuning (environment, read when the backend is created):
                             EVM_MLIR_TIER_DISK_TXS transactions (default 1)
   EVM_MLIR_TIER_DISK_TXS    see above (default 1: at its first frame; 2 saves loading objects
                             of code run once, ~0.1 ms each, as in state tests)
-  EVM_MLIR_TIER_NICE        niceness the worker process adds to itself            (default 0)
+  EVM_MLIR_TIER_NICE        niceness the worker process adds to itself            (default 10)
 
 `--evm mlir` still compiles every frame; `--evm interpreter` never compiles.
 """
@@ -102,6 +103,12 @@ SIZE_UNIT = 1024  # thresholds are per KiB of code (at least one)
 # Interpreter speed on the instruction-bound benchmark families, where compiling pays (6-18 Mgas/s,
 # docs/benchmarks.md); precompile-bound code runs faster interpreted and gains little from a compile.
 DEFAULT_GAS_PER_S = 10_000_000
+DEFAULT_NICE = 10  # the worker takes CPU only when the block's process leaves it (docs/tiered.md)
+# The first compile also pays for starting the worker: its imports, and with a cache that does not
+# hold them yet, building the runtime module and op library (once per machine and compiler version).
+WORKER_START_S = 1.0
+RUNTIME_BUILD_S = 2.3
+WALL_FACTOR = 10  # the budget is CPU seconds of the worker; wall time allowed: this many budgets
 DEFAULT_BUDGET_S = 8.0  # a compile running longer is abandoned (3x the worst 24 KB shape, docs/compiler.md)
 
 
@@ -117,6 +124,19 @@ def gas_threshold(size: int, gas_per_s: int = DEFAULT_GAS_PER_S) -> int:
     """Own gas of a code's interpreted frames after which compiling it pays: interpreting that gas took
     as long as its compile is expected to (3.5M gas at 1 KB, 11M at 4 KB, 26M at 24 KB)."""
     return int(gas_per_s * expected_compile_seconds(size))
+
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process `pid` (Linux /proc), None where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime, stime (fields 14, 15)
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _env_int(name: str, default: int) -> int:
@@ -169,6 +189,7 @@ class TieredBackend:
         self.disk_txs = disk_txs if disk_txs is not None else _env_int("EVM_MLIR_TIER_DISK_TXS", DEFAULT_DISK_TXS)
         self._on_disk: set[str] | None = None  # object files in the disk cache when first looked at
         self._tombstones: set[str] = set()  # symbols whose compile failed (disk cache `.failed` files)
+        self._start_gas = 0  # own gas the first compile needs on top, for starting the worker
         self.interpreter = InterpreterBackend()
         self._mlir: MlirBackend | None = None  # the "mlir" backend, created on first need
         self._mlir_lock = threading.Lock()
@@ -184,7 +205,8 @@ class TieredBackend:
         self._next_id = 0
         self._proc_lock = threading.Lock()
         self._stopping = False
-        self._inflight: tuple[int, float] | None = None  # (request id, monotonic start) in the worker
+        # the compile in flight in the worker: (request id, monotonic start, worker CPU seconds then)
+        self._inflight: tuple[int, float, float | None] | None = None
         self._killed: int | None = None  # request id whose worker was killed for exceeding the budget
         # statistics
         self.frames_compiled = 0
@@ -267,7 +289,8 @@ class TieredBackend:
                 rec[6] += 1
             # by gas at once (its compile has paid off), by frames only once seen in min_txs
             # transactions (a deep recursion in one transaction is not a bet worth a compile)
-            if (rec[1] >= rec[4] or (rec[0] >= rec[3] and rec[6] >= self.min_txs)) and rec[2] == COLD:
+            start = self._start_gas if self._proc is None else 0  # the first compile starts the worker
+            if (rec[1] >= rec[4] + start or (rec[0] >= rec[3] and rec[6] >= self.min_txs)) and rec[2] == COLD:
                 # (a recursive frame of the same code may have made it hot already)
                 self._hot(rec, bytes(code), fork)
         self._child_gas = saved + used
@@ -298,6 +321,9 @@ class TieredBackend:
                     names = []
                 self._on_disk = {n[:-2] for n in names if n.endswith(".o")}
                 self._tombstones = {n[: -len(FAILED_SUFFIX)] for n in names if n.endswith(FAILED_SUFFIX)}
+                if self.mode == "process" and not self.gas_threshold:  # the gas rule, with a worker to start
+                    secs = WORKER_START_S + (0 if "runtime" in self._on_disk else RUNTIME_BUILD_S)
+                    self._start_gas = int(self.gas_per_s * secs)
         return self._on_disk
 
     def _activate(self, rec: Record, code: bytes, fork: Fork) -> int:
@@ -449,7 +475,9 @@ class TieredBackend:
     def _watch(self, proc: subprocess.Popen[bytes]) -> None:
         """Watchdog thread: kills the worker when its compile in flight exceeds the budget (a compile
         cannot be interrupted inside MLIR or LLVM, a process can); the reader then marks that code
-        failed and sends the requests still queued to a new worker."""
+        failed and sends the requests still queued to a new worker. The budget is the worker's CPU
+        seconds (it runs niced: on a busy machine its wall time measures the others' load), and
+        WALL_FACTOR budgets of wall time for a worker stuck without using CPU (or without /proc)."""
         tick = min(0.05, self.budget / 4)
         while proc.poll() is None:
             time.sleep(tick)
@@ -457,7 +485,9 @@ class TieredBackend:
                 inflight = self._inflight
                 if self._proc is not proc or inflight is None:
                     continue
-                if time.monotonic() - inflight[1] > self.budget:
+                cpu = _cpu_seconds(proc.pid) if inflight[2] is not None else None
+                wall = self.budget * (WALL_FACTOR if cpu is not None else 1)
+                if (cpu is not None and cpu - inflight[2] > self.budget) or time.monotonic() - inflight[1] > wall:
                     self._killed = inflight[0]
                     try:
                         proc.kill()
@@ -474,7 +504,7 @@ class TieredBackend:
             status, _, detail = rest.partition(" ")
             with self._proc_lock:
                 if status == "start":
-                    self._inflight = (int(rid), time.monotonic())
+                    self._inflight = (int(rid), time.monotonic(), _cpu_seconds(proc.pid))
                     continue
                 self._inflight = None
                 item = self._pending.pop(int(rid), None)
@@ -570,7 +600,7 @@ def _worker_main() -> int:
     from .spec import Fork
 
     try:  # background work: take a core only when nobody else wants it
-        os.nice(_env_int("EVM_MLIR_TIER_NICE", 0))
+        os.nice(_env_int("EVM_MLIR_TIER_NICE", DEFAULT_NICE))
     except OSError:
         pass
     disk = DiskCache()

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from evm.backends import get_backend, register_backend
-from evm.spec import Fork
 from evm.compiler.cache import symbol_for
-from evm.tiered import FAILED, TieredBackend
+from evm.spec import Fork
+from evm.tiered import COLD, FAILED, TieredBackend, gas_threshold
 from tests.evm_helpers import CONTRACT, OTHER, ops, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,7 +175,9 @@ SLOW_WORKER = (
     "import sys, time\n"
     "for line in sys.stdin:\n"
     "    print(line.split()[0], 'start', flush=True)\n"
-    "    time.sleep(60)\n"
+    "    t = time.process_time()\n"
+    "    while time.process_time() - t < 60:  # spins, as LLVM would: the budget is CPU time\n"
+    "        pass\n"
 )
 
 
@@ -207,7 +209,11 @@ def test_compile_over_budget_is_abandoned_marked_failed_and_not_retried(tiered, 
         "print(rec[2] == FAILED)\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", probe, code.hex()], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", probe, code.hex()],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "EVM_MLIR_CACHE": str(tmp_path)},
     )
     assert out.stdout.strip() == "True", out.stderr[-2000:]
@@ -353,3 +359,25 @@ def test_vendored_state_tests_pass_with_tiered(tmp_path, thresholds):
     assert summary["frames_interpreted"] > 0
     if thresholds:
         assert summary["frames_compiled"] > 0
+
+
+def test_first_compile_pays_for_starting_the_worker(tmp_path, monkeypatch):
+    """Process mode, gas rule: until a worker runs, a code needs the worker's start (and, with a
+    cache lacking the runtime module, its build) in own gas on top of its threshold."""
+    from evm import tiered as T
+
+    monkeypatch.setenv("EVM_MLIR_CACHE", str(tmp_path))
+    tb = TieredBackend(mode="process")
+    tb._disk_objects()
+    assert tb._start_gas == int(tb.gas_per_s * (T.WORKER_START_S + T.RUNTIME_BUILD_S))
+    tb._disk_path("runtime").write_bytes(b"")  # (listed only: never loaded here)
+    warm = TieredBackend(mode="process")
+    warm._disk_objects()
+    assert warm._start_gas == int(warm.gas_per_s * T.WORKER_START_S)
+    assert TieredBackend(mode="sync")._start_gas == 0 and TieredBackend(mode="process", gas=1)._start_gas == 0
+    code = LOOP + b"\x67" + os.urandom(8) + b"\x00"
+    register_backend("tiered_test", lambda: warm)
+    n = gas_threshold(len(code), warm.gas_per_s) // 40  # past the threshold, short of threshold + start
+    run(code, word(n), gas=10**9, backend="tiered_test")
+    rec = warm._codes[Fork.OSAKA][code]
+    assert rec[1] >= rec[4] and rec[1] < rec[4] + warm._start_gas and rec[2] == COLD
