@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-blocks bench-compile bench-node fuzz clean
+.PHONY: install run test lint bench bench-blocks bench-cold-blocks bench-compile bench-node fuzz clean
 
 FUZZ_SECONDS ?= 300
 FUZZ_SEED    ?= $(shell date +%s)
@@ -56,6 +56,12 @@ bench-blocks: install
 	@if [ -d "$(BENCH_FIXTURES)" ]; then \
 	  $(PY) bench/blocks.py --timeout $(BLOCK_TIMEOUT) --json reports/bench-blocks.json $(BENCH_FIXTURES); \
 	else echo "bench-blocks: $(BENCH_FIXTURES) not found (set BENCH_FIXTURES); block benchmark not run"; fi
+
+# Issue 12's criterion: the 100M blocks with --evm mlir and an empty cache against --evm interpreter (bench/cold_blocks.py)
+bench-cold-blocks: install
+	@if [ -d "$(BENCH_FIXTURES)" ]; then \
+	  $(PY) bench/cold_blocks.py --json reports/cold-blocks.json $(BENCH_FIXTURES); \
+	else echo "bench-cold-blocks: $(BENCH_FIXTURES) not found (set BENCH_FIXTURES); not run"; fi
 
 # The node under load beside anvil (bench/node_load.py): ethers v6 and, on linux-x64, anvil 1.7.1 from npm.
 bench-compile: install

@@ -43,12 +43,28 @@ def _precompile_loop(size: int) -> bytes:
     return bytes(out)
 
 
+def _dispatcher(size: int) -> bytes:
+    # a Solidity-style selector table: CALLDATALOAD(0) >> 224, then DUP1 PUSH4 sel EQ PUSH2 dest JUMPI per
+    # entry (11 bytes), then one JUMPDEST PUSH0 PUSH0 RETURN target (4 bytes) per entry
+    head = b"\x5f\x35\x60\xe0\x1c"
+    n = (size - len(head) - 1) // 15
+    start = len(head) + 11 * n + 1  # after the table and its fall-through STOP
+    table = b"".join(
+        b"\x80\x63" + (0x10000000 + i).to_bytes(4, "big") + b"\x14\x61" + (start + 4 * i).to_bytes(2, "big") + b"\x57"
+        for i in range(n)
+    )
+    return head + table + b"\x00" + b"\x5b\x5f\x5f\xf3" * n
+
+
 SHAPES: dict[str, Callable[[int], bytes]] = {
     # arithmetic (one result feeds the next)
     "add_chain": lambda n: _rep(b"\x36", b"\x80\x01", n),
     "mul_chain": lambda n: _rep(b"\x36", b"\x80\x02", n),
     "div_chain": lambda n: _rep(b"\x36", b"\x80\x04", n),
     "mulmod_chain": lambda n: _rep(b"\x36\x80", b"\x81\x82\x09", n),
+    "addmod_chain": lambda n: _rep(b"\x36\x80", b"\x81\x82\x08", n),
+    "sdiv_chain": lambda n: _rep(b"\x36", b"\x80\x05", n),
+    "smod_chain": lambda n: _rep(b"\x36", b"\x80\x07", n),
     "exp_chain": lambda n: _rep(b"\x36", b"\x80\x0a", n),
     "signext_chain": lambda n: _rep(b"\x36", b"\x80\x0b", n),
     "push32_add": lambda n: _rep(b"\x36", b"\x7f" + b"\x11" * 32 + b"\x01", n),
@@ -57,6 +73,8 @@ SHAPES: dict[str, Callable[[int], bytes]] = {
     "byte_chain": lambda n: _rep(b"\x36", b"\x80\x1a", n),
     "shl_chain": lambda n: _rep(b"\x36", b"\x80\x1b", n),
     "lt_iszero": lambda n: _rep(b"\x36", b"\x80\x10\x15", n),
+    "eq_chain": lambda n: _rep(b"\x36", b"\x80\x14", n),
+    "sar_chain": lambda n: _rep(b"\x36", b"\x80\x1d", n),
     # stack
     "dup_swap": lambda n: _rep(b"\x36" * 16, b"\x8f\x9f", n),
     # KECCAK256
@@ -69,11 +87,16 @@ SHAPES: dict[str, Callable[[int], bytes]] = {
     # accounts
     "balance_chain": lambda n: _rep(b"\x5f", b"\x31", n),
     "extcodesize_chain": lambda n: _rep(b"\x5f", b"\x3b", n),
+    "extcodehash_chain": lambda n: _rep(b"\x5f", b"\x3f", n),
+    "extcodecopy_seq": lambda n: _rep(b"", b"\x60\x20\x5f\x5f\x30\x3c", n),  # EXTCODECOPY(ADDRESS, 0, 0, 32)
+    "selfbalance_seq": lambda n: _rep(b"", b"\x47\x50", n),
     # memory and copies
     "mload_chain": lambda n: _rep(b"\x5f", b"\x51", n),
     "mstore_seq": lambda n: _rep(b"", b"\x36\x80\x52", n),
     "calldatacopy_seq": lambda n: _rep(b"", b"\x36\x5f\x5f\x37", n),
     "returndatacopy_seq": lambda n: _rep(b"", b"\x5f\x5f\x5f\x3e", n),
+    "codecopy_seq": lambda n: _rep(b"", b"\x60\x20\x5f\x5f\x39", n),  # CODECOPY(0, 0, 32)
+    "mcopy_seq": lambda n: _rep(b"", b"\x60\x20\x5f\x60\x20\x5e", n),  # MCOPY(32, 0, 32)
     # storage and transient storage
     "sload_chain": lambda n: _rep(b"\x5f", b"\x54", n),
     "sstore_seq": lambda n: _rep(b"", b"\x36\x5f\x55", n),
@@ -81,10 +104,12 @@ SHAPES: dict[str, Callable[[int], bytes]] = {
     "tstore_seq": lambda n: _rep(b"", b"\x36\x5f\x5d", n),
     # logs
     "log0_seq": lambda n: _rep(b"", b"\x5f\x5f\xa0", n),
+    "log4_seq": lambda n: _rep(b"", b"\x36\x36\x36\x36\x60\x20\x5f\xa4", n),  # LOG4(0, 32, 4 topics)
     # control flow
     "jumpdest_flood": lambda n: _rep(b"", b"\x5b", n),
     "small_blocks_jumpi": lambda n: _rep(b"", b"\x5b\x5f\x5f\x57", n),
     "static_jumps": _static_jumps,
+    "dispatcher": _dispatcher,
     "dyn_jumps": lambda n: _rep(b"\x5f", b"\x5b\x58\x60\x06\x01\x56", n),  # JUMPDEST PC PUSH1 6 ADD JUMP
     # calls
     "precompile_calls": _precompile_calls,
