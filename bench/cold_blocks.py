@@ -76,6 +76,8 @@ def compare(mlir: dict, interp: dict) -> dict:
             "gas": t.get("stats", {}).get("gas", 0),
             "interp_s": i["seconds"] if i else None,
             "mlir_cold_s": t["seconds"],
+            "interp_cpu_s": i.get("cpu_seconds") if i else None,
+            "mlir_cold_cpu_s": t.get("cpu_seconds"),
             "mlir_status": t["status"],
             "interp_status": i["status"] if i else "missing",
             "frames_compiled": t.get("stats", {}).get("frames_compiled", 0),
@@ -95,6 +97,7 @@ def compare(mlir: dict, interp: dict) -> dict:
     mlir_s = sum(r["mlir_cold_s"] for r in both)
     gas = sum(r["gas"] for r in both)
     worst = max(both, key=lambda r: r["delta_s"]) if both else None
+    cpu = all(r["interp_cpu_s"] is not None and r["mlir_cold_cpu_s"] is not None for r in both)
     return {
         "rows": rows,
         "failures": failures,
@@ -105,6 +108,8 @@ def compare(mlir: dict, interp: dict) -> dict:
             "mlir_cold_s": mlir_s,
             "interp_mgas_s": gas / interp_s / 1e6 if interp_s else None,
             "mlir_cold_mgas_s": gas / mlir_s / 1e6 if mlir_s else None,
+            "interp_cpu_s": sum(r["interp_cpu_s"] for r in both) if cpu else None,
+            "mlir_cold_cpu_s": sum(r["mlir_cold_cpu_s"] for r in both) if cpu else None,
         },
         "criteria": {
             "overall_not_slower": mlir_s <= interp_s,
@@ -116,17 +121,23 @@ def compare(mlir: dict, interp: dict) -> dict:
 
 
 def show(res: dict, runs: dict) -> None:
-    print(f"{'family':58} {'interp s':>9} {'mlir-cold s':>11} {'delta s':>8}  status")
+    print(
+        f"{'family':58} {'interp s':>9} {'mlir-cold s':>11} {'delta s':>8}  {'CPU s: interp':>13} {'mlir':>6}  status"
+    )
     for r in sorted(res["rows"], key=lambda r: -(r["delta_s"] or 0)):
         st = "ok" if r["mlir_status"] == "passed" else f"MLIR {r['mlir_status'].upper()}"
         i = f"{r['interp_s']:9.2f}" if r["interp_s"] is not None else f"{'-':>9}"
         d = f"{r['delta_s']:+8.2f}" if r["delta_s"] is not None else f"{'-':>8}"
-        print(f"{r['family'][:58]:58} {i} {r['mlir_cold_s']:11.2f} {d}  {st}")
+        ci, cm = r.get("interp_cpu_s"), r.get("mlir_cold_cpu_s")
+        c = f"{ci:13.2f} {cm:6.2f}" if ci is not None and cm is not None else f"{'-':>13} {'-':>6}"
+        print(f"{r['family'][:58]:58} {i} {r['mlir_cold_s']:11.2f} {d}  {c}  {st}")
     o = res["overall"]
     print(
         f"{'overall (' + str(o['tests']) + ' tests, ' + format(o['gas'] / 1e6, '.0f') + ' Mgas)':58} "
         f"{o['interp_s']:9.2f} {o['mlir_cold_s']:11.2f} {o['mlir_cold_s'] - o['interp_s']:+8.2f}"
     )
+    if o["interp_cpu_s"] is not None:
+        print(f"CPU seconds of the tests: interpreter {o['interp_cpu_s']:.2f}, mlir-cold {o['mlir_cold_cpu_s']:.2f}")
     if o["interp_mgas_s"]:
         print(f"Mgas/s: interpreter {o['interp_mgas_s']:.1f}, mlir-cold {o['mlir_cold_mgas_s']:.1f}")
     for name, r in runs.items():

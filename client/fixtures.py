@@ -25,6 +25,7 @@ class CaseResult:
     reason: str = ""
     seconds: float = 0.0
     index: int = 0
+    cpu_seconds: float = 0.0  # this process's CPU time for the case: wall time follows a shared machine's load
     stats: dict = field(default_factory=dict)
 
 
@@ -169,6 +170,7 @@ def report(results: list[CaseResult], report_path: str | None, unit: str = "case
                     "status": r.status,
                     "reason": r.reason,
                     "seconds": round(r.seconds, 6),
+                    "cpu_seconds": round(r.cpu_seconds, 6),
                     **({"stats": r.stats} if r.stats else {}),
                 }
                 for r in results
@@ -208,7 +210,7 @@ def run_case(path: Path, name: str, fixture: dict, backend: str, run_test) -> Ca
         return CaseResult(name, str(path), network, "skipped", str(exc))
     except UserError as exc:
         return CaseResult(name, str(path), network, "failed", f"bad fixture config: {exc}")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     before = frame_counts(backend)
     stats: dict = {}
     try:
@@ -218,5 +220,12 @@ def run_case(path: Path, name: str, fixture: dict, backend: str, run_test) -> Ca
     after = frame_counts(backend)
     stats = {**stats, "frames_compiled": after[0] - before[0], "frames_interpreted": after[1] - before[1]}
     return CaseResult(
-        name, str(path), network, "passed" if ok else "failed", reason, time.perf_counter() - start, stats=stats
+        name,
+        str(path),
+        network,
+        "passed" if ok else "failed",
+        reason,
+        time.perf_counter() - start,
+        stats=stats,
+        cpu_seconds=time.process_time() - cpu,
     )

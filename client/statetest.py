@@ -145,7 +145,7 @@ def run_one(path: Path, name: str, fixture: dict, fork_name: str, index: int, ca
         return CaseResult(name, str(path), fork_name, "skipped", str(exc), index=index)
     except UserError as exc:
         return CaseResult(name, str(path), fork_name, "failed", f"bad fixture config: {exc}", index=index)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     before = frame_counts(backend)
     try:
         ok, reason = run_case(fixture, rules, case, backend)
@@ -154,7 +154,15 @@ def run_one(path: Path, name: str, fixture: dict, fork_name: str, index: int, ca
     after = frame_counts(backend)
     stats = {"frames_compiled": after[0] - before[0], "frames_interpreted": after[1] - before[1]}
     return CaseResult(
-        name, str(path), fork_name, "passed" if ok else "failed", reason, time.perf_counter() - start, index, stats
+        name,
+        str(path),
+        fork_name,
+        "passed" if ok else "failed",
+        reason,
+        time.perf_counter() - start,
+        index,
+        stats,
+        cpu_seconds=time.process_time() - cpu,
     )
 
 
