@@ -42,7 +42,7 @@ def family(test: str) -> str:
         return test
     name, params = m.group(1), m.group(2) or ""
     keep = [p for p in params.split("-") if p and not p.startswith("fork_") and p != "blockchain_test"]
-    keep = [p for p in keep if p not in ("benchmark", "gas") and not p.startswith("value_")]
+    keep = [p for p in keep if p not in ("benchmark", "gas") and not re.fullmatch(r"value_\d+[KMG]?", p)]
     return f"{name}[{','.join(keep)}]" if keep else name
 
 

@@ -105,7 +105,10 @@ def shapes_main(args) -> int:
     try:
         once = _seed_cache(work / "seed")
         seeded = DiskCache(work / "seed").dir
-        print(f"one-time, empty cache: runtime module {once['runtime_s']:.2f} s, op library {once['oplib_s']:.2f} s")
+        print(
+            f"one-time, empty cache: runtime module {once['runtime_s']:.2f} s, op library {once['oplib_s']:.2f} s",
+            file=sys.stderr if args.json else sys.stdout,  # --json: stdout is the JSON document only
+        )
         rows = []
         for name in names:
             for size in sizes:
