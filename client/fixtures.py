@@ -25,8 +25,8 @@ class CaseResult:
     reason: str = ""
     seconds: float = 0.0
     index: int = 0
-    cpu_seconds: float = 0.0  # this process's CPU time for the case: wall time follows a shared machine's load
     stats: dict = field(default_factory=dict)
+    cpu_seconds: float = 0.0  # this process's CPU time for the case: wall time follows a shared machine's load
 
 
 def hex_int(value: str | int) -> int:
