@@ -485,9 +485,11 @@ class TieredBackend:
                 inflight = self._inflight
                 if self._proc is not proc or inflight is None:
                     continue
-                cpu = _cpu_seconds(proc.pid) if inflight[2] is not None else None
+                cpu0 = inflight[2]
+                cpu = _cpu_seconds(proc.pid) if cpu0 is not None else None
                 wall = self.budget * (WALL_FACTOR if cpu is not None else 1)
-                if (cpu is not None and cpu - inflight[2] > self.budget) or time.monotonic() - inflight[1] > wall:
+                over_cpu = cpu is not None and cpu0 is not None and cpu - cpu0 > self.budget
+                if over_cpu or time.monotonic() - inflight[1] > wall:
                     self._killed = inflight[0]
                     try:
                         proc.kill()
