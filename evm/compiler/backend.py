@@ -5,17 +5,26 @@ function), a pooled frame context (per depth), three int64 stores (gas, calldata
 length), the ctypes call, and reading the status, gas and output back."""
 from __future__ import annotations
 
+import ctypes
 import threading
+from typing import TYPE_CHECKING, Literal, Protocol, cast, overload
 
 from ..message import ExecutionResult
 from . import layout as L
 from .cache import DiskCache, symbol_for
-from .context import ENTRY_RAW as ENTRY, BYTES_DATA_OFFSET, FrameContext, FunctionTable, bytes_address
+from .context import BYTES_DATA_OFFSET, FrameContext, FunctionTable, bytes_address
+from .context import ENTRY_RAW as ENTRY
+from .hostcalls import CONTEXTS, LOG_LEN_Q, NDIRTY_Q, REFUND_Q, ST_EXCEPTION, flush_slots, install
+from .precompile_calls import PRECOMPILES_KEY, NativePrecompiles
+from .runtime import get_jit
+
+if TYPE_CHECKING:
+    from ..interfaces import BackendStats, NativeHost
+    from ..message import Message
+    from ..precompiles import Precompile
+    from ..spec import Fork
 
 _FAST_BYTES = BYTES_DATA_OFFSET == 32
-from .precompile_calls import PRECOMPILES_KEY
-from .hostcalls import CONTEXTS, LOG_LEN_Q, NDIRTY_Q, REFUND_Q, ST_EXCEPTION, flush_slots, install
-from .runtime import get_jit
 
 _ERRORS = dict(L.ERROR_NAMES)
 # context fields run_frame reads and writes (layout.py), as int64 indices of FrameContext.q
@@ -33,6 +42,16 @@ _STATIC_Q = L.STATIC // 8
 _HALT_Q = L.HALT // 8
 
 
+class CompiledEntry(Protocol):
+    """A contract's native entry point (a ctypes function called with its frame context) and what
+    the backend knows of its code."""
+
+    calls: bool  # may CALL* (its frames read PC_MASK: `may_call`)
+    writes: bool  # may leave native writes or LOGs to write back (`may_write`)
+
+    def __call__(self, ctx: ctypes.c_void_p, /) -> int: ...
+
+
 class MlirBackend:
     name = "mlir"
 
@@ -40,8 +59,8 @@ class MlirBackend:
         self.jit = get_jit()
         self.table = FunctionTable()
         install(self.table)
-        self._fns: dict = {}            # fork -> {code bytes -> ctypes entry}
-        self._symbols: dict[str, object] = {}
+        self._fns: dict[Fork, dict[bytes, CompiledEntry]] = {}  # fork -> {code bytes -> ctypes entry}
+        self._symbols: dict[str, CompiledEntry] = {}
         self._pool: list[FrameContext] = []
         self._spares: list[FrameContext] = []   # contexts for frames of other threads
         self._lock = threading.Lock()
@@ -54,7 +73,12 @@ class MlirBackend:
         self.compile_seconds = 0.0
 
     # ---------------------------------------------------------------- compilation
-    def entry(self, code: bytes, fork, compile: bool = True):
+    @overload
+    def entry(self, code: bytes, fork: Fork, compile: Literal[True] = True) -> CompiledEntry: ...
+    @overload
+    def entry(self, code: bytes, fork: Fork, compile: bool) -> CompiledEntry | None: ...
+
+    def entry(self, code: bytes, fork: Fork, compile: bool = True) -> CompiledEntry | None:
         """Native entry point of `code` at `fork` (compiling or loading it once). With
         compile=False only a valid cached object is loaded: None when there is none."""
         fns = self._fns.get(fork)
@@ -67,7 +91,7 @@ class MlirBackend:
                 fns[bytes(code)] = fn
         return fn
 
-    def _load(self, code: bytes, fork, compile: bool = True):
+    def _load(self, code: bytes, fork: Fork, compile: bool = True) -> CompiledEntry | None:
         with self._lock:
             sym = symbol_for(code, fork)
             fn = self._symbols.get(sym)
@@ -91,7 +115,7 @@ class MlirBackend:
                 self.compiled += 1
                 if self.disk:
                     self.disk.store_code(code, fork, obj)
-            fn = ENTRY(self.jit.load_object(obj, sym))
+            fn = cast(CompiledEntry, ENTRY(self.jit.load_object(obj, sym)))
             fn.calls = may_call(code)
             fn.writes = may_write(code)
             self._symbols[sym] = fn
@@ -118,7 +142,7 @@ class MlirBackend:
         return c
 
     # ---------------------------------------------------------------- execution
-    def run_frame(self, message, host) -> ExecutionResult:
+    def run_frame(self, message: Message, host: NativeHost) -> ExecutionResult:
         # The path every compiled frame takes: each line here costs tens of ns per message call
         # (docs/compiler.md, "The message path"), so what depends only on the code is looked up once
         # (fn.calls, fn.writes) and the common case (bytes calldata, a free pooled context) runs straight.
@@ -178,6 +202,7 @@ class MlirBackend:
             rc = halt
         if rc == ST_EXCEPTION:
             exc, c.exception = c.exception, None
+            assert exc is not None  # (the callback that returned ST_EXCEPTION stored it)
             raise exc
         if rc == L.ST_HOST_ERROR:
             name, c.error = c.error, None
@@ -188,7 +213,7 @@ class MlirBackend:
                 c.message.code, c.host.fork, q[_FAULT_PC_Q], q[_FAULT_H_Q], q[_GAS_Q]))
         return ExecutionResult("error", b"", 0, _ERRORS.get(rc, f"status {rc}"))
 
-    def stats(self) -> dict:
+    def stats(self) -> BackendStats:
         # Every frame this backend runs is compiled; frames of messages given to it with a tracer
         # run on the tracing interpreter (evm.execute) and are counted as interpreted.
         return {"frames_compiled": self.frames, "frames_interpreted": self.frames_traced,
@@ -196,7 +221,7 @@ class MlirBackend:
                 "contracts_from_disk": self.disk_hits, "compile_seconds": round(self.compile_seconds, 3)}
 
 
-def stack_fault_error(code: bytes, fork, pc: int, height: int, gas: int) -> str:
+def stack_fault_error(code: bytes, fork: Fork, pc: int, height: int, gas: int) -> str:
     """The error the interpreter reports for a frame whose compiled code failed a segment's stack
     guard (codegen `stack_guard`) at `pc` with `height` items and `gas` left: the interpreter's
     own loop (bounds, then static gas, per instruction, from its instruction table) replayed over
@@ -242,12 +267,13 @@ def may_write(code: bytes) -> bool:
     return any(op in code for op in (b"\x55", b"\x5d", b"\xa0", b"\xa1", b"\xa2", b"\xa3", b"\xa4"))
 
 
-def _native_precompiles(host) -> tuple:
+def _native_precompiles(host: NativeHost) -> NativePrecompiles:
     """(mask of every bit, frozenset of the addresses, ((bit, address), ...), {address: function} of those
     at 0x40 and above) of the precompiles compiled code may call without `Host.call` for this host
     (rt_precompile below 0x40, precompile_calls.lean_outcome above): `NativeHost.plain_precompiles()` (the
     fork's own implementations at undelegated addresses, none while tracing)."""
-    out, high = [], {}
+    out: list[tuple[int, bytes]] = []
+    high: dict[bytes, Precompile] = {}
     for a, fn in host.plain_precompiles().items():
         n = int.from_bytes(a, "big")
         if n < NATIVE_LIMIT:
@@ -260,17 +286,18 @@ def _native_precompiles(host) -> tuple:
     return mask, frozenset(a for _, a in out), tuple(out), high
 
 
-def native_precompiles(host) -> tuple:
+def native_precompiles(host: NativeHost) -> NativePrecompiles:
     """_native_precompiles(host), computed once per Host (the code at precompile addresses is fixed)."""
     cache = host.backend_cache
     try:
-        return cache[PRECOMPILES_KEY]
+        # what this function stored (backend_cache values are `object`; a cast() would cost ~30 ns per frame)
+        return cache[PRECOMPILES_KEY]  # type: ignore[return-value]
     except KeyError:
         pcs = cache[PRECOMPILES_KEY] = _native_precompiles(host)
         return pcs
 
 
-def precompile_mask(host) -> int:
+def precompile_mask(host: NativeHost) -> int:
     """ctx PC_MASK for a frame of `host`: those precompiles that are warm now (within a transaction
     all of them are). A cold one takes the Python path, which charges and warms it (EIP-2929). A bit
     stays valid for the whole frame: an address warm when the frame starts (or warmed by it) can only

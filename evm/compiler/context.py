@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import ctypes
 import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, cast
 
 from . import layout as L
 from .runtime import get_jit
+
+if TYPE_CHECKING:
+    from ..interfaces import NativeHost
+    from ..message import Message
 
 HOST_CB = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
 ENTRY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
@@ -18,9 +24,7 @@ ENTRY_RAW = ctypes.CFUNCTYPE(ctypes.c_int64)
 
 # offset of a bytes object's data from id(obj) (CPython: PyBytesObject.ob_sval)
 _probe = b"evm-mlir-probe"
-BYTES_DATA_OFFSET = 32
-if ctypes.string_at(id(_probe) + BYTES_DATA_OFFSET, len(_probe)) != _probe:  # pragma: no cover
-    BYTES_DATA_OFFSET = None
+BYTES_DATA_OFFSET: int | None = 32 if ctypes.string_at(id(_probe) + 32, len(_probe)) == _probe else None
 
 
 class FunctionTable:
@@ -42,10 +46,10 @@ class FunctionTable:
         self.array[L.T_PRECOMPILE] = jit.runtime["rt_precompile"]
         self.array[L.T_LOG] = jit.runtime["rt_log"]
         self.array[L.T_QUERY] = jit.runtime["rt_query"]
-        self._keep: list = []
+        self._keep: list[object] = []  # the ctypes callbacks, alive while the table is
         self.address = ctypes.addressof(self.array)
 
-    def set_host(self, op: int, fn) -> None:
+    def set_host(self, op: int, fn: Callable[[int], int]) -> None:
         cb = HOST_CB(fn)
         self._keep.append(cb)
         self.array[L.T_HOST + op] = ctypes.cast(cb, ctypes.c_void_p).value
@@ -63,9 +67,25 @@ _HEADER = struct.Struct("<qq")  # LOG record header: topic count, data length
 _TOPICS = [struct.Struct("32s" * n) for n in range(5)]
 
 
+class CharBuffer(Protocol):
+    """A ctypes c_char array as it behaves: a slice of it is bytes (typeshed says list[bytes])."""
+
+    def __getitem__(self, s: slice, /) -> bytes: ...
+
+
 class FrameContext:
     """One pooled context (per call depth). `buf` is the C struct, `q` an int64 view of it.
     The memory buffer is malloc'd here and realloc'd by the compiled code (rt_mem_grow)."""
+
+    # the frame running on it, bound by the backend before its code runs
+    message: Message
+    host: NativeHost
+    rdata: bytes                    # the return data the context points at (kept alive)
+    calldata: bytes                 # calldata copied to bytes (kept alive)
+    error: str | None               # the ExceptionalHalt a host callback reported
+    exception: BaseException | None  # an exception a host callback caught (re-raised by the backend)
+    mem_view: memoryview
+    mem_chars: CharBuffer
 
     __slots__ = ("buf", "addr", "ptr", "q", "mv", "depth", "message", "host", "rdata", "calldata",
                  "error", "exception", "busy", "mem_base", "mem_cap", "mem_view", "mem_chars", "slots",
@@ -78,7 +98,7 @@ class FrameContext:
         self.mv = memoryview(self.buf).cast("B")
         self.q = self.mv.cast("q")      # int64 view: q[off // 8]
         self.depth = depth
-        self.message = self.host = self.rdata = self.calldata = None
+        self.rdata = self.calldata = b""
         self.error = self.exception = None
         self.busy = False
         self.q[L.TABLE // 8] = table.address
@@ -87,18 +107,17 @@ class FrameContext:
         self._buffer(L.RDBUF_PTR, L.RDBUF_CAP, INITIAL_RETURN_DATA)
         self._buffer(L.LOG_PTR, L.LOG_CAP, INITIAL_LOGS)
         self.mem_base = self.mem_cap = 0
-        self.mem_view = self.mem_chars = None
         self.refresh_view()
         # slot cache (runtime_slots.py): zeroed table (generation 0 = empty; live ones start at 1)
-        table = self._buffer(L.ST_TABLE, None, L.ST_CAP * L.ST_ENTRY, zeroed=True)
+        st_table = self._buffer(L.ST_TABLE, None, L.ST_CAP * L.ST_ENTRY, zeroed=True)
         dirty = self._buffer(L.ST_DIRTY, None, 8 * L.ST_MAX)
-        self.slots = memoryview((ctypes.c_char * (L.ST_CAP * L.ST_ENTRY)).from_address(table)).cast("B")
+        self.slots = memoryview((ctypes.c_char * (L.ST_CAP * L.ST_ENTRY)).from_address(st_table)).cast("B")
         self.dirty = memoryview((ctypes.c_char * (8 * L.ST_MAX)).from_address(dirty)).cast("B").cast("q")
 
     def _buffer(self, ptr_field: int, cap_field: int | None, size: int, zeroed: bool = False) -> int:
         """A native buffer owned by the context (the runtime reallocs the growable ones): its address
         goes to `ptr_field`, its size to `cap_field`."""
-        ptr = _libc.calloc(1, size) if zeroed else _libc.malloc(size)
+        ptr: int | None = _libc.calloc(1, size) if zeroed else _libc.malloc(size)
         if not ptr:  # pragma: no cover
             raise MemoryError
         self.q[ptr_field // 8] = ptr
@@ -111,8 +130,9 @@ class FrameContext:
         larger capacity), so an unchanged MEM_CAP means an unchanged buffer."""
         q = self.q
         ptr, cap = q[L.MEM_PTR // 8], q[L.MEM_CAP // 8]
-        self.mem_chars = (ctypes.c_char * cap).from_address(ptr)  # slicing it gives bytes at once
-        self.mem_view = memoryview(self.mem_chars).cast("B")
+        chars = (ctypes.c_char * cap).from_address(ptr)
+        self.mem_chars = cast(CharBuffer, chars)  # slicing it gives bytes at once
+        self.mem_view = memoryview(chars).cast("B")
         self.mem_base, self.mem_cap = ptr, cap
 
     def _view(self) -> memoryview:
@@ -141,7 +161,8 @@ class FrameContext:
     def take_dirty_slots(self) -> tuple[list[tuple[int, int, int]], int]:
         """The slots written natively since the last write-back, as (kind, key, value), and the
         refund delta; empties the slot cache (a new generation)."""
-        q, mv, out = self.q, self.slots, []
+        q, mv = self.q, self.slots
+        out: list[tuple[int, int, int]] = []
         for k in range(q[L.ST_NDIRTY // 8]):
             o = self.dirty[k] * L.ST_ENTRY
             out.append((mv[o + L.E_KIND],
@@ -158,7 +179,8 @@ class FrameContext:
         q = self.q
         end = q[L.LOG_LEN // 8]
         raw = ctypes.string_at(q[L.LOG_PTR // 8], end)
-        out, o, unpack = [], 0, _HEADER.unpack_from
+        out: list[tuple[bytes, tuple[bytes, ...], bytes]] = []
+        o, unpack = 0, _HEADER.unpack_from
         while o < end:
             n, size = unpack(raw, o)
             o += 16
@@ -186,4 +208,6 @@ class FrameContext:
 def bytes_address(b: bytes) -> int:
     if BYTES_DATA_OFFSET is not None:
         return id(b) + BYTES_DATA_OFFSET
-    return ctypes.cast(ctypes.c_char_p(b), ctypes.c_void_p).value  # pragma: no cover
+    addr = ctypes.cast(ctypes.c_char_p(b), ctypes.c_void_p).value  # pragma: no cover
+    assert addr is not None  # pragma: no cover - (a bytes object is never at NULL)
+    return addr  # pragma: no cover
