@@ -24,8 +24,8 @@ run: install
 test: install
 	$(PY) -m pytest tests
 
-# ruff (lint and format, pyproject.toml [tool.ruff]) and mypy (strict on common/, state/, evm/; the compiler
-# joins with its rework), as .ci/run runs them before the tests
+# ruff (lint and format, pyproject.toml [tool.ruff]) and mypy (strict on common/, state/, evm/ including
+# evm/compiler/), as .ci/run runs them before the tests
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

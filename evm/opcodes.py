@@ -17,6 +17,7 @@ Conventions for the static part of the gas:
 An opcode not in the table, or used before the fork that introduced it, is INVALID
 (`opcode_info(op, fork).valid is False`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -198,4 +199,3 @@ def jumpdests(code: bytes) -> bytearray:
             i += op - 0x5F
         i += 1
     return valid
-

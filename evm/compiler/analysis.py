@@ -21,6 +21,7 @@ instruction is pure, so when the segment's stack guard fails, the first failing 
 whether the gas ran out before it follow from static facts alone (`stack_fault`), and when the
 last instruction's body faults, the counter holds exactly what the interpreter's would.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -43,18 +44,18 @@ DYNAMIC = -1  # entry height known only at run time
 class Instr:
     pc: int
     op: int
-    imm: int = 0          # PUSH immediate (zero-padded when the code ends inside it)
+    imm: int = 0  # PUSH immediate (zero-padded when the code ends inside it)
     size: int = 1
 
 
 @dataclass(slots=True)
 class Segment:
-    first: int            # index of its first instruction in the block
-    end: int              # index one past its last
-    rel: int              # stack height at its start, relative to the block's entry height
-    gas: int = 0          # static gas of its instructions
-    need: int = 0         # items that must be on the stack at its start
-    peak: int = 0         # highest growth above its start height
+    first: int  # index of its first instruction in the block
+    end: int  # index one past its last
+    rel: int  # stack height at its start, relative to the block's entry height
+    gas: int = 0  # static gas of its instructions
+    need: int = 0  # items that must be on the stack at its start
+    peak: int = 0  # highest growth above its start height
 
 
 @dataclass(slots=True)
@@ -62,17 +63,17 @@ class Block:
     index: int
     start: int
     instrs: list[Instr] = field(default_factory=list)
-    gas: int = 0                  # static gas of every instruction
-    need: int = 0                 # items that must be on the stack on entry
-    delta: int = 0                # height change from entry to exit
-    peak: int = 0                 # highest growth above the entry height
-    invalid: bool = False         # contains an undefined opcode (halts there)
-    jump_target: int | None = None   # resolved constant target of the final JUMP/JUMPI (a pc)
-    fallthrough: int | None = None   # index of the block that follows when no jump is taken
+    gas: int = 0  # static gas of every instruction
+    need: int = 0  # items that must be on the stack on entry
+    delta: int = 0  # height change from entry to exit
+    peak: int = 0  # highest growth above the entry height
+    invalid: bool = False  # contains an undefined opcode (halts there)
+    jump_target: int | None = None  # resolved constant target of the final JUMP/JUMPI (a pc)
+    fallthrough: int | None = None  # index of the block that follows when no jump is taken
     succs: list[int] = field(default_factory=list)  # static successors (block indices)
-    dynamic_jump: bool = False    # ends with JUMP/JUMPI whose target is only known at run time
-    height: int | None = None     # entry height: int, DYNAMIC, or None (unreachable)
-    loop_head: bool = False       # target of a static backward jump (a cycle passes through it)
+    dynamic_jump: bool = False  # ends with JUMP/JUMPI whose target is only known at run time
+    height: int | None = None  # entry height: int, DYNAMIC, or None (unreachable)
+    loop_head: bool = False  # target of a static backward jump (a cycle passes through it)
     segments: list[Segment] = field(default_factory=list)
 
     @property
@@ -84,7 +85,7 @@ class Block:
 class Analysis:
     code: bytes
     blocks: list[Block]
-    jumpdests: dict[int, int]     # pc of valid JUMPDEST -> block index
+    jumpdests: dict[int, int]  # pc of valid JUMPDEST -> block index
     has_dynamic_jumps: bool
 
 
@@ -95,7 +96,7 @@ def decode(code: bytes) -> list[Instr]:
         op = code[pc]
         if PUSH1 <= op <= PUSH32:
             k = op - PUSH0
-            data = code[pc + 1: pc + 1 + k]
+            data = code[pc + 1 : pc + 1 + k]
             imm = int.from_bytes(data.ljust(k, b"\0"), "big")
             out.append(Instr(pc, op, imm, 1 + k))
             pc += 1 + k
@@ -151,7 +152,7 @@ def _jump_target(instrs: list[Instr], table: dict[int, OpInfo]) -> int | None:
                 consts[-1] = None
         else:
             info = table[op]
-            del consts[max(0, len(consts) - info.pops):]
+            del consts[max(0, len(consts) - info.pops) :]
             consts.extend([None] * info.pushes)
     return consts[-1] if consts else None
 
@@ -227,8 +228,9 @@ def _propagate_heights(blocks: list[Block], jumpdests: dict[int, int], has_dyn: 
                 work.append(s)
 
 
-def first_stack_fault(seg: Segment, instrs: list[Instr], table: dict[int, OpInfo], height: int
-                      ) -> tuple[int, bool] | None:
+def first_stack_fault(
+    seg: Segment, instrs: list[Instr], table: dict[int, OpInfo], height: int
+) -> tuple[int, bool] | None:
     """For a segment entered at stack `height` (its own start): (index of the first instruction
     whose stack check fails, True for underflow / False for overflow), or None. Undefined opcodes
     are not checked (the interpreter halts on them before looking at the stack)."""

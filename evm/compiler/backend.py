@@ -3,6 +3,7 @@
 Per execution the Python work is: a dict lookup of the compiled entry (code bytes -> ctypes
 function), a pooled frame context (per depth), three int64 stores (gas, calldata pointer and
 length), the ctypes call, and reading the status, gas and output back."""
+
 from __future__ import annotations
 
 import ctypes
@@ -62,7 +63,7 @@ class MlirBackend:
         self._fns: dict[Fork, dict[bytes, CompiledEntry]] = {}  # fork -> {code bytes -> ctypes entry}
         self._symbols: dict[str, CompiledEntry] = {}
         self._pool: list[FrameContext] = []
-        self._spares: list[FrameContext] = []   # contexts for frames of other threads
+        self._spares: list[FrameContext] = []  # contexts for frames of other threads
         self._lock = threading.Lock()
         self.disk = DiskCache(disk_cache if isinstance(disk_cache, str) else None) if disk_cache else None
         # statistics: frames run as native code, contracts compiled / loaded from disk
@@ -189,7 +190,7 @@ class MlirBackend:
                 off = q[_RET_OFF_Q]
                 if q[_MEM_CAP_Q] != c.mem_cap:  # the buffer grew, so it may have moved (context.refresh_view)
                     c.refresh_view()
-                return ExecutionResult("success" if rc == 1 else "revert", c.mem_chars[off:off + n], q[_GAS_Q])
+                return ExecutionResult("success" if rc == 1 else "revert", c.mem_chars[off : off + n], q[_GAS_Q])
             return ExecutionResult("success" if rc == 1 else "revert", b"", q[_GAS_Q])
         if rc == 0:
             return ExecutionResult("success", b"", q[_GAS_Q])
@@ -209,16 +210,24 @@ class MlirBackend:
             return ExecutionResult("error", b"", 0, name)
         if rc == L.ST_STACK_FAULT:
             q = c.q
-            return ExecutionResult("error", b"", 0, stack_fault_error(
-                c.message.code, c.host.fork, q[_FAULT_PC_Q], q[_FAULT_H_Q], q[_GAS_Q]))
+            return ExecutionResult(
+                "error",
+                b"",
+                0,
+                stack_fault_error(c.message.code, c.host.fork, q[_FAULT_PC_Q], q[_FAULT_H_Q], q[_GAS_Q]),
+            )
         return ExecutionResult("error", b"", 0, _ERRORS.get(rc, f"status {rc}"))
 
     def stats(self) -> BackendStats:
         # Every frame this backend runs is compiled; frames of messages given to it with a tracer
         # run on the tracing interpreter (evm.execute) and are counted as interpreted.
-        return {"frames_compiled": self.frames, "frames_interpreted": self.frames_traced,
-                "contracts_compiled": self.compiled,
-                "contracts_from_disk": self.disk_hits, "compile_seconds": round(self.compile_seconds, 3)}
+        return {
+            "frames_compiled": self.frames,
+            "frames_interpreted": self.frames_traced,
+            "contracts_compiled": self.compiled,
+            "contracts_from_disk": self.disk_hits,
+            "compile_seconds": round(self.compile_seconds, 3),
+        }
 
 
 def stack_fault_error(code: bytes, fork: Fork, pc: int, height: int, gas: int) -> str:

@@ -17,6 +17,7 @@ A file is validated before it is mapped: a foreign, stale, truncated, empty or c
 holding another code's object) is deleted, logged once as a warning, and the code compiled again;
 never a crash, never another contract's code. Writes go to a temporary file, fsynced, renamed, and
 the directory fsynced."""
+
 from __future__ import annotations
 
 import hashlib
@@ -127,7 +128,7 @@ class DiskCache:
         if why:
             self._reject(path, why)
             return None
-        return data[HEADER.size:]
+        return data[HEADER.size :]
 
     def _invalid(self, data: bytes, digest: bytes, fork: int) -> str:
         if len(data) < HEADER.size:
@@ -141,7 +142,7 @@ class DiskCache:
             return "holds another code's object"
         if len(data) - HEADER.size != size:
             return f"object truncated ({len(data) - HEADER.size} of {size} bytes)"
-        if hashlib.sha256(memoryview(data)[HEADER.size:]).digest() != checksum:
+        if hashlib.sha256(memoryview(data)[HEADER.size :]).digest() != checksum:
             return "object checksum mismatch"
         return ""
 

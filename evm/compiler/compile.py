@@ -1,4 +1,5 @@
 """Bytecode -> MLIR -> LLVM dialect -> LLVM IR -> optimised object file."""
+
 from __future__ import annotations
 
 import os
@@ -17,13 +18,17 @@ from .codegen import Emitter
 from .opinfo import OUTLINED, inline_cost
 from .runtime import get_jit
 
-PIPELINE = ("builtin.module(func.func(canonicalize),convert-arith-to-llvm,convert-cf-to-llvm,"
-            "convert-func-to-llvm,reconcile-unrealized-casts)")
+PIPELINE = (
+    "builtin.module(func.func(canonicalize),convert-arith-to-llvm,convert-cf-to-llvm,"
+    "convert-func-to-llvm,reconcile-unrealized-casts)"
+)
 # The compact tier folds constants without region simplification (block merging is superlinear in
 # the number of similar blocks); folding first matters: the dialect conversion's own folding is
 # quadratic on chains of foldable operations (24k NOTs: 95 s).
-PIPELINE_COMPACT = ("builtin.module(func.func(canonicalize{region-simplify=disabled}),convert-arith-to-llvm,"
-                    "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts)")
+PIPELINE_COMPACT = (
+    "builtin.module(func.func(canonicalize{region-simplify=disabled}),convert-arith-to-llvm,"
+    "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts)"
+)
 OPT_LEVEL = 3
 
 # Tiers (docs/compiler.md, "Compile tiers"). The cost of a contract's inline code is estimated from
@@ -61,8 +66,9 @@ class CompileStats:
     mlir_blocks: int = 0
 
 
-def build_mlir(code: bytes, fork: Fork, symbol: str | None = None, compact: bool | None = None
-               ) -> tuple[ir.Module, Emitter]:
+def build_mlir(
+    code: bytes, fork: Fork, symbol: str | None = None, compact: bool | None = None
+) -> tuple[ir.Module, Emitter]:
     an = analyze(code, fork)
     if compact is None:
         compact = choose_tier(an) == "compact"
@@ -86,7 +92,9 @@ def compile_to_object(code: bytes, fork: Fork, stats: CompileStats | None = None
     except CompileError:
         raise
     except Exception as exc:  # a compiler fault: named, with the code it failed on
-        raise CompileError(f"{symbol_for(code, fork)[:20]}... ({len(code)} bytes): {type(exc).__name__}: {exc}") from exc
+        raise CompileError(
+            f"{symbol_for(code, fork)[:20]}... ({len(code)} bytes): {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _compile_to_object(code: bytes, fork: Fork, stats: CompileStats | None) -> tuple[bytes, str]:

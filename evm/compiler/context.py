@@ -3,6 +3,7 @@
 A context is a ctypes buffer of layout.SIZE bytes; contexts are pooled per call depth and reused,
 together with their memory buffer (the compiled code resets the memory size on entry, and
 zero-fills memory as it grows)."""
+
 from __future__ import annotations
 
 import ctypes
@@ -37,11 +38,22 @@ class FunctionTable:
         self.array[L.T_KECCAK] = jit.runtime["rt_keccak"]
         self.array[L.T_EXP] = jit.runtime["rt_exp"]
         self.array[L.T_COPY] = jit.runtime["rt_copy"]
-        for slot, name in ((L.T_UDIV, "rt_udiv"), (L.T_UMOD, "rt_umod"), (L.T_SDIV, "rt_sdiv"),
-                           (L.T_SMOD, "rt_smod"), (L.T_ADDMOD, "rt_addmod"), (L.T_MULMOD, "rt_mulmod")):
+        for slot, name in (
+            (L.T_UDIV, "rt_udiv"),
+            (L.T_UMOD, "rt_umod"),
+            (L.T_SDIV, "rt_sdiv"),
+            (L.T_SMOD, "rt_smod"),
+            (L.T_ADDMOD, "rt_addmod"),
+            (L.T_MULMOD, "rt_mulmod"),
+        ):
             self.array[slot] = jit.runtime[name]
-        for slot, name in ((L.T_SLOAD, "rt_sload"), (L.T_SSTORE, "rt_sstore"), (L.T_TLOAD, "rt_tload"),
-                           (L.T_TSTORE, "rt_tstore"), (L.T_SINSERT, "rt_slot_insert")):
+        for slot, name in (
+            (L.T_SLOAD, "rt_sload"),
+            (L.T_SSTORE, "rt_sstore"),
+            (L.T_TLOAD, "rt_tload"),
+            (L.T_TSTORE, "rt_tstore"),
+            (L.T_SINSERT, "rt_slot_insert"),
+        ):
             self.array[slot] = jit.runtime[name]
         self.array[L.T_PRECOMPILE] = jit.runtime["rt_precompile"]
         self.array[L.T_LOG] = jit.runtime["rt_log"]
@@ -61,7 +73,7 @@ _libc.malloc.argtypes = [ctypes.c_size_t]
 _libc.calloc.restype = ctypes.c_void_p
 _libc.calloc.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
 INITIAL_MEMORY = 4096
-INITIAL_RETURN_DATA = 256   # native return-data buffer (rt_precompile reallocs it when too small)
+INITIAL_RETURN_DATA = 256  # native return-data buffer (rt_precompile reallocs it when too small)
 INITIAL_LOGS = 1024
 _HEADER = struct.Struct("<qq")  # LOG record header: topic count, data length
 _TOPICS = [struct.Struct("32s" * n) for n in range(5)]
@@ -80,23 +92,41 @@ class FrameContext:
     # the frame running on it, bound by the backend before its code runs
     message: Message
     host: NativeHost
-    rdata: bytes                    # the return data the context points at (kept alive)
-    calldata: bytes                 # calldata copied to bytes (kept alive)
-    error: str | None               # the ExceptionalHalt a host callback reported
+    rdata: bytes  # the return data the context points at (kept alive)
+    calldata: bytes  # calldata copied to bytes (kept alive)
+    error: str | None  # the ExceptionalHalt a host callback reported
     exception: BaseException | None  # an exception a host callback caught (re-raised by the backend)
     mem_view: memoryview
     mem_chars: CharBuffer
 
-    __slots__ = ("buf", "addr", "ptr", "q", "mv", "depth", "message", "host", "rdata", "calldata",
-                 "error", "exception", "busy", "mem_base", "mem_cap", "mem_view", "mem_chars", "slots",
-                 "dirty")
+    __slots__ = (
+        "buf",
+        "addr",
+        "ptr",
+        "q",
+        "mv",
+        "depth",
+        "message",
+        "host",
+        "rdata",
+        "calldata",
+        "error",
+        "exception",
+        "busy",
+        "mem_base",
+        "mem_cap",
+        "mem_view",
+        "mem_chars",
+        "slots",
+        "dirty",
+    )
 
     def __init__(self, table: FunctionTable, depth: int) -> None:
         self.buf = ctypes.create_string_buffer(L.SIZE)
         self.addr = ctypes.addressof(self.buf)
         self.ptr = ctypes.c_void_p(self.addr)
         self.mv = memoryview(self.buf).cast("B")
-        self.q = self.mv.cast("q")      # int64 view: q[off // 8]
+        self.q = self.mv.cast("q")  # int64 view: q[off // 8]
         self.depth = depth
         self.rdata = self.calldata = b""
         self.error = self.exception = None
@@ -144,11 +174,11 @@ class FrameContext:
     def memory(self, off: int, size: int) -> bytes:
         if size == 0:
             return b""
-        return bytes(self._view()[off:off + size])
+        return bytes(self._view()[off : off + size])
 
     def write_memory(self, off: int, data: bytes) -> None:
         if data:
-            self._view()[off:off + len(data)] = data
+            self._view()[off : off + len(data)] = data
 
     def output(self) -> bytes:
         q = self.q
@@ -156,7 +186,7 @@ class FrameContext:
         if n == 0:
             return b""
         off = q[L.RET_OFF // 8]
-        return bytes(self._view()[off:off + n])
+        return bytes(self._view()[off : off + n])
 
     def take_dirty_slots(self) -> tuple[list[tuple[int, int, int]], int]:
         """The slots written natively since the last write-back, as (kind, key, value), and the
@@ -165,9 +195,13 @@ class FrameContext:
         out: list[tuple[int, int, int]] = []
         for k in range(q[L.ST_NDIRTY // 8]):
             o = self.dirty[k] * L.ST_ENTRY
-            out.append((mv[o + L.E_KIND],
-                        int.from_bytes(mv[o + L.E_KEY:o + L.E_KEY + 32], "little"),
-                        int.from_bytes(mv[o + L.E_CUR:o + L.E_CUR + 32], "little")))
+            out.append(
+                (
+                    mv[o + L.E_KIND],
+                    int.from_bytes(mv[o + L.E_KEY : o + L.E_KEY + 32], "little"),
+                    int.from_bytes(mv[o + L.E_CUR : o + L.E_CUR + 32], "little"),
+                )
+            )
         refund = q[L.REFUND // 8]
         q[L.ST_NDIRTY // 8] = q[L.REFUND // 8] = q[L.ST_COUNT // 8] = 0
         q[L.ST_GEN // 8] += 1
@@ -185,7 +219,7 @@ class FrameContext:
             n, size = unpack(raw, o)
             o += 16
             t = o + 32 * n
-            out.append((address, _TOPICS[n].unpack_from(raw, o), raw[t:t + size]))
+            out.append((address, _TOPICS[n].unpack_from(raw, o), raw[t : t + size]))
             o = t + size
         q[L.LOG_LEN // 8] = 0
         return out
@@ -198,11 +232,11 @@ class FrameContext:
 
     def word(self, i: int) -> int:
         o = L.SCRATCH + 32 * i
-        return int.from_bytes(self.mv[o:o + 32], "little")
+        return int.from_bytes(self.mv[o : o + 32], "little")
 
     def set_word(self, i: int, v: int) -> None:
         o = L.SCRATCH + 32 * i
-        self.mv[o:o + 32] = v.to_bytes(32, "little")
+        self.mv[o : o + 32] = v.to_bytes(32, "little")
 
 
 def bytes_address(b: bytes) -> int:

@@ -7,6 +7,7 @@ it before the call and reloads it after). A non-zero return halts the frame with
 ST_HOST_ERROR after storing the ExceptionalHalt's name on the frame context, or ST_EXCEPTION when
 a Python exception escaped (re-raised by the backend after the native frame unwound).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -36,7 +37,7 @@ CONTEXTS: dict[int, FrameContext] = {}
 
 
 def _padded(buf: bytes, start: int, size: int) -> bytes:
-    chunk = buf[start:start + size] if start < len(buf) else b""
+    chunk = buf[start : start + size] if start < len(buf) else b""
     return bytes(chunk) + bytes(size - len(chunk)) if len(chunk) < size else bytes(chunk)
 
 
@@ -67,6 +68,7 @@ def _guard(fn: HostCallback) -> Callable[[int], int]:
         except BaseException as exc:  # never let an exception unwind through native frames
             c.exception = exc
             return ST_EXCEPTION
+
     cb.__name__ = fn.__name__
     return cb
 
@@ -76,6 +78,7 @@ def _word_of(getter: Callable[[FrameContext], int]) -> HostCallback:
     def fn(c: FrameContext) -> int:
         c.set_word(0, getter(c))
         return 0
+
     return fn
 
 
@@ -126,6 +129,7 @@ def _account(query: Callable[[NativeHost, bytes], int]) -> HostCallback:
             return L.ST_OOG
         c.set_word(1, query(c.host, a))
         return 0
+
     return fn
 
 
@@ -214,11 +218,12 @@ def _log(n: int) -> HostCallback:
     def fn(c: FrameContext) -> int:
         off, size = c.word(0), c.word(1)
         o = L.SCRATCH + 64
-        topics = tuple(c.mv[o + 32 * i:o + 32 * i + 32].tobytes() for i in range(n))  # big-endian
+        topics = tuple(c.mv[o + 32 * i : o + 32 * i + 32].tobytes() for i in range(n))  # big-endian
         _flush_logs(c)  # keep the order of the LOGs the runtime buffered
         # the Host checks the static context (WriteInStaticContext)
         c.host.log(c.message, topics, c.memory(off, size) if size else b"")
         return 0
+
     fn.__name__ = f"log{n}"
     return fn
 
@@ -248,6 +253,7 @@ def _call(kind: int) -> HostCallback:
             c.write_memory(out_off, bytes(output[:n]))
         c.set_word(0, 1 if out.success else 0)
         return 0
+
     fn.__name__ = f"call_{kind:x}"
     return fn
 
@@ -264,6 +270,7 @@ def _create(salted: bool) -> HostCallback:
         created = out.address if out.success else None  # (set when it succeeded)
         c.set_word(0, _b2i(created) if created is not None else 0)
         return 0
+
     fn.__name__ = "create2" if salted else "create"
     return fn
 
@@ -278,19 +285,55 @@ def selfdestruct(c: FrameContext) -> int:
 
 def install(table: FunctionTable) -> None:
     fns: dict[int, HostCallback] = {op: _word_of(get) for op, get in WORDS.items()}
-    fns.update({
-        0x31: balance, 0x3B: extcodesize, 0x3C: extcodecopy, 0x3F: extcodehash,
-        0x40: blockhash, 0x47: selfbalance, 0x49: blobhash,
-        0x54: sload, 0x55: sstore, 0x5C: tload, 0x5D: tstore,
-        0xF0: _create(False), 0xF5: _create(True),
-        0xF1: _call(CALL), 0xF2: _call(CALLCODE), 0xF4: _call(DELEGATECALL), 0xFA: _call(STATICCALL),
-        0xFF: selfdestruct,
-    })
+    fns.update(
+        {
+            0x31: balance,
+            0x3B: extcodesize,
+            0x3C: extcodecopy,
+            0x3F: extcodehash,
+            0x40: blockhash,
+            0x47: selfbalance,
+            0x49: blobhash,
+            0x54: sload,
+            0x55: sstore,
+            0x5C: tload,
+            0x5D: tstore,
+            0xF0: _create(False),
+            0xF5: _create(True),
+            0xF1: _call(CALL),
+            0xF2: _call(CALLCODE),
+            0xF4: _call(DELEGATECALL),
+            0xFA: _call(STATICCALL),
+            0xFF: selfdestruct,
+        }
+    )
     for n in range(5):
         fns[0xA0 + n] = _log(n)
     for op, fn in fns.items():
         table.set_host(op, _guard(fn))
 
 
-HOST_OPS = frozenset([*WORDS, 0x31, 0x3B, 0x3C, 0x3F, 0x40, 0x47, 0x49, 0x54, 0x55, 0x5C, 0x5D,
-                      0xF0, 0xF5, 0xF1, 0xF2, 0xF4, 0xFA, 0xFF, *range(0xA0, 0xA5)])
+HOST_OPS = frozenset(
+    [
+        *WORDS,
+        0x31,
+        0x3B,
+        0x3C,
+        0x3F,
+        0x40,
+        0x47,
+        0x49,
+        0x54,
+        0x55,
+        0x5C,
+        0x5D,
+        0xF0,
+        0xF5,
+        0xF1,
+        0xF2,
+        0xF4,
+        0xFA,
+        0xFF,
+        *range(0xA0, 0xA5),
+    ]
+)

@@ -1,5 +1,6 @@
 """Opcode facts the compiler needs (name, stack items popped/pushed, static gas) per fork, taken
 from the shared opcode table evm/opcodes.py (the interpreter reads the same records)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,10 +40,19 @@ def op_table(fork: Fork) -> dict[int, OpInfo]:
 # (LLVM's instruction selection of inline i256 arithmetic costs ~65 us per operation, a call ~20 us).
 # Inline stay only stack moves (words moved as <4 x i64>, constants copied from a table: no i256
 # arithmetic in the contract's own function) and control flow.
-INLINE_IN_COMPACT = frozenset({
-    0x00, 0x38, 0x50, 0x56, 0x57, 0x58, 0x5B, 0xFE,  # STOP, CODESIZE, POP, JUMP, JUMPI, PC, JUMPDEST, INVALID
-    *range(0x5F, 0xA0),                              # PUSH0..32, DUP, SWAP
-})
+INLINE_IN_COMPACT = frozenset(
+    {
+        0x00,
+        0x38,
+        0x50,
+        0x56,
+        0x57,
+        0x58,
+        0x5B,
+        0xFE,  # STOP, CODESIZE, POP, JUMP, JUMPI, PC, JUMPDEST, INVALID
+        *range(0x5F, 0xA0),  # PUSH0..32, DUP, SWAP
+    }
+)
 OUTLINED = frozenset(op for op in range(256) if op not in INLINE_IN_COMPACT)
 TERMINAL = frozenset({0xF3, 0xFD, 0xFF})  # RETURN REVERT SELFDESTRUCT: their status ends the frame
 
@@ -50,6 +60,7 @@ TERMINAL = frozenset({0xF3, 0xFD, 0xFF})  # RETURN REVERT SELFDESTRUCT: their st
 def oplib_symbol(op: int, fork: Fork) -> str:
     """Symbol of the op-library function of `op` at `fork`."""
     from ..opcodes import NAMES
+
     return f"evmop_{NAMES.get(op, hex(op))}_{int(fork)}"
 
 
@@ -58,11 +69,55 @@ def oplib_symbol(op: int, fork: Fork) -> str:
 # i256 call arguments); unlisted valid opcodes cost 2, stack moves nothing.
 # Each basic block adds BLOCK_COST (gas charge, checks, stores of the moved words).
 _COSTS = {
-    0x04: 10, 0x05: 10, 0x06: 10, 0x07: 10, 0x08: 18, 0x09: 10, 0x0A: 17, 0x0B: 7, 0x1A: 7, 0x1B: 4, 0x1C: 4,
-    0x1D: 3, 0x20: 48, 0x31: 22, 0x35: 20, 0x37: 51, 0x39: 47, 0x3B: 22, 0x3C: 57, 0x3E: 57, 0x3F: 22,
-    0x40: 16, 0x47: 14, 0x49: 16, 0x51: 24, 0x52: 24, 0x53: 24, 0x54: 31, 0x55: 50, 0x5C: 28, 0x5D: 28,
-    0x5E: 68, 0xA0: 57, 0xA1: 60, 0xA2: 63, 0xA3: 66, 0xA4: 69, 0xF0: 60, 0xF1: 112, 0xF2: 112,
-    0xF3: 20, 0xF4: 104, 0xF5: 71, 0xFA: 104, 0xFD: 20, 0xFF: 30, 0x56: 6, 0x57: 8, 0x5B: 3,
+    0x04: 10,
+    0x05: 10,
+    0x06: 10,
+    0x07: 10,
+    0x08: 18,
+    0x09: 10,
+    0x0A: 17,
+    0x0B: 7,
+    0x1A: 7,
+    0x1B: 4,
+    0x1C: 4,
+    0x1D: 3,
+    0x20: 48,
+    0x31: 22,
+    0x35: 20,
+    0x37: 51,
+    0x39: 47,
+    0x3B: 22,
+    0x3C: 57,
+    0x3E: 57,
+    0x3F: 22,
+    0x40: 16,
+    0x47: 14,
+    0x49: 16,
+    0x51: 24,
+    0x52: 24,
+    0x53: 24,
+    0x54: 31,
+    0x55: 50,
+    0x5C: 28,
+    0x5D: 28,
+    0x5E: 68,
+    0xA0: 57,
+    0xA1: 60,
+    0xA2: 63,
+    0xA3: 66,
+    0xA4: 69,
+    0xF0: 60,
+    0xF1: 112,
+    0xF2: 112,
+    0xF3: 20,
+    0xF4: 104,
+    0xF5: 71,
+    0xFA: 104,
+    0xFD: 20,
+    0xFF: 30,
+    0x56: 6,
+    0x57: 8,
+    0x5B: 3,
     **{op: 32 for op in (0x30, 0x32, 0x33, 0x34, 0x3A, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x48, 0x4A)},
     **{op: 0 for op in (0x50, *range(0x5F, 0xA0))},
 }

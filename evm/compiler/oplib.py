@@ -18,6 +18,7 @@ backend reports HALT.
 Why: a contract of 24 KB of heavy one-byte instructions (MLOAD, SLOAD, BALANCE, ...) is ~25k
 inline expansions of 10-50 operations each, and MLIR and LLVM cost 15-25 us per operation; as
 calls it is one operation per instruction (compile.py, docs/compiler.md)."""
+
 from __future__ import annotations
 
 from mlir import ir
@@ -86,6 +87,7 @@ class OpLibraryEmitter(Emitter):
 def oplib_ir(fork: Fork) -> str:
     """LLVM IR text of the op library of `fork`."""
     from .compile import to_llvm_ir
+
     em = OpLibraryEmitter(fork)
     module = em.build()
     with module.context:

@@ -14,6 +14,7 @@
 * Precompiles at 0x40 and above (P256VERIFY), which rt_precompile does not see: the generic CALL*
   callback asks `lean_outcome` first, which runs them the same way without `Host.call`.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -44,11 +45,12 @@ RIPEMD160_GLOBAL = "rt_ripemd160_lib"
 LEAN_GLOBAL = "rt_precompile_py"
 
 DIGEST = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p)
-LEAN_CB = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
-                           ctypes.c_int64)
+LEAN_CB = ctypes.CFUNCTYPE(
+    ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64
+)
 # lean_call's answers besides the gas used
-FAILED = -1     # the precompile halted: all child gas consumed, empty return data
-DECLINED = -2   # run it on the host path instead (an exception is reported from there)
+FAILED = -1  # the precompile halted: all child gas consumed, empty return data
+DECLINED = -2  # run it on the host path instead (an exception is reported from there)
 
 
 def _libraries() -> Iterator[str]:
@@ -71,7 +73,10 @@ def find_digests() -> dict[str, int]:
     and give the right digest of a test input (either may be missing). EVM_MLIR_LIBCRYPTO=0 finds none."""
     if os.environ.get("EVM_MLIR_LIBCRYPTO", "1").strip() == "0":
         return {}
-    want: dict[str, tuple[str, Callable[[bytes], object]]] = {"sha256": ("SHA256", hashlib.sha256), "ripemd160": ("RIPEMD160", _ripemd160)}
+    want: dict[str, tuple[str, Callable[[bytes], object]]] = {
+        "sha256": ("SHA256", hashlib.sha256),
+        "ripemd160": ("RIPEMD160", _ripemd160),
+    }
     out: dict[str, int] = {}
     for path in _libraries():
         try:
@@ -107,14 +112,14 @@ def _works(addr: int, ref: Callable[[bytes], object]) -> bool:
             fn(data, len(data), out)
             r = ref(data)
             d = r.digest() if hasattr(r, "digest") else r  # a hashlib object, or the digest
-            if not isinstance(d, bytes) or out.raw[:len(d)] != d:
+            if not isinstance(d, bytes) or out.raw[: len(d)] != d:
                 return False
         return True
     except Exception:  # pragma: no cover - no reference implementation
         return False
 
 
-_lean_cb = None   # the ctypes callback object (kept alive for the process)
+_lean_cb = None  # the ctypes callback object (kept alive for the process)
 CONTEXTS: dict[int, FrameContext] = {}  # hostcalls.CONTEXTS (ctx address -> FrameContext), set by bind
 
 
@@ -127,8 +132,11 @@ def bind(engine: llvm.ExecutionEngine) -> dict[str, int]:
     digests = find_digests()
     if _lean_cb is None:
         _lean_cb = LEAN_CB(lean_call)
-    for name, addr in ((SHA256_GLOBAL, digests.get("sha256")), (RIPEMD160_GLOBAL, digests.get("ripemd160")),
-                       (LEAN_GLOBAL, ctypes.cast(_lean_cb, ctypes.c_void_p).value)):
+    for name, addr in (
+        (SHA256_GLOBAL, digests.get("sha256")),
+        (RIPEMD160_GLOBAL, digests.get("ripemd160")),
+        (LEAN_GLOBAL, ctypes.cast(_lean_cb, ctypes.c_void_p).value),
+    ):
         ctypes.c_void_p.from_address(engine.get_global_value_address(name)).value = addr or None
     return digests
 

@@ -14,6 +14,7 @@ frame context (so compiled contracts contain no absolute address of this process
 * ``rt_sha256`` and ``rt_precompile`` (CALL* to a precompile): ir/sha256.ll, with libcrypto's
   digests and the Python callback for the other precompiles bound at load (precompile_calls.py).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,21 @@ import llvmlite.binding as llvm
 
 from .runtime_slots import SLOT_FUNCTIONS
 
-RUNTIME_FUNCTIONS = ("rt_mem_grow", "rt_keccak", "rt_exp", "rt_copy", "rt_udiv", "rt_umod", "rt_sdiv",
-                     "rt_smod", "rt_addmod", "rt_mulmod", "rt_sha256", "rt_precompile", *SLOT_FUNCTIONS)
+RUNTIME_FUNCTIONS = (
+    "rt_mem_grow",
+    "rt_keccak",
+    "rt_exp",
+    "rt_copy",
+    "rt_udiv",
+    "rt_umod",
+    "rt_sdiv",
+    "rt_smod",
+    "rt_addmod",
+    "rt_mulmod",
+    "rt_sha256",
+    "rt_precompile",
+    *SLOT_FUNCTIONS,
+)
 UNROLL_OPTIONS = ("-unroll-runtime", "-unroll-runtime-multi-exit")
 _lock = threading.Lock()
 _OPLIB_REF = re.compile(rb"evmop_[A-Z0-9]+_([0-9]+)")
@@ -54,18 +68,19 @@ class Jit:
             llvm.set_option("", opt)
         target = llvm.Target.from_default_triple()
         cpu, features = llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
-        self.tm = target.create_target_machine(cpu=cpu, features=features, opt=3, codemodel="default",
-                                               reloc="pic", jit=False)
+        self.tm = target.create_target_machine(
+            cpu=cpu, features=features, opt=3, codemodel="default", reloc="pic", jit=False
+        )
         # large contracts: instruction selection of i256 code at O1+ is superlinear (weierstrudel,
         # 14 KB: 11 s at O1 vs 0.9 s at O0 after the same IR optimisation)
-        self.tm_fast = target.create_target_machine(cpu=cpu, features=features, opt=0, codemodel="default",
-                                                    reloc="pic", jit=False)
+        self.tm_fast = target.create_target_machine(
+            cpu=cpu, features=features, opt=0, codemodel="default", reloc="pic", jit=False
+        )
         self._objects: list[llvm.ObjectFileRef] = []  # kept alive while the engine uses them
         self._oplibs: set[int] = set()
         self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.tm)
         self._add_object(self._runtime_object())
-        self.runtime = {name: self.engine.get_function_address(name)
-                        for name in RUNTIME_FUNCTIONS}
+        self.runtime = {name: self.engine.get_function_address(name) for name in RUNTIME_FUNCTIONS}
         from .precompile_calls import bind
 
         self.digests = bind(self.engine)  # {"sha256"/"ripemd160": address} of libcrypto's, those found
@@ -74,6 +89,7 @@ class Jit:
         """The runtime module's object file, from the disk cache when present (compiling the
         unrolled Keccak takes ~1.5 s)."""
         from .cache import DiskCache
+
         text = runtime_ir()
         digest = hashlib.sha256(text.encode()).digest()
         disk = DiskCache()
@@ -126,6 +142,7 @@ class Jit:
         if fork in self._oplibs:
             return
         from .cache import DiskCache
+
         disk = DiskCache()
         key = f"oplib_{fork}"
         # the op library is built from the sources the cache version covers: its name and fork
@@ -135,6 +152,7 @@ class Jit:
         if obj is None:
             from ..spec import Fork
             from .oplib import oplib_ir
+
             obj = self.compile_ir(oplib_ir(Fork(fork)), 3)
             disk.store(key, digest, fork, obj)
         with _lock:

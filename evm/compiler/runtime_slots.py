@@ -29,6 +29,7 @@ loads), word 2 = original value (filled by the Python host call before rt_slot_i
   frame's log buffer (1), or 0 when Python must do it (static frame, no memory); the records are
   written back to the journal's logs at the same moments as the slots, in order.
 """
+
 from __future__ import annotations
 
 from .. import gas as G
@@ -56,10 +57,19 @@ assert _warm(1, 0, 1) == (_WARM, _RESTORE_RESET - _CLEAR) and _warm(1, 1, 0) == 
 
 # values of the {{NAME}}s of ir/slots.ll that are not layout.py's offsets
 NAMES = {
-    "W0": L.SCRATCH, "W1": L.SCRATCH + 32, "W2": L.SCRATCH + 64,  # the scratch words of the protocol
-    "HASH_SHIFT": 64 - _LOG2_CAP, "CAP_MASK": L.ST_CAP - 1, "FREE": _FREE,
-    "STIPEND": G.SSTORE_MIN_GAS_LEFT, "SET": _SET, "RESET": _RESET, "WARM": _WARM, "CLEAR": _CLEAR,
-    "RESTORE_SET": _RESTORE_SET, "RESTORE_RESET": _RESTORE_RESET,
+    "W0": L.SCRATCH,
+    "W1": L.SCRATCH + 32,
+    "W2": L.SCRATCH + 64,  # the scratch words of the protocol
+    "HASH_SHIFT": 64 - _LOG2_CAP,
+    "CAP_MASK": L.ST_CAP - 1,
+    "FREE": _FREE,
+    "STIPEND": G.SSTORE_MIN_GAS_LEFT,
+    "SET": _SET,
+    "RESET": _RESET,
+    "WARM": _WARM,
+    "CLEAR": _CLEAR,
+    "RESTORE_SET": _RESTORE_SET,
+    "RESTORE_RESET": _RESTORE_RESET,
 }
 
 SLOT_FUNCTIONS = ("rt_sload", "rt_tload", "rt_sstore", "rt_tstore", "rt_slot_insert", "rt_log", "rt_query")

@@ -16,6 +16,7 @@ Design (see docs/compiler.md):
 * the gas counter and the run-time stack height are function-local variables (registers after
   mem2reg); the gas is written back to the context before host calls and on exit.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -36,9 +37,17 @@ if TYPE_CHECKING:
 KDYN = -2147483648  # llvm.getelementptr dynamic index marker
 SLOT_OPS = frozenset((0x54, 0x55, 0x5C, 0x5D))  # SLOAD SSTORE TLOAD TSTORE: use the slot cache
 # reads served from the slot cache after their first host call (Emitter.cached_query), by cache kind
-QUERY_KIND = {BY_NAME[name]: kind for name, kind in (
-    ("BALANCE", L.K_BALANCE), ("SELFBALANCE", L.K_BALANCE), ("EXTCODESIZE", L.K_CODESIZE),
-    ("EXTCODEHASH", L.K_CODEHASH), ("BLOCKHASH", L.K_BLOCKHASH), ("BLOBHASH", L.K_BLOBHASH))}
+QUERY_KIND = {
+    BY_NAME[name]: kind
+    for name, kind in (
+        ("BALANCE", L.K_BALANCE),
+        ("SELFBALANCE", L.K_BALANCE),
+        ("EXTCODESIZE", L.K_CODESIZE),
+        ("EXTCODEHASH", L.K_CODEHASH),
+        ("BLOCKHASH", L.K_BLOCKHASH),
+        ("BLOBHASH", L.K_BLOBHASH),
+    )
+}
 CACHE_OPS = SLOT_OPS | frozenset(QUERY_KIND)
 # words that cannot change during a frame: ADDRESS ORIGIN CALLER CALLVALUE GASPRICE COINBASE TIMESTAMP
 # NUMBER PREVRANDAO GASLIMIT CHAINID BASEFEE BLOBBASEFEE (SELFBALANCE can: calls move value)
@@ -52,18 +61,22 @@ HANDLERS: dict[int, Handler] = {}
 
 def handler(*names: str) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of the opcodes named (evm/opcodes.py)."""
+
     def deco(fn: Handler) -> Handler:
         for name in names:
             HANDLERS[BY_NAME[name]] = fn
         return fn
+
     return deco
 
 
 def binary(build: Callable[[ir.Value, ir.Value], ir.Value]) -> Handler:
     """Handler of a two-operand opcode that is one MLIR operation on (top, second)."""
+
     def fn(em: Emitter, ins: Instr) -> None:
         a, b = em.pop(), em.pop()
         em.push(build(a, b))
+
     return fn
 
 
@@ -77,6 +90,7 @@ FOLDABLE = frozenset((*range(0x01, 0x0A), 0x0B, *range(0x10, 0x1F)))
 
 class KWord:
     """A constant stack word of the compact tier (see Emitter.word)."""
+
     __slots__ = ("value",)
 
     def __init__(self, value: int) -> None:
@@ -89,6 +103,7 @@ Word: TypeAlias = "ir.Value | KWord"
 
 class _FoldFrame:
     """The part of an interpreter frame a pure instruction touches: its stack."""
+
     __slots__ = ("stack",)
 
     def __init__(self, stack: list[int]) -> None:
@@ -99,6 +114,7 @@ def interpreter_instructions() -> dict[int, Callable[[_FoldFrame], None]]:
     """The interpreter's instruction functions, for the pure ones (FOLDABLE), which touch only the
     frame's stack: a _FoldFrame stands for the frame."""
     from ...interpreter import INSTRUCTIONS
+
     return cast("dict[int, Callable[[_FoldFrame], None]]", INSTRUCTIONS)
 
 
@@ -152,7 +168,7 @@ class Emitter:
     gas_in_ctx: bool
     ctxp: ir.Value
     stack: ir.Value
-    top: ir.Value | None        # op-library function: the first free stack slot
+    top: ir.Value | None  # op-library function: the first free stack slot
     gas_var: ir.Value
     sp_var: ir.Value
     jt_var: ir.Value
@@ -160,12 +176,12 @@ class Emitter:
     table: ir.Value
     code_ptr: ir.Value
     mblocks: LazyBlocks
-    block: Block | None         # the analysis block being built (None in the op library)
-    cur: dict[int, Word]        # virtual stack: relative slot -> its word
-    orig: dict[int, Word]       # the words as loaded (a slot is stored when its word changed)
-    h: int                      # stack height relative to the block's entry
-    base: int | None            # entry height known at compile time
-    sp: ir.Value | None         # else the run-time entry height
+    block: Block | None  # the analysis block being built (None in the op library)
+    cur: dict[int, Word]  # virtual stack: relative slot -> its word
+    orig: dict[int, Word]  # the words as loaded (a slot is stored when its word changed)
+    h: int  # stack height relative to the block's entry
+    base: int | None  # entry height known at compile time
+    sp: ir.Value | None  # else the run-time entry height
     terminated: bool
 
     def __init__(self, analysis: Analysis | None, fork: Fork, name: str, compact: bool = False) -> None:
@@ -177,6 +193,7 @@ class Emitter:
         self.code = self.an.code
         self.n_blocks = 0
         from ..opinfo import op_table
+
         self.optable: dict[int, OpInfo] = op_table(fork)
 
     # ------------------------------------------------------------------ building
@@ -198,7 +215,8 @@ class Emitter:
             n = max(len(self.code), 1)
             esc = "".join(f"\\{b:02X}" for b in (self.code or b"\0"))
             self.module = ir.Module.parse(
-                f'llvm.mlir.global internal constant @code("{esc}") {{addr_space = 0 : i32}} : !llvm.array<{n} x i8>')
+                f'llvm.mlir.global internal constant @code("{esc}") {{addr_space = 0 : i32}} : !llvm.array<{n} x i8>'
+            )
             self._declared: set[str] = set()
             self._ip = None
             try:
@@ -221,14 +239,14 @@ class Emitter:
         self.entry = self.func.add_entry_block()
         self.region = self.func.body
         self._consts = {}
-        self._const_of = {}   # id(i256 constant value) -> its value
+        self._const_of = {}  # id(i256 constant value) -> its value
         self._errs = {}
         self._slot_ptrs = {}
         self._kptrs = {}  # compact tier: constant word -> its address in @k
         self._kbase = None
         self._dispatch = None
         self._faults = None
-        self._runs = {}    # compact tier: block after a JUMPDEST run -> its charge
+        self._runs = {}  # compact tier: block after a JUMPDEST run -> its charge
         self._run_ends: dict[int, tuple[int, int]] = {}  # lone JUMPDEST -> (block after its run, JUMPDESTs to it)
         self.gas_dirty = False
         self.goto(self.entry)
@@ -306,8 +324,7 @@ class Emitter:
         p = llvm.getelementptr(self.ptr, self.table, [], [slot], self.ptr, 0)
         return llvm.load(self.ptr, p, alignment=8)
 
-    def call_ptr(self, fnptr: ir.Value, args: list[ir.Value], result_type: ir.Type | None = None
-                 ) -> ir.Value | None:
+    def call_ptr(self, fnptr: ir.Value, args: list[ir.Value], result_type: ir.Type | None = None) -> ir.Value | None:
         if result_type is None:
             llvm.CallOp(None, [fnptr, *args], [], [])  # void
             return None
@@ -333,7 +350,9 @@ class Emitter:
             self.st(z, off)
         llvm.store(z, self.sp_var)
         used = {i.op for b in self.an.blocks for i in b.instrs}
-        if used & FRAME_WORDS or BY_NAME["SELFBALANCE"] in used:  # the per-frame cache of environment words starts empty
+        if (
+            used & FRAME_WORDS or BY_NAME["SELFBALANCE"] in used
+        ):  # the per-frame cache of environment words starts empty
             # (SELFBALANCE reads ADDRESS from it)
             self.st(z, L.ENV_KNOWN)
         if used & CACHE_OPS:
@@ -497,7 +516,8 @@ class Emitter:
         data = b"".join(v.to_bytes(32, "little") for v in self._kptrs)
         esc = "".join(f"\\{b:02X}" for b in data)
         tmp = ir.Module.parse(
-            f'llvm.mlir.global internal constant @k("{esc}") {{addr_space = 0 : i32}} : !llvm.array<{len(data)} x i8>')
+            f'llvm.mlir.global internal constant @k("{esc}") {{addr_space = 0 : i32}} : !llvm.array<{len(data)} x i8>'
+        )
         tmp.body.operations[0].move_before(self.module.body.operations[0])
 
     def height_value(self) -> ir.Value:
@@ -541,8 +561,7 @@ class Emitter:
             end = arith.addi(o, self.c64(size))
         else:
             nz = arith.cmpi(P.ne, size, self.c(0))
-            big = arith.ori(arith.cmpi(P.ugt, off, self.c(0xFFFFFFFF)),
-                            arith.cmpi(P.ugt, size, self.c(0xFFFFFFFF)))
+            big = arith.ori(arith.cmpi(P.ugt, off, self.c(0xFFFFFFFF)), arith.cmpi(P.ugt, size, self.c(0xFFFFFFFF)))
             self.check(arith.andi(nz, big), L.ST_OOG)
             o = arith.trunci(self.i64, off)
             s = arith.trunci(self.i64, size)
@@ -603,6 +622,7 @@ class Emitter:
         def ask_host() -> None:
             self.st(self.host(op, [], 1)[0], off)
             self.st(arith.ori(self.ld(self.i64, L.ENV_KNOWN), bit), L.ENV_KNOWN)
+
         self.on_miss(arith.cmpi(P.eq, arith.andi(self.ld(self.i64, L.ENV_KNOWN), bit), self.c64(0)), ask_host)
         return self.ld(self.i256, off)
 
@@ -617,6 +637,7 @@ class Emitter:
         def ask_host() -> None:
             self.host_call(op)
             self.call_ptr(self.table_fn(L.T_SINSERT), [self.ctxp, kind])
+
         self.on_miss(arith.cmpi(P.eq, hit, self.c64(0)), ask_host)
         return self.load_scratch(1)
 
@@ -653,8 +674,13 @@ class Emitter:
             self._emit_block(self.an.blocks[heapq.heappop(todo)])
 
     def _lone_jumpdest(self, b: Block) -> bool:
-        return (self.compact and len(b.instrs) == 1 and b.instrs[0].op == 0x5B and b.fallthrough is not None
-                and b.fallthrough in self.mblocks)
+        return (
+            self.compact
+            and len(b.instrs) == 1
+            and b.instrs[0].op == 0x5B
+            and b.fallthrough is not None
+            and b.fallthrough in self.mblocks
+        )
 
     def run_end(self, b: Block) -> tuple[Block, int]:
         """Compact tier: the first block after the run of lone JUMPDESTs that starts at `b`, and
@@ -729,7 +755,7 @@ class Emitter:
                     # the pure instructions before the faulting one run first: out of gas wins
                     # when they exhaust the gas
                     i, underflow = fault
-                    self.charge(sum(self.optable[ins.op].gas for ins in b.instrs[seg.first:i]), check=False)
+                    self.charge(sum(self.optable[ins.op].gas for ins in b.instrs[seg.first : i]), check=False)
                     self.fail(L.ST_UNDERFLOW if underflow else L.ST_OVERFLOW)
                     return
             else:
@@ -740,7 +766,7 @@ class Emitter:
                 # Only a cycle could run forever on a negative counter: cycles pass through the target
                 # of a static backward jump (checked here) or through a dynamic jump (checked there).
                 self.charge(seg.gas, check=b.loop_head and k == 0)
-            for ins in b.instrs[seg.first:seg.end]:
+            for ins in b.instrs[seg.first : seg.end]:
                 h = HANDLERS.get(ins.op)
                 if h is None or ins.op not in self.optable:
                     self.fail(L.ST_INVALID)
@@ -798,8 +824,9 @@ class Emitter:
             self._declared.add(sym)
             with ir.InsertionPoint(self.module.body):
                 func.FuncOp(sym, ir.FunctionType.get([self.ptr, self.ptr, self.i64], [self.i64]), visibility="private")
-        rc = func.CallOp([self.i64], ir.FlatSymbolRefAttr.get(sym),
-                         [self.ctxp, self.slot(self.h), self.c64(static_gas)]).result
+        rc = func.CallOp(
+            [self.i64], ir.FlatSymbolRefAttr.get(sym), [self.ctxp, self.slot(self.h), self.c64(static_gas)]
+        ).result
         # the callee read its operands from memory and wrote its results there
         keep = self.h - info.pops
         for rel in [r for r in self.cur if r >= keep]:
@@ -828,8 +855,14 @@ class Emitter:
         if not bad:
             return guarded
         cont = self.new_block()
-        cf.cond_br(bad[0] if len(bad) == 1 else arith.ori(*bad), [self.c64(b.instrs[seg.first].pc), self.height_value()],
-                   [], self._fault_block(), cont, branch_weights=[1, 2000])
+        cf.cond_br(
+            bad[0] if len(bad) == 1 else arith.ori(*bad),
+            [self.c64(b.instrs[seg.first].pc), self.height_value()],
+            [],
+            self._fault_block(),
+            cont,
+            branch_weights=[1, 2000],
+        )
         self.goto(cont)
         return max(lo, need), min(hi, cap)
 

@@ -1,4 +1,5 @@
 """ADD MUL SUB DIV SDIV MOD SMOD ADDMOD MULMOD EXP SIGNEXTEND (i256 arithmetic, no UB on x/0)."""
+
 from __future__ import annotations
 
 from typing import TypeGuard

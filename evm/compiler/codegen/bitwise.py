@@ -1,4 +1,5 @@
 """AND OR XOR NOT BYTE SHL SHR SAR CLZ (shift amounts >= 256 never reach LLVM's poison)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -34,6 +35,7 @@ def _shift(op: Callable[[ir.Value, ir.Value], ir.Value]) -> Handler:
         lt = arith.cmpi(P.ult, s, em.c(256))
         ss = arith.select(lt, s, em.c(0))
         em.push(arith.select(lt, op(v, ss), em.c(0)))
+
     return fn
 
 

@@ -2,6 +2,7 @@
 BLOBBASEFEE: values of the block/transaction environment, from the host once per frame (the words that
 cannot change during it), per number or index and frame (BLOCKHASH, BLOBHASH), or until the next call, create
 or selfdestruct (SELFBALANCE): then from the frame's native copy."""
+
 from __future__ import annotations
 
 from ...opcodes import BY_NAME

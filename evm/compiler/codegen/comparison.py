@@ -1,4 +1,5 @@
 """LT GT SLT SGT EQ ISZERO."""
+
 from __future__ import annotations
 
 from mlir.dialects import arith
@@ -11,6 +12,7 @@ def _cmp(pred: arith.CmpIPredicate) -> Handler:
     def fn(em: Emitter, ins: Instr) -> None:
         a, b = em.pop(), em.pop()
         em.push(em.to_bool(arith.cmpi(pred, a, b)))
+
     return fn
 
 

@@ -1,5 +1,6 @@
 """STOP JUMP JUMPI JUMPDEST PC GAS: direct branches for constant targets, a switch over the
 JUMPDEST table for dynamic ones."""
+
 from __future__ import annotations
 
 from mlir import ir
@@ -92,8 +93,15 @@ def dispatch_block(em: Emitter) -> ir.Block:
         if em.compact:
             jd = _dispatch_runs(em, jd, t64)
         vals = ir.Attribute.parse(f"dense<[{', '.join(str(pc) for pc, _ in jd)}]> : vector<{len(jd)}xi64>")
-        cf.switch(t64, [], [], ir.DenseI32ArrayAttr.get([0] * len(jd)),
-                  em.err(L.ST_BAD_JUMP), [em.mblocks[i] for _, i in jd], case_values=vals)
+        cf.switch(
+            t64,
+            [],
+            [],
+            ir.DenseI32ArrayAttr.get([0] * len(jd)),
+            em.err(L.ST_BAD_JUMP),
+            [em.mblocks[i] for _, i in jd],
+            case_values=vals,
+        )
         em.goto(here)
     return blk
 

@@ -4,6 +4,7 @@ CODECOPY GASPRICE EXTCODESIZE EXTCODECOPY RETURNDATASIZE RETURNDATACOPY EXTCODEH
 Calldata, code and return data are native (pointers in the context / a global of the module);
 account queries go to the host once per account and frame (until a call, create or selfdestruct), then come
 from the frame's native cache (Emitter.cached_query)."""
+
 from __future__ import annotations
 
 from mlir.dialects import arith, cf, llvm
@@ -96,4 +97,5 @@ def returndatacopy(em: Emitter, ins: Instr) -> None:
     def body() -> None:
         src = em.byte_ptr(em.ld(em.ptr, L.RD_PTR), arith.trunci(em.i64, off))
         llvm.intr_memcpy(em.byte_ptr(em.mem_ptr(), d), src, arith.trunci(em.i64, size), False)
+
     if_nonzero(em, size, body)

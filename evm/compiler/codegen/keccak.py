@@ -1,4 +1,5 @@
 """KECCAK256: native Keccak-256 from the runtime (called through the frame's function table)."""
+
 from __future__ import annotations
 
 from mlir.dialects import arith, llvm

@@ -1,6 +1,7 @@
 """LOG0..LOG4: 8 gas per data byte and memory expansion natively; the record goes to the frame's
 native log buffer (runtime_slots.py rt_log), written back to the journal with the slots, or to the
 host when the runtime declines (a static frame: the host raises the error)."""
+
 from __future__ import annotations
 
 from mlir.dialects import arith

@@ -1,5 +1,6 @@
 """MLOAD MSTORE MSTORE8 MSIZE MCOPY: memory is a byte buffer in the context, words are stored
 big-endian (byte swap of the native little-endian i256)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -60,6 +61,7 @@ def mcopy(em: Emitter, ins: Instr) -> None:
     def body() -> None:
         m = em.mem_ptr()
         llvm.intr_memmove(em.byte_ptr(m, d), em.byte_ptr(m, s), arith.trunci(em.i64, size), False)
+
     if_nonzero(em, size, body)
 
 
@@ -69,6 +71,8 @@ def copy_in(em: Emitter, dst: Word, off: ir.Value, size: Word, src_ptr: ir.Value
     d = em.mem_region(dst, size)
 
     def body() -> None:
-        em.call_ptr(em.table_fn(L.T_COPY),
-                    [em.byte_ptr(em.mem_ptr(), d), src_ptr, src_len, off, arith.trunci(em.i64, size)])
+        em.call_ptr(
+            em.table_fn(L.T_COPY), [em.byte_ptr(em.mem_ptr(), d), src_ptr, src_len, off, arith.trunci(em.i64, size)]
+        )
+
     if_nonzero(em, size, body)

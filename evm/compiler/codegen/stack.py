@@ -1,4 +1,5 @@
 """POP PUSH0..PUSH32 DUP1..16 SWAP1..16: compile-time moves of SSA values (no code)."""
+
 from __future__ import annotations
 
 from ..analysis import Instr

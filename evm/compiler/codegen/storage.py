@@ -1,6 +1,7 @@
 """SLOAD SSTORE TLOAD TSTORE: served by the frame's native slot cache (runtime_slots.py) when the
 slot is in it (warm), else by a host call into the journaled state, after which the slot is
 inserted. SSTORE ends its block, so the gas counter the runtime prices it against is exact."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -16,9 +17,11 @@ STORAGE, TRANSIENT = L.K_STORAGE, L.K_TRANSIENT
 
 def _host_then_cache(em: Emitter, ins: Instr, kind: int) -> Callable[[], None]:
     """The slow path: the host call of the opcode, then (key, value, original) into the cache."""
+
     def slow() -> None:
         em.host_call(ins.op)
         em.call_ptr(em.table_fn(L.T_SINSERT), [em.ctxp, em.c64(kind)])
+
     return slow
 
 
@@ -44,6 +47,7 @@ def sstore(em: Emitter, ins: Instr) -> None:
     def slow() -> None:  # g = -1: out of gas; -2: the host does it (not cached, or a static frame)
         em.check(arith.cmpi(P.eq, g, em.c64(-1)), L.ST_OOG)
         host()
+
     em.on_miss(arith.cmpi(P.slt, g, em.c64(0)), slow)
 
 

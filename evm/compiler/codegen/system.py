@@ -4,6 +4,7 @@ Calls and creates go back through the shared host (child frames run with the sam
 their memory regions are expanded natively first, so the host only reads and writes memory.
 A call to IDENTITY or SHA256 without value runs natively instead (ir/sha256.ll rt_precompile)
 when the frame context's PC_MASK allows it."""
+
 from __future__ import annotations
 
 from mlir import ir
@@ -58,7 +59,7 @@ def create(em: Emitter, ins: Instr) -> None:
     if word_cost:
         em.copy_gas(args[2], word_cost)  # EIP-3860 init code words
     if n == 4:
-        em.copy_gas(args[2], 6)        # CREATE2 hashes the init code
+        em.copy_gas(args[2], 6)  # CREATE2 hashes the init code
     em.push(em.host(ins.op, args, 1)[0])
 
 
@@ -72,8 +73,9 @@ def call(em: Emitter, ins: Instr) -> None:
     em.push(_native_precompile(em, ins.op, args, a, ino, outo))
 
 
-def _native_precompile(em: Emitter, op: int, args: list[Word], a: int, ino: ir.Value | None,
-                       outo: ir.Value | None) -> ir.Value:
+def _native_precompile(
+    em: Emitter, op: int, args: list[Word], a: int, ino: ir.Value | None, outo: ir.Value | None
+) -> ir.Value:
     """Try the runtime's rt_precompile (IDENTITY/SHA256 without leaving native code, see
     ir/sha256.ll); when it declines (other address, value sent, bit not in ctx PC_MASK,
     depth limit) take the Python host path. Returns the pushed success word."""
