@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,11 +196,27 @@ def fixture_config(fixture: dict):
     )
 
 
+def run_timed(backend: str, run: Callable[[], tuple[bool, str, dict]]) -> tuple[bool, str, float, float, dict]:
+    """Run one case: (ok, reason, seconds, CPU seconds, its stats with the frames the backend ran
+    compiled and interpreted). A bug or a malformed case is a named failure, never a crash of the run."""
+    from evm.backends import frame_counts
+
+    start, cpu = time.perf_counter(), time.process_time()
+    before = frame_counts(backend)
+    stats: dict = {}
+    try:
+        ok, reason, stats = run()
+    except Exception as exc:
+        ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
+    after = frame_counts(backend)
+    stats = {**stats, "frames_compiled": after[0] - before[0], "frames_interpreted": after[1] - before[1]}
+    return ok, reason, time.perf_counter() - start, time.process_time() - cpu, stats
+
+
 def run_case(path: Path, name: str, fixture: dict, backend: str, run_test) -> CaseResult:
     """One blockchain(-engine) test: skipped, with the reason, when its network is not one this client runs;
     else `run_test(chain config)` -> (passed, reason, stats), timed, with the frames the backend compiled and
     interpreted; an exception is a named failure, never a crash of the run."""
-    from evm.backends import frame_counts
 
     from .forks import UnsupportedFork
 
@@ -210,22 +227,7 @@ def run_case(path: Path, name: str, fixture: dict, backend: str, run_test) -> Ca
         return CaseResult(name, str(path), network, "skipped", str(exc))
     except UserError as exc:
         return CaseResult(name, str(path), network, "failed", f"bad fixture config: {exc}")
-    start, cpu = time.perf_counter(), time.process_time()
-    before = frame_counts(backend)
-    stats: dict = {}
-    try:
-        ok, reason, stats = run_test(config)
-    except Exception as exc:  # a bug or a malformed fixture
-        ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
-    after = frame_counts(backend)
-    stats = {**stats, "frames_compiled": after[0] - before[0], "frames_interpreted": after[1] - before[1]}
+    ok, reason, seconds, cpu, stats = run_timed(backend, lambda: run_test(config))
     return CaseResult(
-        name,
-        str(path),
-        network,
-        "passed" if ok else "failed",
-        reason,
-        time.perf_counter() - start,
-        stats=stats,
-        cpu_seconds=time.process_time() - cpu,
+        name, str(path), network, "passed" if ok else "failed", reason, seconds, stats=stats, cpu_seconds=cpu
     )

@@ -6,11 +6,9 @@ with `expectException` passes when the transaction is rejected (nothing is commi
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from evm.backends import frame_counts
 from evm.blobs import blob_base_fee
 from evm.message import BlockEnv
 from evm.processor import BlockContext, InvalidTransaction, logs_hash, process_transaction
@@ -21,7 +19,7 @@ from state.journal import JournaledState
 from state.kv import MemoryStore
 
 from .errors import UserError
-from .fixtures import CaseResult, hex_bytes, hex_int, select_fixtures
+from .fixtures import CaseResult, hex_bytes, hex_int, run_timed, select_fixtures
 from .forks import UnsupportedFork, fork_by_name, network_config, rules_for
 
 
@@ -145,24 +143,9 @@ def run_one(path: Path, name: str, fixture: dict, fork_name: str, index: int, ca
         return CaseResult(name, str(path), fork_name, "skipped", str(exc), index=index)
     except UserError as exc:
         return CaseResult(name, str(path), fork_name, "failed", f"bad fixture config: {exc}", index=index)
-    start, cpu = time.perf_counter(), time.process_time()
-    before = frame_counts(backend)
-    try:
-        ok, reason = run_case(fixture, rules, case, backend)
-    except Exception as exc:  # a bug or a malformed case: a named failure, never a crash of the run
-        ok, reason = False, f"internal error: {type(exc).__name__}: {exc}"
-    after = frame_counts(backend)
-    stats = {"frames_compiled": after[0] - before[0], "frames_interpreted": after[1] - before[1]}
+    ok, reason, seconds, cpu, stats = run_timed(backend, lambda: (*run_case(fixture, rules, case, backend), {}))
     return CaseResult(
-        name,
-        str(path),
-        fork_name,
-        "passed" if ok else "failed",
-        reason,
-        time.perf_counter() - start,
-        index,
-        stats,
-        cpu_seconds=time.process_time() - cpu,
+        name, str(path), fork_name, "passed" if ok else "failed", reason, seconds, index, stats, cpu_seconds=cpu
     )
 
 
