@@ -171,7 +171,7 @@ def test_header_binds_full_hash_fork_version_and_checksum(tmp_path):
     assert not list(tmp_path.rglob("*.tmp"))  # no temporary file left behind
 
 
-def test_version_covers_tables_and_code_options(monkeypatch):
+def test_version_covers_tables_and_code_options(monkeypatch, tmp_path):
     from evm.compiler import cache
 
     base = cache.compiler_version()
@@ -182,4 +182,21 @@ def test_version_covers_tables_and_code_options(monkeypatch):
     cache._version.cache_clear()
     sources = {p.relative_to(cache._EVM_ROOT).as_posix() for p in cache._EVM_ROOT.rglob("*.py")}
     assert {"opcodes.py", "gas.py", "spec.py", "rules.py", "compiler/runtime.py"} <= sources
+    # the runtime IR resources count too: a change there invalidates every cached object
+    import shutil
+
+    copy = tmp_path / "evm"
+    shutil.copytree(cache._EVM_ROOT, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "_EVM_ROOT", copy)
+    cache._sources_digest.cache_clear()
+    cache._version.cache_clear()
+    assert cache.compiler_version() == base
+    ir_file = copy / "compiler" / "ir" / "slots.ll"
+    ir_file.write_text(ir_file.read_text() + "\n; changed\n")
+    cache._sources_digest.cache_clear()
+    cache._version.cache_clear()
+    assert cache.compiler_version() != base
+    monkeypatch.undo()
+    cache._sources_digest.cache_clear()
+    cache._version.cache_clear()
     assert cache.compiler_version() == base

@@ -8,7 +8,7 @@ header followed by the object:
     magic "EVMMLIR\\x02" | sha256 of the code (or of what the object was built from) | version (32
     bytes) | fork (u32) | object length (u64) | sha256 of the object | object
 
-The version hashes everything that shapes generated code: the sources of the whole `evm` package
+The version hashes everything that shapes generated code: the sources (`.py` and `.ll`) of the whole `evm` package
 (compiler, runtime IR, opcode and gas tables, fork rules, the interpreter functions the compiler
 folds constants with), the MLIR, LLVM and llvmlite versions, the host CPU and its features the
 objects are tuned for, and the options that choose code (EVM_MLIR_TIER, EVM_MLIR_LIBCRYPTO).
@@ -51,7 +51,8 @@ def symbol_for(code: bytes, fork: int) -> str:
 @cache
 def _sources_digest() -> bytes:
     h = hashlib.sha256()
-    for p in sorted(_EVM_ROOT.rglob("*.py")):
+    # the Python sources and the LLVM IR resources (evm/compiler/ir/*.ll, precompiles/blake2f.ll)
+    for p in sorted([*_EVM_ROOT.rglob("*.py"), *_EVM_ROOT.rglob("*.ll")]):
         h.update(str(p.relative_to(_EVM_ROOT)).encode() + b"\0")
         h.update(p.read_bytes())
     return h.digest()
