@@ -35,11 +35,12 @@ CLI = [sys.executable, "-m", "client.cli"]
 
 
 def comparable(report: Path) -> list:
-    """The report's cases without what depends on the run (timings, tiered's frame split)."""
+    """The report's cases without what depends on the run (wall and CPU timings, tiered's frame split)."""
     doc = json.loads(report.read_text())
     rows = doc.get("cases") or doc.get("tests")
     for r in rows:
         r.pop("seconds", None)
+        r.pop("cpu_seconds", None)
         r.get("stats", {}).pop("frames_compiled", None)
         r.get("stats", {}).pop("frames_interpreted", None)
     return rows
