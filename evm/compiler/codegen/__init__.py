@@ -507,7 +507,10 @@ class Emitter:
         if p is None:
             with ir.InsertionPoint(self._entry_br):
                 if self._kbase is None:
-                    self._kbase = llvm.mlir_addressof(self.ptr, "k")
+                    # the table's address laundered through an empty asm: LLVM can no longer fold it into
+                    # each use (one RIP-relative relocation per copied word: 45k in a 24 KB contract,
+                    # 43 ms in MCJIT's loader), so every constant is read at base + offset
+                    self._kbase = llvm.inline_asm(self.ptr, [llvm.mlir_addressof(self.ptr, "k")], "", "=r,0")
                 p = llvm.getelementptr(self.ptr, self._kbase, [], [32 * len(self._kptrs)], self.i8, 0)
             self._kptrs[v] = p
         return p
