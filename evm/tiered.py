@@ -217,6 +217,12 @@ class TieredBackend:
         self.compile_errors = 0
         self.compile_timeouts = 0  # compiles abandoned at the budget (also counted in compile_errors)
         self.compile_seconds = 0.0
+        if self.use_disk:
+            # The cache's versioned folder is resolved and listed with the backend, not on the first frame of
+            # the first block: its version hashes the sources and asks llvmlite for the toolchain (~40 ms,
+            # measured), which every run with the disk cache needs anyway. (The mlir backend's JIT stays lazy:
+            # runners fork their workers after creating the backend, and a JIT made before a fork hangs them.)
+            self._disk_objects()
 
     # ------------------------------------------------------------------ the mlir backend
     def mlir(self) -> MlirBackend:

@@ -139,3 +139,29 @@ def test_vendored_sample_passes_with_the_compiled_evm():
     proc = cli("blocktest", "--evm", "mlir", FIXTURES)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().splitlines()[-1].endswith(" 0 failed, 0 skipped")
+
+
+def test_tiered_jobs_with_a_warm_cache_runs_compiled_code_in_forked_workers(tmp_path):
+    # The runners fork their workers after creating the backend: whatever tiered prepares when it is created
+    # (the disk cache's folder and listing) must survive the fork, and the JIT stay in the workers (a JIT made
+    # before the fork hangs them). A warm cache makes every worker load compiled code.
+    env_cache = {"EVM_MLIR_CACHE": str(tmp_path / "cache")}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "client.cli", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, **env_cache},
+        )
+
+    warm = run("blocktest", "--evm", "mlir", "--jobs", "1", FIXTURES)
+    assert warm.returncode == 0, warm.stdout + warm.stderr
+    report = tmp_path / "tiered.json"
+    proc = run("blocktest", "--evm", "tiered", "--jobs", "2", "--json", str(report), FIXTURES)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.load(open(report))["summary"]
+    assert summary["failed"] == 0 and summary["passed"] == sum(_count_tests(FIXTURES).values())
+    assert summary["frames_compiled"] > 0 and summary["frames_interpreted"] == 0
