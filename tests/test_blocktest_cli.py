@@ -12,9 +12,14 @@ FIXTURES = os.path.join(REPO, "tests", "fixtures", "blockchain_tests")
 OTHER_FIXTURES = os.path.join(REPO, "tests", "fixtures", "blockchain")  # vendored by the genesis tests
 
 
-def cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+def cli(*args: str, timeout: int = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "client.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "client.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -146,21 +151,12 @@ def test_tiered_jobs_with_a_warm_cache_runs_compiled_code_in_forked_workers(tmp_
     # (the disk cache's folder and listing) must survive the fork, and the JIT stay in the workers (a JIT made
     # before the fork hangs them). A warm cache makes every worker load compiled code.
     env_cache = {"EVM_MLIR_CACHE": str(tmp_path / "cache")}
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "client.cli", *args],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**os.environ, **env_cache},
-        )
-
-    warm = run("blocktest", "--evm", "mlir", "--jobs", "1", FIXTURES)
+    warm = cli("blocktest", "--evm", "mlir", "--jobs", "1", FIXTURES, timeout=300, env=env_cache)
     assert warm.returncode == 0, warm.stdout + warm.stderr
     report = tmp_path / "tiered.json"
-    proc = run("blocktest", "--evm", "tiered", "--jobs", "2", "--json", str(report), FIXTURES)
+    proc = cli(
+        "blocktest", "--evm", "tiered", "--jobs", "2", "--json", str(report), FIXTURES, timeout=300, env=env_cache
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.load(open(report))["summary"]
     assert summary["failed"] == 0 and summary["passed"] == sum(_count_tests(FIXTURES).values())
