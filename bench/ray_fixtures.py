@@ -35,15 +35,11 @@ CLI = [sys.executable, "-m", "client.cli"]
 
 
 def comparable(report: Path) -> list:
-    """The report's cases without what depends on the run (wall and CPU timings, tiered's frame split)."""
-    doc = json.loads(report.read_text())
-    rows = doc.get("cases") or doc.get("tests")
-    for r in rows:
-        r.pop("seconds", None)
-        r.pop("cpu_seconds", None)
-        r.get("stats", {}).pop("frames_compiled", None)
-        r.get("stats", {}).pop("frames_interpreted", None)
-    return rows
+    """The report's cases without what depends on the run (client.fixtures.comparable_report)."""
+    from client.fixtures import comparable_report
+
+    doc = comparable_report(json.loads(report.read_text()))
+    return doc.get("cases") or doc.get("tests")
 
 
 def run(args: list[str], report: Path, env: dict | None = None) -> tuple[float, str, dict]:

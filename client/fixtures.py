@@ -130,6 +130,25 @@ def run_files(
     return results
 
 
+# What a report records of the run rather than of the fixtures: each case's wall and CPU time, and which
+# tier ran its frames (tiered's split follows the compile cache and timing). Two runs of the same selection
+# (local and Ray, --jobs 1 and N) give equal reports once these are left out.
+RUN_TIMINGS = ("seconds", "cpu_seconds")
+FRAME_SPLIT = ("frames_compiled", "frames_interpreted")
+
+
+def comparable_report(doc: dict) -> dict:
+    """A JSON report (`report`) without what depends on the run (RUN_TIMINGS, FRAME_SPLIT); changed in place."""
+    rows = doc.get("cases") or doc.get("tests") or []
+    for part in [doc.get("summary", {})] + [row.get("stats", {}) for row in rows]:
+        for key in FRAME_SPLIT:
+            part.pop(key, None)
+    for row in rows:
+        for key in RUN_TIMINGS:
+            row.pop(key, None)
+    return doc
+
+
 def report(results: list[CaseResult], report_path: str | None, unit: str = "case") -> int:
     """Failures named, counts per fork/network, optional JSON report, then the closing line
     `N passed, M failed, K skipped`; returns the exit status (1 when anything failed)."""
