@@ -35,7 +35,7 @@ is "segmented"; only one thread runs at a time, so the state needs no locking).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from common import rlp
@@ -128,6 +128,10 @@ class Host:
         )
         self.backend_cache: dict[str, object] = {}
         self._plain_precompiles: Mapping[bytes, Precompile] | None = None
+        # touch_slot(address, slot) -> (current, original, was_cold), warming the slot: what compiled code
+        # needs to serve a slot from its own cache for the rest of the frame, in one step. The state's own
+        # method, bound once: the runtime calls it for every cold slot (compiler/ir/pyapi.ll).
+        self.touch_slot: Callable[[bytes, int], tuple[int, int, bool]] = state.access_storage
 
     # ================================================================ environment
     def block_hash(self, number: int) -> int:
@@ -236,19 +240,24 @@ class Host:
 
     # ================================================================ compiled code's write-back
     def write_back(
-        self, address: bytes, slots: Iterable[tuple[int, int, int]], refund: int, logs: Sequence[Log]
+        self,
+        address: bytes,
+        storage: Sequence[tuple[int, int]],
+        transient: Sequence[tuple[int, int]],
+        refund: int,
+        logs: Sequence[Log],
     ) -> None:
-        """What compiled code did in its own memory, into the journal (one entry per slot, so a later revert
-        undoes them): its LOGs first (in order), then the slots as (transient?, key, value), then the refund
-        delta. The static rule was checked when each was made (compiled code defers to the Host there)."""
+        """What compiled code did in its own memory, into the journal (so a later revert undoes it): its
+        LOGs first (in order), then the storage slots as (key, value) (one journal entry for them all), the
+        transient ones, then the refund delta. The static rule was checked when each was made (compiled
+        code defers to the Host there)."""
         state = self.state
         if logs:
             state.add_logs(logs)
-        for transient, key, value in slots:
-            if transient:
-                state.set_transient(address, key, value)
-            else:
-                state.set_storage(address, key, value)
+        if storage:
+            state.set_storages(address, storage)
+        for key, value in transient:
+            state.set_transient(address, key, value)
         if refund:
             state.add_refund(refund)
 

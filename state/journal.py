@@ -7,7 +7,7 @@ committed `StateDB` are cached but never journaled (they are the base, not a cha
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from common.constants import EMPTY_CODE_HASH, EMPTY_ROOT
@@ -269,6 +269,32 @@ class JournaledState:
         else:
             written[slot] = old
 
+    def set_storages(self, address: bytes, items: Iterable[tuple[int, int]]) -> None:
+        """`set_storage` of each (slot, value) of one account (distinct slots), journaled as one entry:
+        compiled code's write-back of a frame's slots (each read through `access_storage` first, which
+        recorded its original value)."""
+        written = self._storage.get(address)
+        if written is None:
+            written = self._storage[address] = {}
+        originals = self._original
+        undo: list[tuple[int, Any]] = []
+        for slot, value in items:
+            if (address, slot) not in originals:  # (a slot of an account created in this transaction)
+                originals[(address, slot)] = self.get_storage(address, slot)
+            undo.append((slot, written.get(slot, _MISSING)))
+            written[slot] = value
+        if undo:
+            self._journal.append((self._undo_storages, (written, undo)))
+            self._dirty.add(address)
+
+    @staticmethod
+    def _undo_storages(written: dict[int, int], undo: list[tuple[int, Any]]) -> None:
+        for slot, old in reversed(undo):
+            if old is _MISSING:
+                written.pop(slot, None)
+            else:
+                written[slot] = old
+
     def get_original_storage(self, address: bytes, slot: int) -> int:
         """Value at the start of the transaction (EIP-2200); storage of accounts created in this
         transaction starts empty."""
@@ -276,6 +302,22 @@ class JournaledState:
             return 0
         value = self._original.get((address, slot))
         return self.get_storage(address, slot) if value is None else value
+
+    def access_storage(self, address: bytes, slot: int) -> tuple[int, int, bool]:
+        """Warm (address, slot) and return (current, original, was_cold) in one call: warm_slot,
+        get_storage and get_original_storage, for compiled code's first touch of a slot in a frame."""
+        key = (address, slot)
+        warm = self._warm_slots
+        cold = key not in warm
+        if cold:
+            warm.add(key)
+            self._journal.append((warm.discard, (key,)))
+        current = self.get_storage(address, slot)
+        if address in self._created:
+            return current, 0, cold
+        # recorded now (a slot not yet written in this transaction holds its original value), so that the
+        # write-back of compiled code (set_storages) finds it
+        return current, self._original.setdefault(key, current), cold
 
     def get_transient(self, address: bytes, slot: int) -> int:
         return self._transient.get((address, slot), 0)

@@ -41,14 +41,21 @@ _FAULT_H_Q = L.FAULT_H // 8
 _PC_MASK_Q = L.PC_MASK // 8
 _STATIC_Q = L.STATIC // 8
 _HALT_Q = L.HALT // 8
+_TOUCH_FN_Q = L.TOUCH_FN // 8
+_TOUCH_ADDR_Q = L.TOUCH_ADDR // 8
+
+
+# CompiledEntry.flags, from the code (bytes inside PUSH data count too: a superset is enough)
+CALLS = 1  # may CALL* (its frames read PC_MASK: `may_call`)
+WRITES = 2  # may leave native writes or LOGs to write back (`may_write`)
+STORAGE = 4  # may SLOAD or SSTORE (its frames set TOUCH_FN and TOUCH_ADDR: ir/pyapi.ll)
 
 
 class CompiledEntry(Protocol):
     """A contract's native entry point (a ctypes function called with its frame context) and what
     the backend knows of its code."""
 
-    calls: bool  # may CALL* (its frames read PC_MASK: `may_call`)
-    writes: bool  # may leave native writes or LOGs to write back (`may_write`)
+    flags: int  # what its frames need set up or written back: CALLS | WRITES | STORAGE
 
     def __call__(self, ctx: ctypes.c_void_p, /) -> int: ...
 
@@ -117,8 +124,11 @@ class MlirBackend:
                 if self.disk:
                     self.disk.store_code(code, fork, obj)
             fn = cast(CompiledEntry, ENTRY(self.jit.load_object(obj, sym)))
-            fn.calls = may_call(code)
-            fn.writes = may_write(code)
+            fn.flags = (
+                (CALLS if may_call(code) else 0)
+                | (WRITES if may_write(code) else 0)
+                | (STORAGE if b"\x54" in code or b"\x55" in code else 0)  # SLOAD or SSTORE (PUSH data too)
+            )
             self._symbols[sym] = fn
             return fn
 
@@ -146,7 +156,7 @@ class MlirBackend:
     def run_frame(self, message: Message, host: NativeHost) -> ExecutionResult:
         # The path every compiled frame takes: each line here costs tens of ns per message call
         # (docs/compiler.md, "The message path"), so what depends only on the code is looked up once
-        # (fn.calls, fn.writes) and the common case (bytes calldata, a free pooled context) runs straight.
+        # (fn.flags) and the common case (bytes calldata, a free pooled context) runs straight.
         try:
             fn = self._fns[host.fork][message.code]
         except (KeyError, TypeError):
@@ -170,30 +180,48 @@ class MlirBackend:
             data = c.calldata = bytes(data)
             q[_CD_PTR_Q] = bytes_address(data)
         q[_CD_LEN_Q] = len(data)
-        if fn.calls:  # only code with CALL* reads PC_MASK (~0.2 us, not paid by other frames)
-            q[_PC_MASK_Q] = precompile_mask(host)
-        if fn.writes:  # STATIC is read by nothing but the native SSTORE, TSTORE and LOG (ir/slots.ll)
-            q[_STATIC_Q] = message.is_static  # native stores leave a static frame's writes to the Host
-        rc = fn(c.ptr)
+        flags = fn.flags
+        if flags:
+            if flags & CALLS:  # only code with CALL* reads PC_MASK (~0.2 us, not paid by other frames)
+                q[_PC_MASK_Q] = precompile_mask(host)
+            if flags & WRITES:  # STATIC is read by nothing but the native SSTORE, TSTORE and LOG (ir/slots.ll)
+                q[_STATIC_Q] = message.is_static  # native stores leave a static frame's writes to the Host
+            if flags & STORAGE:  # the runtime fetches cold slots itself (ir/pyapi.ll): what it calls, on what
+                c.touch = touch = host.touch_slot
+                q[_TOUCH_FN_Q] = id(touch)
+                q[_TOUCH_ADDR_Q] = id(message.target)
+        try:
+            rc = fn(c.ptr)
+        except BaseException:  # a Python exception the runtime's C-API calls left (ctypes raised it)
+            c.busy = False
+            q[_HALT_Q] = 0
+            c.drop_slots()
+            raise
         c.busy = False
         self.frames += 1
         # hostcalls.native_pending, inlined, for code that can leave any (SSTORE, TSTORE, LOG*): native
         # writes and logs are kept when the frame succeeded
-        if fn.writes and (q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q]):
+        if flags & WRITES and (q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q]):
             if rc <= 1:
                 flush_slots(c)
             else:
                 c.drop_slots()
-        if rc == 1 or rc == 2:
+        if rc == 1:
             n = q[_RET_LEN_Q]
             if n:
                 off = q[_RET_OFF_Q]
                 if q[_MEM_CAP_Q] != c.mem_cap:  # the buffer grew, so it may have moved (context.refresh_view)
                     c.refresh_view()
-                return ExecutionResult("success" if rc == 1 else "revert", c.mem_chars[off : off + n], q[_GAS_Q])
-            return ExecutionResult("success" if rc == 1 else "revert", b"", q[_GAS_Q])
+                return ExecutionResult("success", c.mem_chars[off : off + n], q[_GAS_Q])
+            return ExecutionResult("success", b"", q[_GAS_Q])
         if rc == 0:
             return ExecutionResult("success", b"", q[_GAS_Q])
+        if rc == 2:
+            n = q[_RET_LEN_Q]
+            if n and q[_MEM_CAP_Q] != c.mem_cap:
+                c.refresh_view()
+            off = q[_RET_OFF_Q]
+            return ExecutionResult("revert", c.mem_chars[off : off + n] if n else b"", q[_GAS_Q])
         return self._error(c, rc)
 
     def _error(self, c: FrameContext, rc: int) -> ExecutionResult:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 HOST_CB = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
 ENTRY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
 # the per-execution entry: no argtypes, called with a pre-built c_void_p (cheapest ctypes call)
-ENTRY_RAW = ctypes.CFUNCTYPE(ctypes.c_int64)
+ENTRY_RAW = ctypes.PYFUNCTYPE(ctypes.c_int64)
 
 # offset of a bytes object's data from id(obj) (CPython: PyBytesObject.ob_sval)
 _probe = b"evm-mlir-probe"
@@ -33,6 +33,7 @@ class FunctionTable:
 
     def __init__(self) -> None:
         jit = get_jit()
+        self.dirty_lists = jit.dirty_lists  # the runtime's write-back lists (None: decoded in Python)
         self.array = (ctypes.c_void_p * L.TABLE_SLOTS)()
         self.array[L.T_MEM_GROW] = jit.runtime["rt_mem_grow"]
         self.array[L.T_KECCAK] = jit.runtime["rt_keccak"]
@@ -58,6 +59,8 @@ class FunctionTable:
         self.array[L.T_PRECOMPILE] = jit.runtime["rt_precompile"]
         self.array[L.T_LOG] = jit.runtime["rt_log"]
         self.array[L.T_QUERY] = jit.runtime["rt_query"]
+        self.array[L.T_SLOAD_COLD] = jit.runtime["rt_sload_cold"]
+        self.array[L.T_SSTORE_COLD] = jit.runtime["rt_sstore_cold"]
         self._keep: list[object] = []  # the ctypes callbacks, alive while the table is
         self.address = ctypes.addressof(self.array)
 
@@ -67,6 +70,8 @@ class FunctionTable:
         self.array[L.T_HOST + op] = ctypes.cast(cb, ctypes.c_void_p).value
 
 
+_W1, _W3 = L.SCRATCH + 32, L.SCRATCH + 96
+assert L.E_CUR == L.E_KEY + 32
 _libc = ctypes.CDLL(None)
 _libc.malloc.restype = ctypes.c_void_p
 _libc.malloc.argtypes = [ctypes.c_size_t]
@@ -98,9 +103,11 @@ class FrameContext:
     exception: BaseException | None  # an exception a host callback caught (re-raised by the backend)
     mem_view: memoryview
     mem_chars: CharBuffer
+    touch: object  # the Host's touch_slot the runtime calls (TOUCH_FN), kept alive for the frame
 
     __slots__ = (
         "buf",
+        "chars",
         "addr",
         "ptr",
         "q",
@@ -118,11 +125,15 @@ class FrameContext:
         "mem_view",
         "mem_chars",
         "slots",
+        "slot_chars",
         "dirty",
+        "dirty_lists",
+        "touch",
     )
 
     def __init__(self, table: FunctionTable, depth: int) -> None:
         self.buf = ctypes.create_string_buffer(L.SIZE)
+        self.chars = cast(CharBuffer, self.buf)  # slices are bytes (see slot_chars)
         self.addr = ctypes.addressof(self.buf)
         self.ptr = ctypes.c_void_p(self.addr)
         self.mv = memoryview(self.buf).cast("B")
@@ -131,6 +142,8 @@ class FrameContext:
         self.rdata = self.calldata = b""
         self.error = self.exception = None
         self.busy = False
+        self.dirty_lists = table.dirty_lists
+        self.touch = None
         self.q[L.TABLE // 8] = table.address
         self.q[L.FRAME // 8] = depth
         self._buffer(L.MEM_PTR, L.MEM_CAP, INITIAL_MEMORY)
@@ -141,7 +154,10 @@ class FrameContext:
         # slot cache (runtime_slots.py): zeroed table (generation 0 = empty; live ones start at 1)
         st_table = self._buffer(L.ST_TABLE, None, L.ST_CAP * L.ST_ENTRY, zeroed=True)
         dirty = self._buffer(L.ST_DIRTY, None, 8 * L.ST_MAX)
-        self.slots = memoryview((ctypes.c_char * (L.ST_CAP * L.ST_ENTRY)).from_address(st_table)).cast("B")
+        # slicing the c_char array gives bytes (int.from_bytes of a memoryview slice costs twice as much)
+        table_chars = (ctypes.c_char * (L.ST_CAP * L.ST_ENTRY)).from_address(st_table)
+        self.slot_chars = cast(CharBuffer, table_chars)
+        self.slots = memoryview(table_chars).cast("B")
         self.dirty = memoryview((ctypes.c_char * (8 * L.ST_MAX)).from_address(dirty)).cast("B").cast("q")
 
     def _buffer(self, ptr_field: int, cap_field: int | None, size: int, zeroed: bool = False) -> int:
@@ -188,24 +204,28 @@ class FrameContext:
         off = q[L.RET_OFF // 8]
         return bytes(self._view()[off : off + n])
 
-    def take_dirty_slots(self) -> tuple[list[tuple[int, int, int]], int]:
-        """The slots written natively since the last write-back, as (kind, key, value), and the
-        refund delta; empties the slot cache (a new generation)."""
-        q, mv = self.q, self.slots
-        out: list[tuple[int, int, int]] = []
-        for k in range(q[L.ST_NDIRTY // 8]):
-            o = self.dirty[k] * L.ST_ENTRY
-            out.append(
-                (
-                    mv[o + L.E_KIND],
-                    int.from_bytes(mv[o + L.E_KEY : o + L.E_KEY + 32], "little"),
-                    int.from_bytes(mv[o + L.E_CUR : o + L.E_CUR + 32], "little"),
+    def take_dirty_slots(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]], int]:
+        """The slots written natively since the last write-back, as (key, value) of storage and of
+        transient storage, and the refund delta; empties the slot cache (a new generation)."""
+        q = self.q
+        n = q[L.ST_NDIRTY // 8]
+        if not n:
+            storage: list[tuple[int, int]] = []
+            transient: list[tuple[int, int]] = []
+        elif self.dirty_lists is not None:  # built by the runtime (ir/pyapi.ll rt_dirty_lists)
+            storage, transient = self.dirty_lists(self.addr)
+        else:
+            storage, transient = [], []
+            mv, raw, frombytes = self.slots, self.slot_chars, int.from_bytes
+            for i in self.dirty[:n]:
+                k = i * L.ST_ENTRY + L.E_KEY  # key and current value: two words in a row
+                (transient if mv[k - L.E_KEY + L.E_KIND] else storage).append(
+                    (frombytes(raw[k : k + 32], "little"), frombytes(raw[k + 32 : k + 64], "little"))
                 )
-            )
         refund = q[L.REFUND // 8]
         q[L.ST_NDIRTY // 8] = q[L.REFUND // 8] = q[L.ST_COUNT // 8] = 0
         q[L.ST_GEN // 8] += 1
-        return out, refund
+        return storage, transient, refund
 
     def take_logs(self, address: bytes) -> list[tuple[bytes, tuple[bytes, ...], bytes]]:
         """The LOGs appended natively since the last write-back, as the journal's (address, topics,
@@ -232,11 +252,15 @@ class FrameContext:
 
     def word(self, i: int) -> int:
         o = L.SCRATCH + 32 * i
-        return int.from_bytes(self.mv[o : o + 32], "little")
+        return int.from_bytes(self.chars[o : o + 32], "little")
 
     def set_word(self, i: int, v: int) -> None:
         o = L.SCRATCH + 32 * i
         self.mv[o : o + 32] = v.to_bytes(32, "little")
+
+    def set_words_12(self, w1: int, w2: int) -> None:
+        """Words 1 and 2 in one write (a cold slot's current and original value)."""
+        self.mv[_W1:_W3] = w1.to_bytes(32, "little") + w2.to_bytes(32, "little")
 
 
 def bytes_address(b: bytes) -> int:

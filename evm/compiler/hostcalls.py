@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeAlias
 
+from .. import gas as G
 from ..errors import ExceptionalHalt
 from ..host import CALL, CALLCODE, DELEGATECALL, STATICCALL
 from ..interfaces import NativeHost
@@ -28,6 +29,7 @@ RD_LEN_Q = L.RD_LEN // 8
 NDIRTY_Q = L.ST_NDIRTY // 8
 REFUND_Q = L.REFUND // 8
 LOG_LEN_Q = L.LOG_LEN // 8
+COLD_SLOAD_SURCHARGE = G.COLD_SLOAD_SURCHARGE  # SLOAD of a cold slot beyond its static 100 gas
 
 # a callback's body: the frame context in, a status out (0: continue)
 HostCallback: TypeAlias = Callable[[FrameContext], int]
@@ -149,17 +151,15 @@ def extcodecopy(c: FrameContext) -> int:
 
 
 # ---------------------------------------------------------------- storage
-# Called when the slot is not in the frame's native slot cache (runtime_slots.py): key in word 0,
-# the value in word 1 (in for stores, out for loads); loads and SSTORE also return the slot's
-# original value in word 2, so the compiled code can cache it.
+# Called when the runtime cannot fetch a slot that is not in the frame's native slot cache itself
+# (ir/pyapi.ll: no C API here, a static frame's SSTORE, a full cache): key in word 0, the value in word 1 (in
+# for stores, out for loads); loads and SSTORE also return the slot's original value in word 2, so the
+# compiled code can cache it.
 def sload(c: FrameContext) -> int:
-    slot = c.word(0)
-    t = c.message.target
-    host = c.host
-    if not _charge(c, host.access_slot(t, slot)):
+    current, original, cold = c.host.touch_slot(c.message.target, c.word(0))
+    if cold and not _charge(c, COLD_SLOAD_SURCHARGE):
         return L.ST_OOG
-    c.set_word(1, host.sload(t, slot))
-    c.set_word(2, host.original_storage(t, slot))
+    c.set_words_12(current, original)
     return 0
 
 
@@ -185,18 +185,18 @@ def tstore(c: FrameContext) -> int:
 
 def flush_slots(c: FrameContext) -> None:
     """Write what the compiled code did natively back through the Host (`NativeHost.write_back`): its
-    LOGs (in order), the slots it wrote (one journal entry each, so a later revert undoes them) and the
-    refund delta; empties the cache."""
+    LOGs (in order), the slots it wrote (journaled, so a later revert undoes them) and the refund delta;
+    empties the cache."""
     t = c.message.target
     logs = c.take_logs(t) if c.q[LOG_LEN_Q] else ()
-    slots, refund = c.take_dirty_slots()
-    c.host.write_back(t, slots, refund, logs)
+    storage, transient, refund = c.take_dirty_slots()
+    c.host.write_back(t, storage, transient, refund, logs)
 
 
 def _flush_logs(c: FrameContext) -> None:
     """The LOGs the compiled code buffered, into the journal (in order), slots left in the cache."""
     if c.q[LOG_LEN_Q]:
-        c.host.write_back(c.message.target, (), 0, c.take_logs(c.message.target))
+        c.host.write_back(c.message.target, (), (), 0, c.take_logs(c.message.target))
 
 
 def native_pending(q: memoryview) -> bool:

@@ -48,7 +48,12 @@ CODE_LEN = 232  # i64
 # the function having made the counter negative); read and cleared by the backend.
 HALT = 240  # i64: status, 0 = none
 POISON = -(1 << 62)  # the counter after such a halt (stays negative whatever is charged after it)
-SCRATCH = 256  # 16 words of 32 bytes
+# A cold storage slot is fetched by the runtime itself (ir/pyapi.ll py_touch), calling the Host's
+# `touch_slot(address, key)` through CPython's vectorcall: the bound callable and the frame's address as
+# PyObject pointers (kept alive by the frame context), 0 when the frame's code touches no storage.
+TOUCH_FN = 248  # PyObject*
+TOUCH_ADDR = 256  # PyObject* (bytes)
+SCRATCH = 288  # 16 words of 32 bytes
 SCRATCH_WORDS = 16
 ENV = SCRATCH + 32 * SCRATCH_WORDS
 ENV_WORDS = 13
@@ -74,7 +79,9 @@ T_SINSERT = 15  # void (ctx, kind): insert scratch (key, current, original) afte
 T_HOST = 16  # T_HOST + opcode: host callback `i64 (ptr ctx)` for that opcode
 T_LOG = T_HOST + 256  # i64 (ctx, n topics): append a LOG record (scratch: offset, size, topics)
 T_QUERY = T_LOG + 1  # i64 (ctx, kind): a cached read (key in scratch word 0): 1 and word 1 = value, or 0
-TABLE_SLOTS = T_QUERY + 1
+T_SLOAD_COLD = T_QUERY + 1  # i64 (ctx): a cold slot fetched through the C API (ir/pyapi.ll)
+T_SSTORE_COLD = T_QUERY + 2  # i64 (ctx, gas)
+TABLE_SLOTS = T_SSTORE_COLD + 1
 
 # Status codes returned by the compiled function
 ST_STOP = 0
@@ -89,6 +96,7 @@ ST_INVALID = 7
 ST_RETURNDATA_OOB = 9
 ST_HOST_ERROR = 10  # the host callback stored an ExceptionalHalt name for the frame
 ST_STACK_FAULT = 12  # a segment's stack guard failed (FAULT_PC, FAULT_H; GAS is the counter there)
+ST_PYERR = 13  # a C-API call of the runtime left a Python exception pending (ctypes raises it on return)
 OP_CONTINUE = -1  # returned by an op-library function when the frame goes on
 # Slot cache entry: gen, kind, dirty, pad, key, current, original. Kinds: storage and transient slots of the
 # frame's account (written natively, written back), and reads that cannot change while the frame's code runs

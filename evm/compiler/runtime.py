@@ -12,7 +12,9 @@ frame context (so compiled contracts contain no absolute address of this process
 * ``rt_copy(dst, src, src_len, src_off, n)``: copy with zero padding past the end of the source
   (CALLDATACOPY, CODECOPY, CALLDATALOAD past the end, EXTCODECOPY...);
 * ``rt_sha256`` and ``rt_precompile`` (CALL* to a precompile): ir/sha256.ll, with libcrypto's
-  digests and the Python callback for the other precompiles bound at load (precompile_calls.py).
+  digests and the Python callback for the other precompiles bound at load (precompile_calls.py);
+* ``rt_sload_cold``, ``rt_sstore_cold`` and ``rt_dirty_lists``: ir/pyapi.ll, cold storage slots and the
+  write-back through CPython's C API, bound at load (pyapi.py).
 """
 
 from __future__ import annotations
@@ -84,6 +86,10 @@ class Jit:
         from .precompile_calls import bind
 
         self.digests = bind(self.engine)  # {"sha256"/"ripemd160": address} of libcrypto's, those found
+        from . import pyapi
+
+        # the runtime's C-API calls (cold slots, write-back lists), or None: the Python paths
+        self.dirty_lists = pyapi.DIRTY_LISTS(self.runtime["rt_dirty_lists"]) if pyapi.bind(self.engine) else None
 
     def _runtime_object(self) -> bytes:
         """The runtime module's object file, from the disk cache when present (compiling the

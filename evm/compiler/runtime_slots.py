@@ -5,8 +5,8 @@ Each frame context owns an open-addressing table of ST_CAP entries (layout.py): 
 (kind 0) and transient-storage slots (kind 1) of the running frame's account. An entry is live
 when its generation equals the context's; bumping the generation empties the table in O(1).
 
-A storage entry exists only for a slot that is *warm* (it was inserted after the Python host
-call that warmed it), so SLOAD of a live entry costs just its static 100 gas and SSTORE of a
+A storage entry exists only for a slot that is *warm* (it was inserted after the Host warmed it:
+ir/pyapi.ll's rt_sload_cold / rt_sstore_cold, or a Python host callback), so SLOAD of a live entry costs just its static 100 gas and SSTORE of a
 live entry is priced natively with the warm EIP-2200/3529 rules below, whose prices are read from
 `evm.gas.SSTORE_TABLE` (tests/test_interfaces.py checks rt_sstore against every warm row of it). Native writes mark the entry dirty and append it to the
 dirty list; the refund delta accumulates in ctx REFUND. Python writes dirty entries back into the
@@ -22,7 +22,9 @@ loads), word 2 = original value (filled by the Python host call before rt_slot_i
 * ``rt_query(ctx, kind) -> i64``: the same for the cached reads (layout.K_BALANCE ...: account
   queries, BLOCKHASH, BLOBHASH), which the compiled code inserts after the host call answered;
 * ``rt_sstore(ctx, gas) -> i64``: gas left after a native SSTORE, -1 out of gas (EIP-2200
-  stipend rule or cost), -2 when Python must do it (miss or static frame);
+  stipend rule or cost), -2 on a miss or in a static frame;
+* ``rt_sload_cold(ctx)``, ``rt_sstore_cold(ctx, gas)``, ``rt_dirty_lists(ctx)``: ir/pyapi.ll (a missed slot
+  fetched from the Host and cached; the write-back lists);
 * ``rt_tstore(ctx) -> i64``: 1 when done natively (hit, or a new entry), 0 when Python must;
 * ``rt_slot_insert(ctx, kind)``: insert (word 0, word 1, word 2) after a Python host call;
 * ``rt_log(ctx, n) -> i64``: LOGn (word 0 offset, word 1 size, words 2.. topics) appended to the
@@ -60,6 +62,8 @@ NAMES = {
     "W0": L.SCRATCH,
     "W1": L.SCRATCH + 32,
     "W2": L.SCRATCH + 64,  # the scratch words of the protocol
+    "W3": L.SCRATCH + 96,
+    "COLD_SSTORE": G.sstore_cost(0, 0, 1, True)[0] - G.sstore_cost(0, 0, 1, False)[0],  # EIP-2929's cold slot
     "HASH_SHIFT": 64 - _LOG2_CAP,
     "CAP_MASK": L.ST_CAP - 1,
     "FREE": _FREE,
@@ -72,4 +76,15 @@ NAMES = {
     "RESTORE_RESET": _RESTORE_RESET,
 }
 
-SLOT_FUNCTIONS = ("rt_sload", "rt_tload", "rt_sstore", "rt_tstore", "rt_slot_insert", "rt_log", "rt_query")
+SLOT_FUNCTIONS = (
+    "rt_sload",
+    "rt_tload",
+    "rt_sstore",
+    "rt_tstore",
+    "rt_slot_insert",
+    "rt_log",
+    "rt_query",
+    "rt_sload_cold",
+    "rt_sstore_cold",
+    "rt_dirty_lists",
+)

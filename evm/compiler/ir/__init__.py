@@ -6,7 +6,7 @@ left in the text. The unrolled round functions are generated once by `generate.p
 The runtime module is these files joined: `runtime.ll` (memory growth, Keccak-256, EXP, padded
 copies), `div_x86_64.ll` or `div_generic.ll` (the 256-bit division family), `keccak_f.ll`,
 `absorb.ll`, `sha256.ll` (SHA-256 and the native precompile call) with `sha256_block.ll`, and
-`slots.ll` (the slot cache and the LOG buffer)."""
+`slots.ll` (the slot cache and the LOG buffer), `pyapi.ll` (its calls into CPython: cold slots, write-back)."""
 
 from __future__ import annotations
 
@@ -53,5 +53,6 @@ def runtime_module(x86_64: bool) -> str:
         fill(text("sha256"), names),
         text("sha256_block"),
         fill(text("slots"), names),
+        fill(text("pyapi"), names),
     ]
     return "\n".join(parts)

@@ -166,11 +166,23 @@ sentry:
   %low = icmp sle i64 %gas, {{STIPEND}}
   br i1 %low, label %oog, label %look
 look:
-  %vp = getelementptr i8, ptr %ctx, i64 {{W1}}
-  %new = load i256, ptr %vp, align 8
   %miss = icmp uge i64 %r, {{FREE}}
   br i1 %miss, label %python, label %hit
 hit:
+  %left = call i64 @sstore_at(ptr %ctx, i64 %gas, i64 %r, i64 0)
+  ret i64 %left
+oog:
+  ret i64 -1
+python:
+  ret i64 -2
+}
+
+; SSTORE of word 1 into the live entry %r (the EIP-2200 stipend rule already checked), priced from the table
+; plus %extra (the cold surcharge of a slot just fetched: pyapi.ll rt_sstore_cold): gas left or -1
+define internal i64 @sstore_at(ptr %ctx, i64 %gas, i64 %r, i64 %extra) alwaysinline {
+entry:
+  %vp = getelementptr i8, ptr %ctx, i64 {{W1}}
+  %new = load i256, ptr %vp, align 8
   %e = call ptr @slot_entry(ptr %ctx, i64 %r)
   %cp = getelementptr i8, ptr %e, i64 {{E_CUR}}
   %cur = load i256, ptr %cp, align 8
@@ -185,7 +197,8 @@ hit:
   ; cost: a first change of the slot in this transaction costs {{SET}} (from zero) or {{RESET}}, else {{WARM}}
   %first = and i1 %o_eq_c, %changes
   %setreset = select i1 %o_zero, i64 {{SET}}, i64 {{RESET}}
-  %cost = select i1 %first, i64 %setreset, i64 {{WARM}}
+  %warmcost = select i1 %first, i64 %setreset, i64 {{WARM}}
+  %cost = add i64 %warmcost, %extra
   %short = icmp sgt i64 %cost, %gas
   br i1 %short, label %oog, label %write
 write:
@@ -216,8 +229,6 @@ done:
   ret i64 %left
 oog:
   ret i64 -1
-python:
-  ret i64 -2
 }
 
 define i64 @rt_tstore(ptr %ctx) {

@@ -1,0 +1,81 @@
+"""The CPython C-API entry points the runtime calls (ir/pyapi.ll), bound into its globals at JIT load.
+
+Why: a cold storage slot costs compiled code a trip to the journaled state. Through a ctypes callback that
+trip pays for the callback itself, for decoding the key and encoding the answer word by word in Python,
+and for decoding every written slot again at write-back. The runtime instead calls the Host's
+`touch_slot` with CPython's vectorcall (key and answers converted by `_PyLong_FromByteArray` and
+`_PyLong_AsByteArray`) and builds the write-back lists itself. The journal stays the one source of truth:
+these calls go through the same Host methods the Python paths use.
+
+Bound only on CPython 3.11 and 3.12, whose signatures pyapi.ll is written for (3.13 changed
+`_PyLong_AsByteArray`), and unless EVM_MLIR_PYAPI=0 (which tests use to run the other paths). Elsewhere
+the globals stay null and compiled code takes the ctypes callbacks (`ENABLED` says which; logged once at
+debug level).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+
+import llvmlite.binding as llvm
+import structlog
+
+log = structlog.get_logger(__name__)
+
+SUPPORTED = sys.implementation.name == "cpython" and sys.version_info[:2] in ((3, 11), (3, 12))
+ENABLED = False
+
+_FUNCTIONS = {
+    "py_long_from": "_PyLong_FromByteArray",
+    "py_long_as": "_PyLong_AsByteArray",
+    "py_vectorcall": "PyObject_Vectorcall",
+    "py_decref": "Py_DecRef",
+    "py_tuple_new": "PyTuple_New",
+    "py_tuple_get": "PyTuple_GetItem",
+    "py_tuple_set": "PyTuple_SetItem",
+    "py_list_new": "PyList_New",
+    "py_list_append": "PyList_Append",
+    "py_err_set": "PyErr_SetString",
+}
+
+# rt_dirty_lists: ctx -> (storage [(key, value)], transient [(key, value)]) (a new reference: ctypes takes it)
+DIRTY_LISTS = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p)
+
+
+def addresses() -> dict[str, int] | None:
+    """{global name: address} for pyapi.ll, or None when this interpreter is not one it supports."""
+    if not SUPPORTED or os.environ.get("EVM_MLIR_PYAPI", "1").strip() == "0":
+        return None
+    api = ctypes.pythonapi
+    out: dict[str, int] = {}
+    for name, symbol in _FUNCTIONS.items():
+        fn = getattr(api, symbol, None)
+        addr = ctypes.cast(fn, ctypes.c_void_p).value if fn is not None else None
+        if not addr:
+            return None
+        out[name] = addr
+    out["py_type_error"] = id(TypeError)
+    out["py_true"] = id(True)
+    out["py_int_type"] = id(int)
+    return out
+
+
+def bind(engine: llvm.ExecutionEngine) -> bool:
+    """Store the C-API addresses in the runtime module's globals of MCJIT `engine`; False (globals left
+    null: the Python paths) when this interpreter is not supported."""
+    global ENABLED
+    found = addresses()
+    if found is None:
+        log.debug(
+            "pyapi.off",
+            reason="EVM_MLIR_PYAPI=0" if SUPPORTED else "unsupported interpreter",
+            python=sys.version.split()[0],
+            implementation=sys.implementation.name,
+        )
+        return False
+    for name, addr in found.items():
+        ctypes.c_void_p.from_address(engine.get_global_value_address(name)).value = addr
+    ENABLED = True
+    return True
