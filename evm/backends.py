@@ -29,6 +29,7 @@ _BUILTIN = {
 
 _registered: dict[str, Callable[[], Backend]] = {}
 _instances: dict[str, Backend] = {}
+_factories: dict[str, Callable[[], Backend]] = {}  # resolved from entry points or built in (backend_factory)
 _lock = threading.Lock()
 # bumped whenever a name may come to mean another instance (register_backend): what was looked up by name
 # before (evm.execute's reused Host) is looked up again
@@ -41,6 +42,7 @@ def register_backend(name: str, cls: Callable[[], Backend]) -> None:
     with _lock:
         _registered[name] = cls
         _instances.pop(name, None)
+        _factories.pop(name, None)
         generation += 1
 
 
@@ -64,6 +66,23 @@ def _load(spec: str) -> Callable[[], Backend]:
     return cast("Callable[[], Backend]", obj)
 
 
+def backend_factory(name: str) -> Callable[[], Backend]:
+    """What makes backend `name` (registered, an entry point, built-in), resolved once per process (the
+    entry-point scan reads every installed distribution's metadata); ValueError listing the available
+    ones when unknown."""
+    factory = _registered.get(name) or _factories.get(name)
+    if factory is None:
+        ep = _entry_points().get(name)
+        if ep is not None:
+            factory = ep.load()
+        elif name in _BUILTIN:
+            factory = _load(_BUILTIN[name])
+        if factory is None:
+            raise ValueError(f"unknown EVM backend {name!r} (available: {', '.join(available_backends())})")
+        _factories[name] = factory
+    return factory
+
+
 def get_backend(name: str) -> Backend:
     """The (cached, per process) instance of backend `name`; ValueError listing the available
     ones when unknown."""
@@ -74,16 +93,7 @@ def get_backend(name: str) -> Backend:
         inst = _instances.get(name)
         if inst is not None:
             return inst
-        factory = _registered.get(name)
-        if factory is None:
-            ep = _entry_points().get(name)
-            if ep is not None:
-                factory = ep.load()
-            elif name in _BUILTIN:
-                factory = _load(_BUILTIN[name])
-        if factory is None:
-            raise ValueError(f"unknown EVM backend {name!r} (available: {', '.join(available_backends())})")
-        inst = factory()
+        inst = backend_factory(name)()
         _instances[name] = inst
         return inst
 

@@ -67,6 +67,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, cast
 
+from .backends import backend_factory, get_backend
 from .compiler.cache import FAILED_SUFFIX, symbol_for
 from .interpreter import InterpreterBackend
 from .message import ExecutionResult, Message
@@ -220,9 +221,12 @@ class TieredBackend:
         if self.use_disk:
             # The cache's versioned folder is resolved and listed with the backend, not on the first frame of
             # the first block: its version hashes the sources and asks llvmlite for the toolchain (~40 ms,
-            # measured), which every run with the disk cache needs anyway. (The mlir backend's JIT stays lazy:
-            # runners fork their workers after creating the backend, and a JIT made before a fork hangs them.)
+            # measured), which every run with the disk cache needs anyway. The mlir backend's factory is
+            # resolved too (the backends' entry points scanned and evm.compiler imported: ~7 ms on the first
+            # compiled frame of a block otherwise). Its instance and JIT stay lazy: runners fork their workers
+            # after creating the backend, and a JIT made before a fork hangs them.
             self._disk_objects()
+            backend_factory("mlir")
 
     # ------------------------------------------------------------------ the mlir backend
     def mlir(self) -> MlirBackend:
@@ -232,8 +236,6 @@ class TieredBackend:
             with self._mlir_lock:
                 m = self._mlir
                 if m is None:
-                    from .backends import get_backend
-
                     m = self._mlir = cast("MlirBackend", get_backend("mlir"))
         return m
 
