@@ -72,6 +72,7 @@ STATICCALL = 0xFA
 
 DELEGATION_PREFIX = b"\xef\x01\x00"  # EIP-7702 designator: 0xef0100 || address (23 bytes)
 DELEGATION_LENGTH = 23
+_CALL_DEPTH_LIMIT = G.CALL_DEPTH_LIMIT  # (a global read on the top-level path, not a module attribute)
 
 _CALL_NAMES = {CALL: "CALL", CALLCODE: "CALLCODE", DELEGATECALL: "DELEGATECALL", STATICCALL: "STATICCALL"}
 
@@ -485,7 +486,7 @@ class Host:
             message.code = self.state.get_code(target)
             message.code_address = target
             message.disable_precompiles = True
-        if message.depth > G.CALL_DEPTH_LIMIT:
+        if message.depth > _CALL_DEPTH_LIMIT:
             return ExecutionResult("error", b"", 0, DepthLimit().name)
         if message.value and message.should_transfer_value and self.state.get_balance(message.caller) < message.value:
             return ExecutionResult("error", b"", 0, InsufficientBalance().name)
@@ -514,7 +515,7 @@ class Host:
         """Snapshot, move the value, run the precompile or the code; revert unless success."""
         state = self.state
         snap = state.snapshot()
-        if message.should_transfer_value and message.value:
+        if message.value and message.should_transfer_value:
             state.sub_balance(message.caller, message.value)
             state.add_balance(message.target, message.value)
         fn = None

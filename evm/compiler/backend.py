@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from ..precompiles import Precompile
     from ..spec import Fork
 
-_FAST_BYTES = BYTES_DATA_OFFSET == 32
+# calldata of this type is passed by its own buffer (CPython bytes: data at id + 32); NoneType: never
+_FAST_BYTES: type = bytes if BYTES_DATA_OFFSET == 32 else type(None)
 
 _ERRORS = dict(L.ERROR_NAMES)
 # context fields run_frame reads and writes (layout.py), as int64 indices of FrameContext.q
@@ -43,6 +44,7 @@ _STATIC_Q = L.STATIC // 8
 _HALT_Q = L.HALT // 8
 _TOUCH_FN_Q = L.TOUCH_FN // 8
 _TOUCH_ADDR_Q = L.TOUCH_ADDR // 8
+_FRAMES_Q = L.FRAMES // 8
 
 
 # CompiledEntry.flags, from the code (bytes inside PUSH data count too: a superset is enough)
@@ -67,14 +69,14 @@ class MlirBackend:
         self.jit = get_jit()
         self.table = FunctionTable()
         install(self.table)
-        self._fns: dict[Fork, dict[bytes, CompiledEntry]] = {}  # fork -> {code bytes -> ctypes entry}
+        # fork -> {code bytes -> (ctypes entry, its flags)} (a tuple: run_frame unpacks it, cheaper than an attribute)
+        self._fns: dict[Fork, dict[bytes, tuple[CompiledEntry, int]]] = {}
         self._symbols: dict[str, CompiledEntry] = {}
         self._pool: list[FrameContext] = []
         self._spares: list[FrameContext] = []  # contexts for frames of other threads
         self._lock = threading.Lock()
         self.disk = DiskCache(disk_cache if isinstance(disk_cache, str) else None) if disk_cache else None
-        # statistics: frames run as native code, contracts compiled / loaded from disk
-        self.frames = 0
+        # statistics: contracts compiled / loaded from disk (frames run: each context counts its own, FRAMES)
         self.frames_traced = 0
         self.compiled = 0
         self.disk_hits = 0
@@ -92,11 +94,12 @@ class MlirBackend:
         fns = self._fns.get(fork)
         if fns is None:
             fns = self._fns.setdefault(fork, {})
-        fn = fns.get(code)
-        if fn is None:
-            fn = self._load(bytes(code), fork, compile)
-            if fn is not None:
-                fns[bytes(code)] = fn
+        known = fns.get(code)
+        if known is not None:
+            return known[0]
+        fn = self._load(bytes(code), fork, compile)
+        if fn is not None:
+            fns[bytes(code)] = (fn, fn.flags)
         return fn
 
     def _load(self, code: bytes, fork: Fork, compile: bool = True) -> CompiledEntry | None:
@@ -158,9 +161,10 @@ class MlirBackend:
         # (docs/compiler.md, "The message path"), so what depends only on the code is looked up once
         # (fn.flags) and the common case (bytes calldata, a free pooled context) runs straight.
         try:
-            fn = self._fns[host.fork][message.code]
+            fn, flags = self._fns[host.fork][message.code]
         except (KeyError, TypeError):
             fn = self.entry(message.code, host.fork)
+            flags = fn.flags
         depth = message.depth
         try:
             c = self._pool[depth]
@@ -174,13 +178,12 @@ class MlirBackend:
         data = message.data
         q = c.q
         q[_GAS_Q] = message.gas
-        if type(data) is bytes and _FAST_BYTES:
+        if type(data) is _FAST_BYTES:
             q[_CD_PTR_Q] = id(data) + 32
         else:
             data = c.calldata = bytes(data)
             q[_CD_PTR_Q] = bytes_address(data)
         q[_CD_LEN_Q] = len(data)
-        flags = fn.flags
         if flags:
             if flags & CALLS:  # only code with CALL* reads PC_MASK (~0.2 us, not paid by other frames)
                 q[_PC_MASK_Q] = precompile_mask(host)
@@ -198,7 +201,6 @@ class MlirBackend:
             c.drop_slots()
             raise
         c.busy = False
-        self.frames += 1
         # hostcalls.native_pending, inlined, for code that can leave any (SSTORE, TSTORE, LOG*): native
         # writes and logs are kept when the frame succeeded
         if flags & WRITES and (q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q]):
@@ -245,6 +247,12 @@ class MlirBackend:
                 stack_fault_error(c.message.code, c.host.fork, q[_FAULT_PC_Q], q[_FAULT_H_Q], q[_GAS_Q]),
             )
         return ExecutionResult("error", b"", 0, _ERRORS.get(rc, f"status {rc}"))
+
+    @property
+    def frames(self) -> int:
+        """Frames run as native code: the sum of the contexts' FRAMES counters (the compiled prologue
+        increments its context's)."""
+        return sum(c.q[_FRAMES_Q] for c in (*self._pool, *self._spares))
 
     def stats(self) -> BackendStats:
         # Every frame this backend runs is compiled; frames of messages given to it with a tracer

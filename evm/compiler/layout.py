@@ -53,6 +53,7 @@ POISON = -(1 << 62)  # the counter after such a halt (stays negative whatever is
 # PyObject pointers (kept alive by the frame context), 0 when the frame's code touches no storage.
 TOUCH_FN = 248  # PyObject*
 TOUCH_ADDR = 256  # PyObject* (bytes)
+FRAMES = 264  # i64: frames run on this context, counted by the compiled prologue (MlirBackend.stats)
 SCRATCH = 288  # 16 words of 32 bytes
 SCRATCH_WORDS = 16
 ENV = SCRATCH + 32 * SCRATCH_WORDS

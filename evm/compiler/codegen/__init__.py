@@ -348,6 +348,8 @@ class Emitter:
         z = self.c64(0)
         for off in (L.MEM_SIZE, L.RET_OFF, L.RET_LEN, L.RD_LEN):
             self.st(z, off)
+        # the backend's frame count, kept here rather than by a Python increment per frame
+        self.st(arith.addi(self.ld(self.i64, L.FRAMES), self.c64(1)), L.FRAMES)
         llvm.store(z, self.sp_var)
         used = {i.op for b in self.an.blocks for i in b.instrs}
         if (
