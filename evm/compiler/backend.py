@@ -6,15 +6,13 @@ length), the ctypes call, and reading the status, gas and output back."""
 
 from __future__ import annotations
 
-import ctypes
 import threading
-from typing import TYPE_CHECKING, Literal, Protocol, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 from ..message import ExecutionResult
 from . import layout as L
 from .cache import DiskCache, symbol_for
 from .context import BYTES_DATA_OFFSET, FrameContext, FunctionTable, bytes_address
-from .context import ENTRY_RAW as ENTRY
 from .hostcalls import CONTEXTS, LOG_LEN_Q, NDIRTY_Q, REFUND_Q, ST_EXCEPTION, flush_slots, install
 from .precompile_calls import PRECOMPILES_KEY, NativePrecompiles
 from .runtime import get_jit
@@ -54,12 +52,10 @@ STORAGE = 4  # may SLOAD or SSTORE (its frames set TOUCH_FN and TOUCH_ADDR: ir/p
 
 
 class CompiledEntry(Protocol):
-    """A contract's native entry point (a ctypes function called with its frame context) and what
-    the backend knows of its code."""
+    """A contract's native entry point, called with its frame context's `arg` (Jit.entry: a Python builtin
+    through the C API, else a ctypes function); its flags (CALLS | WRITES | STORAGE) are kept beside it."""
 
-    flags: int  # what its frames need set up or written back: CALLS | WRITES | STORAGE
-
-    def __call__(self, ctx: ctypes.c_void_p, /) -> int: ...
+    def __call__(self, ctx: Any, /) -> int: ...
 
 
 class MlirBackend:
@@ -71,7 +67,7 @@ class MlirBackend:
         install(self.table)
         # fork -> {code bytes -> (ctypes entry, its flags)} (a tuple: run_frame unpacks it, cheaper than an attribute)
         self._fns: dict[Fork, dict[bytes, tuple[CompiledEntry, int]]] = {}
-        self._symbols: dict[str, CompiledEntry] = {}
+        self._symbols: dict[str, tuple[CompiledEntry, int]] = {}
         self._pool: list[FrameContext] = []
         self._spares: list[FrameContext] = []  # contexts for frames of other threads
         self._lock = threading.Lock()
@@ -95,19 +91,19 @@ class MlirBackend:
         if fns is None:
             fns = self._fns.setdefault(fork, {})
         known = fns.get(code)
-        if known is not None:
-            return known[0]
-        fn = self._load(bytes(code), fork, compile)
-        if fn is not None:
-            fns[bytes(code)] = (fn, fn.flags)
-        return fn
+        if known is None:
+            known = self._load(bytes(code), fork, compile)
+            if known is None:
+                return None
+            fns[bytes(code)] = known
+        return known[0]
 
-    def _load(self, code: bytes, fork: Fork, compile: bool = True) -> CompiledEntry | None:
+    def _load(self, code: bytes, fork: Fork, compile: bool = True) -> tuple[CompiledEntry, int] | None:
         with self._lock:
             sym = symbol_for(code, fork)
-            fn = self._symbols.get(sym)
-            if fn is not None:
-                return fn
+            known = self._symbols.get(sym)
+            if known is not None:
+                return known
             # validated before it is mapped (cache.py): anything unusable is deleted and None
             obj = self.disk.load_code(code, fork) if self.disk else None
             if obj is not None:
@@ -126,14 +122,14 @@ class MlirBackend:
                 self.compiled += 1
                 if self.disk:
                     self.disk.store_code(code, fork, obj)
-            fn = cast(CompiledEntry, ENTRY(self.jit.load_object(obj, sym)))
-            fn.flags = (
+            fn: CompiledEntry = self.jit.entry(self.jit.load_object(obj, sym))
+            flags = (
                 (CALLS if may_call(code) else 0)
                 | (WRITES if may_write(code) else 0)
                 | (STORAGE if b"\x54" in code or b"\x55" in code else 0)  # SLOAD or SSTORE (PUSH data too)
             )
-            self._symbols[sym] = fn
-            return fn
+            self._symbols[sym] = known = (fn, flags)
+            return known
 
     # ---------------------------------------------------------------- contexts
     def _context(self, depth: int) -> FrameContext:
@@ -163,8 +159,8 @@ class MlirBackend:
         try:
             fn, flags = self._fns[host.fork][message.code]
         except (KeyError, TypeError):
-            fn = self.entry(message.code, host.fork)
-            flags = fn.flags
+            self.entry(message.code, host.fork)
+            fn, flags = self._fns[host.fork][bytes(message.code)]
         depth = message.depth
         try:
             c = self._pool[depth]
@@ -194,7 +190,7 @@ class MlirBackend:
                 q[_TOUCH_FN_Q] = id(touch)
                 q[_TOUCH_ADDR_Q] = id(message.target)
         try:
-            rc = fn(c.ptr)
+            rc = fn(c.arg)
         except BaseException:  # a Python exception the runtime's C-API calls left (ctypes raised it)
             c.busy = False
             q[_HALT_Q] = 0

@@ -34,6 +34,7 @@ class FunctionTable:
     def __init__(self) -> None:
         jit = get_jit()
         self.dirty_lists = jit.dirty_lists  # the runtime's write-back lists (None: decoded in Python)
+        self.native_entries = jit.pyapi  # compiled entries are builtins called with a context's address
         self.array = (ctypes.c_void_p * L.TABLE_SLOTS)()
         self.array[L.T_MEM_GROW] = jit.runtime["rt_mem_grow"]
         self.array[L.T_KECCAK] = jit.runtime["rt_keccak"]
@@ -108,6 +109,7 @@ class FrameContext:
     __slots__ = (
         "buf",
         "chars",
+        "arg",
         "addr",
         "ptr",
         "q",
@@ -136,6 +138,9 @@ class FrameContext:
         self.chars = cast(CharBuffer, self.buf)  # slices are bytes (see slot_chars)
         self.addr = ctypes.addressof(self.buf)
         self.ptr = ctypes.c_void_p(self.addr)
+        # what the compiled entry is called with (runtime.Jit.entry): the address for a builtin, the pointer
+        # object for a ctypes function (a plain int would be passed as a 32-bit C int)
+        self.arg: object = self.addr if table.native_entries else self.ptr
         self.mv = memoryview(self.buf).cast("B")
         self.q = self.mv.cast("q")  # int64 view: q[off // 8]
         self.depth = depth

@@ -4,7 +4,8 @@ Why: a cold storage slot costs compiled code a trip to the journaled state. Thro
 trip pays for the callback itself, for decoding the key and encoding the answer word by word in Python,
 and for decoding every written slot again at write-back. The runtime instead calls the Host's
 `touch_slot` with CPython's vectorcall (key and answers converted by `_PyLong_FromByteArray` and
-`_PyLong_AsByteArray`) and builds the write-back lists itself. The journal stays the one source of truth:
+`_PyLong_AsByteArray`) and builds the write-back lists itself. A compiled contract's entry is a Python builtin
+(`native_entry`), cheaper to call than a ctypes function. The journal stays the one source of truth:
 these calls go through the same Host methods the Python paths use.
 
 Bound only on CPython 3.11 and 3.12, whose signatures pyapi.ll is written for (3.13 changed
@@ -18,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+from collections.abc import Callable
 
 import llvmlite.binding as llvm
 import structlog
@@ -38,10 +40,40 @@ _FUNCTIONS = {
     "py_list_new": "PyList_New",
     "py_list_append": "PyList_Append",
     "py_err_set": "PyErr_SetString",
+    "py_as_voidptr": "PyLong_AsVoidPtr",
+    "py_from_i64": "PyLong_FromLongLong",
+    "py_err_occurred": "PyErr_Occurred",
 }
 
 # rt_dirty_lists: ctx -> (storage [(key, value)], transient [(key, value)]) (a new reference: ctypes takes it)
 DIRTY_LISTS = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p)
+
+
+class PyMethodDef(ctypes.Structure):
+    _fields_ = [
+        ("ml_name", ctypes.c_char_p),
+        ("ml_meth", ctypes.c_void_p),
+        ("ml_flags", ctypes.c_int),
+        ("ml_doc", ctypes.c_char_p),
+    ]
+
+
+METH_O = 0x0008
+_entry_def: PyMethodDef | None = None  # one definition for every contract's entry (kept alive here)
+_new_function: Callable[[int, int, None], Callable[[int], int]] | None = None  # PyCFunction_NewEx
+
+
+def native_entry(rt_py_entry: int, function: int) -> Callable[[int], int]:
+    """The compiled function at address `function` as a Python builtin (ir/pyapi.ll rt_py_entry): called
+    with a frame context's address, it returns the status. Only when `bind` succeeded."""
+    global _entry_def, _new_function
+    if _entry_def is None or _new_function is None:
+        _entry_def = PyMethodDef(b"evm_mlir_entry", rt_py_entry, METH_O, None)
+        new = ctypes.cast(ctypes.pythonapi.PyCFunction_NewEx, ctypes.c_void_p).value
+        assert new, "PyCFunction_NewEx"  # (bind found the C API: this is CPython)
+        proto = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p, ctypes.py_object, ctypes.py_object)
+        _new_function = proto(new)
+    return _new_function(ctypes.addressof(_entry_def), function, None)
 
 
 def addresses() -> dict[str, int] | None:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import llvmlite.binding as llvm
 
@@ -40,6 +42,7 @@ RUNTIME_FUNCTIONS = (
     "rt_mulmod",
     "rt_sha256",
     "rt_precompile",
+    "rt_py_entry",
     *SLOT_FUNCTIONS,
 )
 UNROLL_OPTIONS = ("-unroll-runtime", "-unroll-runtime-multi-exit")
@@ -88,8 +91,22 @@ class Jit:
         self.digests = bind(self.engine)  # {"sha256"/"ripemd160": address} of libcrypto's, those found
         from . import pyapi
 
-        # the runtime's C-API calls (cold slots, write-back lists), or None: the Python paths
-        self.dirty_lists = pyapi.DIRTY_LISTS(self.runtime["rt_dirty_lists"]) if pyapi.bind(self.engine) else None
+        # the runtime's C-API calls (cold slots, write-back lists, contracts' entries), or None: the Python paths
+        self.pyapi = pyapi.bind(self.engine)
+        self.dirty_lists = pyapi.DIRTY_LISTS(self.runtime["rt_dirty_lists"]) if self.pyapi else None
+
+    def entry(self, address: int) -> Callable[[Any], int]:
+        """The compiled contract function at `address` as a callable taking its frame context's `arg`
+        (context.FrameContext): a Python builtin through the C API (pyapi.native_entry), else a ctypes
+        function."""
+        if self.pyapi:
+            from .pyapi import native_entry
+
+            return native_entry(self.runtime["rt_py_entry"], address)
+        from .context import ENTRY_RAW
+
+        fn: Callable[[Any], int] = ENTRY_RAW(address)
+        return fn
 
     def _runtime_object(self) -> bytes:
         """The runtime module's object file, from the disk cache when present (compiling the

@@ -14,6 +14,9 @@
 @py_list_new = global ptr null    ; PyObject *PyList_New(Py_ssize_t)
 @py_list_append = global ptr null ; int PyList_Append(PyObject *, PyObject *)
 @py_err_set = global ptr null     ; void PyErr_SetString(PyObject *, const char *)
+@py_as_voidptr = global ptr null  ; void *PyLong_AsVoidPtr(PyObject *)
+@py_from_i64 = global ptr null    ; PyObject *PyLong_FromLongLong(long long)
+@py_err_occurred = global ptr null ; PyObject *PyErr_Occurred(void)
 @py_type_error = global ptr null  ; PyExc_TypeError
 @py_true = global ptr null        ; Py_True
 @py_int_type = global ptr null    ; &PyLong_Type
@@ -234,5 +237,32 @@ packed:
 fail:
   call void %dec(ptr %ls)
   call void %dec(ptr %lt)
+  ret ptr null
+}
+
+; A compiled contract's entry as a Python builtin (pyapi.native_entry: a PyCFunction, METH_O, whose `self` is the
+; address of the contract's function as an int): called with the frame context's address as an int, it runs the
+; contract and returns its status as an int. Cheaper to call than a ctypes function (no argument conversion
+; objects, no libffi); NULL (the exception raised) when a C-API call of the frame left one pending.
+define ptr @rt_py_entry(ptr %self, ptr %arg) {
+entry:
+  %asp = load ptr, ptr @py_as_voidptr, align 8
+  %fn = call ptr %asp(ptr %self)
+  %ctx = call ptr %asp(ptr %arg)
+  %nofn = icmp eq ptr %fn, null
+  %noctx = icmp eq ptr %ctx, null
+  %bad = or i1 %nofn, %noctx
+  br i1 %bad, label %fail, label %run
+run:
+  %rc = call i64 %fn(ptr %ctx)
+  %occ = load ptr, ptr @py_err_occurred, align 8
+  %e = call ptr %occ()
+  %err = icmp ne ptr %e, null
+  br i1 %err, label %fail, label %ok
+ok:
+  %mk = load ptr, ptr @py_from_i64, align 8
+  %r = call ptr %mk(i64 %rc)
+  ret ptr %r
+fail:
   ret ptr null
 }
