@@ -306,18 +306,13 @@ class JournaledState:
     def access_storage(self, address: bytes, slot: int) -> tuple[int, int, bool]:
         """Warm (address, slot) and return (current, original, was_cold) in one call: warm_slot,
         get_storage and get_original_storage, for compiled code's first touch of a slot in a frame."""
-        key = (address, slot)
-        warm = self._warm_slots
-        cold = key not in warm
-        if cold:
-            warm.add(key)
-            self._journal.append((warm.discard, (key,)))
+        cold = self.warm_slot(address, slot)
         current = self.get_storage(address, slot)
         if address in self._created:
             return current, 0, cold
         # recorded now (a slot not yet written in this transaction holds its original value), so that the
         # write-back of compiled code (set_storages) finds it
-        return current, self._original.setdefault(key, current), cold
+        return current, self._original.setdefault((address, slot), current), cold
 
     def get_transient(self, address: bytes, slot: int) -> int:
         return self._transient.get((address, slot), 0)

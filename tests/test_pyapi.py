@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(not pyapi.SUPPORTED, reason="the runtime's C-API
 @pytest.fixture(scope="module")
 def rt():
     jit = get_jit()
-    assert pyapi.ENABLED, "the C API must be bound on this interpreter (EVM_MLIR_PYAPI=0 set?)"
+    assert jit.pyapi, "the C API must be bound on this interpreter (EVM_MLIR_PYAPI=0 set?)"
     fns = jit.runtime
     return {
         "sstore_cold": ctypes.PYFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64)(fns["rt_sstore_cold"]),
@@ -203,8 +203,7 @@ def test_native_host_paths_without_the_c_api():
     """The differential scenarios of test_native_host_paths.py with the C API off: cold slots through the
     ctypes callbacks, the write-back decoded in Python."""
     env = {**os.environ, "EVM_MLIR_PYAPI": "0"}
-    probe = "from evm.compiler import pyapi; from evm.compiler.runtime import get_jit; j = get_jit(); "
-    probe += "print(pyapi.ENABLED, j.dirty_lists)"
+    probe = "from evm.compiler.runtime import get_jit; j = get_jit(); print(j.pyapi, j.dirty_lists)"
     off = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert off.stdout.splitlines()[-1].split() == ["False", "None"], off.stdout + off.stderr
     out = subprocess.run(

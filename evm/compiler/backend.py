@@ -87,16 +87,20 @@ class MlirBackend:
     def entry(self, code: bytes, fork: Fork, compile: bool = True) -> CompiledEntry | None:
         """Native entry point of `code` at `fork` (compiling or loading it once). With
         compile=False only a valid cached object is loaded: None when there is none."""
+        known = self._known(code, fork, compile)
+        return None if known is None else known[0]
+
+    def _known(self, code: bytes, fork: Fork, compile: bool = True) -> tuple[CompiledEntry, int] | None:
+        """(entry, flags) of `code` at `fork` from the backend's table, loaded (or compiled) into it once."""
         fns = self._fns.get(fork)
         if fns is None:
             fns = self._fns.setdefault(fork, {})
         known = fns.get(code)
         if known is None:
             known = self._load(bytes(code), fork, compile)
-            if known is None:
-                return None
-            fns[bytes(code)] = known
-        return known[0]
+            if known is not None:
+                fns[bytes(code)] = known
+        return known
 
     def _load(self, code: bytes, fork: Fork, compile: bool = True) -> tuple[CompiledEntry, int] | None:
         with self._lock:
@@ -159,8 +163,9 @@ class MlirBackend:
         try:
             fn, flags = self._fns[host.fork][message.code]
         except (KeyError, TypeError):
-            self.entry(message.code, host.fork)
-            fn, flags = self._fns[host.fork][bytes(message.code)]
+            known = self._known(message.code, host.fork)
+            assert known is not None  # (compile=True: an entry or an exception)
+            fn, flags = known
         depth = message.depth
         try:
             c = self._pool[depth]

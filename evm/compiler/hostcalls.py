@@ -29,7 +29,6 @@ RD_LEN_Q = L.RD_LEN // 8
 NDIRTY_Q = L.ST_NDIRTY // 8
 REFUND_Q = L.REFUND // 8
 LOG_LEN_Q = L.LOG_LEN // 8
-COLD_SLOAD_SURCHARGE = G.COLD_SLOAD_SURCHARGE  # SLOAD of a cold slot beyond its static 100 gas
 
 # a callback's body: the frame context in, a status out (0: continue)
 HostCallback: TypeAlias = Callable[[FrameContext], int]
@@ -157,7 +156,7 @@ def extcodecopy(c: FrameContext) -> int:
 # compiled code can cache it.
 def sload(c: FrameContext) -> int:
     current, original, cold = c.host.touch_slot(c.message.target, c.word(0))
-    if cold and not _charge(c, COLD_SLOAD_SURCHARGE):
+    if cold and not _charge(c, G.COLD_SLOAD_SURCHARGE):
         return L.ST_OOG
     c.set_words_12(current, original)
     return 0

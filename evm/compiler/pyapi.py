@@ -10,7 +10,7 @@ these calls go through the same Host methods the Python paths use.
 
 Bound only on CPython 3.11 and 3.12, whose signatures pyapi.ll is written for (3.13 changed
 `_PyLong_AsByteArray`), and unless EVM_MLIR_PYAPI=0 (which tests use to run the other paths). Elsewhere
-the globals stay null and compiled code takes the ctypes callbacks (`ENABLED` says which; logged once at
+the globals stay null and compiled code takes the ctypes callbacks (`Jit.pyapi` says which; logged once at
 debug level).
 """
 
@@ -27,7 +27,6 @@ import structlog
 log = structlog.get_logger(__name__)
 
 SUPPORTED = sys.implementation.name == "cpython" and sys.version_info[:2] in ((3, 11), (3, 12))
-ENABLED = False
 
 _FUNCTIONS = {
     "py_long_from": "_PyLong_FromByteArray",
@@ -97,7 +96,6 @@ def addresses() -> dict[str, int] | None:
 def bind(engine: llvm.ExecutionEngine) -> bool:
     """Store the C-API addresses in the runtime module's globals of MCJIT `engine`; False (globals left
     null: the Python paths) when this interpreter is not supported."""
-    global ENABLED
     found = addresses()
     if found is None:
         log.debug(
@@ -109,5 +107,4 @@ def bind(engine: llvm.ExecutionEngine) -> bool:
         return False
     for name, addr in found.items():
         ctypes.c_void_p.from_address(engine.get_global_value_address(name)).value = addr
-    ENABLED = True
     return True
