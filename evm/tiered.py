@@ -1,12 +1,13 @@
 """The "tiered" backend (the default): cold code is interpreted, hot code runs compiled.
 
 Every frame goes through `TieredBackend.run_frame(message, host)`. Per (fork, code) it keeps a
-small record: how many frames of that code were interpreted and how much gas they burnt *in their
-own instructions* (gas used by the frame minus the gas used by its child frames, so a dispatcher
-whose callee loops does not become hot itself). A code is **hot** once its own gas exceeds what its
-compile is expected to cost (`gas_threshold`: the interpreter's gas per second times the expected
-compile seconds for its size, docs/tiered.md "Policy"), or once its frame count reaches its
-threshold (per KiB of code) in at least EVM_MLIR_TIER_MIN_TXS transactions; it is then compiled by
+small record: how many frames of that code were interpreted, and the gas and the seconds they spent *in
+their own instructions* (the frame's minus its child frames', so a dispatcher whose callee loops does
+not become hot itself). A code is **hot** once the seconds it has cost interpreted exceed what its
+compile is expected to cost (`expected_compile_seconds` for its size, plus the worker's start for the
+first compile: docs/tiered.md "Policy"); with EVM_MLIR_TIER_GAS or EVM_MLIR_TIER_CALLS set, once its own
+gas or its frame count (per KiB of code, in at least EVM_MLIR_TIER_MIN_TXS transactions) reaches that
+figure instead (deterministic: tests). It is then compiled by
 the `mlir` backend's compiler (`evm.compiler`), by default in one worker process, while the frames
 of that code keep running on the interpreter. The next frame after the compile finished runs
 compiled (also within the same block or transaction), and so does every later one. Code whose
@@ -33,9 +34,8 @@ counted in ``stats()["compile_errors"]`` and logged on the ``evm.tiered`` logger
 
 Tuning (environment, read when the backend is created):
 
-  EVM_MLIR_TIER_CALLS       interpreted frames of one code before it is hot        (default 2000)
-                            (per KiB of code, at least 1 KiB)
-  EVM_MLIR_TIER_GAS_PER_S   interpreter gas per second of the compile-cost rule    (default 10000000)
+  EVM_MLIR_TIER_CALLS       if set: interpreted frames of one code before it is hot (per KiB of
+                            code, at least 1 KiB), on top of the compile-cost rule
   EVM_MLIR_TIER_GAS         if set: own gas per KiB of code before hot, instead of the
                             compile-cost rule
   EVM_MLIR_TIER_MIN_TXS     transactions (top-level messages) a code must have run in before its
@@ -65,6 +65,7 @@ import subprocess
 import sys
 import threading
 import time
+from time import perf_counter as _clock
 from typing import TYPE_CHECKING, Any, cast
 
 from .backends import backend_factory, get_backend
@@ -80,7 +81,7 @@ if TYPE_CHECKING:
     from .spec import Fork
 
 # A code's record: [frames, own gas, state, frame limit, gas limit, last transaction, transactions, on disk,
-# compiled by this process]
+# compiled by this process, own seconds, seconds limit]
 Record = list[Any]
 Job = tuple[Record, bytes, "Fork"]
 
@@ -95,15 +96,14 @@ READY = 3  # native entry loaded: frames run compiled
 FAILED = 4  # compile or load failed: interpreted for good
 
 MODES = ("process", "thread", "sync")
-DEFAULT_CALLS = 2000
+NEVER = sys.maxsize  # the limit of a rule that is off
 DEFAULT_MIN_TXS = 5
 DEFAULT_DISK_TXS = 1
 SIZE_UNIT = 1024  # thresholds are per KiB of code (at least one)
-# The gas rule (docs/tiered.md, "Policy"): a code is compiled once the gas it burnt interpreted would
-# have paid for its compile, i.e. own gas >= interpreter gas/s x expected compile seconds for its size.
-# Interpreter speed on the instruction-bound benchmark families, where compiling pays (6-18 Mgas/s,
-# docs/benchmarks.md); precompile-bound code runs faster interpreted and gains little from a compile.
-DEFAULT_GAS_PER_S = 10_000_000
+# The compile-cost rule (docs/tiered.md, "Policy"): a code is compiled once interpreting it has taken as
+# long as its compile is expected to take. Its seconds are measured, not inferred from its gas: the
+# interpreter runs 6-30 Mgas/s on instruction-bound code and 75-1,000 Mgas/s where gas pays for a
+# precompile, a CREATE or a SELFDESTRUCT (docs/benchmarks.md), so no one gas-per-second figure holds.
 DEFAULT_NICE = 10  # the worker takes CPU only when the block's process leaves it (docs/tiered.md)
 # The first compile also pays for starting the worker: its imports, and with a cache that does not
 # hold them yet, building the runtime module and op library (once per machine and compiler version).
@@ -119,12 +119,6 @@ def expected_compile_seconds(size: int) -> float:
     compact tier beyond ~0.1 s per KB at worst (2.5 s at 24 KB)."""
     kb = size / 1000
     return max(min(0.1 + 0.25 * kb, 1.1), 0.15 + 0.1 * kb)
-
-
-def gas_threshold(size: int, gas_per_s: int = DEFAULT_GAS_PER_S) -> int:
-    """Own gas of a code's interpreted frames after which compiling it pays: interpreting that gas took
-    as long as its compile is expected to (3.5M gas at 1 KB, 11M at 4 KB, 26M at 24 KB)."""
-    return int(gas_per_s * expected_compile_seconds(size))
 
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -175,10 +169,11 @@ class TieredBackend:
         disk_txs: int | None = None,
         budget: float | None = None,
     ) -> None:
-        self.calls_threshold = calls if calls is not None else _env_int("EVM_MLIR_TIER_CALLS", DEFAULT_CALLS)
-        # an explicit gas per KiB of code replaces the compile-cost rule (gas_threshold)
+        # explicit rules (deterministic, for tests): frames per KiB of code, on top of the compile-cost rule;
+        # own gas per KiB of code, instead of it
+        self.calls_threshold: int | None = calls if calls is not None else _env_int("EVM_MLIR_TIER_CALLS", 0) or None
         self.gas_threshold: int | None = gas if gas is not None else _env_int("EVM_MLIR_TIER_GAS", 0) or None
-        self.gas_per_s = _env_int("EVM_MLIR_TIER_GAS_PER_S", DEFAULT_GAS_PER_S)
+        self._rules = self.calls_threshold is not None or self.gas_threshold is not None
         self.budget = budget if budget is not None else _env_float("EVM_MLIR_TIER_BUDGET", DEFAULT_BUDGET_S)
         self.min_txs = min_txs if min_txs is not None else _env_int("EVM_MLIR_TIER_MIN_TXS", DEFAULT_MIN_TXS)
         self._tx = 0  # top-level messages seen
@@ -190,13 +185,15 @@ class TieredBackend:
         self.disk_txs = disk_txs if disk_txs is not None else _env_int("EVM_MLIR_TIER_DISK_TXS", DEFAULT_DISK_TXS)
         self._on_disk: set[str] | None = None  # object files in the disk cache when first looked at
         self._tombstones: set[str] = set()  # symbols whose compile failed (disk cache `.failed` files)
-        self._start_gas = 0  # own gas the first compile needs on top, for starting the worker
+        self._start_s = 0.0  # own seconds the first compile needs on top, for starting the worker
         self.interpreter = InterpreterBackend()
         self._mlir: MlirBackend | None = None  # the "mlir" backend, created on first need
         self._mlir_lock = threading.Lock()
         self._disk_dir: Path | bool | None = None  # Path of the disk cache's versioned folder (or False)
         self._codes: dict[Fork, dict[bytes, Record]] = {}  # fork -> {code bytes -> its Record}
         self._child_gas = 0  # gas used by the child frames of the running frame
+        self._child_s = 0.0  # seconds spent in them
+        self._timing = 0  # interpreted frames on the stack whose own seconds are being measured
         self._queue: queue.Queue[Job | None] | None = None
         self._worker: threading.Thread | None = None
         self.worker_command = [sys.executable, "-m", "evm.tiered"]
@@ -270,6 +267,30 @@ class TieredBackend:
         if message.depth == 0:  # a new transaction (top-level message)
             self._tx += 1
             self._child_gas = 0
+            self._timing = 0  # (left over only where a frame raised)
+        if rec[2] != COLD or rec[7] or self._rules:
+            return self._run_counted(rec, code, fork, message, host)
+        # The common case, kept short (each step here costs every interpreted frame): cold code, no explicit
+        # rule, nothing on disk. Only its own seconds are counted (the compile-cost rule).
+        self.frames_interpreted += 1
+        saved = self._child_s
+        self._child_s = 0.0
+        self._timing += 1
+        t = _clock()
+        result = self.interpreter.run_frame(message, host)
+        seconds = _clock() - t
+        self._timing -= 1
+        own = rec[9] = rec[9] + seconds - self._child_s
+        self._child_s = saved + seconds
+        if own >= rec[10] and rec[2] == COLD:  # (a recursive frame of the same code may have made it hot)
+            start = self._start_s if self._proc is None else 0.0  # the first compile starts the worker
+            if own >= rec[10] + start:
+                self._hot(rec, bytes(code), fork)
+        return result
+
+    def _run_counted(self, rec: Record, code: bytes, fork: Fork, message: Message, host: NativeHost) -> ExecutionResult:
+        """Every other frame: compiled code, code on disk, code queued or failed, and every frame when an
+        explicit rule (EVM_MLIR_TIER_CALLS / _GAS) counts frames, gas and transactions too."""
         state = rec[2]
         if rec[7] and state == COLD and rec[6] + (rec[5] != self._tx) >= self.disk_txs:
             # compiled by an earlier process (disk cache), and this is its disk_txs-th transaction
@@ -280,37 +301,53 @@ class TieredBackend:
         if state == READY:
             self.frames_compiled += 1
             saved = self._child_gas
-            result = self.mlir().run_frame(message, host)
+            if self._timing:  # an interpreted caller's own seconds exclude this frame's
+                saved_s = self._child_s
+                t = _clock()
+                result = self.mlir().run_frame(message, host)
+                self._child_s = saved_s + _clock() - t
+            else:
+                result = self.mlir().run_frame(message, host)
             self._child_gas = saved + message.gas - result.gas_left
             return result
         self.frames_interpreted += 1
-        saved = self._child_gas
-        self._child_gas = 0
+        saved, saved_s = self._child_gas, self._child_s
+        self._child_gas, self._child_s = 0, 0.0
+        self._timing += 1
+        t = _clock()
         result = self.interpreter.run_frame(message, host)
+        seconds = _clock() - t
+        self._timing -= 1
         used = message.gas - result.gas_left
         if state == COLD:
             rec[0] += 1
             if result.status != "error" or result.error == "OutOfGas":
                 rec[1] += used - self._child_gas
+            rec[9] += seconds - self._child_s
             if rec[5] != self._tx:
                 rec[5] = self._tx
                 rec[6] += 1
-            # by gas at once (its compile has paid off), by frames only once seen in min_txs
+            # by seconds (or gas) at once: its compile has paid off; by frames only once seen in min_txs
             # transactions (a deep recursion in one transaction is not a bet worth a compile)
-            start = self._start_gas if self._proc is None else 0  # the first compile starts the worker
-            if (rec[1] >= rec[4] + start or (rec[0] >= rec[3] and rec[6] >= self.min_txs)) and rec[2] == COLD:
+            start = self._start_s if self._proc is None else 0.0  # the first compile starts the worker
+            if (rec[9] >= rec[10] + start or rec[1] >= rec[4] or (rec[0] >= rec[3] and rec[6] >= self.min_txs)) and rec[
+                2
+            ] == COLD:
                 # (a recursive frame of the same code may have made it hot already)
                 self._hot(rec, bytes(code), fork)
         self._child_gas = saved + used
+        self._child_s = saved_s + seconds
         return result
 
     def _first_sight(self, code: bytes, fork: Fork) -> Record:
         code = bytes(code)
         scale = max(1, len(code) // SIZE_UNIT)  # compile time grows with the code's size
-        gas = self.gas_threshold * scale if self.gas_threshold else gas_threshold(len(code), self.gas_per_s)
+        calls = self.calls_threshold * scale if self.calls_threshold else NEVER
+        gas = self.gas_threshold * scale if self.gas_threshold else NEVER
+        secs = NEVER if self.gas_threshold else expected_compile_seconds(len(code))
         sym = symbol_for(code, fork)
         on_disk = self.use_disk and sym in self._disk_objects()
-        rec = [0, 0, COLD, self.calls_threshold * scale, gas, -1, 0, on_disk, False]
+        rec = [0, 0, COLD, calls, gas, -1, 0, on_disk, False, 0.0, secs]
         if self.use_disk and not on_disk and sym in self._tombstones:
             rec[2] = FAILED  # an earlier compile failed or exceeded its budget: never retried
         self._codes.setdefault(fork, {})[code] = rec  # run_frame activates it when on disk
@@ -329,9 +366,8 @@ class TieredBackend:
                     names = []
                 self._on_disk = {n[:-2] for n in names if n.endswith(".o")}
                 self._tombstones = {n[: -len(FAILED_SUFFIX)] for n in names if n.endswith(FAILED_SUFFIX)}
-                if self.mode == "process" and not self.gas_threshold:  # the gas rule, with a worker to start
-                    secs = WORKER_START_S + (0 if "runtime" in self._on_disk else RUNTIME_BUILD_S)
-                    self._start_gas = int(self.gas_per_s * secs)
+                if self.mode == "process":  # the compile-cost rule, with a worker to start
+                    self._start_s = WORKER_START_S + (0 if "runtime" in self._on_disk else RUNTIME_BUILD_S)
         return self._on_disk
 
     def _activate(self, rec: Record, code: bytes, fork: Fork) -> int:
@@ -530,7 +566,7 @@ class TieredBackend:
                 self._fail(rec, code, fork, detail, tombstone=True)
         rc = proc.wait()
         with self._proc_lock:
-            pending, self._pending = self._pending, {}
+            pending = dict(self._pending)  # left in _pending until settled below: drain() waits for them
             inflight, self._inflight = self._inflight, None
             killed, self._killed = self._killed, None
             if self._proc is proc:
@@ -545,6 +581,9 @@ class TieredBackend:
                 self._submit(rec, code, fork)  # queued behind the abandoned compile: a new worker
             else:  # the worker died on its own: the compile it was running is what killed it
                 self._fail(rec, code, fork, f"compile worker exited with status {rc}", req == started and rc != 0)
+        with self._proc_lock:
+            for req in pending:
+                self._pending.pop(req, None)
 
     def _fail(self, rec: Record, code: bytes, fork: Fork, why: str, tombstone: bool = False) -> None:
         """Interpret `code` from now on; with `tombstone` (the compile itself failed or ran over its

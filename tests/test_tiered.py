@@ -14,7 +14,7 @@ import pytest
 from evm.backends import get_backend, register_backend
 from evm.compiler.cache import symbol_for
 from evm.spec import Fork
-from evm.tiered import COLD, FAILED, TieredBackend, gas_threshold
+from evm.tiered import COLD, FAILED, TieredBackend
 from tests.evm_helpers import CONTRACT, OTHER, ops, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,29 +146,53 @@ def test_stats_count_objects_found_on_disk_when_code_turns_hot(tiered):
     assert (s["contracts_compiled"], s["contracts_from_disk"], s["frames_compiled"]) == (0, 1, 1)
 
 
-def test_gas_threshold_follows_the_expected_compile_cost():
-    from evm.tiered import DEFAULT_GAS_PER_S, expected_compile_seconds, gas_threshold
+def test_default_rule_is_the_expected_compile_seconds():
+    """No explicit rule: a code's limit is its expected compile time (seconds), no gas or frame limit."""
+    from evm.tiered import NEVER, expected_compile_seconds
 
     sizes = [100, 1000, 4000, 8000, 24576]
     secs = [expected_compile_seconds(n) for n in sizes]
     assert secs == sorted(secs) and secs[-1] < 3.0  # issue 12's bound on any compile
-    assert gas_threshold(24576) == int(DEFAULT_GAS_PER_S * secs[-1]) < 30_000_000  # was 120M (5M per KiB)
-    tb = TieredBackend(calls=10**9, mode="sync", disk=False)  # no explicit gas: the compile-cost rule
+    tb = TieredBackend(mode="sync", disk=False)
     rec = tb._first_sight(LOOP, Fork.OSAKA)
-    assert rec[4] == gas_threshold(len(LOOP))
+    assert (rec[3], rec[4], rec[10]) == (NEVER, NEVER, expected_compile_seconds(len(LOOP)))
+    explicit = TieredBackend(calls=7, gas=1000, mode="sync", disk=False)._first_sight(LOOP, Fork.OSAKA)
+    assert (explicit[3], explicit[4], explicit[10]) == (7, 1000, NEVER)  # EVM_MLIR_TIER_GAS replaces the rule
 
 
-def test_gas_threshold_triggers_a_compile_in_the_first_transaction(tiered):
-    """The default rule (no EVM_MLIR_TIER_GAS): one frame burning more gas than the compile costs
-    makes the code hot at once, without the min_txs rule of the frame count; the next frame runs compiled."""
-    tb = tiered(calls=10**9, mode="sync", disk=False, min_txs=10**9)
-    assert tb.gas_threshold is None
-    tb._first_sight(LOOP, Fork.OSAKA)[4] = 150_000  # the rule's figure for a smaller interpreter rate
-    data = word(3000)  # > 150k gas of its own
+def test_seconds_interpreted_make_a_code_hot_in_its_first_transaction(tiered):
+    """The default rule: once the seconds a code has cost interpreted exceed its expected compile time,
+    it is hot at once (no min_txs), and its next frame runs compiled."""
+    tb = tiered(mode="sync", disk=False, min_txs=10**9)
+    tb._first_sight(LOOP, Fork.OSAKA)[10] = 0.002  # the rule's figure for a faster compiler
+    data = word(3000)  # ~36k instructions interpreted: well over 2 ms
     same(run(LOOP, data, backend="tiered_test"), run(LOOP, data, backend="interpreter"))
     same(run(LOOP, data, backend="tiered_test"), run(LOOP, data, backend="interpreter"))
     s = tb.stats()
     assert (s["frames_interpreted"], s["frames_compiled"], s["contracts_compiled"]) == (1, 1, 1)
+
+
+def test_gas_alone_does_not_make_a_code_hot(tiered):
+    """Gas is not time: a frame burning 10M gas in a few instructions (here one huge memory expansion)
+    costs the interpreter microseconds, and compiling it would not pay."""
+    tb = tiered(mode="sync", disk=False, min_txs=1)
+    code = ops(0, 70_000 * 32 - 32, "MSTORE", "STOP")  # 70,000 words of memory: 9.8M gas (quadratic cost)
+    for _ in range(3):
+        r = run(code, gas=30_000_000, backend="tiered_test")
+        assert r.status == "success" and r.result.gas_left < 30_000_000 - 9_000_000
+    rec = tb._codes[Fork.OSAKA][code]
+    assert 0 < rec[9] < rec[10] and rec[2] == COLD and tb.stats()["contracts_compiled"] == 0
+
+
+def test_own_seconds_exclude_child_frames(tiered):
+    """A caller whose callee loops is not charged the callee's seconds."""
+    tb = tiered(mode="sync", disk=False)
+    accounts = {OTHER: {"code": LOOP}}
+    caller = ops(3000, 0, "MSTORE", 32, 0, 32, 0, 0, OTHER, "GAS", "CALL", 0, "MLOAD", 1, "SSTORE", 32, 0, "RETURN")
+    same(run(caller, accounts=accounts, backend="tiered_test"), run(caller, accounts=accounts, backend="interpreter"))
+    own = tb._codes[Fork.OSAKA][caller]
+    callee = tb._codes[Fork.OSAKA][LOOP]
+    assert 0 < own[9] < callee[9] / 5
 
 
 SLOW_WORKER = (
@@ -361,23 +385,22 @@ def test_vendored_state_tests_pass_with_tiered(tmp_path, thresholds):
         assert summary["frames_compiled"] > 0
 
 
-def test_first_compile_pays_for_starting_the_worker(tmp_path, monkeypatch):
-    """Process mode, gas rule: until a worker runs, a code needs the worker's start (and, with a
-    cache lacking the runtime module, its build) in own gas on top of its threshold."""
+def test_first_compile_pays_for_starting_the_worker(tmp_path, monkeypatch, tiered):
+    """Process mode, compile-cost rule: until a worker runs, a code needs the worker's start (and, with a
+    cache lacking the runtime module, its build) in own seconds on top of its expected compile time."""
     from evm import tiered as T
 
     monkeypatch.setenv("EVM_MLIR_CACHE", str(tmp_path))
     tb = TieredBackend(mode="process")
     tb._disk_objects()
-    assert tb._start_gas == int(tb.gas_per_s * (T.WORKER_START_S + T.RUNTIME_BUILD_S))
+    assert tb._start_s == T.WORKER_START_S + T.RUNTIME_BUILD_S
     tb._disk_path("runtime").write_bytes(b"")  # (listed only: never loaded here)
-    warm = TieredBackend(mode="process")
+    warm = tiered(mode="process", min_txs=1)
     warm._disk_objects()
-    assert warm._start_gas == int(warm.gas_per_s * T.WORKER_START_S)
-    assert TieredBackend(mode="sync")._start_gas == 0 and TieredBackend(mode="process", gas=1)._start_gas == 0
+    assert warm._start_s == T.WORKER_START_S
+    assert TieredBackend(mode="sync")._start_s == 0
     code = LOOP + b"\x67" + os.urandom(8) + b"\x00"
-    register_backend("tiered_test", lambda: warm)
-    n = gas_threshold(len(code), warm.gas_per_s) // 40  # past the threshold, short of threshold + start
-    run(code, word(n), gas=10**9, backend="tiered_test")
-    rec = warm._codes[Fork.OSAKA][code]
-    assert rec[1] >= rec[4] and rec[1] < rec[4] + warm._start_gas and rec[2] == COLD
+    rec = warm._first_sight(code, Fork.OSAKA)
+    rec[10] = 0.002
+    run(code, word(3000), backend="tiered_test")  # well past 2 ms, far short of 2 ms + the worker's start
+    assert rec[9] >= rec[10] and rec[9] < rec[10] + warm._start_s and rec[2] == COLD and warm._proc is None
