@@ -13,6 +13,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.heap import freeze_long_lived
+
 from .errors import UserError
 from .progress import Progress
 
@@ -109,6 +111,7 @@ def run_files(
     `run_one(*case, backend=...)`); with jobs > 1, one file per task across worker processes.
     Results come in file order either way, so reports are identical for any `jobs`."""
     mod = importlib.import_module(runner)
+    freeze_long_lived()  # set-up done: full collections skip the modules (and, with --jobs, before the fork)
     results: list[CaseResult] = []
     if jobs <= 1 or len(files) <= 1:
         cases = list(mod.iter_cases(files, *filters))

@@ -19,6 +19,8 @@ from typing import Any
 
 import structlog
 
+from common.heap import freeze_long_lived
+
 from ..chain.store import ChainStore, remove_datadir
 from ..dev_accounts import DEV_KEYS
 from ..errors import UserError
@@ -248,6 +250,7 @@ async def _serve(args, genesis, store: ChainStore, backend: str) -> int:
         state_root="0x" + head.state_root.hex(),
         evm=backend,
     )
+    freeze_long_lived()  # set-up done: full collections skip what lives as long as the node
 
     subscriptions = Subscriptions(node)
     common: dict[str, Any] = dict(

@@ -27,6 +27,8 @@ from typing import Any
 
 import llvmlite.binding as llvm
 
+from common.heap import freeze_long_lived
+
 from .runtime_slots import SLOT_FUNCTIONS
 
 RUNTIME_FUNCTIONS = (
@@ -200,4 +202,6 @@ def get_jit() -> Jit:
         with _lock:
             if _jit is None:
                 _jit = Jit()
+                # its modules live as long as the process: keep full collections from walking them
+                freeze_long_lived()
     return _jit
