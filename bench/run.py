@@ -107,8 +107,7 @@ def bench_mlir(progs, n, reps, rounds):
         ctx.busy = False
 
         def via_native():
-            ctx.q[0] = GAS
-            return fn(ctx.ptr)
+            return fn(ctx.arg, GAS, data)  # (the entry stores gas and calldata into the context)
 
         res[name] = {
             "output": r.output.hex(),

@@ -199,6 +199,31 @@ def test_execute_raises_the_host_exception_and_the_backend_recovers():
     assert CONTRACT
 
 
+def test_the_builtin_entry_checks_its_arguments_and_returns_output_bytes():
+    """The entry (rt_py_entry, METH_FASTCALL) of a contract returning calldata word 0 plus one: gas and calldata
+    reach the context, a RETURN with output comes back as bytes, a STOP as status 0; a wrong argument count,
+    calldata that is not exact bytes, or a gas beyond int64 is a TypeError/OverflowError, never a crash."""
+    from evm.backends import get_backend
+    from evm.spec import Fork
+
+    be = get_backend("mlir")
+    code = bytes.fromhex("5f35600101" "5f52" "60205ff3")  # CALLDATALOAD(0)+1, MSTORE(0), RETURN(0, 32)
+    fn = be.entry(code, Fork.CANCUN)
+    c = be._context(0)
+    try:
+        out = fn(c.arg, 100_000, (41).to_bytes(32, "big"))
+        assert out == (42).to_bytes(32, "big")
+        assert 0 < c.q[L.GAS // 8] < 100_000 and c.q[L.CD_LEN // 8] == 32
+        assert be.entry(b"\x00", Fork.CANCUN)(c.arg, 100, b"") == 0  # STOP: the status
+        for bad in ((c.arg, 100), (c.arg, 100, bytearray(32)), (c.arg, 100, "x" * 32)):
+            with pytest.raises(TypeError):
+                fn(*bad)
+        with pytest.raises(OverflowError):
+            fn(c.arg, 2**64, b"")
+    finally:
+        c.busy = False
+
+
 def test_native_host_paths_without_the_c_api():
     """The differential scenarios of test_native_host_paths.py with the C API off: cold slots through the
     ctypes callbacks, the write-back decoded in Python."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 from ..message import ExecutionResult
 from . import layout as L
 from .cache import DiskCache, symbol_for
-from .context import BYTES_DATA_OFFSET, FrameContext, FunctionTable, bytes_address
+from .context import FrameContext, FunctionTable
 from .hostcalls import CONTEXTS, LOG_LEN_Q, NDIRTY_Q, REFUND_Q, ST_EXCEPTION, flush_slots, install
 from .precompile_calls import PRECOMPILES_KEY, NativePrecompiles
 from .runtime import get_jit
@@ -24,13 +24,10 @@ if TYPE_CHECKING:
     from ..spec import Fork
 
 # calldata of this type is passed by its own buffer (CPython bytes: data at id + 32); NoneType: never
-_FAST_BYTES: type = bytes if BYTES_DATA_OFFSET == 32 else type(None)
 
 _ERRORS = dict(L.ERROR_NAMES)
 # context fields run_frame reads and writes (layout.py), as int64 indices of FrameContext.q
 _GAS_Q = L.GAS // 8
-_CD_PTR_Q = L.CD_PTR // 8
-_CD_LEN_Q = L.CD_LEN // 8
 _MEM_PTR_Q = L.MEM_PTR // 8
 _MEM_CAP_Q = L.MEM_CAP // 8
 _RET_OFF_Q = L.RET_OFF // 8
@@ -52,10 +49,13 @@ STORAGE = 4  # may SLOAD or SSTORE (its frames set TOUCH_FN and TOUCH_ADDR: ir/p
 
 
 class CompiledEntry(Protocol):
-    """A contract's native entry point, called with its frame context's `arg` (Jit.entry: a Python builtin
-    through the C API, else a ctypes function); its flags (CALLS | WRITES | STORAGE) are kept beside it."""
+    """A contract's native entry point, called with its frame context's `arg`, the message's gas and its
+    calldata as bytes (Jit.entry: a Python builtin through the C API, which stores the last two into the
+    context itself, else a ctypes function behind a Python function that does). It returns the status, or
+    (the builtin) the output of a RETURN with output as bytes. Its flags (CALLS | WRITES | STORAGE) are kept
+    beside it."""
 
-    def __call__(self, ctx: Any, /) -> int: ...
+    def __call__(self, ctx: Any, gas: int, data: bytes, /) -> int | bytes: ...
 
 
 class MlirBackend:
@@ -177,14 +177,9 @@ class MlirBackend:
         c.message = message
         c.host = host
         data = message.data
-        q = c.q
-        q[_GAS_Q] = message.gas
-        if type(data) is _FAST_BYTES:
-            q[_CD_PTR_Q] = id(data) + 32
-        else:
+        if type(data) is not bytes:  # (the entry takes exact bytes; the context keeps them alive)
             data = c.calldata = bytes(data)
-            q[_CD_PTR_Q] = bytes_address(data)
-        q[_CD_LEN_Q] = len(data)
+        q = c.q
         if flags:
             if flags & CALLS:  # only code with CALL* reads PC_MASK (~0.2 us, not paid by other frames)
                 q[_PC_MASK_Q] = precompile_mask(host)
@@ -195,13 +190,17 @@ class MlirBackend:
                 q[_TOUCH_FN_Q] = id(touch)
                 q[_TOUCH_ADDR_Q] = id(message.target)
         try:
-            rc = fn(c.arg)
+            rc: Any = fn(c.arg, message.gas, data)  # (the entry stores gas and calldata: GAS, CD_PTR, CD_LEN)
         except BaseException:  # a Python exception the runtime's C-API calls left (ctypes raised it)
             c.busy = False
             q[_HALT_Q] = 0
             c.drop_slots()
             raise
         c.busy = False
+        if type(rc) is bytes:  # a RETURN with output, copied out of memory by the builtin entry (status 1)
+            if flags & WRITES and (q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q]):
+                flush_slots(c)
+            return ExecutionResult("success", rc, q[_GAS_Q])
         # hostcalls.native_pending, inlined, for code that can leave any (SSTORE, TSTORE, LOG*): native
         # writes and logs are kept when the frame succeeded
         if flags & WRITES and (q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q]):

@@ -138,9 +138,9 @@ class FrameContext:
         self.chars = cast(CharBuffer, self.buf)  # slices are bytes (see slot_chars)
         self.addr = ctypes.addressof(self.buf)
         self.ptr = ctypes.c_void_p(self.addr)
-        # what the compiled entry is called with (runtime.Jit.entry): the address for a builtin, the pointer
-        # object for a ctypes function (a plain int would be passed as a 32-bit C int)
-        self.arg: object = self.addr if table.native_entries else self.ptr
+        # what the compiled entry is called with (runtime.Jit.entry): the address for a builtin, the context
+        # itself for the Python function around a ctypes one
+        self.arg: object = self.addr if table.native_entries else self
         self.mv = memoryview(self.buf).cast("B")
         self.q = self.mv.cast("q")  # int64 view: q[off // 8]
         self.depth = depth

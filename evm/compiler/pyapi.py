@@ -42,6 +42,8 @@ _FUNCTIONS = {
     "py_as_voidptr": "PyLong_AsVoidPtr",
     "py_from_i64": "PyLong_FromLongLong",
     "py_err_occurred": "PyErr_Occurred",
+    "py_as_i64": "PyLong_AsLongLong",
+    "py_bytes_from": "PyBytes_FromStringAndSize",
 }
 
 # rt_dirty_lists: ctx -> (storage [(key, value)], transient [(key, value)]) (a new reference: ctypes takes it)
@@ -57,17 +59,19 @@ class PyMethodDef(ctypes.Structure):
     ]
 
 
-METH_O = 0x0008
+METH_FASTCALL = 0x0080
 _entry_def: PyMethodDef | None = None  # one definition for every contract's entry (kept alive here)
-_new_function: Callable[[int, int, None], Callable[[int], int]] | None = None  # PyCFunction_NewEx
+_new_function: Callable[[int, int, None], Callable[[int, int, bytes], int | bytes]] | None = None  # PyCFunction_NewEx
 
 
-def native_entry(rt_py_entry: int, function: int) -> Callable[[int], int]:
-    """The compiled function at address `function` as a Python builtin (ir/pyapi.ll rt_py_entry): called
-    with a frame context's address, it returns the status. Only when `bind` succeeded."""
+def native_entry(rt_py_entry: int, function: int) -> Callable[[int, int, bytes], int | bytes]:
+    """The compiled function at address `function` as a Python builtin (ir/pyapi.ll rt_py_entry): called as
+    entry(context address, gas, calldata bytes), it stores gas and calldata into the context, runs the
+    contract and returns the status, or the output (bytes) of a RETURN with output. Only when `bind`
+    succeeded."""
     global _entry_def, _new_function
     if _entry_def is None or _new_function is None:
-        _entry_def = PyMethodDef(b"evm_mlir_entry", rt_py_entry, METH_O, None)
+        _entry_def = PyMethodDef(b"evm_mlir_entry", rt_py_entry, METH_FASTCALL, None)
         new = ctypes.cast(ctypes.pythonapi.PyCFunction_NewEx, ctypes.c_void_p).value
         assert new, "PyCFunction_NewEx"  # (bind found the C API: this is CPython)
         proto = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p, ctypes.py_object, ctypes.py_object)
@@ -90,6 +94,7 @@ def addresses() -> dict[str, int] | None:
     out["py_type_error"] = id(TypeError)
     out["py_true"] = id(True)
     out["py_int_type"] = id(int)
+    out["py_bytes_type"] = id(bytes)
     return out
 
 

@@ -29,6 +29,7 @@ import llvmlite.binding as llvm
 
 from common.heap import freeze_long_lived
 
+from . import layout as L
 from .runtime_slots import SLOT_FUNCTIONS
 
 RUNTIME_FUNCTIONS = (
@@ -49,6 +50,7 @@ RUNTIME_FUNCTIONS = (
 )
 UNROLL_OPTIONS = ("-unroll-runtime", "-unroll-runtime-multi-exit")
 _lock = threading.Lock()
+_GAS_Q, _CD_PTR_Q, _CD_LEN_Q = L.GAS // 8, L.CD_PTR // 8, L.CD_LEN // 8  # (the ctypes entry's stores)
 _OPLIB_REF = re.compile(rb"evmop_[A-Z0-9]+_([0-9]+)")
 
 
@@ -97,18 +99,28 @@ class Jit:
         self.pyapi = pyapi.bind(self.engine)
         self.dirty_lists = pyapi.DIRTY_LISTS(self.runtime["rt_dirty_lists"]) if self.pyapi else None
 
-    def entry(self, address: int) -> Callable[[Any], int]:
+    def entry(self, address: int) -> Callable[[Any, int, bytes], int | bytes]:
         """The compiled contract function at `address` as a callable taking its frame context's `arg`
-        (context.FrameContext): a Python builtin through the C API (pyapi.native_entry), else a ctypes
-        function."""
+        (context.FrameContext), the gas and the calldata (bytes): a Python builtin through the C API
+        (pyapi.native_entry), else a Python function storing gas and calldata into the context (`arg` is
+        the context then) and calling a ctypes function."""
         if self.pyapi:
             from .pyapi import native_entry
 
             return native_entry(self.runtime["rt_py_entry"], address)
-        from .context import ENTRY_RAW
+        from .context import ENTRY_RAW, bytes_address
 
-        fn: Callable[[Any], int] = ENTRY_RAW(address)
-        return fn
+        raw = ENTRY_RAW(address)
+
+        def entry(ctx: Any, gas: int, data: bytes) -> int:
+            q = ctx.q
+            q[_GAS_Q] = gas
+            q[_CD_PTR_Q] = bytes_address(data)
+            q[_CD_LEN_Q] = len(data)
+            rc: int = raw(ctx.ptr)
+            return rc
+
+        return entry
 
     def _runtime_object(self) -> bytes:
         """The runtime module's object file, from the disk cache when present (compiling the

@@ -20,8 +20,12 @@
 @py_type_error = global ptr null  ; PyExc_TypeError
 @py_true = global ptr null        ; Py_True
 @py_int_type = global ptr null    ; &PyLong_Type
+@py_as_i64 = global ptr null      ; long long PyLong_AsLongLong(PyObject *)
+@py_bytes_type = global ptr null  ; &PyBytes_Type
+@py_bytes_from = global ptr null  ; PyObject *PyBytes_FromStringAndSize(const char *, Py_ssize_t)
 
 @not_int = private constant [45 x i8] c"touch_slot must return (int, int, bool) here\00"
+@bad_entry_args = private constant [50 x i8] c"a compiled entry takes (context, gas, bytes) here\00"
 
 define internal i1 @py_is_int(ptr %o) alwaysinline {
   %tp = getelementptr i8, ptr %o, i64 8
@@ -240,29 +244,87 @@ fail:
   ret ptr null
 }
 
-; A compiled contract's entry as a Python builtin (pyapi.native_entry: a PyCFunction, METH_O, whose `self` is the
-; address of the contract's function as an int): called with the frame context's address as an int, it runs the
-; contract and returns its status as an int. Cheaper to call than a ctypes function (no argument conversion
-; objects, no libffi); NULL (the exception raised) when a C-API call of the frame left one pending.
-define ptr @rt_py_entry(ptr %self, ptr %arg) {
+; A compiled contract's entry as a Python builtin (pyapi.native_entry: a PyCFunction, METH_FASTCALL, whose `self`
+; is the address of the contract's function as an int): called as entry(context address, gas, calldata) with
+; the calldata an exact bytes object, it stores gas and calldata into the context (layout GAS, CD_PTR, CD_LEN:
+; three stores the Python message path would otherwise make one by one), runs the contract and returns its
+; status as an int, or, for a RETURN with output (status 1), that output as bytes. Cheaper to call than a
+; ctypes function (no argument conversion objects, no libffi); NULL with the exception set when an argument
+; is not what it must be or a C-API call of the frame left one pending.
+define ptr @rt_py_entry(ptr %self, ptr %args, i64 %nargs) {
 entry:
+  %three = icmp eq i64 %nargs, 3
+  br i1 %three, label %unpack, label %type_error
+unpack:
+  %p2 = getelementptr ptr, ptr %args, i64 2
+  %data = load ptr, ptr %p2, align 8
+  %tp = getelementptr i8, ptr %data, i64 8
+  %t = load ptr, ptr %tp, align 8
+  %bt = load ptr, ptr @py_bytes_type, align 8
+  %isbytes = icmp eq ptr %t, %bt
+  br i1 %isbytes, label %addrs, label %type_error
+addrs:
   %asp = load ptr, ptr @py_as_voidptr, align 8
   %fn = call ptr %asp(ptr %self)
-  %ctx = call ptr %asp(ptr %arg)
+  %a0 = load ptr, ptr %args, align 8
+  %ctx = call ptr %asp(ptr %a0)
   %nofn = icmp eq ptr %fn, null
   %noctx = icmp eq ptr %ctx, null
   %bad = or i1 %nofn, %noctx
-  br i1 %bad, label %fail, label %run
-run:
+  br i1 %bad, label %fail, label %gas
+gas:
+  %p1 = getelementptr ptr, ptr %args, i64 1
+  %a1 = load ptr, ptr %p1, align 8
+  %asll = load ptr, ptr @py_as_i64, align 8
+  %g = call i64 %asll(ptr %a1)
+  %maybe = icmp eq i64 %g, -1
+  br i1 %maybe, label %gas_check, label %store
+gas_check:
+  %occ0 = load ptr, ptr @py_err_occurred, align 8
+  %e0 = call ptr %occ0()
+  %err0 = icmp ne ptr %e0, null
+  br i1 %err0, label %fail, label %store
+store:
+  %gp = getelementptr i8, ptr %ctx, i64 {{GAS}}
+  store i64 %g, ptr %gp, align 8
+  %szp = getelementptr i8, ptr %data, i64 16  ; PyBytesObject: ob_size (PyObject_VAR_HEAD), then ob_shash,
+  %sz = load i64, ptr %szp, align 8
+  %dp = getelementptr i8, ptr %data, i64 32   ; then ob_sval (CPython 3.11 and 3.12)
+  %cdp = getelementptr i8, ptr %ctx, i64 {{CD_PTR}}
+  store ptr %dp, ptr %cdp, align 8
+  %cdl = getelementptr i8, ptr %ctx, i64 {{CD_LEN}}
+  store i64 %sz, ptr %cdl, align 8
   %rc = call i64 %fn(ptr %ctx)
   %occ = load ptr, ptr @py_err_occurred, align 8
   %e = call ptr %occ()
   %err = icmp ne ptr %e, null
   br i1 %err, label %fail, label %ok
 ok:
+  %is1 = icmp eq i64 %rc, 1
+  br i1 %is1, label %returned, label %status
+returned:  ; RETURN: with output, the output as bytes (what Python would slice out of memory next)
+  %rlp = getelementptr i8, ptr %ctx, i64 {{RET_LEN}}
+  %rlen = load i64, ptr %rlp, align 8
+  %some = icmp sgt i64 %rlen, 0
+  br i1 %some, label %output, label %status
+output:
+  %mpp = getelementptr i8, ptr %ctx, i64 {{MEM_PTR}}
+  %mem = load ptr, ptr %mpp, align 8
+  %rop = getelementptr i8, ptr %ctx, i64 {{RET_OFF}}
+  %roff = load i64, ptr %rop, align 8
+  %src = getelementptr i8, ptr %mem, i64 %roff
+  %bf = load ptr, ptr @py_bytes_from, align 8
+  %out = call ptr %bf(ptr %src, i64 %rlen)
+  ret ptr %out
+status:
   %mk = load ptr, ptr @py_from_i64, align 8
   %r = call ptr %mk(i64 %rc)
   ret ptr %r
+type_error:
+  %set = load ptr, ptr @py_err_set, align 8
+  %te = load ptr, ptr @py_type_error, align 8
+  call void %set(ptr %te, ptr @bad_entry_args)
+  br label %fail
 fail:
   ret ptr null
 }
