@@ -207,7 +207,7 @@ def test_the_builtin_entry_checks_its_arguments_and_returns_output_bytes():
     from evm.spec import Fork
 
     be = get_backend("mlir")
-    code = bytes.fromhex("5f35600101" "5f52" "60205ff3")  # CALLDATALOAD(0)+1, MSTORE(0), RETURN(0, 32)
+    code = bytes.fromhex("5f356001015f5260205ff3")  # CALLDATALOAD(0)+1, MSTORE(0), RETURN(0, 32)
     fn = be.entry(code, Fork.CANCUN)
     c = be._context(0)
     try:
