@@ -4,8 +4,9 @@ Every frame goes through `TieredBackend.run_frame(message, host)`. Per (fork, co
 small record: how many frames of that code were interpreted, and the gas and the seconds they spent *in
 their own instructions* (the frame's minus its child frames', so a dispatcher whose callee loops does
 not become hot itself). A code is **hot** once the seconds it has cost interpreted exceed what its
-compile is expected to cost (`expected_compile_seconds` for its size, plus the worker's start for the
-first compile: docs/tiered.md "Policy"); with EVM_MLIR_TIER_GAS or EVM_MLIR_TIER_CALLS set, once its own
+compile is expected to cost (`expected_compile_seconds` for its size; the first compile also waits until
+the seconds spent interpreting, all codes together, cover the worker's start as well: docs/tiered.md
+"Policy"); with EVM_MLIR_TIER_GAS or EVM_MLIR_TIER_CALLS set, once its own
 gas or its frame count (per KiB of code, in at least EVM_MLIR_TIER_MIN_TXS transactions) reaches that
 figure instead (deterministic: tests). It is then compiled by
 the `mlir` backend's compiler (`evm.compiler`), by default in one worker process, while the frames
@@ -185,7 +186,8 @@ class TieredBackend:
         self.disk_txs = disk_txs if disk_txs is not None else _env_int("EVM_MLIR_TIER_DISK_TXS", DEFAULT_DISK_TXS)
         self._on_disk: set[str] | None = None  # object files in the disk cache when first looked at
         self._tombstones: set[str] = set()  # symbols whose compile failed (disk cache `.failed` files)
-        self._start_s = 0.0  # own seconds the first compile needs on top, for starting the worker
+        self._start_s = 0.0  # interpreted seconds the first compile needs on top, for starting the worker
+        self._interp_s = 0.0  # own seconds of every cold code's interpreted frames so far (all codes)
         self.interpreter = InterpreterBackend()
         self._mlir: MlirBackend | None = None  # the "mlir" backend, created on first need
         self._mlir_lock = threading.Lock()
@@ -280,11 +282,13 @@ class TieredBackend:
         result = self.interpreter.run_frame(message, host)
         seconds = _clock() - t
         self._timing -= 1
-        own = rec[9] = rec[9] + seconds - self._child_s
+        spent = seconds - self._child_s
+        own = rec[9] = rec[9] + spent
+        self._interp_s += spent
         self._child_s = saved + seconds
         if own >= rec[10] and rec[2] == COLD:  # (a recursive frame of the same code may have made it hot)
-            start = self._start_s if self._proc is None else 0.0  # the first compile starts the worker
-            if own >= rec[10] + start:
+            # the first compile also starts the worker: worth it once interpreting (any code) took as long
+            if self._proc is not None or self._interp_s >= rec[10] + self._start_s:
                 self._hot(rec, bytes(code), fork)
         return result
 
@@ -323,16 +327,16 @@ class TieredBackend:
             rec[0] += 1
             if result.status != "error" or result.error == "OutOfGas":
                 rec[1] += used - self._child_gas
-            rec[9] += seconds - self._child_s
+            spent = seconds - self._child_s
+            rec[9] += spent
+            self._interp_s += spent
             if rec[5] != self._tx:
                 rec[5] = self._tx
                 rec[6] += 1
             # by seconds (or gas) at once: its compile has paid off; by frames only once seen in min_txs
             # transactions (a deep recursion in one transaction is not a bet worth a compile)
-            start = self._start_s if self._proc is None else 0.0  # the first compile starts the worker
-            if (rec[9] >= rec[10] + start or rec[1] >= rec[4] or (rec[0] >= rec[3] and rec[6] >= self.min_txs)) and rec[
-                2
-            ] == COLD:
+            paid = rec[9] >= rec[10] and (self._proc is not None or self._interp_s >= rec[10] + self._start_s)
+            if (paid or rec[1] >= rec[4] or (rec[0] >= rec[3] and rec[6] >= self.min_txs)) and rec[2] == COLD:
                 # (a recursive frame of the same code may have made it hot already)
                 self._hot(rec, bytes(code), fork)
         self._child_gas = saved + used
@@ -546,14 +550,18 @@ class TieredBackend:
         `<id> err <text>`."""
         assert proc.stdout is not None  # started with stdout=PIPE
         for line in proc.stdout:
-            rid, _, rest = line.decode(errors="replace").strip().partition(" ")
+            text, _, rest = line.decode(errors="replace").strip().partition(" ")
             status, _, detail = rest.partition(" ")
+            if not text.isdigit():  # (the worker writes nothing else there; never let a stray line stop this thread)
+                log.warning("tiered: the compile worker wrote %r", line[:200])
+                continue
+            rid = int(text)
             with self._proc_lock:
                 if status == "start":
-                    self._inflight = (int(rid), time.monotonic(), _cpu_seconds(proc.pid))
+                    self._inflight = (rid, time.monotonic(), _cpu_seconds(proc.pid))
                     continue
                 self._inflight = None
-                item = self._pending.pop(int(rid), None)
+                item = self._pending.pop(rid, None)
             if item is None:
                 continue
             rec, code, fork = item
@@ -653,7 +661,10 @@ def _worker_main() -> int:
     except OSError:
         pass
     disk = DiskCache()
-    out = sys.stdout.buffer
+    # stdout is the answers' channel: keep it for them alone, and send whatever else would be written there
+    # (a log line, a library's print, LLVM's own output on fd 1) to stderr, where it cannot be read as one
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
     parent = os.getppid()
     try:  # the JIT and its runtime module (built once per cache) before any compile's budget starts
         from .compiler.runtime import get_jit
