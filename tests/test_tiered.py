@@ -393,12 +393,12 @@ def test_first_compile_pays_for_starting_the_worker(tmp_path, monkeypatch, tiere
     monkeypatch.setenv("EVM_MLIR_CACHE", str(tmp_path))
     tb = TieredBackend(mode="process")
     tb._disk_objects()
-    assert tb._start_s == T.WORKER_START_S + T.RUNTIME_BUILD_S
+    assert tb._start_s == T.WORKER_SHARE * (T.WORKER_START_S + T.RUNTIME_BUILD_S)
     tb._disk_path("runtime").write_bytes(b"")  # a damaged runtime object: the worker below rejects it, says so
     # (a log line, which once reached the answers' channel and stopped the reader thread) and builds it again
     warm = tiered(mode="process", min_txs=1)
     warm._disk_objects()
-    assert warm._start_s == T.WORKER_START_S
+    assert warm._start_s == T.WORKER_SHARE * T.WORKER_START_S
     assert TieredBackend(mode="sync")._start_s == 0
     code = LOOP + b"\x67" + os.urandom(8) + b"\x00"
     rec = warm._first_sight(code, Fork.OSAKA)
