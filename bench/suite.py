@@ -509,7 +509,7 @@ def main(argv=None) -> int:
     )
     hdr = (
         f"{'workload':22} {'gas':>9} {'mlir us':>10} {'interp us':>10} {'revm us':>10} {'py-evm us':>10} "
-        f"{'mlir/revm':>9} {'compile ms':>10}  check"
+        f"{'revm/mlir':>9} {'compile ms':>10}  check"
     )
     print(hdr)
     print("-" * len(hdr))
@@ -520,16 +520,16 @@ def main(argv=None) -> int:
         cells = []
         for c in cols:
             v = row["us"].get(c)
-            cells.append(f"{v:10.1f}" if v is not None else f"{'n/a':>10}")
+            cells.append(f"{'n/a':>10}" if v is None else f"{v:10.2f}" if v < 100 else f"{v:10.1f}")
         m, r = row["us"].get("mlir"), row["us"].get("revm")
-        ratio = f"{m / r:9.2f}" if m and r else f"{'n/a':>9}"
+        ratio = f"{r / m:8.2f}x" if m and r else f"{'n/a':>9}"
         bad = [e for e, ok in row["ok"].items() if not ok]
         check = "ok" if not bad else "MISMATCH: " + ",".join(bad)
         print(
             f"{row['name']:22} {row['gas'] or 0:9d} {' '.join(cells)} {ratio} {row.get('compile_ms', 0):10.1f}  {check}"
         )
     print(
-        "mlir/revm < 1 means the mlir backend is faster than revm. gas = execution gas (interpreter); revm's "
+        "revm/mlir: how many times faster than revm the mlir backend is. gas = execution gas (interpreter); revm's "
         "transaction gas is compared after removing intrinsic gas and adding back the refund."
     )
     for n_ in notes:
