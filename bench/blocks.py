@@ -32,8 +32,8 @@ one call to the next (unavoidable: a block's later transactions see warm account
 `insert_account_storage` warm the account in revm's journal, so pre-state accounts are built in a scratch
 EVM, copied with `insert_account_info`, and storage inserts are wrapped in snapshot/revert.
 
-A block the interpreter imports in under `--short` seconds (default 1; the precompile and selfdestruct families,
-0.1-0.2 s) is run SHORT_ROUNDS (5) times by every engine, in rounds (every engine once per round, so that a
+A block the interpreter imports in under `--short` seconds (default 2.5: the precompile, keccak and selfdestruct
+families, 0.1-2 s) is run SHORT_ROUNDS (5) times by every engine, in rounds (every engine once per round, so that a
 slow phase of the machine falls on all of them), each in a fresh process (a cold engine with a fresh empty
 cache each time), and the median is reported (all samples in the JSON): single runs of such blocks moved by
 a third on this machine, which is the size of the differences being measured.
@@ -529,9 +529,9 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--short",
         type=float,
-        default=1.0,
+        default=2.5,
         help=f"a block the interpreter imports in less than this many seconds is run {SHORT_ROUNDS} times by every "
-        "engine, each figure the median (default 1.0; 0: one run each)",
+        "engine, each figure the median (default 2.5; 0: one run each)",
     )
     ap.add_argument("--json", dest="json_out", help="write every run's figures here")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
