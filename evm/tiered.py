@@ -290,11 +290,15 @@ class TieredBackend:
         own = rec[9] = rec[9] + spent
         self._interp_s += spent
         self._child_s = saved + seconds
-        if own >= rec[10] and rec[2] == COLD:  # (a recursive frame of the same code may have made it hot)
-            # the first compile also starts the worker: worth it once interpreting (any code) took as long
-            if self._proc is not None or self._interp_s >= rec[10] + self._start_s:
-                self._hot(rec, bytes(code), fork)
+        if own >= rec[10] and rec[2] == COLD and self._start_paid(rec):
+            # (a recursive frame of the same code may have made it hot already)
+            self._hot(rec, bytes(code), fork)
         return result
+
+    def _start_paid(self, rec: Record) -> bool:
+        """For a code past its own seconds: whether its compile may go now. The first compile also starts
+        the worker, worth it once interpreting (all codes together) took its share of the start too."""
+        return self._proc is not None or self._interp_s >= rec[10] + self._start_s
 
     def _run_counted(self, rec: Record, code: bytes, fork: Fork, message: Message, host: NativeHost) -> ExecutionResult:
         """Every other frame: compiled code, code on disk, code queued or failed, and every frame when an
@@ -339,7 +343,7 @@ class TieredBackend:
                 rec[6] += 1
             # by seconds (or gas) at once: its compile has paid off; by frames only once seen in min_txs
             # transactions (a deep recursion in one transaction is not a bet worth a compile)
-            paid = rec[9] >= rec[10] and (self._proc is not None or self._interp_s >= rec[10] + self._start_s)
+            paid = rec[9] >= rec[10] and self._start_paid(rec)
             if (paid or rec[1] >= rec[4] or (rec[0] >= rec[3] and rec[6] >= self.min_txs)) and rec[2] == COLD:
                 # (a recursive frame of the same code may have made it hot already)
                 self._hot(rec, bytes(code), fork)

@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from ..precompiles import Precompile
     from ..spec import Fork
 
-# calldata of this type is passed by its own buffer (CPython bytes: data at id + 32); NoneType: never
-
 _ERRORS = dict(L.ERROR_NAMES)
 # context fields run_frame reads and writes (layout.py), as int64 indices of FrameContext.q
 _GAS_Q = L.GAS // 8
