@@ -199,22 +199,53 @@ def test_execute_raises_the_host_exception_and_the_backend_recovers():
     assert CONTRACT
 
 
-def test_the_builtin_entry_checks_its_arguments_and_returns_output_bytes():
+class _Box:
+    held: object = None
+
+
+def test_the_builtin_entry_checks_its_arguments_and_returns_the_result():
     """The entry (rt_py_entry, METH_FASTCALL) of a contract returning calldata word 0 plus one: gas and calldata
-    reach the context, a RETURN with output comes back as bytes, a STOP as status 0; a wrong argument count,
-    calldata that is not exact bytes, or a gas beyond int64 is a TypeError/OverflowError, never a crash."""
+    reach the context; a RETURN comes back as the ExecutionResult the entry made (its output copied out of
+    memory, the gas left), a STOP as one with empty output, a REVERT as its status; a wrong argument count,
+    calldata that is not exact bytes, or a gas beyond int64 is a TypeError/OverflowError, never a crash; the
+    results it makes are ordinary objects (equal to one made in Python, collected when dropped)."""
+    import gc
+    import weakref
+
     from evm.backends import get_backend
+    from evm.message import ExecutionResult
     from evm.spec import Fork
 
     be = get_backend("mlir")
+    assert be.jit.pyapi  # (this test is about the C-API entry)
     code = bytes.fromhex("5f356001015f5260205ff3")  # CALLDATALOAD(0)+1, MSTORE(0), RETURN(0, 32)
     fn = be.entry(code, Fork.CANCUN)
     c = be._context(0)
     try:
         out = fn(c.arg, 100_000, (41).to_bytes(32, "big"))
-        assert out == (42).to_bytes(32, "big")
-        assert 0 < c.q[L.GAS // 8] < 100_000 and c.q[L.CD_LEN // 8] == 32
-        assert be.entry(b"\x00", Fork.CANCUN)(c.arg, 100, b"") == 0  # STOP: the status
+        assert type(out) is ExecutionResult
+        gas = c.q[L.GAS // 8]
+        assert 0 < gas < 100_000 and c.q[L.CD_LEN // 8] == 32
+        assert out == ExecutionResult("success", (42).to_bytes(32, "big"), gas)
+        assert out.error is None and out.created_address is None and out.success
+        out.gas_left = 7  # a plain mutable result, as the Python path's
+        assert out.gas_left == 7
+        stop = be.entry(b"\x00", Fork.CANCUN)(c.arg, 100, b"")
+        assert stop == ExecutionResult("success", b"", 100)
+        assert be.entry(bytes.fromhex("60015f52"), Fork.CANCUN)(c.arg, 100, b"") == ExecutionResult("success", b"", 89)
+        assert be.entry(bytes.fromhex("60205ffd"), Fork.CANCUN)(c.arg, 100, b"") == 2  # REVERT: the status
+        counts = sys.getrefcount("success"), sys.getrefcount(None)
+        for _ in range(1000):  # no reference leaked or stolen: the constants' counts stay where they were
+            fn(c.arg, 100_000, (41).to_bytes(32, "big"))
+        assert abs(sys.getrefcount("success") - counts[0]) <= 1
+        probe = fn(c.arg, 100_000, (1).to_bytes(32, "big"))
+        box = _Box()
+        box.held = probe
+        probe.output = box  # type: ignore[assignment]  # a cycle through the result: the GC must see it
+        ref = weakref.ref(box)
+        del probe, box
+        gc.collect()
+        assert ref() is None
         for bad in ((c.arg, 100), (c.arg, 100, bytearray(32)), (c.arg, 100, "x" * 32)):
             with pytest.raises(TypeError):
                 fn(*bad)

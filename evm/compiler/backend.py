@@ -50,10 +50,10 @@ class CompiledEntry(Protocol):
     """A contract's native entry point, called with its frame context's `arg`, the message's gas and its
     calldata as bytes (Jit.entry: a Python builtin through the C API, which stores the last two into the
     context itself, else a ctypes function behind a Python function that does). It returns the status, or
-    (the builtin) the output of a RETURN with output as bytes. Its flags (CALLS | WRITES | STORAGE) are kept
+    (the builtin) the frame's ExecutionResult when it succeeded (STOP or RETURN). Its flags (CALLS | WRITES | STORAGE) are kept
     beside it."""
 
-    def __call__(self, ctx: Any, gas: int, data: bytes, /) -> int | bytes: ...
+    def __call__(self, ctx: Any, gas: int, data: bytes, /) -> int | ExecutionResult: ...
 
 
 class MlirBackend:
@@ -195,10 +195,10 @@ class MlirBackend:
             c.drop_slots()
             raise
         c.busy = False
-        if type(rc) is bytes:  # a RETURN with output, copied out of memory by the builtin entry (status 1)
+        if type(rc) is ExecutionResult:  # STOP or RETURN, the result made by the builtin entry (pyapi.ll)
             if flags & WRITES and (q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q]):
                 flush_slots(c)
-            return ExecutionResult("success", rc, q[_GAS_Q])
+            return rc
         # hostcalls.native_pending, inlined, for code that can leave any (SSTORE, TSTORE, LOG*): native
         # writes and logs are kept when the frame succeeded
         if flags & WRITES and (q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q]):

@@ -20,9 +20,13 @@ import ctypes
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import llvmlite.binding as llvm
 import structlog
+
+if TYPE_CHECKING:
+    from ..message import ExecutionResult
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +48,13 @@ _FUNCTIONS = {
     "py_err_occurred": "PyErr_Occurred",
     "py_as_i64": "PyLong_AsLongLong",
     "py_bytes_from": "PyBytes_FromStringAndSize",
+    "py_alloc": "PyType_GenericAlloc",
+    "py_incref": "Py_IncRef",
 }
+
+# the slots of ExecutionResult that rt_py_entry fills, in the order of pyapi.ll's @py_result_slots
+RESULT_SLOTS = ("status", "output", "gas_left", "error", "created_address")
+_SUCCESS = "success"  # the status object every result made by rt_py_entry holds (kept alive here)
 
 # rt_dirty_lists: ctx -> (storage [(key, value)], transient [(key, value)]) (a new reference: ctypes takes it)
 DIRTY_LISTS = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p)
@@ -61,14 +71,16 @@ class PyMethodDef(ctypes.Structure):
 
 METH_FASTCALL = 0x0080
 _entry_def: PyMethodDef | None = None  # one definition for every contract's entry (kept alive here)
-_new_function: Callable[[int, int, None], Callable[[int, int, bytes], int | bytes]] | None = None  # PyCFunction_NewEx
+_new_function: Callable[[int, int, None], Callable[[int, int, bytes], int | ExecutionResult]] | None = (
+    None  # PyCFunction_NewEx
+)
 
 
-def native_entry(rt_py_entry: int, function: int) -> Callable[[int, int, bytes], int | bytes]:
+def native_entry(rt_py_entry: int, function: int) -> Callable[[int, int, bytes], int | ExecutionResult]:
     """The compiled function at address `function` as a Python builtin (ir/pyapi.ll rt_py_entry): called as
     entry(context address, gas, calldata bytes), it stores gas and calldata into the context, runs the
-    contract and returns the status, or the output (bytes) of a RETURN with output. Only when `bind`
-    succeeded."""
+    contract and returns its ExecutionResult when it succeeded (STOP or RETURN), else the status. Only when
+    `bind` succeeded."""
     global _entry_def, _new_function
     if _entry_def is None or _new_function is None:
         _entry_def = PyMethodDef(b"evm_mlir_entry", rt_py_entry, METH_FASTCALL, None)
@@ -77,6 +89,29 @@ def native_entry(rt_py_entry: int, function: int) -> Callable[[int, int, bytes],
         proto = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p, ctypes.py_object, ctypes.py_object)
         _new_function = proto(new)
     return _new_function(ctypes.addressof(_entry_def), function, None)
+
+
+def result_layout() -> tuple[int, ...] | None:
+    """The byte offset in an ExecutionResult of each of RESULT_SLOTS, measured on a probe instance whose
+    fields are distinct objects (CPython places slots after the object header, in sorted order); None
+    when the class is not laid out as plain object slots (then the C API is not used at all)."""
+    from ..message import ExecutionResult
+
+    if set(getattr(ExecutionResult, "__slots__", ())) != set(RESULT_SLOTS):
+        return None
+    if ExecutionResult.__dictoffset__ or ExecutionResult.__weakrefoffset__:  # (no __dict__, no __weakref__)
+        return None
+    n = len(RESULT_SLOTS)
+    header = object.__basicsize__
+    if ExecutionResult.__basicsize__ != header + n * ctypes.sizeof(ctypes.c_void_p):
+        return None
+    probe = ExecutionResult(*[object() for _ in RESULT_SLOTS])  # type: ignore[arg-type]
+    stored = list((ctypes.c_void_p * n).from_address(id(probe) + header))
+    where = {address: header + i * ctypes.sizeof(ctypes.c_void_p) for i, address in enumerate(stored)}
+    try:
+        return tuple(where[id(getattr(probe, name))] for name in RESULT_SLOTS)
+    except KeyError:
+        return None
 
 
 def addresses() -> dict[str, int] | None:
@@ -95,6 +130,12 @@ def addresses() -> dict[str, int] | None:
     out["py_true"] = id(True)
     out["py_int_type"] = id(int)
     out["py_bytes_type"] = id(bytes)
+    from ..message import ExecutionResult
+
+    out["py_result_type"] = id(ExecutionResult)
+    out["py_success"] = id(_SUCCESS)
+    out["py_none"] = id(None)
+    out["py_empty"] = id(b"")
     return out
 
 
@@ -110,6 +151,12 @@ def bind(engine: llvm.ExecutionEngine) -> bool:
             implementation=sys.implementation.name,
         )
         return False
+    layout = result_layout()
+    if layout is None:
+        log.debug("pyapi.off", reason="ExecutionResult is not laid out as object slots")
+        return False
     for name, addr in found.items():
         ctypes.c_void_p.from_address(engine.get_global_value_address(name)).value = addr
+    slots = (ctypes.c_int64 * len(layout)).from_address(engine.get_global_value_address("py_result_slots"))
+    slots[:] = list(layout)
     return True

@@ -23,7 +23,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import llvmlite.binding as llvm
 
@@ -31,6 +31,9 @@ from common.heap import freeze_long_lived
 
 from . import layout as L
 from .runtime_slots import SLOT_FUNCTIONS
+
+if TYPE_CHECKING:
+    from ..message import ExecutionResult
 
 RUNTIME_FUNCTIONS = (
     "rt_mem_grow",
@@ -99,7 +102,7 @@ class Jit:
         self.pyapi = pyapi.bind(self.engine)
         self.dirty_lists = pyapi.DIRTY_LISTS(self.runtime["rt_dirty_lists"]) if self.pyapi else None
 
-    def entry(self, address: int) -> Callable[[Any, int, bytes], int | bytes]:
+    def entry(self, address: int) -> Callable[[Any, int, bytes], int | ExecutionResult]:
         """The compiled contract function at `address` as a callable taking its frame context's `arg`
         (context.FrameContext), the gas and the calldata (bytes): a Python builtin through the C API
         (pyapi.native_entry), else a Python function storing gas and calldata into the context (`arg` is

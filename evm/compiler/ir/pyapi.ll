@@ -23,6 +23,15 @@
 @py_as_i64 = global ptr null      ; long long PyLong_AsLongLong(PyObject *)
 @py_bytes_type = global ptr null  ; &PyBytes_Type
 @py_bytes_from = global ptr null  ; PyObject *PyBytes_FromStringAndSize(const char *, Py_ssize_t)
+@py_alloc = global ptr null       ; PyObject *PyType_GenericAlloc(PyTypeObject *, Py_ssize_t) (zeroed, GC-tracked)
+@py_incref = global ptr null      ; void Py_IncRef(PyObject *)
+@py_result_type = global ptr null ; evm.message.ExecutionResult
+@py_success = global ptr null     ; the str "success"
+@py_none = global ptr null        ; None
+@py_empty = global ptr null       ; b""
+; byte offsets in an ExecutionResult of its slots status, output, gas_left, error, created_address (measured
+; on a probe instance by pyapi.result_layout: CPython lays slots out in sorted order)
+@py_result_slots = global [5 x i64] zeroinitializer
 
 @not_int = private constant [45 x i8] c"touch_slot must return (int, int, bool) here\00"
 @bad_entry_args = private constant [50 x i8] c"a compiled entry takes (context, gas, bytes) here\00"
@@ -244,13 +253,31 @@ fail:
   ret ptr null
 }
 
+; A new reference to `o` stored into slot `i` of the ExecutionResult `res` (which owns it from then on).
+define internal void @py_result_put(ptr %res, i64 %i, ptr %o) alwaysinline {
+  %offp = getelementptr [5 x i64], ptr @py_result_slots, i64 0, i64 %i
+  %off = load i64, ptr %offp, align 8
+  %p = getelementptr i8, ptr %res, i64 %off
+  store ptr %o, ptr %p, align 8
+  ret void
+}
+
+define internal void @py_result_put_borrowed(ptr %res, i64 %i, ptr %g) alwaysinline {
+  %o = load ptr, ptr %g, align 8
+  %inc = load ptr, ptr @py_incref, align 8
+  call void %inc(ptr %o)
+  call void @py_result_put(ptr %res, i64 %i, ptr %o)
+  ret void
+}
+
 ; A compiled contract's entry as a Python builtin (pyapi.native_entry: a PyCFunction, METH_FASTCALL, whose `self`
 ; is the address of the contract's function as an int): called as entry(context address, gas, calldata) with
 ; the calldata an exact bytes object, it stores gas and calldata into the context (layout GAS, CD_PTR, CD_LEN:
-; three stores the Python message path would otherwise make one by one), runs the contract and returns its
-; status as an int, or, for a RETURN with output (status 1), that output as bytes. Cheaper to call than a
-; ctypes function (no argument conversion objects, no libffi); NULL with the exception set when an argument
-; is not what it must be or a C-API call of the frame left one pending.
+; three stores the Python message path would otherwise make one by one), runs the contract and returns, when
+; the frame succeeded (STOP or RETURN, status 0 or 1), its ExecutionResult("success", output, gas left),
+; made here in one allocation instead of by the dataclass's Python __init__; else the status as an int.
+; Cheaper to call than a ctypes function (no argument conversion objects, no libffi); NULL with the
+; exception set when an argument is not what it must be or a C-API call of the frame left one pending.
 define ptr @rt_py_entry(ptr %self, ptr %args, i64 %nargs) {
 entry:
   %three = icmp eq i64 %nargs, 3
@@ -300,14 +327,33 @@ store:
   %err = icmp ne ptr %e, null
   br i1 %err, label %fail, label %ok
 ok:
+  %succeeded = icmp ule i64 %rc, 1
+  br i1 %succeeded, label %result, label %status
+result:
+  %alloc = load ptr, ptr @py_alloc, align 8
+  %rt = load ptr, ptr @py_result_type, align 8
+  %res = call ptr %alloc(ptr %rt, i64 0)
+  %nores = icmp eq ptr %res, null
+  br i1 %nores, label %fail, label %filled
+filled:  ; the borrowed constants first: a failure below leaves a valid object to release
+  call void @py_result_put_borrowed(ptr %res, i64 0, ptr @py_success)
+  call void @py_result_put_borrowed(ptr %res, i64 3, ptr @py_none)
+  call void @py_result_put_borrowed(ptr %res, i64 4, ptr @py_none)
+  %glp = getelementptr i8, ptr %ctx, i64 {{GAS}}
+  %gl = load i64, ptr %glp, align 8
+  %mk0 = load ptr, ptr @py_from_i64, align 8
+  %gasobj = call ptr %mk0(i64 %gl)
+  %nogas = icmp eq ptr %gasobj, null
+  br i1 %nogas, label %release, label %put_gas
+put_gas:
+  call void @py_result_put(ptr %res, i64 2, ptr %gasobj)
   %is1 = icmp eq i64 %rc, 1
-  br i1 %is1, label %returned, label %status
-returned:  ; RETURN: with output, the output as bytes (what Python would slice out of memory next)
   %rlp = getelementptr i8, ptr %ctx, i64 {{RET_LEN}}
   %rlen = load i64, ptr %rlp, align 8
   %some = icmp sgt i64 %rlen, 0
-  br i1 %some, label %output, label %status
-output:
+  %copy = and i1 %is1, %some
+  br i1 %copy, label %output, label %empty
+output:  ; RETURN with output: the output as bytes (what Python would slice out of memory)
   %mpp = getelementptr i8, ptr %ctx, i64 {{MEM_PTR}}
   %mem = load ptr, ptr %mpp, align 8
   %rop = getelementptr i8, ptr %ctx, i64 {{RET_OFF}}
@@ -315,7 +361,18 @@ output:
   %src = getelementptr i8, ptr %mem, i64 %roff
   %bf = load ptr, ptr @py_bytes_from, align 8
   %out = call ptr %bf(ptr %src, i64 %rlen)
-  ret ptr %out
+  %noout = icmp eq ptr %out, null
+  br i1 %noout, label %release, label %put_out
+put_out:
+  call void @py_result_put(ptr %res, i64 1, ptr %out)
+  ret ptr %res
+empty:
+  call void @py_result_put_borrowed(ptr %res, i64 1, ptr @py_empty)
+  ret ptr %res
+release:
+  %dec = load ptr, ptr @py_decref, align 8
+  call void %dec(ptr %res)
+  br label %fail
 status:
   %mk = load ptr, ptr @py_from_i64, align 8
   %r = call ptr %mk(i64 %rc)
