@@ -32,6 +32,11 @@ log = structlog.get_logger("ray")
 
 DEFAULT_ATTEMPTS = 3
 STARTUP_WAIT = 60.0  # seconds
+# When an actor dies, how long to let the replies of its tasks settle: once Ray knows the actor is dead, every
+# pending task of it fails at once, but the reply of a task that finished just before the death may still be
+# on its way. Judged without waiting, that task looked lost and was charged as the running one, and the task
+# that really killed the worker was requeued uncharged (a flaky test saw 5 worker deaths instead of 4).
+SETTLE_WAIT = 10.0  # seconds
 
 
 def connect(address: str) -> Any:
@@ -274,7 +279,7 @@ class ActorPool:
         self.alive.remove(i)
         self.ray.kill(self.actors[i], no_restart=True)
         self._spawn(i)
-        arrived, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0)
+        arrived, _ = self.ray.wait(refs, num_returns=len(refs), timeout=SETTLE_WAIT)
         lost: list[Task] = []
         for ref in refs:
             task, _ = self.inflight.pop(ref)
