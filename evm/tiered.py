@@ -4,7 +4,8 @@ Every frame goes through `TieredBackend.run_frame(message, host)`. Per (fork, co
 small record: how many frames of that code were interpreted, and the gas and the seconds they spent *in
 their own instructions* (the frame's minus its child frames', so a dispatcher whose callee loops does
 not become hot itself). A code is **hot** once the seconds it has cost interpreted exceed what its
-compile is expected to cost (`expected_compile_seconds` for its size; the first compile also waits until
+compile is expected to cost the block (`expected_compile_seconds` for its size, times WORKER_SHARE when the
+worker process compiles it on another CPU; the first compile also waits until
 the seconds spent interpreting, all codes together, cover the worker's start as well: docs/tiered.md
 "Policy"); with EVM_MLIR_TIER_GAS or EVM_MLIR_TIER_CALLS set, once its own
 gas or its frame count (per KiB of code, in at least EVM_MLIR_TIER_MIN_TXS transactions) reaches that
@@ -126,6 +127,14 @@ def expected_compile_seconds(size: int) -> float:
     return max(min(0.1 + 0.25 * kb, 1.1), 0.15 + 0.1 * kb)
 
 
+def _cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -191,6 +200,9 @@ class TieredBackend:
         self._on_disk: set[str] | None = None  # object files in the disk cache when first looked at
         self._tombstones: set[str] = set()  # symbols whose compile failed (disk cache `.failed` files)
         self._start_s = 0.0  # interpreted seconds the first compile needs on top, for starting the worker
+        # what a compile costs the block, per second of compile time: in process mode on more than one CPU, the
+        # slowdown of this process while the niced worker compiles beside it (WORKER_SHARE); else all of it
+        self._compile_share = WORKER_SHARE if self.mode == "process" and _cpus() > 1 else 1.0
         self._interp_s = 0.0  # own seconds of every cold code's interpreted frames so far (all codes)
         self.interpreter = InterpreterBackend()
         self._mlir: MlirBackend | None = None  # the "mlir" backend, created on first need
@@ -356,7 +368,7 @@ class TieredBackend:
         scale = max(1, len(code) // SIZE_UNIT)  # compile time grows with the code's size
         calls = self.calls_threshold * scale if self.calls_threshold else NEVER
         gas = self.gas_threshold * scale if self.gas_threshold else NEVER
-        secs = NEVER if self.gas_threshold else expected_compile_seconds(len(code))
+        secs = NEVER if self.gas_threshold else expected_compile_seconds(len(code)) * self._compile_share
         sym = symbol_for(code, fork)
         on_disk = self.use_disk and sym in self._disk_objects()
         rec = [0, 0, COLD, calls, gas, -1, 0, on_disk, False, 0.0, secs]
@@ -380,7 +392,7 @@ class TieredBackend:
                 self._tombstones = {n[: -len(FAILED_SUFFIX)] for n in names if n.endswith(FAILED_SUFFIX)}
                 if self.mode == "process":  # the compile-cost rule, with a worker to start
                     start = WORKER_START_S + (0 if "runtime" in self._on_disk else RUNTIME_BUILD_S)
-                    self._start_s = WORKER_SHARE * start
+                    self._start_s = self._compile_share * start  # (the whole start on one CPU)
         return self._on_disk
 
     def _activate(self, rec: Record, code: bytes, fork: Fork) -> int:

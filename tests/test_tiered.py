@@ -160,6 +160,23 @@ def test_default_rule_is_the_expected_compile_seconds():
     assert (explicit[3], explicit[4], explicit[10]) == (7, 1000, NEVER)  # EVM_MLIR_TIER_GAS replaces the rule
 
 
+def test_a_worker_on_another_cpu_costs_the_block_its_share(monkeypatch):
+    """Process mode with more than one CPU: a compile costs the block WORKER_SHARE of its seconds (the niced
+    worker runs beside it), so a code's limit is that share of its expected compile time; on one CPU, or
+    compiling in this process (thread, sync), the whole of it."""
+    from evm import tiered as T
+
+    assert T._cpus() == len(os.sched_getaffinity(0))  # the CPUs this process may run on, not the machine's
+    full = T.expected_compile_seconds(len(LOOP))
+    monkeypatch.setattr(T, "_cpus", lambda: 2)
+    shared = TieredBackend(mode="process", disk=False)._first_sight(LOOP, Fork.OSAKA)
+    assert shared[10] == T.WORKER_SHARE * full
+    for mode in ("thread", "sync"):
+        assert TieredBackend(mode=mode, disk=False)._first_sight(LOOP, Fork.OSAKA)[10] == full
+    monkeypatch.setattr(T, "_cpus", lambda: 1)
+    assert TieredBackend(mode="process", disk=False)._first_sight(LOOP, Fork.OSAKA)[10] == full
+
+
 def test_seconds_interpreted_make_a_code_hot_in_its_first_transaction(tiered):
     """The default rule: once the seconds a code has cost interpreted exceed its expected compile time,
     it is hot at once (no min_txs), and its next frame runs compiled."""
