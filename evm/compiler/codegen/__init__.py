@@ -244,6 +244,7 @@ class Emitter:
         self._slot_ptrs = {}
         self._kptrs = {}  # compact tier: constant word -> its address in @k
         self._kbase = None
+        self._bool_of: dict[int, tuple[ir.Value, ir.Value]] = {}  # compact tier: see vec_bool
         self._dispatch = None
         self._faults = None
         self._runs = {}  # compact tier: block after a JUMPDEST run -> its charge
@@ -295,6 +296,38 @@ class Emitter:
         """A constant stack word: an i256 constant, or in the compact tier a KWord (copied from the
         module's constant table when flushed: see `kword_ptr`)."""
         return KWord(v & MASK256) if self.compact else self.c(v)
+
+    # ------------------------------------------------------------------ compact tier: words as <4 x i64>
+    def vec(self, v: Word) -> ir.Value:
+        """Compact tier: a stack word as a <4 x i64> value (a constant is read from the table @k)."""
+        if type(v) is KWord:
+            return llvm.load(self.vec4, self.kword_ptr(v.value), alignment=8)
+        return v
+
+    def vec_splat(self, v: int) -> ir.Value:
+        """Compact tier: the <4 x i64> constant whose every lane is `v` (one per function)."""
+        key = (v, id(self.vec4))
+        r = self._consts.get(key)
+        if r is None:
+            attr = ir.DenseElementsAttr.get_splat(self.vec4, ir.IntegerAttr.get(self.i64, v))
+            r = self._consts[key] = arith.ConstantOp(self.vec4, attr, ip=self._const_ip).result
+        return r
+
+    def vec_is_zero(self, v: ir.Value) -> ir.Value:
+        """Compact tier: i1, whether the <4 x i64> word is zero (its lanes OR-ed)."""
+        return arith.cmpi(P.eq, llvm.intr_vector_reduce_or(self.i64, v), self.c64(0))
+
+    def vec_bool(self, bit: ir.Value) -> ir.Value:
+        """Compact tier: an i1 as the word 0 or 1 (<4 x i64>: the low lane). The i1 is remembered, so that
+        ISZERO of this word is the negated i1 (`bool_of`), which chains of ISZERO fold away."""
+        v = llvm.insertelement(self.vec_splat(0), arith.extui(self.i64, bit), self.c64(0))
+        self._bool_of[id(v)] = (v, bit)  # (the word kept alive with it: ids of dead values are reused)
+        return v
+
+    def bool_of(self, v: Word) -> ir.Value | None:
+        """Compact tier: the i1 a word made by `vec_bool` holds, else None."""
+        known = self._bool_of.get(id(v))
+        return known[1] if known is not None and known[0] is v else None
 
     def as_i256(self, v: Word) -> ir.Value:
         """A stack word as an i256 value (the compact tier moves words as <4 x i64>)."""

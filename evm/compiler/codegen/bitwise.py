@@ -8,17 +8,41 @@ from mlir import ir
 from mlir.dialects import arith, llvm
 
 from ..analysis import Instr
-from . import MASK256, Emitter, Handler, P, binary, handler
+from . import MASK256, Emitter, Handler, KWord, P, binary, handler
 
-handler("AND")(binary(arith.andi))
-handler("OR")(binary(arith.ori))
-handler("XOR")(binary(arith.xori))
+
+def _bitwise(build: Callable[[ir.Value, ir.Value], ir.Value], fold: Callable[[int, int], int]) -> Handler:
+    inline = binary(build)
+
+    def fn(em: Emitter, ins: Instr) -> None:
+        if not em.compact:
+            inline(em, ins)
+            return
+        # compact tier: lane-wise on <4 x i64> (one vector instruction: cheap to select, unlike i256
+        # arithmetic, so these stay inline there instead of calling the op library)
+        a, b = em.pop(), em.pop()
+        if type(a) is KWord and type(b) is KWord:
+            em.push(KWord(fold(a.value, b.value)))
+        else:
+            em.push(build(em.vec(a), em.vec(b)))
+
+    return fn
+
+
+handler("AND")(_bitwise(arith.andi, lambda a, b: a & b))
+handler("OR")(_bitwise(arith.ori, lambda a, b: a | b))
+handler("XOR")(_bitwise(arith.xori, lambda a, b: a ^ b))
 
 
 @handler("NOT")
 def not_(em: Emitter, ins: Instr) -> None:
     a = em.pop()
-    em.push(arith.xori(a, em.c(MASK256)))
+    if not em.compact:
+        em.push(arith.xori(a, em.c(MASK256)))
+    elif type(a) is KWord:
+        em.push(KWord(a.value ^ MASK256))
+    else:
+        em.push(arith.xori(a, em.vec_splat(-1)))
 
 
 @handler("BYTE")

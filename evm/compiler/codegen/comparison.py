@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlir.dialects import arith
 
 from ..analysis import Instr
-from . import Emitter, Handler, P, handler
+from . import Emitter, Handler, KWord, P, handler
 
 
 def _cmp(pred: arith.CmpIPredicate) -> Handler:
@@ -20,10 +20,31 @@ handler("LT")(_cmp(P.ult))
 handler("GT")(_cmp(P.ugt))
 handler("SLT")(_cmp(P.slt))
 handler("SGT")(_cmp(P.sgt))
-handler("EQ")(_cmp(P.eq))
+
+
+@handler("EQ")
+def eq(em: Emitter, ins: Instr) -> None:
+    if not em.compact:
+        _eq(em, ins)
+        return
+    # compact tier, on <4 x i64>: a == b when a XOR b has no bit set (a few vector instructions, inline)
+    a, b = em.pop(), em.pop()
+    if type(a) is KWord and type(b) is KWord:
+        em.push(KWord(int(a.value == b.value)))
+    else:
+        em.push(em.vec_bool(em.vec_is_zero(arith.xori(em.vec(a), em.vec(b)))))
+
+
+_eq = _cmp(P.eq)
 
 
 @handler("ISZERO")
 def iszero(em: Emitter, ins: Instr) -> None:
     a = em.pop()
-    em.push(em.to_bool(arith.cmpi(P.eq, a, em.c(0))))
+    if not em.compact:
+        em.push(em.to_bool(arith.cmpi(P.eq, a, em.c(0))))
+    elif type(a) is KWord:
+        em.push(KWord(int(a.value == 0)))
+    else:
+        bit = em.bool_of(a)  # a 0/1 word made here: its negation (a chain of ISZEROs folds to one or none)
+        em.push(em.vec_bool(em.vec_is_zero(a) if bit is None else arith.xori(bit, em.c(1, em.i1))))
