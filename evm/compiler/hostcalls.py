@@ -29,6 +29,11 @@ RD_LEN_Q = L.RD_LEN // 8
 NDIRTY_Q = L.ST_NDIRTY // 8
 REFUND_Q = L.REFUND // 8
 LOG_LEN_Q = L.LOG_LEN // 8
+ST_COUNT_Q = L.ST_COUNT // 8
+CALL_ARGS_Q = L.CALL_ARGS // 8  # a CALL*'s i64 operands (rt_precompile): gas, in offset, in size, out offset, out size
+TO_LO = L.SCRATCH + 32  # the address operand of a CALL*: the low 20 bytes of scratch word 1 (little-endian)
+WORD_0 = (0).to_bytes(32, "little")
+WORD_1 = (1).to_bytes(32, "little")
 
 # a callback's body: the frame context in, a status out (0: continue)
 HostCallback: TypeAlias = Callable[[FrameContext], int]
@@ -205,10 +210,12 @@ def native_pending(q: memoryview) -> bool:
 
 def _leave_native(c: FrameContext) -> None:
     """Before a call, create or selfdestruct runs Python code that may read or write this
-    account's slots: write the cache back and empty it."""
-    if native_pending(c.q):
+    account's slots: write the cache back and empty it (nothing to do when it holds no slot: code
+    without storage instructions)."""
+    q = c.q
+    if q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q]:
         flush_slots(c)
-    else:
+    elif q[ST_COUNT_Q]:
         c.drop_slots()
 
 
@@ -232,13 +239,13 @@ def _call(kind: int) -> HostCallback:
     has_value = kind in (CALL, CALLCODE)
 
     def fn(c: FrameContext) -> int:
-        w = c.word
-        gas_req, to = w(0), to_address(w(1))
-        if has_value:
-            value, i = w(2), 3
-        else:
-            value, i = 0, 2
-        in_off, in_size, out_off, out_size = w(i), w(i + 1), w(i + 2), w(i + 3)
+        # the operands: the i64 ones as rt_precompile left them (CALL_ARGS: a requested gas above 2**63-1
+        # is all the gas there is either way), the address as bytes, only the value as a 256-bit word
+        q = c.q
+        k = CALL_ARGS_Q
+        gas_req, in_off, in_size, out_off, out_size = q[k], q[k + 1], q[k + 2], q[k + 3], q[k + 4]
+        to = c.chars[TO_LO : TO_LO + 20][::-1]
+        value = c.word(2) if has_value else 0
         data = c.memory(in_off, in_size) if in_size else b""
         out = None if value else lean_outcome(c, to, gas_req, data)  # P256VERIFY (precompile_calls.py)
         if out is None:
@@ -250,7 +257,8 @@ def _call(kind: int) -> HostCallback:
         if out_size and output:
             n = min(out_size, len(output))
             c.write_memory(out_off, bytes(output[:n]))
-        c.set_word(0, 1 if out.success else 0)
+        o = L.SCRATCH
+        c.mv[o : o + 32] = WORD_1 if out.success else WORD_0
         return 0
 
     fn.__name__ = f"call_{kind:x}"

@@ -56,6 +56,11 @@ TOUCH_ADDR = 256  # PyObject* (bytes)
 FRAMES = 264  # i64: frames run on this context, counted by the compiled prologue (MlirBackend.stats)
 SCRATCH = 288  # 16 words of 32 bytes
 SCRATCH_WORDS = 16
+# A CALL* the runtime's rt_precompile declines goes to the Host with its operands in scratch words 0-6; the
+# operands it has as i64 (the requested gas saturated at 2**63-1, input offset and size, output offset and size,
+# an offset 0 where its size is 0) it also leaves here, in scratch word 8 on, for the Python callback to read
+# as five int64 instead of decoding five 256-bit words.
+CALL_ARGS = SCRATCH + 32 * 8
 ENV = SCRATCH + 32 * SCRATCH_WORDS
 ENV_WORDS = 13
 SIZE = ENV + 32 * ENV_WORDS

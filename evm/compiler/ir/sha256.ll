@@ -139,6 +139,17 @@ done:
 define i64 @rt_precompile(ptr %ctx, i64 %gas, i64 %addr, i64 %req, i64 %in_off, i64 %in_size,
                           i64 %out_off, i64 %out_size) {
 entry:
+  ; for the Host's path, when declined (layout CALL_ARGS)
+  %ca0 = getelementptr i8, ptr %ctx, i64 {{CALL_ARGS}}
+  store i64 %req, ptr %ca0, align 8
+  %ca1 = getelementptr i8, ptr %ca0, i64 8
+  store i64 %in_off, ptr %ca1, align 8
+  %ca2 = getelementptr i8, ptr %ca0, i64 16
+  store i64 %in_size, ptr %ca2, align 8
+  %ca3 = getelementptr i8, ptr %ca0, i64 24
+  store i64 %out_off, ptr %ca3, align 8
+  %ca4 = getelementptr i8, ptr %ca0, i64 32
+  store i64 %out_size, ptr %ca4, align 8
   %small = icmp ult i64 %addr, 64
   br i1 %small, label %mask, label %python
 mask:
