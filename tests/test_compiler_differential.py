@@ -381,6 +381,27 @@ def test_program(name):
     both(code, b"", accounts=accounts, gas=2400)
 
 
+def test_call_operand_extremes():
+    """CALL* operands at their extremes (the host path reads them as int64: the gas saturated, offsets of
+    empty ranges ignored): all the gas asked for in 256, 65 and 64 bits, offsets beyond 2**64 with size 0, an
+    address with high bits set (only its low 160 count), input and output where asked."""
+    callee = ops("CALLDATASIZE", 0xCAFE, "ADD", 0, "MSTORE", 32, 0, "RETURN")  # returns 0xCAFE + its input size
+    code = ops(
+        32, 64, 0, 0, 2**255 + int.from_bytes(OTHER, "big"), 2**256 - 1, "STATICCALL",
+        0, 2**200, 0, 2**70, OTHER, 2**64 + 5, "STATICCALL",
+        32, 7, 5, 3, 0, OTHER, 2**63, "CALL",
+        32, 200, 9, 0, OTHER, 30000, "DELEGATECALL",
+        0, 2**100, 5, 0, 0, OTHER, 30000, "CALLCODE",
+        "ADD", "ADD", "ADD", "ADD", 256, "MSTORE", 288, 0, "RETURN",
+    )  # fmt: skip
+    accounts = {OTHER: {"code": callee}}
+    ra, _ = both(code, bytes(range(64)), accounts=accounts, gas=1_000_000)
+    out = ra.output
+    assert ra.status == "success" and int.from_bytes(out[256:288], "big") == 5  # every call succeeded
+    assert int.from_bytes(out[64:96], "big") == 0xCAFE and int.from_bytes(out[200:232], "big") == 0xCAFE + 9
+    assert out[7:39] == (0xCAFE + 5).to_bytes(32, "big")
+
+
 @pytest.mark.parametrize("fork", [Fork.PARIS, Fork.SHANGHAI, Fork.CANCUN, Fork.PRAGUE, Fork.OSAKA])
 def test_fork_gating(fork):
     for op in (0x5F, 0x5C, 0x5D, 0x5E, 0x49, 0x4A, 0x1E):
