@@ -10,6 +10,8 @@ from .rules import RULES, ForkRules
 from .spec import Fork
 
 ADDRESS_MASK = (1 << 160) - 1
+# the caller of the block's system calls (EIP-4788, EIP-2935, EIP-7002, EIP-7251)
+SYSTEM_ADDRESS = bytes.fromhex("fffffffffffffffffffffffffffffffffffffffe")
 
 
 def to_address(word: int) -> bytes:

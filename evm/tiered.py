@@ -73,7 +73,7 @@ from typing import TYPE_CHECKING, Any, cast
 from .backends import backend_factory, get_backend
 from .compiler.cache import FAILED_SUFFIX, symbol_for
 from .interpreter import InterpreterBackend
-from .message import ExecutionResult, Message
+from .message import SYSTEM_ADDRESS, ExecutionResult, Message
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -115,6 +115,11 @@ RUNTIME_BUILD_S = 2.3
 # slowdown of this process while they run beside it: measured on selfdestruct_created, 0.177 s alone and 0.210 s
 # with the worker starting (+19%). Counting the whole start instead left a 3.6 s import with nothing compiled.
 WORKER_SHARE = 0.2
+# The block's system calls (EIP-4788, 2935, 7002, 7251) run a few short frames of fixed code once per block,
+# ~30-60 us each interpreted, while loading a compiled object costs ~0.15 ms (the first also creates the compiled
+# backend, 0.25 ms): even with their objects on disk they are interpreted until that is paid (ski rental; their
+# frames are bounded, so the first cannot be a long one). An empty block took 2.1 ms tiered against 1.3 interpreted.
+SYSTEM_LOAD_S = 0.0004
 WALL_FACTOR = 10  # the budget is CPU seconds of the worker; wall time allowed: this many budgets
 DEFAULT_BUDGET_S = 8.0  # a compile running longer is abandoned (3x the worst 24 KB shape, docs/compiler.md)
 
@@ -316,9 +321,15 @@ class TieredBackend:
         """Every other frame: compiled code, code on disk, code queued or failed, and every frame when an
         explicit rule (EVM_MLIR_TIER_CALLS / _GAS) counts frames, gas and transactions too."""
         state = rec[2]
-        if rec[7] and state == COLD and rec[6] + (rec[5] != self._tx) >= self.disk_txs:
+        if (
+            rec[7]
+            and state == COLD
+            and rec[6] + (rec[5] != self._tx) >= self.disk_txs
+            and (message.caller != SYSTEM_ADDRESS or rec[9] >= SYSTEM_LOAD_S)
+        ):
             # compiled by an earlier process (disk cache), and this is its disk_txs-th transaction
-            # (with disk_txs = 1: its first frame)
+            # (with disk_txs = 1: its first frame); a system contract's code once interpreting it has cost
+            # what loading it does
             state = self._activate(rec, code, fork)
         if state == COMPILED:
             state = self._activate(rec, code, fork)

@@ -130,6 +130,49 @@ def test_disk_cached_code_runs_compiled_at_once(tiered):
     assert (s["frames_interpreted"], s["frames_compiled"], s["contracts_from_disk"]) == (1, 2, 1)
 
 
+def test_system_calls_load_compiled_code_once_interpreting_it_paid_the_load(tiered):
+    """A system call's code whose object is in the disk cache is interpreted until its own seconds reach
+    SYSTEM_LOAD_S (one such frame costs less interpreted than loading the object), then loaded; a transaction's
+    frame of the same code loads it at once."""
+    from evm import execute
+    from evm import tiered as T
+    from evm.message import SYSTEM_ADDRESS, BlockEnv, Message, TxEnv
+    from tests.evm_helpers import make_state
+
+    code = LOOP + b"\x67" + os.urandom(8) + b"\x00"
+    first = tiered(calls=1, gas=10**15, mode="sync")
+    run(code, word(5), backend="tiered_test")  # compiled into the disk cache
+    assert first.stats()["contracts_compiled"] == 1
+    tb = tiered(calls=10**9, gas=10**15, mode="sync")  # a "new process"
+    state = make_state({CONTRACT: {"code": code}})
+    env = BlockEnv(fork=Fork.OSAKA)
+
+    def system_call(backend: str):  # each on the same state (what it writes is reverted)
+        msg = Message(SYSTEM_ADDRESS, CONTRACT, 0, word(5), 30_000_000, code, CONTRACT)
+        snap = state.snapshot()
+        try:
+            return execute(msg, state, env, TxEnv(origin=SYSTEM_ADDRESS), backend)
+        finally:
+            state.revert(snap)
+
+    want = system_call("interpreter")
+    for _ in range(2):
+        got = system_call("tiered_test")
+        assert (got.status, got.output, got.gas_left) == (want.status, want.output, want.gas_left)
+    rec = tb._codes[Fork.OSAKA][code]
+    s = tb.stats()
+    assert (s["frames_interpreted"], s["frames_compiled"], s["contracts_from_disk"]) == (2, 0, 0)
+    assert 0 < rec[9] < T.SYSTEM_LOAD_S  # its interpreted seconds, counted
+    rec[9] = T.SYSTEM_LOAD_S  # (as after enough blocks)
+    got = system_call("tiered_test")
+    assert (got.status, got.output, got.gas_left) == (want.status, want.output, want.gas_left)
+    s = tb.stats()
+    assert (s["frames_interpreted"], s["frames_compiled"], s["contracts_from_disk"]) == (2, 1, 1)
+    other = tiered(calls=10**9, gas=10**15, mode="sync")
+    same(run(code, word(5), backend="tiered_test"), run(code, word(5), backend="interpreter"))
+    assert other.stats()["frames_compiled"] == 1  # a transaction's frame: loaded at once
+
+
 def test_stats_count_objects_found_on_disk_when_code_turns_hot(tiered):
     """An object written by another process after this one first saw the code is loaded from disk
     when the code turns hot, and counted as such (not as compiled here)."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from evm.blobs import blob_base_fee
-from evm.message import BlockEnv, Message, TxEnv
+from evm.message import SYSTEM_ADDRESS, BlockEnv, Message, TxEnv
 from evm.processor import BlockContext, InvalidTransaction, process_transaction
 from evm.rules import ForkRules
 from state.journal import JournaledState
@@ -21,7 +21,6 @@ from ..genesis import ChainConfig
 from ..header import Header
 from .validation import InvalidBlock, block_rules
 
-SYSTEM_ADDRESS = bytes.fromhex("fffffffffffffffffffffffffffffffffffffffe")
 SYSTEM_TRANSACTION_GAS = 30_000_000
 MAINNET_DEPOSIT_CONTRACT = bytes.fromhex("00000000219ab540356cbb839cbe05303d7705fa")  # EIP-6110
 DEPOSIT_EVENT_SIGNATURE = bytes.fromhex("649bbc62d0e31342afea4e5cd82d4049e7e1ee912fc0889aa790803be39038c5")
