@@ -53,6 +53,8 @@ Tuning (environment, read when the backend is created):
   EVM_MLIR_TIER_DISK_TXS    see above (default 1: at its first frame; 2 saves loading objects
                             of code run once, ~0.1 ms each, as in state tests)
   EVM_MLIR_TIER_NICE        niceness the worker process adds to itself            (default 10)
+  EVM_MLIR_TIER_SYSTEM_LOAD_S  interpreted seconds a system call's code (caller SYSTEM_ADDRESS) must cost
+                            before its object on disk is loaded (default 0.0004; 0: at its first frame)
 
 `--evm mlir` still compiles every frame; `--evm interpreter` never compiles.
 """
@@ -202,6 +204,7 @@ class TieredBackend:
             self.mode = "process"
         self.use_disk = disk if disk is not None else bool(_env_int("EVM_MLIR_TIER_DISK", 1))
         self.disk_txs = disk_txs if disk_txs is not None else _env_int("EVM_MLIR_TIER_DISK_TXS", DEFAULT_DISK_TXS)
+        self.system_load_s = _env_float("EVM_MLIR_TIER_SYSTEM_LOAD_S", SYSTEM_LOAD_S)
         self._on_disk: set[str] | None = None  # object files in the disk cache when first looked at
         self._tombstones: set[str] = set()  # symbols whose compile failed (disk cache `.failed` files)
         self._start_s = 0.0  # interpreted seconds the first compile needs on top, for starting the worker
@@ -325,7 +328,7 @@ class TieredBackend:
             rec[7]
             and state == COLD
             and rec[6] + (rec[5] != self._tx) >= self.disk_txs
-            and (message.caller != SYSTEM_ADDRESS or rec[9] >= SYSTEM_LOAD_S)
+            and (message.caller != SYSTEM_ADDRESS or rec[9] >= self.system_load_s)
         ):
             # compiled by an earlier process (disk cache), and this is its disk_txs-th transaction
             # (with disk_txs = 1: its first frame); a system contract's code once interpreting it has cost
