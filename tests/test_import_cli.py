@@ -246,7 +246,9 @@ def test_sigkill_during_import_leaves_a_consistent_datadir(tmp_path):
             break
     print("heads after kills:", heads)
     assert heads == sorted(heads)
-    assert mid >= 1, heads  # kills landed mid-import, between blocks or inside one
+    # kills landed mid-import, between blocks or inside one (on a loaded machine the second "start-up" kill may be
+    # the one: it counts the same)
+    assert any(0 < h < len(built) for h in heads), heads
 
     # 3. a new import completes to the same head
     proc = cli("import", "--datadir", datadir, chain_file)
