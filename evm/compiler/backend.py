@@ -195,17 +195,15 @@ class MlirBackend:
             c.drop_slots()
             raise
         c.busy = False
-        if type(rc) is ExecutionResult:  # STOP or RETURN, the result made by the builtin entry (pyapi.ll)
-            if flags & WRITES and (q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q]):
-                flush_slots(c)
-            return rc
         # hostcalls.native_pending, inlined, for code that can leave any (SSTORE, TSTORE, LOG*): native
-        # writes and logs are kept when the frame succeeded
+        # writes and logs are kept when the frame succeeded (a result made by the builtin entry, or status <= 1)
         if flags & WRITES and (q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q]):
-            if rc <= 1:
+            if type(rc) is ExecutionResult or rc <= 1:
                 flush_slots(c)
             else:
                 c.drop_slots()
+        if type(rc) is ExecutionResult:  # STOP or RETURN, the result made by the builtin entry (pyapi.ll)
+            return rc
         if rc == 1:
             n = q[_RET_LEN_Q]
             if n:

@@ -213,7 +213,7 @@ def _leave_native(c: FrameContext) -> None:
     account's slots: write the cache back and empty it (nothing to do when it holds no slot: code
     without storage instructions)."""
     q = c.q
-    if q[NDIRTY_Q] or q[REFUND_Q] or q[LOG_LEN_Q]:
+    if native_pending(q):
         flush_slots(c)
     elif q[ST_COUNT_Q]:
         c.drop_slots()

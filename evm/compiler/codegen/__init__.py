@@ -80,6 +80,26 @@ def binary(build: Callable[[ir.Value, ir.Value], ir.Value]) -> Handler:
     return fn
 
 
+def lanewise(
+    inline: Handler, build: Callable[[Emitter, ir.Value, ir.Value], ir.Value], fold: Callable[[int, int], int]
+) -> Handler:
+    """Handler of a two-operand opcode that the compact tier keeps inline: `inline` in the full and cheap
+    tiers; in the compact tier `build` on the two words as <4 x i64> (top, second), or `fold` on their
+    values when both are constants."""
+
+    def fn(em: Emitter, ins: Instr) -> None:
+        if not em.compact:
+            inline(em, ins)
+            return
+        a, b = em.pop(), em.pop()
+        if type(a) is KWord and type(b) is KWord:
+            em.push(KWord(fold(a.value, b.value)))
+        else:
+            em.push(build(em, em.vec(a), em.vec(b)))
+
+    return fn
+
+
 P = arith.CmpIPredicate
 
 

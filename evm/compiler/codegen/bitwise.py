@@ -8,30 +8,13 @@ from mlir import ir
 from mlir.dialects import arith, llvm
 
 from ..analysis import Instr
-from . import MASK256, Emitter, Handler, KWord, P, binary, handler
+from . import MASK256, Emitter, Handler, KWord, P, binary, handler, lanewise
 
-
-def _bitwise(build: Callable[[ir.Value, ir.Value], ir.Value], fold: Callable[[int, int], int]) -> Handler:
-    inline = binary(build)
-
-    def fn(em: Emitter, ins: Instr) -> None:
-        if not em.compact:
-            inline(em, ins)
-            return
-        # compact tier: lane-wise on <4 x i64> (one vector instruction: cheap to select, unlike i256
-        # arithmetic, so these stay inline there instead of calling the op library)
-        a, b = em.pop(), em.pop()
-        if type(a) is KWord and type(b) is KWord:
-            em.push(KWord(fold(a.value, b.value)))
-        else:
-            em.push(build(em.vec(a), em.vec(b)))
-
-    return fn
-
-
-handler("AND")(_bitwise(arith.andi, lambda a, b: a & b))
-handler("OR")(_bitwise(arith.ori, lambda a, b: a | b))
-handler("XOR")(_bitwise(arith.xori, lambda a, b: a ^ b))
+# the compact tier keeps these inline, lane-wise on <4 x i64> (one vector instruction: cheap to select, unlike
+# i256 arithmetic, so they need not call the op library there)
+handler("AND")(lanewise(binary(arith.andi), lambda em, a, b: arith.andi(a, b), lambda a, b: a & b))
+handler("OR")(lanewise(binary(arith.ori), lambda em, a, b: arith.ori(a, b), lambda a, b: a | b))
+handler("XOR")(lanewise(binary(arith.xori), lambda em, a, b: arith.xori(a, b), lambda a, b: a ^ b))
 
 
 @handler("NOT")

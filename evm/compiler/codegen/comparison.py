@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlir.dialects import arith
 
 from ..analysis import Instr
-from . import Emitter, Handler, KWord, P, handler
+from . import Emitter, Handler, KWord, P, handler, lanewise
 
 
 def _cmp(pred: arith.CmpIPredicate) -> Handler:
@@ -22,20 +22,14 @@ handler("SLT")(_cmp(P.slt))
 handler("SGT")(_cmp(P.sgt))
 
 
-@handler("EQ")
-def eq(em: Emitter, ins: Instr) -> None:
-    if not em.compact:
-        _eq(em, ins)
-        return
-    # compact tier, on <4 x i64>: a == b when a XOR b has no bit set (a few vector instructions, inline)
-    a, b = em.pop(), em.pop()
-    if type(a) is KWord and type(b) is KWord:
-        em.push(KWord(int(a.value == b.value)))
-    else:
-        em.push(em.vec_bool(em.vec_is_zero(arith.xori(em.vec(a), em.vec(b)))))
-
-
-_eq = _cmp(P.eq)
+# compact tier, on <4 x i64>: a == b when a XOR b has no bit set (a few vector instructions, inline)
+handler("EQ")(
+    lanewise(
+        _cmp(P.eq),
+        lambda em, a, b: em.vec_bool(em.vec_is_zero(arith.xori(a, b))),
+        lambda a, b: int(a == b),
+    )
+)
 
 
 @handler("ISZERO")
