@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from evm.backends import get_backend
 from tests.evm_helpers import ops, push_n
 from tests.test_compiler_differential import both
 
@@ -17,6 +18,10 @@ BINARY = ["EQ", "AND", "OR", "XOR"]
 
 @pytest.fixture(autouse=True)
 def compact(monkeypatch):
+    # The shared mlir backend takes its disk cache's version (which covers EVM_MLIR_TIER) when it is created:
+    # created here under the forced tier, it would keep that version for the rest of the process, and tests
+    # that expect the process's cache (test_tiered's) would miss their objects. Create it first.
+    get_backend("mlir")
     monkeypatch.setenv("EVM_MLIR_TIER", "compact")
 
 
